@@ -1,0 +1,73 @@
+"""``python -m bot`` runs the bot; ``--demo`` adds an in-process simulator; ``rotate-key``
+re-encrypts the stored API keys under a new master key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import Settings, SettingsError, load_settings
+from bot.logging_setup import setup_logging
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Inferno VPS Telegram bot")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against a built-in simulator with a demo account (only BOT_TOKEN needed)",
+    )
+    parser.add_argument("--version", action="version", version=f"inferno-bot {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the default)")
+    sub.add_parser("rotate-key", help="re-encrypt stored API keys under a new master key")
+    return parser.parse_args(argv)
+
+
+def fail(message: str) -> int:
+    print(f"inferno-bot: {message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return fail(str(exc))
+    setup_logging(settings.log_level_number, secrets=[settings.bot_token.get_secret_value()])
+
+    from bot.storage import KeyFileError
+
+    try:
+        if args.command == "rotate-key":
+            return asyncio.run(rotate_key(settings))
+        from bot.runner import run_bot
+
+        asyncio.run(run_bot(settings, demo=args.demo))
+    except KeyFileError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def rotate_key(settings: Settings) -> int:
+    from bot.storage.rotate import rotate_key as rotate
+
+    env_key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
+    report = await rotate(settings.database_path, settings.encryption_key_file, env_key=env_key)
+    print(f"inferno-bot: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

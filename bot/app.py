@@ -1,0 +1,134 @@
+"""Factories shared by ``python -m bot``, the demo and the tests.
+
+Long-lived services are created once and handed to handlers as dispatcher data; nothing here
+is a module-level global.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+
+from bot.config import Settings
+from bot.handlers import build_root_router
+from bot.i18n import TranslatorHub
+from bot.inferno.client import InfernoClient
+from bot.inferno.models import Credentials
+from bot.middlewares import AccessMiddleware, UserContextMiddleware
+from bot.services.background import BackgroundTasks
+from bot.services.deletions import DeletionScheduler
+from bot.services.locks import UserLocks
+from bot.services.watcher import InstallWatcher
+from bot.storage import Database
+
+log = logging.getLogger(__name__)
+
+BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
+
+
+@dataclass
+class Services:
+    """Everything long-lived the handlers need; one instance per process."""
+
+    settings: Settings
+    db: Database
+    inferno: InfernoClient
+    hub: TranslatorHub
+    locks: UserLocks = field(default_factory=UserLocks)
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # Demo mode: the simulator's demo customer, offered by /start as a one-tap account.
+    demo_account: Credentials | None = None
+
+    @property
+    def demo(self) -> bool:
+        return self.demo_account is not None
+
+
+def create_bot(settings: Settings) -> Bot:
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else None
+    )
+    proxy = settings.telegram_proxy.get_secret_value() if settings.telegram_proxy else None
+    session = AiohttpSession(api=api, proxy=proxy) if api else AiohttpSession(proxy=proxy)
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_inferno_client(settings: Settings) -> InfernoClient:
+    return InfernoClient(
+        settings.inferno_api_url,
+        connect_timeout=settings.inferno_connect_timeout,
+        timeout=settings.inferno_timeout,
+    )
+
+
+def create_dispatcher(services: Services) -> Dispatcher:
+    settings = services.settings
+    dp = Dispatcher(storage=services.db.fsm)
+    watcher = InstallWatcher(
+        db=services.db,
+        inferno=services.inferno,
+        hub=services.hub,
+        interval=settings.watch_interval,
+        timeout=settings.watch_timeout,
+        concurrency=settings.watch_concurrency,
+    )
+    deletions = DeletionScheduler(services.db)
+    dp.workflow_data.update(
+        settings=settings,
+        db=services.db,
+        inferno=services.inferno,
+        hub=services.hub,
+        locks=services.locks,
+        background=services.background,
+        watcher=watcher,
+        deletions=deletions,
+        demo_account=services.demo_account,
+    )
+
+    dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
+    dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
+    # Answer every tap before any slow provider call, so the client's spinner stops at once.
+    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
+    dp.include_router(build_root_router())
+
+    async def on_startup(bot: Bot) -> None:
+        await set_commands(bot, services.hub)
+        services.background.start(
+            "install-watcher", lambda: watcher.sweep(bot), settings.watch_interval
+        )
+        services.background.start("message-deletions", lambda: deletions.run_due(bot), 60.0)
+        me = await bot.get_me()
+        log.info("bot @%s is up; watching %d open installs", me.username, await watcher.count())
+
+    async def on_shutdown() -> None:
+        await services.background.stop()
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    return dp
+
+
+async def set_commands(bot: Bot, hub: TranslatorHub) -> None:
+    for locale in hub.locales:
+        i18n = hub.get(locale)
+        commands = [BotCommand(command=name, description=i18n(f"cmd-{name}")) for name in BOT_COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=locale)
+    fallback = hub.get(hub.default_locale)
+    await bot.set_my_commands(
+        [BotCommand(command=name, description=fallback(f"cmd-{name}")) for name in BOT_COMMANDS],
+        scope=BotCommandScopeDefault(),
+    )

@@ -1,0 +1,109 @@
+"""Settings from environment variables and an optional ``.env`` file.
+
+The variable names are a contract shared with the README, Docker files and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_INFERNO_API_URL = "https://cp.inferno.name/api_client.php"
+SUPPORTED_LANGUAGES = ("ru", "en")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    bot_token: SecretStr
+    telegram_api_url: str | None = None
+    telegram_proxy: SecretStr | None = None
+    inferno_api_url: str = DEFAULT_INFERNO_API_URL
+    database_path: Path = Path("data/bot.sqlite3")
+    encryption_key_file: Path = Path("data/secret.key")
+    encryption_key: SecretStr | None = None
+    watch_interval: float = Field(default=30.0, gt=0)
+    watch_timeout: float = Field(default=7200.0, gt=0)
+    watch_concurrency: int = Field(default=8, ge=1, le=256)
+    password_ttl: float = Field(default=300.0, gt=0)
+    default_language: Literal["ru", "en"] = "ru"
+    allowed_users: Annotated[frozenset[int], NoDecode] = frozenset()
+    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+    inferno_timeout: float = Field(default=20.0, gt=0)
+    inferno_connect_timeout: float = Field(default=5.0, gt=0)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        bot_id, _, secret = token.partition(":")
+        if not bot_id.isdigit() or not secret or any(ch.isspace() for ch in token):
+            raise ValueError("must look like 123456:ABC-DEF (the token @BotFather gives)")
+        return SecretStr(token)
+
+    @field_validator("telegram_api_url", "inferno_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None if value is None else value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("allowed_users", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.replace(";", ",").split(",")]
+            ids: set[int] = set()
+            for part in parts:
+                if not part:
+                    continue
+                if not part.lstrip("-").isdigit():
+                    raise ValueError(f"{part!r} is not a Telegram user id")
+                ids.add(int(part))
+            return frozenset(ids)
+        return value
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _lower_language(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+class SettingsError(Exception):
+    """One human sentence naming the variable that is wrong; never a secret's value."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    error = exc.errors(include_input=False, include_url=False)[0]
+    variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+    if error["type"] == "missing":
+        return f"{variable} is required but not set"
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return f"{variable} is invalid: {reason}"

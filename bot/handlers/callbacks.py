@@ -1,0 +1,51 @@
+"""Callback data that crosses areas: the entry points one screen offers into another.
+
+Area-private callback data lives in the area's own module. Every class here keeps only short
+ids in the data, so a packed button stays far below Telegram's 64-byte limit.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class ServerAction(str, Enum):
+    CARD = "c"
+    REFRESH = "r"
+
+
+class ServerCb(CallbackData, prefix="s"):
+    """Open (or refresh) the card of the server behind an order."""
+
+    action: ServerAction = ServerAction.CARD
+    order_id: str
+
+
+class InstallMode(str, Enum):
+    INSTALL = "i"
+    REINSTALL = "r"
+
+
+class InstallStartCb(CallbackData, prefix="is"):
+    """Start the install/reinstall wizard for a paid order."""
+
+    order_id: str
+    mode: InstallMode = InstallMode.INSTALL
+
+
+class ServiceCb(CallbackData, prefix="sv"):
+    """Open a service's detail card (``getService``)."""
+
+    service_id: str
+
+
+class OrdersPageCb(CallbackData, prefix="op"):
+    page: int = 0
+
+
+class ShowPasswordCb(CallbackData, prefix="pw"):
+    """Send the root password of an order's server as a self-deleting spoiler."""
+
+    order_id: str

@@ -1,0 +1,49 @@
+"""Last line of defence: nobody sees a traceback, everybody gets a way back to the menu."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.types import ErrorEvent
+
+from bot.handlers.navigation import back_to_menu
+from bot.i18n import Translator, TranslatorHub
+from bot.inferno.errors import InfernoError
+from bot.ui import provider_error_text
+
+log = logging.getLogger(__name__)
+
+router = Router(name=__name__)
+
+
+@router.errors()
+async def on_error(event: ErrorEvent, bot: Bot, hub: TranslatorHub, **data: Any) -> None:
+    update = event.update
+    user = update.event.from_user if hasattr(update.event, "from_user") else None
+    user_id = user.id if user else None
+    i18n: Translator = data.get("i18n") or hub.get(None)
+    exc = event.exception
+    if isinstance(exc, InfernoError):
+        log.warning("user=%s provider error %s: %s", user_id, type(exc).__name__, exc)
+        text = provider_error_text(i18n, exc)
+    elif isinstance(exc, TelegramForbiddenError):
+        log.info("user=%s blocked the bot", user_id)
+        return
+    else:
+        log.error(
+            "user=%s unexpected error in update %s: %r",
+            user_id,
+            update.update_id,
+            exc,
+            exc_info=exc,
+        )
+        text = i18n("error-unexpected")
+    if user_id is None:
+        return
+    try:
+        await bot.send_message(user_id, text, reply_markup=back_to_menu(i18n))
+    except TelegramAPIError as send_error:
+        log.warning("user=%s error notice not delivered: %s", user_id, send_error.message)

@@ -1,0 +1,37 @@
+"""The main menu: one message, edited in place as the user navigates."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.handlers.navigation import MenuCb, Screen, main_menu_keyboard
+from bot.i18n import Translator
+from bot.inferno.models import Credentials
+from bot.ui import show
+
+router = Router(name=__name__)
+
+
+def menu_text(i18n: Translator, creds: Credentials | None) -> str:
+    if creds is None:
+        return i18n("menu-title-unlinked")
+    return i18n("menu-title", cid=str(creds.cid))
+
+
+@router.message(Command("menu"))
+async def menu_command(
+    message: Message, state: FSMContext, i18n: Translator, creds: Credentials | None
+) -> None:
+    await state.clear()
+    await show(message, menu_text(i18n, creds), main_menu_keyboard(i18n))
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.MAIN))
+async def menu_callback(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
+) -> None:
+    await state.clear()
+    await show(query, menu_text(i18n, creds), main_menu_keyboard(i18n))

@@ -1,0 +1,165 @@
+"""Fluent translations: one bundle per locale, a fallback chain, and HTML-safe arguments.
+
+Every user-visible string lives in ``locales/<lang>/*.ftl``. Messages are HTML (the bot's
+parse mode), so string arguments are escaped here, once, for every caller: provider- and
+user-supplied text can never break the markup or inject tags. Code that already built safe
+HTML wraps it in :class:`Html`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fluent.runtime import FluentBundle, FluentResource
+from fluent.runtime.types import fluent_number
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+FALLBACK_LOCALE = "en"
+
+Arg = str | int | float | Decimal | None
+
+
+class Html(str):
+    """A string that is already valid, escaped Telegram HTML."""
+
+
+class MissingTranslationError(LookupError):
+    pass
+
+
+class Translator:
+    """Formats messages for one locale, falling back along the chain when a key is missing."""
+
+    def __init__(self, locale: str, bundles: list[FluentBundle], *, strict: bool) -> None:
+        self.locale = locale
+        self._bundles = bundles
+        self._strict = strict
+
+    def __call__(self, key: str, **kwargs: Arg) -> str:
+        args = {name: _to_fluent(value) for name, value in kwargs.items()}
+        for bundle in self._bundles:
+            if not bundle.has_message(key):
+                continue
+            message = bundle.get_message(key)
+            if message.value is None:
+                continue
+            text, errors = bundle.format_pattern(message.value, args)
+            if errors:
+                if self._strict:
+                    raise MissingTranslationError(f"{self.locale}:{key}: {errors}")
+                log.warning("translation %s:%s rendered with errors: %s", self.locale, key, errors)
+            return str(text)
+        if self._strict:
+            raise MissingTranslationError(f"no message {key!r} in {self.locale} or its fallbacks")
+        log.error("missing translation %s:%s", self.locale, key)
+        return key
+
+    get = __call__
+
+
+def _to_fluent(value: Arg) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        # Ids and amounts must read "47001", never "47,001".
+        return fluent_number(value, useGrouping=False)
+    if isinstance(value, Html):
+        return str(value)
+    return html.escape(str(value), quote=False)
+
+
+class TranslatorHub:
+    """Loads every locale once at startup and hands out per-locale translators."""
+
+    def __init__(
+        self,
+        locales_dir: Path = LOCALES_DIR,
+        *,
+        default_locale: str = "ru",
+        strict: bool = False,
+    ) -> None:
+        self.default_locale = default_locale
+        self._strict = strict
+        self._resources: dict[str, list[Any]] = {}
+        for folder in sorted(p for p in locales_dir.iterdir() if p.is_dir()):
+            self._resources[folder.name] = [
+                FluentResource(path.read_text(encoding="utf-8"))
+                for path in sorted(folder.glob("*.ftl"))
+            ]
+        if FALLBACK_LOCALE not in self._resources:
+            raise RuntimeError(f"the {FALLBACK_LOCALE} locale is missing from {locales_dir}")
+        self._translators = {locale: self._build(locale) for locale in self._resources}
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return tuple(self._resources)
+
+    def _build(self, locale: str) -> Translator:
+        chain = [locale]
+        for candidate in (self.default_locale, FALLBACK_LOCALE):
+            if candidate not in chain and candidate in self._resources:
+                chain.append(candidate)
+        bundles = []
+        for name in chain:
+            bundle = FluentBundle([name], use_isolating=False)
+            for resource in self._resources[name]:
+                bundle.add_resource(resource)
+            bundles.append(bundle)
+        return Translator(locale, bundles, strict=self._strict)
+
+    def get(self, locale: str | None) -> Translator:
+        if locale and locale in self._translators:
+            return self._translators[locale]
+        return self._translators.get(self.default_locale, self._translators[FALLBACK_LOCALE])
+
+    def pick_locale(self, language_code: str | None) -> str:
+        """Telegram's language_code → one of ours: ru → ru, en → en, else the default."""
+        if language_code:
+            short = language_code.split("-")[0].lower()
+            if short in self._resources:
+                return short
+        return self.default_locale
+
+    def message_ids(self, locale: str) -> set[str]:
+        ids: set[str] = set()
+        for resource in self._resources[locale]:
+            for entry in resource.body:
+                identifier = getattr(getattr(entry, "id", None), "name", None)
+                if identifier and type(entry).__name__ == "Message":
+                    ids.add(identifier)
+        return ids
+
+    def variables(self, locale: str) -> dict[str, set[str]]:
+        """Variables each message references, for the locale-consistency test."""
+        found: dict[str, set[str]] = {}
+        for resource in self._resources[locale]:
+            for entry in resource.body:
+                if type(entry).__name__ != "Message":
+                    continue
+                found[entry.id.name] = set(_collect_variables(entry))
+        return found
+
+
+def _collect_variables(node: Any) -> Iterable[str]:
+    if type(node).__name__ == "VariableReference":
+        yield node.id.name
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _collect_variables(item)
+        return
+    if hasattr(node, "__dict__"):
+        for name, value in vars(node).items():
+            if name != "span":
+                yield from _collect_variables(value)
+
+

@@ -1,0 +1,43 @@
+"""ALLOWED_USERS: strangers get one short refusal and leave no trace in the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+
+from bot.i18n import TranslatorHub
+
+log = logging.getLogger(__name__)
+
+
+class AccessMiddleware(BaseMiddleware):
+    def __init__(self, allowed_users: frozenset[int], hub: TranslatorHub) -> None:
+        self._allowed = allowed_users
+        self._hub = hub
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        if not self._allowed or (user is not None and user.id in self._allowed):
+            return await handler(event, data)
+        if user is None or not isinstance(event, Update):
+            return None
+        log.info("user=%s action=refused reason=not-in-allowlist", user.id)
+        text = self._hub.get(self._hub.pick_locale(user.language_code))("access-denied")
+        try:
+            if isinstance(event.message, Message):
+                await event.message.answer(text)
+            elif isinstance(event.callback_query, CallbackQuery):
+                await event.callback_query.answer(text, show_alert=True)
+        except TelegramAPIError as exc:
+            log.info("user=%s refusal not delivered: %s", user.id, exc.message)
+        return None

@@ -1,0 +1,71 @@
+"""The process lifecycle: open services, poll until SIGTERM/SIGINT, close everything."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+
+from bot import __version__
+from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
+from bot.config import Settings
+from bot.i18n import TranslatorHub
+from bot.inferno.models import Credentials
+from bot.middlewares.demo import DemoMarkMiddleware
+from bot.storage import Database, KeyRing
+
+log = logging.getLogger("bot")
+
+TELEGRAM_DEFAULT_API = "https://api.telegram.org"
+
+
+async def run_bot(settings: Settings, *, demo: bool = False) -> None:
+    async with AsyncExitStack() as stack:
+        demo_account: Credentials | None = None
+        if demo:
+            settings, demo_account = await _start_demo(stack, settings)
+        keyring = KeyRing.load(
+            settings.encryption_key.get_secret_value() if settings.encryption_key else None,
+            settings.encryption_key_file,
+        )
+        db = await Database.open(settings.database_path, keyring)
+        stack.push_async_callback(db.close)
+        inferno = create_inferno_client(settings)
+        stack.push_async_callback(inferno.aclose)
+        hub = TranslatorHub(default_locale=settings.default_language)
+        services = Services(
+            settings=settings, db=db, inferno=inferno, hub=hub, demo_account=demo_account
+        )
+        bot = create_bot(settings)
+        if demo:
+            bot.session.middleware(DemoMarkMiddleware())
+        stack.push_async_callback(bot.session.close)
+        dp = create_dispatcher(services)
+        log.info(
+            "inferno-bot %s starting: telegram=%s inferno=%s database=%s%s",
+            __version__,
+            settings.telegram_api_url or TELEGRAM_DEFAULT_API,
+            settings.inferno_api_url,
+            settings.database_path,
+            " (demo)" if demo else "",
+        )
+        # aiogram stops polling on SIGTERM/SIGINT; shutdown hooks then stop the background tasks.
+        await dp.start_polling(bot, polling_timeout=20, handle_signals=True)
+        log.info("inferno-bot stopped")
+
+
+async def _start_demo(
+    stack: AsyncExitStack, settings: Settings
+) -> tuple[Settings, Credentials]:
+    from bot.inferno.simulator import Simulator, SimulatorServer
+
+    simulator = Simulator(install_delay=20.0)
+    demo_customer = simulator.demo()
+    server = SimulatorServer(simulator)
+    await stack.enter_async_context(server)
+    log.info("demo simulator on %s (demo cid %s)", server.url, demo_customer.cid)
+    # Demo data lives in its own database so it never mixes with real accounts.
+    demo_db = settings.database_path.with_name("demo-" + settings.database_path.name)
+    demo_settings = settings.model_copy(
+        update={"inferno_api_url": server.url, "database_path": demo_db}
+    )
+    return demo_settings, Credentials(cid=demo_customer.cid, key=demo_customer.key)

@@ -1,0 +1,66 @@
+"""Supervised background loops: started in ``dp.startup``, stopped and awaited in ``dp.shutdown``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+# A pass returns the seconds to sleep before the next one (None: the default interval).
+Step = Callable[[], Awaitable[float | None]]
+
+
+class BackgroundTasks:
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
+
+    def start(self, name: str, step: Step, interval: float) -> None:
+        if name in self._tasks and not self._tasks[name].done():
+            raise RuntimeError(f"background task {name} is already running")
+        wakeup = asyncio.Event()
+        self._wakeups[name] = wakeup
+        self._tasks[name] = asyncio.create_task(self._loop(name, step, interval, wakeup), name=name)
+
+    def wake(self, name: str) -> None:
+        """Runs the next pass now instead of after the sleep (e.g. a new watch was added)."""
+        event = self._wakeups.get(name)
+        if event is not None:
+            event.set()
+
+    @staticmethod
+    async def _loop(name: str, step: Step, interval: float, wakeup: asyncio.Event) -> None:
+        log.info("background task %s started", name)
+        while True:
+            delay: float | None = interval
+            try:
+                delay = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # One failed pass must not end the loop: log it and try again next time.
+                log.exception("background task %s failed; next pass in %.1fs", name, interval)
+            wakeup.clear()
+            sleep_for = interval if delay is None else max(0.0, min(delay, interval))
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=sleep_for)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for task, result in zip(tasks, results, strict=True):
+            if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
+                log.error("background task %s ended with %r", task.get_name(), result)
+        self._tasks.clear()
+        self._wakeups.clear()
+        log.info("background tasks stopped")
+
+    @property
+    def running(self) -> list[str]:
+        return [name for name, task in self._tasks.items() if not task.done()]

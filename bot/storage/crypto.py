@@ -1,0 +1,119 @@
+"""AES-256-GCM encryption of per-user secrets (the provider API key) with rotatable master keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bot.storage.errors import DecryptionError, KeyFileError
+from bot.storage.keyfile import (
+    KEY_BYTES,
+    create_key_file,
+    decode_key,
+    generate_key,
+    key_id_of,
+    read_key_file,
+)
+
+NONCE_BYTES = 12
+
+
+class SecretLike(Protocol):
+    """Anything like pydantic's ``SecretStr``, so ``settings.encryption_key`` can be passed as is."""
+
+    def get_secret_value(self) -> str: ...
+
+
+def associated_data(user_id: int) -> bytes:
+    # Binding the ciphertext to the row's owner makes a blob copied into another user's row
+    # fail authentication instead of silently handing that user someone else's API key.
+    return f"user:{user_id}".encode("ascii")
+
+
+class KeyRing:
+    """Master keys by key id; the first one is current and used for every new encryption."""
+
+    __slots__ = ("_ciphers", "_keys")
+
+    def __init__(self, keys: Iterable[bytes]) -> None:
+        self._keys: dict[str, bytes] = {}
+        for key in keys:
+            if len(key) != KEY_BYTES:
+                raise ValueError(f"master keys must be {KEY_BYTES} bytes")
+            self._keys.setdefault(key_id_of(key), key)
+        if not self._keys:
+            raise ValueError("a key ring needs at least one key")
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in self._keys.items()}
+
+    @classmethod
+    def generate(cls) -> KeyRing:
+        return cls([generate_key()])
+
+    @classmethod
+    def load(cls, key: str | SecretLike | None, key_file: Path | str) -> KeyRing:
+        """Use ``key`` (the ENCRYPTION_KEY value) if given, else the key file.
+
+        A missing key file is created (mode 0600, parent folders included) with a new key.
+        Raises :class:`KeyFileError` for a bad ENCRYPTION_KEY or an unreadable, malformed or
+        group/other-accessible key file.
+        """
+        if key is not None and not isinstance(key, str):
+            key = key.get_secret_value()
+        if key is not None and key.strip():
+            raw = decode_key(key)
+            if raw is None:
+                raise KeyFileError(
+                    "ENCRYPTION_KEY is invalid: it must be 32 random bytes in URL-safe base64 "
+                    "(for example the output of: openssl rand -base64 32)"
+                )
+            return cls([raw])
+        path = Path(key_file)
+        if not os.path.lexists(path):
+            return cls(create_key_file(path))
+        return cls(read_key_file(path))
+
+    @property
+    def current_id(self) -> str:
+        return next(iter(self._keys))
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._keys)
+
+    def keys(self) -> list[bytes]:
+        """Raw key material, current first; only for writing the key file during rotation."""
+        return list(self._keys.values())
+
+    def encrypt(self, user_id: int, plaintext: str) -> tuple[str, bytes]:
+        key_id = self.current_id
+        nonce = os.urandom(NONCE_BYTES)
+        blob = nonce + self._ciphers[key_id].encrypt(
+            nonce, plaintext.encode("utf-8"), associated_data(user_id)
+        )
+        return key_id, blob
+
+    def decrypt(self, user_id: int, key_id: str, blob: bytes) -> str:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise DecryptionError(
+                f"secret of user {user_id} is encrypted with key {key_id}, which is not loaded"
+            )
+        if len(blob) < NONCE_BYTES + 16:
+            raise DecryptionError(f"secret of user {user_id} is truncated")
+        try:
+            plain = cipher.decrypt(
+                bytes(blob[:NONCE_BYTES]), bytes(blob[NONCE_BYTES:]), associated_data(user_id)
+            )
+        except InvalidTag:
+            raise DecryptionError(
+                f"secret of user {user_id} failed authentication (wrong key, wrong row or tampered)"
+            ) from None
+        return plain.decode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"KeyRing(current_id={self.current_id!r}, key_ids={list(self._keys)!r})"

@@ -1,0 +1,156 @@
+"""Schema migrations tracked by ``PRAGMA user_version``.
+
+``MIGRATIONS[n]`` upgrades a database from version ``n`` to ``n + 1``. Never edit a migration
+that has shipped; append a new one instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.errors import SchemaTooNewError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: initial schema
+    """
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        language    TEXT,
+        cid         INTEGER,
+        api_key     BLOB,
+        key_id      TEXT,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE watches (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id            INTEGER NOT NULL,
+        chat_id            INTEGER NOT NULL,
+        order_id           TEXT NOT NULL,
+        kind               TEXT NOT NULL CHECK (kind IN ('install', 'reinstall')),
+        template           TEXT NOT NULL,
+        started_at         REAL NOT NULL,
+        last_state         TEXT,
+        status_message_id  INTEGER,
+        last_edit_at       REAL,
+        failures           INTEGER NOT NULL DEFAULT 0,
+        next_poll_at       REAL NOT NULL,
+        notified           INTEGER NOT NULL DEFAULT 0,
+        timed_out          INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE actions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     INTEGER NOT NULL,
+        action      TEXT NOT NULL,
+        order_id    TEXT,
+        result      TEXT NOT NULL,
+        created_at  REAL NOT NULL
+    );
+    CREATE TABLE fsm (
+        bot_id                  INTEGER NOT NULL,
+        chat_id                 INTEGER NOT NULL,
+        user_id                 INTEGER NOT NULL,
+        thread_id               INTEGER NOT NULL,
+        business_connection_id  TEXT NOT NULL,
+        destiny                 TEXT NOT NULL,
+        state                   TEXT,
+        data                    TEXT NOT NULL DEFAULT '{}',
+        updated_at              REAL NOT NULL,
+        PRIMARY KEY (bot_id, chat_id, user_id, thread_id, business_connection_id, destiny)
+    );
+    """,
+    # 2: confirmations and scheduled message deletions, plus indexes for the hot queries
+    """
+    CREATE TABLE confirmations (
+        token       TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL,
+        action      TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        expires_at  REAL NOT NULL
+    );
+    CREATE INDEX confirmations_user ON confirmations (user_id);
+    CREATE INDEX confirmations_expiry ON confirmations (expires_at);
+    CREATE TABLE deletions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id     INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL,
+        delete_at   REAL NOT NULL,
+        UNIQUE (chat_id, message_id)
+    );
+    CREATE INDEX deletions_due ON deletions (delete_at);
+    CREATE INDEX watches_user_order ON watches (user_id, order_id);
+    CREATE INDEX watches_open ON watches (next_poll_at) WHERE notified = 0 AND timed_out = 0;
+    CREATE INDEX actions_user ON actions (user_id, id);
+    CREATE INDEX fsm_user ON fsm (user_id);
+    """,
+)
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration script into statements.
+
+    ``executescript`` cannot be used: it COMMITs any open transaction first, and the version
+    check plus the migration must share one transaction so that two processes starting at once
+    cannot both apply the same migration.
+    """
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError("migration script ends with an incomplete statement")
+    return statements
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def migrate(
+    conn: aiosqlite.Connection, *, target: int | None = None, path: Path | str = "database"
+) -> int:
+    """Bring the schema up to ``target`` (default: latest); return the resulting version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). ``path`` only names the
+    database in error messages.
+    """
+    target = LATEST_VERSION if target is None else target
+    if not 0 <= target <= LATEST_VERSION:
+        raise ValueError(f"unknown schema version {target}")
+    version = await schema_version(conn)
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"database {path} has schema version {version}, but this version of the bot only "
+            f"knows up to {LATEST_VERSION}: it was written by a newer inferno-bot. Upgrade the "
+            "bot or restore a backup made with this version."
+        )
+    while version < target:
+        await conn.execute_fetchall("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            version = await schema_version(conn)
+            if version < target:
+                for statement in split_statements(MIGRATIONS[version]):
+                    await conn.execute_fetchall(statement)
+                version += 1
+                # PRAGMA cannot take bound parameters; version is an int we computed.
+                await conn.execute_fetchall(f"PRAGMA user_version = {version:d}")
+            await conn.execute_fetchall("COMMIT")
+        except BaseException:
+            try:
+                await conn.execute_fetchall("ROLLBACK")
+            except sqlite3.OperationalError:
+                pass
+            raise
+    return version

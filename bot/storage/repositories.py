@@ -1,0 +1,464 @@
+"""Repositories: typed rows in, typed rows out. No Telegram or provider semantics here."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.storage.connection import Connection
+from bot.storage.crypto import KeyRing
+
+WatchKind = Literal["install", "reinstall"]
+DEFAULT_CONFIRMATION_TTL = 3600.0
+
+
+def mask_secret(value: str) -> str:
+    return f"{value[:4]}…{value[-4:]}" if len(value) >= 12 else "***"
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    language: str | None
+    cid: int | None
+    linked: bool
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    cid: int
+    api_key: str = field(repr=False)
+
+    @property
+    def masked_key(self) -> str:
+        return mask_secret(self.api_key)
+
+    def __repr__(self) -> str:
+        return f"Account(cid={self.cid!r}, api_key={self.masked_key!r})"
+
+    __str__ = __repr__
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=row["id"],
+        language=row["language"],
+        cid=row["cid"],
+        linked=row["cid"] is not None and row["api_key"] is not None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class UserRepository:
+    def __init__(self, conn: Connection, keyring: KeyRing) -> None:
+        self._conn = conn
+        self._keyring = keyring
+
+    async def ensure(self, user_id: int, language: str | None) -> User:
+        """Insert the user if missing; an existing user keeps its stored language."""
+        now = self._conn.clock()
+        await self._conn.execute(
+            "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            (user_id, language, now, now),
+        )
+        user = await self.get(user_id)
+        assert user is not None
+        return user
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        return _user(row) if row is not None else None
+
+    async def set_language(self, user_id: int, lang: str | None) -> None:
+        now = self._conn.clock()
+        await self._conn.execute(
+            "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET language = excluded.language, "
+            "updated_at = excluded.updated_at",
+            (user_id, lang, now, now),
+        )
+
+    async def link(self, user_id: int, cid: int, api_key: str) -> None:
+        """Store the provider account; the API key is encrypted, bound to ``user_id``."""
+        key_id, blob = self._keyring.encrypt(user_id, api_key)
+        now = self._conn.clock()
+        await self._conn.execute(
+            "INSERT INTO users (id, cid, api_key, key_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, api_key = excluded.api_key, "
+            "key_id = excluded.key_id, updated_at = excluded.updated_at",
+            (user_id, cid, blob, key_id, now, now),
+        )
+
+    async def account(self, user_id: int) -> Account | None:
+        """Decrypted credentials, or ``None`` when not linked.
+
+        Raises :class:`~bot.storage.errors.DecryptionError` if the stored key cannot be
+        decrypted (e.g. the master key was replaced); the user has to link again then.
+        """
+        row = await self._conn.fetchone(
+            "SELECT cid, api_key, key_id FROM users WHERE id = ?", (user_id,)
+        )
+        if row is None or row["cid"] is None or row["api_key"] is None:
+            return None
+        api_key = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
+        return Account(cid=row["cid"], api_key=api_key)
+
+    async def unlink(self, user_id: int) -> None:
+        """Forget the account and everything tied to it, atomically.
+
+        Keeps the user row (language) and the action log. Scheduled message deletions are kept
+        on purpose: they remove root passwords from the chat, which must still happen.
+        """
+        now = self._conn.clock()
+        async with self._conn.transaction() as tx:
+            await tx.execute(
+                "UPDATE users SET cid = NULL, api_key = NULL, key_id = NULL, updated_at = ? "
+                "WHERE id = ?",
+                (now, user_id),
+            )
+            await tx.execute("DELETE FROM watches WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
+            await tx.execute("DELETE FROM confirmations WHERE user_id = ?", (user_id,))
+
+    async def count(self) -> int:
+        row = await self._conn.fetchone("SELECT COUNT(*) FROM users")
+        return int(row[0]) if row is not None else 0
+
+    async def linked_user_ids(self) -> list[int]:
+        rows = await self._conn.fetchall(
+            "SELECT id FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL ORDER BY id"
+        )
+        return [int(row["id"]) for row in rows]
+
+    # Used by key rotation.
+
+    async def ids_not_on_key(self, key_id: str) -> list[int]:
+        rows = await self._conn.fetchall(
+            "SELECT id FROM users WHERE api_key IS NOT NULL AND key_id IS NOT ? ORDER BY id",
+            (key_id,),
+        )
+        return [int(row["id"]) for row in rows]
+
+    async def reencrypt(self, user_id: int) -> bool:
+        """Re-encrypt one user's key with the current master key; ``False`` if nothing to do."""
+        async with self._conn.transaction() as tx:
+            row = await tx.fetchone("SELECT api_key, key_id FROM users WHERE id = ?", (user_id,))
+            if row is None or row["api_key"] is None:
+                return False
+            if row["key_id"] == self._keyring.current_id:
+                return False
+            plain = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
+            key_id, blob = self._keyring.encrypt(user_id, plain)
+            await tx.execute(
+                "UPDATE users SET api_key = ?, key_id = ? WHERE id = ?", (blob, key_id, user_id)
+            )
+            return True
+
+
+# --- watches -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    id: int
+    user_id: int
+    chat_id: int
+    order_id: str
+    kind: str
+    template: str
+    started_at: float
+    last_state: str | None
+    status_message_id: int | None
+    last_edit_at: float | None
+    failures: int
+    next_poll_at: float
+    notified: bool
+    timed_out: bool
+
+
+def _watch(row: sqlite3.Row) -> Watch:
+    return Watch(
+        id=row["id"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        order_id=row["order_id"],
+        kind=row["kind"],
+        template=row["template"],
+        started_at=row["started_at"],
+        last_state=row["last_state"],
+        status_message_id=row["status_message_id"],
+        last_edit_at=row["last_edit_at"],
+        failures=row["failures"],
+        next_poll_at=row["next_poll_at"],
+        notified=bool(row["notified"]),
+        timed_out=bool(row["timed_out"]),
+    )
+
+
+class WatchRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def replace(
+        self,
+        user_id: int,
+        chat_id: int,
+        order_id: str,
+        kind: WatchKind | str,
+        template: str,
+        status_message_id: int | None = None,
+    ) -> Watch:
+        """Start watching an order, dropping any earlier watch of the same user and order.
+
+        The new watch is due immediately (``next_poll_at`` = now).
+        """
+        if kind not in ("install", "reinstall"):
+            raise ValueError(f"watch kind must be 'install' or 'reinstall', not {kind!r}")
+        now = self._conn.clock()
+        async with self._conn.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM watches WHERE user_id = ? AND order_id = ?", (user_id, order_id)
+            )
+            watch_id = await tx.insert(
+                "INSERT INTO watches (user_id, chat_id, order_id, kind, template, started_at, "
+                "status_message_id, next_poll_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, chat_id, order_id, kind, template, now, status_message_id, now),
+            )
+            row = await tx.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
+        assert row is not None
+        return _watch(row)
+
+    async def open(self) -> list[Watch]:
+        """Watches still running (neither notified nor timed out), soonest poll first."""
+        rows = await self._conn.fetchall(
+            "SELECT * FROM watches WHERE notified = 0 AND timed_out = 0 ORDER BY next_poll_at, id"
+        )
+        return [_watch(row) for row in rows]
+
+    async def get(self, watch_id: int) -> Watch | None:
+        row = await self._conn.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
+        return _watch(row) if row is not None else None
+
+    async def for_user(self, user_id: int) -> list[Watch]:
+        rows = await self._conn.fetchall(
+            "SELECT * FROM watches WHERE user_id = ? ORDER BY started_at, id", (user_id,)
+        )
+        return [_watch(row) for row in rows]
+
+    async def update_progress(
+        self,
+        watch_id: int,
+        *,
+        last_state: str | None,
+        failures: int,
+        next_poll_at: float,
+        last_edit_at: float | None = None,
+    ) -> None:
+        """Record a poll. ``last_edit_at=None`` keeps the stored value (no message edit made)."""
+        await self._conn.execute(
+            "UPDATE watches SET last_state = ?, failures = ?, next_poll_at = ?, "
+            "last_edit_at = COALESCE(?, last_edit_at) WHERE id = ?",
+            (last_state, failures, next_poll_at, last_edit_at, watch_id),
+        )
+
+    async def set_status_message(self, watch_id: int, message_id: int | None) -> None:
+        await self._conn.execute(
+            "UPDATE watches SET status_message_id = ? WHERE id = ?", (message_id, watch_id)
+        )
+
+    async def mark_notified(self, watch_id: int) -> None:
+        await self._conn.execute("UPDATE watches SET notified = 1 WHERE id = ?", (watch_id,))
+
+    async def mark_timed_out(self, watch_id: int) -> None:
+        await self._conn.execute("UPDATE watches SET timed_out = 1 WHERE id = ?", (watch_id,))
+
+    async def delete(self, watch_id: int) -> None:
+        await self._conn.execute("DELETE FROM watches WHERE id = ?", (watch_id,))
+
+
+# --- action log --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEntry:
+    id: int
+    user_id: int
+    action: str
+    order_id: str | None
+    result: str
+    created_at: float
+
+
+class ActionRepository:
+    """Audit trail of what users asked the provider to do. Never pass secrets in here."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def record(self, user_id: int, action: str, order_id: str | None, result: str) -> None:
+        await self._conn.execute(
+            "INSERT INTO actions (user_id, action, order_id, result, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user_id, action, order_id, result, self._conn.clock()),
+        )
+
+    async def for_user(self, user_id: int, limit: int = 50) -> list[ActionEntry]:
+        """Newest first."""
+        rows = await self._conn.fetchall(
+            "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+        )
+        return [
+            ActionEntry(
+                id=row["id"],
+                user_id=row["user_id"],
+                action=row["action"],
+                order_id=row["order_id"],
+                result=row["result"],
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ]
+
+
+# --- confirmations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    token: str
+    user_id: int
+    action: str
+    payload: dict[str, Any]
+    created_at: float
+    expires_at: float
+
+
+def _confirmation(row: sqlite3.Row) -> Confirmation:
+    return Confirmation(
+        token=row["token"],
+        user_id=row["user_id"],
+        action=row["action"],
+        payload=json.loads(row["payload"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )
+
+
+class ConfirmationRepository:
+    """One-shot tokens for "are you sure?" buttons; consuming deletes, so a tap counts once."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def issue(
+        self,
+        user_id: int,
+        action: str,
+        payload: dict[str, Any],
+        ttl: float = DEFAULT_CONFIRMATION_TTL,
+    ) -> str:
+        """Store a pending confirmation; return its token (11 url-safe chars, fits callback data).
+
+        ``payload`` must be JSON-serialisable.
+        """
+        encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        now = self._conn.clock()
+        while True:
+            token = secrets.token_urlsafe(8)
+            try:
+                await self._conn.execute(
+                    "INSERT INTO confirmations (token, user_id, action, payload, created_at, "
+                    "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (token, user_id, action, encoded, now, now + ttl),
+                )
+            except sqlite3.IntegrityError:  # pragma: no cover - 64-bit token collision
+                continue
+            return token
+
+    async def consume(self, user_id: int, token: str) -> Confirmation | None:
+        """Take the confirmation: returns it at most once, ``None`` if wrong user or expired.
+
+        The single DELETE … RETURNING makes this atomic even across processes. A token shown
+        to another user is left alone, so a stranger cannot burn someone else's confirmation.
+        """
+        now = self._conn.clock()
+        row = await self._conn.fetchone(
+            "DELETE FROM confirmations WHERE token = ? AND user_id = ? RETURNING *",
+            (token, user_id),
+        )
+        if row is None or row["expires_at"] <= now:
+            return None
+        return _confirmation(row)
+
+    async def peek(self, user_id: int, token: str) -> Confirmation | None:
+        row = await self._conn.fetchone(
+            "SELECT * FROM confirmations WHERE token = ? AND user_id = ? AND expires_at > ?",
+            (token, user_id, self._conn.clock()),
+        )
+        return _confirmation(row) if row is not None else None
+
+    async def purge_expired(self) -> int:
+        return await self._conn.execute(
+            "DELETE FROM confirmations WHERE expires_at <= ?", (self._conn.clock(),)
+        )
+
+
+# --- scheduled deletions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledDeletion:
+    id: int
+    chat_id: int
+    message_id: int
+    delete_at: float
+
+
+class DeletionRepository:
+    """Messages to delete later (e.g. a root password); persisted so restarts don't forget them."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def schedule(self, chat_id: int, message_id: int, delete_at: float) -> int:
+        """Schedule (or reschedule) a message; return the row id."""
+        row = await self._conn.fetchone(
+            "INSERT INTO deletions (chat_id, message_id, delete_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id, message_id) DO UPDATE SET delete_at = excluded.delete_at "
+            "RETURNING id",
+            (chat_id, message_id, delete_at),
+        )
+        assert row is not None
+        return int(row["id"])
+
+    async def due(self, now: float) -> list[ScheduledDeletion]:
+        rows = await self._conn.fetchall(
+            "SELECT * FROM deletions WHERE delete_at <= ? ORDER BY delete_at, id", (now,)
+        )
+        return [
+            ScheduledDeletion(
+                id=row["id"],
+                chat_id=row["chat_id"],
+                message_id=row["message_id"],
+                delete_at=row["delete_at"],
+            )
+            for row in rows
+        ]
+
+    async def remove(self, deletion_id: int) -> None:
+        await self._conn.execute("DELETE FROM deletions WHERE id = ?", (deletion_id,))
+
+    async def next_due_at(self) -> float | None:
+        row = await self._conn.fetchone("SELECT MIN(delete_at) FROM deletions")
+        return None if row is None or row[0] is None else float(row[0])

@@ -1,0 +1,102 @@
+"""Screen helpers shared by every handler: edit-in-place, size limits, provider errors."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+
+from aiogram import Bot
+from aiogram.enums import ChatAction
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.i18n import Html, Translator
+from bot.inferno.errors import (
+    AccessDenied,
+    InfernoError,
+    InvalidCredentials,
+    ProviderFail,
+    ProviderUnavailable,
+    UnreadableAnswer,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+# Provider failures we can explain in the user's language; others are shown as sent.
+KNOWN_FAIL_MESSAGES = {
+    "order id not found or status not pending": "fail-not-pending",
+    "order not found": "fail-order-not-found",
+    "order not active": "fail-order-not-active",
+    "unknown template": "fail-unknown-template",
+    "insufficient funds": "fail-insufficient-funds",
+}
+KNOWN_FAIL_CODES = {904: "fail-already-creating"}
+
+
+def fit(text: str, limit: int = MAX_TEXT) -> str:
+    """Cuts a text to Telegram's limit without splitting an HTML tag or entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    for opener, closer in (("<", ">"), ("&", ";")):
+        start = cut.rfind(opener)
+        if start > cut.rfind(closer):
+            cut = cut[:start]
+    return cut + "…"
+
+
+async def show(
+    event: Message | CallbackQuery,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Edits the menu message in place on a tap, sends a new one for a typed message."""
+    text = fit(text)
+    if isinstance(event, CallbackQuery):
+        message = event.message
+        if isinstance(message, Message):
+            if message.html_text == text and message.reply_markup == markup:
+                return message
+            try:
+                edited = await message.edit_text(text, reply_markup=markup)
+                return edited if isinstance(edited, Message) else message
+            except TelegramBadRequest as exc:
+                if "message is not modified" in exc.message:
+                    return message
+                if "message to edit not found" not in exc.message and (
+                    "can't be edited" not in exc.message
+                ):
+                    raise
+        if event.bot is None:
+            return None
+        return await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
+    return await event.answer(text, reply_markup=markup)
+
+
+async def typing(bot: Bot, chat_id: int) -> None:
+    """The "typing…" hint while the provider works; purely cosmetic, so never fatal."""
+    with suppress(TelegramAPIError):
+        await bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+
+def provider_error_text(i18n: Translator, exc: InfernoError) -> str:
+    if isinstance(exc, InvalidCredentials):
+        return i18n("error-invalid-credentials")
+    if isinstance(exc, AccessDenied):
+        return i18n("error-access-denied")
+    if isinstance(exc, ProviderUnavailable):
+        return i18n("error-provider-unavailable")
+    if isinstance(exc, UnreadableAnswer):
+        return i18n("error-unreadable")
+    if isinstance(exc, ProviderFail):
+        return i18n("error-provider-fail", reason=translate_fail(i18n, exc))
+    return i18n("error-unexpected")
+
+
+def translate_fail(i18n: Translator, exc: ProviderFail) -> str:
+    """Our translation when we know the failure; the provider's words (escaped later) if not."""
+    if exc.code is not None and exc.code in KNOWN_FAIL_CODES:
+        return Html(i18n(KNOWN_FAIL_CODES[exc.code]))
+    key = KNOWN_FAIL_MESSAGES.get((exc.message or "").strip().lower().rstrip("."))
+    return Html(i18n(key)) if key else (exc.message or "")

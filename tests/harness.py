@@ -1,0 +1,127 @@
+"""The whole bot in-process: real dispatcher and polling, fake Bot API and simulator over HTTP.
+
+Flow tests drive it like a user through :class:`FakeTelegram` (send text, tap buttons) and
+observe what the bot sent; nothing in between is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+
+from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
+from bot.config import Settings
+from bot.i18n import TranslatorHub
+from bot.inferno.simulator import Customer, Simulator, SimulatorServer
+from bot.storage import Database, KeyRing
+from tests.fakes.telegram import FakeTelegram
+
+TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
+
+
+def make_settings(tmp_path: Path, tg: FakeTelegram, inferno_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": tg.token,
+        "telegram_api_url": tg.base_url,
+        "inferno_api_url": inferno_url,
+        "database_path": tmp_path / "bot.sqlite3",
+        "encryption_key_file": tmp_path / "secret.key",
+        "watch_interval": 0.2,
+        "watch_timeout": 60.0,
+        "password_ttl": 300.0,
+        "default_language": "en",
+        "inferno_timeout": 2.0,
+        "inferno_connect_timeout": 1.0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class BotEnv:
+    tmp_path: Path
+    tg: FakeTelegram
+    sim: Simulator
+    sim_server: SimulatorServer
+    settings: Settings
+    services: Services | None = None
+    bot: Bot | None = None
+    dp: Dispatcher | None = None
+    _polling: asyncio.Task[None] | None = None
+
+    @property
+    def db(self) -> Database:
+        assert self.services is not None, "the bot is not running"
+        return self.services.db
+
+    async def start(self) -> None:
+        keyring = KeyRing.load(None, self.settings.encryption_key_file)
+        db = await Database.open(self.settings.database_path, keyring)
+        inferno = create_inferno_client(self.settings)
+        hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
+        self.services = Services(settings=self.settings, db=db, inferno=inferno, hub=hub)
+        self.bot = create_bot(self.settings)
+        self.dp = create_dispatcher(self.services)
+        self._polling = asyncio.create_task(
+            self.dp.start_polling(
+                self.bot, handle_signals=False, polling_timeout=1, close_bot_session=False
+            )
+        )
+        await self.tg.wait_for(lambda: self._polling_started(), timeout=10, message="polling")
+
+    def _polling_started(self) -> bool:
+        return any(r.method == "getUpdates" for r in self.tg.requests)
+
+    async def stop(self) -> None:
+        if self.dp is not None and self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            await asyncio.wait_for(self._polling, timeout=10)
+        if self.services is not None:
+            await self.services.inferno.aclose()
+            await self.services.db.close()
+        if self.bot is not None:
+            await self.bot.session.close()
+        self.services = self.bot = self.dp = self._polling = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def customer(self, email: str = "user@example.com", balance: str = "100.00") -> Customer:
+        return self.sim.add_customer(email=email, password="secret-pass-1", balance=balance)
+
+    async def link(self, user_id: int, customer: Customer, language: str = "en") -> None:
+        """Shortcut for tests that are not about linking: store the credentials directly."""
+        await self.db.users.ensure(user_id, language)
+        await self.db.users.link(user_id, customer.cid, customer.key)
+
+    async def open_menu(self, user_id: int) -> None:
+        await self.tg.send_command(user_id, "/menu")
+        await self.tg.wait_idle()
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    tmp_path: Path,
+    *,
+    sim: Simulator | None = None,
+    start: bool = True,
+    **settings_overrides: Any,
+) -> AsyncIterator[BotEnv]:
+    simulator = sim or Simulator(install_delay=0.5)
+    async with FakeTelegram() as tg, SimulatorServer(simulator) as server:
+        settings = make_settings(tmp_path, tg, server.url, **settings_overrides)
+        env = BotEnv(tmp_path=tmp_path, tg=tg, sim=simulator, sim_server=server, settings=settings)
+        if start:
+            await env.start()
+        try:
+            yield env
+        finally:
+            await env.stop()

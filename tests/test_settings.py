@@ -1,0 +1,134 @@
+"""A wrong setting is one clear line naming the variable, and exit code 2 — never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_INFERNO_API_URL, Settings, SettingsError, load_settings
+
+TOKEN = "123456:ABC-DEF_ghi"
+SETTING_NAMES = (
+    "BOT_TOKEN TELEGRAM_API_URL TELEGRAM_PROXY INFERNO_API_URL DATABASE_PATH ENCRYPTION_KEY_FILE "
+    "ENCRYPTION_KEY WATCH_INTERVAL WATCH_TIMEOUT DEFAULT_LANGUAGE ALLOWED_USERS LOG_LEVEL"
+).split()
+
+
+def run_bot(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults() -> None:
+    settings = load_settings(bot_token=TOKEN)
+    assert settings.inferno_api_url == DEFAULT_INFERNO_API_URL
+    assert settings.database_path == Path("data/bot.sqlite3")
+    assert settings.encryption_key_file == Path("data/secret.key")
+    assert settings.watch_interval == 30
+    assert settings.watch_timeout == 7200
+    assert settings.default_language == "ru"
+    assert settings.allowed_users == frozenset()
+    assert settings.log_level == "INFO"
+    assert settings.telegram_api_url is None
+
+
+def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"BOT_TOKEN={TOKEN}\nWATCH_INTERVAL=5\n")
+    monkeypatch.setenv("ALLOWED_USERS", "1, 2,3")
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "EN")
+    settings = Settings()  # type: ignore[call-arg]
+    assert settings.watch_interval == 5
+    assert settings.allowed_users == frozenset({1, 2, 3})
+    assert settings.default_language == "en"
+    assert TOKEN not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("BOT_TOKEN", "not a token", "BOT_TOKEN is invalid"),
+        ("WATCH_INTERVAL", "soon", "WATCH_INTERVAL is invalid"),
+        ("WATCH_TIMEOUT", "-1", "WATCH_TIMEOUT is invalid"),
+        ("DEFAULT_LANGUAGE", "de", "DEFAULT_LANGUAGE is invalid"),
+        ("ALLOWED_USERS", "12,bob", "ALLOWED_USERS is invalid"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL is invalid"),
+        ("INFERNO_API_URL", "ftp://x", "INFERNO_API_URL is invalid"),
+        ("TELEGRAM_API_URL", "localhost:8081", "TELEGRAM_API_URL is invalid"),
+    ],
+)
+def test_invalid_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith(expected)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_token_process_exits_2(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, {})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "inferno-bot: BOT_TOKEN is required but not set"
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_setting_process_exits_2(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, {"BOT_TOKEN": TOKEN, "WATCH_INTERVAL": "never"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "WATCH_INTERVAL is invalid" in lines[0]
+
+
+def test_key_file_with_wrong_permissions_exits_2(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret.key"
+    key_file.write_text("x")
+    key_file.chmod(0o644)
+    result = run_bot(
+        tmp_path,
+        {"BOT_TOKEN": TOKEN, "ENCRYPTION_KEY_FILE": str(key_file), "TELEGRAM_API_URL": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert str(key_file) in result.stderr.strip().splitlines()[-1]
+
+
+def test_unreadable_key_file_exits_2(tmp_path: Path) -> None:
+    key_dir = tmp_path / "keydir"
+    key_dir.mkdir()
+    result = run_bot(
+        tmp_path,
+        {"BOT_TOKEN": TOKEN, "ENCRYPTION_KEY_FILE": str(key_dir), "TELEGRAM_API_URL": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_encryption_key_exits_2(tmp_path: Path) -> None:
+    result = run_bot(
+        tmp_path,
+        {"BOT_TOKEN": TOKEN, "ENCRYPTION_KEY": "short", "TELEGRAM_API_URL": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "ENCRYPTION_KEY" in result.stderr
+    assert "short" not in result.stderr
