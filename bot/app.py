@@ -125,7 +125,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
 async def set_commands(bot: Bot, hub: TranslatorHub) -> None:
     for locale in hub.locales:
         i18n = hub.get(locale)
-        commands = [BotCommand(command=name, description=i18n(f"cmd-{name}")) for name in BOT_COMMANDS]
+        commands = [
+            BotCommand(command=name, description=i18n(f"cmd-{name}")) for name in BOT_COMMANDS
+        ]
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=locale)
     fallback = hub.get(hub.default_locale)
     await bot.set_my_commands(

@@ -20,7 +20,14 @@ from fluent.runtime.types import fluent_number
 
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+def _find_locales() -> Path:
+    # Beside the package in a checkout or the Docker image; the working directory otherwise.
+    beside_package = Path(__file__).resolve().parent.parent / "locales"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "locales"
+
+
+LOCALES_DIR = _find_locales()
 FALLBACK_LOCALE = "en"
 
 Arg = str | int | float | Decimal | None
@@ -161,5 +168,3 @@ def _collect_variables(node: Any) -> Iterable[str]:
         for name, value in vars(node).items():
             if name != "span":
                 yield from _collect_variables(value)
-
-

@@ -9,7 +9,9 @@ import sys
 _SECRET_PATTERNS = [
     # Header or field forms a careless log line could carry.
     re.compile(r"(?i)(x-key[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
-    re.compile(r"(?i)([\"']?(?:api_?key|key|pass|password|vps_password)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
+    re.compile(
+        r"(?i)([\"']?(?:api_?key|key|pass|password|vps_password)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
+    ),
     # Bot tokens inside Bot API URLs.
     re.compile(r"(/bot)(\d+:[A-Za-z0-9_-]+)"),
 ]

@@ -53,9 +53,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
         log.info("inferno-bot stopped")
 
 
-async def _start_demo(
-    stack: AsyncExitStack, settings: Settings
-) -> tuple[Settings, Credentials]:
+async def _start_demo(stack: AsyncExitStack, settings: Settings) -> tuple[Settings, Credentials]:
     from bot.inferno.simulator import Simulator, SimulatorServer
 
     simulator = Simulator(install_delay=20.0)

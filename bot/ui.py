@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import Html, Translator
 from bot.inferno.errors import (
@@ -100,3 +102,52 @@ def translate_fail(i18n: Translator, exc: ProviderFail) -> str:
         return Html(i18n(KNOWN_FAIL_CODES[exc.code]))
     key = KNOWN_FAIL_MESSAGES.get((exc.message or "").strip().lower().rstrip("."))
     return Html(i18n(key)) if key else (exc.message or "")
+
+
+# --------------------------------------------------------------------------- paging and clipping
+
+PAGE_SIZE = 8
+
+
+def page_bounds(total: int, page: int, per_page: int = PAGE_SIZE) -> tuple[int, int, int]:
+    """(page, pages, first index); the page comes from callback data, so it is clamped."""
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    return page, pages, page * per_page
+
+
+def pager_row(
+    i18n: Translator, page: int, pages: int, make: Callable[[int], CallbackData]
+) -> list[InlineKeyboardButton]:
+    """Prev / "page/pages" / Next; empty when everything fits on one page."""
+    if pages <= 1:
+        return []
+    row: list[InlineKeyboardButton] = []
+    if page > 0:
+        row.append(InlineKeyboardButton(text=i18n("btn-prev"), callback_data=make(page - 1).pack()))
+    row.append(
+        InlineKeyboardButton(
+            text=i18n("page-indicator", page=page + 1, pages=pages),
+            callback_data=make(page).pack(),
+        )
+    )
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(text=i18n("btn-next"), callback_data=make(page + 1).pack()))
+    return row
+
+
+def clip(text: str, limit: int) -> str:
+    """One line of raw provider text, shortened *before* escaping so no entity is ever cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def retry_keyboard(
+    i18n: Translator, retry_data: str | None, *more: InlineKeyboardButton
+) -> InlineKeyboardMarkup:
+    """The keyboard of a provider-error screen: Retry (the same tap again), then a way back."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if retry_data:
+        rows.append([InlineKeyboardButton(text=i18n("btn-retry"), callback_data=retry_data)])
+    rows.extend([button] for button in more)
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -12,10 +12,20 @@ import pytest
 from bot.config import DEFAULT_INFERNO_API_URL, Settings, SettingsError, load_settings
 
 TOKEN = "123456:ABC-DEF_ghi"
-SETTING_NAMES = (
-    "BOT_TOKEN TELEGRAM_API_URL TELEGRAM_PROXY INFERNO_API_URL DATABASE_PATH ENCRYPTION_KEY_FILE "
-    "ENCRYPTION_KEY WATCH_INTERVAL WATCH_TIMEOUT DEFAULT_LANGUAGE ALLOWED_USERS LOG_LEVEL"
-).split()
+SETTING_NAMES = [
+    "BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "TELEGRAM_PROXY",
+    "INFERNO_API_URL",
+    "DATABASE_PATH",
+    "ENCRYPTION_KEY_FILE",
+    "ENCRYPTION_KEY",
+    "WATCH_INTERVAL",
+    "WATCH_TIMEOUT",
+    "DEFAULT_LANGUAGE",
+    "ALLOWED_USERS",
+    "LOG_LEVEL",
+]
 
 
 def run_bot(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -106,7 +116,11 @@ def test_key_file_with_wrong_permissions_exits_2(tmp_path: Path) -> None:
     key_file.chmod(0o644)
     result = run_bot(
         tmp_path,
-        {"BOT_TOKEN": TOKEN, "ENCRYPTION_KEY_FILE": str(key_file), "TELEGRAM_API_URL": "http://127.0.0.1:9"},
+        {
+            "BOT_TOKEN": TOKEN,
+            "ENCRYPTION_KEY_FILE": str(key_file),
+            "TELEGRAM_API_URL": "http://127.0.0.1:9",
+        },
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -118,7 +132,11 @@ def test_unreadable_key_file_exits_2(tmp_path: Path) -> None:
     key_dir.mkdir()
     result = run_bot(
         tmp_path,
-        {"BOT_TOKEN": TOKEN, "ENCRYPTION_KEY_FILE": str(key_dir), "TELEGRAM_API_URL": "http://127.0.0.1:9"},
+        {
+            "BOT_TOKEN": TOKEN,
+            "ENCRYPTION_KEY_FILE": str(key_dir),
+            "TELEGRAM_API_URL": "http://127.0.0.1:9",
+        },
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

@@ -22,23 +22,30 @@ from bot.handlers import (
     start,
 )
 
+AREA_ROUTERS = (
+    start.router,
+    menu.router,
+    settings.router,
+    help.router,
+    balance.router,
+    buy.router,
+    orders.router,
+    services.router,
+    servers.router,
+    power.router,
+    password.router,
+    install.router,
+    sshkeys.router,
+    errors.router,
+)
+
 
 def build_root_router() -> Router:
+    """A fresh root for each dispatcher. The area routers are module singletons (aiogram's
+    convention); a restart in the same process (tests, the demo) attaches them to a new root,
+    so their link to the previous, discarded one is cleared first."""
     root = Router(name="root")
-    root.include_routers(
-        start.router,
-        menu.router,
-        settings.router,
-        help.router,
-        balance.router,
-        buy.router,
-        orders.router,
-        services.router,
-        servers.router,
-        power.router,
-        password.router,
-        install.router,
-        sshkeys.router,
-        errors.router,
-    )
+    for router in AREA_ROUTERS:
+        router._parent_router = None
+    root.include_routers(*AREA_ROUTERS)
     return root

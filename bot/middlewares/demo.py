@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
@@ -18,10 +17,9 @@ class DemoMarkMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, SendMessage | EditMessageText) and not method.text.startswith(
-            DEMO_MARK
-        ):
-            method.text = DEMO_MARK + method.text
+        if isinstance(method, SendMessage | EditMessageText) and method.text is not None:
+            if not method.text.startswith(DEMO_MARK):
+                method.text = DEMO_MARK + method.text
         return await make_request(bot, method)
 
 

@@ -1,11 +1,42 @@
-# Placeholder until the install watcher lands (issue 5).
+"""The install watcher: follows every install the bot started and tells the user when it is ready.
+
+Watches are rows in SQLite, so a restart (or ``kill -9``) resumes every open one. A pass polls
+the due watches with bounded concurrency; a provider failure only pushes that watch's next poll
+back. "Ready" is never guessed: it is :attr:`ServerInfo.is_ready` (an IP and running, or
+``online``), and for a reinstall the server must first have been seen *not* ready, since it was
+running before the reinstall began.
+"""
+
 from __future__ import annotations
 
-from aiogram import Bot
+import asyncio
+import logging
+import time
+from collections.abc import Callable
 
-from bot.i18n import TranslatorHub
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
+from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
-from bot.storage import Database
+from bot.inferno.errors import InfernoError, InvalidCredentials
+from bot.inferno.models import Credentials, PowerState, ServerInfo
+from bot.storage import Database, Watch
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 600.0
+PROGRESS_EDIT_EVERY = 60.0
+SEND_ATTEMPTS = 3
+# Ready only counts for a reinstall once we have seen the server in this state first.
+SEEN_NOT_READY = "not-ready"
 
 
 class InstallWatcher:
@@ -18,11 +49,214 @@ class InstallWatcher:
         interval: float,
         timeout: float,
         concurrency: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
-
-    async def sweep(self, bot: Bot) -> float | None:
-        return None
+        self._inferno = inferno
+        self._hub = hub
+        self._interval = interval
+        self._timeout = timeout
+        self._concurrency = concurrency
+        self._clock = clock
 
     async def count(self) -> int:
-        return 0
+        return len(await self._db.watches.open())
+
+    async def sweep(self, bot: Bot) -> float | None:
+        """One pass over the due watches; returns the seconds until the next one is due."""
+        watches = await self._db.watches.open()
+        now = self._clock()
+        due = [watch for watch in watches if watch.next_poll_at <= now]
+        if due:
+            limiter = asyncio.Semaphore(self._concurrency)
+            results = await asyncio.gather(
+                *(self._check(bot, watch, limiter) for watch in due), return_exceptions=True
+            )
+            for watch, result in zip(due, results, strict=True):
+                if isinstance(result, Exception):
+                    # One broken watch must not stop the others; it is retried next pass.
+                    log.error(
+                        "watch=%s order=%s check failed: %r", watch.id, watch.order_id, result
+                    )
+                    await self._back_off(watch, watch.last_state)
+        remaining = await self._db.watches.open()
+        if not remaining:
+            return None
+        return max(0.0, min(w.next_poll_at for w in remaining) - self._clock())
+
+    async def _check(self, bot: Bot, watch: Watch, limiter: asyncio.Semaphore) -> None:
+        account = await self._db.users.account(watch.user_id)
+        if account is None:
+            log.info("watch=%s user=%s unlinked: dropped", watch.id, watch.user_id)
+            await self._db.watches.delete(watch.id)
+            return
+        i18n = await self._translator(watch.user_id)
+        if self._clock() - watch.started_at > self._timeout:
+            await self._report_timeout(bot, watch, i18n)
+            return
+        creds = Credentials(cid=account.cid, key=account.api_key)
+        try:
+            async with limiter:
+                info = await self._inferno.get_info(creds, watch.order_id)
+        except InvalidCredentials:
+            log.info("watch=%s user=%s key rejected: dropped", watch.id, watch.user_id)
+            await self._send(bot, watch, i18n("watch-key-invalid", order=watch.order_id), None)
+            await self._db.watches.delete(watch.id)
+            return
+        except InfernoError as exc:
+            log.info(
+                "watch=%s order=%s provider error %s; backing off",
+                watch.id,
+                watch.order_id,
+                type(exc).__name__,
+            )
+            await self._back_off(watch, watch.last_state)
+            return
+
+        if info.is_ready and (watch.kind == "install" or watch.last_state == SEEN_NOT_READY):
+            await self._report_ready(bot, watch, info, i18n)
+            return
+        state = SEEN_NOT_READY if not info.is_ready else watch.last_state
+        now = self._clock()
+        edited_at = await self._maybe_edit_progress(bot, watch, info, i18n, now)
+        await self._db.watches.update_progress(
+            watch.id,
+            last_state=state,
+            failures=0,
+            next_poll_at=now + self._interval,
+            last_edit_at=edited_at,
+        )
+
+    async def _back_off(self, watch: Watch, last_state: str | None) -> None:
+        failures = watch.failures + 1
+        delay = min(self._interval * 2**failures, MAX_BACKOFF)
+        await self._db.watches.update_progress(
+            watch.id,
+            last_state=last_state,
+            failures=failures,
+            next_poll_at=self._clock() + delay,
+        )
+
+    async def _report_ready(
+        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator
+    ) -> None:
+        text = i18n(
+            "watch-ready",
+            name=info.name or info.ip or watch.order_id,
+            ip=info.ip or "",
+            template=watch.template,
+            order=watch.order_id,
+        )
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=i18n("watch-btn-open"),
+                        callback_data=ServerCb(order_id=watch.order_id).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        text=i18n("watch-btn-password"),
+                        callback_data=ShowPasswordCb(order_id=watch.order_id).pack(),
+                    ),
+                ]
+            ]
+        )
+        delivered = await self._send(bot, watch, text, markup)
+        # Marked right after the send: a crash in between repeats the message once at most,
+        # but a ready server is never left unannounced.
+        await self._db.watches.mark_notified(watch.id)
+        log.info(
+            "watch=%s user=%s order=%s ready ip=%s delivered=%s",
+            watch.id,
+            watch.user_id,
+            watch.order_id,
+            info.ip,
+            delivered,
+        )
+
+    async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> None:
+        minutes = int((self._clock() - watch.started_at) // 60)
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=i18n("btn-refresh"),
+                        callback_data=ServerCb(
+                            order_id=watch.order_id, action=ServerAction.REFRESH
+                        ).pack(),
+                    )
+                ]
+            ]
+        )
+        await self._send(
+            bot, watch, i18n("watch-timeout", order=watch.order_id, minutes=minutes), markup
+        )
+        await self._db.watches.mark_timed_out(watch.id)
+        log.info("watch=%s order=%s timed out after %d min", watch.id, watch.order_id, minutes)
+
+    async def _maybe_edit_progress(
+        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator, now: float
+    ) -> float | None:
+        if watch.status_message_id is None:
+            return None
+        if watch.last_edit_at is not None and now - watch.last_edit_at < PROGRESS_EDIT_EVERY:
+            return None
+        minutes = int((now - watch.started_at) // 60)
+        if minutes < 1:
+            return None
+        state = _state_text(i18n, info)
+        text = i18n(
+            "watch-progress",
+            order=watch.order_id,
+            template=watch.template,
+            state=state,
+            minutes=minutes,
+        )
+        try:
+            await bot.edit_message_text(
+                text=text, chat_id=watch.chat_id, message_id=watch.status_message_id
+            )
+        except TelegramForbiddenError:
+            return now
+        except TelegramBadRequest as exc:
+            if "message is not modified" not in exc.message:
+                # The message is gone or too old: stop trying to edit it.
+                await self._db.watches.set_status_message(watch.id, None)
+        except TelegramAPIError as exc:
+            log.info("watch=%s progress edit failed: %s", watch.id, exc.message)
+        return now
+
+    async def _send(
+        self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
+    ) -> bool:
+        for _attempt in range(SEND_ATTEMPTS):
+            try:
+                await bot.send_message(watch.chat_id, text, reply_markup=markup)
+                return True
+            except TelegramRetryAfter as exc:
+                log.info("watch=%s flood control: waiting %ss", watch.id, exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+            except TelegramForbiddenError:
+                # Blocked or deactivated: nobody to tell, so the watch ends silently.
+                log.info("watch=%s user=%s blocked the bot: dropped", watch.id, watch.user_id)
+                await self._db.watches.delete(watch.id)
+                return False
+            except TelegramBadRequest as exc:
+                log.warning("watch=%s message not delivered: %s", watch.id, exc.message)
+                return False
+        return False
+
+    async def _translator(self, user_id: int) -> Translator:
+        user = await self._db.users.get(user_id)
+        return self._hub.get(user.language if user else None)
+
+
+def _state_text(i18n: Translator, info: ServerInfo) -> str:
+    match info.power_state:
+        case PowerState.RUNNING:
+            return i18n("watch-state-running")
+        case PowerState.STOPPED:
+            return i18n("watch-state-stopped")
+        case PowerState.INSTALLING:
+            return i18n("watch-state-installing")
+    return info.real_state or i18n("watch-state-unknown")

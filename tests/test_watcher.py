@@ -1,0 +1,248 @@
+"""The install watcher against the simulator and the fake Bot API, through the running bot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.inferno.models import Credentials
+from bot.inferno.simulator import Customer, Simulator
+from bot.services.watcher import InstallWatcher
+from tests.harness import BotEnv, running_bot
+
+UID = 5001
+
+
+def creds_of(customer: Customer) -> Credentials:
+    return Credentials(cid=customer.cid, key=customer.key)
+
+
+async def cheapest_plan(env: BotEnv) -> str:
+    assert env.services is not None
+    catalog = await env.services.inferno.list_catalog()
+    priced = [p for p in catalog.products if p.price is not None]
+    return min(priced, key=lambda p: float(p.price or 0)).id
+
+
+async def paid_order(env: BotEnv, customer: Customer) -> str:
+    assert env.services is not None
+    created = await env.services.inferno.create(creds_of(customer), await cheapest_plan(env))
+    return created.order_id
+
+
+async def start_install(env: BotEnv, customer: Customer, kind: str = "install") -> str:
+    """A paid order with an install queued at the provider and watched by the bot."""
+    assert env.services is not None
+    order_id = await paid_order(env, customer)
+    await env.services.inferno.install(creds_of(customer), order_id, "debian12", [], run=True)
+    await env.db.watches.replace(UID, UID, order_id, kind, "debian12")
+    return order_id
+
+
+def ready_messages(env: BotEnv, uid: int = UID) -> list[str]:
+    return [m.text for m in env.tg.bot_messages(uid) if "ready" in m.text.lower()]
+
+
+def watcher_of(env: BotEnv) -> InstallWatcher:
+    assert env.dp is not None
+    watcher = env.dp["watcher"]
+    assert isinstance(watcher, InstallWatcher)
+    return watcher
+
+
+@pytest.fixture
+async def quiet_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+    """The background loop sleeps for an hour: the test runs sweeps itself, deterministically."""
+    async with running_bot(tmp_path, watch_interval=3600.0) as env:
+        env.tg.add_user(UID)
+        yield env
+
+
+async def linked(env: BotEnv, balance: str = "100.00") -> Customer:
+    customer = env.sim.add_customer(
+        email=f"w{UID}@example.com", password="pw-123456", balance=balance
+    )
+    await env.link(UID, customer)
+    return customer
+
+
+async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
+    env.tg.add_user(UID)
+    customer = await linked(env)
+    order_id = await start_install(env, customer)
+    assert env.services is not None
+    env.services.background.wake("install-watcher")
+
+    message = await env.tg.wait_for_bot_message(
+        UID, lambda m: "ready" in m.text.lower(), timeout=10
+    )
+    info = await env.services.inferno.get_info(creds_of(customer), order_id)
+    assert info.ip and info.ip in message.text
+    assert "debian12" in message.text
+    assert {b.text for b in message.buttons()} >= {"🖥 Open server", "🔑 Show root password"}
+    # Later passes stay silent: the watch is closed.
+    for _ in range(3):
+        await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert await env.db.watches.open() == []
+    assert env.tg.errors == []
+
+
+async def test_restart_mid_install_still_notifies_once(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, sim=Simulator(install_delay=1.0)) as env:
+        env.tg.add_user(UID)
+        customer = await linked(env)
+        await start_install(env, customer)
+        await env.restart()
+        await env.tg.wait_for(lambda: len(ready_messages(env)) == 1, timeout=10)
+        await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+        assert len(ready_messages(env)) == 1
+
+
+async def test_provider_errors_back_off_then_recover(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    await start_install(env, customer)
+    env.sim.complete_installs()
+    env.sim.faults.http_500_next = 100
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    [watch] = await env.db.watches.open()
+    assert watch.failures == 1
+    assert ready_messages(env) == []
+    assert env.tg.bot_messages(UID) == []  # the provider being down is not the user's problem
+
+    env.sim.faults.http_500_next = 0
+    # Backoff: not due yet, so a pass does not even ask the provider.
+    calls = env.sim.calls["getinfo"]
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert env.sim.calls["getinfo"] == calls
+    await force_due(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+
+
+async def force_due(env: BotEnv) -> None:
+    for watch in await env.db.watches.open():
+        await env.db.watches.update_progress(
+            watch.id, last_state=watch.last_state, failures=watch.failures, next_poll_at=0
+        )
+
+
+async def test_timeout_is_reported_once_and_polling_stops(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=0.3) as env:
+        env.tg.add_user(UID)
+        customer = await linked(env)
+        await start_install(env, customer)
+        # Wait past the timeout without asserting on time: poll the clock the watcher uses.
+        [watch] = await env.db.watches.open()
+        await env.tg.wait_for(lambda: time.time() - watch.started_at > 0.3, timeout=5)
+        watcher = watcher_of(env)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        texts = [m.text for m in env.tg.bot_messages(UID)]
+        assert len([t for t in texts if "longer than usual" in t]) == 1
+        assert await env.db.watches.open() == []
+        assert env.tg.last_bot_message(UID).buttons()[0].text == "🔄 Refresh"
+
+
+async def test_unlinked_user_watch_is_dropped(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    await start_install(env, customer)
+    await env.db.users.unlink(UID)
+    env.sim.reset_counters()
+    await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    assert env.sim.calls["getinfo"] == 0
+    assert await env.db.watches.open() == []
+    assert env.tg.bot_messages(UID) == []
+
+
+async def test_revoked_key_is_reported_once_and_dropped(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    await start_install(env, customer)
+    assert env.services is not None
+    await env.services.inferno.get_api_key(customer.email, "pw-123456", generate=True)
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    texts = [m.text for m in env.tg.bot_messages(UID)]
+    assert len([t for t in texts if "no longer accepts your API key" in t]) == 1
+    assert await env.db.watches.for_user(UID) == []
+
+
+async def test_blocked_user_is_dropped_silently(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    await start_install(env, customer)
+    env.sim.complete_installs()
+    env.tg.block(UID)
+    await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    assert await env.db.watches.for_user(UID) == []
+    assert [e for e in env.tg.errors if e.method == "sendMessage"]
+
+
+async def test_flood_control_waits_then_sends(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    await start_install(env, customer)
+    env.sim.complete_installs()
+    env.tg.rate_limit(UID, retry_after=1, times=1)
+    await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert [e for e in env.tg.errors if e.method == "sendMessage"]
+
+
+async def test_second_install_replaces_the_watch(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    order_id = await start_install(env, customer)
+    await env.db.watches.replace(UID, UID, order_id, "reinstall", "ubuntu2404")
+    assert len(await env.db.watches.for_user(UID)) == 1
+    env.sim.complete_installs()
+    watcher = watcher_of(env)
+    for _ in range(3):
+        await force_due(env)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) <= 1
+
+
+async def test_reinstall_is_not_ready_until_seen_installing(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    order_id = await start_install(env, customer)
+    env.sim.complete_installs()
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+
+    # A reinstall watch on a running server: the old, running state is not "ready".
+    await env.db.watches.replace(UID, UID, order_id, "reinstall", "ubuntu2404")
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert env.services is not None
+    await env.services.inferno.reinstall(creds_of(customer), order_id, "ubuntu2404", [], run=True)
+    await force_due(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    env.sim.complete_installs()
+    await force_due(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 2
+
+
+async def test_hundred_watches_never_exceed_the_concurrency_bound(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await linked(env, balance="10000.00")
+    for _ in range(100):
+        order_id = await paid_order(env, customer)
+        await env.db.watches.replace(UID, UID, order_id, "install", "debian12")
+    env.sim.reset_counters()
+    env.sim.faults.latency = 0.02
+    await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    assert env.sim.calls["getinfo"] == 100
+    assert 2 <= env.sim.peak_in_flight <= env.settings.watch_concurrency
