@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+FROM python:3.12-slim AS build
+WORKDIR /src
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# Dependencies first, in their own layer: code changes do not reinstall them.
+COPY pyproject.toml README.md ./
+RUN mkdir bot && touch bot/__init__.py \
+    && python -m venv /venv \
+    && /venv/bin/pip install . \
+    && /venv/bin/pip uninstall -y inferno-bot
+
+FROM python:3.12-slim
+ENV PYTHONUNBUFFERED=1 \
+    PATH="/venv/bin:$PATH" \
+    DATABASE_PATH=/data/bot.sqlite3 \
+    ENCRYPTION_KEY_FILE=/data/secret.key
+RUN useradd --create-home --uid 10001 bot \
+    && mkdir /data && chown bot:bot /data
+COPY --from=build /venv /venv
+WORKDIR /app
+# The code runs from /app (not installed), so locales/ sits beside bot/ as in the repo.
+COPY bot ./bot
+COPY locales ./locales
+USER bot
+VOLUME ["/data"]
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "bot"]
