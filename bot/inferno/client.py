@@ -1,0 +1,470 @@
+"""Async client of the Inferno client API (``api_client.php``).
+
+Every call is ``POST {base_url}?action=NAME`` with a JSON body; the API key travels only in the
+``X-Key`` header so that it never lands in proxy or access logs. Answers are turned into the models
+of :mod:`bot.inferno.models` or into the errors of :mod:`bot.inferno.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from bot.inferno.errors import (
+    AccessDenied,
+    InfernoError,
+    InvalidCredentials,
+    ProviderFail,
+    ProviderUnavailable,
+    UnreadableAnswer,
+)
+from bot.inferno.models import (
+    SECRET_FIELDS,
+    ActionResult,
+    Balance,
+    Catalog,
+    CreatedOrder,
+    Credentials,
+    InstallResult,
+    Order,
+    ServerInfo,
+    Service,
+    SshKey,
+)
+from bot.inferno.printr import PrintRError, parse_print_r
+
+__all__ = ["READ_ACTIONS", "InfernoClient", "mask_secrets"]
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+# Only these are safe to repeat: a retried create could buy a second server, a retried
+# reinstall could wipe one twice.
+READ_ACTIONS = frozenset(
+    {"list", "balance", "orders", "getinfo", "sshkey.list", "services", "getService"}
+)
+
+_MASK = "***"
+_FAIL_RESULTS = frozenset({"fail", "failed", "failure", "error"})
+# A fail envelope about the caller's address means the same as a 403: whitelist the server IP.
+_ACCESS_RE = re.compile(
+    r"white[ -]?list"
+    r"|\bip\b.*\b(?:not allowed|denied|blocked|forbidden|not permitted)"
+    r"|(?:not allowed|denied|blocked|forbidden)\b.*\bip\b",
+    re.IGNORECASE,
+)
+_AUTH_RE = re.compile(
+    r"auth|api[ _-]?key|invalid key|wrong key|bad key|email or password|login or password"
+    r"|invalid (?:login|credentials|password|email)|wrong (?:login|password|email)",
+    re.IGNORECASE,
+)
+_CLOUDFLARE_MARKERS = ("just a moment", "cf-chl", "cf_chl", "challenge-platform")
+# Secret-looking fields inside a text answer we could not parse (JSON, form or print_r style).
+_TEXT_SECRET_RE = re.compile(
+    r"(?i)([\"']?\[?(?:x-key|vps_password|root_password|password|pass|api_?key|key)\]?[\"']?"
+    r"\s*(?:=>|[:=])\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}\]]+)"
+)
+_LOG_LIMIT = 4000
+
+
+def mask_secrets(obj: Any) -> Any:
+    """A copy of ``obj`` with the values of secret-named keys replaced, at any depth."""
+    if isinstance(obj, dict):
+        return {
+            key: _MASK if str(key).lower() in SECRET_FIELDS else mask_secrets(value)
+            for key, value in obj.items()
+        }
+    if isinstance(obj, list | tuple):
+        return [mask_secrets(item) for item in obj]
+    return obj
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _MASK)
+    return text
+
+
+def _mask_text(text: str, secrets: Sequence[str]) -> str:
+    text = _TEXT_SECRET_RE.sub(lambda m: m.group(1) + _MASK, text)
+    return _scrub(text, secrets)[:_LOG_LIMIT]
+
+
+def _is_html(text: str) -> bool:
+    lowered = text.lstrip().lower()
+    return lowered.startswith("<") or "<html" in lowered or _is_cloudflare(lowered)
+
+
+def _is_cloudflare(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in _CLOUDFLARE_MARKERS)
+
+
+def _field(data: dict[str, Any], *names: str) -> Any:
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    for name in names:
+        value = lowered.get(name.lower())
+        if value is not None:
+            return value
+    return None
+
+
+def _code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _wire_id(value: str | int) -> str | int:
+    # Ids go out as numbers when they are numbers, as the provider's docs show them.
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+class InfernoClient:
+    """One shared connection pool for every user; credentials are passed per call."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float = 5.0,
+        timeout: float = 20.0,
+        read_retries: int = 2,
+        backoff: float = 0.3,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self._timeout = timeout
+        self._read_retries = max(0, read_retries)
+        self._backoff = max(0.0, backoff)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            transport=transport,
+            headers={"Accept": "application/json, text/plain, */*"},
+            # A redirect from the API is a login or challenge page, never the answer.
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> InfernoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ actions
+
+    async def get_api_key(
+        self, email: str, password: str, *, generate: bool = False
+    ) -> Credentials:
+        params = {"email": email, "pass": password, "generate": int(generate)}
+        payload = await self._call("getApiKey", None, params, secrets=(password,))
+        return self._parse("getApiKey", payload, Credentials.from_raw, (password,))
+
+    async def list_catalog(self) -> Catalog:
+        payload = await self._call("list", None, {})
+        return self._parse("list", payload, Catalog.from_raw)
+
+    async def balance(self, creds: Credentials) -> Balance:
+        payload = await self._call("balance", creds, {})
+        return self._parse("balance", payload, Balance.from_raw, (creds.key,))
+
+    async def create(self, creds: Credentials, product_id: str) -> CreatedOrder:
+        payload = await self._call("create", creds, {"pid": _wire_id(product_id)})
+        return self._parse("create", payload, CreatedOrder.from_raw, (creds.key,))
+
+    async def orders(self, creds: Credentials) -> list[Order]:
+        payload = await self._call("orders", creds, {})
+        return self._parse("orders", payload, Order.list_from_raw, (creds.key,))
+
+    async def cancel(self, creds: Credentials, order_id: str | int) -> ActionResult:
+        return await self._action("cancel", creds, {"orderid": _wire_id(order_id)})
+
+    async def install(
+        self,
+        creds: Credentials,
+        order_id: str | int,
+        template: str,
+        sshkey_ids: Sequence[str | int] | str,
+        *,
+        run: bool,
+    ) -> InstallResult:
+        return await self._install("install", creds, order_id, template, sshkey_ids, run=run)
+
+    async def reinstall(
+        self,
+        creds: Credentials,
+        order_id: str | int,
+        template: str,
+        sshkey_ids: Sequence[str | int] | str,
+        *,
+        run: bool,
+    ) -> InstallResult:
+        return await self._install("reinstall", creds, order_id, template, sshkey_ids, run=run)
+
+    async def get_info(self, creds: Credentials, order_id: str | int) -> ServerInfo:
+        payload = await self._call("getinfo", creds, {"orderid": _wire_id(order_id)})
+        return self._parse(
+            "getinfo",
+            payload,
+            lambda raw: ServerInfo.from_raw(raw, order_id=str(order_id)),
+            (creds.key,),
+        )
+
+    async def get_info_by_ip(self, creds: Credentials, ip: str) -> ServerInfo:
+        payload = await self._call("getinfo", creds, {"orderid": 0, "ip": ip})
+        return self._parse("getinfo", payload, ServerInfo.from_raw, (creds.key,))
+
+    async def reboot(self, creds: Credentials, order_id: str | int) -> ActionResult:
+        return await self._action("reboot", creds, {"orderid": _wire_id(order_id)})
+
+    async def stop(self, creds: Credentials, order_id: str | int) -> ActionResult:
+        return await self._action("stop", creds, {"orderid": _wire_id(order_id)})
+
+    async def boot(self, creds: Credentials, order_id: str | int) -> ActionResult:
+        return await self._action("boot", creds, {"orderid": _wire_id(order_id)})
+
+    async def sshkey_add(
+        self, creds: Credentials, public_key: str, name: str | None = None
+    ) -> ActionResult:
+        params: dict[str, Any] = {"sshkey": public_key.strip()}
+        if name:
+            params["name"] = name
+        return await self._action("sshkey.add", creds, params)
+
+    async def sshkey_list(self, creds: Credentials) -> list[SshKey]:
+        payload = await self._call("sshkey.list", creds, {})
+        return self._parse("sshkey.list", payload, SshKey.list_from_raw, (creds.key,))
+
+    async def sshkey_remove(self, creds: Credentials, key_id: str | int) -> ActionResult:
+        return await self._action("sshkey.remove", creds, {"id": _wire_id(key_id)})
+
+    async def services(self, creds: Credentials) -> list[Service]:
+        payload = await self._call("services", creds, {})
+        return self._parse("services", payload, Service.list_from_raw, (creds.key,))
+
+    async def get_service(self, creds: Credentials, service_id: str | int) -> Service:
+        payload = await self._call("getService", creds, {"serviceid": _wire_id(service_id)})
+        return self._parse(
+            "getService",
+            payload,
+            lambda raw: Service.from_raw(raw, service_id=str(service_id)),
+            (creds.key,),
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _action(
+        self, action: str, creds: Credentials, params: dict[str, Any]
+    ) -> ActionResult:
+        payload = await self._call(action, creds, params)
+        return self._parse(action, payload, ActionResult.from_raw, (creds.key,))
+
+    async def _install(
+        self,
+        action: str,
+        creds: Credentials,
+        order_id: str | int,
+        template: str,
+        sshkey_ids: Sequence[str | int] | str,
+        *,
+        run: bool,
+    ) -> InstallResult:
+        ids = (
+            sshkey_ids
+            if isinstance(sshkey_ids, str)
+            else ",".join(str(key_id).strip() for key_id in sshkey_ids)
+        )
+        params = {
+            "orderid": _wire_id(order_id),
+            "ostpl": template,
+            "sshkey_ids": ids,
+            "run": int(run),
+        }
+        payload = await self._call(action, creds, params)
+        return self._parse(
+            action, payload, lambda raw: InstallResult.from_raw(raw, run=run), (creds.key,)
+        )
+
+    async def _call(
+        self,
+        action: str,
+        creds: Credentials | None,
+        params: dict[str, Any],
+        *,
+        secrets: Sequence[str] = (),
+    ) -> Any:
+        body: dict[str, Any] = dict(params)
+        headers: dict[str, str] = {}
+        known_secrets = list(secrets)
+        if creds is not None:
+            body = {"cid": creds.cid, **params}
+            headers["X-Key"] = creds.key
+            known_secrets.append(creds.key)
+        attempts = 1 + (self._read_retries if action in READ_ACTIONS else 0)
+        for attempt in range(attempts):
+            try:
+                return await self._attempt(action, creds, body, headers, known_secrets)
+            except ProviderUnavailable as exc:
+                if not exc.retryable or attempt + 1 >= attempts:
+                    raise
+                delay = self._backoff * 2**attempt
+                log.debug(
+                    "inferno %s: retry %d in %.2fs after: %s", action, attempt + 1, delay, exc
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _attempt(
+        self,
+        action: str,
+        creds: Credentials | None,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        secrets: Sequence[str],
+    ) -> Any:
+        started = time.monotonic()
+        status: str = "-"
+        try:
+            # httpx timeouts are per socket operation; this bounds the whole request.
+            async with asyncio.timeout(self._timeout):
+                response = await self._http.post(
+                    self.base_url, params={"action": action}, json=body, headers=headers
+                )
+            status = str(response.status_code)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            status = "timeout"
+            raise ProviderUnavailable(
+                f"no answer within {self._timeout:g}s", action=action
+            ) from exc
+        except httpx.RequestError as exc:
+            status = type(exc).__name__
+            raise ProviderUnavailable(
+                f"network error ({type(exc).__name__})", action=action
+            ) from exc
+        finally:
+            log.debug(
+                "inferno %s cid=%s status=%s %.3fs",
+                action,
+                creds.cid if creds is not None else "-",
+                status,
+                time.monotonic() - started,
+            )
+        return self._interpret(action, response.status_code, response.text, secrets)
+
+    def _interpret(self, action: str, status: int, text: str, secrets: Sequence[str]) -> Any:
+        if status in (401, 403):
+            raise AccessDenied(action=action, status=status, reason="http")
+        payload = self._decode(action, status, text, secrets)
+        if status >= 500:
+            raise ProviderUnavailable(f"HTTP {status}", action=action, status=status)
+        if status == 429:
+            raise ProviderUnavailable("rate limited (HTTP 429)", action=action, status=status)
+        self._raise_for_fail(action, payload, secrets)
+        if not 200 <= status < 300:
+            raise UnreadableAnswer(f"unexpected HTTP status {status}", action=action)
+        return payload
+
+    def _decode(self, action: str, status: int, text: str, secrets: Sequence[str]) -> Any:
+        stripped = text.strip().lstrip("\ufeff")
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            pass
+        if _is_cloudflare(stripped):
+            raise AccessDenied(action=action, status=status, reason="cloudflare")
+        if status >= 500:
+            raise ProviderUnavailable(f"HTTP {status}", action=action, status=status)
+        if _is_html(stripped):
+            if 200 <= status < 300:
+                raise AccessDenied(action=action, status=status, reason="html")
+            raise UnreadableAnswer(f"HTML page with HTTP {status}", action=action)
+        try:
+            return parse_print_r(stripped)
+        except PrintRError:
+            pass
+        if status == 429:
+            raise ProviderUnavailable("rate limited (HTTP 429)", action=action, status=status)
+        log.debug(
+            "inferno %s: unreadable answer (HTTP %s): %r",
+            action,
+            status,
+            _mask_text(stripped, secrets),
+        )
+        raise UnreadableAnswer("answer is neither JSON nor print_r", action=action)
+
+    def _raise_for_fail(self, action: str, payload: Any, secrets: Sequence[str]) -> None:
+        if not isinstance(payload, dict):
+            return
+        failed: dict[str, Any] | None = None
+        result = _field(payload, "result")
+        if isinstance(result, str) and result.strip().lower() in _FAIL_RESULTS:
+            failed = payload
+        else:
+            # print_r install answers nest the panel's verdict: success outside, fail in retx.
+            retx = _field(payload, "retx")
+            inner = _field(retx, "result") if isinstance(retx, dict) else None
+            if isinstance(inner, str) and inner.strip().lower() in _FAIL_RESULTS:
+                failed = retx
+        if failed is None:
+            return
+        raw_message = _field(failed, "message", "msg", "error")
+        message = _scrub(str(raw_message).strip(), secrets) if raw_message is not None else ""
+        code = _code(_field(failed, "error_code", "code"))
+        if _ACCESS_RE.search(message):
+            raise AccessDenied(
+                f"the provider refused this server's IP address: {message}",
+                action=action,
+                reason="message",
+            )
+        if _AUTH_RE.search(message):
+            raise InvalidCredentials(message or "invalid credentials", action=action)
+        raise ProviderFail(message or "the provider reported a failure", code, action=action)
+
+    def _parse(
+        self,
+        action: str,
+        payload: Any,
+        parser: Callable[[Any], _T],
+        secrets: Sequence[str] = (),
+    ) -> _T:
+        try:
+            return parser(payload)
+        except InfernoError as exc:
+            exc.action = exc.action or action
+            self._log_shape(action, payload, secrets)
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            self._log_shape(action, payload, secrets)
+            raise UnreadableAnswer(
+                f"cannot read the answer ({type(exc).__name__})", action=action
+            ) from None
+
+    @staticmethod
+    def _log_shape(action: str, payload: Any, secrets: Sequence[str]) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            shown = _scrub(repr(mask_secrets(payload)), secrets)[:_LOG_LIMIT]
+            log.debug("inferno %s: unexpected answer shape: %s", action, shown)

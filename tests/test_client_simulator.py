@@ -1,0 +1,344 @@
+"""InfernoClient against the real simulator over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import (
+    AccessDenied,
+    InvalidCredentials,
+    ProviderFail,
+    ProviderUnavailable,
+    UnreadableAnswer,
+)
+from bot.inferno.models import Credentials, PowerState, ServerInfo
+from bot.inferno.simulator import Simulator, SimulatorServer
+
+INSTALL_DELAY = 0.2
+READ_RETRIES = 2
+EMAIL = "a@b.c"
+PASSWORD = "pw-secret-123"
+
+
+@dataclass
+class Env:
+    sim: Simulator
+    server: SimulatorServer
+    client: InfernoClient
+    creds: Credentials
+
+    def new_client(self, **options: float) -> InfernoClient:
+        settings: dict[str, float] = {"timeout": 1.0, "connect_timeout": 1.0, "backoff": 0.01}
+        settings.update(options)
+        return InfernoClient(
+            self.server.url,
+            connect_timeout=settings["connect_timeout"],
+            timeout=settings["timeout"],
+            read_retries=READ_RETRIES,
+            backoff=settings["backoff"],
+        )
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    sim = Simulator(install_delay=INSTALL_DELAY, many_templates=False)
+    customer = sim.add_customer(email=EMAIL, password=PASSWORD, balance="100.00")
+    async with SimulatorServer(sim) as server:
+        client = InfernoClient(
+            server.url, connect_timeout=1.0, timeout=1.0, read_retries=READ_RETRIES, backoff=0.01
+        )
+        try:
+            yield Env(sim, server, client, Credentials(customer.cid, customer.key))
+        finally:
+            await client.aclose()
+
+
+async def cheapest_product(client: InfernoClient) -> str:
+    catalog = await client.list_catalog()
+    priced = [p for p in catalog.products if p.price is not None]
+    assert priced, "the simulator offers no priced plan"
+    return min(priced, key=lambda p: Decimal(p.price or "0")).id
+
+
+async def wait_ready(client: InfernoClient, creds: Credentials, order_id: str) -> ServerInfo:
+    async with asyncio.timeout(10):
+        while True:
+            info = await client.get_info(creds, order_id)
+            if info.is_ready:
+                return info
+            await asyncio.sleep(0.05)
+
+
+async def paid_order(env: Env) -> str:
+    created = await env.client.create(env.creds, await cheapest_product(env.client))
+    return created.order_id
+
+
+# --------------------------------------------------------------------------- every action
+
+
+async def test_list_catalog(env: Env) -> None:
+    catalog = await env.client.list_catalog()
+    assert catalog.templates and catalog.products
+    assert all(t.name for t in catalog.templates)
+    assert all(p.id and p.name for p in catalog.products)
+    assert "debian12" in {t.name for t in catalog.templates}
+
+
+async def test_get_api_key_current_and_new(env: Env) -> None:
+    creds = await env.client.get_api_key(EMAIL, PASSWORD)
+    assert creds == env.creds
+    fresh = await env.client.get_api_key(EMAIL, PASSWORD, generate=True)
+    assert fresh.cid == env.creds.cid
+    assert fresh.key != env.creds.key
+    # generate=1 revokes the old key.
+    with pytest.raises(InvalidCredentials):
+        await env.client.balance(env.creds)
+    assert (await env.client.balance(fresh)).amount
+
+
+async def test_get_api_key_wrong_password(env: Env) -> None:
+    with pytest.raises(InvalidCredentials) as caught:
+        await env.client.get_api_key(EMAIL, "not-the-password")
+    assert "not-the-password" not in str(caught.value)
+
+
+async def test_balance(env: Env) -> None:
+    balance = await env.client.balance(env.creds)
+    assert Decimal(balance.amount) == Decimal("100.00")
+
+
+async def test_wrong_key_is_invalid_credentials(env: Env) -> None:
+    wrong = Credentials(env.creds.cid, "x" * 32)
+    with pytest.raises(InvalidCredentials) as caught:
+        await env.client.orders(wrong)
+    assert "x" * 32 not in str(caught.value)
+    with pytest.raises(InvalidCredentials):
+        await env.client.balance(Credentials(env.creds.cid + 12345, env.creds.key))
+
+
+async def test_create_pays_from_balance(env: Env) -> None:
+    pid = await cheapest_product(env.client)
+    before = Decimal((await env.client.balance(env.creds)).amount)
+    created = await env.client.create(env.creds, pid)
+    assert created.order_id
+    after = Decimal((await env.client.balance(env.creds)).amount)
+    assert after < before
+    orders = {order.id: order for order in await env.client.orders(env.creds)}
+    assert orders[created.order_id].status == "Active"
+
+
+async def test_create_without_money_is_pending_and_cancellable(env: Env) -> None:
+    poor = env.sim.add_customer(email="poor@b.c", password="pw2", balance="0.00")
+    creds = Credentials(poor.cid, poor.key)
+    created = await env.client.create(creds, await cheapest_product(env.client))
+    orders = {order.id: order for order in await env.client.orders(creds)}
+    assert orders[created.order_id].status == "Pending"
+    result = await env.client.cancel(creds, created.order_id)
+    assert result.raw is not None
+    remaining = {order.id: order for order in await env.client.orders(creds)}
+    assert (
+        remaining.get(created.order_id) is None or remaining[created.order_id].status != "Pending"
+    )
+    with pytest.raises(ProviderFail):
+        await env.client.cancel(creds, created.order_id)
+
+
+async def test_cancel_active_order_fails(env: Env) -> None:
+    order_id = await paid_order(env)
+    with pytest.raises(ProviderFail):
+        await env.client.cancel(env.creds, order_id)
+
+
+async def test_full_install_flow(env: Env) -> None:
+    order_id = await paid_order(env)
+    # A paid order without an install is not a running server yet.
+    info = await env.client.get_info(env.creds, order_id)
+    assert not info.is_ready
+
+    checked = await env.client.install(env.creds, order_id, "debian12", [], run=False)
+    assert checked.run is False
+    assert not (await env.client.get_info(env.creds, order_id)).is_ready
+
+    queued = await env.client.install(env.creds, order_id, "debian12", [], run=True)
+    assert queued.run is True
+
+    with pytest.raises(ProviderFail) as caught:
+        await env.client.install(env.creds, order_id, "debian12", [], run=True)
+    assert caught.value.code == 904
+
+    info = await wait_ready(env.client, env.creds, order_id)
+    assert info.ip
+    assert info.password
+    assert info.password not in repr(info)
+    assert info.power_state is PowerState.RUNNING
+    assert info.order_status == "Active"
+
+    by_ip = await env.client.get_info_by_ip(env.creds, info.ip)
+    assert by_ip.ip == info.ip
+    assert by_ip.order_id == order_id
+
+
+async def test_power_actions(env: Env) -> None:
+    order_id = await paid_order(env)
+    await env.client.install(env.creds, order_id, "debian12", [], run=True)
+    await wait_ready(env.client, env.creds, order_id)
+
+    await env.client.stop(env.creds, order_id)
+    info = await env.client.get_info(env.creds, order_id)
+    assert info.power_state is PowerState.STOPPED
+    assert not info.is_ready
+
+    await env.client.boot(env.creds, order_id)
+    assert (await env.client.get_info(env.creds, order_id)).power_state is PowerState.RUNNING
+
+    await env.client.reboot(env.creds, order_id)
+    await wait_ready(env.client, env.creds, order_id)
+
+
+async def test_reinstall(env: Env) -> None:
+    order_id = await paid_order(env)
+    await env.client.install(env.creds, order_id, "debian12", [], run=True)
+    await wait_ready(env.client, env.creds, order_id)
+    template = (await env.client.list_catalog()).templates[-1].name
+    checked = await env.client.reinstall(env.creds, order_id, template, [], run=False)
+    assert checked.run is False
+    await env.client.reinstall(env.creds, order_id, template, [], run=True)
+    info = await wait_ready(env.client, env.creds, order_id)
+    assert info.power_state is PowerState.RUNNING
+
+
+async def test_install_with_ssh_keys(env: Env) -> None:
+    public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZha2VrZXlmYWtla2V5ZmFrZWtleWZha2VrZXk= me@host"
+    await env.client.sshkey_add(env.creds, public, "laptop")
+    keys = await env.client.sshkey_list(env.creds)
+    order_id = await paid_order(env)
+    await env.client.install(env.creds, order_id, "debian12", [k.id for k in keys], run=True)
+    await wait_ready(env.client, env.creds, order_id)
+
+
+async def test_sshkeys(env: Env) -> None:
+    public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZha2VrZXlmYWtla2V5ZmFrZWtleWZha2VrZXk= me@host"
+    before = await env.client.sshkey_list(env.creds)
+    added = await env.client.sshkey_add(env.creds, public, "laptop")
+    assert added.message is not None and "added" in added.message.lower()
+    after = await env.client.sshkey_list(env.creds)
+    (new,) = [key for key in after if key.id not in {k.id for k in before}]
+    assert new.name == "laptop"
+    await env.client.sshkey_remove(env.creds, new.id)
+    assert new.id not in {key.id for key in await env.client.sshkey_list(env.creds)}
+
+
+async def test_services(env: Env) -> None:
+    order_id = await paid_order(env)
+    services = await env.client.services(env.creds)
+    assert services
+    mine = [s for s in services if s.order_id in (None, order_id)]
+    assert mine
+    service = await env.client.get_service(env.creds, mine[0].id)
+    assert service.id == mine[0].id
+    assert service.name
+
+
+async def test_customers_are_isolated(env: Env) -> None:
+    order_id = await paid_order(env)
+    other = env.sim.add_customer(email="other@b.c", password="pw3", balance="50.00")
+    creds = Credentials(other.cid, other.key)
+    with pytest.raises(ProviderFail):
+        await env.client.get_info(creds, order_id)
+    with pytest.raises(ProviderFail):
+        await env.client.stop(creds, order_id)
+    with pytest.raises(ProviderFail):
+        await env.client.install(creds, order_id, "debian12", [], run=True)
+    assert order_id not in {order.id for order in await env.client.orders(creds)}
+
+
+# --------------------------------------------------------------------------- faults and retries
+
+
+async def test_reads_are_retried_on_500(env: Env) -> None:
+    env.sim.reset_counters()
+    env.sim.faults.http_500_next = READ_RETRIES
+    assert (await env.client.balance(env.creds)).amount
+    assert env.sim.calls["balance"] == READ_RETRIES + 1
+
+
+async def test_reads_give_up_after_retries(env: Env) -> None:
+    env.sim.reset_counters()
+    env.sim.faults.http_500_next = READ_RETRIES + 5
+    with pytest.raises(ProviderUnavailable):
+        await env.client.orders(env.creds)
+    assert env.sim.calls["orders"] == READ_RETRIES + 1
+
+
+async def test_writes_are_not_retried_on_500(env: Env) -> None:
+    pid = await cheapest_product(env.client)
+    env.sim.reset_counters()
+    env.sim.faults.http_500_next = 1
+    with pytest.raises(ProviderUnavailable):
+        await env.client.create(env.creds, pid)
+    assert env.sim.calls["create"] == 1
+
+
+async def test_read_retried_after_timeout(env: Env) -> None:
+    client = env.new_client(timeout=0.3)
+    try:
+        env.sim.reset_counters()
+        env.sim.faults.timeout_next = 1
+        assert (await client.balance(env.creds)).amount
+        assert env.sim.calls["balance"] == 2
+    finally:
+        await client.aclose()
+
+
+async def test_write_not_retried_after_timeout(env: Env) -> None:
+    order_id = await paid_order(env)
+    client = env.new_client(timeout=0.3)
+    try:
+        env.sim.reset_counters()
+        env.sim.faults.timeout_next = 1
+        with pytest.raises(ProviderUnavailable):
+            await client.reboot(env.creds, order_id)
+        assert env.sim.calls["reboot"] == 1
+    finally:
+        await client.aclose()
+
+
+async def test_cloudflare_html_is_access_denied(env: Env) -> None:
+    env.sim.reset_counters()
+    env.sim.faults.html_next = 1
+    with pytest.raises(AccessDenied):
+        await env.client.balance(env.creds)
+    assert env.sim.calls["balance"] == 1
+    assert (await env.client.balance(env.creds)).amount
+
+
+async def test_malformed_is_unreadable(env: Env) -> None:
+    env.sim.reset_counters()
+    env.sim.faults.malformed_next = 1
+    with pytest.raises(UnreadableAnswer):
+        await env.client.orders(env.creds)
+    assert env.sim.calls["orders"] == 1
+
+
+async def test_whitelist_denied(env: Env) -> None:
+    env.sim.faults.whitelist_denied = True
+    with pytest.raises(AccessDenied):
+        await env.client.list_catalog()
+    with pytest.raises(AccessDenied):
+        await env.client.balance(env.creds)
+    with pytest.raises(AccessDenied):
+        await env.client.get_api_key(EMAIL, PASSWORD)
+    env.sim.faults.whitelist_denied = False
+    assert (await env.client.balance(env.creds)).amount
+
+
+async def test_latency_below_timeout_is_fine(env: Env) -> None:
+    env.sim.faults.latency = 0.05
+    assert (await env.client.list_catalog()).products
