@@ -23,6 +23,7 @@ from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.middlewares import AccessMiddleware, UserContextMiddleware
+from bot.middlewares.inflight import InFlightMiddleware
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DeletionScheduler
 from bot.services.locks import UserLocks
@@ -31,6 +32,7 @@ from bot.storage import Database
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_GRACE = 5.0
 BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
 
 
@@ -99,6 +101,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
         demo_account=services.demo_account,
     )
 
+    in_flight = InFlightMiddleware()
+    dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
     # Answer every tap before any slow provider call, so the client's spinner stops at once.
@@ -115,6 +119,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
         log.info("bot @%s is up; watching %d open installs", me.username, await watcher.count())
 
     async def on_shutdown() -> None:
+        # Polling has stopped: let handlers that are mid-way finish, then stop the loops;
+        # only after that may the caller close the HTTP client and the database.
+        await in_flight.drain(timeout=SHUTDOWN_GRACE)
         await services.background.stop()
 
     dp.startup.register(on_startup)
