@@ -1,0 +1,30 @@
+"""SQLite storage: users and their encrypted provider keys, watches, logs, FSM state."""
+
+from bot.storage.crypto import KeyRing
+from bot.storage.db import Database
+from bot.storage.errors import DecryptionError, KeyFileError, SchemaTooNewError, StorageError
+from bot.storage.fsm import SQLiteStorage
+from bot.storage.repositories import (
+    Account,
+    ActionEntry,
+    Confirmation,
+    ScheduledDeletion,
+    User,
+    Watch,
+)
+
+__all__ = [
+    "Account",
+    "ActionEntry",
+    "Confirmation",
+    "Database",
+    "DecryptionError",
+    "KeyFileError",
+    "KeyRing",
+    "SQLiteStorage",
+    "ScheduledDeletion",
+    "SchemaTooNewError",
+    "StorageError",
+    "User",
+    "Watch",
+]

@@ -12,7 +12,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import aiosqlite
@@ -76,6 +76,11 @@ class Connection(Executor):
         async with self._lock:
             return await self._raw.insert(sql, params)
 
+    async def close(self) -> None:
+        # Under the lock, so an in-flight transaction finishes instead of being cut off.
+        async with self._lock:
+            await self._conn.close()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any exception, cancellation included.
@@ -84,24 +89,32 @@ class Connection(Executor):
         waits on busy_timeout instead of failing half way with SQLITE_BUSY on upgrade.
         """
         async with self._lock:
-            await self._raw.execute("BEGIN IMMEDIATE")
+            # BEGIN is inside the try: a cancellation while awaiting it still leaves BEGIN queued
+            # on the worker thread, and that transaction must not outlive the lock.
             try:
+                await self._raw.execute("BEGIN IMMEDIATE")
                 yield self._raw
+                await self._raw.execute("COMMIT")
             except BaseException:
                 await self._rollback()
                 raise
-            else:
-                try:
-                    await self._raw.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
 
     async def _rollback(self) -> None:
-        # Shielded so a second cancellation cannot leave the shared connection inside an open
-        # transaction that the next caller would silently join. "No transaction is active" is
-        # possible when COMMIT itself already went through before a cancellation arrived.
-        try:
-            await asyncio.shield(self._conn.execute_fetchall("ROLLBACK"))
-        except sqlite3.OperationalError:
-            pass
+        # The lock must not be released before ROLLBACK has run, or the next caller would
+        # silently join the dead transaction; so wait it out even through further cancellations,
+        # then pass the cancellation on. "No transaction is active" is expected when BEGIN never
+        # ran or COMMIT already went through before a cancellation arrived.
+        task = asyncio.ensure_future(self._conn.execute_fetchall("ROLLBACK"))
+        cancelled = False
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                cancelled = True
+            except sqlite3.OperationalError:
+                pass
+        if not task.cancelled():
+            with suppress(sqlite3.OperationalError):
+                task.result()
+        if cancelled:
+            raise asyncio.CancelledError

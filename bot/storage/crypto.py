@@ -24,7 +24,7 @@ NONCE_BYTES = 12
 
 
 class SecretLike(Protocol):
-    """Anything like pydantic's ``SecretStr``, so ``settings.encryption_key`` can be passed as is."""
+    """Like pydantic's ``SecretStr``, so ``settings.encryption_key`` can be passed as is."""
 
     def get_secret_value(self) -> str: ...
 

@@ -7,6 +7,7 @@ that has shipped; append a new one instead.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 
 import aiosqlite
@@ -148,9 +149,7 @@ async def migrate(
                 await conn.execute_fetchall(f"PRAGMA user_version = {version:d}")
             await conn.execute_fetchall("COMMIT")
         except BaseException:
-            try:
+            with suppress(sqlite3.OperationalError):
                 await conn.execute_fetchall("ROLLBACK")
-            except sqlite3.OperationalError:
-                pass
             raise
     return version

@@ -65,6 +65,10 @@ class UserRepository:
 
     async def ensure(self, user_id: int, language: str | None) -> User:
         """Insert the user if missing; an existing user keeps its stored language."""
+        # Called on every update: the common case (user exists) is a single read.
+        user = await self.get(user_id)
+        if user is not None:
+            return user
         now = self._conn.clock()
         await self._conn.execute(
             "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Account, Database, DecryptionError, KeyFileError, KeyRing, StorageError
+from bot.storage.keyfile import read_key_file
+from bot.storage.rotate import SimulatedCrash, main, rotate_key
+
+USERS = range(1, 8)
+
+
+def _api_key(user_id: int) -> str:
+    return f"api-key-of-user-{user_id:04d}-secret"
+
+
+def _temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+async def _setup(tmp_path: Path) -> tuple[Path, Path, str]:
+    db_path, key_file = tmp_path / "bot.sqlite3", tmp_path / "secret.key"
+    keyring = KeyRing.load(None, key_file)
+    async with await Database.open(db_path, keyring) as db:
+        for user_id in USERS:
+            await db.users.link(user_id, 1000 + user_id, _api_key(user_id))
+        await db.users.ensure(99, "en")  # not linked: nothing to rotate
+    return db_path, key_file, keyring.current_id
+
+
+async def _assert_all_readable(db_path: Path, key_file: Path, *, complete: bool = True) -> KeyRing:
+    keyring = KeyRing.load(None, key_file)
+    async with await Database.open(db_path, keyring) as db:
+        for user_id in USERS:
+            assert await db.users.account(user_id) == Account(1000 + user_id, _api_key(user_id))
+        assert await db.users.account(99) is None
+        if complete:
+            assert await db.users.ids_not_on_key(keyring.current_id) == []
+    return keyring
+
+
+async def test_rotation_reencrypts_all(tmp_path: Path) -> None:
+    db_path, key_file, old_id = await _setup(tmp_path)
+    report = await rotate_key(db_path, key_file)
+    assert report.reencrypted == len(USERS)
+    assert report.retired_key_ids == (old_id,) and not report.resumed
+    assert report.key_id != old_id
+    assert len(read_key_file(key_file)) == 1
+    assert old_id not in key_file.read_text()
+    if os.name == "posix":
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    keyring = await _assert_all_readable(db_path, key_file)
+    assert keyring.key_ids == (report.key_id,)
+    assert not _temp_files(tmp_path)
+    # The old key is really gone: a ring with only it cannot read anything any more.
+    async with await Database.open(db_path, keyring) as db:
+        row = await db._conn.fetchone("SELECT COUNT(*) FROM users WHERE key_id = ?", (old_id,))
+        assert row is not None and row[0] == 0
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 4])
+async def test_crash_half_way_then_rerun(tmp_path: Path, crash_after: int) -> None:
+    db_path, key_file, old_id = await _setup(tmp_path)
+    with pytest.raises(SimulatedCrash):
+        await rotate_key(db_path, key_file, fail_after=crash_after)
+
+    # Mid-rotation the file holds new + old keys and every row is readable by the bot.
+    ids = [line.split(":")[0] for line in key_file.read_text().splitlines()]
+    assert len(ids) == 2 and ids[1] == old_id
+    new_id = ids[0]
+    await _assert_all_readable(db_path, key_file, complete=False)
+    async with await Database.open(db_path, KeyRing.load(None, key_file)) as db:
+        assert len(await db.users.ids_not_on_key(new_id)) == len(USERS) - crash_after
+
+    report = await rotate_key(db_path, key_file)
+    assert report.resumed
+    assert report.key_id == new_id  # no third key generated
+    assert report.retired_key_ids == (old_id,)
+    assert report.reencrypted == len(USERS) - crash_after
+    assert [line.split(":")[0] for line in key_file.read_text().splitlines()] == [new_id]
+    await _assert_all_readable(db_path, key_file)
+
+
+async def test_rerun_after_crash_before_final_write(tmp_path: Path) -> None:
+    db_path, key_file, _ = await _setup(tmp_path)
+    with pytest.raises(SimulatedCrash):
+        await rotate_key(db_path, key_file, fail_after=len(USERS))  # all done, file not trimmed
+    report = await rotate_key(db_path, key_file)
+    assert report.resumed and report.reencrypted == 0
+    assert len(read_key_file(key_file)) == 1
+    await _assert_all_readable(db_path, key_file)
+
+
+async def test_rotate_twice(tmp_path: Path) -> None:
+    db_path, key_file, _ = await _setup(tmp_path)
+    first = await rotate_key(db_path, key_file)
+    second = await rotate_key(db_path, key_file)
+    assert second.retired_key_ids == (first.key_id,)
+    assert second.key_id not in (first.key_id, *first.retired_key_ids)
+    await _assert_all_readable(db_path, key_file)
+
+
+async def test_env_key_refused(tmp_path: Path) -> None:
+    db_path, key_file, _ = await _setup(tmp_path)
+    before = key_file.read_text()
+    with pytest.raises(KeyFileError, match="ENCRYPTION_KEY"):
+        await rotate_key(db_path, key_file, env_key="anything")
+    assert key_file.read_text() == before
+
+
+async def test_missing_database_or_key_file_refused(tmp_path: Path) -> None:
+    db_path, key_file, _ = await _setup(tmp_path)
+    before = key_file.read_text()
+    with pytest.raises(StorageError, match="does not exist"):
+        await rotate_key(tmp_path / "typo.sqlite3", key_file)
+    assert key_file.read_text() == before
+    with pytest.raises(KeyFileError, match="does not exist"):
+        await rotate_key(db_path, tmp_path / "missing.key")
+
+
+async def test_undecryptable_row_keeps_old_keys(tmp_path: Path) -> None:
+    db_path, key_file, old_id = await _setup(tmp_path)
+    async with await Database.open(db_path, KeyRing.generate()) as db:
+        await db.users.link(50, 5, "from a lost key")
+    with pytest.raises(DecryptionError):
+        await rotate_key(db_path, key_file)
+    # Nothing lost: both keys still in the file, everything else still readable.
+    assert old_id in key_file.read_text()
+    assert len(read_key_file(key_file)) == 2
+    await _assert_all_readable(db_path, key_file, complete=False)
+
+
+async def test_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_path, key_file, old_id = await _setup(tmp_path)
+    monkeypatch.delenv("ENCRYPTION_KEY", raising=False)
+    # asyncio.run cannot nest inside the test's loop, so run the CLI in a worker thread.
+    code = await asyncio.to_thread(main, ["--database", str(db_path), "--key-file", str(key_file)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"retired keys: {old_id}" in out and "re-encrypted 7 accounts" in out
+    monkeypatch.setenv("ENCRYPTION_KEY", "x")
+    code = await asyncio.to_thread(main, ["--database", str(db_path), "--key-file", str(key_file)])
+    assert code == 1
+    assert "ENCRYPTION_KEY" in capsys.readouterr().err

@@ -1,0 +1,521 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.storage import Account, Database, DecryptionError, KeyRing, SchemaTooNewError
+from bot.storage.connection import Executor, Params
+from bot.storage.migrations import LATEST_VERSION, MIGRATIONS, migrate, split_statements
+
+API_KEY = "KEY-9f8e7d6c5b4a-SUPERSECRET-0123456789"
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def keyring() -> KeyRing:
+    return KeyRing.generate()
+
+
+@pytest.fixture
+async def db(tmp_path: Path, keyring: KeyRing, clock: Clock) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "data" / "bot.sqlite3", keyring, clock=clock)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {row[0] for row in rows}
+
+
+# --- migrations --------------------------------------------------------------------------------
+
+
+async def test_open_creates_folder_and_latest_schema(tmp_path: Path, keyring: KeyRing) -> None:
+    path = tmp_path / "a" / "b" / "bot.sqlite3"
+    db = await Database.open(path, keyring)
+    try:
+        assert await db.schema_version() == LATEST_VERSION == len(MIGRATIONS)
+        row = await db._conn.fetchone("PRAGMA journal_mode")
+        assert row is not None and row[0] == "wal"
+        row = await db._conn.fetchone("PRAGMA foreign_keys")
+        assert row is not None and row[0] == 1
+    finally:
+        await db.close()
+    assert {"users", "watches", "actions", "fsm", "confirmations", "deletions"} <= _tables(path)
+    # Re-opening an up-to-date database changes nothing.
+    db = await Database.open(path, keyring)
+    assert await db.schema_version() == LATEST_VERSION
+    await db.close()
+
+
+async def test_upgrade_from_version_1_keeps_data(tmp_path: Path, keyring: KeyRing) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        assert await migrate(conn, target=1) == 1
+        key_id, blob = keyring.encrypt(42, API_KEY)
+        await conn.execute(
+            "INSERT INTO users (id, language, cid, api_key, key_id, created_at, updated_at) "
+            "VALUES (42, 'ru', 777, ?, ?, 1.0, 1.0)",
+            (blob, key_id),
+        )
+        await conn.execute(
+            "INSERT INTO watches (user_id, chat_id, order_id, kind, template, started_at, "
+            "next_poll_at) VALUES (42, 42, 'o1', 'install', 'debian', 1.0, 1.0)"
+        )
+    assert "confirmations" not in _tables(path)
+
+    db = await Database.open(path, keyring)
+    try:
+        assert await db.schema_version() == LATEST_VERSION
+        user = await db.users.get(42)
+        assert user is not None and user.language == "ru" and user.linked
+        assert await db.users.account(42) == Account(cid=777, api_key=API_KEY)
+        assert [w.order_id for w in await db.watches.open()] == ["o1"]
+        token = await db.confirmations.issue(42, "reboot", {"order": "o1"})
+        assert (await db.confirmations.consume(42, token)) is not None
+    finally:
+        await db.close()
+    with sqlite3.connect(path) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"watches_user_order", "deletions_due", "actions_user"} <= indexes
+
+
+async def test_too_new_database_refused(tmp_path: Path, keyring: KeyRing) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    with pytest.raises(SchemaTooNewError, match=r"newer inferno-bot") as info:
+        await Database.open(path, keyring)
+    assert str(path) in str(info.value)
+
+
+def test_split_statements() -> None:
+    script = "CREATE TABLE a (x TEXT DEFAULT ';');\n\nCREATE INDEX i ON a (x);\n"
+    assert split_statements(script) == [
+        "CREATE TABLE a (x TEXT DEFAULT ';');",
+        "CREATE INDEX i ON a (x);",
+    ]
+    with pytest.raises(ValueError):
+        split_statements("CREATE TABLE b (x")
+    for migration in MIGRATIONS:
+        assert split_statements(migration)
+
+
+async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await migrate(conn, target=1)
+        # A conflicting object makes migration 2 fail half way.
+        await conn.execute("CREATE TABLE deletions (x)")
+        with pytest.raises(sqlite3.OperationalError):
+            await migrate(conn)
+        assert not conn.in_transaction
+        rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+        assert rows[0][0] == 1
+        rows = list(
+            await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE name='confirmations'")
+        )
+        assert rows == []
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+async def test_users_ensure_get_language(db: Database, clock: Clock) -> None:
+    assert await db.users.get(1) is None
+    user = await db.users.ensure(1, "en")
+    assert (user.id, user.language, user.cid, user.linked) == (1, "en", None, False)
+    assert user.created_at == user.updated_at == clock.now
+    clock.now += 10
+    again = await db.users.ensure(1, "ru")  # existing language is kept
+    assert again.language == "en"
+    await db.users.set_language(1, "ru")
+    got = await db.users.get(1)
+    assert got is not None and got.language == "ru" and got.updated_at == clock.now
+    assert got.created_at == clock.now - 10
+    await db.users.ensure(2, None)
+    assert await db.users.count() == 2
+
+
+async def test_link_account_and_masked_repr(db: Database) -> None:
+    await db.users.ensure(5, "en")
+    assert await db.users.account(5) is None
+    await db.users.link(5, 1234, API_KEY)
+    account = await db.users.account(5)
+    assert account == Account(cid=1234, api_key=API_KEY)
+    assert API_KEY not in repr(account) and API_KEY not in str(account)
+    assert "KEY-…6789" in repr(account)
+    user = await db.users.get(5)
+    assert user is not None and user.linked and user.cid == 1234
+    await db.users.link(6, 99, "k")  # linking creates a missing user row
+    assert await db.users.linked_user_ids() == [5, 6]
+    assert "***" in repr(await db.users.account(6))
+
+
+async def test_api_key_column_is_encrypted_blob(db: Database, keyring: KeyRing) -> None:
+    await db.users.link(5, 1234, API_KEY)
+    row = await db._conn.fetchone("SELECT api_key, key_id, typeof(api_key) FROM users")
+    assert row is not None
+    assert row[2] == "blob" and row[1] == keyring.current_id
+    assert API_KEY.encode() not in row[0]
+
+
+async def test_api_key_never_on_disk(tmp_path: Path, keyring: KeyRing) -> None:
+    path = tmp_path / "bot.sqlite3"
+    db = await Database.open(path, keyring)
+    try:
+        for user_id in range(1, 20):
+            await db.users.link(user_id, 100 + user_id, f"{API_KEY}-{user_id}")
+        await db.users.unlink(3)
+        wal = path.with_name(path.name + "-wal")
+        assert wal.exists()  # still open: the writes sit in the WAL
+        for file in (path, wal):
+            data = file.read_bytes()
+            assert API_KEY.encode() not in data, file
+            assert API_KEY.encode("utf-16-le") not in data, file
+    finally:
+        await db.close()
+    assert API_KEY.encode() not in path.read_bytes()
+
+
+async def test_swapped_ciphertext_fails(db: Database) -> None:
+    await db.users.link(1, 11, "alice-key-0000000")
+    await db.users.link(2, 22, "bob-key-00000000")
+    await db._conn.execute(
+        "UPDATE users SET api_key = (SELECT api_key FROM users WHERE id = 1) WHERE id = 2"
+    )
+    with pytest.raises(DecryptionError):
+        await db.users.account(2)
+    assert await db.users.account(1) == Account(11, "alice-key-0000000")
+
+
+async def test_account_with_unknown_key_raises(tmp_path: Path, keyring: KeyRing) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path, keyring) as db:
+        await db.users.link(1, 11, API_KEY)
+    async with await Database.open(path, KeyRing.generate()) as db:
+        with pytest.raises(DecryptionError):
+            await db.users.account(1)
+
+
+async def test_unlink_clears_everything(db: Database) -> None:
+    from aiogram.fsm.storage.base import StorageKey
+
+    await db.users.ensure(1, "en")
+    await db.users.link(1, 10, API_KEY)
+    await db.users.link(2, 20, "other-user-key-xyz")
+    await db.watches.replace(1, 1, "o1", "install", "debian")
+    await db.watches.replace(2, 2, "o2", "install", "debian")
+    await db.fsm.set_state(StorageKey(bot_id=9, chat_id=1, user_id=1), "Link:key")
+    await db.fsm.set_data(StorageKey(bot_id=9, chat_id=1, user_id=1), {"x": 1})
+    other_key = StorageKey(bot_id=9, chat_id=2, user_id=2)
+    await db.fsm.set_state(other_key, "Link:key")
+    token1 = await db.confirmations.issue(1, "reboot", {"order": "o1"})
+    token2 = await db.confirmations.issue(2, "reboot", {"order": "o2"})
+    await db.actions.record(1, "reboot", "o1", "ok")
+    await db.deletions.schedule(1, 555, 10.0)
+
+    await db.users.unlink(1)
+
+    user = await db.users.get(1)
+    assert user is not None and not user.linked and user.cid is None and user.language == "en"
+    assert await db.users.account(1) is None
+    row = await db._conn.fetchone("SELECT api_key, key_id FROM users WHERE id = 1")
+    assert row is not None and row[0] is None and row[1] is None
+    assert await db.watches.for_user(1) == []
+    assert await db.fsm.get_state(StorageKey(bot_id=9, chat_id=1, user_id=1)) is None
+    assert await db.fsm.get_data(StorageKey(bot_id=9, chat_id=1, user_id=1)) == {}
+    assert await db.confirmations.peek(1, token1) is None
+    assert len(await db.actions.for_user(1)) == 1  # the log stays
+    # Deleting the root-password message must still happen after unlinking.
+    assert len(await db.deletions.due(100.0)) == 1
+    # The other user is untouched.
+    assert await db.users.account(2) == Account(20, "other-user-key-xyz")
+    assert len(await db.watches.for_user(2)) == 1
+    assert await db.fsm.get_state(other_key) == "Link:key"
+    assert await db.confirmations.peek(2, token2) is not None
+    assert await db.users.linked_user_ids() == [2]
+
+
+async def test_unlink_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    await db.users.link(1, 10, API_KEY)
+    await db.watches.replace(1, 1, "o1", "install", "debian")
+    real_execute = Executor.execute
+
+    async def failing_execute(self: Executor, sql: str, params: Params = ()) -> int:
+        if sql.startswith("DELETE FROM fsm"):
+            raise sqlite3.OperationalError("disk on fire")
+        return await real_execute(self, sql, params)
+
+    monkeypatch.setattr(Executor, "execute", failing_execute)
+    with pytest.raises(sqlite3.OperationalError):
+        await db.users.unlink(1)
+    monkeypatch.undo()
+    assert await db.users.account(1) == Account(10, API_KEY)
+    assert len(await db.watches.for_user(1)) == 1
+
+
+# --- watches -----------------------------------------------------------------------------------
+
+
+async def test_watch_replace_semantics(db: Database, clock: Clock) -> None:
+    first = await db.watches.replace(1, 100, "o1", "install", "debian-12", status_message_id=7)
+    assert (first.kind, first.template, first.status_message_id) == ("install", "debian-12", 7)
+    assert first.started_at == first.next_poll_at == clock.now
+    assert (first.failures, first.notified, first.timed_out) == (0, False, False)
+    assert first.last_state is None and first.last_edit_at is None
+    other_order = await db.watches.replace(1, 100, "o2", "install", "ubuntu")
+    other_user = await db.watches.replace(2, 200, "o1", "install", "ubuntu")
+
+    clock.now += 60
+    second = await db.watches.replace(1, 100, "o1", "reinstall", "alma-9")
+    assert second.id != first.id
+    assert await db.watches.get(first.id) is None
+    assert second.kind == "reinstall" and second.started_at == clock.now
+    assert {w.id for w in await db.watches.for_user(1)} == {other_order.id, second.id}
+    assert await db.watches.get(other_user.id) is not None
+    with pytest.raises(ValueError):
+        await db.watches.replace(1, 100, "o3", "delete", "x")
+
+
+async def test_watch_progress_and_open(db: Database) -> None:
+    a = await db.watches.replace(1, 1, "a", "install", "t")
+    b = await db.watches.replace(1, 1, "b", "install", "t")
+    c = await db.watches.replace(1, 1, "c", "install", "t")
+    await db.watches.update_progress(
+        a.id, last_state="Installing", failures=2, next_poll_at=5e6, last_edit_at=123.0
+    )
+    await db.watches.update_progress(a.id, last_state="Still", failures=0, next_poll_at=6e6)
+    got = await db.watches.get(a.id)
+    assert got is not None
+    assert (got.last_state, got.failures, got.next_poll_at, got.last_edit_at) == (
+        "Still",
+        0,
+        6e6,
+        123.0,  # None keeps the previous edit time
+    )
+    await db.watches.set_status_message(a.id, 99)
+    got = await db.watches.get(a.id)
+    assert got is not None and got.status_message_id == 99
+    await db.watches.mark_notified(b.id)
+    await db.watches.mark_timed_out(c.id)
+    assert [w.id for w in await db.watches.open()] == [a.id]
+    b_row = await db.watches.get(b.id)
+    c_row = await db.watches.get(c.id)
+    assert b_row is not None and b_row.notified and not b_row.timed_out
+    assert c_row is not None and c_row.timed_out and not c_row.notified
+    await db.watches.delete(a.id)
+    assert await db.watches.open() == []
+    assert await db.watches.get(a.id) is None
+
+
+async def test_watch_survives_reopen(tmp_path: Path, keyring: KeyRing) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path, keyring) as db:
+        watch = await db.watches.replace(1, 1, "o", "install", "t")
+    async with await Database.open(path, keyring) as db:
+        assert await db.watches.open() == [watch]
+
+
+# --- action log --------------------------------------------------------------------------------
+
+
+async def test_action_log(db: Database, clock: Clock) -> None:
+    for n in range(5):
+        clock.now += 1
+        await db.actions.record(1, f"act{n}", None if n % 2 else f"o{n}", "ok")
+    await db.actions.record(2, "other", None, "failed")
+    entries = await db.actions.for_user(1, limit=3)
+    assert [e.action for e in entries] == ["act4", "act3", "act2"]
+    assert entries[0].order_id == "o4" and entries[1].order_id is None
+    assert entries[0].created_at == clock.now and entries[0].user_id == 1
+    assert len(await db.actions.for_user(1)) == 5
+
+
+# --- confirmations -----------------------------------------------------------------------------
+
+
+async def test_confirmation_issue_peek_consume(db: Database, clock: Clock) -> None:
+    payload = {"order_id": "o1", "template": "debian", "keys": [1, 2], "n": 3}
+    token = await db.confirmations.issue(1, "reinstall", payload)
+    assert len(token) <= 12
+    assert token.replace("-", "").replace("_", "").isalnum()
+    peeked = await db.confirmations.peek(1, token)
+    assert peeked is not None and peeked.payload == payload
+    assert await db.confirmations.peek(2, token) is None
+    assert await db.confirmations.consume(2, token) is None  # wrong user
+    got = await db.confirmations.consume(1, token)  # ... did not burn it
+    assert got is not None
+    assert (got.token, got.user_id, got.action, got.payload) == (token, 1, "reinstall", payload)
+    assert got.created_at == clock.now and got.expires_at == clock.now + 3600
+    assert await db.confirmations.consume(1, token) is None
+    assert await db.confirmations.peek(1, token) is None
+    assert await db.confirmations.consume(1, "nonexistent") is None
+
+
+async def test_confirmation_tokens_unique(db: Database) -> None:
+    tokens = {await db.confirmations.issue(1, "a", {}) for _ in range(50)}
+    assert len(tokens) == 50
+
+
+async def test_confirmation_consumed_exactly_once(db: Database) -> None:
+    token = await db.confirmations.issue(1, "buy", {"product": "p1"})
+    results = await asyncio.gather(*(db.confirmations.consume(1, token) for _ in range(10)))
+    assert sum(r is not None for r in results) == 1
+
+
+async def test_confirmation_consumed_once_across_connections(
+    tmp_path: Path, keyring: KeyRing
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    dbs = [await Database.open(path, keyring) for _ in range(3)]
+    try:
+        token = await dbs[0].confirmations.issue(1, "buy", {})
+        results = await asyncio.gather(
+            *(db.confirmations.consume(1, token) for db in dbs for _ in range(4))
+        )
+        assert sum(r is not None for r in results) == 1
+    finally:
+        for db in dbs:
+            await db.close()
+
+
+async def test_confirmation_expiry(db: Database, clock: Clock) -> None:
+    token = await db.confirmations.issue(1, "stop", {"o": "1"}, ttl=60)
+    short = await db.confirmations.issue(1, "stop", {"o": "2"}, ttl=10)
+    clock.now += 30
+    assert await db.confirmations.peek(1, short) is None
+    assert await db.confirmations.consume(1, short) is None
+    clock.now += 30
+    assert await db.confirmations.peek(1, token) is None
+    assert await db.confirmations.consume(1, token) is None
+    default = await db.confirmations.issue(1, "stop", {})
+    other = await db.confirmations.issue(1, "stop", {}, ttl=1)
+    clock.now += 3599
+    assert await db.confirmations.purge_expired() == 1
+    assert await db.confirmations.peek(1, other) is None
+    assert await db.confirmations.peek(1, default) is not None
+    clock.now += 1
+    assert await db.confirmations.consume(1, default) is None
+
+
+async def test_confirmation_payload_must_be_json(db: Database) -> None:
+    with pytest.raises(TypeError):
+        await db.confirmations.issue(1, "x", {"bad": object()})
+
+
+# --- deletions ---------------------------------------------------------------------------------
+
+
+async def test_deletions(db: Database) -> None:
+    assert await db.deletions.next_due_at() is None
+    assert await db.deletions.due(1e12) == []
+    a = await db.deletions.schedule(10, 1, 200.0)
+    b = await db.deletions.schedule(10, 2, 100.0)
+    await db.deletions.schedule(11, 1, 300.0)
+    assert await db.deletions.next_due_at() == 100.0
+    due = await db.deletions.due(200.0)
+    assert [(d.id, d.chat_id, d.message_id, d.delete_at) for d in due] == [
+        (b, 10, 2, 100.0),
+        (a, 10, 1, 200.0),
+    ]
+    assert await db.deletions.schedule(10, 1, 50.0) == a  # reschedule, no duplicate
+    assert [d.id for d in await db.deletions.due(60.0)] == [a]
+    await db.deletions.remove(a)
+    await db.deletions.remove(b)
+    assert await db.deletions.next_due_at() == 300.0
+    assert await db.deletions.due(299.0) == []
+
+
+async def test_deletions_survive_reopen(tmp_path: Path, keyring: KeyRing) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Database.open(path, keyring) as db:
+        await db.deletions.schedule(1, 2, 3.0)
+    async with await Database.open(path, keyring) as db:
+        assert [(d.chat_id, d.message_id) for d in await db.deletions.due(3.0)] == [(1, 2)]
+
+
+# --- connection --------------------------------------------------------------------------------
+
+
+async def test_cancelled_transaction_rolls_back(db: Database) -> None:
+    started = asyncio.Event()
+
+    async def slow_transaction() -> None:
+        async with db._conn.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO actions (user_id, action, result, created_at) VALUES (1, 'a', 'r', 0)"
+            )
+            started.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(slow_transaction())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not db._conn.raw.in_transaction
+    assert await db.actions.for_user(1) == []
+    await db.actions.record(1, "b", None, "ok")
+    assert [e.action for e in await db.actions.for_user(1)] == ["b"]
+
+
+@pytest.mark.parametrize("yields", range(8))
+async def test_cancellation_at_any_point_leaves_no_open_transaction(
+    tmp_path: Path, keyring: KeyRing, yields: int
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    # A transaction leaked by a cancelled BEGIN shows up as a hang (locked database), so bound it.
+    async with asyncio.timeout(20):
+        db = await Database.open(path, keyring)
+        task = asyncio.create_task(db.watches.replace(1, 1, "o", "install", "t"))
+        for _ in range(yields):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await db.actions.record(1, "after", None, "ok")
+        assert not db._conn.raw.in_transaction
+        await db.close()
+        async with await Database.open(path, keyring) as db:
+            assert [e.action for e in await db.actions.for_user(1)] == ["after"]
+            assert len(await db.watches.for_user(1)) in (0, 1)
+
+
+async def test_concurrent_writers_do_not_interleave(db: Database) -> None:
+    await db.users.link(1, 10, API_KEY)
+    await asyncio.gather(
+        *(db.watches.replace(1, 1, "o", "install", f"t{n}") for n in range(20)),
+        *(db.actions.record(1, "x", None, "ok") for _ in range(20)),
+    )
+    assert len(await db.watches.for_user(1)) == 1
+    assert len(await db.actions.for_user(1)) == 20
+
+
+async def test_close_is_idempotent(tmp_path: Path, keyring: KeyRing) -> None:
+    db = await Database.open(tmp_path / "x.sqlite3", keyring)
+    await db.close()
+    await db.close()
+    assert "x.sqlite3" in repr(db)
