@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     setup_logging(settings.log_level_number, secrets=[settings.bot_token.get_secret_value()])
 
-    from bot.storage import KeyFileError
+    from bot.storage import StorageError
 
     try:
         if args.command == "rotate-key":
@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.runner import run_bot
 
         asyncio.run(run_bot(settings, demo=args.demo))
-    except KeyFileError as exc:
+    except StorageError as exc:
+        # Key file problems, a missing or too-new database, an undecryptable row: one line.
         return fail(str(exc))
     except KeyboardInterrupt:
         pass

@@ -43,7 +43,7 @@ async def start_install(env: BotEnv, customer: Customer, kind: str = "install") 
 
 
 def ready_messages(env: BotEnv, uid: int = UID) -> list[str]:
-    return [m.text for m in env.tg.bot_messages(uid) if "ready" in m.text.lower()]
+    return [m.text for m in env.tg.bot_messages(uid) if "Your server is ready" in m.text]
 
 
 def watcher_of(env: BotEnv) -> InstallWatcher:
@@ -77,7 +77,7 @@ async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
     env.services.background.wake("install-watcher")
 
     message = await env.tg.wait_for_bot_message(
-        UID, lambda m: "ready" in m.text.lower(), timeout=10
+        UID, lambda m: "Your server is ready" in m.text, timeout=10
     )
     info = await env.services.inferno.get_info(creds_of(customer), order_id)
     assert info.ip and info.ip in message.text

@@ -1,0 +1,177 @@
+"""End to end: the real ``python -m bot`` process, walked through like a user.
+
+The bot runs as a subprocess configured only by environment variables; the fake Bot API and
+the simulator run in the test. Afterwards neither the captured logs nor the database file may
+contain the API key or the password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from bot.inferno.simulator import Customer, Simulator, make_public_key
+from tests.e2e_process import BotProcess, bot_process
+from tests.fakes.telegram import FakeMessage, FakeTelegram
+
+UID = 424242
+PASSWORD = "e2e-Pa55word!"
+TIMEOUT = 20.0
+
+
+def screen(tg: FakeTelegram) -> tuple[int, int]:
+    messages = tg.bot_messages(UID, include_deleted=True)
+    return len(messages), sum(m.edit_count + m.deleted for m in messages)
+
+
+async def after(tg: FakeTelegram, before: tuple[int, int]) -> FakeMessage:
+    """The bot's answer to the last action: something changed, then it went quiet."""
+    await tg.wait_for(lambda: screen(tg) != before, TIMEOUT, "the bot to answer")
+    await tg.wait_idle(timeout=TIMEOUT)
+    return tg.last_bot_message(UID)
+
+
+async def tap(tg: FakeTelegram, text: str) -> FakeMessage:
+    before = screen(tg)
+    await tg.tap_button(UID, text)
+    return await after(tg, before)
+
+
+async def say(tg: FakeTelegram, text: str, *, language_code: str = "en") -> FakeMessage:
+    before = screen(tg)
+    if text.startswith("/"):
+        await tg.send_command(UID, text, language_code=language_code)
+    else:
+        await tg.send_text(UID, text, language_code=language_code)
+    return await after(tg, before)
+
+
+async def wait_started(tg: FakeTelegram, proc: BotProcess) -> None:
+    def polling() -> bool:
+        assert proc.process is not None
+        if proc.process.returncode is not None:
+            raise AssertionError(f"the bot exited early:\n{proc.logs()}")
+        return tg.polling_active
+
+    await tg.wait_for(polling, 30.0, "the bot process to start polling")
+
+
+async def link_by_key(tg: FakeTelegram, customer: Customer) -> None:
+    await say(tg, "/start")
+    await tap(tg, "Client id + API key")
+    await say(tg, str(customer.cid))
+    key_message = await tg.send_text(UID, customer.key)
+    linked = await tg.wait_for_bot_message(
+        UID, lambda m: "…" in m.text, timeout=TIMEOUT, after=key_message.message_id
+    )
+    await tg.wait_idle(timeout=TIMEOUT)
+    assert tg.message(UID, key_message.message_id).deleted, "the key message must be deleted"
+    assert customer.key not in linked.text
+
+
+async def buy_and_install(tg: FakeTelegram, sim: Simulator) -> FakeMessage:
+    await say(tg, "/menu")
+    await tap(tg, "Buy a server")
+    await tap(tg, "VPS Start")
+    await tap(tg, "Buy for")
+    await tap(tg, "Confirm the purchase")
+    assert sim.calls["create"] == 1
+    await tap(tg, "Install OS")
+    await tap(tg, "Debian 12")
+    await tap(tg, "laptop")
+    summary = await tap(tg, "Continue")
+    if any("Check the settings" in b.text for b in summary.buttons()):
+        await tap(tg, "Check the settings")
+    queued = await tap(tg, "Install")
+    assert "queued" in queued.text.lower()
+    return queued
+
+
+def assert_no_secrets(proc: BotProcess, *secrets: str) -> None:
+    logs = proc.logs()
+    data = proc.data_bytes()
+    assert data, "the database file should exist"
+    for secret in secrets:
+        assert secret not in logs, "a secret leaked into the logs"
+        assert secret.encode() not in data, "a secret is stored in plain text"
+
+
+async def test_a_user_walks_through_everything(tmp_path: Path) -> None:
+    sim = Simulator(install_delay=1.5)
+    customer = sim.add_customer(email="e2e@example.com", password=PASSWORD, balance="100.00")
+    sim.handle(
+        "sshkey.add",
+        {"cid": str(customer.cid), "sshkey": make_public_key("e2e"), "name": "laptop"},
+        customer.key,
+    )
+    async with bot_process(tmp_path, sim) as (proc, tg, _server):
+        await wait_started(tg, proc)
+        assert "inferno-bot" in proc.logs() and "starting" in proc.logs()
+        assert {lang for (_scope, lang) in tg.commands} >= {"en", "ru"}
+
+        await link_by_key(tg, customer)
+
+        await say(tg, "/menu")
+        balance = await tap(tg, "Balance")
+        assert "100.00" in balance.text
+
+        await buy_and_install(tg, sim)
+        assert sim.calls["install"] >= 1
+
+        ready = await tg.wait_for_bot_message(
+            UID, lambda m: "Your server is ready" in m.text, timeout=TIMEOUT
+        )
+        server_ip = customer.orders[-1].server.ip  # type: ignore[union-attr]
+        assert server_ip and server_ip in ready.text
+
+        await tap(tg, "Open server")
+        await tap(tg, "Reboot")
+        rebooted = await tap(tg, "Yes, reboot")
+        assert sim.calls["reboot"] == 1, rebooted.text
+
+        await say(tg, "/menu")
+        await tap(tg, "Settings")
+        russian = await tap(tg, "Русский")
+        assert "Настройки" in russian.text or "Язык" in russian.text, russian.text
+        menu = await say(tg, "/menu")
+        assert "Выберите действие" in menu.text
+        await tap(tg, "Настройки")
+        await tap(tg, "Отвязать")
+        unlinked = await tap(tg, "Да, отвязать")
+        assert "отвязан" in unlinked.text.lower(), unlinked.text
+
+        code = await proc.stop(signal.SIGTERM, timeout=10)
+        assert code == 0, proc.logs()
+        assert "Traceback" not in proc.logs()
+        assert_no_secrets(proc, customer.key, PASSWORD)
+
+
+async def test_sigkill_mid_install_still_notifies_exactly_once(tmp_path: Path) -> None:
+    sim = Simulator(install_delay=4.0)
+    customer = sim.add_customer(email="kill@example.com", password=PASSWORD, balance="100.00")
+    sim.handle(
+        "sshkey.add",
+        {"cid": str(customer.cid), "sshkey": make_public_key("k"), "name": "laptop"},
+        customer.key,
+    )
+    async with bot_process(tmp_path, sim) as (proc, tg, _server):
+        await wait_started(tg, proc)
+        await link_by_key(tg, customer)
+        await buy_and_install(tg, sim)
+
+        code = await proc.stop(signal.SIGKILL)
+        assert code == -signal.SIGKILL
+        assert not any("Your server is ready" in m.text for m in tg.bot_messages(UID))
+
+        await proc.start()
+        await wait_started(tg, proc)
+        await tg.wait_for_bot_message(
+            UID, lambda m: "Your server is ready" in m.text, timeout=TIMEOUT
+        )
+        # Several more watcher intervals (0.3 s) must stay silent.
+        await asyncio.sleep(1.5)
+        assert await proc.stop(signal.SIGTERM) == 0
+        ready = [m for m in tg.bot_messages(UID) if "Your server is ready" in m.text]
+        assert len(ready) == 1
+        assert_no_secrets(proc, customer.key, PASSWORD)
