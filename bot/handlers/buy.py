@@ -1,3 +1,376 @@
-from aiogram import Router
+"""Buying a server: plans → plan card → confirmation → ``create``, once per confirmation.
+
+``create`` spends the customer's money, so it is never retried and never sent twice for one
+confirmation: the confirm button carries only a one-shot token, consumed under the user's lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from enum import StrEnum
+
+from aiogram import Bot, F, Router
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.handlers.callbacks import InstallStartCb, ServerCb
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.orders import (
+    button,
+    is_status,
+    orders_button,
+    packable_id,
+    plain,
+    send_used_notice,
+    status_label,
+)
+from bot.i18n import Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
+from bot.inferno.models import Catalog, CreatedOrder, Credentials, Order, Product
+from bot.services.locks import UserLocks
+from bot.storage import Database
+from bot.ui import (
+    PAGE_SIZE,
+    clip,
+    page_bounds,
+    pager_row,
+    provider_error_text,
+    retry_keyboard,
+    show,
+    translate_fail,
+    typing,
+)
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+
+class BuyAction(StrEnum):
+    PAGE = "l"
+    PLAN = "p"
+    ASK = "a"
+
+
+class BuyCb(CallbackData, prefix="by"):
+    action: BuyAction = BuyAction.PAGE
+    # plan_ref() of the product id; empty on list pages.
+    ref: str = ""
+    # The list page to come back to.
+    page: int = 0
+
+
+class BuyConfirmCb(CallbackData, prefix="bc"):
+    """The confirmed purchase: only a one-shot token; what to buy stays in the database."""
+
+    token: str
+
+
+def plan_ref(product_id: str) -> str:
+    """A short, separator-free stand-in for a product id that may not fit in a button."""
+    if packable_id(product_id):
+        return product_id
+    # "~" is outside the packable alphabet, so a digest never collides with a real id.
+    return "~" + hashlib.sha256(product_id.encode()).hexdigest()[:16]
+
+
+def find_plan(catalog: Catalog, ref: str) -> Product | None:
+    return next((p for p in catalog.products if plan_ref(p.id) == ref), None)
+
+
+def _price(i18n: Translator, product: Product) -> str:
+    return clip(product.price, 30) if product.price else i18n("buy-price-unknown")
+
+
+def plan_line(i18n: Translator, product: Product) -> str:
+    line = i18n("buy-plan-line", name=clip(product.name, 80), price=_price(i18n, product))
+    if product.description:
+        line += "\n" + i18n("buy-plan-description", description=clip(product.description, 200))
+    return line
+
+
+async def _catalog(
+    query: CallbackQuery, i18n: Translator, inferno: InfernoClient, bot: Bot, page: int
+) -> Catalog | None:
+    await typing(bot, query.from_user.id)
+    try:
+        return await inferno.list_catalog()
+    except InfernoError as exc:
+        log.warning("user=%s action=list result=%s", query.from_user.id, type(exc).__name__)
+        back = button(i18n("buy-btn-plans"), BuyCb(page=page))
+        markup = retry_keyboard(i18n, query.data, back, back_to_menu_button(i18n))
+        await show(query, provider_error_text(i18n, exc), markup)
+        return None
+
+
+async def _plan_gone(query: CallbackQuery, i18n: Translator, page: int) -> None:
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(i18n("buy-btn-plans"), BuyCb(page=page))],
+            [back_to_menu_button(i18n)],
+        ]
+    )
+    await show(query, i18n("buy-plan-gone"), markup)
+
+
+# ------------------------------------------------------------------------------ plans
+
+
+async def show_plans(
+    query: CallbackQuery, i18n: Translator, inferno: InfernoClient, bot: Bot, page: int
+) -> None:
+    catalog = await _catalog(query, i18n, inferno, bot, page)
+    if catalog is None:
+        return
+    products = catalog.products
+    if not products:
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(i18n("btn-refresh"), BuyCb(page=0))],
+                [back_to_menu_button(i18n)],
+            ]
+        )
+        await show(query, i18n("buy-no-plans"), markup)
+        return
+    page, pages, start = page_bounds(len(products), page)
+    chunk = products[start : start + PAGE_SIZE]
+    text = "\n\n".join(
+        [i18n("buy-title", count=len(products)), *(plan_line(i18n, p) for p in chunk)]
+    )
+    rows = [
+        [
+            button(
+                f"{clip(p.name, 40)} · {_price(i18n, p)}",
+                BuyCb(action=BuyAction.PLAN, ref=plan_ref(p.id), page=page),
+            )
+        ]
+        for p in chunk
+    ]
+    nav = pager_row(i18n, page, pages, lambda p: BuyCb(page=p))
+    if nav:
+        rows.append(nav)
+    rows.append([back_to_menu_button(i18n)])
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.BUY))
+async def buy_menu(
+    query: CallbackQuery, i18n: Translator, inferno: InfernoClient, bot: Bot
+) -> None:
+    await show_plans(query, i18n, inferno, bot, page=0)
+
+
+@router.callback_query(BuyCb.filter(F.action == BuyAction.PAGE))
+async def plans_page(
+    query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
+) -> None:
+    await show_plans(query, i18n, inferno, bot, page=callback_data.page)
+
+
+@router.callback_query(BuyCb.filter(F.action == BuyAction.PLAN))
+async def plan_card(
+    query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
+) -> None:
+    catalog = await _catalog(query, i18n, inferno, bot, callback_data.page)
+    if catalog is None:
+        return
+    product = find_plan(catalog, callback_data.ref)
+    if product is None:
+        await _plan_gone(query, i18n, callback_data.page)
+        return
+    lines = [i18n("buy-plan-card", name=clip(product.name, 200), price=_price(i18n, product))]
+    if product.description:
+        lines += ["", i18n("buy-plan-description", description=clip(product.description, 1500))]
+    buy_label = (
+        i18n("buy-btn-buy-for", price=clip(product.price, 30))
+        if product.price
+        else i18n("buy-btn-buy")
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(
+                    plain(buy_label),
+                    BuyCb(action=BuyAction.ASK, ref=callback_data.ref, page=callback_data.page),
+                )
+            ],
+            [button(i18n("buy-btn-plans"), BuyCb(page=callback_data.page))],
+            [back_to_menu_button(i18n)],
+        ]
+    )
+    await show(query, "\n".join(lines), markup)
+
+
+# ------------------------------------------------------------------------------ confirmation
+
+
+@router.callback_query(BuyCb.filter(F.action == BuyAction.ASK))
+async def ask_buy(
+    query: CallbackQuery,
+    callback_data: BuyCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    db: Database,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        return
+    catalog = await _catalog(query, i18n, inferno, bot, callback_data.page)
+    if catalog is None:
+        return
+    product = find_plan(catalog, callback_data.ref)
+    if product is None:
+        await _plan_gone(query, i18n, callback_data.page)
+        return
+    lines = [i18n("buy-confirm", name=clip(product.name, 200), price=_price(i18n, product))]
+    try:
+        balance = await inferno.balance(creds)
+    except InfernoError as exc:
+        # Only a hint on this screen; the purchase itself does not depend on it.
+        log.info("user=%s action=balance result=%s", query.from_user.id, type(exc).__name__)
+    else:
+        amount = f"{balance.amount} {balance.currency}" if balance.currency else balance.amount
+        lines.append(i18n("buy-confirm-balance", balance=clip(amount, 40)))
+    lines += ["", i18n("buy-confirm-note")]
+    token = await db.confirmations.issue(
+        query.from_user.id,
+        "create",
+        {
+            "pid": product.id,
+            "price": product.price,
+            "cid": creds.cid,
+            "ref": callback_data.ref,
+            "page": callback_data.page,
+        },
+    )
+    back = BuyCb(action=BuyAction.PLAN, ref=callback_data.ref, page=callback_data.page)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(i18n("buy-btn-confirm"), BuyConfirmCb(token=token))],
+            [button(i18n("btn-cancel"), back)],
+            [back_to_menu_button(i18n)],
+        ]
+    )
+    await show(query, "\n".join(lines), markup)
+
+
+def _created_text(
+    i18n: Translator, created: CreatedOrder, order: Order | None, price: str | None
+) -> str:
+    amount = (order.amount if order else None) or price or "—"
+    invoice = created.invoice_id or (order.invoice_id if order else None) or "—"
+    lines = [
+        i18n(
+            "buy-created",
+            order=clip(created.order_id, 24),
+            invoice=clip(invoice, 24),
+            amount=clip(amount, 30),
+        ),
+        "",
+    ]
+    if order is None:
+        lines.append(i18n("buy-status-unknown"))
+    elif is_status(order, "active"):
+        lines.append(i18n("buy-paid"))
+    elif is_status(order, "pending"):
+        lines.append(i18n("buy-unpaid", invoice=clip(invoice, 24)))
+    else:
+        lines.append(i18n("buy-status-other", status=status_label(i18n, order.status)))
+    return "\n".join(lines)
+
+
+@router.callback_query(BuyConfirmCb.filter())
+async def confirm_buy(
+    query: CallbackQuery,
+    callback_data: BuyConfirmCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    db: Database,
+    locks: UserLocks,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        return
+    user_id = query.from_user.id
+    async with locks.hold(user_id):
+        confirmation = await db.confirmations.consume(user_id, callback_data.token)
+        payload = confirmation.payload if confirmation and confirmation.action == "create" else {}
+        product_id = payload.get("pid")
+        # A token issued for another linked account (unlink + link in between) is void.
+        if not isinstance(product_id, str) or payload.get("cid") != creds.cid:
+            await send_used_notice(bot, user_id, i18n)
+            return
+        await typing(bot, user_id)
+        created: CreatedOrder | None = None
+        error: InfernoError | None = None
+        try:
+            created = await inferno.create(creds, product_id)
+        except InfernoError as exc:
+            error = exc
+        if created is not None:
+            result = f"ok pid={product_id} invoice={created.invoice_id}"
+        else:
+            result = f"fail pid={product_id} {type(error).__name__}: {clip(str(error), 200)}"
+        await db.actions.record(
+            user_id, "create", created.order_id if created else None, clip(result, 300)
+        )
+        log.info(
+            "user=%s action=create order=%s result=%s",
+            user_id,
+            created.order_id if created else None,
+            result,
+        )
+
+    ref = payload.get("ref")
+    page = payload.get("page")
+    to_plan = button(
+        i18n("buy-btn-back-to-plan"),
+        BuyCb(
+            action=BuyAction.PLAN,
+            ref=ref if isinstance(ref, str) else "",
+            page=page if isinstance(page, int) else 0,
+        ),
+    )
+    if created is None:
+        if isinstance(error, ProviderFail):
+            text = i18n("buy-failed", reason=translate_fail(i18n, error))
+        elif isinstance(error, ProviderUnavailable | UnreadableAnswer):
+            text = i18n("buy-outcome-unknown")
+        else:
+            assert error is not None
+            text = provider_error_text(i18n, error)
+        # No Retry here: buying again must go through a fresh confirmation.
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[[orders_button(i18n)], [to_plan], [back_to_menu_button(i18n)]]
+        )
+        await show(query, text, markup)
+        return
+
+    order: Order | None = None
+    try:
+        orders = await inferno.orders(creds)
+    except InfernoError as exc:
+        log.info("user=%s action=orders result=%s", user_id, type(exc).__name__)
+    else:
+        order = next((o for o in orders if o.id == created.order_id), None)
+    price = payload.get("price")
+    text = _created_text(i18n, created, order, price if isinstance(price, str) else None)
+    rows: list[list[InlineKeyboardButton]] = []
+    if order is not None and is_status(order, "active") and packable_id(order.id):
+        rows.append([button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id))])
+        rows.append([button(i18n("orders-btn-server"), ServerCb(order_id=order.id))])
+    rows.append([orders_button(i18n)])
+    rows.append([back_to_menu_button(i18n)])
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(F.data.regexp(r"^(by|bc):"))
+async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
+    """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
+    await show(query, i18n("expired"), back_to_menu(i18n))

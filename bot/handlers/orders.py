@@ -1,3 +1,435 @@
-from aiogram import Router
+"""Orders: the account's active and unpaid orders, an order's card, cancelling an unpaid one.
+
+Order ids in callback data are untrusted (anyone can forge a button), so every screen that names
+an order first finds it in the pressing user's own ``orders()``, fetched with their own key.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from enum import StrEnum
+
+from aiogram import Bot, F, Router
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.i18n import Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
+from bot.inferno.models import Credentials, Order
+from bot.services.locks import UserLocks
+from bot.storage import Database
+from bot.ui import (
+    PAGE_SIZE,
+    clip,
+    page_bounds,
+    pager_row,
+    provider_error_text,
+    retry_keyboard,
+    show,
+    translate_fail,
+    typing,
+)
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+# Provider ids are digits; anything else could hold the ":" separator or blow the 64-byte limit
+# of callback data, so such an entry is listed without a button rather than crashing the screen.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,24}")
+
+
+class OrderAction(StrEnum):
+    CARD = "c"
+    ASK_CANCEL = "x"
+
+
+class OrderCb(CallbackData, prefix="o"):
+    action: OrderAction = OrderAction.CARD
+    order_id: str
+    # The list page to come back to.
+    page: int = 0
+
+
+class OrderCancelCb(CallbackData, prefix="oc"):
+    """The confirmed cancel: only a one-shot token, the order id stays in the database."""
+
+    token: str
+
+
+def packable_id(value: str | None) -> bool:
+    return value is not None and _SAFE_ID.fullmatch(value) is not None
+
+
+def plain(text: str) -> str:
+    """Button labels are not HTML: undo the escaping the translator applied to the arguments."""
+    return html.unescape(text)
+
+
+def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=data if isinstance(data, str) else data.pack()
+    )
+
+
+def status_label(i18n: Translator, status: str | None) -> str:
+    """Known statuses in the user's language, unknown ones as the provider wrote them."""
+    match (status or "").strip().lower():
+        case "pending":
+            return i18n("orders-status-pending")
+        case "active":
+            return i18n("orders-status-active")
+        case "cancelled" | "canceled":
+            return i18n("orders-status-cancelled")
+        case "suspended":
+            return i18n("orders-status-suspended")
+        case "terminated":
+            return i18n("orders-status-terminated")
+        case "fraud":
+            return i18n("orders-status-fraud")
+        case "":
+            return i18n("orders-status-unknown")
+        case _:
+            return clip(status or "", 40)
+
+
+def is_status(order: Order, status: str) -> bool:
+    return (order.status or "").strip().lower() == status
+
+
+def orders_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:
+    return button(i18n("orders-btn-orders"), OrdersPageCb(page=page))
+
+
+async def send_used_notice(bot: Bot, user_id: int, i18n: Translator) -> None:
+    """A second tap on a confirmation: said in a new message so the first tap's result stays."""
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[orders_button(i18n)], [back_to_menu_button(i18n)]]
+    )
+    await bot.send_message(user_id, i18n("orders-confirmation-used"), reply_markup=markup)
+
+
+def _newest_first(orders: list[Order]) -> list[Order]:
+    return sorted(orders, key=lambda o: (int(o.id) if o.id.isdecimal() else -1, o.id), reverse=True)
+
+
+def order_line(i18n: Translator, order: Order) -> str:
+    parts = [i18n("orders-line", id=clip(order.id, 24), status=status_label(i18n, order.status))]
+    parts.extend(
+        html.escape(clip(value, limit), quote=False)
+        for value, limit in ((order.product_name, 60), (order.amount, 20), (order.date, 25))
+        if value
+    )
+    return " · ".join(parts)
+
+
+def order_button_text(i18n: Translator, order: Order) -> str:
+    parts = [f"#{order.id}"]
+    if order.product_name:
+        parts.append(clip(order.product_name, 30))
+    parts.append(status_label(i18n, order.status))
+    return " · ".join(parts)
+
+
+async def _not_linked(query: CallbackQuery, i18n: Translator) -> None:
+    await show(query, i18n("not-linked"), back_to_menu(i18n))
+
+
+async def _load_orders(
+    query: CallbackQuery,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials,
+    back: InlineKeyboardButton | None,
+) -> list[Order] | None:
+    """The user's orders, or None after showing the provider error with Retry."""
+    await typing(bot, query.from_user.id)
+    try:
+        return await inferno.orders(creds)
+    except InfernoError as exc:
+        log.warning("user=%s action=orders result=%s", query.from_user.id, type(exc).__name__)
+        more = [back] if back is not None else []
+        markup = retry_keyboard(i18n, query.data, *more, back_to_menu_button(i18n))
+        await show(query, provider_error_text(i18n, exc), markup)
+        return None
+
+
+# ------------------------------------------------------------------------------ the list
+
+
+async def show_orders(
+    query: CallbackQuery,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+    page: int,
+) -> None:
+    if creds is None:
+        await _not_linked(query, i18n)
+        return
+    orders = await _load_orders(query, i18n, inferno, bot, creds, None)
+    if orders is None:
+        return
+    services = button(i18n("orders-btn-services"), MenuCb(screen=Screen.SERVICES))
+    if not orders:
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(i18n("btn-buy"), MenuCb(screen=Screen.BUY))],
+                [services],
+                [back_to_menu_button(i18n)],
+            ]
+        )
+        await show(query, i18n("orders-empty"), markup)
+        return
+    orders = _newest_first(orders)
+    page, pages, start = page_bounds(len(orders), page)
+    chunk = orders[start : start + PAGE_SIZE]
+    text = "\n".join(
+        [i18n("orders-title", count=len(orders)), "", *(order_line(i18n, o) for o in chunk)]
+    )
+    rows = [
+        [button(order_button_text(i18n, o), OrderCb(order_id=o.id, page=page))]
+        for o in chunk
+        if packable_id(o.id)
+    ]
+    nav = pager_row(i18n, page, pages, lambda p: OrdersPageCb(page=p))
+    if nav:
+        rows.append(nav)
+    rows.append([services, button(i18n("btn-refresh"), OrdersPageCb(page=page))])
+    rows.append([back_to_menu_button(i18n)])
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))
+async def orders_menu(
+    query: CallbackQuery,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+) -> None:
+    await show_orders(query, i18n, inferno, bot, creds, page=0)
+
+
+@router.callback_query(OrdersPageCb.filter())
+async def orders_page(
+    query: CallbackQuery,
+    callback_data: OrdersPageCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+) -> None:
+    await show_orders(query, i18n, inferno, bot, creds, page=callback_data.page)
+
+
+# ------------------------------------------------------------------------------ one order
+
+
+async def _service_of(
+    inferno: InfernoClient, creds: Credentials, order_id: str, user_id: int
+) -> str | None:
+    """The service behind an order, for a link; the card is still useful without it."""
+    try:
+        services = await inferno.services(creds)
+    except InfernoError as exc:
+        log.info("user=%s action=services result=%s", user_id, type(exc).__name__)
+        return None
+    return next(
+        (s.id for s in services if s.order_id == order_id and packable_id(s.id)),
+        None,
+    )
+
+
+async def _find_order(
+    query: CallbackQuery,
+    callback_data: OrderCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials,
+) -> Order | None:
+    """The order named by the button if it is in this user's account; else says so."""
+    back = orders_button(i18n, callback_data.page)
+    orders = await _load_orders(query, i18n, inferno, bot, creds, back)
+    if orders is None:
+        return None
+    order = next((o for o in orders if o.id == callback_data.order_id), None)
+    if order is None:
+        log.info(
+            "user=%s action=order-lookup order=%s result=not-found",
+            query.from_user.id,
+            clip(callback_data.order_id, 24),
+        )
+        markup = InlineKeyboardMarkup(inline_keyboard=[[back], [back_to_menu_button(i18n)]])
+        await show(query, i18n("orders-not-found"), markup)
+    return order
+
+
+def order_card_text(i18n: Translator, order: Order) -> str:
+    lines = [i18n("orders-card", id=order.id, status=status_label(i18n, order.status))]
+    if order.product_name:
+        lines.append(i18n("orders-card-product", product=clip(order.product_name, 200)))
+    if order.amount:
+        lines.append(i18n("orders-card-amount", amount=clip(order.amount, 40)))
+    if order.date:
+        lines.append(i18n("orders-card-date", date=clip(order.date, 40)))
+    if order.ordernum:
+        lines.append(i18n("orders-card-number", number=clip(order.ordernum, 40)))
+    if order.invoice_id:
+        lines.append(i18n("orders-card-invoice", invoice=clip(order.invoice_id, 40)))
+    if is_status(order, "pending"):
+        lines += ["", i18n("orders-card-pending-hint")]
+    elif is_status(order, "active"):
+        lines += ["", i18n("orders-card-active-hint")]
+    return "\n".join(lines)
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.CARD))
+async def order_card(
+    query: CallbackQuery,
+    callback_data: OrderCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        await _not_linked(query, i18n)
+        return
+    order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
+    if order is None:
+        return
+    rows: list[list[InlineKeyboardButton]] = []
+    if is_status(order, "pending"):
+        rows.append(
+            [
+                button(
+                    i18n("orders-btn-cancel"),
+                    OrderCb(
+                        action=OrderAction.ASK_CANCEL, order_id=order.id, page=callback_data.page
+                    ),
+                )
+            ]
+        )
+    elif is_status(order, "active"):
+        rows.append([button(i18n("orders-btn-server"), ServerCb(order_id=order.id))])
+        service_id = await _service_of(inferno, creds, order.id, query.from_user.id)
+        if service_id is not None:
+            rows.append([button(i18n("orders-btn-service"), ServiceCb(service_id=service_id))])
+    rows.append([orders_button(i18n, callback_data.page)])
+    rows.append([back_to_menu_button(i18n)])
+    await show(query, order_card_text(i18n, order), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+# ------------------------------------------------------------------------------ cancelling
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.ASK_CANCEL))
+async def ask_cancel(
+    query: CallbackQuery,
+    callback_data: OrderCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    db: Database,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        await _not_linked(query, i18n)
+        return
+    order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
+    if order is None:
+        return
+    to_card = button(i18n("btn-back"), OrderCb(order_id=order.id, page=callback_data.page))
+    if not is_status(order, "pending"):
+        markup = InlineKeyboardMarkup(inline_keyboard=[[to_card], [back_to_menu_button(i18n)]])
+        await show(query, i18n("orders-cancel-not-pending", id=order.id), markup)
+        return
+    token = await db.confirmations.issue(
+        query.from_user.id,
+        "cancel",
+        {"order_id": order.id, "cid": creds.cid, "page": callback_data.page},
+    )
+    text = "\n".join(
+        [
+            i18n("orders-cancel-confirm", id=order.id),
+            "",
+            order_line(i18n, order),
+            "",
+            i18n("orders-cancel-warning"),
+        ]
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(i18n("orders-btn-cancel-confirm"), OrderCancelCb(token=token))],
+            [
+                button(
+                    i18n("orders-btn-cancel-keep"),
+                    OrderCb(order_id=order.id, page=callback_data.page),
+                )
+            ],
+            [back_to_menu_button(i18n)],
+        ]
+    )
+    await show(query, text, markup)
+
+
+@router.callback_query(OrderCancelCb.filter())
+async def confirm_cancel(
+    query: CallbackQuery,
+    callback_data: OrderCancelCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    db: Database,
+    locks: UserLocks,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        await _not_linked(query, i18n)
+        return
+    user_id = query.from_user.id
+    async with locks.hold(user_id):
+        confirmation = await db.confirmations.consume(user_id, callback_data.token)
+        payload = confirmation.payload if confirmation and confirmation.action == "cancel" else {}
+        order_id = payload.get("order_id")
+        # A token issued for another linked account (unlink + link in between) is void.
+        if not isinstance(order_id, str) or payload.get("cid") != creds.cid:
+            await send_used_notice(bot, user_id, i18n)
+            return
+        await typing(bot, user_id)
+        error: InfernoError | None = None
+        try:
+            await inferno.cancel(creds, order_id)
+        except InfernoError as exc:
+            error = exc
+        result = "ok" if error is None else f"fail {type(error).__name__}: {clip(str(error), 200)}"
+        await db.actions.record(user_id, "cancel", order_id, result)
+        log.info("user=%s action=cancel order=%s result=%s", user_id, order_id, result)
+
+    page = payload.get("page")
+    back = orders_button(i18n, page if isinstance(page, int) else 0)
+    markup = InlineKeyboardMarkup(inline_keyboard=[[back], [back_to_menu_button(i18n)]])
+    if error is None:
+        text = i18n("orders-cancelled", id=order_id)
+    elif isinstance(error, ProviderFail):
+        text = i18n("orders-cancel-failed", id=order_id, reason=translate_fail(i18n, error))
+    elif isinstance(error, ProviderUnavailable | UnreadableAnswer):
+        text = i18n("orders-cancel-unknown", id=order_id)
+    else:
+        text = provider_error_text(i18n, error)
+    await show(query, text, markup)
+
+
+@router.callback_query(F.data.regexp(r"^(o|oc|op):"))
+async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
+    """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
+    await show(query, i18n("expired"), back_to_menu(i18n))

@@ -1,3 +1,222 @@
-from aiogram import Router
+"""Services: the billing view of what the account has (``services``) and one service's card."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.handlers.callbacks import ServerCb, ServiceCb
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.orders import (
+    OrderCb,
+    button,
+    orders_button,
+    packable_id,
+    plain,
+    status_label,
+)
+from bot.i18n import Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import InfernoError
+from bot.inferno.models import Credentials, Service
+from bot.ui import (
+    PAGE_SIZE,
+    clip,
+    page_bounds,
+    pager_row,
+    provider_error_text,
+    retry_keyboard,
+    show,
+    typing,
+)
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+# A provider may send dozens of fields; the card shows the first ones, each shortened.
+MAX_FIELDS = 40
+
+
+class ServicesPageCb(CallbackData, prefix="svl"):
+    page: int = 0
+
+
+def services_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:
+    return button(i18n("services-btn-list"), ServicesPageCb(page=page))
+
+
+def _name(i18n: Translator, service: Service) -> str:
+    if service.name:
+        return clip(service.name, 60)
+    return plain(i18n("services-unnamed", id=clip(service.id, 24)))
+
+
+def service_line(i18n: Translator, service: Service) -> str:
+    parts = [i18n("services-line", id=clip(service.id, 24), name=_name(i18n, service))]
+    if service.status:
+        parts.append(html.escape(status_label(i18n, service.status), quote=False))
+    if service.ip:
+        parts.append(f"<code>{html.escape(clip(service.ip, 45), quote=False)}</code>")
+    return " · ".join(parts)
+
+
+def _sorted(services: list[Service]) -> list[Service]:
+    return sorted(
+        services, key=lambda s: (int(s.id) if s.id.isdecimal() else -1, s.id), reverse=True
+    )
+
+
+async def _load(
+    query: CallbackQuery,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials,
+    back: InlineKeyboardButton,
+) -> list[Service] | None:
+    await typing(bot, query.from_user.id)
+    try:
+        return await inferno.services(creds)
+    except InfernoError as exc:
+        log.warning("user=%s action=services result=%s", query.from_user.id, type(exc).__name__)
+        markup = retry_keyboard(i18n, query.data, back, back_to_menu_button(i18n))
+        await show(query, provider_error_text(i18n, exc), markup)
+        return None
+
+
+async def show_services(
+    query: CallbackQuery,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+    page: int,
+) -> None:
+    if creds is None:
+        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        return
+    services = await _load(query, i18n, inferno, bot, creds, orders_button(i18n))
+    if services is None:
+        return
+    if not services:
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[[orders_button(i18n)], [back_to_menu_button(i18n)]]
+        )
+        await show(query, i18n("services-empty"), markup)
+        return
+    services = _sorted(services)
+    page, pages, start = page_bounds(len(services), page)
+    chunk = services[start : start + PAGE_SIZE]
+    text = "\n".join(
+        [i18n("services-title", count=len(services)), "", *(service_line(i18n, s) for s in chunk)]
+    )
+    rows = [
+        [button(f"#{s.id} · {_name(i18n, s)}", ServiceCb(service_id=s.id))]
+        for s in chunk
+        if packable_id(s.id)
+    ]
+    nav = pager_row(i18n, page, pages, lambda p: ServicesPageCb(page=p))
+    if nav:
+        rows.append(nav)
+    rows.append([orders_button(i18n), button(i18n("btn-refresh"), ServicesPageCb(page=page))])
+    rows.append([back_to_menu_button(i18n)])
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))
+async def services_menu(
+    query: CallbackQuery,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+) -> None:
+    await show_services(query, i18n, inferno, bot, creds, page=0)
+
+
+@router.callback_query(ServicesPageCb.filter())
+async def services_page(
+    query: CallbackQuery,
+    callback_data: ServicesPageCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+) -> None:
+    await show_services(query, i18n, inferno, bot, creds, page=callback_data.page)
+
+
+def service_card_text(i18n: Translator, service: Service) -> str:
+    lines = [i18n("services-card", id=service.id, name=_name(i18n, service))]
+    if service.status:
+        lines.append(i18n("services-card-status", status=status_label(i18n, service.status)))
+    if service.ip:
+        lines.append(i18n("services-card-ip", ip=clip(service.ip, 45)))
+    if service.order_id:
+        lines.append(i18n("services-card-order", order=clip(service.order_id, 24)))
+    if service.fields:
+        lines += ["", i18n("services-card-details")]
+        for name, value in list(service.fields.items())[:MAX_FIELDS]:
+            # Field names and values are the provider's: escaped, never trusted as markup.
+            lines.append(
+                f"{html.escape(clip(name, 40), quote=False)}: "
+                f"<code>{html.escape(clip(value, 200), quote=False) or '—'}</code>"
+            )
+    return "\n".join(lines)
+
+
+@router.callback_query(ServiceCb.filter())
+async def service_card(
+    query: CallbackQuery,
+    callback_data: ServiceCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        return
+    back = services_button(i18n)
+    listed = await _load(query, i18n, inferno, bot, creds, back)
+    if listed is None:
+        return
+    # The id in the button is untrusted: only a service of this user's own list is opened.
+    if not any(s.id == callback_data.service_id for s in listed):
+        log.info(
+            "user=%s action=service-lookup service=%s result=not-found",
+            query.from_user.id,
+            clip(callback_data.service_id, 24),
+        )
+        markup = InlineKeyboardMarkup(inline_keyboard=[[back], [back_to_menu_button(i18n)]])
+        await show(query, i18n("services-not-found"), markup)
+        return
+    try:
+        service = await inferno.get_service(creds, callback_data.service_id)
+    except InfernoError as exc:
+        log.warning("user=%s action=getService result=%s", query.from_user.id, type(exc).__name__)
+        markup = retry_keyboard(i18n, query.data, back, back_to_menu_button(i18n))
+        await show(query, provider_error_text(i18n, exc), markup)
+        return
+    rows: list[list[InlineKeyboardButton]] = []
+    order_id = service.order_id
+    if order_id is not None and packable_id(order_id):
+        if (service.status or "").strip().lower() == "active":
+            rows.append([button(i18n("orders-btn-server"), ServerCb(order_id=order_id))])
+        rows.append(
+            [button(plain(i18n("services-btn-order", order=order_id)), OrderCb(order_id=order_id))]
+        )
+    rows.append([back])
+    rows.append([back_to_menu_button(i18n)])
+    await show(query, service_card_text(i18n, service), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(F.data.regexp(r"^(svl|sv):"))
+async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
+    """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
+    await show(query, i18n("expired"), back_to_menu(i18n))

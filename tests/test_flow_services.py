@@ -1,0 +1,140 @@
+"""Services: the list (reached from Orders), a service's card, forged ids, provider errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.handlers.callbacks import ServerCb, ServiceCb
+from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.orders import OrderCb
+from bot.handlers.services import ServicesPageCb
+from bot.inferno.simulator import Customer
+from bot.inferno.simulator import Product as SimProduct
+from tests.fakes.telegram import FakeMessage
+from tests.harness import BotEnv
+from tests.test_flow_buy import UID, forge, open_menu, tap
+
+OTHER_UID = 5302
+
+
+async def linked(env: BotEnv, uid: int = UID, balance: str = "100.00") -> Customer:
+    customer = env.sim.add_customer(
+        email=f"u{uid}@example.com", password="pw-123456", balance=balance
+    )
+    env.tg.add_user(uid)
+    await env.link(uid, customer)
+    return customer
+
+
+def place_order(env: BotEnv, customer: Customer, pid: str) -> str:
+    reply = env.sim.handle("create", {"cid": str(customer.cid), "pid": pid}, customer.key)
+    assert '"success"' in reply.body, reply.body
+    return str(customer.orders[-1].id)
+
+
+async def open_services(env: BotEnv, uid: int = UID) -> FakeMessage:
+    await open_menu(env, uid)
+    await tap(env, "Orders", uid)
+    return await tap(env, "Services", uid)
+
+
+async def test_services_list_and_card(env: BotEnv) -> None:
+    customer = await linked(env, balance="10.00")
+    active_order = place_order(env, customer, "101")
+    place_order(env, customer, "103")  # unpaid
+    active_service, pending_service = (str(o.service_id) for o in customer.orders)
+
+    listing = await open_services(env)
+    assert "2 services" in listing.text
+    assert f"#{active_service}" in listing.text and f"#{pending_service}" in listing.text
+    assert "VPS Start" in listing.text and "Dedicated XL" in listing.text
+    assert "Active" in listing.text and "Unpaid" in listing.text
+    assert listing.button(f"#{active_service}").callback_data == (
+        ServiceCb(service_id=active_service).pack()
+    )
+    assert listing.button("Orders") and listing.button("Main menu")
+
+    card = await tap(env, f"#{active_service}")
+    assert env.sim.calls["getService"] == 1
+    assert "VPS Start" in card.text
+    assert f"Service #{active_service}" in card.text
+    assert f"Order: #{active_order}" in card.text
+    assert "billingcycle: Monthly" in card.text, "the provider's other fields are listed"
+    assert "nextduedate:" in card.text
+    datas = [b.callback_data for b in card.buttons()]
+    assert ServerCb(order_id=active_order).pack() in datas
+    assert OrderCb(order_id=active_order).pack() in datas
+
+    back = await tap(env, "Services")
+    assert "2 services" in back.text
+    assert env.tg.errors == []
+
+
+async def test_services_screen_from_the_menu_callback_and_empty_state(env: BotEnv) -> None:
+    await linked(env)
+    await open_menu(env)
+    empty = await forge(env, MenuCb(screen=Screen.SERVICES).pack())
+    assert "no services yet" in empty.text
+    assert empty.button("Orders")
+    assert env.tg.errors == []
+
+
+async def test_services_are_paginated(env: BotEnv) -> None:
+    customer = await linked(env, balance="0.00")
+    for _ in range(9):
+        place_order(env, customer, "101")
+    first = await open_services(env)
+    service_buttons = [b for b in first.buttons() if (b.callback_data or "").startswith("sv:")]
+    assert len(service_buttons) == 8
+    assert first.button("1/2")
+    second = await tap(env, "Next")
+    service_buttons = [b for b in second.buttons() if (b.callback_data or "").startswith("sv:")]
+    assert len(service_buttons) == 1
+    clamped = await forge(env, ServicesPageCb(page=-3).pack())
+    assert clamped.button("1/2")
+    assert env.tg.errors == []
+
+
+async def test_forged_service_ids_are_refused(env: BotEnv) -> None:
+    mine = await linked(env, UID)
+    theirs = await linked(env, OTHER_UID)
+    place_order(env, mine, "101")
+    place_order(env, theirs, "102")
+    foreign = str(theirs.orders[0].service_id)
+    for data in (ServiceCb(service_id=foreign).pack(), "sv:../../etc", "sv:"):
+        await open_services(env)
+        refused = await forge(env, data)
+        assert "not found in your account" in refused.text, data
+        assert foreign not in refused.text
+    assert env.sim.calls["getService"] == 0
+    assert env.tg.errors == []
+
+
+async def test_service_errors_offer_retry_that_works_after_recovery(env: BotEnv) -> None:
+    customer = await linked(env)
+    place_order(env, customer, "101")
+    service_id = str(customer.orders[0].service_id)
+    await open_services(env)
+    env.sim.faults.http_500_next = 100
+    await env.tg.tap_button(UID, f"#{service_id}")
+    error = await env.tg.wait_for_bot_message(UID, lambda m: "not answering" in m.text)
+    await env.tg.wait_idle()
+    assert error.button("Retry") and error.button("Services") and error.button("Main menu")
+    env.sim.faults.clear()
+    card = await tap(env, "Retry")
+    assert f"Service #{service_id}" in card.text
+    assert env.tg.errors == []
+
+
+async def test_service_names_are_escaped_and_the_card_fits(env: BotEnv) -> None:
+    long_name = "<b>Evil</b> & <code>Co</code> " + "x" * 5000
+    env.sim.products["666"] = SimProduct("666", long_name, Decimal("1.00"), "")
+    customer = await linked(env)
+    place_order(env, customer, "666")
+    service_id = str(customer.orders[0].service_id)
+    listing = await open_services(env)
+    assert "<b>Evil</b> & <code>Co</code>" in listing.text
+    card = await tap(env, f"#{service_id}")
+    assert "<b>Evil</b> & <code>Co</code>" in card.text
+    assert len(card.text) <= 4096
+    assert env.tg.errors == []
