@@ -89,6 +89,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         concurrency=settings.watch_concurrency,
     )
     deletions = DeletionScheduler(services.db)
+    in_flight = InFlightMiddleware()
     dp.workflow_data.update(
         settings=settings,
         db=services.db,
@@ -99,9 +100,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
         watcher=watcher,
         deletions=deletions,
         demo_account=services.demo_account,
+        in_flight=in_flight,
     )
 
-    in_flight = InFlightMiddleware()
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))

@@ -102,6 +102,18 @@ class BotEnv:
         await self.db.users.ensure(user_id, language)
         await self.db.users.link(user_id, customer.cid, customer.key)
 
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Until no update is queued or being handled and Telegram traffic went quiet.
+
+        Telegram silence alone is not enough: a handler may be busy with the provider or the
+        database before its first request.
+        """
+        assert self.dp is not None
+        in_flight = self.dp["in_flight"]
+        await self.tg.wait_for(lambda: in_flight.count == 0, timeout, "handlers to finish")
+        await self.tg.wait_idle(timeout)
+        await self.tg.wait_for(lambda: in_flight.count == 0, timeout, "handlers to finish")
+
     async def open_menu(self, user_id: int) -> None:
         await self.tg.send_command(user_id, "/menu")
         await self.tg.wait_idle()

@@ -9,6 +9,7 @@ from bot.handlers import (
     balance,
     buy,
     errors,
+    fallback,
     help,
     install,
     menu,
@@ -36,6 +37,7 @@ AREA_ROUTERS = (
     password.router,
     install.router,
     sshkeys.router,
+    fallback.router,
     errors.router,
 )
 
