@@ -58,7 +58,7 @@ async def show(
     if isinstance(event, CallbackQuery):
         message = event.message
         if isinstance(message, Message):
-            if message.html_text == text and message.reply_markup == markup:
+            if message.html_text == text and _same_markup(message.reply_markup, markup):
                 return message
             try:
                 edited = await message.edit_text(text, reply_markup=markup)
@@ -74,6 +74,15 @@ async def show(
             return None
         return await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
     return await event.answer(text, reply_markup=markup)
+
+
+def _same_markup(current: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) -> bool:
+    # Compared as data: a markup parsed from an update carries the Bot in a private field,
+    # so ``==`` against a freshly built one is always False.
+    def dump(markup: InlineKeyboardMarkup | None) -> object:
+        return None if markup is None else markup.model_dump(exclude_none=True)
+
+    return dump(current) == dump(new)
 
 
 async def typing(bot: Bot, chat_id: int) -> None:

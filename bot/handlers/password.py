@@ -1,3 +1,170 @@
-from aiogram import Router
+"""The root password: a spoiler in its own protected message that deletes itself."""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import suppress
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.config import Settings
+from bot.handlers.callbacks import ServerCb, ShowPasswordCb
+from bot.handlers.navigation import back_to_menu
+from bot.handlers.servers import (
+    View,
+    card_button,
+    is_not_found,
+    is_order_id,
+    list_button,
+    not_found_view,
+    not_linked_view,
+)
+from bot.i18n import Html, Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import InfernoError
+from bot.inferno.models import Credentials
+from bot.services.background import BackgroundTasks
+from bot.services.deletions import REDACTED, DeletionScheduler
+from bot.storage import Database
+from bot.ui import provider_error_text, show
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+DELETIONS_TASK = "message-deletions"
+
+
+class DeletePasswordCb(CallbackData, prefix="pwd"):
+    """ "Delete now" under a password message; the message itself is what gets deleted."""
+
+
+def expiry_text(i18n: Translator, ttl: float) -> str:
+    if ttl >= 60:
+        return i18n("password-expiry-minutes", minutes=max(1, round(ttl / 60)))
+    return i18n("password-expiry-seconds", seconds=max(1, math.ceil(ttl)))
+
+
+@router.callback_query(ShowPasswordCb.filter())
+async def show_password(
+    query: CallbackQuery,
+    callback_data: ShowPasswordCb,
+    bot: Bot,
+    i18n: Translator,
+    creds: Credentials | None,
+    db: Database,
+    inferno: InfernoClient,
+    settings: Settings,
+    deletions: DeletionScheduler,
+    background: BackgroundTasks,
+) -> None:
+    # Everything here goes into a new message: the card (or the "ready" notice) the user
+    # tapped on stays as it was.
+    user_id = query.from_user.id
+    chat_id = query.message.chat.id if query.message else user_id
+    order_id = callback_data.order_id
+    if creds is None:
+        view = not_linked_view(i18n)
+        await bot.send_message(chat_id, view.text, reply_markup=view.markup)
+        return
+    if not is_order_id(order_id):
+        view = not_found_view(i18n)
+        await bot.send_message(chat_id, view.text, reply_markup=view.markup)
+        return
+    try:
+        info = await inferno.get_info(creds, order_id)
+    except InfernoError as exc:
+        log.info(
+            "user=%s action=show-password order=%s result=%s", user_id, order_id, type(exc).__name__
+        )
+        view = _error_view(i18n, exc, order_id)
+        await bot.send_message(chat_id, view.text, reply_markup=view.markup)
+        return
+    if not info.password:
+        await bot.send_message(
+            chat_id,
+            i18n("password-unavailable"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[card_button(i18n, order_id)]]),
+        )
+        return
+    text = i18n(
+        "password-message",
+        name=info.name or i18n("servers-unnamed", order=order_id),
+        ip=info.ip or i18n("servers-no-ip"),
+        password=info.password,
+        expiry=Html(expiry_text(i18n, settings.password_ttl)),
+    )
+    sent = await bot.send_message(
+        chat_id,
+        text,
+        protect_content=True,
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=i18n("password-btn-delete"),
+                        callback_data=DeletePasswordCb().pack(),
+                    )
+                ]
+            ]
+        ),
+    )
+    try:
+        await deletions.schedule(chat_id, sent.message_id, settings.password_ttl)
+    except BaseException:
+        # Without a scheduled deletion the password would stay in the chat for good.
+        with suppress(TelegramBadRequest):
+            await bot.delete_message(chat_id, sent.message_id)
+        raise
+    background.wake(DELETIONS_TASK)
+    await db.actions.record(user_id, "show-password", order_id, "ok")
+    log.info("user=%s action=show-password order=%s result=sent", user_id, order_id)
+
+
+def _error_view(i18n: Translator, exc: InfernoError, order_id: str) -> View:
+    if is_not_found(exc):
+        return not_found_view(i18n)
+    return View(
+        provider_error_text(i18n, exc),
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=i18n("btn-retry"),
+                        callback_data=ShowPasswordCb(order_id=order_id).pack(),
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
+                    )
+                ],
+                [list_button(i18n)],
+            ]
+        ),
+    )
+
+
+@router.callback_query(DeletePasswordCb.filter())
+async def delete_now(query: CallbackQuery) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        # Already gone (or too old for the bot to see): nothing is left to hide.
+        return
+    try:
+        await message.delete()
+    except TelegramBadRequest:
+        # Too old to delete (48 h): a bot may still edit its own message, so hide the secret.
+        with suppress(TelegramBadRequest):
+            await message.edit_text(REDACTED)
+    # The scheduled row stays; the cleaner drops it as "not found" when it comes due.
+
+
+@router.callback_query(F.data.startswith("pw:") | F.data.startswith("pwd:"))
+async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
+    """Password data that no typed filter accepted: forged or from an older version."""
+    await show(query, i18n("expired"), back_to_menu(i18n))

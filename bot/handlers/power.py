@@ -1,3 +1,242 @@
-from aiogram import Router
+"""Reboot, stop and boot: confirmed where it matters, and sent once per confirmed tap."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.handlers.callbacks import ServerCb
+from bot.handlers.navigation import back_to_menu
+from bot.handlers.servers import (
+    POWER_CONFIRMATION_TTL,
+    PowerCb,
+    PowerOp,
+    PowerStep,
+    View,
+    boot_button,
+    card_view,
+    error_view,
+    is_not_found,
+    is_order_id,
+    not_found_view,
+    not_linked_view,
+)
+from bot.i18n import Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import InfernoError, ProviderUnavailable
+from bot.inferno.models import ActionResult, Credentials
+from bot.services.locks import UserLocks
+from bot.storage import Database
+from bot.ui import provider_error_text, show
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+_BY_ACTION = {op.action: op for op in PowerOp}
+
+
+async def _send(
+    inferno: InfernoClient, creds: Credentials, op: PowerOp, order_id: str
+) -> ActionResult:
+    if op is PowerOp.REBOOT:
+        return await inferno.reboot(creds, order_id)
+    if op is PowerOp.STOP:
+        return await inferno.stop(creds, order_id)
+    return await inferno.boot(creds, order_id)
+
+
+def _done_text(i18n: Translator, op: PowerOp) -> str:
+    if op is PowerOp.REBOOT:
+        return i18n("power-done-reboot")
+    if op is PowerOp.STOP:
+        return i18n("power-done-stop")
+    return i18n("power-done-boot")
+
+
+@router.callback_query(PowerCb.filter(F.step == PowerStep.ASK))
+async def ask(
+    query: CallbackQuery,
+    callback_data: PowerCb,
+    i18n: Translator,
+    creds: Credentials | None,
+    db: Database,
+    inferno: InfernoClient,
+) -> None:
+    view = await _ask_view(
+        query.from_user.id, callback_data.op, callback_data.order_id, i18n, creds, db, inferno
+    )
+    await show(query, view.text, view.markup)
+
+
+async def _ask_view(
+    user_id: int,
+    op: PowerOp,
+    order_id: str,
+    i18n: Translator,
+    creds: Credentials | None,
+    db: Database,
+    inferno: InfernoClient,
+) -> View:
+    if creds is None:
+        return not_linked_view(i18n)
+    if op is PowerOp.BOOT:
+        # Boot is never confirmed: the card carries a ready-to-tap Boot button.
+        return await card_view(
+            i18n=i18n, creds=creds, order_id=order_id, user_id=user_id, db=db, inferno=inferno
+        )
+    if not is_order_id(order_id):
+        return not_found_view(i18n)
+    # The order id came from a button: it must be one of this user's servers.
+    try:
+        info = await inferno.get_info(creds, order_id)
+    except InfernoError as exc:
+        if is_not_found(exc):
+            log.info("user=%s action=%s order=%s result=not-found", user_id, op.action, order_id)
+            return not_found_view(i18n)
+        return error_view(i18n, exc, PowerCb(step=PowerStep.ASK, op=op, order_id=order_id))
+    if not (info.vps_ok and info.ip):
+        # Nothing to power yet (unpaid, being installed, no server): the card says why.
+        return await card_view(
+            i18n=i18n, creds=creds, order_id=order_id, user_id=user_id, db=db, inferno=inferno
+        )
+    token = await db.confirmations.issue(
+        user_id, op.action, {"order_id": order_id}, ttl=POWER_CONFIRMATION_TTL
+    )
+    name = info.name or i18n("servers-unnamed", order=order_id)
+    if op is PowerOp.REBOOT:
+        text = i18n("power-confirm-reboot", name=name, ip=info.ip)
+        yes = i18n("power-btn-confirm-reboot")
+    else:
+        text = i18n("power-confirm-stop", name=name, ip=info.ip)
+        yes = i18n("power-btn-confirm-stop")
+    confirm = PowerCb(step=PowerStep.DO, op=op, order_id=order_id, token=token)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=yes, callback_data=confirm.pack()),
+                InlineKeyboardButton(
+                    text=i18n("btn-no"), callback_data=ServerCb(order_id=order_id).pack()
+                ),
+            ]
+        ]
+    )
+    return View(text, markup)
+
+
+@router.callback_query(PowerCb.filter(F.step == PowerStep.DO))
+async def do(
+    query: CallbackQuery,
+    callback_data: PowerCb,
+    i18n: Translator,
+    creds: Credentials | None,
+    db: Database,
+    inferno: InfernoClient,
+    locks: UserLocks,
+) -> None:
+    if creds is None:
+        view = not_linked_view(i18n)
+        await show(query, view.text, view.markup)
+        return
+    user_id = query.from_user.id
+    # The lock also covers redrawing the card, so a second tap's "already done" screen
+    # comes after (and shows the outcome of) the first tap's action.
+    async with locks.hold(user_id):
+        confirmation = await db.confirmations.peek(user_id, callback_data.token)
+        # Only power tokens are spent here: a forged button must not burn another area's one.
+        if confirmation is not None and confirmation.action in _BY_ACTION:
+            confirmation = await db.confirmations.consume(user_id, callback_data.token)
+        else:
+            confirmation = None
+        order_id = str(confirmation.payload.get("order_id", "")) if confirmation else ""
+        if confirmation is None or not is_order_id(order_id):
+            log.info(
+                "user=%s action=power order=%s result=already-done-or-expired",
+                user_id,
+                callback_data.order_id,
+            )
+            view = await card_view(
+                i18n=i18n,
+                creds=creds,
+                order_id=callback_data.order_id,
+                user_id=user_id,
+                db=db,
+                inferno=inferno,
+                notice=i18n("power-already-done"),
+            )
+        else:
+            view = await _act(
+                user_id, _BY_ACTION[confirmation.action], order_id, i18n, creds, db, inferno
+            )
+        await show(query, view.text, view.markup)
+
+
+async def _act(
+    user_id: int,
+    op: PowerOp,
+    order_id: str,
+    i18n: Translator,
+    creds: Credentials,
+    db: Database,
+    inferno: InfernoClient,
+) -> View:
+    """Sends the command exactly once (writes are never retried) and logs the outcome."""
+    try:
+        await _send(inferno, creds, op, order_id)
+    except InfernoError as exc:
+        # A timeout leaves the outcome unknown: say so rather than invite a blind second try.
+        outcome = "unknown" if isinstance(exc, ProviderUnavailable) else "failed"
+        result = f"{outcome}:{type(exc).__name__}"
+        await db.actions.record(user_id, op.action, order_id, result)
+        log.info("user=%s action=%s order=%s result=%s", user_id, op.action, order_id, result)
+        return await _failure_view(user_id, op, order_id, exc, i18n, db)
+    await db.actions.record(user_id, op.action, order_id, "ok")
+    log.info("user=%s action=%s order=%s result=ok", user_id, op.action, order_id)
+    return await card_view(
+        i18n=i18n,
+        creds=creds,
+        order_id=order_id,
+        user_id=user_id,
+        db=db,
+        inferno=inferno,
+        notice=_done_text(i18n, op),
+    )
+
+
+async def _failure_view(
+    user_id: int,
+    op: PowerOp,
+    order_id: str,
+    exc: InfernoError,
+    i18n: Translator,
+    db: Database,
+) -> View:
+    if isinstance(exc, ProviderUnavailable):
+        text = i18n("power-outcome-unknown")
+    else:
+        headline = i18n("power-failed")
+        text = f"{headline}\n{provider_error_text(i18n, exc)}"
+    # Retrying is a new, deliberate tap: reboot/stop ask again, boot gets a fresh token.
+    if op is PowerOp.BOOT:
+        retry = await boot_button(i18n, db, user_id, order_id)
+        retry = InlineKeyboardButton(text=i18n("btn-retry"), callback_data=retry.callback_data)
+    else:
+        retry = InlineKeyboardButton(
+            text=i18n("btn-retry"),
+            callback_data=PowerCb(step=PowerStep.ASK, op=op, order_id=order_id).pack(),
+        )
+    back = InlineKeyboardButton(
+        text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
+    )
+    return View(
+        text,
+        InlineKeyboardMarkup(inline_keyboard=[[retry], [back]]),
+    )
+
+
+@router.callback_query(F.data.startswith("pa:"))
+async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
+    """Power data that no typed filter accepted: forged or from an older version."""
+    await show(query, i18n("expired"), back_to_menu(i18n))

@@ -1,3 +1,677 @@
-from aiogram import Router
+"""My servers: the list, "find by IP" and the server card that power and password build on."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import math
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.handlers.callbacks import (
+    InstallMode,
+    InstallStartCb,
+    ServerAction,
+    ServerCb,
+    ServiceCb,
+    ShowPasswordCb,
+)
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.i18n import Html, Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import InfernoError, ProviderFail
+from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Service
+from bot.storage import Database
+from bot.ui import provider_error_text, show, typing
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+PAGE_SIZE = 8
+# Order ids travel in callback data: anything else is forged or broken and is never sent on.
+ORDER_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,24}")
+# Longer input cannot be an address; checking first keeps a 10 KB paste away from the parser.
+MAX_IP_INPUT = 64
+BUTTON_LABEL_MAX = 48
+# Power confirmations are answered within minutes; an older one is better asked again.
+POWER_CONFIRMATION_TTL = 600.0
+# Order statuses that are not a server the user can have: unpaid or gone.
+_NOT_A_SERVER = frozenset({"pending", "cancelled", "terminated", "fraud"})
+
+
+class ServersForm(StatesGroup):
+    ip = State()
+
+
+class ListAction(StrEnum):
+    PAGE = "p"
+    FIND = "f"
+
+
+class ServerListCb(CallbackData, prefix="sl"):
+    action: ListAction = ListAction.PAGE
+    page: int = 0
+
+
+class PowerOp(StrEnum):
+    REBOOT = "r"
+    STOP = "s"
+    BOOT = "b"
+
+    @property
+    def action(self) -> str:
+        """The name used for confirmations, the action log and the provider call."""
+        return {PowerOp.REBOOT: "reboot", PowerOp.STOP: "stop", PowerOp.BOOT: "boot"}[self]
+
+
+class PowerStep(StrEnum):
+    ASK = "a"
+    DO = "d"
+
+
+class PowerCb(CallbackData, prefix="pa"):
+    """Power buttons: ASK shows a confirmation, DO carries a one-shot token and acts.
+
+    The order id is only for navigation; the order acted on comes from the token's payload.
+    """
+
+    step: PowerStep
+    op: PowerOp
+    order_id: str
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class View:
+    text: str
+    markup: InlineKeyboardMarkup
+
+
+def is_order_id(value: str | None) -> bool:
+    return value is not None and ORDER_ID_RE.fullmatch(value) is not None
+
+
+def is_not_found(exc: InfernoError) -> bool:
+    """The provider's answer to an order that is not in this account (or does not exist)."""
+    return isinstance(exc, ProviderFail) and "not found" in (exc.message or "").lower()
+
+
+def label(*parts: str | None) -> str:
+    """Button text from provider strings: plain text (buttons are not HTML), kept short."""
+    text = " · ".join(part for part in parts if part)
+    if len(text) > BUTTON_LABEL_MAX:
+        text = text[: BUTTON_LABEL_MAX - 1] + "…"
+    return text
+
+
+def list_button(i18n: Translator) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=i18n("servers-btn-list"), callback_data=ServerListCb().pack())
+
+
+def card_button(i18n: Translator, order_id: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=i18n("servers-btn-open"), callback_data=ServerCb(order_id=order_id).pack()
+    )
+
+
+def not_linked_view(i18n: Translator) -> View:
+    return View(i18n("not-linked"), back_to_menu(i18n))
+
+
+def not_found_view(i18n: Translator) -> View:
+    return View(
+        i18n("servers-not-found"),
+        InlineKeyboardMarkup(inline_keyboard=[[list_button(i18n)], [back_to_menu_button(i18n)]]),
+    )
+
+
+def error_view(i18n: Translator, exc: InfernoError, retry: CallbackData) -> View:
+    return View(
+        provider_error_text(i18n, exc),
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=i18n("btn-retry"), callback_data=retry.pack())],
+                [list_button(i18n)],
+            ]
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- the list
+
+
+@dataclass(frozen=True)
+class Entry:
+    order_id: str | None
+    service_id: str | None
+    name: str
+    ip: str | None
+    status: str | None
+
+
+def _newest_first(order_id: str | None) -> tuple[int, str]:
+    text = order_id or ""
+    return (-int(text), "") if text.isdigit() else (0, text)
+
+
+def collect_servers(
+    i18n: Translator, orders: list[Order], services: list[Service]
+) -> tuple[list[Entry], int]:
+    """The user's servers (active orders, matched with their services) and the unpaid count."""
+    by_order = {s.order_id: s for s in services if s.order_id}
+    pending = {o.id for o in orders if (o.status or "").lower() == "pending"}
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for order in orders:
+        if (order.status or "").lower() != "active":
+            continue
+        service = by_order.get(order.id)
+        name = (service.name if service else None) or order.product_name
+        entries.append(
+            Entry(
+                order_id=order.id,
+                service_id=service.id if service else None,
+                name=name or i18n("servers-unnamed", order=order.id),
+                ip=service.ip if service else None,
+                status=(service.status if service else None) or order.status,
+            )
+        )
+        seen.add(order.id)
+    # Services whose order the orders call does not list (e.g. suspended) are still servers.
+    for service in services:
+        if service.order_id in seen or service.order_id in pending:
+            continue
+        if (service.status or "").lower() in _NOT_A_SERVER:
+            continue
+        entries.append(
+            Entry(
+                order_id=service.order_id,
+                service_id=service.id,
+                name=service.name or service.id,
+                ip=service.ip,
+                status=service.status,
+            )
+        )
+    entries.sort(key=lambda e: _newest_first(e.order_id))
+    return entries, len(pending)
+
+
+async def list_view(
+    i18n: Translator, creds: Credentials, inferno: InfernoClient, page: int
+) -> View:
+    try:
+        orders, services = await asyncio.gather(inferno.orders(creds), inferno.services(creds))
+    except InfernoError as exc:
+        log.info("cid=%s servers list failed: %s", creds.cid, type(exc).__name__)
+        return View(
+            provider_error_text(i18n, exc),
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=i18n("btn-retry"),
+                            callback_data=ServerListCb(page=max(page, 0)).pack(),
+                        )
+                    ],
+                    [back_to_menu_button(i18n)],
+                ]
+            ),
+        )
+    entries, pending = collect_servers(i18n, orders, services)
+    pages = max(1, math.ceil(len(entries) / PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+
+    lines = [i18n("servers-title")]
+    if entries:
+        lines.append(i18n("servers-count", count=len(entries)))
+    else:
+        lines.append(i18n("servers-empty"))
+    if shown:
+        lines.append("")
+    for entry in shown:
+        status = i18n("servers-product-status", status=entry.status or "—")
+        if entry.ip:
+            lines.append(i18n("servers-item", name=entry.name, ip=entry.ip, status=Html(status)))
+        else:
+            lines.append(i18n("servers-item-no-ip", name=entry.name, status=Html(status)))
+    if pages > 1:
+        lines += ["", i18n("servers-page", page=page + 1, pages=pages)]
+    if pending:
+        lines += ["", i18n("servers-pending", count=pending)]
+
+    builder = InlineKeyboardBuilder()
+    for entry in shown:
+        callback: CallbackData
+        if entry.order_id and is_order_id(entry.order_id):
+            callback = ServerCb(order_id=entry.order_id)
+        elif entry.service_id and is_order_id(entry.service_id):
+            callback = ServiceCb(service_id=entry.service_id)
+        else:
+            continue
+        builder.row(
+            InlineKeyboardButton(text=label(entry.name, entry.ip), callback_data=callback.pack())
+        )
+    if pages > 1:
+        nav: list[InlineKeyboardButton] = []
+        if page > 0:
+            nav.append(
+                InlineKeyboardButton(
+                    text=i18n("btn-prev"), callback_data=ServerListCb(page=page - 1).pack()
+                )
+            )
+        nav.append(
+            InlineKeyboardButton(
+                text=i18n("page-indicator", page=page + 1, pages=pages),
+                callback_data=ServerListCb(page=page).pack(),
+            )
+        )
+        if page < pages - 1:
+            nav.append(
+                InlineKeyboardButton(
+                    text=i18n("btn-next"), callback_data=ServerListCb(page=page + 1).pack()
+                )
+            )
+        builder.row(*nav)
+    builder.row(
+        InlineKeyboardButton(
+            text=i18n("servers-btn-find"),
+            callback_data=ServerListCb(action=ListAction.FIND, page=page).pack(),
+        )
+    )
+    if pending:
+        builder.row(
+            InlineKeyboardButton(
+                text=i18n("btn-orders"), callback_data=MenuCb(screen=Screen.ORDERS).pack()
+            )
+        )
+    if not entries:
+        builder.row(
+            InlineKeyboardButton(
+                text=i18n("btn-buy"), callback_data=MenuCb(screen=Screen.BUY).pack()
+            )
+        )
+    builder.row(back_to_menu_button(i18n))
+    return View("\n".join(lines), builder.as_markup())
+
+
+# --------------------------------------------------------------------------- the card
+
+
+def power_text(i18n: Translator, info: ServerInfo) -> str:
+    state = info.power_state
+    if state is PowerState.UNKNOWN and info.real_state:
+        # A word we do not know is shown as the panel sent it (the Translator escapes it).
+        return i18n("servers-power", state=info.real_state)
+    return i18n("servers-power", state=state.value)
+
+
+async def _install_watched(db: Database, user_id: int, order_id: str) -> bool:
+    """The bot queued an install for this order and has not seen it finish yet."""
+    watches = await db.watches.for_user(user_id)
+    return any(w.order_id == order_id and not w.notified and not w.timed_out for w in watches)
+
+
+async def _service_id(inferno: InfernoClient, creds: Credentials, order_id: str) -> str | None:
+    """The service behind an order, for the card's link; the card is fine without it."""
+    try:
+        services = await inferno.services(creds)
+    except InfernoError as exc:
+        log.info("cid=%s services for the card failed: %s", creds.cid, type(exc).__name__)
+        return None
+    for service in services:
+        if service.order_id == order_id and is_order_id(service.id):
+            return service.id
+    return None
+
+
+async def render_card(
+    *,
+    i18n: Translator,
+    info: ServerInfo,
+    order_id: str,
+    service_id: str | None,
+    user_id: int,
+    db: Database,
+    notice: str | None = None,
+) -> View:
+    order = order_id
+    order_status = (info.order_status or "").strip()
+    status_text = Html(i18n("servers-order-status", status=order_status or "—"))
+    refresh = InlineKeyboardButton(
+        text=i18n("btn-refresh"),
+        callback_data=ServerCb(action=ServerAction.REFRESH, order_id=order).pack(),
+    )
+    service_row = (
+        [
+            InlineKeyboardButton(
+                text=i18n("servers-btn-service"),
+                callback_data=ServiceCb(service_id=service_id).pack(),
+            )
+        ]
+        if service_id
+        else []
+    )
+    rows: list[list[InlineKeyboardButton]]
+    state = info.power_state
+
+    if order_status.lower() == "pending":
+        text = i18n("servers-card-unpaid", order=order)
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=i18n("btn-orders"), callback_data=MenuCb(screen=Screen.ORDERS).pack()
+                )
+            ],
+            [list_button(i18n)],
+        ]
+    elif order_status and order_status.lower() != "active":
+        text = i18n("servers-card-inactive", order=order, order_status=status_text)
+        rows = [service_row, [refresh, list_button(i18n)]]
+    elif (info.real_state and state is PowerState.INSTALLING) or (
+        not (info.vps_ok and info.ip) and await _install_watched(db, user_id, order)
+    ):
+        text = i18n(
+            "servers-card-installing",
+            order=order,
+            order_status=status_text,
+            state=Html(power_text(i18n, info)),
+        )
+        rows = [[refresh, list_button(i18n)]]
+    elif not (info.vps_ok and info.ip):
+        text = i18n("servers-card-no-server", order=order, order_status=status_text)
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=i18n("servers-btn-install"),
+                    callback_data=InstallStartCb(order_id=order).pack(),
+                )
+            ],
+            service_row,
+            [refresh, list_button(i18n)],
+        ]
+    else:
+        text = i18n(
+            "servers-card",
+            name=info.name or i18n("servers-unnamed", order=order),
+            ip=info.ip,
+            order=order,
+            order_status=status_text,
+            product_status=Html(i18n("servers-product-status", status=info.product_status or "—")),
+            state=Html(power_text(i18n, info)),
+        )
+        power: list[InlineKeyboardButton] = []
+        if state is not PowerState.STOPPED:
+            power.append(
+                InlineKeyboardButton(
+                    text=i18n("servers-btn-reboot"),
+                    callback_data=PowerCb(
+                        step=PowerStep.ASK, op=PowerOp.REBOOT, order_id=order
+                    ).pack(),
+                )
+            )
+            power.append(
+                InlineKeyboardButton(
+                    text=i18n("servers-btn-stop"),
+                    callback_data=PowerCb(
+                        step=PowerStep.ASK, op=PowerOp.STOP, order_id=order
+                    ).pack(),
+                )
+            )
+        if state is not PowerState.RUNNING:
+            power.append(await boot_button(i18n, db, user_id, order))
+        rows = [
+            power,
+            [
+                InlineKeyboardButton(
+                    text=i18n("servers-btn-reinstall"),
+                    callback_data=InstallStartCb(order_id=order, mode=InstallMode.REINSTALL).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=i18n("servers-btn-password"),
+                    callback_data=ShowPasswordCb(order_id=order).pack(),
+                ),
+            ],
+            service_row,
+            [refresh, list_button(i18n)],
+        ]
+    if notice:
+        text = f"{notice}\n\n{text}"
+    return View(text, InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row]))
+
+
+async def boot_button(
+    i18n: Translator, db: Database, user_id: int, order_id: str
+) -> InlineKeyboardButton:
+    """Boot needs no "are you sure?", but a double tap must still boot once: one token per
+    drawn button, consumed by the tap."""
+    token = await db.confirmations.issue(
+        user_id, PowerOp.BOOT.action, {"order_id": order_id}, ttl=POWER_CONFIRMATION_TTL
+    )
+    return InlineKeyboardButton(
+        text=i18n("servers-btn-boot"),
+        callback_data=PowerCb(
+            step=PowerStep.DO, op=PowerOp.BOOT, order_id=order_id, token=token
+        ).pack(),
+    )
+
+
+async def card_view(
+    *,
+    i18n: Translator,
+    creds: Credentials,
+    order_id: str,
+    user_id: int,
+    db: Database,
+    inferno: InfernoClient,
+    notice: str | None = None,
+) -> View:
+    """The card of a server; a failed ``getinfo`` with the user's own key means "not yours"."""
+    if not is_order_id(order_id):
+        return not_found_view(i18n)
+    try:
+        info, service_id = await asyncio.gather(
+            inferno.get_info(creds, order_id), _service_id(inferno, creds, order_id)
+        )
+    except InfernoError as exc:
+        if is_not_found(exc):
+            log.info("user=%s card order=%s result=not-found", user_id, order_id)
+            return not_found_view(i18n)
+        log.info("user=%s card order=%s result=%s", user_id, order_id, type(exc).__name__)
+        view = error_view(i18n, exc, ServerCb(action=ServerAction.REFRESH, order_id=order_id))
+        if notice:
+            return View(f"{notice}\n\n{view.text}", view.markup)
+        return view
+    return await render_card(
+        i18n=i18n,
+        info=info,
+        order_id=order_id,
+        service_id=service_id,
+        user_id=user_id,
+        db=db,
+        notice=notice,
+    )
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+@router.message(Command("servers"))
+async def servers_command(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    i18n: Translator,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+) -> None:
+    await state.clear()
+    if creds is None:
+        view = not_linked_view(i18n)
+    else:
+        await typing(bot, message.chat.id)
+        view = await list_view(i18n, creds, inferno, 0)
+    await show(message, view.text, view.markup)
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.SERVERS))
+async def servers_menu(
+    query: CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+) -> None:
+    await state.clear()
+    view = not_linked_view(i18n) if creds is None else await list_view(i18n, creds, inferno, 0)
+    await show(query, view.text, view.markup)
+
+
+@router.callback_query(ServerListCb.filter(F.action == ListAction.PAGE))
+async def servers_page(
+    query: CallbackQuery,
+    callback_data: ServerListCb,
+    state: FSMContext,
+    i18n: Translator,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+) -> None:
+    await state.clear()
+    if creds is None:
+        view = not_linked_view(i18n)
+    else:
+        view = await list_view(i18n, creds, inferno, callback_data.page)
+    await show(query, view.text, view.markup)
+
+
+@router.callback_query(ServerListCb.filter(F.action == ListAction.FIND))
+async def find_start(
+    query: CallbackQuery,
+    callback_data: ServerListCb,
+    state: FSMContext,
+    i18n: Translator,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        view = not_linked_view(i18n)
+        await show(query, view.text, view.markup)
+        return
+    await state.set_state(ServersForm.ip)
+    await show(query, i18n("servers-find-prompt"), _find_markup(i18n, callback_data.page))
+
+
+def _find_markup(i18n: Translator, page: int = 0) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=i18n("btn-cancel"), callback_data=ServerListCb(page=max(page, 0)).pack()
+                )
+            ]
+        ]
+    )
+
+
+def parse_ip(text: str) -> str | None:
+    candidate = text.strip()
+    if not candidate or len(candidate) > MAX_IP_INPUT:
+        return None
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+@router.message(ServersForm.ip, F.text, ~F.text.startswith("/"))
+async def find_ip(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    i18n: Translator,
+    creds: Credentials | None,
+    db: Database,
+    inferno: InfernoClient,
+) -> None:
+    if creds is None:
+        await state.clear()
+        view = not_linked_view(i18n)
+        await show(message, view.text, view.markup)
+        return
+    ip = parse_ip(message.text or "")
+    if ip is None:
+        await show(message, i18n("servers-find-invalid"), _find_markup(i18n))
+        return
+    await typing(bot, message.chat.id)
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    try:
+        info = await inferno.get_info_by_ip(creds, ip)
+    except InfernoError as exc:
+        # Stay in the step: the user can send another address (or the same one again).
+        if is_not_found(exc):
+            text = i18n("servers-find-not-found", ip=ip)
+        else:
+            text = provider_error_text(i18n, exc)
+        log.info("user=%s find-by-ip result=%s", user_id, type(exc).__name__)
+        await show(message, text, _find_markup(i18n))
+        return
+    order_id = info.order_id
+    if not is_order_id(order_id):
+        log.warning("user=%s find-by-ip: the provider gave no usable order id", user_id)
+        await show(message, i18n("servers-find-not-found", ip=ip), _find_markup(i18n))
+        return
+    assert order_id is not None
+    await state.clear()
+    view = await render_card(
+        i18n=i18n,
+        info=info,
+        order_id=order_id,
+        service_id=await _service_id(inferno, creds, order_id),
+        user_id=user_id,
+        db=db,
+    )
+    await show(message, view.text, view.markup)
+
+
+@router.message(ServersForm.ip, ~F.text)
+async def find_ip_not_text(message: Message, i18n: Translator) -> None:
+    await show(message, i18n("servers-find-invalid"), _find_markup(i18n))
+
+
+@router.callback_query(ServerCb.filter())
+async def server_card(
+    query: CallbackQuery,
+    callback_data: ServerCb,
+    i18n: Translator,
+    creds: Credentials | None,
+    db: Database,
+    inferno: InfernoClient,
+) -> None:
+    if creds is None:
+        view = not_linked_view(i18n)
+    else:
+        view = await card_view(
+            i18n=i18n,
+            creds=creds,
+            order_id=callback_data.order_id,
+            user_id=query.from_user.id,
+            db=db,
+            inferno=inferno,
+        )
+    await show(query, view.text, view.markup)
+
+
+@router.callback_query(F.data.startswith("s:") | F.data.startswith("sl:"))
+async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
+    """Data with our prefix that no typed filter accepted: forged or from an older version."""
+    await show(query, i18n("expired"), back_to_menu(i18n))

@@ -1,0 +1,162 @@
+"""The root password: a protected spoiler that deletes itself, also across a restart."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.handlers.callbacks import ShowPasswordCb
+from bot.inferno.simulator import Customer, Simulator
+from tests.fakes.telegram import FakeMessage
+from tests.harness import BotEnv, running_bot
+from tests.test_flow_servers import (
+    UID,
+    installed_server,
+    linked,
+    open_card,
+    open_servers,
+    settle,
+    track,
+)
+
+TTL = 0.5
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+    async with running_bot(
+        tmp_path, sim=Simulator(install_delay=60.0), password_ttl=TTL
+    ) as bot_env:
+        track(bot_env)
+        yield bot_env
+
+
+@pytest.fixture
+async def slow_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+    """A TTL long enough to stop the bot before it passes."""
+    async with running_bot(
+        tmp_path, sim=Simulator(install_delay=60.0), password_ttl=3.0
+    ) as bot_env:
+        track(bot_env)
+        yield bot_env
+
+
+def root_password(customer: Customer, order_id: str) -> str:
+    order = customer.order(order_id)
+    assert order is not None and order.server is not None and order.server.password
+    return order.server.password
+
+
+async def reveal(env: BotEnv, order_id: str) -> tuple[FakeMessage, FakeMessage]:
+    """Taps "Show root password" on the card; returns (card, password message)."""
+    card = await open_card(env, order_id)
+    await env.tg.tap_button(UID, "Show root password", message_id=card.message_id)
+    message = await env.tg.wait_for_bot_message(
+        UID, lambda m: "Root password" in m.text, after=card.message_id
+    )
+    await settle(env)
+    return env.tg.message(UID, card.message_id), message
+
+
+async def test_password_is_a_protected_spoiler_deleted_after_the_ttl(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    password = root_password(customer, order_id)
+    card, message = await reveal(env, order_id)
+
+    assert "🟢 running" in card.text, "the card stays where it was"
+    assert message.protect_content
+    assert message.has_spoiler
+    assert message.entity_texts("spoiler") == [password]
+    assert "deleted in 1 second" in message.text
+
+    await env.tg.wait_for(lambda: message.deleted, timeout=5, message="password deleted")
+    assert not env.tg.message(UID, card.message_id).deleted
+    assert await env.db.deletions.next_due_at() is None
+    entries = await env.db.actions.for_user(UID)
+    assert [(e.action, e.result) for e in entries] == [("show-password", "ok")]
+    assert password not in caplog.text
+    assert env.tg.errors == []
+
+
+async def test_deletion_survives_a_restart(slow_env: BotEnv) -> None:
+    env = slow_env
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    _, message = await reveal(env, order_id)
+    await env.stop()
+    assert not message.deleted, "stopped before the TTL passed"
+    await env.start()
+    await env.tg.wait_for(lambda: message.deleted, timeout=10, message="deleted after restart")
+    assert await env.db.deletions.next_due_at() is None
+
+
+async def test_delete_now_button(slow_env: BotEnv) -> None:
+    env = slow_env
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    _, message = await reveal(env, order_id)
+    await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
+    await settle(env)
+    assert message.deleted
+    assert env.tg.unanswered_callbacks() == []
+    assert env.tg.errors == []
+
+
+async def test_no_password_while_installing(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer, ready=False)
+    listing = await open_servers(env)
+    await env.tg.tap(
+        UID, listing.message_id, ShowPasswordCb(order_id=order_id).pack(), verify=False
+    )
+    await settle(env)
+    last = env.tg.last_bot_message(UID)
+    assert "no root password" in last.text
+    assert not last.has_spoiler
+    assert await env.db.deletions.next_due_at() is None
+    assert env.tg.errors == []
+
+
+async def test_password_of_a_foreign_server_is_refused(env: BotEnv) -> None:
+    other = env.sim.add_customer(email="victim@example.com", password="pw-000000")
+    foreign = await installed_server(env, other)
+    await linked(env)
+    listing = await open_servers(env)
+    for order_id in (foreign, "1;DROP"):
+        await env.tg.tap(
+            UID, listing.message_id, ShowPasswordCb(order_id=order_id).pack(), verify=False
+        )
+        await settle(env)
+        last = env.tg.last_bot_message(UID)
+        assert "not found" in last.text
+        assert not last.has_spoiler
+    assert root_password(other, foreign) not in "".join(m.text for m in env.tg.bot_messages(UID))
+    for garbage in ("pw:1:2", "pwd:zz"):
+        await env.tg.tap(UID, listing.message_id, garbage, verify=False)
+        await settle(env)
+        assert "expired" in env.tg.message(UID, listing.message_id).text
+    assert env.tg.unanswered_callbacks() == []
+    assert env.tg.errors == []
+
+
+async def test_provider_error_offers_retry(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    env.sim.faults.whitelist_denied = True
+    await env.tg.tap_button(UID, "Show root password", message_id=card.message_id)
+    await settle(env)
+    error = env.tg.last_bot_message(UID)
+    assert "whitelist" in error.text
+    env.sim.faults.whitelist_denied = False
+    await env.tg.tap_button(UID, "Retry", message_id=error.message_id)
+    await settle(env)
+    assert env.tg.last_bot_message(UID).has_spoiler
+    assert env.tg.errors == []

@@ -1,0 +1,237 @@
+"""Reboot, stop and boot through the real dispatcher: confirmed, sent once, logged."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.handlers.servers import PowerCb, PowerOp, PowerStep
+from bot.inferno.simulator import Simulator
+from tests.harness import BotEnv, running_bot
+from tests.test_flow_servers import (
+    UID,
+    button_texts,
+    creds_of,
+    installed_server,
+    linked,
+    open_card,
+    open_servers,
+    settle,
+    sim_server_ip,
+    track,
+)
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+        track(bot_env)
+        yield bot_env
+
+
+def power_calls(env: BotEnv) -> dict[str, int]:
+    return {name: env.sim.calls[name] for name in ("reboot", "stop", "boot")}
+
+
+async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
+    await settle(env)
+    confirm = env.tg.message(UID, card.message_id)
+    assert "Stop" in confirm.text and sim_server_ip(customer, order_id) in confirm.text
+    assert power_calls(env) == {"reboot": 0, "stop": 0, "boot": 0}, "nothing before the yes"
+
+    yes = confirm.button("Yes, stop").callback_data
+    assert yes is not None
+    # Two taps land before the bot has handled either.
+    await env.tg.tap(UID, card.message_id, yes)
+    await env.tg.tap(UID, card.message_id, yes)
+    await settle(env)
+    assert power_calls(env) == {"reboot": 0, "stop": 1, "boot": 0}
+    final = env.tg.message(UID, card.message_id)
+    assert "🔴 stopped" in final.text
+    assert any("Boot" in t for t in button_texts(final))
+    order = customer.order(order_id)
+    assert order is not None and order.server is not None and not order.server.powered
+
+    entries = await env.db.actions.for_user(UID)
+    assert [(e.action, e.order_id, e.result) for e in entries] == [("stop", order_id, "ok")]
+    assert env.tg.unanswered_callbacks() == []
+    assert env.tg.errors == []
+
+
+async def test_an_old_confirmation_tapped_again_sends_nothing(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
+    await settle(env)
+    yes = env.tg.message(UID, card.message_id).button("Yes, stop").callback_data
+    assert yes is not None
+    await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
+    await settle(env)
+    assert "The stop command was sent" in env.tg.message(UID, card.message_id).text
+
+    # Boot it again by other means, then tap the old "Yes, stop" (still on an old screen).
+    assert env.services is not None
+    await env.services.inferno.boot(creds_of(customer), order_id)
+    await env.tg.tap(UID, card.message_id, yes, verify=False)
+    await settle(env)
+    screen = env.tg.message(UID, card.message_id)
+    assert "already used or has expired" in screen.text
+    assert "🟢 running" in screen.text
+    assert env.sim.calls["stop"] == 1
+    assert env.tg.errors == []
+
+
+async def test_boot_is_sent_once_per_tap_without_confirmation(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    assert env.services is not None
+    await env.services.inferno.stop(creds_of(customer), order_id)
+    env.sim.reset_counters()
+    card = await open_card(env, order_id)
+    boot = card.button("Boot").callback_data
+    assert boot is not None
+    await env.tg.tap(UID, card.message_id, boot)
+    await env.tg.tap(UID, card.message_id, boot)
+    await settle(env)
+    assert power_calls(env) == {"reboot": 0, "stop": 0, "boot": 1}
+    screen = env.tg.message(UID, card.message_id)
+    assert "🟢 running" in screen.text
+    entries = await env.db.actions.for_user(UID)
+    assert [(e.action, e.result) for e in entries] == [("boot", "ok")]
+
+    # The same Boot button from an old screen: refused, not sent.
+    await env.tg.tap(UID, card.message_id, boot, verify=False)
+    await settle(env)
+    assert env.sim.calls["boot"] == 1
+    assert "already used or has expired" in env.tg.message(UID, card.message_id).text
+    assert env.tg.errors == []
+
+
+async def test_reboot_confirmation_no_then_yes(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
+    await settle(env)
+    assert "Reboot" in env.tg.message(UID, card.message_id).text
+    await env.tg.tap_button(UID, "No", message_id=card.message_id)
+    await settle(env)
+    assert "🟢 running" in env.tg.message(UID, card.message_id).text
+    assert env.sim.calls["reboot"] == 0
+
+    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
+    await settle(env)
+    await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
+    await settle(env)
+    screen = env.tg.message(UID, card.message_id)
+    assert "The reboot command was sent" in screen.text
+    assert "🟢 running" in screen.text
+    assert env.sim.calls["reboot"] == 1
+    entries = await env.db.actions.for_user(UID)
+    assert [(e.action, e.result) for e in entries] == [("reboot", "ok")]
+    assert env.tg.errors == []
+
+
+async def test_russian_confirmation(env: BotEnv) -> None:
+    customer = await linked(env, language="ru")
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    await env.tg.tap_button(UID, "Выключить", message_id=card.message_id)
+    await settle(env)
+    await env.tg.tap_button(UID, "Да, выключить", message_id=card.message_id)
+    await settle(env)
+    assert "Команда выключения отправлена" in env.tg.message(UID, card.message_id).text
+    assert env.sim.calls["stop"] == 1
+
+
+async def test_forged_buttons_for_another_customers_server_are_refused(env: BotEnv) -> None:
+    other = env.sim.add_customer(email="victim@example.com", password="pw-000000")
+    foreign = await installed_server(env, other)
+    customer = await linked(env)
+    mine = await installed_server(env, customer)
+    listing = await open_servers(env)
+    forged = [
+        PowerCb(step=PowerStep.ASK, op=PowerOp.STOP, order_id=foreign).pack(),
+        PowerCb(step=PowerStep.ASK, op=PowerOp.REBOOT, order_id=foreign).pack(),
+        PowerCb(step=PowerStep.ASK, op=PowerOp.BOOT, order_id=foreign).pack(),
+    ]
+    for data in forged:
+        await env.tg.tap(UID, listing.message_id, data, verify=False)
+        await settle(env)
+        assert "not found" in env.tg.message(UID, listing.message_id).text, data
+
+    # A confirmation token the user never got, and one of this user's boot tokens moved to
+    # the victim's order: neither acts on the victim's server.
+    token = await env.db.confirmations.issue(UID, "boot", {"order_id": mine})
+    for data in (
+        PowerCb(step=PowerStep.DO, op=PowerOp.STOP, order_id=foreign, token="AAAAAAAAAAA").pack(),
+        PowerCb(step=PowerStep.DO, op=PowerOp.BOOT, order_id=foreign, token=token).pack(),
+    ):
+        await env.tg.tap(UID, listing.message_id, data, verify=False)
+        await settle(env)
+    victim = other.order(foreign)
+    assert victim is not None and victim.server is not None and victim.server.powered
+    assert env.sim.calls["stop"] == 0
+    assert env.sim.calls["reboot"] == 0
+    # The moved boot token boots the order it was issued for (the user's own), nothing else.
+    assert env.sim.calls["boot"] == 1
+
+    # Malformed power data says the button expired.
+    await env.tg.tap(UID, listing.message_id, "pa:x:y:1", verify=False)
+    await settle(env)
+    assert "expired" in env.tg.message(UID, listing.message_id).text
+    assert env.tg.unanswered_callbacks() == []
+    assert env.tg.errors == []
+
+
+async def test_a_failed_stop_is_not_retried_and_offers_a_new_confirmation(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
+    await settle(env)
+    env.sim.faults.http_500_next = 1
+    await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
+    await settle(env)
+    screen = env.tg.message(UID, card.message_id)
+    assert env.sim.calls["stop"] == 1, "a write is never retried"
+    assert "may or may not have been carried out" in screen.text
+    entries = await env.db.actions.for_user(UID)
+    assert entries[0].action == "stop" and entries[0].result.startswith("unknown:")
+
+    await env.tg.tap_button(UID, "Retry", message_id=card.message_id)
+    await settle(env)
+    assert env.sim.calls["stop"] == 1, "Retry asks again instead of sending"
+    await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
+    await settle(env)
+    assert env.sim.calls["stop"] == 2
+    assert "🔴 stopped" in env.tg.message(UID, card.message_id).text
+    assert env.tg.errors == []
+
+
+async def test_a_refused_boot_is_explained(env: BotEnv) -> None:
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    assert env.services is not None
+    await env.services.inferno.stop(creds_of(customer), order_id)
+    card = await open_card(env, order_id)
+    # The order is suspended between drawing the card and the tap.
+    order = customer.order(order_id)
+    assert order is not None
+    order.status = "Suspended"
+    await env.tg.tap_button(UID, "Boot", message_id=card.message_id)
+    await settle(env)
+    screen = env.tg.message(UID, card.message_id)
+    assert "The command was not carried out" in screen.text
+    assert "not paid yet" in screen.text  # the provider's "Order not active", translated
+    assert {"🔄 Retry", "« Back"} <= set(button_texts(screen))
+    entries = await env.db.actions.for_user(UID)
+    assert entries[0].result == "failed:ProviderFail"
+    assert env.tg.errors == []
