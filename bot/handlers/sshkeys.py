@@ -1,3 +1,654 @@
-from aiogram import Router
+"""SSH keys: list, add (paste a public key, then an optional name), remove with confirmation.
+
+The add steps are also used by the install wizard (its "Add a key" button), so the pieces that
+read the paste, ask for a name and save the key are plain functions taking the buttons to show;
+this module never imports the wizard. A pasted key waits in FSM data (``pk`` and friends) between
+the steps; public keys are not secrets, but a *private* key pasted by mistake is deleted from the
+chat before anything else happens and never stored or logged.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.i18n import Html, Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import InfernoError, ProviderFail
+from bot.inferno.models import Credentials, SshKey
+from bot.services.locks import UserLocks
+from bot.services.sshkey_format import (
+    InvalidPublicKey,
+    KeyProblem,
+    PublicKey,
+    looks_like_private_key,
+    parse_public_key,
+)
+from bot.storage import Database
+from bot.ui import provider_error_text, show, translate_fail, typing
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+PAGE_SIZE = 8
+NAME_MAX = 64
+LABEL_MAX = 32
+REMOVE_ACTION = "sshkey-remove"
+# Key ids ride in callback data: only short, separator-free ids get buttons (real ids are numbers).
+KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,24}")
+# FSM data of a key waiting to be saved: line, fingerprint, default name, chosen name.
+PENDING_FIELDS = ("pk", "pf", "pd", "pn")
+
+
+class KeyAction(StrEnum):
+    LIST = "l"
+    ADD = "a"
+    ASK_REMOVE = "r"
+    REMOVE = "d"
+    SKIP_NAME = "s"
+    SAVE = "v"
+
+
+class KeyCb(CallbackData, prefix="k"):
+    action: KeyAction
+    key_id: str = ""
+    page: int = 0
+    token: str = ""
+
+
+class KeyForm(StatesGroup):
+    paste = State()
+    name = State()
+
+
+@dataclass(frozen=True)
+class KeyFlowButtons:
+    """What the add steps offer; the keys screen and the install wizard each bring their own."""
+
+    back: InlineKeyboardButton
+    skip: InlineKeyboardButton
+    retry: InlineKeyboardButton
+    again: InlineKeyboardButton
+
+
+@dataclass(frozen=True)
+class SavedKey:
+    key_id: str | None
+    name: str
+    already_there: bool
+
+
+def usable_key_id(key_id: str) -> bool:
+    return KEY_ID_RE.fullmatch(key_id) is not None
+
+
+def plain(text: str) -> Html:
+    """For button labels: they are plain text, so escaping would show "&amp;" to the user."""
+    return Html(text)
+
+
+def key_label(key: SshKey, limit: int = LABEL_MAX) -> str:
+    name = key.name or f"#{key.id}"
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _user_id(event: Message | CallbackQuery) -> int:
+    user = event.from_user
+    assert user is not None, "private chats always have a sender"
+    return user.id
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def own_buttons(i18n: Translator) -> KeyFlowButtons:
+    return KeyFlowButtons(
+        back=_button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST)),
+        skip=_button(i18n("sshkeys-btn-skip-name"), KeyCb(action=KeyAction.SKIP_NAME)),
+        retry=_button(i18n("btn-retry"), KeyCb(action=KeyAction.SAVE)),
+        again=_button(i18n("sshkeys-btn-other-key"), KeyCb(action=KeyAction.ADD)),
+    )
+
+
+# --------------------------------------------------------------------------- steps shared with
+# the install wizard
+
+
+async def forget_pending(state: FSMContext) -> None:
+    data = await state.get_data()
+    if any(name in data for name in PENDING_FIELDS):
+        await state.set_data({k: v for k, v in data.items() if k not in PENDING_FIELDS})
+
+
+async def ask_for_key(
+    event: Message | CallbackQuery, i18n: Translator, buttons: KeyFlowButtons
+) -> None:
+    await show(
+        event, i18n("sshkeys-ask-key"), InlineKeyboardMarkup(inline_keyboard=[[buttons.back]])
+    )
+
+
+def problem_text(i18n: Translator, error: InvalidPublicKey) -> str:
+    match error.problem:
+        case KeyProblem.EMPTY:
+            return i18n("sshkeys-bad-empty")
+        case KeyProblem.TOO_LONG:
+            return i18n("sshkeys-bad-too-long")
+        case KeyProblem.SEVERAL_KEYS:
+            return i18n("sshkeys-bad-several-keys")
+        case KeyProblem.SEVERAL_LINES:
+            return i18n("sshkeys-bad-several-lines")
+        case KeyProblem.UNSUPPORTED_TYPE if error.detail:
+            return i18n("sshkeys-bad-type-named", type=error.detail)
+        case KeyProblem.UNSUPPORTED_TYPE:
+            return i18n("sshkeys-bad-type")
+        case KeyProblem.NO_BODY:
+            return i18n("sshkeys-bad-no-body")
+        case KeyProblem.BAD_BASE64:
+            return i18n("sshkeys-bad-base64")
+        case KeyProblem.TYPE_MISMATCH:
+            return i18n("sshkeys-bad-mismatch", type=error.detail)
+        case KeyProblem.WEAK_KEY:
+            return i18n("sshkeys-bad-weak", bits=int(error.detail or 0))
+        case KeyProblem.PRIVATE_KEY:
+            return i18n("sshkeys-private-deleted")
+    return i18n("sshkeys-bad-data")
+
+
+async def refuse_private_key(message: Message, i18n: Translator) -> None:
+    """Deletes the message first, then warns; the key must be treated as leaked anyway."""
+    try:
+        await message.delete()
+        deleted = True
+    except TelegramAPIError as exc:
+        log.warning("user=%s private key message not deleted: %s", _user_id(message), exc.message)
+        deleted = False
+    log.info("user=%s action=sshkey-paste result=private-key-refused", _user_id(message))
+    text = i18n("sshkeys-private-deleted") if deleted else i18n("sshkeys-private-not-deleted")
+    await message.answer(text)
+
+
+async def accept_pasted_key(
+    message: Message, state: FSMContext, i18n: Translator, buttons: KeyFlowButtons
+) -> PublicKey | None:
+    """The key from a paste, stored as pending; or ``None`` after explaining what is wrong."""
+    retry_markup = InlineKeyboardMarkup(inline_keyboard=[[buttons.back]])
+    if message.text is None:
+        hint = "sshkeys-bad-file" if message.document is not None else "sshkeys-bad-not-text"
+        await show(message, i18n(hint), retry_markup)
+        return None
+    try:
+        key = parse_public_key(message.text)
+    except InvalidPublicKey as error:
+        if error.problem is KeyProblem.PRIVATE_KEY:
+            await refuse_private_key(message, i18n)
+            return None
+        log.info("user=%s action=sshkey-paste result=%s", _user_id(message), error.problem)
+        await show(
+            message, i18n("sshkeys-bad-key", reason=Html(problem_text(i18n, error))), retry_markup
+        )
+        return None
+    default_name = key.comment or f"{key.short_type}-{key.fingerprint[7:15]}"
+    await state.update_data(
+        pk=key.line, pf=key.fingerprint, pd=default_name[:NAME_MAX].strip(), pn=None
+    )
+    return key
+
+
+async def ask_for_name(
+    event: Message | CallbackQuery, state: FSMContext, i18n: Translator, buttons: KeyFlowButtons
+) -> None:
+    data = await state.get_data()
+    text = i18n(
+        "sshkeys-ask-name",
+        fingerprint=str(data.get("pf") or ""),
+        default=str(data.get("pd") or ""),
+    )
+    markup = InlineKeyboardMarkup(inline_keyboard=[[buttons.skip], [buttons.back]])
+    await show(event, text, markup)
+
+
+def clean_name(text: str) -> str | None:
+    """A typed key name, or ``None`` when it is not usable as one."""
+    if "\n" in text.strip():
+        return None
+    name = " ".join(text.split())
+    if not name or len(name) > NAME_MAX or any(ord(ch) < 32 for ch in name):
+        return None
+    return name
+
+
+async def save_pending_key(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials,
+    inferno: InfernoClient,
+    db: Database,
+    locks: UserLocks,
+    buttons: KeyFlowButtons,
+    name: str | None,
+) -> SavedKey | None:
+    """Adds the pending key once, then finds its new id; ``None`` after showing why not."""
+    user_id = _user_id(event)
+    # The lock and the pending data together make a double tap on Skip add the key only once.
+    async with locks.hold(user_id):
+        data = await state.get_data()
+        line = data.get("pk")
+        if not isinstance(line, str):
+            # A new message: a double tap must not overwrite what the first tap showed.
+            await bot.send_message(
+                user_id, i18n("sshkeys-nothing-pending"), reply_markup=back_markup(buttons)
+            )
+            return None
+        fingerprint = str(data.get("pf") or "")
+        chosen = name or data.get("pn") or data.get("pd") or None
+        key_name = str(chosen) if chosen else None
+        await state.update_data(pn=key_name)
+        await typing(bot, user_id)
+        try:
+            before = await inferno.sshkey_list(creds)
+        except InfernoError as exc:
+            await _save_failed(event, i18n, user_id, buttons, exc)
+            return None
+        existing = next((k for k in before if fingerprint and k.fingerprint == fingerprint), None)
+        if existing is not None:
+            # Also what an earlier attempt that timed out but went through looks like.
+            await forget_pending(state)
+            return SavedKey(existing.id, existing.name, already_there=True)
+        try:
+            await inferno.sshkey_add(creds, line, key_name)
+        except InfernoError as exc:
+            await db.actions.record(user_id, "sshkey-add", None, f"error:{type(exc).__name__}")
+            await _save_failed(event, i18n, user_id, buttons, exc)
+            return None
+        await forget_pending(state)
+        await db.actions.record(user_id, "sshkey-add", None, "ok")
+        try:
+            after = await inferno.sshkey_list(creds)
+        except InfernoError as exc:
+            log.info("user=%s action=sshkey-add relist=%s", user_id, type(exc).__name__)
+            return SavedKey(None, key_name or "", already_there=False)
+    new_key = _find_new_key(before, after, fingerprint, key_name)
+    log.info(
+        "user=%s action=sshkey-add result=ok key=%s",
+        user_id,
+        new_key.id if new_key else "unknown",
+    )
+    if new_key is None:
+        return SavedKey(None, key_name or "", already_there=False)
+    return SavedKey(new_key.id, new_key.name or key_name or "", already_there=False)
+
+
+def _find_new_key(
+    before: list[SshKey], after: list[SshKey], fingerprint: str, name: str | None
+) -> SshKey | None:
+    """The provider does not return the new id: it is the key that was not there before."""
+    known = {k.id for k in before}
+    fresh = [k for k in after if k.id not in known]
+    for candidates in (
+        [k for k in fresh if fingerprint and k.fingerprint == fingerprint],
+        [k for k in after if fingerprint and k.fingerprint == fingerprint],
+        fresh if len(fresh) == 1 else [],
+        [k for k in fresh if name and k.name == name],
+    ):
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def back_markup(buttons: KeyFlowButtons) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[buttons.back]])
+
+
+async def _save_failed(
+    event: Message | CallbackQuery,
+    i18n: Translator,
+    user_id: int,
+    buttons: KeyFlowButtons,
+    exc: InfernoError,
+) -> None:
+    log.info("user=%s action=sshkey-add result=%s", user_id, type(exc).__name__)
+    if isinstance(exc, ProviderFail):
+        text = i18n("sshkeys-add-refused", reason=translate_fail(i18n, exc))
+        rows = [[buttons.again], [buttons.back]]
+    else:
+        text = provider_error_text(i18n, exc)
+        rows = [[buttons.retry], [buttons.back]]
+    await show(event, text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+# --------------------------------------------------------------------------- the keys screen
+
+
+async def show_keys(
+    event: Message | CallbackQuery,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+    page: int = 0,
+    notice: str | None = None,
+) -> None:
+    if creds is None:
+        await show(event, i18n("not-linked"), back_to_menu(i18n))
+        return
+    await typing(bot, _user_id(event))
+    try:
+        keys = await inferno.sshkey_list(creds)
+    except InfernoError as exc:
+        log.info("user=%s action=sshkey-list result=%s", _user_id(event), type(exc).__name__)
+        retry = _button(i18n("btn-retry"), KeyCb(action=KeyAction.LIST, page=page))
+        markup = InlineKeyboardMarkup(inline_keyboard=[[retry], [back_to_menu_button(i18n)]])
+        await show(event, provider_error_text(i18n, exc), markup)
+        return
+    pages = max(1, -(-len(keys) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = keys[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    parts = [notice] if notice else []
+    if keys:
+        parts.append(i18n("sshkeys-title", count=len(keys)))
+        for number, key in enumerate(shown, start=page * PAGE_SIZE + 1):
+            parts.append(
+                i18n(
+                    "sshkeys-item",
+                    number=number,
+                    name=key.name or f"#{key.id}",
+                    id=key.id,
+                    details=Html(_key_details(key)),
+                )
+            )
+    else:
+        parts.append(i18n("sshkeys-empty"))
+    rows: list[list[InlineKeyboardButton]] = []
+    for key in shown:
+        if usable_key_id(key.id):
+            rows.append(
+                [
+                    _button(
+                        i18n("sshkeys-btn-remove", name=plain(key_label(key))),
+                        KeyCb(action=KeyAction.ASK_REMOVE, key_id=key.id, page=page),
+                    )
+                ]
+            )
+    if pages > 1:
+        rows.append(_pager(i18n, page, pages))
+    rows.append([_button(i18n("sshkeys-btn-add"), KeyCb(action=KeyAction.ADD))])
+    rows.append([back_to_menu_button(i18n)])
+    await show(event, "\n\n".join(parts), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _key_details(key: SshKey) -> str:
+    found = [html.escape(value) for value in (key.key_type, key.fingerprint) if value]
+    return " · ".join(f"<code>{value}</code>" for value in found)
+
+
+def _pager(i18n: Translator, page: int, pages: int) -> list[InlineKeyboardButton]:
+    return [
+        _button(i18n("btn-prev"), KeyCb(action=KeyAction.LIST, page=(page - 1) % pages)),
+        _button(
+            i18n("page-indicator", page=page + 1, pages=pages),
+            KeyCb(action=KeyAction.LIST, page=page),
+        ),
+        _button(i18n("btn-next"), KeyCb(action=KeyAction.LIST, page=(page + 1) % pages)),
+    ]
+
+
+@router.message(Command("keys"))
+async def keys_command(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+) -> None:
+    await state.clear()
+    await show_keys(message, i18n, bot, creds, inferno)
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.KEYS))
+async def keys_screen(
+    query: CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+) -> None:
+    await state.clear()
+    await show_keys(query, i18n, bot, creds, inferno)
+
+
+@router.callback_query(KeyCb.filter(F.action == KeyAction.LIST))
+async def keys_page(
+    query: CallbackQuery,
+    callback_data: KeyCb,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+) -> None:
+    # Also the Back button of the add steps: leaving them drops the half-entered key.
+    if await state.get_state() in KeyForm:
+        await state.clear()
+    await show_keys(query, i18n, bot, creds, inferno, page=callback_data.page)
+
+
+@router.callback_query(KeyCb.filter(F.action == KeyAction.ADD))
+async def add_start(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
+) -> None:
+    if creds is None:
+        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        return
+    # A fresh dialog: nothing of an earlier wizard or paste may leak into it.
+    await state.clear()
+    await state.set_state(KeyForm.paste)
+    await ask_for_key(query, i18n, own_buttons(i18n))
+
+
+@router.message(KeyForm.paste)
+async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
+    buttons = own_buttons(i18n)
+    if await accept_pasted_key(message, state, i18n, buttons) is None:
+        return
+    await state.set_state(KeyForm.name)
+    await ask_for_name(message, state, i18n, buttons)
+
+
+@router.message(KeyForm.name)
+async def key_named(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+    db: Database,
+    locks: UserLocks,
+) -> None:
+    buttons = own_buttons(i18n)
+    if message.text is not None and looks_like_private_key(message.text):
+        await refuse_private_key(message, i18n)
+        return
+    name = clean_name(message.text or "")
+    if name is None:
+        markup = InlineKeyboardMarkup(inline_keyboard=[[buttons.skip], [buttons.back]])
+        await show(message, i18n("sshkeys-bad-name", max=NAME_MAX), markup)
+        return
+    await _finish_add(message, state, i18n, bot, creds, inferno, db, locks, name)
+
+
+@router.callback_query(KeyCb.filter(F.action.in_({KeyAction.SKIP_NAME, KeyAction.SAVE})))
+async def key_name_skipped(
+    query: CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+    db: Database,
+    locks: UserLocks,
+) -> None:
+    await _finish_add(query, state, i18n, bot, creds, inferno, db, locks, None)
+
+
+async def _finish_add(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+    db: Database,
+    locks: UserLocks,
+    name: str | None,
+) -> None:
+    if creds is None:
+        await state.clear()
+        await show(event, i18n("not-linked"), back_to_menu(i18n))
+        return
+    saved = await save_pending_key(
+        event, state, i18n, bot, creds, inferno, db, locks, own_buttons(i18n), name
+    )
+    if saved is None:
+        return
+    await state.clear()
+    await show_keys(event, i18n, bot, creds, inferno, notice=added_notice(i18n, saved))
+
+
+def added_notice(i18n: Translator, saved: SavedKey) -> str:
+    if saved.already_there:
+        return i18n("sshkeys-already-there", name=saved.name)
+    if saved.key_id is None:
+        return i18n("sshkeys-added-no-id", name=saved.name)
+    return i18n("sshkeys-added", name=saved.name, id=saved.key_id)
+
+
+@router.callback_query(KeyCb.filter(F.action == KeyAction.ASK_REMOVE))
+async def remove_ask(
+    query: CallbackQuery,
+    callback_data: KeyCb,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+    db: Database,
+) -> None:
+    if creds is None:
+        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        return
+    await typing(bot, query.from_user.id)
+    try:
+        keys = await inferno.sshkey_list(creds)
+    except InfernoError as exc:
+        retry = _button(i18n("btn-retry"), callback_data)
+        back = _button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
+        await show(
+            query,
+            provider_error_text(i18n, exc),
+            InlineKeyboardMarkup(inline_keyboard=[[retry], [back]]),
+        )
+        return
+    # The id comes from a button, so it is checked against the user's own keys.
+    key = next((k for k in keys if k.id == callback_data.key_id), None)
+    if key is None:
+        await show_keys(
+            query,
+            i18n,
+            bot,
+            creds,
+            inferno,
+            page=callback_data.page,
+            notice=i18n("sshkeys-not-found"),
+        )
+        return
+    token = await db.confirmations.issue(
+        query.from_user.id, REMOVE_ACTION, {"key_id": key.id, "name": key.name}
+    )
+    yes = _button(i18n("sshkeys-btn-remove-yes"), KeyCb(action=KeyAction.REMOVE, token=token))
+    no = _button(i18n("btn-no"), KeyCb(action=KeyAction.LIST, page=callback_data.page))
+    text = i18n(
+        "sshkeys-remove-confirm", name=key.name or f"#{key.id}", details=Html(_key_details(key))
+    )
+    await show(query, text, InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]))
+
+
+@router.callback_query(KeyCb.filter(F.action == KeyAction.REMOVE))
+async def remove_confirmed(
+    query: CallbackQuery,
+    callback_data: KeyCb,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+    db: Database,
+    locks: UserLocks,
+) -> None:
+    user_id = query.from_user.id
+    if creds is None:
+        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        return
+    back = _button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
+    async with locks.hold(user_id):
+        confirmation = await db.confirmations.consume(user_id, callback_data.token)
+        if confirmation is None or confirmation.action != REMOVE_ACTION:
+            # A second tap must not overwrite what the first one showed: say it in a new message.
+            await bot.send_message(
+                user_id,
+                i18n("sshkeys-confirmation-used"),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[back]]),
+            )
+            return
+        key_id = str(confirmation.payload.get("key_id", ""))
+        name = str(confirmation.payload.get("name") or f"#{key_id}")
+        await typing(bot, user_id)
+        try:
+            await inferno.sshkey_remove(creds, key_id)
+        except InfernoError as exc:
+            await db.actions.record(user_id, REMOVE_ACTION, None, f"error:{type(exc).__name__}")
+            log.info(
+                "user=%s action=%s key=%s result=%s",
+                user_id,
+                REMOVE_ACTION,
+                key_id,
+                type(exc).__name__,
+            )
+            await show(
+                query,
+                provider_error_text(i18n, exc),
+                InlineKeyboardMarkup(inline_keyboard=[[back]]),
+            )
+            return
+        await db.actions.record(user_id, REMOVE_ACTION, None, "ok")
+    log.info("user=%s action=%s key=%s result=ok", user_id, REMOVE_ACTION, key_id)
+    await show_keys(query, i18n, bot, creds, inferno, notice=i18n("sshkeys-removed", name=name))
+
+
+@router.message(F.text.func(looks_like_private_key))
+async def private_key_anywhere(message: Message, i18n: Translator) -> None:
+    """A private key pasted outside the add dialog is just as leaked: delete it all the same."""
+    await refuse_private_key(message, i18n)
+
+
+@router.callback_query(F.data.startswith(f"{KeyCb.__prefix__}{KeyCb.__separator__}"))
+async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
+    """A forged or outdated button of ours that no handler above could read."""
+    await show(query, i18n("expired"), back_to_menu(i18n))
