@@ -35,6 +35,8 @@ class BackgroundTasks:
         log.info("background task %s started", name)
         while True:
             delay: float | None = interval
+            # Cleared before the pass, so a wake() that arrives during it is not lost.
+            wakeup.clear()
             try:
                 delay = await step()
             except asyncio.CancelledError:
@@ -42,7 +44,6 @@ class BackgroundTasks:
             except Exception:
                 # One failed pass must not end the loop: log it and try again next time.
                 log.exception("background task %s failed; next pass in %.1fs", name, interval)
-            wakeup.clear()
             sleep_for = interval if delay is None else max(0.0, min(delay, interval))
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=sleep_for)
