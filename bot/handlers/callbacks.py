@@ -6,12 +6,12 @@ ids in the data, so a packed button stays far below Telegram's 64-byte limit.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
 
-class ServerAction(str, Enum):
+class ServerAction(StrEnum):
     CARD = "c"
     REFRESH = "r"
 
@@ -23,7 +23,7 @@ class ServerCb(CallbackData, prefix="s"):
     order_id: str
 
 
-class InstallMode(str, Enum):
+class InstallMode(StrEnum):
     INSTALL = "i"
     REINSTALL = "r"
 

@@ -1,3 +1,43 @@
-from aiogram import Router
+"""Help: what the bot does, how to link, the IP whitelist, and what is stored (privacy)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
+from bot.handlers.start import link_button
+from bot.i18n import Translator
+from bot.inferno.models import Credentials
+from bot.ui import show
 
 router = Router(name=__name__)
+
+
+def help_text(i18n: Translator) -> str:
+    return "\n\n".join(
+        (
+            i18n("help-intro"),
+            i18n("help-link"),
+            i18n("help-whitelist"),
+            i18n("help-privacy"),
+            i18n("help-commands"),
+        )
+    )
+
+
+def help_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyboardMarkup:
+    rows = [[link_button(i18n)]] if creds is None else []
+    rows.append([back_to_menu_button(i18n)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+@router.message(Command("help"))
+async def help_command(message: Message, i18n: Translator, creds: Credentials | None) -> None:
+    await show(message, help_text(i18n), help_keyboard(i18n, creds))
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.HELP))
+async def help_screen(query: CallbackQuery, i18n: Translator, creds: Credentials | None) -> None:
+    await show(query, help_text(i18n), help_keyboard(i18n, creds))

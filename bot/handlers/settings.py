@@ -1,3 +1,166 @@
-from aiogram import Router
+"""Settings: language switch, the linked account, and unlinking it (also /logout)."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.start import link_button, not_linked_keyboard
+from bot.i18n import Translator, TranslatorHub
+from bot.inferno.models import Credentials
+from bot.services.locks import UserLocks
+from bot.storage import Database
+from bot.ui import show
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+UNLINK_ACTION = "unlink"
+
+
+class Language(StrEnum):
+    RU = "ru"
+    EN = "en"
+
+
+class LanguageCb(CallbackData, prefix="lg"):
+    lang: Language
+
+
+class SettingsAction(StrEnum):
+    UNLINK = "u"
+    UNLINK_CONFIRM = "y"
+
+
+class SettingsCb(CallbackData, prefix="st"):
+    action: SettingsAction
+    # The one-shot confirmation token of UNLINK_CONFIRM.
+    token: str = ""
+
+
+def settings_text(i18n: Translator, creds: Credentials | None) -> str:
+    lines = [i18n("settings-title"), i18n("settings-language", language=i18n("settings-lang-name"))]
+    if creds is None:
+        lines.append(i18n("settings-account-none"))
+    else:
+        lines.append(i18n("settings-account", cid=str(creds.cid), masked=creds.masked_key))
+    return "\n".join(lines)
+
+
+def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for language, label in (
+        (Language.RU, i18n("settings-btn-ru")),
+        (Language.EN, i18n("settings-btn-en")),
+    ):
+        text = i18n("settings-btn-current", name=label) if language.value == i18n.locale else label
+        builder.button(text=text, callback_data=LanguageCb(lang=language))
+    builder.adjust(2)
+    if creds is None:
+        builder.row(link_button(i18n))
+    else:
+        builder.row(
+            InlineKeyboardButton(
+                text=i18n("settings-btn-unlink"),
+                callback_data=SettingsCb(action=SettingsAction.UNLINK).pack(),
+            )
+        )
+    builder.row(back_to_menu_button(i18n))
+    return builder.as_markup()
+
+
+@router.callback_query(MenuCb.filter(F.screen == Screen.SETTINGS))
+async def settings_screen(
+    query: CallbackQuery, i18n: Translator, creds: Credentials | None
+) -> None:
+    await show(query, settings_text(i18n, creds), settings_keyboard(i18n, creds))
+
+
+@router.callback_query(LanguageCb.filter())
+async def switch_language(
+    query: CallbackQuery,
+    callback_data: LanguageCb,
+    db: Database,
+    hub: TranslatorHub,
+    creds: Credentials | None,
+) -> None:
+    await db.users.set_language(query.from_user.id, callback_data.lang.value)
+    log.info("user=%s action=language result=%s", query.from_user.id, callback_data.lang.value)
+    # The middleware picked the translator before the switch; redraw with the new one at once.
+    i18n = hub.get(callback_data.lang.value)
+    await show(query, settings_text(i18n, creds), settings_keyboard(i18n, creds))
+
+
+async def _ask_unlink(
+    event: Message | CallbackQuery,
+    user_id: int,
+    i18n: Translator,
+    db: Database,
+    creds: Credentials | None,
+) -> None:
+    if creds is None:
+        await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
+        return
+    token = await db.confirmations.issue(user_id, UNLINK_ACTION, {})
+    yes = InlineKeyboardButton(
+        text=i18n("settings-btn-unlink-confirm"),
+        callback_data=SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack(),
+    )
+    no = InlineKeyboardButton(
+        text=i18n("btn-no"), callback_data=MenuCb(screen=Screen.SETTINGS).pack()
+    )
+    await show(
+        event,
+        i18n("settings-unlink-confirm", cid=str(creds.cid)),
+        InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]),
+    )
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.UNLINK))
+async def unlink_asked(
+    query: CallbackQuery, i18n: Translator, db: Database, creds: Credentials | None
+) -> None:
+    await _ask_unlink(query, query.from_user.id, i18n, db, creds)
+
+
+@router.message(Command("logout"))
+async def logout_command(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    db: Database,
+    creds: Credentials | None,
+) -> None:
+    await state.clear()
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    await _ask_unlink(message, user_id, i18n, db, creds)
+
+
+@router.callback_query(SettingsCb.filter(F.action == SettingsAction.UNLINK_CONFIRM))
+async def unlink_confirmed(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    i18n: Translator,
+    db: Database,
+    locks: UserLocks,
+) -> None:
+    user_id = query.from_user.id
+    async with locks.hold(user_id):
+        confirmation = await db.confirmations.consume(user_id, callback_data.token)
+        if confirmation is None or confirmation.action != UNLINK_ACTION:
+            await show(query, i18n("expired"), back_to_menu(i18n))
+            return
+        # Key, cid, watches, FSM state and pending confirmations go in one transaction.
+        await db.users.unlink(user_id)
+        await db.actions.record(user_id, UNLINK_ACTION, None, "ok")
+    log.info("user=%s action=unlink result=ok", user_id)
+    await show(query, i18n("settings-unlinked"), back_to_menu(i18n))

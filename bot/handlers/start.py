@@ -1,3 +1,513 @@
-from aiogram import Router
+"""Onboarding: /start, linking an Inferno account (cid + API key, or email + password), /cancel.
+
+Secrets typed here — the API key and the password — are deleted from the chat first thing, are
+checked with a real provider call before anything is saved, and never reach FSM data, a log line
+or a reply. Only the client id and the email (not secrets) wait in FSM data between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from enum import StrEnum
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandStart, MagicData, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.handlers.balance import money
+from bot.handlers.menu import menu_text
+from bot.handlers.navigation import (
+    MenuCb,
+    Screen,
+    back_to_menu,
+    back_to_menu_button,
+    main_menu_keyboard,
+)
+from bot.i18n import Translator
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials, ProviderUnavailable
+from bot.inferno.models import Balance, Credentials
+from bot.services.locks import UserLocks
+from bot.storage import Database
+from bot.ui import provider_error_text, show, typing
+
+log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+CID_RE = re.compile(r"\d{1,12}")
+KEY_MIN, KEY_MAX = 8, 128
+EMAIL_MAX = 254
+EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
+PASSWORD_MAX = 256
+# The commands of ``bot.app.BOT_COMMANDS`` (importing it here would be circular). During a
+# secret-entry step anything else — even text starting with "/" — is treated as the secret and
+# deleted, so a password like "/hunter2" never stays in the chat.
+PASS_THROUGH_COMMANDS = frozenset({"start", "menu", "servers", "keys", "help", "cancel", "logout"})
+_COMMAND_RE = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
+# Screens that need a linked account; unlinked users get a way to link instead of an error.
+# Buy is not among them: the plans (``list``) need no account and may be browsed first.
+LINKED_ONLY_SCREENS = frozenset(
+    {Screen.SERVERS, Screen.ORDERS, Screen.SERVICES, Screen.KEYS, Screen.BALANCE}
+)
+NEW_KEY_ACTION = "newkey"
+
+
+class LinkStates(StatesGroup):
+    cid = State()
+    key = State()
+    email = State()
+    password = State()
+
+
+class LinkAction(StrEnum):
+    OPTIONS = "o"
+    KEY = "k"
+    EMAIL = "e"
+    NEW_KEY = "n"
+    DEMO = "d"
+    CANCEL = "x"
+
+
+class LinkCb(CallbackData, prefix="ln"):
+    action: LinkAction
+
+
+class NewKeyCb(CallbackData, prefix="nk"):
+    """The confirmed "issue a new key" choice; the token is spent when the password arrives."""
+
+    token: str
+
+
+def is_known_command(message: Message) -> bool:
+    match = _COMMAND_RE.match(message.text or "")
+    return match is not None and match.group(1).lower() in PASS_THROUGH_COMMANDS
+
+
+async def not_a_command(message: Message) -> bool:
+    return not is_known_command(message)
+
+
+# --------------------------------------------------------------------------- keyboards and texts
+
+
+def link_options_keyboard(i18n: Translator, *, demo: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=i18n("link-btn-key"), callback_data=LinkCb(action=LinkAction.KEY))
+    builder.button(text=i18n("link-btn-email"), callback_data=LinkCb(action=LinkAction.EMAIL))
+    builder.button(text=i18n("link-btn-new-key"), callback_data=LinkCb(action=LinkAction.NEW_KEY))
+    if demo:
+        builder.button(text=i18n("link-btn-demo"), callback_data=LinkCb(action=LinkAction.DEMO))
+    builder.button(text=i18n("btn-help"), callback_data=MenuCb(screen=Screen.HELP))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def link_button(i18n: Translator) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=i18n("link-btn-link"), callback_data=LinkCb(action=LinkAction.OPTIONS).pack()
+    )
+
+
+def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])
+
+
+def cancel_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    cancel = InlineKeyboardButton(
+        text=i18n("btn-cancel"), callback_data=LinkCb(action=LinkAction.CANCEL).pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[cancel]])
+
+
+def retry_keyboard(i18n: Translator, action: LinkAction) -> InlineKeyboardMarkup:
+    """After a failed attempt: start this way of linking over, or leave."""
+    again = InlineKeyboardButton(
+        text=i18n("link-btn-again"), callback_data=LinkCb(action=action).pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[again], [back_to_menu_button(i18n)]])
+
+
+def linked_text(i18n: Translator, creds: Credentials, balance: Balance | None) -> str:
+    text = i18n("link-done", cid=str(creds.cid), masked=creds.masked_key)
+    if balance is not None:
+        text += "\n" + i18n("link-done-balance", amount=money(balance))
+    return text
+
+
+def key_problem(i18n: Translator, key: str | None) -> str | None:
+    """Why ``key`` cannot be an API key, in the user's language; ``None`` when it may be one."""
+    if key is None:
+        return i18n("link-key-not-text")
+    if len(key) > KEY_MAX:
+        return i18n("link-key-too-long", count=len(key))
+    if any(ch.isspace() for ch in key):
+        return i18n("link-key-spaces")
+    if len(key) < KEY_MIN:
+        return i18n("link-key-too-short")
+    if not (key.isascii() and key.isprintable()):
+        return i18n("link-key-bad-chars")
+    return None
+
+
+def _user_id(message: Message) -> int:
+    # Private chats only: the chat id is the user id when from_user is missing.
+    return message.from_user.id if message.from_user else message.chat.id
+
+
+async def delete_secret(message: Message, i18n: Translator) -> None:
+    """Removes a message holding a secret; if Telegram refuses, asks the user to do it."""
+    try:
+        await message.delete()
+    except TelegramAPIError as exc:
+        # exc.message is Telegram's description, never the deleted text.
+        log.warning("user=%s secret message not deleted: %s", _user_id(message), exc.message)
+        await message.answer(i18n("link-delete-failed"))
+
+
+async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
+    """Saves checked credentials; switching to another account drops the old one's leftovers."""
+    previous = await db.users.get(user_id)
+    if previous is not None and previous.cid is not None and previous.cid != creds.cid:
+        # Install watches and confirmations of the other account's orders mean nothing now.
+        await db.users.unlink(user_id)
+    await db.users.link(user_id, creds.cid, creds.key)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@router.message(CommandStart())
+async def start_command(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    creds: Credentials | None,
+    demo_account: Credentials | None,
+) -> None:
+    await state.clear()
+    name = message.from_user.first_name if message.from_user else ""
+    greeting = i18n("start-greeting", name=name)
+    if creds is not None:
+        await show(message, greeting + "\n\n" + menu_text(i18n, creds), main_menu_keyboard(i18n))
+        return
+    await show(
+        message,
+        greeting + "\n\n" + i18n("start-link-intro"),
+        link_options_keyboard(i18n, demo=demo_account is not None),
+    )
+
+
+@router.message(Command("cancel"))
+async def cancel_command(message: Message, state: FSMContext, i18n: Translator) -> None:
+    if await state.get_state() is None:
+        await show(message, i18n("nothing-to-cancel"), back_to_menu(i18n))
+        return
+    await state.clear()
+    await show(message, i18n("cancelled"), back_to_menu(i18n))
+
+
+@router.message(Command("servers", "keys"), MagicData(F.creds.is_(None)))
+async def linked_only_command(message: Message, i18n: Translator) -> None:
+    await show(message, i18n("not-linked"), not_linked_keyboard(i18n))
+
+
+@router.callback_query(
+    MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS)), MagicData(F.creds.is_(None))
+)
+async def linked_only_screen(query: CallbackQuery, i18n: Translator) -> None:
+    await show(query, i18n("not-linked"), not_linked_keyboard(i18n))
+
+
+# --------------------------------------------------------------------------- choosing a way
+
+
+@router.callback_query(LinkCb.filter(F.action == LinkAction.OPTIONS))
+async def link_options(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, demo_account: Credentials | None
+) -> None:
+    await state.clear()
+    await show(
+        query, i18n("start-link-intro"), link_options_keyboard(i18n, demo=demo_account is not None)
+    )
+
+
+@router.callback_query(LinkCb.filter(F.action == LinkAction.CANCEL))
+async def link_cancel(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
+) -> None:
+    await state.clear()
+    await show(query, menu_text(i18n, creds), main_menu_keyboard(i18n))
+
+
+@router.callback_query(LinkCb.filter(F.action == LinkAction.KEY))
+async def link_by_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
+    await state.set_state(LinkStates.cid)
+    await state.set_data({})
+    await show(query, i18n("link-ask-cid"), cancel_keyboard(i18n))
+
+
+@router.callback_query(LinkCb.filter(F.action == LinkAction.EMAIL))
+async def link_by_email(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
+    await state.set_state(LinkStates.email)
+    await state.set_data({})
+    await show(query, i18n("link-ask-email"), cancel_keyboard(i18n))
+
+
+@router.callback_query(LinkCb.filter(F.action == LinkAction.NEW_KEY))
+async def new_key_warning(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database
+) -> None:
+    await state.clear()
+    token = await db.confirmations.issue(query.from_user.id, NEW_KEY_ACTION, {})
+    confirm = InlineKeyboardButton(
+        text=i18n("link-btn-new-key-confirm"), callback_data=NewKeyCb(token=token).pack()
+    )
+    cancel = InlineKeyboardButton(
+        text=i18n("btn-cancel"), callback_data=LinkCb(action=LinkAction.OPTIONS).pack()
+    )
+    await show(
+        query,
+        i18n("link-new-key-warning"),
+        InlineKeyboardMarkup(inline_keyboard=[[confirm], [cancel]]),
+    )
+
+
+@router.callback_query(NewKeyCb.filter())
+async def new_key_confirmed(
+    query: CallbackQuery,
+    callback_data: NewKeyCb,
+    state: FSMContext,
+    i18n: Translator,
+    db: Database,
+) -> None:
+    # Only looked at here: the token is spent when the password arrives, right before the call,
+    # so a second tap on this button cannot issue a second key.
+    if await db.confirmations.peek(query.from_user.id, callback_data.token) is None:
+        await show(query, i18n("expired"), back_to_menu(i18n))
+        return
+    await state.set_state(LinkStates.email)
+    await state.set_data({"token": callback_data.token})
+    await show(query, i18n("link-ask-email-new-key"), cancel_keyboard(i18n))
+
+
+@router.callback_query(LinkCb.filter(F.action == LinkAction.DEMO))
+async def link_demo(
+    query: CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    db: Database,
+    inferno: InfernoClient,
+    demo_account: Credentials | None,
+) -> None:
+    if demo_account is None:
+        await show(query, i18n("link-demo-unavailable"), back_to_menu(i18n))
+        return
+    await state.clear()
+    await typing(bot, query.from_user.id)
+    try:
+        balance = await inferno.balance(demo_account)
+    except InfernoError as exc:
+        await show(query, provider_error_text(i18n, exc), retry_keyboard(i18n, LinkAction.DEMO))
+        return
+    await store_account(db, query.from_user.id, demo_account)
+    log.info("user=%s action=link method=demo result=ok", query.from_user.id)
+    await show(query, linked_text(i18n, demo_account, balance), back_to_menu(i18n))
+
+
+# --------------------------------------------------------------------------- client id + API key
+
+
+@router.message(StateFilter(LinkStates.cid), not_a_command)
+async def cid_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
+    text = (message.text or "").strip()
+    if not CID_RE.fullmatch(text):
+        await show(message, i18n("link-bad-cid"), cancel_keyboard(i18n))
+        return
+    cid = int(text)
+    await state.update_data(cid=cid)
+    await state.set_state(LinkStates.key)
+    await show(message, i18n("link-ask-key", cid=str(cid)), cancel_keyboard(i18n))
+
+
+@router.message(StateFilter(LinkStates.key), not_a_command)
+async def key_entered(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    db: Database,
+    inferno: InfernoClient,
+) -> None:
+    await delete_secret(message, i18n)
+    user_id = _user_id(message)
+    cid = (await state.get_data()).get("cid")
+    if not isinstance(cid, int):
+        # The dialog lost its first step (e.g. an old state); never guess a client id.
+        await state.set_state(LinkStates.cid)
+        await show(message, i18n("link-ask-cid"), cancel_keyboard(i18n))
+        return
+    key = message.text.strip() if message.text is not None else None
+    problem = key_problem(i18n, key)
+    if problem is not None or key is None:
+        await show(message, problem or i18n("link-key-not-text"), cancel_keyboard(i18n))
+        return
+    creds = Credentials(cid=cid, key=key)
+    await typing(bot, message.chat.id)
+    try:
+        balance = await inferno.balance(creds)
+    except InfernoError as exc:
+        # Nothing is saved; the dialog stays on this step so the user can send the key again.
+        log.info("user=%s action=link method=key result=%s", user_id, type(exc).__name__)
+        await show(message, _key_failure_text(i18n, exc, cid), retry_keyboard(i18n, LinkAction.KEY))
+        return
+    await store_account(db, user_id, creds)
+    await state.clear()
+    log.info("user=%s action=link method=key result=ok cid=%s", user_id, cid)
+    await show(message, linked_text(i18n, creds, balance), back_to_menu(i18n))
+
+
+def _key_failure_text(i18n: Translator, exc: InfernoError, cid: int) -> str:
+    if isinstance(exc, InvalidCredentials):
+        return i18n("link-invalid-key", cid=str(cid))
+    if isinstance(exc, AccessDenied):
+        return i18n("link-access-denied")
+    if isinstance(exc, ProviderUnavailable):
+        return i18n("link-unavailable")
+    return provider_error_text(i18n, exc) + "\n" + i18n("link-send-key-again")
+
+
+# --------------------------------------------------------------------------- email + password
+
+
+@router.message(StateFilter(LinkStates.email), not_a_command)
+async def email_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
+    email = (message.text or "").strip()
+    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
+        await show(message, i18n("link-bad-email"), cancel_keyboard(i18n))
+        return
+    await state.update_data(email=email)
+    await state.set_state(LinkStates.password)
+    await show(message, i18n("link-ask-password"), cancel_keyboard(i18n))
+
+
+@router.message(StateFilter(LinkStates.password), not_a_command)
+async def password_entered(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    db: Database,
+    inferno: InfernoClient,
+    locks: UserLocks,
+) -> None:
+    await delete_secret(message, i18n)
+    user_id = _user_id(message)
+    data = await state.get_data()
+    email, token = data.get("email"), data.get("token")
+    if not isinstance(email, str):
+        await state.set_state(LinkStates.email)
+        await show(message, i18n("link-ask-email"), cancel_keyboard(i18n))
+        return
+    # The password lives only in this local variable, for the one call below.
+    password = message.text
+    if not password:
+        await show(message, i18n("link-password-not-text"), cancel_keyboard(i18n))
+        return
+    if len(password) > PASSWORD_MAX:
+        await show(message, i18n("link-password-too-long"), cancel_keyboard(i18n))
+        return
+    await typing(bot, message.chat.id)
+    if isinstance(token, str):
+        await _issue_new_key(message, state, i18n, db, inferno, locks, email, password, token)
+        return
+    try:
+        creds = await inferno.get_api_key(email, password, generate=False)
+    except InfernoError as exc:
+        log.info("user=%s action=link method=email result=%s", user_id, type(exc).__name__)
+        if isinstance(exc, InvalidCredentials):
+            # Either half may be wrong, so the dialog starts again from the email.
+            await state.set_state(LinkStates.email)
+            await show(message, i18n("link-wrong-password"), cancel_keyboard(i18n))
+        else:
+            await state.clear()
+            await show(
+                message, _email_failure_text(i18n, exc), retry_keyboard(i18n, LinkAction.EMAIL)
+            )
+        return
+    await _save_linked(message, state, i18n, db, inferno, creds, method="email")
+
+
+async def _issue_new_key(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    db: Database,
+    inferno: InfernoClient,
+    locks: UserLocks,
+    email: str,
+    password: str,
+    token: str,
+) -> None:
+    """``getApiKey`` with generate=1 — revokes the current key, so at most once per confirmation."""
+    user_id = _user_id(message)
+    async with locks.hold(user_id):
+        confirmation = await db.confirmations.consume(user_id, token)
+        await state.clear()
+        if confirmation is None:
+            await show(message, i18n("expired"), back_to_menu(i18n))
+            return
+        try:
+            creds = await inferno.get_api_key(email, password, generate=True)
+        except InfernoError as exc:
+            log.info("user=%s action=newkey result=%s", user_id, type(exc).__name__)
+            await db.actions.record(user_id, NEW_KEY_ACTION, None, type(exc).__name__)
+            if isinstance(exc, InvalidCredentials):
+                text = i18n("link-wrong-password-new-key")
+            elif isinstance(exc, ProviderUnavailable):
+                text = i18n("link-new-key-unknown")
+            else:
+                text = _email_failure_text(i18n, exc)
+            await show(message, text, retry_keyboard(i18n, LinkAction.NEW_KEY))
+            return
+        await db.actions.record(user_id, NEW_KEY_ACTION, None, "ok")
+    await _save_linked(message, state, i18n, db, inferno, creds, method="newkey")
+
+
+def _email_failure_text(i18n: Translator, exc: InfernoError) -> str:
+    if isinstance(exc, AccessDenied):
+        return i18n("link-access-denied-email")
+    if isinstance(exc, ProviderUnavailable):
+        return i18n("link-unavailable-email")
+    return provider_error_text(i18n, exc)
+
+
+async def _save_linked(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    db: Database,
+    inferno: InfernoClient,
+    creds: Credentials,
+    *,
+    method: str,
+) -> None:
+    user_id = _user_id(message)
+    await store_account(db, user_id, creds)
+    await state.clear()
+    log.info("user=%s action=link method=%s result=ok cid=%s", user_id, method, creds.cid)
+    # The key came from the provider itself; the balance only completes the confirmation.
+    balance: Balance | None
+    try:
+        balance = await inferno.balance(creds)
+    except InfernoError as exc:
+        log.info("user=%s balance after linking failed: %s", user_id, type(exc).__name__)
+        balance = None
+    await show(message, linked_text(i18n, creds, balance), back_to_menu(i18n))

@@ -17,9 +17,12 @@ class DemoMarkMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, SendMessage | EditMessageText) and method.text is not None:
-            if not method.text.startswith(DEMO_MARK):
-                method.text = DEMO_MARK + method.text
+        if (
+            isinstance(method, SendMessage | EditMessageText)
+            and method.text is not None
+            and not method.text.startswith(DEMO_MARK)
+        ):
+            method.text = DEMO_MARK + method.text
         return await make_request(bot, method)
 
 

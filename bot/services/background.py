@@ -1,8 +1,9 @@
-"""Supervised background loops: started in ``dp.startup``, stopped and awaited in ``dp.shutdown``."""
+"""Supervised background loops: started in ``dp.startup``, stopped and awaited on shutdown."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -45,10 +46,8 @@ class BackgroundTasks:
                 # One failed pass must not end the loop: log it and try again next time.
                 log.exception("background task %s failed; next pass in %.1fs", name, interval)
             sleep_for = interval if delay is None else max(0.0, min(delay, interval))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), timeout=sleep_for)
-            except TimeoutError:
-                pass
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())

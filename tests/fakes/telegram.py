@@ -682,7 +682,7 @@ class FakeTelegram:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the timeout *is* the assertion, not a cancel
+        timeout: float = 5.0,
         message: str = "",
     ) -> None:
         deadline = time.monotonic() + timeout
@@ -699,7 +699,7 @@ class FakeTelegram:
         user_id: int,
         predicate: Callable[[FakeMessage], bool] | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - see wait_for
+        timeout: float = 5.0,
         after: int = 0,
     ) -> FakeMessage:
         """Wait for a visible bot message with ``message_id > after`` matching ``predicate``.
@@ -726,7 +726,7 @@ class FakeTelegram:
 
     async def wait_idle(
         self,
-        timeout: float = 5.0,  # noqa: ASYNC109 - see wait_for
+        timeout: float = 5.0,
         quiet: float = 0.05,
     ) -> None:
         """Wait until every queued update was handed out and the bot has been quiet for ``quiet``.
