@@ -33,6 +33,7 @@ from bot.storage import Database
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0
+HOUSEKEEPING_INTERVAL = 3600.0
 BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
 
 
@@ -116,8 +117,15 @@ def create_dispatcher(services: Services) -> Dispatcher:
             "install-watcher", lambda: watcher.sweep(bot), settings.watch_interval
         )
         services.background.start("message-deletions", lambda: deletions.run_due(bot), 60.0)
+        services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
         me = await bot.get_me()
         log.info("bot @%s is up; watching %d open installs", me.username, await watcher.count())
+
+    async def purge_expired() -> None:
+        # Unused confirmation tokens (a card drawn, never tapped) would pile up forever.
+        purged = await services.db.confirmations.purge_expired()
+        if purged:
+            log.info("purged %d expired confirmations", purged)
 
     async def on_shutdown() -> None:
         # Polling has stopped: let handlers that are mid-way finish, then stop the loops;

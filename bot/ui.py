@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from contextlib import suppress
 
@@ -36,8 +37,15 @@ KNOWN_FAIL_MESSAGES = {
 KNOWN_FAIL_CODES = {904: "fail-already-creating"}
 
 
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+
+
 def fit(text: str, limit: int = MAX_TEXT) -> str:
-    """Cuts a text to Telegram's limit without splitting an HTML tag or entity."""
+    """Cuts a text to Telegram's limit without breaking its HTML.
+
+    The limit counts the raw text, which is never shorter than what Telegram counts (the text
+    after parsing), so the result always fits; tags left open by the cut are closed again.
+    """
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -45,7 +53,15 @@ def fit(text: str, limit: int = MAX_TEXT) -> str:
         start = cut.rfind(opener)
         if start > cut.rfind(closer):
             cut = cut[:start]
-    return cut + "…"
+    open_tags: list[str] = []
+    for match in _TAG.finditer(cut):
+        closing, name = match.group(1), match.group(2).lower()
+        if closing:
+            if name in open_tags:
+                del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name)]
+        else:
+            open_tags.append(name)
+    return cut + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
 
 
 async def show(
