@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.fakes.tg_html import parse_html
-
 from bot.ui import MAX_TEXT, fit
+from tests.fakes.tg_html import parse_html
 
 
 def test_short_text_is_untouched() -> None:
