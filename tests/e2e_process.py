@@ -40,6 +40,7 @@ class BotProcess:
     tmp_path: Path
     env: dict[str, str]
     log_path: Path
+    args: tuple[str, ...] = ()
     process: asyncio.subprocess.Process | None = None
     runs: int = field(default=0)
 
@@ -50,6 +51,7 @@ class BotProcess:
             sys.executable,
             "-m",
             "bot",
+            *self.args,
             cwd=ROOT,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,

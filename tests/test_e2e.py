@@ -8,11 +8,12 @@ contain the API key or the password.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 
 from bot.inferno.simulator import Customer, Simulator, make_public_key
-from tests.e2e_process import BotProcess, bot_process
+from tests.e2e_process import SETTING_NAMES, BotProcess, bot_process
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 
 UID = 424242
@@ -175,3 +176,36 @@ async def test_sigkill_mid_install_still_notifies_exactly_once(tmp_path: Path) -
         ready = [m for m in tg.bot_messages(UID) if "Your server is ready" in m.text]
         assert len(ready) == 1
         assert_no_secrets(proc, customer.key, PASSWORD)
+
+
+async def test_demo_mode_needs_only_a_token(tmp_path: Path) -> None:
+    """``--demo``: the simulator runs inside the bot process, demo data in its own database."""
+    async with FakeTelegram() as tg:
+        env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        env.update(
+            BOT_TOKEN=tg.token,
+            TELEGRAM_API_URL=tg.base_url,
+            DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
+            ENCRYPTION_KEY_FILE=str(tmp_path / "secret.key"),
+            DEFAULT_LANGUAGE="en",
+        )
+        proc = BotProcess(
+            tmp_path=tmp_path, env=env, log_path=tmp_path / "bot.log", args=("--demo",)
+        )
+        await proc.start()
+        try:
+            await wait_started(tg, proc)
+            await say(tg, "/start")
+            linked = await tap(tg, "Use the demo account")
+            assert "DEMO" in linked.text
+            await say(tg, "/menu")
+            servers = await tap(tg, "My servers")
+            assert "DEMO" in servers.text
+            assert "37.1.0.111" in servers.text
+            assert await proc.stop(signal.SIGTERM, timeout=10) == 0
+        finally:
+            if proc.process is not None:
+                proc.process.kill()
+                await proc.process.wait()
+    assert (tmp_path / "demo-bot.sqlite3").exists()
+    assert not (tmp_path / "bot.sqlite3").exists(), "demo data must not mix with real accounts"
