@@ -49,7 +49,7 @@ class Translator:
         self._bundles = bundles
         self._strict = strict
 
-    def __call__(self, key: str, **kwargs: Arg) -> str:
+    def __call__(self, key: str, /, **kwargs: Arg) -> str:
         args = {name: _to_fluent(value) for name, value in kwargs.items()}
         for bundle in self._bundles:
             if not bundle.has_message(key):
