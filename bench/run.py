@@ -1,0 +1,493 @@
+"""Runs every part of the benchmark in one process and prints the numbers beside the targets."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import experiments
+from bench.baseline import running_baseline
+from bench.faketg import BenchTelegram
+from bench.footprint import (
+    Footprint,
+    cold_start,
+    link_dormant_users,
+    our_world,
+    restart_with_users,
+    rss_mb,
+)
+from bench.traffic import (
+    TrafficResult,
+    add_server_users,
+    capture_screens,
+    measure,
+    open_menus,
+    provider_latency,
+)
+from bench.watcher_bench import SweepResult, run_watcher_bench
+from bot.config import Settings
+
+# Targets of issue #7.
+CPU_RATIO_TARGET = 1.5
+P99_ANSWER_TARGET_MS = 250.0
+P99_USERS = 50
+P99_LATENCY = 0.02
+SWEEP_TARGET = 1.2
+SWEEP_TARGET_WATCHES = 1000
+RSS_TARGET_MB = 100.0
+RSS_USERS = 10_000
+
+FIRST_ACTIVE_USER = 1000
+
+
+@dataclass
+class BenchConfig:
+    users: list[int] = field(default_factory=lambda: [10, 50, 200])
+    taps: int = 40  # measured taps per user
+    warmup: int = 4  # taps per user before measuring (one lap)
+    latency: float = 0.02
+    watches: list[int] = field(default_factory=lambda: [10, 100, 1000])
+    concurrency: int = int(Settings.model_fields["watch_concurrency"].default)
+    sweeps: int = 3
+    linked_users: int = RSS_USERS
+    timeout: float = 30.0  # per tap / per answer
+    sample_cpu: bool = True
+    experiments: list[str] = field(default_factory=list)  # see bench/experiments.py
+
+
+@dataclass
+class Row:
+    metric: str
+    value: str
+    target: str
+    verdict: str  # "met", "MISSED" or "" (no target for this one)
+
+
+@dataclass
+class BenchResults:
+    config: BenchConfig
+    machine: dict[str, str]
+    footprint: Footprint
+    traffic: list[TrafficResult]
+    baseline: list[TrafficResult]
+    watcher: list[SweepResult]
+
+    def targets(self) -> list[Row]:
+        return target_rows(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["targets"] = [asdict(row) for row in self.targets()]
+        return data
+
+
+def machine_info() -> dict[str, str]:
+    model = platform.processor() or "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    from importlib.metadata import version
+
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "aiogram": version("aiogram"),
+        "aiohttp": version("aiohttp"),
+        "httpx": version("httpx"),
+    }
+
+
+async def run_bench(
+    config: BenchConfig, workdir: Path, *, import_s: float | None = None, log: Any = print
+) -> BenchResults:
+    load_before = os.getloadavg()[0]
+    footprint = Footprint(import_s=import_s)
+    footprint.rss_mb["imported"] = rss_mb()
+    traffic: list[TrafficResult] = []
+    baseline: list[TrafficResult] = []
+    sizes = sorted(set(config.users))
+    active = [FIRST_ACTIVE_USER + i for i in range(max(sizes))]
+
+    (workdir / "bot").mkdir(parents=True, exist_ok=True)
+    async with our_world(workdir / "bot") as env:
+        log("footprint: cold start")
+        await cold_start(env, footprint, config.timeout)
+        dormant = max(config.linked_users - len(active), 0)
+        log(f"footprint: linking {dormant} users directly, then {len(active)} with servers")
+        await link_dormant_users(env, dormant, footprint)
+        await add_server_users(env, active)
+        await restart_with_users(env, footprint, config.timeout)
+        if config.experiments:
+            assert env.bot is not None
+            log(f"experiments on our bot: {', '.join(config.experiments)}")
+            experiments.apply(config.experiments, env.bot, env.db.fsm)
+        tg = env.tg
+        assert isinstance(tg, BenchTelegram)
+        menus = await open_menus(tg, active, config.timeout)
+        with provider_latency(env, config.latency):
+            screens = await capture_screens(tg, menus, config.timeout)
+            for size in sizes:
+                log(f"traffic: our bot, {size} users × {config.taps} taps")
+                traffic.append(
+                    await measure(
+                        "ours",
+                        tg,
+                        dict(list(menus.items())[:size]),
+                        taps=config.taps,
+                        warmup=config.warmup,
+                        timeout=config.timeout,
+                        provider_calls=env.sim.calls,
+                        sample_cpu=config.sample_cpu,
+                    )
+                )
+        footprint.rss_mb["served"] = rss_mb()
+
+    async with running_baseline(screens) as base_tg:
+        base_menus = await open_menus(base_tg, active, config.timeout)
+        for size in sizes:
+            log(f"traffic: bare aiogram baseline, {size} users × {config.taps} taps")
+            baseline.append(
+                await measure(
+                    "baseline",
+                    base_tg,
+                    dict(list(base_menus.items())[:size]),
+                    taps=config.taps,
+                    warmup=config.warmup,
+                    timeout=config.timeout,
+                    sample_cpu=config.sample_cpu,
+                )
+            )
+
+    log(f"watcher: sweeps over {', '.join(map(str, sorted(config.watches)))} watches")
+    (workdir / "watcher").mkdir(parents=True, exist_ok=True)
+    watcher = await run_watcher_bench(
+        workdir / "watcher",
+        config.watches,
+        latency=config.latency,
+        concurrency=config.concurrency,
+        sweeps=config.sweeps,
+        experiment_names=config.experiments,
+    )
+    machine = machine_info()
+    # Other work on the machine shows up in wall-clock numbers (latency, taps/s) far more than in
+    # CPU seconds; the load average says how quiet it was.
+    machine["load"] = f"{load_before:.2f} at start, {os.getloadavg()[0]:.2f} at end (1-min avg)"
+    return BenchResults(
+        config=config,
+        machine=machine,
+        footprint=footprint,
+        traffic=traffic,
+        baseline=baseline,
+        watcher=watcher,
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _ms(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def target_rows(results: BenchResults) -> list[Row]:
+    rows: list[Row] = []
+    base_by_users = {b.users: b for b in results.baseline}
+    for ours in results.traffic:
+        base = base_by_users.get(ours.users)
+        if base is None or base.bot_cpu_per_1k_taps <= 0:
+            continue
+        ratio = ours.bot_cpu_per_1k_taps / base.bot_cpu_per_1k_taps
+        raw = ours.cpu_per_1k_taps / base.cpu_per_1k_taps if base.cpu_per_1k_taps else math.nan
+        rows.append(
+            Row(
+                f"CPU per tap ÷ baseline, {ours.users} users (bot share; whole process {raw:.2f}×)",
+                f"{ratio:.2f}×",
+                f"≤ {CPU_RATIO_TARGET}×",
+                _verdict(ratio <= CPU_RATIO_TARGET),
+            )
+        )
+    for ours in results.traffic:
+        applies = ours.users == P99_USERS and math.isclose(results.config.latency, P99_LATENCY)
+        rows.append(
+            Row(
+                f"p99 tap → answer, {ours.users} users, "
+                f"{results.config.latency * 1000:.0f} ms provider latency",
+                f"{_ms(ours.answer_ms['p99'])} ms",
+                f"< {P99_ANSWER_TARGET_MS:.0f} ms" if applies else "(target: 50 users)",
+                _verdict(ours.answer_ms["p99"] < P99_ANSWER_TARGET_MS) if applies else "",
+            )
+        )
+    for sweep in results.watcher:
+        applies = sweep.watches == SWEEP_TARGET_WATCHES
+        rows.append(
+            Row(
+                f"sweep of {sweep.watches} watches (worst of {len(sweep.sweep_s)}), "
+                f"bound {sweep.bound_s:.2f} s",
+                f"{sweep.worst_s:.3f} s = {sweep.worst_vs_bound:.2f}× bound",
+                f"≤ {SWEEP_TARGET}× bound" if applies else "(target: 1,000 watches)",
+                _verdict(sweep.worst_vs_bound <= SWEEP_TARGET) if applies else "",
+            )
+        )
+        rows.append(
+            Row(
+                f"peak parallel provider calls, {sweep.watches} watches",
+                str(sweep.peak_in_flight),
+                f"≤ {sweep.concurrency} (concurrency)",
+                _verdict(sweep.peak_in_flight <= sweep.concurrency),
+            )
+        )
+    fp = results.footprint
+    served = fp.rss_mb.get("served", math.nan)
+    applies = fp.linked_users >= RSS_USERS
+    rows.append(
+        Row(
+            f"RSS, {fp.linked_users} linked users, after serving traffic (whole process)",
+            f"{served:.1f} MB",
+            f"< {RSS_TARGET_MB:.0f} MB" if applies else "(target: 10,000 users)",
+            _verdict(served < RSS_TARGET_MB) if applies else "",
+        )
+    )
+    return rows
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [
+        line(r) for r in rows
+    ]
+
+
+def render(results: BenchResults) -> str:
+    """The whole report as Markdown (it reads fine in a terminal too)."""
+    cfg, m, fp = results.config, results.machine, results.footprint
+    out = [
+        f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; "
+        f"aiogram {m['aiogram']}, aiohttp {m['aiohttp']}, httpx {m['httpx']}; {m['date']}; "
+        f"load average {m.get('load', '?')}",
+        "",
+        f"Experiments on our bot: {', '.join(cfg.experiments) or 'none'}",
+        "",
+        "### Targets",
+        "",
+        *_table(
+            ("metric", "value", "target", "verdict"),
+            [(r.metric, r.value, r.target, r.verdict) for r in results.targets()],
+        ),
+        "",
+        f"### Menu traffic ({cfg.taps} measured taps per user after {cfg.warmup} warm-up taps, "
+        f"provider latency {cfg.latency * 1000:.0f} ms)",
+        "",
+        "Times are from the update being handed out by getUpdates. CPU is seconds per 1,000 "
+        "taps: the whole process, the bot's share (ours + aiogram + httpx + SQLite thread) and "
+        "the harness's share (fake Bot API server, simulator, their HTTP server side, simulated "
+        "users).",
+        "",
+    ]
+    rows = []
+    for r in sorted(results.traffic + results.baseline, key=lambda r: (r.users, r.label)):
+        rows.append(
+            (
+                r.label,
+                str(r.users),
+                str(r.taps),
+                f"{r.taps_per_s:.0f}",
+                "/".join(_ms(r.answer_ms[k]) for k in ("p50", "p95", "p99")),
+                "/".join(_ms(r.edit_ms[k]) for k in ("p50", "p95", "p99")),
+                f"{r.cpu_per_1k_taps:.2f}",
+                f"{r.bot_cpu_per_1k_taps:.2f}",
+                f"{r.harness_cpu_per_1k_taps:.2f}",
+                f"{r.provider_calls_per_tap:.2f}",
+                f"{r.failures}/{r.off_route}/{r.unanswered}/{r.telegram_errors}",
+            )
+        )
+    out += _table(
+        (
+            "bot",
+            "users",
+            "taps",
+            "taps/s",
+            "→answer p50/p95/p99 ms",
+            "→edit p50/p95/p99 ms",
+            "CPU s/1k",
+            "bot",
+            "harness",
+            "calls/tap",
+            "fail/off/unans/tg-err",
+        ),
+        rows,
+    )
+    out += [
+        "",
+        "CPU split of the main thread (share of busy samples) and other threads (s/1k taps):",
+        "",
+    ]
+    split = []
+    for r in sorted(results.traffic + results.baseline, key=lambda r: (r.users, r.label)):
+        shares = r.cpu.shares
+        split.append(
+            (
+                r.label,
+                str(r.users),
+                *(f"{shares.get(c, 0.0) * 100:.0f}%" for c in _SPLIT),
+                f"{r.cpu.other_threads * 1000 / max(r.taps, 1):.2f}",
+                str(r.cpu.samples),
+            )
+        )
+    out += _table(("bot", "users", *_SPLIT, "other threads", "samples"), split)
+    out += [
+        "",
+        f"### Watcher (provider latency {cfg.latency * 1000:.0f} ms, "
+        f"concurrency {cfg.concurrency})",
+        "",
+    ]
+    base = results.watcher[0] if results.watcher else None
+    out += _table(
+        (
+            "watches",
+            "sweeps s",
+            "median s",
+            "bound s",
+            "worst/bound",
+            "peak parallel",
+            "calls/sweep",
+            "CPU ms/watch (bot)",
+            "growth vs first",
+        ),
+        [
+            (
+                str(s.watches),
+                " ".join(f"{t:.3f}" for t in s.sweep_s),
+                f"{s.median_s:.3f}",
+                f"{s.bound_s:.3f}",
+                f"{s.worst_vs_bound:.2f}",
+                str(s.peak_in_flight),
+                f"{s.calls_per_sweep:.0f}",
+                f"{s.cpu_ms_per_watch:.2f} ({s.bot_cpu_ms_per_watch:.2f})",
+                _growth(s, base) if base else "",
+            )
+            for s in results.watcher
+        ],
+    )
+    out += ["", "### Footprint", ""]
+    fp_rows = [
+        ("import of the bot's modules", "—" if fp.import_s is None else f"{fp.import_s:.2f} s"),
+        ("cold start → first /start answered", f"{fp.cold_start_s:.3f} s"),
+        (f"linking {fp.linked_users} users directly", f"{fp.link_s:.1f} s"),
+        (f"restart with {fp.linked_users} linked users → first answer", f"{fp.restart_s:.3f} s"),
+    ]
+    fp_rows += [(f"RSS: {stage}", f"{mb:.1f} MB") for stage, mb in fp.rss_mb.items()]
+    out += _table(("what", "value"), fp_rows)
+    return "\n".join(out) + "\n"
+
+
+def _growth(sweep: SweepResult, first: SweepResult) -> str:
+    time_factor = sweep.median_s / first.median_s
+    return f"time ×{time_factor:.1f} for watches ×{sweep.watches / first.watches:.0f}"
+
+
+_SPLIT = ("bot", "loop", "fake-telegram", "http-server", "simulator", "driver")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return values
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namespace]:
+    defaults = BenchConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Benchmark of the Inferno bot (issue #7)"
+    )
+    parser.add_argument("--users", type=_sizes, help="simultaneous users, e.g. 10,50,200")
+    parser.add_argument("--taps", type=int, help=f"measured taps per user ({defaults.taps})")
+    parser.add_argument("--warmup", type=int, help=f"warm-up taps per user ({defaults.warmup})")
+    parser.add_argument(
+        "--latency", type=float, help=f"provider latency, seconds ({defaults.latency})"
+    )
+    parser.add_argument("--watches", type=_sizes, help="open watches, e.g. 10,100,1000")
+    parser.add_argument(
+        "--concurrency", type=int, help=f"watcher concurrency ({defaults.concurrency})"
+    )
+    parser.add_argument("--sweeps", type=int, help=f"sweeps per size ({defaults.sweeps})")
+    parser.add_argument(
+        "--linked-users", type=int, help=f"linked users for the footprint ({defaults.linked_users})"
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument(
+        "--no-sampler", action="store_true", help="no CPU split (whole-process CPU only)"
+    )
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        choices=experiments.NAMES,
+        default=[],
+        help="apply a candidate fix to our bot (see bench/experiments.py); repeatable",
+    )
+    parser.add_argument("--json", type=Path, help="also write all numbers as JSON here")
+    parser.add_argument("--markdown", type=Path, help="also write the report as Markdown here")
+    parser.add_argument("--workdir", type=Path, help="for the databases (default: a temp dir)")
+    args = parser.parse_args(argv)
+
+    config = BenchConfig()
+    if args.quick:
+        config = BenchConfig(users=[5, 20], taps=12, watches=[10, 100], sweeps=2, linked_users=1000)
+    for name in ("users", "taps", "warmup", "latency", "watches", "concurrency", "sweeps"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    if args.linked_users is not None:
+        config.linked_users = args.linked_users
+    config.sample_cpu = not args.no_sampler
+    config.experiments = list(args.experiment)
+    if config.taps < 1 or config.warmup < 0 or config.latency < 0 or config.concurrency < 1:
+        parser.error("taps ≥ 1, warmup ≥ 0, latency ≥ 0 and concurrency ≥ 1, please")
+    return config, args
+
+
+def main(argv: Sequence[str] | None = None, *, import_s: float | None = None) -> int:
+    config, args = parse_args(argv)
+
+    def log(message: str) -> None:
+        print(f"· {message}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="inferno-bench-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        results = asyncio.run(run_bench(config, workdir, import_s=import_s, log=log))
+    report = render(results)
+    print()
+    print(report)
+    if args.json:
+        args.json.write_text(json.dumps(results.as_dict(), indent=2, default=str) + "\n")
+    if args.markdown:
+        args.markdown.write_text(report)
+    return 0
