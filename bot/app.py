@@ -24,6 +24,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.middlewares import AccessMiddleware, UserContextMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
+from bot.middlewares.response_types import KeepResponseTypes
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DeletionScheduler
 from bot.services.locks import UserLocks
@@ -63,11 +64,13 @@ def create_bot(settings: Settings) -> Bot:
     )
     proxy = settings.telegram_proxy.get_secret_value() if settings.telegram_proxy else None
     session = AiohttpSession(api=api, proxy=proxy) if api else AiohttpSession(proxy=proxy)
-    return Bot(
+    bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    bot.session.middleware(KeepResponseTypes())
+    return bot
 
 
 def create_inferno_client(settings: Settings) -> InfernoClient:

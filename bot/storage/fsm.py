@@ -48,6 +48,10 @@ class SQLiteStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
+        # Every menu screen clears the state; most users have none, and a read is far cheaper
+        # than a write transaction.
+        if value is None and await self.get_state(key) is None:
+            return
         async with self._conn.transaction() as tx:
             await tx.execute(
                 f"INSERT INTO fsm ({_KEY_COLUMNS}, state, updated_at) "
@@ -66,6 +70,8 @@ class SQLiteStorage(BaseStorage):
         if not isinstance(data, dict):
             msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
             raise DataNotDictLikeError(msg)
+        if not data and not await self.get_data(key):
+            return
         encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         async with self._conn.transaction() as tx:
             await tx.execute(
