@@ -78,6 +78,7 @@ def create_inferno_client(settings: Settings) -> InfernoClient:
         settings.inferno_api_url,
         connect_timeout=settings.inferno_connect_timeout,
         timeout=settings.inferno_timeout,
+        cache_ttl=settings.read_cache_ttl,
     )
 
 

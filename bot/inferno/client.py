@@ -136,6 +136,10 @@ def _wire_id(value: str | int) -> str | int:
     return value
 
 
+CACHED_ACTIONS = frozenset({"list", "orders", "services"})
+_CACHE_LIMIT = 10_000
+
+
 class InfernoClient:
     """One shared connection pool for every user; credentials are passed per call."""
 
@@ -148,8 +152,14 @@ class InfernoClient:
         read_retries: int = 2,
         backoff: float = 0.3,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache_ttl: float = 0.0,
     ) -> None:
         self.base_url = base_url
+        # Menus re-read the same lists on every tap; a few seconds of reuse saves most of the
+        # provider calls. Only parameterless list reads are cached, and any write by an account
+        # drops that account's entries, so the bot never shows a list older than its own action.
+        self._cache_ttl = max(0.0, cache_ttl)
+        self._cache: dict[tuple[str, int | None, str | None], tuple[float, Any]] = {}
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
@@ -316,6 +326,45 @@ class InfernoClient:
         params: dict[str, Any],
         *,
         secrets: Sequence[str] = (),
+    ) -> Any:
+        if self._cache_ttl and action in CACHED_ACTIONS and not params:
+            cache_key = (action, creds.cid if creds else None, creds.key if creds else None)
+            cached = self._cache.get(cache_key)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            payload = await self._call_provider(action, creds, params, secrets)
+            self._remember(cache_key, payload)
+            return payload
+        if self._cache_ttl and creds is not None and action not in READ_ACTIONS:
+            self.forget(creds.cid)
+            try:
+                return await self._call_provider(action, creds, params, secrets)
+            finally:
+                # Also after: a read that overlapped the write may have cached the old state.
+                self.forget(creds.cid)
+        return await self._call_provider(action, creds, params, secrets)
+
+    def forget(self, cid: int) -> None:
+        """Drops the cached lists of one account, and the shared catalog (after a write: a
+        refused template or plan is the sign that the catalog changed)."""
+        for cache_key in [k for k in self._cache if k[1] in (cid, None)]:
+            del self._cache[cache_key]
+
+    def _remember(self, cache_key: tuple[str, int | None, str | None], payload: Any) -> None:
+        now = time.monotonic()
+        if len(self._cache) >= _CACHE_LIMIT:
+            for stale in [k for k, (until, _) in self._cache.items() if until <= now]:
+                del self._cache[stale]
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+        self._cache[cache_key] = (now + self._cache_ttl, payload)
+
+    async def _call_provider(
+        self,
+        action: str,
+        creds: Credentials | None,
+        params: dict[str, Any],
+        secrets: Sequence[str],
     ) -> Any:
         body: dict[str, Any] = dict(params)
         headers: dict[str, str] = {}

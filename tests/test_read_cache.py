@@ -1,0 +1,76 @@
+"""The client's short read cache: list reads are reused, any write by the account drops them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import ProviderUnavailable
+from bot.inferno.models import Credentials
+from bot.inferno.simulator import Simulator, SimulatorServer
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[tuple[Simulator, InfernoClient, Credentials, Credentials]]:
+    sim = Simulator(install_delay=0.0)
+    first = sim.add_customer(email="a@example.com", password="pw", balance="100.00")
+    second = sim.add_customer(email="b@example.com", password="pw", balance="100.00")
+    async with SimulatorServer(sim) as server:
+        client = InfernoClient(server.url, cache_ttl=60.0, backoff=0.0)
+        try:
+            yield (
+                sim,
+                client,
+                Credentials(cid=first.cid, key=first.key),
+                Credentials(cid=second.cid, key=second.key),
+            )
+        finally:
+            await client.aclose()
+
+
+async def test_list_reads_are_reused(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+) -> None:
+    sim, client, creds, _ = setup
+    for _ in range(3):
+        await client.orders(creds)
+        await client.services(creds)
+        await client.list_catalog()
+    assert (sim.calls["orders"], sim.calls["services"], sim.calls["list"]) == (1, 1, 1)
+    await client.balance(creds)
+    await client.balance(creds)
+    assert sim.calls["balance"] == 2, "balance is never cached"
+
+
+async def test_a_write_drops_the_accounts_lists(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+) -> None:
+    sim, client, creds, other = setup
+    assert await client.orders(creds) == []
+    await client.orders(other)
+    created = await client.create(creds, "101")
+    assert [order.id for order in await client.orders(creds)] == [created.order_id]
+    assert sim.calls["orders"] == 3
+    await client.orders(other)
+    assert sim.calls["orders"] == 3, "another account's lists stay cached"
+
+
+async def test_accounts_never_share_entries(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+) -> None:
+    _sim, client, creds, other = setup
+    await client.create(creds, "101")
+    assert len(await client.orders(creds)) == 1
+    assert await client.orders(other) == []
+
+
+async def test_failures_are_not_cached(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+) -> None:
+    sim, client, creds, _ = setup
+    sim.faults.http_500_next = 3
+    with pytest.raises(ProviderUnavailable):
+        await client.orders(creds)
+    assert await client.orders(creds) == []
