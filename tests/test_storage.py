@@ -9,7 +9,14 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.storage import Account, Database, DecryptionError, KeyRing, SchemaTooNewError
+from bot.storage import (
+    Account,
+    Database,
+    DecryptionError,
+    KeyRing,
+    SchemaTooNewError,
+    WatchPoll,
+)
 from bot.storage.connection import Executor, Params
 from bot.storage.migrations import LATEST_VERSION, MIGRATIONS, migrate, split_statements
 
@@ -519,3 +526,22 @@ async def test_close_is_idempotent(tmp_path: Path, keyring: KeyRing) -> None:
     await db.close()
     await db.close()
     assert "x.sqlite3" in repr(db)
+
+
+async def test_a_sweeps_polls_are_written_together(db: Database) -> None:
+    first = await db.watches.replace(1, 1, "47001", "install", "debian12")
+    second = await db.watches.replace(1, 1, "47002", "install", "debian12", status_message_id=9)
+    await db.watches.update_progress_many(
+        [
+            WatchPoll(first.id, "not-ready", 0, 100.0),
+            WatchPoll(second.id, None, 3, 200.0, last_edit_at=50.0),
+        ]
+    )
+    one, two = await db.watches.get(first.id), await db.watches.get(second.id)
+    assert one is not None and two is not None
+    assert (one.last_state, one.failures, one.next_poll_at) == ("not-ready", 0, 100.0)
+    assert (two.failures, two.next_poll_at, two.last_edit_at) == (3, 200.0, 50.0)
+    await db.watches.update_progress_many([WatchPoll(second.id, None, 0, 300.0)])
+    again = await db.watches.get(second.id)
+    assert again is not None and again.last_edit_at == 50.0, "None keeps the last edit time"
+    await db.watches.update_progress_many([])

@@ -28,7 +28,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
-from bot.storage import Database, Watch
+from bot.storage import Database, Watch, WatchPoll
 
 log = logging.getLogger(__name__)
 
@@ -72,28 +72,34 @@ class InstallWatcher:
             results = await asyncio.gather(
                 *(self._check(bot, watch, limiter) for watch in due), return_exceptions=True
             )
+            polls: list[WatchPoll] = []
             for watch, result in zip(due, results, strict=True):
-                if isinstance(result, Exception):
+                if isinstance(result, BaseException):
                     # One broken watch must not stop the others; it is retried next pass.
                     log.error(
                         "watch=%s order=%s check failed: %r", watch.id, watch.order_id, result
                     )
-                    await self._back_off(watch, watch.last_state)
+                    polls.append(self._back_off(watch))
+                elif result is not None:
+                    polls.append(result)
+            # One transaction for the whole pass: a commit per watch dominated large sweeps.
+            await self._db.watches.update_progress_many(polls)
         remaining = await self._db.watches.open()
         if not remaining:
             return None
         return max(0.0, min(w.next_poll_at for w in remaining) - self._clock())
 
-    async def _check(self, bot: Bot, watch: Watch, limiter: asyncio.Semaphore) -> None:
+    async def _check(self, bot: Bot, watch: Watch, limiter: asyncio.Semaphore) -> WatchPoll | None:
+        """Polls one watch; returns its new progress, or None when the watch ended."""
         account = await self._db.users.account(watch.user_id)
         if account is None:
             log.info("watch=%s user=%s unlinked: dropped", watch.id, watch.user_id)
             await self._db.watches.delete(watch.id)
-            return
+            return None
         i18n = await self._translator(watch.user_id)
         if self._clock() - watch.started_at > self._timeout:
             await self._report_timeout(bot, watch, i18n)
-            return
+            return None
         creds = Credentials(cid=account.cid, key=account.api_key)
         try:
             async with limiter:
@@ -102,7 +108,7 @@ class InstallWatcher:
             log.info("watch=%s user=%s key rejected: dropped", watch.id, watch.user_id)
             await self._send(bot, watch, i18n("watch-key-invalid", order=watch.order_id), None)
             await self._db.watches.delete(watch.id)
-            return
+            return None
         except InfernoError as exc:
             log.info(
                 "watch=%s order=%s provider error %s; backing off",
@@ -110,31 +116,29 @@ class InstallWatcher:
                 watch.order_id,
                 type(exc).__name__,
             )
-            await self._back_off(watch, watch.last_state)
-            return
+            return self._back_off(watch)
 
         if info.is_ready and (watch.kind == "install" or watch.last_state == SEEN_NOT_READY):
             await self._report_ready(bot, watch, info, i18n)
-            return
+            return None
         state = SEEN_NOT_READY if not info.is_ready else watch.last_state
         now = self._clock()
         edited_at = await self._maybe_edit_progress(bot, watch, info, i18n, now)
-        await self._db.watches.update_progress(
-            watch.id,
+        return WatchPoll(
+            watch_id=watch.id,
             last_state=state,
             failures=0,
             next_poll_at=now + self._interval,
             last_edit_at=edited_at,
         )
 
-    async def _back_off(self, watch: Watch, last_state: str | None) -> None:
+    def _back_off(self, watch: Watch) -> WatchPoll:
         failures = watch.failures + 1
-        delay = min(self._interval * 2**failures, MAX_BACKOFF)
-        await self._db.watches.update_progress(
-            watch.id,
-            last_state=last_state,
+        return WatchPoll(
+            watch_id=watch.id,
+            last_state=watch.last_state,
             failures=failures,
-            next_poll_at=self._clock() + delay,
+            next_poll_at=self._clock() + min(self._interval * 2**failures, MAX_BACKOFF),
         )
 
     async def _report_ready(

@@ -11,6 +11,7 @@ from bot.storage.repositories import (
     ScheduledDeletion,
     User,
     Watch,
+    WatchPoll,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "StorageError",
     "User",
     "Watch",
+    "WatchPoll",
 ]

@@ -42,6 +42,10 @@ class Executor:
         async with self._conn.execute(sql, params) as cursor:
             return int(cursor.rowcount)
 
+    async def executemany(self, sql: str, rows: list[Params]) -> None:
+        """One statement for many rows, in a single worker-thread call."""
+        await self._conn.executemany(sql, rows)
+
     async def insert(self, sql: str, params: Params = ()) -> int:
         """Run an INSERT; return the new row id."""
         async with self._conn.execute(sql, params) as cursor:

@@ -210,6 +210,17 @@ def _watch(row: sqlite3.Row) -> Watch:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class WatchPoll:
+    """The outcome of polling one watch, as ``update_progress`` takes it."""
+
+    watch_id: int
+    last_state: str | None
+    failures: int
+    next_poll_at: float
+    last_edit_at: float | None = None
+
+
 class WatchRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -275,6 +286,20 @@ class WatchRepository:
             "last_edit_at = COALESCE(?, last_edit_at) WHERE id = ?",
             (last_state, failures, next_poll_at, last_edit_at, watch_id),
         )
+
+    async def update_progress_many(self, polls: list[WatchPoll]) -> None:
+        """Record a whole sweep's polls in one transaction (one commit instead of one each)."""
+        if not polls:
+            return
+        async with self._conn.transaction() as tx:
+            await tx.executemany(
+                "UPDATE watches SET last_state = ?, failures = ?, next_poll_at = ?, "
+                "last_edit_at = COALESCE(?, last_edit_at) WHERE id = ?",
+                [
+                    (p.last_state, p.failures, p.next_poll_at, p.last_edit_at, p.watch_id)
+                    for p in polls
+                ],
+            )
 
     async def set_status_message(self, watch_id: int, message_id: int | None) -> None:
         await self._conn.execute(
