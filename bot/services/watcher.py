@@ -28,7 +28,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
-from bot.storage import Database, Watch, WatchPoll
+from bot.storage import Account, Database, Watch, WatchPoll
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,10 @@ class InstallWatcher:
         due = [watch for watch in watches if watch.next_poll_at <= now]
         if due:
             limiter = asyncio.Semaphore(self._concurrency)
+            accounts = await self._db.users.accounts([watch.user_id for watch in due])
             results = await asyncio.gather(
-                *(self._check(bot, watch, limiter) for watch in due), return_exceptions=True
+                *(self._check(bot, watch, accounts.get(watch.user_id), limiter) for watch in due),
+                return_exceptions=True,
             )
             polls: list[WatchPoll] = []
             for watch, result in zip(due, results, strict=True):
@@ -89,14 +91,20 @@ class InstallWatcher:
             return None
         return max(0.0, min(w.next_poll_at for w in remaining) - self._clock())
 
-    async def _check(self, bot: Bot, watch: Watch, limiter: asyncio.Semaphore) -> WatchPoll | None:
+    async def _check(
+        self,
+        bot: Bot,
+        watch: Watch,
+        owner: tuple[Account, str | None] | None,
+        limiter: asyncio.Semaphore,
+    ) -> WatchPoll | None:
         """Polls one watch; returns its new progress, or None when the watch ended."""
-        account = await self._db.users.account(watch.user_id)
-        if account is None:
+        if owner is None:
             log.info("watch=%s user=%s unlinked: dropped", watch.id, watch.user_id)
             await self._db.watches.delete(watch.id)
             return None
-        i18n = await self._translator(watch.user_id)
+        account, language = owner
+        i18n = self._hub.get(language)
         if self._clock() - watch.started_at > self._timeout:
             await self._report_timeout(bot, watch, i18n)
             return None
@@ -249,10 +257,6 @@ class InstallWatcher:
                 log.warning("watch=%s message not delivered: %s", watch.id, exc.message)
                 return False
         return False
-
-    async def _translator(self, user_id: int) -> Translator:
-        user = await self._db.users.get(user_id)
-        return self._hub.get(user.language if user else None)
 
 
 def _state_text(i18n: Translator, info: ServerInfo) -> str:
