@@ -161,6 +161,20 @@ def pager_row(
     return row
 
 
+def cyclic_pager_row(
+    i18n: Translator, page: int, pages: int, make: Callable[[int], CallbackData]
+) -> list[InlineKeyboardButton]:
+    """Prev / "page/pages" / Next, always all three: Prev on the first page goes to the last."""
+    return [
+        InlineKeyboardButton(text=i18n("btn-prev"), callback_data=make((page - 1) % pages).pack()),
+        InlineKeyboardButton(
+            text=i18n("page-indicator", page=page + 1, pages=pages),
+            callback_data=make(page).pack(),
+        ),
+        InlineKeyboardButton(text=i18n("btn-next"), callback_data=make((page + 1) % pages).pack()),
+    ]
+
+
 def clip(text: str, limit: int) -> str:
     """One line of raw provider text, shortened *before* escaping so no entity is ever cut."""
     text = " ".join(text.split())

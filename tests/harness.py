@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer
 from bot.storage import Database, KeyRing
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeMessage, FakeTelegram
 
 TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
 
@@ -113,6 +113,52 @@ class BotEnv:
         await self.tg.wait_for(lambda: in_flight.count == 0, timeout, "handlers to finish")
         await self.tg.wait_idle(timeout)
         await self.tg.wait_for(lambda: in_flight.count == 0, timeout, "handlers to finish")
+
+    def screen(self, user_id: int) -> dict[int, tuple[int, bool]]:
+        """Each bot message's edit count and deletion: any send, edit or delete changes it."""
+        return {
+            m.message_id: (m.edit_count, m.deleted)
+            for m in self.tg.bot_messages(user_id, include_deleted=True)
+        }
+
+    async def answered(self, user_id: int, before: dict[int, tuple[int, bool]]) -> FakeMessage:
+        """Waits for the bot's visible answer, then for it to go quiet; returns the message it
+        sent or edited last (an old message's button edits that old message).
+
+        Quiet time alone is not enough: provider calls (and their retry backoff) happen between
+        Telegram requests, and a busy machine can stretch them past any fixed quiet period.
+        """
+        await self.tg.wait_for(lambda: self.screen(user_id) != before, 10.0, "the bot to answer")
+        await self.tg.wait_idle()
+        after = self.screen(user_id)
+        changed = [i for i, state in after.items() if before.get(i) != state and not state[1]]
+        if changed:
+            return self.tg.message(user_id, max(changed))
+        return self.tg.last_bot_message(user_id)
+
+    async def say(self, user_id: int, text: str) -> FakeMessage:
+        before = self.screen(user_id)
+        await self.tg.send_text(user_id, text)
+        return await self.answered(user_id, before)
+
+    async def command(self, user_id: int, text: str) -> FakeMessage:
+        before = self.screen(user_id)
+        await self.tg.send_command(user_id, text)
+        return await self.answered(user_id, before)
+
+    async def tap(self, user_id: int, text: str) -> FakeMessage:
+        before = self.screen(user_id)
+        await self.tg.tap_button(user_id, text)
+        return await self.answered(user_id, before)
+
+    async def forge(self, user_id: int, data: str, message_id: int | None = None) -> FakeMessage:
+        """A tap with ``data`` on a message (the bot's last by default), whether or not such a
+        button is shown there: an old client or a crafted update."""
+        before = self.screen(user_id)
+        if message_id is None:
+            message_id = self.tg.last_bot_message(user_id).message_id
+        await self.tg.tap(user_id, message_id, data, verify=False)
+        return await self.answered(user_id, before)
 
     async def open_menu(self, user_id: int) -> None:
         await self.tg.send_command(user_id, "/menu")

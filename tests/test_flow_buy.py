@@ -23,47 +23,21 @@ async def linked(env: BotEnv, uid: int = UID, balance: str = "100.00") -> Custom
     return customer
 
 
-# The harness's wait_idle alone can return before a slow handler has sent anything (it only
-# watches Telegram traffic), so every step first waits for the bot's visible reaction.
-# (These helpers are also used by test_flow_orders.py and test_flow_services.py.)
-
-
-def snapshot(env: BotEnv, uid: int) -> set[tuple[int, int]]:
-    return {(m.message_id, m.edit_count) for m in env.tg.bot_messages(uid)}
-
-
-async def reaction(env: BotEnv, uid: int, before: set[tuple[int, int]]) -> FakeMessage:
-    """The bot message sent or edited since ``before``, once the bot is idle again."""
-
-    def changed() -> list[FakeMessage]:
-        return [m for m in env.tg.bot_messages(uid) if (m.message_id, m.edit_count) not in before]
-
-    await env.tg.wait_for(lambda: bool(changed()), timeout=10, message="the bot's reply")
-    await env.tg.wait_idle()
-    return changed()[-1]
+# Shortcuts for UID (also used by test_flow_orders.py and test_flow_services.py).
 
 
 async def open_menu(env: BotEnv, uid: int = UID) -> FakeMessage:
-    before = snapshot(env, uid)
-    await env.tg.send_command(uid, "/menu")
-    return await reaction(env, uid, before)
+    return await env.command(uid, "/menu")
 
 
 async def tap(env: BotEnv, text: str, uid: int = UID) -> FakeMessage:
-    before = snapshot(env, uid)
-    await env.tg.tap_button(uid, text)
-    return await reaction(env, uid, before)
+    return await env.tap(uid, text)
 
 
 async def forge(
     env: BotEnv, data: str, uid: int = UID, message_id: int | None = None
 ) -> FakeMessage:
-    """A tap with callback data no screen offered (an old client, a crafted update)."""
-    before = snapshot(env, uid)
-    if message_id is None:
-        message_id = env.tg.last_bot_message(uid).message_id
-    await env.tg.tap(uid, message_id, data, verify=False)
-    return await reaction(env, uid, before)
+    return await env.forge(uid, data, message_id)
 
 
 async def open_plans(env: BotEnv, uid: int = UID) -> FakeMessage:

@@ -64,55 +64,14 @@ async def paid_order(env: BotEnv, customer: Customer) -> str:
     return created.order_id
 
 
-def screen(env: BotEnv, uid: int) -> dict[int, tuple[int, bool]]:
-    """Each bot message's edit count and deletion: any send, edit or delete changes it."""
-    return {
-        m.message_id: (m.edit_count, m.deleted)
-        for m in env.tg.bot_messages(uid, include_deleted=True)
-    }
-
-
-async def answered(env: BotEnv, uid: int, before: dict[int, tuple[int, bool]]) -> FakeMessage:
-    """Waits for the bot's visible answer, then for it to go quiet; returns the message it
-    sent or edited last (an old message's button edits that old message).
-
-    Quiet time alone is not enough: provider calls (and their retry backoff) happen between
-    Telegram requests, and a busy machine can stretch them past any fixed quiet period.
-    """
-    await env.tg.wait_for(lambda: screen(env, uid) != before, 10.0, "the bot to answer")
-    await env.tg.wait_idle()
-    after = screen(env, uid)
-    changed = [i for i, state in after.items() if before.get(i) != state and not state[1]]
-    return env.tg.message(uid, max(changed)) if changed else env.tg.last_bot_message(uid)
-
-
 async def open_wizard(
     env: BotEnv, uid: int, order_id: str, mode: InstallMode = InstallMode.INSTALL
 ) -> FakeMessage:
-    before = screen(env, uid)
-    await env.tg.send_command(uid, "/menu")
-    menu = await answered(env, uid, before)
+    menu = await env.command(uid, "/menu")
     # Exactly the data of the server card's "Install OS" / "Reinstall" button.
-    return await forge(env, uid, menu, InstallStartCb(order_id=order_id, mode=mode).pack())
-
-
-async def forge(env: BotEnv, uid: int, message: FakeMessage, data: str) -> FakeMessage:
-    """A tap with ``data`` on ``message``, whether or not such a button is shown there."""
-    before = screen(env, uid)
-    await env.tg.tap(uid, message.message_id, data, verify=False)
-    return await answered(env, uid, before)
-
-
-async def tap(env: BotEnv, uid: int, text: str) -> FakeMessage:
-    before = screen(env, uid)
-    await env.tg.tap_button(uid, text)
-    return await answered(env, uid, before)
-
-
-async def say(env: BotEnv, uid: int, text: str) -> FakeMessage:
-    before = screen(env, uid)
-    await env.tg.send_text(uid, text)
-    return await answered(env, uid, before)
+    return await env.forge(
+        uid, InstallStartCb(order_id=order_id, mode=mode).pack(), menu.message_id
+    )
 
 
 def labels(message: FakeMessage) -> list[str]:
@@ -177,36 +136,36 @@ async def test_templates_are_paginated_and_filtered_by_a_typed_word(many: BotEnv
     assert len(page1) == 8
     assert "1/6" in labels(first)
 
-    second = await tap(env, UID, "Next ›")
+    second = await env.tap(UID, "Next ›")
     assert second.message_id == first.message_id, "pages are edited in place"
     page2 = template_labels(second)
     assert len(page2) == 8
     assert not set(page1) & set(page2)
     assert "2/6" in labels(second)
     # The long names are cut for the button, not in the catalogue.
-    last = await tap(env, UID, "‹ Prev")
-    last = await tap(env, UID, "‹ Prev")
+    last = await env.tap(UID, "‹ Prev")
+    last = await env.tap(UID, "‹ Prev")
     assert "6/6" in labels(last)
     assert all(len(label) <= 48 for label in template_labels(last))
 
-    filtered = await say(env, UID, "  Debian ")
+    filtered = await env.say(UID, "  Debian ")
     expected = expected_labels(env, "debian")
     assert "Filter: Debian" in filtered.text
     assert f"{len(expected)} matches" in filtered.text
     pages = int(next(label for label in labels(filtered) if label.startswith("1/"))[2:])
     shown = template_labels(filtered)
     for _ in range(pages - 1):
-        filtered = await tap(env, UID, "Next ›")
+        filtered = await env.tap(UID, "Next ›")
         shown += template_labels(filtered)
     assert sorted(shown) == sorted(
         label if len(label) <= 48 else label[:47] + "…" for label in expected_labels(env, "debian")
     )
     assert len(shown) == len(expected)
 
-    nothing = await say(env, UID, "plan9")
+    nothing = await env.say(UID, "plan9")
     assert "Nothing matches" in nothing.text
     assert template_labels(nothing) == []
-    cleared = await tap(env, UID, "Clear the filter")
+    cleared = await env.tap(UID, "Clear the filter")
     assert len(template_labels(cleared)) == 8
     assert "45 templates" in cleared.text
     assert env.tg.errors == []
@@ -217,19 +176,19 @@ async def test_template_buttons_carry_a_short_reference_resolved_on_tap(many: Bo
     customer = await linked_customer(env)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
-    found = await say(env, UID, "portainer")
+    found = await env.say(UID, "portainer")
     (button,) = [b for b in found.buttons() if (b.callback_data or "").startswith("iw:t:")]
     assert button.callback_data is not None
     assert "portainer" not in button.callback_data
     # The catalogue changes under the user's feet: a template before it disappears.
     del env.sim.templates["debian11"]
-    keys_step = await tap(env, UID, "Portainer")
+    keys_step = await env.tap(UID, "Portainer")
     assert "Step 2 of 3" in keys_step.text
     assert "Portainer" in keys_step.text
-    summary = await tap(env, UID, "without a key")
+    summary = await env.tap(UID, "without a key")
     assert LONG_TEMPLATE in summary.text
     # A forged reference that matches nothing is refused with the list shown again.
-    again = await forge(env, UID, summary, "iw:t:3.000000")
+    again = await env.forge(UID, "iw:t:3.000000", summary.message_id)
     assert "no longer offered" in again.text
     assert template_labels(again) == [button.text], "the filter is still on"
     assert env.tg.errors == []
@@ -244,27 +203,27 @@ async def test_key_toggles_mark_and_unmark_and_refuse_foreign_ids(env: BotEnv) -
     foreign_id = str(stranger.ssh_keys[0].id)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
-    keys_step = await tap(env, UID, "Debian 12")
+    keys_step = await env.tap(UID, "Debian 12")
     assert "Step 2 of 3" in keys_step.text
     assert "⬜ laptop" in labels(keys_step) and "⬜ work" in labels(keys_step)
     assert "root with the password" in keys_step.text
     assert "Continue without a key »" in labels(keys_step)
 
-    on = await tap(env, UID, "laptop")
+    on = await env.tap(UID, "laptop")
     assert on.message_id == keys_step.message_id
     assert "✅ laptop" in labels(on) and "⬜ work" in labels(on)
     assert "1 key selected" in on.text
     assert "Continue with 1 key »" in labels(on)
-    both = await tap(env, UID, "work")
+    both = await env.tap(UID, "work")
     assert "✅ laptop" in labels(both) and "✅ work" in labels(both)
-    off = await tap(env, UID, "laptop")
+    off = await env.tap(UID, "laptop")
     assert "⬜ laptop" in labels(off) and "✅ work" in labels(off)
 
     # A forged toggle with another customer's key id never gets selected.
-    refused = await forge(env, UID, off, f"iw:g:{foreign_id}")
+    refused = await env.forge(UID, f"iw:g:{foreign_id}", off.message_id)
     assert "not in your account" in refused.text
     assert "1 key selected" in refused.text
-    summary = await tap(env, UID, "Continue with 1 key")
+    summary = await env.tap(UID, "Continue with 1 key")
     assert "SSH keys: work" in summary.text
     assert "checked these settings" in summary.text
     assert env.tg.errors == []
@@ -274,8 +233,8 @@ async def test_add_a_key_from_the_wizard_comes_back_with_it_selected(env: BotEnv
     customer = await linked_customer(env, keys=("laptop",))
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
-    await tap(env, UID, "Debian 12")
-    prompt = await tap(env, UID, "Add a key")
+    await env.tap(UID, "Debian 12")
+    prompt = await env.tap(UID, "Add a key")
     assert "public" in prompt.text
     line = (
         ed25519.Ed25519PrivateKey.generate()
@@ -283,22 +242,22 @@ async def test_add_a_key_from_the_wizard_comes_back_with_it_selected(env: BotEnv
         .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
         .decode()
     )
-    bad = await say(env, UID, "ssh-ed25519 AAAA!!!")
+    bad = await env.say(UID, "ssh-ed25519 AAAA!!!")
     assert "not valid base64" in bad.text
-    name_prompt = await say(env, UID, f"{line} ci@runner")
+    name_prompt = await env.say(UID, f"{line} ci@runner")
     assert "ci@runner" in name_prompt.text
-    back = await say(env, UID, "ci-runner")
+    back = await env.say(UID, "ci-runner")
     new_key = next(k for k in customer.ssh_keys if k.name == "ci-runner")
     assert "Step 2 of 3" in back.text
     assert f"(id {new_key.id})" in back.text
     assert "selected for this installation" in back.text
     assert "✅ ci-runner" in labels(back) and "⬜ laptop" in labels(back)
-    summary = await tap(env, UID, "Continue with 1 key")
+    summary = await env.tap(UID, "Continue with 1 key")
     assert "SSH keys: ci-runner" in summary.text
     # Commands are not taken for a key: /keys leaves the wizard for the keys screen.
-    await tap(env, UID, "Change the keys")
-    await tap(env, UID, "Add a key")
-    listed = await say(env, UID, "/keys")
+    await env.tap(UID, "Change the keys")
+    await env.tap(UID, "Add a key")
+    listed = await env.say(UID, "/keys")
     assert "Your SSH keys" in listed.text and "ci-runner" in listed.text
     assert env.tg.errors == []
 
@@ -310,19 +269,19 @@ async def test_dry_run_failure_is_explained_with_a_way_back(env: BotEnv) -> None
     customer = await linked_customer(env)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
-    await tap(env, UID, "Alpine 3.19")
+    await env.tap(UID, "Alpine 3.19")
     del env.sim.templates["alpine319"]
-    failed = await tap(env, UID, "without a key")
+    failed = await env.tap(UID, "without a key")
     assert "rejected these settings" in failed.text
     assert "does not know this OS template" in failed.text
     assert "✅ Install" not in labels(failed)
     assert env.sim.calls["install"] == 1
     assert server_of(env, customer, order_id) is None
-    relist = await tap(env, UID, "Change the OS")
+    relist = await env.tap(UID, "Change the OS")
     assert "Step 1 of 3" in relist.text
     assert "Alpine 3.19" not in template_labels(relist)
-    await tap(env, UID, "Debian 12")
-    ok = await tap(env, UID, "without a key")
+    await env.tap(UID, "Debian 12")
+    ok = await env.tap(UID, "without a key")
     assert "checked these settings" in ok.text
     assert "✅ Install" in labels(ok)
 
@@ -334,7 +293,7 @@ async def test_dry_run_failure_is_explained_with_a_way_back(env: BotEnv) -> None
     await env.tg.wait_idle()
     assert "🔄 Retry" in labels(failed)
     env.sim.faults.clear()
-    retried = await tap(env, UID, "Retry")
+    retried = await env.tap(UID, "Retry")
     assert "Step 2 of 3" in retried.text
     assert env.tg.errors == []
 
@@ -346,9 +305,9 @@ async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) 
     customer = await linked_customer(env, keys=("laptop",))
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
-    await tap(env, UID, "Debian 12")
-    await tap(env, UID, "laptop")
-    summary = await tap(env, UID, "Continue with 1 key")
+    await env.tap(UID, "Debian 12")
+    await env.tap(UID, "laptop")
+    summary = await env.tap(UID, "Continue with 1 key")
     assert "Step 3 of 3" in summary.text
     dry_runs = env.sim.calls["install"]
     assert dry_runs == 1
@@ -374,7 +333,7 @@ async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) 
     assert [(a.action, a.order_id, a.result) for a in actions] == [("install", order_id, "queued")]
     assert await env.db.fsm.get_state(_key(env)) is None
     # The old summary button, tapped again later, still answers and still sends nothing.
-    late = await forge(env, UID, summary, install_data)
+    late = await env.forge(UID, install_data, summary.message_id)
     assert env.sim.calls["install"] == dry_runs + 1
     assert "already used" in late.text
     assert env.tg.errors == []
@@ -389,15 +348,15 @@ async def test_904_is_explained_on_the_dry_run_and_on_the_real_run(env: BotEnv) 
     customer = await linked_customer(env)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
-    await tap(env, UID, "Debian 12")
-    await tap(env, UID, "without a key")
-    await tap(env, UID, "Install")
+    await env.tap(UID, "Debian 12")
+    await env.tap(UID, "without a key")
+    await env.tap(UID, "Install")
     assert env.sim.calls["install"] == 2
 
     # Still being created: the dry run of a second wizard already says so.
     await open_wizard(env, UID, order_id)
-    await tap(env, UID, "Ubuntu 24.04")
-    again = await tap(env, UID, "without a key")
+    await env.tap(UID, "Ubuntu 24.04")
+    again = await env.tap(UID, "without a key")
     assert "already being created" in again.text
     assert "✅ Install" not in labels(again)
     assert env.sim.calls["install"] == 3
@@ -406,11 +365,11 @@ async def test_904_is_explained_on_the_dry_run_and_on_the_real_run(env: BotEnv) 
     # panel) before the user confirms: the real run's 904 is explained too.
     other_order = await paid_order(env, customer)
     await open_wizard(env, UID, other_order)
-    await tap(env, UID, "Debian 12")
-    summary = await tap(env, UID, "without a key")
+    await env.tap(UID, "Debian 12")
+    summary = await env.tap(UID, "without a key")
     assert "✅ Install" in labels(summary)
     await client(env).install(creds_of(customer), other_order, "ubuntu2404", [], run=True)
-    refused = await tap(env, UID, "Install")
+    refused = await env.tap(UID, "Install")
     assert "already being created" in refused.text
     assert "🖥 Open the server" in labels(refused)
     actions = await env.db.actions.for_user(UID)
@@ -433,11 +392,11 @@ async def test_reinstall_needs_a_second_confirmation_naming_the_ip(env: BotEnv) 
 
     first = await open_wizard(env, UID, order_id, InstallMode.REINSTALL)
     assert "Reinstall the OS" in first.text and ip in first.text
-    await tap(env, UID, "Ubuntu 24.04")
-    summary = await tap(env, UID, "without a key")
+    await env.tap(UID, "Ubuntu 24.04")
+    summary = await env.tap(UID, "without a key")
     assert "checked these settings" in summary.text
     assert env.sim.calls["reinstall"] == 1
-    warning = await tap(env, UID, "Reinstall…")
+    warning = await env.tap(UID, "Reinstall…")
     assert "ERASES ALL DATA" in warning.text and ip in warning.text
     assert f"🗑 Yes, erase {ip}" in labels(warning)
     server = server_at(env, customer, order_id)
@@ -465,16 +424,16 @@ async def test_a_finished_server_points_to_reinstall_and_keep_sends_nothing(
     env.sim.reset_counters()
     answer = await open_wizard(env, UID, order_id)
     assert "already has a server" in answer.text
-    first = await tap(env, UID, "Reinstall instead")
+    first = await env.tap(UID, "Reinstall instead")
     assert "Reinstall the OS" in first.text
-    await tap(env, UID, "Debian 11")
-    await tap(env, UID, "without a key")
-    warning = await tap(env, UID, "Reinstall…")
+    await env.tap(UID, "Debian 11")
+    await env.tap(UID, "without a key")
+    warning = await env.tap(UID, "Reinstall…")
     erase = warning.button("erase").callback_data
-    kept = await tap(env, UID, "keep my data")
+    kept = await env.tap(UID, "keep my data")
     assert "Nothing was installed" in kept.text
     # The erase button of the warning, replayed after cancelling, is dead.
-    replayed = await forge(env, UID, warning, erase or "")
+    replayed = await env.forge(UID, erase or "", warning.message_id)
     assert "already used or has expired" in replayed.text
     assert env.sim.calls["reinstall"] == 1
     assert not server_at(env, customer, order_id).installing
@@ -492,24 +451,24 @@ async def test_callback_data_fits_with_long_names_and_twenty_keys(many: BotEnv) 
     message = await open_wizard(env, UID, order_id)
     for _ in range(6):
         assert_fits(message)
-        message = await tap(env, UID, "Next ›")
-    message = await say(env, UID, "preinstalled")
+        message = await env.tap(UID, "Next ›")
+    message = await env.say(UID, "preinstalled")
     assert_fits(message)
-    message = await tap(env, UID, "Portainer")
+    message = await env.tap(UID, "Portainer")
     assert "Step 2 of 3" in message.text
     assert "1/3" in labels(message)
     for _ in range(3):
         assert_fits(message)
         for button in [b for b in message.buttons() if b.text.startswith("⬜")]:
-            message = await forge(env, UID, message, button.callback_data or "")
+            message = await env.forge(UID, button.callback_data or "", message.message_id)
             assert_fits(message)
-        message = await tap(env, UID, "Next ›")
+        message = await env.tap(UID, "Next ›")
     assert "22 keys selected" in message.text
-    summary = await tap(env, UID, "Continue with 22 keys")
+    summary = await env.tap(UID, "Continue with 22 keys")
     assert_fits(summary)
     assert "and 12 more keys" in summary.text
     assert "checked these settings" in summary.text
-    await tap(env, UID, "Install")
+    await env.tap(UID, "Install")
     server = server_at(env, customer, order_id)
     assert len(server.ssh_key_ids) == 22
     assert server.template == LONG_TEMPLATE
@@ -522,17 +481,17 @@ async def test_the_wizard_survives_a_restart(env: BotEnv) -> None:
     customer = await linked_customer(env, keys=("laptop", "work"))
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
-    await tap(env, UID, "Rocky Linux 9")
-    before = await tap(env, UID, "laptop")
+    await env.tap(UID, "Rocky Linux 9")
+    before = await env.tap(UID, "laptop")
     assert "✅ laptop" in labels(before)
 
     await env.restart()
-    after = await tap(env, UID, "work")
+    after = await env.tap(UID, "work")
     assert after.message_id == before.message_id
     assert "✅ laptop" in labels(after) and "✅ work" in labels(after)
-    summary = await tap(env, UID, "Continue with 2 keys")
+    summary = await env.tap(UID, "Continue with 2 keys")
     assert "Rocky Linux 9" in summary.text
-    await tap(env, UID, "Install")
+    await env.tap(UID, "Install")
     server = server_at(env, customer, order_id)
     assert server.template == "rockylinux9"
     assert sorted(server.ssh_key_ids) == sorted(k.id for k in customer.ssh_keys)
@@ -557,8 +516,8 @@ async def test_entry_checks_the_order_belongs_to_the_user(env: BotEnv) -> None:
     assert "did not confirm order" in stranger_reinstall.text
 
     for forged in ("is:abc:i", "is:1' OR 1=1:i", "is:47001:z", "iw:zz", "iw:y:"):
-        menu = await say(env, UID, "/menu")
-        answer = await forge(env, UID, menu, forged)
+        menu = await env.say(UID, "/menu")
+        answer = await env.forge(UID, forged, menu.message_id)
         assert "expired" in answer.text or "valid order" in answer.text, forged
     assert env.sim.calls["install"] == 0 and env.sim.calls["reinstall"] == 0
     assert env.tg.unanswered_callbacks() == []
@@ -571,17 +530,17 @@ async def test_huge_paste_cancel_old_buttons_and_russian(env: BotEnv) -> None:
     order_id = await paid_order(env, customer)
     first = await open_wizard(env, UID, order_id)
     pick = first.button("Debian 12").callback_data
-    refused = await say(env, UID, "x" * 10_240)
+    refused = await env.say(UID, "x" * 10_240)
     assert "one short word" in refused.text
     # The wizard is still there: a word still filters, a tap still picks.
-    filtered = await say(env, UID, "ubuntu")
+    filtered = await env.say(UID, "ubuntu")
     assert template_labels(filtered) == ["Ubuntu 22.04", "Ubuntu 24.04"]
-    keys_step = await tap(env, UID, "Ubuntu 24.04")
+    keys_step = await env.tap(UID, "Ubuntu 24.04")
     assert "Step 2 of 3" in keys_step.text
 
-    cancelled = await tap(env, UID, "Cancel")
+    cancelled = await env.tap(UID, "Cancel")
     assert "Nothing was installed" in cancelled.text
-    stale = await forge(env, UID, first, pick or "")
+    stale = await env.forge(UID, pick or "", first.message_id)
     assert "expired" in stale.text
     assert env.sim.calls["install"] == 0
 
@@ -591,7 +550,7 @@ async def test_huge_paste_cancel_old_buttons_and_russian(env: BotEnv) -> None:
     ru_first = await open_wizard(env, OTHER_UID, ru_order)
     assert "Шаг 1 из 3" in ru_first.text
     assert "Доступно 8 шаблонов" in ru_first.text
-    ru_keys = await tap(env, OTHER_UID, "Debian 12")
+    ru_keys = await env.tap(OTHER_UID, "Debian 12")
     assert "Продолжить без ключа »" in labels(ru_keys)
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []

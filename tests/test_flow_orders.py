@@ -10,18 +10,9 @@ from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
-from tests.test_flow_buy import UID, forge, open_menu, tap
+from tests.test_flow_buy import UID, forge, linked, open_menu, tap
 
 OTHER_UID = 5202
-
-
-async def linked(env: BotEnv, uid: int = UID, balance: str = "100.00") -> Customer:
-    customer = env.sim.add_customer(
-        email=f"u{uid}@example.com", password="pw-123456", balance=balance
-    )
-    env.tg.add_user(uid)
-    await env.link(uid, customer)
-    return customer
 
 
 def place_order(env: BotEnv, customer: Customer, pid: str) -> str:

@@ -8,28 +8,13 @@ from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.orders import OrderCb
 from bot.handlers.services import ServicesPageCb
-from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
-from tests.test_flow_buy import UID, forge, open_menu, tap
+from tests.test_flow_buy import UID, forge, linked, open_menu, tap
+from tests.test_flow_orders import place_order
 
 OTHER_UID = 5302
-
-
-async def linked(env: BotEnv, uid: int = UID, balance: str = "100.00") -> Customer:
-    customer = env.sim.add_customer(
-        email=f"u{uid}@example.com", password="pw-123456", balance=balance
-    )
-    env.tg.add_user(uid)
-    await env.link(uid, customer)
-    return customer
-
-
-def place_order(env: BotEnv, customer: Customer, pid: str) -> str:
-    reply = env.sim.handle("create", {"cid": str(customer.cid), "pid": pid}, customer.key)
-    assert '"success"' in reply.body, reply.body
-    return str(customer.orders[-1].id)
 
 
 async def open_services(env: BotEnv, uid: int = UID) -> FakeMessage:

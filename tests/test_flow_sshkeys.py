@@ -52,42 +52,8 @@ async def linked(env: BotEnv, keys: tuple[str, ...] = ()) -> Customer:
     return customer
 
 
-def screen(env: BotEnv) -> dict[int, tuple[int, bool]]:
-    """Each bot message's edit count and deletion: any send, edit or delete changes it."""
-    return {
-        m.message_id: (m.edit_count, m.deleted)
-        for m in env.tg.bot_messages(UID, include_deleted=True)
-    }
-
-
-async def answered(env: BotEnv, before: dict[int, tuple[int, bool]]) -> FakeMessage:
-    """The message the bot sent or edited last, once it has answered and gone quiet.
-
-    Provider calls happen between Telegram requests, so quiet time alone proves nothing.
-    """
-    await env.tg.wait_for(lambda: screen(env) != before, 10.0, "the bot to answer")
-    await env.tg.wait_idle()
-    after = screen(env)
-    changed = [i for i, state in after.items() if before.get(i) != state and not state[1]]
-    return env.tg.message(UID, max(changed)) if changed else env.tg.last_bot_message(UID)
-
-
-async def say(env: BotEnv, text: str) -> FakeMessage:
-    before = screen(env)
-    await env.tg.send_text(UID, text)
-    return await answered(env, before)
-
-
-async def tap(env: BotEnv, text: str) -> FakeMessage:
-    before = screen(env)
-    await env.tg.tap_button(UID, text)
-    return await answered(env, before)
-
-
 async def open_keys(env: BotEnv) -> FakeMessage:
-    before = screen(env)
-    await env.tg.send_command(UID, "/keys")
-    return await answered(env, before)
+    return await env.command(UID, "/keys")
 
 
 def labels(message: FakeMessage) -> list[str]:
@@ -99,13 +65,13 @@ async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
     env.sim.reset_counters()
     listed = await open_keys(env)
     assert "laptop" in listed.text
-    prompt = await tap(env, "Add a key")
+    prompt = await env.tap(UID, "Add a key")
     assert "public" in prompt.text
     line = ed25519_line("me@workstation")
-    name_prompt = await say(env, f"  {line}  ")
+    name_prompt = await env.say(UID, f"  {line}  ")
     assert "me@workstation" in name_prompt.text
     assert "SHA256:" in name_prompt.text
-    done = await tap(env, "Skip")
+    done = await env.tap(UID, "Skip")
     new = customer.ssh_keys[-1]
     assert new.public_key == line
     assert new.name == "me@workstation"
@@ -120,14 +86,14 @@ async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
 
 async def test_a_typed_name_is_used_and_a_bad_one_is_explained(env: BotEnv) -> None:
     customer = await linked(env)
-    await say(env, "/menu")
-    empty = await tap(env, "SSH keys")
+    await env.say(UID, "/menu")
+    empty = await env.tap(UID, "SSH keys")
     assert "no SSH keys yet" in empty.text
-    await tap(env, "Add a key")
-    await say(env, ed25519_line())
-    too_long = await say(env, "n" * 100)
+    await env.tap(UID, "Add a key")
+    await env.say(UID, ed25519_line())
+    too_long = await env.say(UID, "n" * 100)
     assert "up to 64 characters" in too_long.text
-    done = await say(env, "  build   server <prod> ")
+    done = await env.say(UID, "  build   server <prod> ")
     assert customer.ssh_keys[0].name == "build server <prod>"
     assert "build server &lt;prod&gt;" not in done.text, "escaped once, shown as typed"
     assert "build server <prod>" in done.text
@@ -137,7 +103,7 @@ async def test_a_typed_name_is_used_and_a_bad_one_is_explained(env: BotEnv) -> N
 async def test_malformed_pastes_get_clear_answers_and_the_dialog_goes_on(env: BotEnv) -> None:
     customer = await linked(env)
     await open_keys(env)
-    await tap(env, "Add a key")
+    await env.tap(UID, "Add a key")
     body = ed25519_line().split()[1]
     cases = {
         "ssh-ed25519 AAAA$$$not-base64": "not valid base64",
@@ -149,13 +115,13 @@ async def test_malformed_pastes_get_clear_answers_and_the_dialog_goes_on(env: Bo
         "<b>hello</b> & goodbye": "supported key type",
     }
     for paste, expected in cases.items():
-        answer = await say(env, paste)
+        answer = await env.say(UID, paste)
         assert expected in answer.text, (paste[:40], answer.text)
         assert "« SSH keys" in labels(answer)
     assert env.sim.calls["sshkey.add"] == 0
     # Still waiting for a key: a good one now goes through.
-    await say(env, ed25519_line("finally"))
-    await tap(env, "Skip")
+    await env.say(UID, ed25519_line("finally"))
+    await env.tap(UID, "Skip")
     assert [k.name for k in customer.ssh_keys] == ["finally"]
     assert env.tg.errors == []
 
@@ -163,11 +129,11 @@ async def test_malformed_pastes_get_clear_answers_and_the_dialog_goes_on(env: Bo
 async def test_a_pasted_private_key_is_deleted_at_once_and_never_stored(env: BotEnv) -> None:
     customer = await linked(env)
     await open_keys(env)
-    await tap(env, "Add a key")
+    await env.tap(UID, "Add a key")
     pem = private_pem()
-    before = screen(env)
+    before = env.screen(UID)
     pasted = await env.tg.send_text(UID, pem)
-    warning = await answered(env, before)
+    warning = await env.answered(UID, before)
     assert env.tg.message(UID, pasted.message_id).deleted
     assert "PRIVATE key" in warning.text
     assert "compromised" in warning.text
@@ -178,10 +144,10 @@ async def test_a_pasted_private_key_is_deleted_at_once_and_never_stored(env: Bot
     assert pem.splitlines()[1].encode() not in database
 
     # Outside the dialog too, and PuTTY files as well.
-    await say(env, "/menu")
-    before = screen(env)
+    await env.say(UID, "/menu")
+    before = env.screen(UID)
     ppk = await env.tg.send_text(UID, "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none")
-    again = await answered(env, before)
+    again = await env.answered(UID, before)
     assert env.tg.message(UID, ppk.message_id).deleted
     assert "PRIVATE key" in again.text
     assert env.tg.errors == []
@@ -190,11 +156,11 @@ async def test_a_pasted_private_key_is_deleted_at_once_and_never_stored(env: Bot
 async def test_private_key_that_cannot_be_deleted_asks_the_user_to_do_it(env: BotEnv) -> None:
     await linked(env)
     await open_keys(env)
-    await tap(env, "Add a key")
+    await env.tap(UID, "Add a key")
     env.tg.fail_delete(UID)
-    before = screen(env)
+    before = env.screen(UID)
     pasted = await env.tg.send_text(UID, private_pem())
-    warning = await answered(env, before)
+    warning = await env.answered(UID, before)
     assert not env.tg.message(UID, pasted.message_id).deleted
     assert "delete it yourself" in warning.text
     assert env.tg.errors[-1].method.lower() == "deletemessage"
@@ -204,12 +170,12 @@ async def test_adding_a_key_that_is_already_there_adds_nothing(env: BotEnv) -> N
     customer = await linked(env)
     line = ed25519_line("dup@host")
     await open_keys(env)
-    await tap(env, "Add a key")
-    await say(env, line)
-    await tap(env, "Skip")
-    await tap(env, "Add a key")
-    await say(env, line)
-    done = await say(env, "another name")
+    await env.tap(UID, "Add a key")
+    await env.say(UID, line)
+    await env.tap(UID, "Skip")
+    await env.tap(UID, "Add a key")
+    await env.say(UID, line)
+    done = await env.say(UID, "another name")
     assert "already in your account as dup@host" in done.text
     assert len(customer.ssh_keys) == 1
     assert env.sim.calls["sshkey.add"] == 1
@@ -219,8 +185,8 @@ async def test_adding_a_key_that_is_already_there_adds_nothing(env: BotEnv) -> N
 async def test_a_double_tap_on_skip_adds_the_key_once(env: BotEnv) -> None:
     customer = await linked(env)
     await open_keys(env)
-    await tap(env, "Add a key")
-    prompt = await say(env, ed25519_line("twice@host"))
+    await env.tap(UID, "Add a key")
+    prompt = await env.say(UID, ed25519_line("twice@host"))
     data = prompt.button("Skip").callback_data
     assert data is not None
     await env.tg.tap(UID, prompt.message_id, data)
@@ -237,13 +203,13 @@ async def test_remove_asks_first_and_a_double_tap_removes_once(env: BotEnv) -> N
     customer = await linked(env, keys=("laptop", "work"))
     laptop_id = customer.ssh_keys[0].id
     await open_keys(env)
-    confirm = await tap(env, "Remove laptop")
+    confirm = await env.tap(UID, "Remove laptop")
     assert "Remove the key laptop?" in confirm.text
     assert env.sim.calls["sshkey.remove"] == 0
-    no = await tap(env, "No")
+    no = await env.tap(UID, "No")
     assert "laptop" in no.text and len(customer.ssh_keys) == 2
 
-    confirm = await tap(env, "Remove laptop")
+    confirm = await env.tap(UID, "Remove laptop")
     data = confirm.button("Yes, remove it").callback_data
     assert data is not None
     await env.tg.tap(UID, confirm.message_id, data)
@@ -269,9 +235,9 @@ async def test_forged_remove_buttons_never_touch_another_account(env: BotEnv) ->
     await linked(env, keys=("mine",))
     listed = await open_keys(env)
     for forged in (f"k:r:{other.ssh_keys[0].id}:0:", "k:d::0:nonsense", "k:zz", "k:r:1:x:"):
-        before = screen(env)
+        before = env.screen(UID)
         await env.tg.tap(UID, listed.message_id, forged, verify=False)
-        answer = await answered(env, before)
+        answer = await env.answered(UID, before)
         assert any(
             word in answer.text for word in ("not in your account", "already used", "expired")
         ), (forged, answer.text)
@@ -292,7 +258,7 @@ async def test_long_lists_are_paginated_with_short_buttons(env: BotEnv) -> None:
     # The message is edited in place: read each page before turning it.
     removes = []
     for turn in range(3):
-        page = env.tg.last_bot_message(UID) if turn == 0 else await tap(env, "Next ›")
+        page = env.tg.last_bot_message(UID) if turn == 0 else await env.tap(UID, "Next ›")
         assert len(page.text) <= 4096
         removes += [b for b in page.buttons() if b.text.startswith("🗑")]
     assert len(removes) == 21
@@ -307,15 +273,15 @@ async def test_long_lists_are_paginated_with_short_buttons(env: BotEnv) -> None:
 async def test_provider_trouble_offers_retry_and_keeps_the_pasted_key(env: BotEnv) -> None:
     customer = await linked(env)
     await open_keys(env)
-    await tap(env, "Add a key")
-    await say(env, ed25519_line("kept@host"))
+    await env.tap(UID, "Add a key")
+    await env.say(UID, ed25519_line("kept@host"))
     env.sim.faults.http_500_next = 10
     await env.tg.tap_button(UID, "Skip")
     failed = await env.tg.wait_for_bot_message(UID, lambda m: "not answering" in m.text)
     await env.tg.wait_idle()
     assert "Retry" in " ".join(labels(failed))
     env.sim.faults.clear()
-    done = await tap(env, "Retry")
+    done = await env.tap(UID, "Retry")
     assert "Key kept@host added" in done.text
     assert [k.name for k in customer.ssh_keys] == ["kept@host"]
     assert env.tg.errors == []
@@ -326,14 +292,14 @@ async def test_rsa_key_in_russian(env: BotEnv) -> None:
     await env.link(UID, customer, language="ru")
     listed = await open_keys(env)
     assert "нет SSH-ключей" in listed.text
-    await tap(env, "Добавить ключ")
+    await env.tap(UID, "Добавить ключ")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     line = key.public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     ).decode()
-    ask = await say(env, line)
+    ask = await env.say(UID, line)
     assert "Ключ корректный" in ask.text
-    done = await tap(env, "Пропустить")
+    done = await env.tap(UID, "Пропустить")
     assert "добавлен" in done.text
     assert customer.ssh_keys[0].key_type == "ssh-rsa"
     assert env.tg.errors == []

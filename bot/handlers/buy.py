@@ -15,6 +15,12 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import InstallStartCb, ServerCb
+from bot.handlers.common import (
+    load_or_explain,
+    one_per_row_then_menu,
+    paged_keyboard,
+    show_not_linked,
+)
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.handlers.orders import (
     button,
@@ -35,9 +41,7 @@ from bot.ui import (
     PAGE_SIZE,
     clip,
     page_bounds,
-    pager_row,
     provider_error_text,
-    retry_keyboard,
     show,
     translate_fail,
     typing,
@@ -94,24 +98,14 @@ def plan_line(i18n: Translator, product: Product) -> str:
 async def _catalog(
     query: CallbackQuery, i18n: Translator, inferno: InfernoClient, bot: Bot, page: int
 ) -> Catalog | None:
-    await typing(bot, query.from_user.id)
-    try:
-        return await inferno.list_catalog()
-    except InfernoError as exc:
-        log.warning("user=%s action=list result=%s", query.from_user.id, type(exc).__name__)
-        back = button(i18n("buy-btn-plans"), BuyCb(page=page))
-        markup = retry_keyboard(i18n, query.data, back, back_to_menu_button(i18n))
-        await show(query, provider_error_text(i18n, exc), markup)
-        return None
+    back = button(i18n("buy-btn-plans"), BuyCb(page=page))
+    return await load_or_explain(
+        query, i18n, bot, inferno.list_catalog, log=log, action="list", back=(back,)
+    )
 
 
 async def _plan_gone(query: CallbackQuery, i18n: Translator, page: int) -> None:
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(i18n("buy-btn-plans"), BuyCb(page=page))],
-            [back_to_menu_button(i18n)],
-        ]
-    )
+    markup = one_per_row_then_menu(i18n, button(i18n("buy-btn-plans"), BuyCb(page=page)))
     await show(query, i18n("buy-plan-gone"), markup)
 
 
@@ -126,12 +120,7 @@ async def show_plans(
         return
     products = catalog.products
     if not products:
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [button(i18n("btn-refresh"), BuyCb(page=0))],
-                [back_to_menu_button(i18n)],
-            ]
-        )
+        markup = one_per_row_then_menu(i18n, button(i18n("btn-refresh"), BuyCb(page=0)))
         await show(query, i18n("buy-no-plans"), markup)
         return
     page, pages, start = page_bounds(len(products), page)
@@ -148,25 +137,20 @@ async def show_plans(
         ]
         for p in chunk
     ]
-    nav = pager_row(i18n, page, pages, lambda p: BuyCb(page=p))
-    if nav:
-        rows.append(nav)
-    rows.append([back_to_menu_button(i18n)])
-    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+    await show(query, text, paged_keyboard(i18n, rows, page, pages, lambda p: BuyCb(page=p)))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.BUY))
-async def buy_menu(
-    query: CallbackQuery, i18n: Translator, inferno: InfernoClient, bot: Bot
-) -> None:
-    await show_plans(query, i18n, inferno, bot, page=0)
-
-
 @router.callback_query(BuyCb.filter(F.action == BuyAction.PAGE))
 async def plans_page(
-    query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
+    query: CallbackQuery,
+    callback_data: MenuCb | BuyCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
 ) -> None:
-    await show_plans(query, i18n, inferno, bot, page=callback_data.page)
+    page = callback_data.page if isinstance(callback_data, BuyCb) else 0
+    await show_plans(query, i18n, inferno, bot, page=page)
 
 
 @router.callback_query(BuyCb.filter(F.action == BuyAction.PLAN))
@@ -217,7 +201,7 @@ async def ask_buy(
     creds: Credentials | None,
 ) -> None:
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     catalog = await _catalog(query, i18n, inferno, bot, callback_data.page)
     if catalog is None:
@@ -295,7 +279,7 @@ async def confirm_buy(
     creds: Credentials | None,
 ) -> None:
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     user_id = query.from_user.id
     async with locks.hold(user_id):
@@ -346,10 +330,7 @@ async def confirm_buy(
             assert error is not None
             text = provider_error_text(i18n, error)
         # No Retry here: buying again must go through a fresh confirmation.
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[[orders_button(i18n)], [to_plan], [back_to_menu_button(i18n)]]
-        )
-        await show(query, text, markup)
+        await show(query, text, one_per_row_then_menu(i18n, orders_button(i18n), to_plan))
         return
 
     order: Order | None = None

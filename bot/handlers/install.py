@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -29,6 +30,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers import sshkeys
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
+from bot.handlers.common import show_not_linked, user_id_of
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -38,7 +40,7 @@ from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
 from bot.services.sshkey_format import looks_like_private_key
 from bot.storage import Database
-from bot.ui import provider_error_text, show, translate_fail, typing
+from bot.ui import cyclic_pager_row, page_bounds, provider_error_text, show, translate_fail, typing
 
 log = logging.getLogger(__name__)
 
@@ -161,18 +163,20 @@ async def save_wizard(state: FSMContext, wizard: Wizard) -> None:
     await state.update_data(**wizard.to_data())
 
 
-def _user_id(event: Message | CallbackQuery) -> int:
-    user = event.from_user
-    assert user is not None, "private chats always have a sender"
-    return user.id
-
-
 def _button(text: str, action: WizAction, value: str = "") -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=WizCb(action=action, value=value).pack())
 
 
 def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=list(rows))
+
+
+def _retry_same_tap(i18n: Translator, callback_data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=i18n("btn-retry"), callback_data=callback_data.pack())
+
+
+def _page_of(action: WizAction) -> Callable[[int], WizCb]:
+    return lambda page: WizCb(action=action, value=str(page))
 
 
 def _page(value: str) -> int | None:
@@ -227,7 +231,7 @@ async def provider_trouble(
     exc: InfernoError,
     retry: InlineKeyboardButton,
 ) -> None:
-    log.info("user=%s action=install-wizard result=%s", _user_id(event), type(exc).__name__)
+    log.info("user=%s action=install-wizard result=%s", user_id_of(event), type(exc).__name__)
     await show(event, provider_error_text(i18n, exc), _markup([retry], [cancel_button(i18n)]))
 
 
@@ -251,14 +255,13 @@ async def start_wizard(
     inferno: InfernoClient,
 ) -> None:
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     order_id = callback_data.order_id
     if ORDER_ID_RE.fullmatch(order_id) is None:
         await show(query, i18n("install-order-invalid"), back_to_menu(i18n))
         return
-    retry = InlineKeyboardButton(text=i18n("btn-retry"), callback_data=callback_data.pack())
-    retry_markup = _markup([retry], [back_to_menu_button(i18n)])
+    retry_markup = _markup([_retry_same_tap(i18n, callback_data)], [back_to_menu_button(i18n)])
     await typing(bot, query.from_user.id)
     ip: str | None = None
     try:
@@ -340,7 +343,7 @@ async def render_templates(
     wizard: Wizard,
     notice: str | None = None,
 ) -> None:
-    await typing(bot, _user_id(event))
+    await typing(bot, user_id_of(event))
     try:
         catalog = await inferno.list_catalog()
     except InfernoError as exc:
@@ -349,9 +352,8 @@ async def render_templates(
         )
         return
     matches = filter_templates(catalog.templates, wizard.filter)
-    pages = max(1, -(-len(matches) // TEMPLATES_PER_PAGE))
-    page = min(max(wizard.page, 0), pages - 1)
-    shown = matches[page * TEMPLATES_PER_PAGE : (page + 1) * TEMPLATES_PER_PAGE]
+    page, pages, start = page_bounds(len(matches), wizard.page, TEMPLATES_PER_PAGE)
+    shown = matches[start : start + TEMPLATES_PER_PAGE]
     parts = [header(i18n, wizard), i18n("install-step-template")]
     if wizard.filter:
         parts.append(i18n("install-filter-on", filter=wizard.filter, count=len(matches)))
@@ -372,19 +374,24 @@ async def render_templates(
         for index, template in shown
     ]
     if pages > 1:
-        rows.append(
-            [
-                _button(i18n("btn-prev"), WizAction.PAGE, str((page - 1) % pages)),
-                _button(
-                    i18n("page-indicator", page=page + 1, pages=pages), WizAction.PAGE, str(page)
-                ),
-                _button(i18n("btn-next"), WizAction.PAGE, str((page + 1) % pages)),
-            ]
-        )
+        rows.append(cyclic_pager_row(i18n, page, pages, _page_of(WizAction.PAGE)))
     if wizard.filter:
         rows.append([_button(i18n("install-btn-clear-filter"), WizAction.CLEAR_FILTER)])
     rows.append([cancel_button(i18n)])
     await show(event, "\n\n".join(parts), _markup(*rows))
+
+
+async def _to_templates(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    inferno: InfernoClient,
+    wizard: Wizard,
+) -> None:
+    await state.set_state(InstallWizard.template)
+    await save_wizard(state, wizard)
+    await render_templates(event, i18n, bot, inferno, wizard)
 
 
 @router.callback_query(WizCb.filter(F.action.in_({WizAction.PAGE, WizAction.TEMPLATES})))
@@ -405,9 +412,7 @@ async def templates_page(
         wizard.page = page
     wizard.token = None
     await sshkeys.forget_pending(state)
-    await state.set_state(InstallWizard.template)
-    await save_wizard(state, wizard)
-    await render_templates(query, i18n, bot, inferno, wizard)
+    await _to_templates(query, state, i18n, bot, inferno, wizard)
 
 
 @router.callback_query(WizCb.filter(F.action == WizAction.CLEAR_FILTER))
@@ -423,9 +428,7 @@ async def clear_filter(
         await expired(query, i18n)
         return
     wizard.filter, wizard.page, wizard.token = "", 0, None
-    await state.set_state(InstallWizard.template)
-    await save_wizard(state, wizard)
-    await render_templates(query, i18n, bot, inferno, wizard)
+    await _to_templates(query, state, i18n, bot, inferno, wizard)
 
 
 @router.message(
@@ -457,9 +460,7 @@ async def filter_typed(
         return
     # Typing a word is a search from any step: it takes the user back to the list.
     wizard.filter, wizard.page, wizard.token = words, 0, None
-    await state.set_state(InstallWizard.template)
-    await save_wizard(state, wizard)
-    await render_templates(message, i18n, bot, inferno, wizard)
+    await _to_templates(message, state, i18n, bot, inferno, wizard)
 
 
 @router.message(
@@ -487,8 +488,7 @@ async def template_picked(
     try:
         catalog = await inferno.list_catalog()
     except InfernoError as exc:
-        retry = InlineKeyboardButton(text=i18n("btn-retry"), callback_data=callback_data.pack())
-        await provider_trouble(query, i18n, exc, retry)
+        await provider_trouble(query, i18n, exc, _retry_same_tap(i18n, callback_data))
         return
     template = resolve_template(catalog.templates, callback_data.value)
     if template is None:
@@ -501,9 +501,7 @@ async def template_picked(
         wizard.checked = False
         wizard.token = None
     wizard.template, wizard.title = template.name, template.title
-    await state.set_state(InstallWizard.keys)
-    await save_wizard(state, wizard)
-    await render_keys(query, state, i18n, bot, creds, inferno, wizard)
+    await _to_keys(query, state, i18n, bot, creds, inferno, wizard)
 
 
 # --------------------------------------------------------------------------- step 2: keys
@@ -523,7 +521,7 @@ async def render_keys(
         await state.set_state(InstallWizard.template)
         await render_templates(event, i18n, bot, inferno, wizard)
         return
-    await typing(bot, _user_id(event))
+    await typing(bot, user_id_of(event))
     try:
         keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
@@ -533,9 +531,8 @@ async def render_keys(
     if await _drop_vanished_keys(state, wizard, keys):
         notices.append(i18n("install-keys-vanished"))
     usable = [k for k in keys if sshkeys.usable_key_id(k.id)]
-    pages = max(1, -(-len(usable) // KEYS_PER_PAGE))
-    page = min(max(wizard.key_page, 0), pages - 1)
-    shown = usable[page * KEYS_PER_PAGE : (page + 1) * KEYS_PER_PAGE]
+    page, pages, start = page_bounds(len(usable), wizard.key_page, KEYS_PER_PAGE)
+    shown = usable[start : start + KEYS_PER_PAGE]
     parts = [header(i18n, wizard), i18n("install-step-keys", os=wizard.os_label)]
     if not keys:
         parts.append(i18n("install-keys-none-yet"))
@@ -560,15 +557,7 @@ async def render_keys(
         for key in shown
     ]
     if pages > 1:
-        rows.append(
-            [
-                _button(i18n("btn-prev"), WizAction.KEYS, str((page - 1) % pages)),
-                _button(
-                    i18n("page-indicator", page=page + 1, pages=pages), WizAction.KEYS, str(page)
-                ),
-                _button(i18n("btn-next"), WizAction.KEYS, str((page + 1) % pages)),
-            ]
-        )
+        rows.append(cyclic_pager_row(i18n, page, pages, _page_of(WizAction.KEYS)))
     rows.append([_button(i18n("install-btn-add-key"), WizAction.ADD_KEY)])
     go = (
         i18n("install-btn-continue-keys", count=len(wizard.keys))
@@ -578,6 +567,21 @@ async def render_keys(
     rows.append([_button(go, WizAction.SUMMARY)])
     rows.append([_button(i18n("install-btn-change-os"), WizAction.TEMPLATES), cancel_button(i18n)])
     await show(event, "\n\n".join(parts), _markup(*rows))
+
+
+async def _to_keys(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials,
+    inferno: InfernoClient,
+    wizard: Wizard,
+    notice: str | None = None,
+) -> None:
+    await state.set_state(InstallWizard.keys)
+    await save_wizard(state, wizard)
+    await render_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice)
 
 
 async def _drop_vanished_keys(state: FSMContext, wizard: Wizard, keys: list[SshKey]) -> bool:
@@ -610,9 +614,7 @@ async def keys_step(
     wizard.token = None
     # Also the Back button of the add-key steps: the half-entered key is dropped.
     await sshkeys.forget_pending(state)
-    await state.set_state(InstallWizard.keys)
-    await save_wizard(state, wizard)
-    await render_keys(query, state, i18n, bot, creds, inferno, wizard)
+    await _to_keys(query, state, i18n, bot, creds, inferno, wizard)
 
 
 @router.callback_query(WizCb.filter(F.action == WizAction.TOGGLE))
@@ -633,8 +635,7 @@ async def key_toggled(
     try:
         keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
-        retry = InlineKeyboardButton(text=i18n("btn-retry"), callback_data=callback_data.pack())
-        await provider_trouble(query, i18n, exc, retry)
+        await provider_trouble(query, i18n, exc, _retry_same_tap(i18n, callback_data))
         return
     notice = None
     if key_id in wizard.keys:
@@ -645,9 +646,7 @@ async def key_toggled(
         # A forged button, or a key removed meanwhile: never let a foreign id reach the provider.
         notice = i18n("install-key-unknown")
     wizard.checked, wizard.token = False, None
-    await state.set_state(InstallWizard.keys)
-    await save_wizard(state, wizard)
-    await render_keys(query, state, i18n, bot, creds, inferno, wizard, notice=notice)
+    await _to_keys(query, state, i18n, bot, creds, inferno, wizard, notice=notice)
 
 
 # --------------------------------------------------------------------------- add a key, and back
@@ -678,51 +677,14 @@ async def add_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> 
 # Commands pass through these steps (e.g. /keys, handled by a router further down).
 @router.message(InstallWizard.key_paste, ~F.text.startswith("/"))
 async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
-    buttons = key_flow_buttons(i18n)
-    if await sshkeys.accept_pasted_key(message, state, i18n, buttons) is None:
-        return
-    await state.set_state(InstallWizard.key_name)
-    await sshkeys.ask_for_name(message, state, i18n, buttons)
+    await sshkeys.take_pasted_key(
+        message, state, i18n, key_flow_buttons(i18n), InstallWizard.key_name
+    )
 
 
 @router.message(InstallWizard.key_name, ~F.text.startswith("/"))
-async def key_named(
-    message: Message,
-    state: FSMContext,
-    i18n: Translator,
-    bot: Bot,
-    creds: Credentials | None,
-    inferno: InfernoClient,
-    db: Database,
-    locks: UserLocks,
-) -> None:
-    if message.text is not None and looks_like_private_key(message.text):
-        await sshkeys.refuse_private_key(message, i18n)
-        return
-    name = sshkeys.clean_name(message.text or "")
-    if name is None:
-        buttons = key_flow_buttons(i18n)
-        text = i18n("sshkeys-bad-name", max=sshkeys.NAME_MAX)
-        await show(message, text, _markup([buttons.skip], [buttons.back]))
-        return
-    await _save_key_and_return(message, state, i18n, bot, creds, inferno, db, locks, name)
-
-
 @router.callback_query(WizCb.filter(F.action.in_({WizAction.SKIP_NAME, WizAction.SAVE_KEY})))
-async def key_name_skipped(
-    query: CallbackQuery,
-    state: FSMContext,
-    i18n: Translator,
-    bot: Bot,
-    creds: Credentials | None,
-    inferno: InfernoClient,
-    db: Database,
-    locks: UserLocks,
-) -> None:
-    await _save_key_and_return(query, state, i18n, bot, creds, inferno, db, locks, None)
-
-
-async def _save_key_and_return(
+async def key_named_or_skipped(
     event: Message | CallbackQuery,
     state: FSMContext,
     i18n: Translator,
@@ -731,8 +693,13 @@ async def _save_key_and_return(
     inferno: InfernoClient,
     db: Database,
     locks: UserLocks,
-    name: str | None,
 ) -> None:
+    """Saves the pending key and comes back to the keys step with it selected."""
+    name: str | None = None
+    if isinstance(event, Message):
+        name = await sshkeys.take_typed_name(event, i18n, key_flow_buttons(i18n))
+        if name is None:
+            return
     wizard = await load_wizard(state)
     if wizard is None or creds is None:
         await state.clear()
@@ -748,12 +715,10 @@ async def _save_key_and_return(
     if saved.key_id is not None and saved.key_id not in wizard.keys:
         wizard.keys.append(saved.key_id)
         wizard.checked, wizard.token = False, None
-    await state.set_state(InstallWizard.keys)
-    await save_wizard(state, wizard)
     notice = sshkeys.added_notice(i18n, saved)
     if saved.key_id is not None:
         notice = "\n".join((notice, i18n("install-key-preselected")))
-    await render_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice)
+    await _to_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice)
 
 
 # --------------------------------------------------------------------------- step 3: summary

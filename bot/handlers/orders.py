@@ -16,6 +16,12 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
+from bot.handlers.common import (
+    load_or_explain,
+    one_per_row_then_menu,
+    paged_keyboard,
+    show_not_linked,
+)
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -27,9 +33,7 @@ from bot.ui import (
     PAGE_SIZE,
     clip,
     page_bounds,
-    pager_row,
     provider_error_text,
-    retry_keyboard,
     show,
     translate_fail,
     typing,
@@ -108,9 +112,7 @@ def orders_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:
 
 async def send_used_notice(bot: Bot, user_id: int, i18n: Translator) -> None:
     """A second tap on a confirmation: said in a new message so the first tap's result stays."""
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[[orders_button(i18n)], [back_to_menu_button(i18n)]]
-    )
+    markup = one_per_row_then_menu(i18n, orders_button(i18n))
     await bot.send_message(user_id, i18n("orders-confirmation-used"), reply_markup=markup)
 
 
@@ -136,10 +138,6 @@ def order_button_text(i18n: Translator, order: Order) -> str:
     return " · ".join(parts)
 
 
-async def _not_linked(query: CallbackQuery, i18n: Translator) -> None:
-    await show(query, i18n("not-linked"), back_to_menu(i18n))
-
-
 async def _load_orders(
     query: CallbackQuery,
     i18n: Translator,
@@ -149,15 +147,15 @@ async def _load_orders(
     back: InlineKeyboardButton | None,
 ) -> list[Order] | None:
     """The user's orders, or None after showing the provider error with Retry."""
-    await typing(bot, query.from_user.id)
-    try:
-        return await inferno.orders(creds)
-    except InfernoError as exc:
-        log.warning("user=%s action=orders result=%s", query.from_user.id, type(exc).__name__)
-        more = [back] if back is not None else []
-        markup = retry_keyboard(i18n, query.data, *more, back_to_menu_button(i18n))
-        await show(query, provider_error_text(i18n, exc), markup)
-        return None
+    return await load_or_explain(
+        query,
+        i18n,
+        bot,
+        lambda: inferno.orders(creds),
+        log=log,
+        action="orders",
+        back=(back,) if back is not None else (),
+    )
 
 
 # ------------------------------------------------------------------------------ the list
@@ -172,19 +170,15 @@ async def show_orders(
     page: int,
 ) -> None:
     if creds is None:
-        await _not_linked(query, i18n)
+        await show_not_linked(query, i18n)
         return
     orders = await _load_orders(query, i18n, inferno, bot, creds, None)
     if orders is None:
         return
     services = button(i18n("orders-btn-services"), MenuCb(screen=Screen.SERVICES))
     if not orders:
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [button(i18n("btn-buy"), MenuCb(screen=Screen.BUY))],
-                [services],
-                [back_to_menu_button(i18n)],
-            ]
+        markup = one_per_row_then_menu(
+            i18n, button(i18n("btn-buy"), MenuCb(screen=Screen.BUY)), services
         )
         await show(query, i18n("orders-empty"), markup)
         return
@@ -199,35 +193,25 @@ async def show_orders(
         for o in chunk
         if packable_id(o.id)
     ]
-    nav = pager_row(i18n, page, pages, lambda p: OrdersPageCb(page=p))
-    if nav:
-        rows.append(nav)
-    rows.append([services, button(i18n("btn-refresh"), OrdersPageCb(page=page))])
-    rows.append([back_to_menu_button(i18n)])
-    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+    refresh = button(i18n("btn-refresh"), OrdersPageCb(page=page))
+    markup = paged_keyboard(
+        i18n, rows, page, pages, lambda p: OrdersPageCb(page=p), [services, refresh]
+    )
+    await show(query, text, markup)
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))
-async def orders_menu(
-    query: CallbackQuery,
-    i18n: Translator,
-    inferno: InfernoClient,
-    bot: Bot,
-    creds: Credentials | None,
-) -> None:
-    await show_orders(query, i18n, inferno, bot, creds, page=0)
-
-
 @router.callback_query(OrdersPageCb.filter())
 async def orders_page(
     query: CallbackQuery,
-    callback_data: OrdersPageCb,
+    callback_data: MenuCb | OrdersPageCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
     creds: Credentials | None,
 ) -> None:
-    await show_orders(query, i18n, inferno, bot, creds, page=callback_data.page)
+    page = callback_data.page if isinstance(callback_data, OrdersPageCb) else 0
+    await show_orders(query, i18n, inferno, bot, creds, page=page)
 
 
 # ------------------------------------------------------------------------------ one order
@@ -268,8 +252,7 @@ async def _find_order(
             query.from_user.id,
             clip(callback_data.order_id, 24),
         )
-        markup = InlineKeyboardMarkup(inline_keyboard=[[back], [back_to_menu_button(i18n)]])
-        await show(query, i18n("orders-not-found"), markup)
+        await show(query, i18n("orders-not-found"), one_per_row_then_menu(i18n, back))
     return order
 
 
@@ -302,7 +285,7 @@ async def order_card(
     creds: Credentials | None,
 ) -> None:
     if creds is None:
-        await _not_linked(query, i18n)
+        await show_not_linked(query, i18n)
         return
     order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
     if order is None:
@@ -343,14 +326,14 @@ async def ask_cancel(
     creds: Credentials | None,
 ) -> None:
     if creds is None:
-        await _not_linked(query, i18n)
+        await show_not_linked(query, i18n)
         return
     order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
     if order is None:
         return
     to_card = button(i18n("btn-back"), OrderCb(order_id=order.id, page=callback_data.page))
     if not is_status(order, "pending"):
-        markup = InlineKeyboardMarkup(inline_keyboard=[[to_card], [back_to_menu_button(i18n)]])
+        markup = one_per_row_then_menu(i18n, to_card)
         await show(query, i18n("orders-cancel-not-pending", id=order.id), markup)
         return
     token = await db.confirmations.issue(
@@ -394,7 +377,7 @@ async def confirm_cancel(
     creds: Credentials | None,
 ) -> None:
     if creds is None:
-        await _not_linked(query, i18n)
+        await show_not_linked(query, i18n)
         return
     user_id = query.from_user.id
     async with locks.hold(user_id):
@@ -417,7 +400,7 @@ async def confirm_cancel(
 
     page = payload.get("page")
     back = orders_button(i18n, page if isinstance(page, int) else 0)
-    markup = InlineKeyboardMarkup(inline_keyboard=[[back], [back_to_menu_button(i18n)]])
+    markup = one_per_row_then_menu(i18n, back)
     if error is None:
         text = i18n("orders-cancelled", id=order_id)
     elif isinstance(error, ProviderFail):

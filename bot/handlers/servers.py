@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,7 +15,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.handlers.callbacks import (
     InstallMode,
@@ -26,13 +24,14 @@ from bot.handlers.callbacks import (
     ServiceCb,
     ShowPasswordCb,
 )
+from bot.handlers.common import paged_keyboard
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
 from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Service
 from bot.storage import Database
-from bot.ui import provider_error_text, show, typing
+from bot.ui import page_bounds, provider_error_text, show, typing
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +228,8 @@ async def list_view(
             ),
         )
     entries, pending = collect_servers(i18n, orders, services)
-    pages = max(1, math.ceil(len(entries) / PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    page, pages, start = page_bounds(len(entries), page, PAGE_SIZE)
+    shown = entries[start : start + PAGE_SIZE]
 
     lines = [i18n("servers-title")]
     if entries:
@@ -251,7 +249,7 @@ async def list_view(
     if pending:
         lines += ["", i18n("servers-pending", count=pending)]
 
-    builder = InlineKeyboardBuilder()
+    rows: list[list[InlineKeyboardButton]] = []
     for entry in shown:
         callback: CallbackData
         if entry.order_id and is_order_id(entry.order_id):
@@ -260,50 +258,35 @@ async def list_view(
             callback = ServiceCb(service_id=entry.service_id)
         else:
             continue
-        builder.row(
-            InlineKeyboardButton(text=label(entry.name, entry.ip), callback_data=callback.pack())
+        rows.append(
+            [InlineKeyboardButton(text=label(entry.name, entry.ip), callback_data=callback.pack())]
         )
-    if pages > 1:
-        nav: list[InlineKeyboardButton] = []
-        if page > 0:
-            nav.append(
-                InlineKeyboardButton(
-                    text=i18n("btn-prev"), callback_data=ServerListCb(page=page - 1).pack()
-                )
-            )
-        nav.append(
+    tail = [
+        [
             InlineKeyboardButton(
-                text=i18n("page-indicator", page=page + 1, pages=pages),
-                callback_data=ServerListCb(page=page).pack(),
+                text=i18n("servers-btn-find"),
+                callback_data=ServerListCb(action=ListAction.FIND, page=page).pack(),
             )
-        )
-        if page < pages - 1:
-            nav.append(
-                InlineKeyboardButton(
-                    text=i18n("btn-next"), callback_data=ServerListCb(page=page + 1).pack()
-                )
-            )
-        builder.row(*nav)
-    builder.row(
-        InlineKeyboardButton(
-            text=i18n("servers-btn-find"),
-            callback_data=ServerListCb(action=ListAction.FIND, page=page).pack(),
-        )
-    )
+        ]
+    ]
     if pending:
-        builder.row(
-            InlineKeyboardButton(
-                text=i18n("btn-orders"), callback_data=MenuCb(screen=Screen.ORDERS).pack()
-            )
+        tail.append(
+            [
+                InlineKeyboardButton(
+                    text=i18n("btn-orders"), callback_data=MenuCb(screen=Screen.ORDERS).pack()
+                )
+            ]
         )
     if not entries:
-        builder.row(
-            InlineKeyboardButton(
-                text=i18n("btn-buy"), callback_data=MenuCb(screen=Screen.BUY).pack()
-            )
+        tail.append(
+            [
+                InlineKeyboardButton(
+                    text=i18n("btn-buy"), callback_data=MenuCb(screen=Screen.BUY).pack()
+                )
+            ]
         )
-    builder.row(back_to_menu_button(i18n))
-    return View("\n".join(lines), builder.as_markup())
+    markup = paged_keyboard(i18n, rows, page, pages, lambda p: ServerListCb(page=p), *tail)
+    return View("\n".join(lines), markup)
 
 
 # --------------------------------------------------------------------------- the card
@@ -526,32 +509,18 @@ async def servers_command(
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.SERVERS))
-async def servers_menu(
-    query: CallbackQuery,
-    state: FSMContext,
-    i18n: Translator,
-    creds: Credentials | None,
-    inferno: InfernoClient,
-) -> None:
-    await state.clear()
-    view = not_linked_view(i18n) if creds is None else await list_view(i18n, creds, inferno, 0)
-    await show(query, view.text, view.markup)
-
-
 @router.callback_query(ServerListCb.filter(F.action == ListAction.PAGE))
 async def servers_page(
     query: CallbackQuery,
-    callback_data: ServerListCb,
+    callback_data: MenuCb | ServerListCb,
     state: FSMContext,
     i18n: Translator,
     creds: Credentials | None,
     inferno: InfernoClient,
 ) -> None:
     await state.clear()
-    if creds is None:
-        view = not_linked_view(i18n)
-    else:
-        view = await list_view(i18n, creds, inferno, callback_data.page)
+    page = callback_data.page if isinstance(callback_data, ServerListCb) else 0
+    view = not_linked_view(i18n) if creds is None else await list_view(i18n, creds, inferno, page)
     await show(query, view.text, view.markup)
 
 

@@ -10,6 +10,12 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerCb, ServiceCb
+from bot.handlers.common import (
+    load_or_explain,
+    one_per_row_then_menu,
+    paged_keyboard,
+    show_not_linked,
+)
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.handlers.orders import (
     OrderCb,
@@ -27,11 +33,9 @@ from bot.ui import (
     PAGE_SIZE,
     clip,
     page_bounds,
-    pager_row,
     provider_error_text,
     retry_keyboard,
     show,
-    typing,
 )
 
 log = logging.getLogger(__name__)
@@ -79,14 +83,9 @@ async def _load(
     creds: Credentials,
     back: InlineKeyboardButton,
 ) -> list[Service] | None:
-    await typing(bot, query.from_user.id)
-    try:
-        return await inferno.services(creds)
-    except InfernoError as exc:
-        log.warning("user=%s action=services result=%s", query.from_user.id, type(exc).__name__)
-        markup = retry_keyboard(i18n, query.data, back, back_to_menu_button(i18n))
-        await show(query, provider_error_text(i18n, exc), markup)
-        return None
+    return await load_or_explain(
+        query, i18n, bot, lambda: inferno.services(creds), log=log, action="services", back=(back,)
+    )
 
 
 async def show_services(
@@ -98,16 +97,13 @@ async def show_services(
     page: int,
 ) -> None:
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     services = await _load(query, i18n, inferno, bot, creds, orders_button(i18n))
     if services is None:
         return
     if not services:
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[[orders_button(i18n)], [back_to_menu_button(i18n)]]
-        )
-        await show(query, i18n("services-empty"), markup)
+        await show(query, i18n("services-empty"), one_per_row_then_menu(i18n, orders_button(i18n)))
         return
     services = _sorted(services)
     page, pages, start = page_bounds(len(services), page)
@@ -120,35 +116,25 @@ async def show_services(
         for s in chunk
         if packable_id(s.id)
     ]
-    nav = pager_row(i18n, page, pages, lambda p: ServicesPageCb(page=p))
-    if nav:
-        rows.append(nav)
-    rows.append([orders_button(i18n), button(i18n("btn-refresh"), ServicesPageCb(page=page))])
-    rows.append([back_to_menu_button(i18n)])
-    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+    refresh = button(i18n("btn-refresh"), ServicesPageCb(page=page))
+    markup = paged_keyboard(
+        i18n, rows, page, pages, lambda p: ServicesPageCb(page=p), [orders_button(i18n), refresh]
+    )
+    await show(query, text, markup)
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))
-async def services_menu(
-    query: CallbackQuery,
-    i18n: Translator,
-    inferno: InfernoClient,
-    bot: Bot,
-    creds: Credentials | None,
-) -> None:
-    await show_services(query, i18n, inferno, bot, creds, page=0)
-
-
 @router.callback_query(ServicesPageCb.filter())
 async def services_page(
     query: CallbackQuery,
-    callback_data: ServicesPageCb,
+    callback_data: MenuCb | ServicesPageCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
     creds: Credentials | None,
 ) -> None:
-    await show_services(query, i18n, inferno, bot, creds, page=callback_data.page)
+    page = callback_data.page if isinstance(callback_data, ServicesPageCb) else 0
+    await show_services(query, i18n, inferno, bot, creds, page=page)
 
 
 def service_card_text(i18n: Translator, service: Service) -> str:
@@ -180,7 +166,7 @@ async def service_card(
     creds: Credentials | None,
 ) -> None:
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     back = services_button(i18n)
     listed = await _load(query, i18n, inferno, bot, creds, back)
@@ -193,8 +179,7 @@ async def service_card(
             query.from_user.id,
             clip(callback_data.service_id, 24),
         )
-        markup = InlineKeyboardMarkup(inline_keyboard=[[back], [back_to_menu_button(i18n)]])
-        await show(query, i18n("services-not-found"), markup)
+        await show(query, i18n("services-not-found"), one_per_row_then_menu(i18n, back))
         return
     try:
         service = await inferno.get_service(creds, callback_data.service_id)

@@ -23,6 +23,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.handlers.common import show_not_linked, user_id_of
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
@@ -37,7 +38,7 @@ from bot.services.sshkey_format import (
     parse_public_key,
 )
 from bot.storage import Database
-from bot.ui import provider_error_text, show, translate_fail, typing
+from bot.ui import cyclic_pager_row, page_bounds, provider_error_text, show, translate_fail, typing
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,6 @@ def key_label(key: SshKey, limit: int = LABEL_MAX) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def _user_id(event: Message | CallbackQuery) -> int:
-    user = event.from_user
-    assert user is not None, "private chats always have a sender"
-    return user.id
-
-
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
@@ -134,12 +129,18 @@ async def forget_pending(state: FSMContext) -> None:
         await state.set_data({k: v for k, v in data.items() if k not in PENDING_FIELDS})
 
 
+def back_markup(buttons: KeyFlowButtons) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[buttons.back]])
+
+
+def name_markup(buttons: KeyFlowButtons) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[buttons.skip], [buttons.back]])
+
+
 async def ask_for_key(
     event: Message | CallbackQuery, i18n: Translator, buttons: KeyFlowButtons
 ) -> None:
-    await show(
-        event, i18n("sshkeys-ask-key"), InlineKeyboardMarkup(inline_keyboard=[[buttons.back]])
-    )
+    await show(event, i18n("sshkeys-ask-key"), back_markup(buttons))
 
 
 def problem_text(i18n: Translator, error: InvalidPublicKey) -> str:
@@ -175,9 +176,9 @@ async def refuse_private_key(message: Message, i18n: Translator) -> None:
         await message.delete()
         deleted = True
     except TelegramAPIError as exc:
-        log.warning("user=%s private key message not deleted: %s", _user_id(message), exc.message)
+        log.warning("user=%s private key message not deleted: %s", user_id_of(message), exc.message)
         deleted = False
-    log.info("user=%s action=sshkey-paste result=private-key-refused", _user_id(message))
+    log.info("user=%s action=sshkey-paste result=private-key-refused", user_id_of(message))
     text = i18n("sshkeys-private-deleted") if deleted else i18n("sshkeys-private-not-deleted")
     await message.answer(text)
 
@@ -186,7 +187,7 @@ async def accept_pasted_key(
     message: Message, state: FSMContext, i18n: Translator, buttons: KeyFlowButtons
 ) -> PublicKey | None:
     """The key from a paste, stored as pending; or ``None`` after explaining what is wrong."""
-    retry_markup = InlineKeyboardMarkup(inline_keyboard=[[buttons.back]])
+    retry_markup = back_markup(buttons)
     if message.text is None:
         hint = "sshkeys-bad-file" if message.document is not None else "sshkeys-bad-not-text"
         await show(message, i18n(hint), retry_markup)
@@ -197,7 +198,7 @@ async def accept_pasted_key(
         if error.problem is KeyProblem.PRIVATE_KEY:
             await refuse_private_key(message, i18n)
             return None
-        log.info("user=%s action=sshkey-paste result=%s", _user_id(message), error.problem)
+        log.info("user=%s action=sshkey-paste result=%s", user_id_of(message), error.problem)
         await show(
             message, i18n("sshkeys-bad-key", reason=Html(problem_text(i18n, error))), retry_markup
         )
@@ -218,8 +219,34 @@ async def ask_for_name(
         fingerprint=str(data.get("pf") or ""),
         default=str(data.get("pd") or ""),
     )
-    markup = InlineKeyboardMarkup(inline_keyboard=[[buttons.skip], [buttons.back]])
-    await show(event, text, markup)
+    await show(event, text, name_markup(buttons))
+
+
+async def take_pasted_key(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    buttons: KeyFlowButtons,
+    name_step: State,
+) -> None:
+    """The paste step: a usable key moves the dialog on to ``name_step``."""
+    if await accept_pasted_key(message, state, i18n, buttons) is None:
+        return
+    await state.set_state(name_step)
+    await ask_for_name(message, state, i18n, buttons)
+
+
+async def take_typed_name(
+    message: Message, i18n: Translator, buttons: KeyFlowButtons
+) -> str | None:
+    """The name step: the cleaned name, or ``None`` after refusing or explaining the text."""
+    if message.text is not None and looks_like_private_key(message.text):
+        await refuse_private_key(message, i18n)
+        return None
+    name = clean_name(message.text or "")
+    if name is None:
+        await show(message, i18n("sshkeys-bad-name", max=NAME_MAX), name_markup(buttons))
+    return name
 
 
 def clean_name(text: str) -> str | None:
@@ -245,7 +272,7 @@ async def save_pending_key(
     name: str | None,
 ) -> SavedKey | None:
     """Adds the pending key once, then finds its new id; ``None`` after showing why not."""
-    user_id = _user_id(event)
+    user_id = user_id_of(event)
     # The lock and the pending data together make a double tap on Skip add the key only once.
     async with locks.hold(user_id):
         data = await state.get_data()
@@ -312,10 +339,6 @@ def _find_new_key(
     return None
 
 
-def back_markup(buttons: KeyFlowButtons) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[buttons.back]])
-
-
 async def _save_failed(
     event: Message | CallbackQuery,
     i18n: Translator,
@@ -346,24 +369,23 @@ async def show_keys(
     notice: str | None = None,
 ) -> None:
     if creds is None:
-        await show(event, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(event, i18n)
         return
-    await typing(bot, _user_id(event))
+    await typing(bot, user_id_of(event))
     try:
         keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
-        log.info("user=%s action=sshkey-list result=%s", _user_id(event), type(exc).__name__)
+        log.info("user=%s action=sshkey-list result=%s", user_id_of(event), type(exc).__name__)
         retry = _button(i18n("btn-retry"), KeyCb(action=KeyAction.LIST, page=page))
         markup = InlineKeyboardMarkup(inline_keyboard=[[retry], [back_to_menu_button(i18n)]])
         await show(event, provider_error_text(i18n, exc), markup)
         return
-    pages = max(1, -(-len(keys) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    shown = keys[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    page, pages, start = page_bounds(len(keys), page, PAGE_SIZE)
+    shown = keys[start : start + PAGE_SIZE]
     parts = [notice] if notice else []
     if keys:
         parts.append(i18n("sshkeys-title", count=len(keys)))
-        for number, key in enumerate(shown, start=page * PAGE_SIZE + 1):
+        for number, key in enumerate(shown, start=start + 1):
             parts.append(
                 i18n(
                     "sshkeys-item",
@@ -387,7 +409,9 @@ async def show_keys(
                 ]
             )
     if pages > 1:
-        rows.append(_pager(i18n, page, pages))
+        rows.append(
+            cyclic_pager_row(i18n, page, pages, lambda p: KeyCb(action=KeyAction.LIST, page=p))
+        )
     rows.append([_button(i18n("sshkeys-btn-add"), KeyCb(action=KeyAction.ADD))])
     rows.append([back_to_menu_button(i18n)])
     await show(event, "\n\n".join(parts), InlineKeyboardMarkup(inline_keyboard=rows))
@@ -398,33 +422,10 @@ def _key_details(key: SshKey) -> str:
     return " · ".join(f"<code>{value}</code>" for value in found)
 
 
-def _pager(i18n: Translator, page: int, pages: int) -> list[InlineKeyboardButton]:
-    return [
-        _button(i18n("btn-prev"), KeyCb(action=KeyAction.LIST, page=(page - 1) % pages)),
-        _button(
-            i18n("page-indicator", page=page + 1, pages=pages),
-            KeyCb(action=KeyAction.LIST, page=page),
-        ),
-        _button(i18n("btn-next"), KeyCb(action=KeyAction.LIST, page=(page + 1) % pages)),
-    ]
-
-
 @router.message(Command("keys"))
-async def keys_command(
-    message: Message,
-    state: FSMContext,
-    i18n: Translator,
-    bot: Bot,
-    creds: Credentials | None,
-    inferno: InfernoClient,
-) -> None:
-    await state.clear()
-    await show_keys(message, i18n, bot, creds, inferno)
-
-
 @router.callback_query(MenuCb.filter(F.screen == Screen.KEYS))
 async def keys_screen(
-    query: CallbackQuery,
+    event: Message | CallbackQuery,
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
@@ -432,7 +433,7 @@ async def keys_screen(
     inferno: InfernoClient,
 ) -> None:
     await state.clear()
-    await show_keys(query, i18n, bot, creds, inferno)
+    await show_keys(event, i18n, bot, creds, inferno)
 
 
 @router.callback_query(KeyCb.filter(F.action == KeyAction.LIST))
@@ -456,7 +457,7 @@ async def add_start(
     query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
 ) -> None:
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     # A fresh dialog: nothing of an earlier wizard or paste may leak into it.
     await state.clear()
@@ -466,51 +467,12 @@ async def add_start(
 
 @router.message(KeyForm.paste)
 async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
-    buttons = own_buttons(i18n)
-    if await accept_pasted_key(message, state, i18n, buttons) is None:
-        return
-    await state.set_state(KeyForm.name)
-    await ask_for_name(message, state, i18n, buttons)
+    await take_pasted_key(message, state, i18n, own_buttons(i18n), KeyForm.name)
 
 
 @router.message(KeyForm.name)
-async def key_named(
-    message: Message,
-    state: FSMContext,
-    i18n: Translator,
-    bot: Bot,
-    creds: Credentials | None,
-    inferno: InfernoClient,
-    db: Database,
-    locks: UserLocks,
-) -> None:
-    buttons = own_buttons(i18n)
-    if message.text is not None and looks_like_private_key(message.text):
-        await refuse_private_key(message, i18n)
-        return
-    name = clean_name(message.text or "")
-    if name is None:
-        markup = InlineKeyboardMarkup(inline_keyboard=[[buttons.skip], [buttons.back]])
-        await show(message, i18n("sshkeys-bad-name", max=NAME_MAX), markup)
-        return
-    await _finish_add(message, state, i18n, bot, creds, inferno, db, locks, name)
-
-
 @router.callback_query(KeyCb.filter(F.action.in_({KeyAction.SKIP_NAME, KeyAction.SAVE})))
-async def key_name_skipped(
-    query: CallbackQuery,
-    state: FSMContext,
-    i18n: Translator,
-    bot: Bot,
-    creds: Credentials | None,
-    inferno: InfernoClient,
-    db: Database,
-    locks: UserLocks,
-) -> None:
-    await _finish_add(query, state, i18n, bot, creds, inferno, db, locks, None)
-
-
-async def _finish_add(
+async def key_named_or_skipped(
     event: Message | CallbackQuery,
     state: FSMContext,
     i18n: Translator,
@@ -519,11 +481,16 @@ async def _finish_add(
     inferno: InfernoClient,
     db: Database,
     locks: UserLocks,
-    name: str | None,
 ) -> None:
+    """A typed name, or Skip / Retry (the default name, or the one typed before the failure)."""
+    name: str | None = None
+    if isinstance(event, Message):
+        name = await take_typed_name(event, i18n, own_buttons(i18n))
+        if name is None:
+            return
     if creds is None:
         await state.clear()
-        await show(event, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(event, i18n)
         return
     saved = await save_pending_key(
         event, state, i18n, bot, creds, inferno, db, locks, own_buttons(i18n), name
@@ -553,7 +520,7 @@ async def remove_ask(
     db: Database,
 ) -> None:
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     await typing(bot, query.from_user.id)
     try:
@@ -604,7 +571,7 @@ async def remove_confirmed(
 ) -> None:
     user_id = query.from_user.id
     if creds is None:
-        await show(query, i18n("not-linked"), back_to_menu(i18n))
+        await show_not_linked(query, i18n)
         return
     back = _button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
     async with locks.hold(user_id):

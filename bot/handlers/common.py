@@ -1,0 +1,73 @@
+"""Pieces several areas' handlers share: whose event it is, the "not linked" screen, and the
+load-or-explain step in front of a provider list (typing hint, Retry on failure)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.handlers.navigation import back_to_menu, back_to_menu_button
+from bot.i18n import Translator
+from bot.inferno.errors import InfernoError
+from bot.ui import pager_row, provider_error_text, retry_keyboard, show, typing
+
+T = TypeVar("T")
+
+
+def user_id_of(event: Message | CallbackQuery) -> int:
+    user = event.from_user
+    assert user is not None, "private chats always have a sender"
+    return user.id
+
+
+async def show_not_linked(event: Message | CallbackQuery, i18n: Translator) -> None:
+    await show(event, i18n("not-linked"), back_to_menu(i18n))
+
+
+def one_per_row_then_menu(i18n: Translator, *buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[*([button] for button in buttons), [back_to_menu_button(i18n)]]
+    )
+
+
+def paged_keyboard(
+    i18n: Translator,
+    item_rows: list[list[InlineKeyboardButton]],
+    page: int,
+    pages: int,
+    page_data: Callable[[int], CallbackData],
+    *tail: list[InlineKeyboardButton],
+) -> InlineKeyboardMarkup:
+    """A list screen's keyboard: its items, the pager when there is more than one page, the
+    screen's own ``tail`` rows, then the main menu."""
+    nav = pager_row(i18n, page, pages, page_data)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[*item_rows, *([nav] if nav else []), *tail, [back_to_menu_button(i18n)]]
+    )
+
+
+async def load_or_explain(
+    query: CallbackQuery,
+    i18n: Translator,
+    bot: Bot,
+    load: Callable[[], Awaitable[T]],
+    *,
+    log: logging.Logger,
+    action: str,
+    back: tuple[InlineKeyboardButton, ...] = (),
+) -> T | None:
+    """What ``load`` returns, or ``None`` after showing the provider error with Retry (the same
+    tap again), ``back`` and the main menu. The caller's logger keeps the log line in its area."""
+    await typing(bot, query.from_user.id)
+    try:
+        return await load()
+    except InfernoError as exc:
+        log.warning("user=%s action=%s result=%s", query.from_user.id, action, type(exc).__name__)
+        markup = retry_keyboard(i18n, query.data, *back, back_to_menu_button(i18n))
+        await show(query, provider_error_text(i18n, exc), markup)
+        return None
