@@ -81,11 +81,11 @@ def limit_whole_check(watcher: InstallWatcher) -> None:
     """Wrap the watcher instance: the limiter covers a check's queries, not only its call."""
     check = watcher._check
 
-    async def whole(bot: Bot, watch: Any, limiter: Any) -> None:
+    async def whole(bot: Bot, watch: Any, owner: Any, limiter: Any) -> Any:
         async with limiter:
-            await check(bot, watch, contextlib.nullcontext())  # type: ignore[arg-type]
+            return await check(bot, watch, owner, contextlib.nullcontext())  # type: ignore[arg-type]
 
-    watcher._check = whole  # type: ignore[method-assign]
+    watcher._check = whole  # type: ignore[method-assign,assignment]
 
 
 def apply(

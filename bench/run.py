@@ -213,13 +213,18 @@ def target_rows(results: BenchResults) -> list[Row]:
     base_by_users = {b.users: b for b in results.baseline}
     for ours in results.traffic:
         base = base_by_users.get(ours.users)
-        if base is None or base.bot_cpu_per_1k_taps <= 0:
+        if base is None or base.cpu_per_1k_taps <= 0:
             continue
-        ratio = ours.bot_cpu_per_1k_taps / base.bot_cpu_per_1k_taps
-        raw = ours.cpu_per_1k_taps / base.cpu_per_1k_taps if base.cpu_per_1k_taps else math.nan
+        raw = ours.cpu_per_1k_taps / base.cpu_per_1k_taps
+        if base.bot_cpu_per_1k_taps > 0:
+            ratio = ours.bot_cpu_per_1k_taps / base.bot_cpu_per_1k_taps
+            basis = f"bot share; whole process {raw:.2f}×"
+        else:
+            # A tiny run can end before the sampler splits the baseline's CPU at all.
+            ratio, basis = raw, "whole process; too few samples to split"
         rows.append(
             Row(
-                f"CPU per tap ÷ baseline, {ours.users} users (bot share; whole process {raw:.2f}×)",
+                f"CPU per tap ÷ baseline, {ours.users} users ({basis})",
                 f"{ratio:.2f}×",
                 f"≤ {CPU_RATIO_TARGET}×",
                 _verdict(ratio <= CPU_RATIO_TARGET),
