@@ -39,8 +39,10 @@ def fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # Rotating the key touches only the database and the key file: no bot token needed.
+    overrides = {"bot_token": "0:not-used-by-rotate-key"} if args.command == "rotate-key" else {}
     try:
-        settings = load_settings()
+        settings = load_settings(**overrides)
     except SettingsError as exc:
         return fail(str(exc))
     setup_logging(settings.log_level_number, secrets=[settings.bot_token.get_secret_value()])

@@ -150,3 +150,33 @@ def test_bad_encryption_key_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "ENCRYPTION_KEY" in result.stderr
     assert "short" not in result.stderr
+
+
+def test_rotate_key_command_needs_no_token_and_reencrypts(tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.storage import Database, KeyRing
+
+    key_file = tmp_path / "secret.key"
+    database = tmp_path / "bot.sqlite3"
+
+    async def link() -> None:
+        db = await Database.open(database, KeyRing.load(None, key_file))
+        await db.users.link(7, 777, "the-api-key-123456")
+        await db.close()
+
+    async def account() -> str:
+        db = await Database.open(database, KeyRing.load(None, key_file))
+        found = await db.users.account(7)
+        await db.close()
+        assert found is not None
+        return found.api_key
+
+    asyncio.run(link())
+    old_key = key_file.read_text()
+    env = {"DATABASE_PATH": str(database), "ENCRYPTION_KEY_FILE": str(key_file)}
+    result = run_bot(tmp_path, env, "rotate-key")
+    assert result.returncode == 0, result.stderr
+    assert key_file.read_text() != old_key
+    assert asyncio.run(account()) == "the-api-key-123456"
+    assert "the-api-key" not in result.stdout + result.stderr
