@@ -545,3 +545,24 @@ async def test_a_sweeps_polls_are_written_together(db: Database) -> None:
     again = await db.watches.get(second.id)
     assert again is not None and again.last_edit_at == 50.0, "None keeps the last edit time"
     await db.watches.update_progress_many([])
+
+
+async def test_ensure_with_account_reads_user_and_credentials_at_once(db: Database) -> None:
+    user, account = await db.users.ensure_with_account(11, "ru")
+    assert (user.id, user.language, user.linked, account) == (11, "ru", False, None)
+    await db.users.link(11, 777, "key-for-eleven-123")
+    user, account = await db.users.ensure_with_account(11, "en")
+    assert user.language == "ru", "an existing user keeps its language"
+    assert account == Account(cid=777, api_key="key-for-eleven-123")
+    await db.users.unlink(11)
+    assert (await db.users.ensure_with_account(11, "en"))[1] is None
+
+
+async def test_ensure_with_account_refuses_a_foreign_ciphertext(db: Database) -> None:
+    await db.users.link(21, 1, "first-user-key-000")
+    await db.users.link(22, 2, "second-user-key-00")
+    await db._conn.execute(  # a ciphertext copied into another user's row
+        "UPDATE users SET api_key = (SELECT api_key FROM users WHERE id = 21) WHERE id = 22"
+    )
+    with pytest.raises(DecryptionError):
+        await db.users.ensure_with_account(22, "en")

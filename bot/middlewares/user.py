@@ -11,7 +11,7 @@ from aiogram.types import TelegramObject, User
 
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
-from bot.storage import Database
+from bot.storage import Account, Database, DecryptionError
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +32,17 @@ class UserContextMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None or user.is_bot:
             return await handler(event, data)
-        row = await self._db.users.ensure(user.id, self._hub.pick_locale(user.language_code))
+        language = self._hub.pick_locale(user.language_code)
+        account: Account | None = None
+        try:
+            row, account = await self._db.users.ensure_with_account(user.id, language)
+        except DecryptionError:
+            # A row we cannot decrypt (lost key file, tampering) must not lock the user out:
+            # they can link again. Logged without any secret.
+            log.exception("user=%s stored credentials could not be decrypted", user.id)
+            row = await self._db.users.ensure(user.id, language)
         data["user_row"] = row
         data["i18n"] = self._hub.get(row.language)
-        creds: Credentials | None = None
-        if row.linked:
-            try:
-                account = await self._db.users.account(user.id)
-            except Exception:
-                # A row we cannot decrypt (lost key file, tampering) must not lock the user out:
-                # they can link again. Logged without any secret.
-                log.exception("user=%s stored credentials could not be decrypted", user.id)
-                account = None
-            if account is not None:
-                creds = Credentials(cid=account.cid, key=account.api_key)
+        creds = Credentials(cid=account.cid, key=account.api_key) if account else None
         data["creds"] = creds
         return await handler(event, data)

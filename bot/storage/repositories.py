@@ -83,6 +83,22 @@ class UserRepository:
         assert user is not None
         return user
 
+    async def ensure_with_account(
+        self, user_id: int, language: str | None
+    ) -> tuple[User, Account | None]:
+        """:meth:`ensure` and :meth:`account` from one read — what every update needs.
+
+        Raises :class:`~bot.storage.errors.DecryptionError` like :meth:`account`.
+        """
+        row = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        if row is None:
+            return await self.ensure(user_id, language), None
+        user = _user(row)
+        if not user.linked:
+            return user, None
+        api_key = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
+        return user, Account(cid=row["cid"], api_key=api_key)
+
     async def get(self, user_id: int) -> User | None:
         row = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
         return _user(row) if row is not None else None
