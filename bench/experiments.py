@@ -31,31 +31,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from aiogram.methods import TelegramMethod
-from aiogram.methods.base import Response, TelegramType
 
+from bot.middlewares.response_types import KeepResponseTypes
 from bot.services.watcher import InstallWatcher
 
 NAMES = ("response-types", "sniffio", "fsm-clear", "watcher-limit")
-
-
-class KeepResponseTypes(BaseRequestMiddleware):
-    def __init__(self) -> None:
-        self._kept: dict[type[Any], Any] = {}
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        kind = type(method)
-        if kind not in self._kept:
-            self._kept[kind] = Response[method.__returning__]  # type: ignore[name-defined]
-        return await make_request(bot, method)
 
 
 def skip_empty_fsm_clear(storage: BaseStorage) -> None:

@@ -15,24 +15,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.config import Settings
 from bot.inferno.simulator import Simulator, SimulatorServer
 from tests.fakes.telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTING_NAMES = (
-    "BOT_TOKEN",
-    "TELEGRAM_API_URL",
-    "TELEGRAM_PROXY",
-    "INFERNO_API_URL",
-    "DATABASE_PATH",
-    "ENCRYPTION_KEY_FILE",
-    "ENCRYPTION_KEY",
-    "WATCH_INTERVAL",
-    "WATCH_TIMEOUT",
-    "DEFAULT_LANGUAGE",
-    "ALLOWED_USERS",
-    "LOG_LEVEL",
-)
+SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
 
 
 @dataclass

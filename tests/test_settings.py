@@ -12,20 +12,8 @@ import pytest
 from bot.config import DEFAULT_INFERNO_API_URL, Settings, SettingsError, load_settings
 
 TOKEN = "123456:ABC-DEF_ghi"
-SETTING_NAMES = [
-    "BOT_TOKEN",
-    "TELEGRAM_API_URL",
-    "TELEGRAM_PROXY",
-    "INFERNO_API_URL",
-    "DATABASE_PATH",
-    "ENCRYPTION_KEY_FILE",
-    "ENCRYPTION_KEY",
-    "WATCH_INTERVAL",
-    "WATCH_TIMEOUT",
-    "DEFAULT_LANGUAGE",
-    "ALLOWED_USERS",
-    "LOG_LEVEL",
-]
+# Every variable the bot reads, so a test never inherits one from the developer's shell.
+SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
 
 
 def run_bot(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
