@@ -20,6 +20,7 @@ from bot.handlers.common import (
     one_per_row_then_menu,
     paged_keyboard,
     show_not_linked,
+    spend_confirmation,
 )
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.handlers.orders import (
@@ -283,13 +284,11 @@ async def confirm_buy(
         return
     user_id = query.from_user.id
     async with locks.hold(user_id):
-        confirmation = await db.confirmations.consume(user_id, callback_data.token)
-        payload = confirmation.payload if confirmation and confirmation.action == "create" else {}
-        product_id = payload.get("pid")
-        # A token issued for another linked account (unlink + link in between) is void.
-        if not isinstance(product_id, str) or payload.get("cid") != creds.cid:
+        payload = await spend_confirmation(db, user_id, callback_data.token, "create", creds)
+        if payload is None or not isinstance(payload.get("pid"), str):
             await send_used_notice(bot, user_id, i18n)
             return
+        product_id: str = payload["pid"]
         await typing(bot, user_id)
         created: CreatedOrder | None = None
         error: InfernoError | None = None

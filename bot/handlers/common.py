@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.filters.callback_data import CallbackData
@@ -14,6 +14,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Translator
 from bot.inferno.errors import InfernoError
+from bot.inferno.models import Credentials
+from bot.storage import Database
 from bot.ui import pager_row, provider_error_text, retry_keyboard, show, typing
 
 T = TypeVar("T")
@@ -71,3 +73,21 @@ async def load_or_explain(
         markup = retry_keyboard(i18n, query.data, *back, back_to_menu_button(i18n))
         await show(query, provider_error_text(i18n, exc), markup)
         return None
+
+
+async def spend_confirmation(
+    db: Database, user_id: int, token: str, action: str, creds: Credentials
+) -> dict[str, Any] | None:
+    """The payload of the confirmation behind a tap, used up; None when there is nothing to do.
+
+    Call it while holding the user's lock. Nothing is spent for a token of another action (a
+    forged button must not burn another screen's confirmation), and a token issued for another
+    linked account (unlink and link again in between) is void.
+    """
+    pending = await db.confirmations.peek(user_id, token)
+    if pending is None or pending.action != action:
+        return None
+    confirmation = await db.confirmations.consume(user_id, token)
+    if confirmation is None or confirmation.payload.get("cid") != creds.cid:
+        return None
+    return confirmation.payload

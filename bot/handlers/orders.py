@@ -21,6 +21,7 @@ from bot.handlers.common import (
     one_per_row_then_menu,
     paged_keyboard,
     show_not_linked,
+    spend_confirmation,
 )
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.i18n import Translator
@@ -381,13 +382,11 @@ async def confirm_cancel(
         return
     user_id = query.from_user.id
     async with locks.hold(user_id):
-        confirmation = await db.confirmations.consume(user_id, callback_data.token)
-        payload = confirmation.payload if confirmation and confirmation.action == "cancel" else {}
-        order_id = payload.get("order_id")
-        # A token issued for another linked account (unlink + link in between) is void.
-        if not isinstance(order_id, str) or payload.get("cid") != creds.cid:
+        payload = await spend_confirmation(db, user_id, callback_data.token, "cancel", creds)
+        if payload is None or not isinstance(payload.get("order_id"), str):
             await send_used_notice(bot, user_id, i18n)
             return
+        order_id: str = payload["order_id"]
         await typing(bot, user_id)
         error: InfernoError | None = None
         try:
