@@ -23,6 +23,7 @@ from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.middlewares import AccessMiddleware, UserContextMiddleware
+from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.response_types import KeepResponseTypes
 from bot.services.background import BackgroundTasks
@@ -109,6 +110,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     )
 
     dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(EventLogMiddleware())
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
     # Answer every tap before any slow provider call, so the client's spinner stops at once.

@@ -145,6 +145,13 @@ async def test_a_user_walks_through_everything(tmp_path: Path) -> None:
         code = await proc.stop(signal.SIGTERM, timeout=10)
         assert code == 0, proc.logs()
         assert "Traceback" not in proc.logs()
+        # One line per event, with who and what, and nothing the user typed.
+        logs = proc.logs()
+        assert f"user={UID} event=command action=/start result=ok" in logs
+        assert f"user={UID} event=message action=- result=ok" in logs
+        assert f"user={UID} event=tap action=" in logs
+        order_id = customer.orders[-1].id
+        assert f"user={UID} action=reboot order={order_id} result=ok" in logs
         assert_no_secrets(proc, customer.key, PASSWORD)
 
 
