@@ -23,6 +23,7 @@ from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.middlewares import AccessMiddleware, UserContextMiddleware
+from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.response_types import KeepResponseTypes
@@ -71,6 +72,7 @@ def create_bot(settings: Settings) -> Bot:
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     bot.session.middleware(KeepResponseTypes())
+    bot.session.middleware(ChatActionThrottle())
     return bot
 
 
