@@ -47,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     setup_logging(settings.log_level_number, secrets=[settings.bot_token.get_secret_value()])
 
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
     from bot.storage import StorageError
 
     try:
@@ -55,6 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.runner import run_bot
 
         asyncio.run(run_bot(settings, demo=args.demo))
+    except TelegramUnauthorizedError:
+        return fail("Telegram rejected BOT_TOKEN (check it with @BotFather)")
+    except TelegramNetworkError as exc:
+        api = settings.telegram_api_url or "https://api.telegram.org"
+        print(
+            f"inferno-bot: cannot reach the Telegram Bot API at {api}: {exc.message}",
+            file=sys.stderr,
+        )
+        return 1
     except StorageError as exc:
         # Key file problems, a missing or too-new database, an undecryptable row: one line.
         return fail(str(exc))

@@ -14,6 +14,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
@@ -120,14 +121,17 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.include_router(build_root_router())
 
     async def on_startup(bot: Bot) -> None:
-        await set_commands(bot, services.hub)
+        try:
+            await set_commands(bot, services.hub)
+        except TelegramAPIError as exc:
+            # The command menu is a convenience; the bot works without it.
+            log.warning("could not set the bot's commands: %s", exc.message)
         services.background.start(
             "install-watcher", lambda: watcher.sweep(bot), settings.watch_interval
         )
         services.background.start("message-deletions", lambda: deletions.run_due(bot), 60.0)
         services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
-        me = await bot.get_me()
-        log.info("bot @%s is up; watching %d open installs", me.username, await watcher.count())
+        log.info("bot is up; watching %d open installs", await watcher.count())
 
     async def purge_expired() -> None:
         # Unused confirmation tokens (a card drawn, never tapped) would pile up forever.

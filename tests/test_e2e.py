@@ -216,3 +216,27 @@ async def test_demo_mode_needs_only_a_token(tmp_path: Path) -> None:
                 await proc.process.wait()
     assert (tmp_path / "demo-bot.sqlite3").exists()
     assert not (tmp_path / "bot.sqlite3").exists(), "demo data must not mix with real accounts"
+
+
+async def test_unreachable_telegram_or_a_rejected_token_is_one_line(tmp_path: Path) -> None:
+    async with FakeTelegram() as tg:
+        base = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        base.update(
+            DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
+            ENCRYPTION_KEY_FILE=str(tmp_path / "secret.key"),
+        )
+        cases = [
+            ({"BOT_TOKEN": "999:not-the-fakes-token", "TELEGRAM_API_URL": tg.base_url}, 2),
+            ({"BOT_TOKEN": tg.token, "TELEGRAM_API_URL": "http://127.0.0.1:9"}, 1),
+        ]
+        for extra, expected in cases:
+            log_path = tmp_path / f"bot-{expected}.log"
+            proc = BotProcess(tmp_path=tmp_path, env={**base, **extra}, log_path=log_path)
+            await proc.start()
+            assert proc.process is not None
+            code = await asyncio.wait_for(proc.process.wait(), timeout=30)
+            assert code == expected, proc.logs()
+            assert "Traceback" not in proc.logs()
+            last = proc.logs().strip().splitlines()[-1]
+            assert last.startswith("inferno-bot: "), last
+            assert "not-the-fakes-token" not in proc.logs()
