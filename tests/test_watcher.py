@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,6 +47,16 @@ def ready_messages(env: BotEnv, uid: int = UID) -> list[str]:
     return [m.text for m in env.tg.bot_messages(uid) if "Your server is ready" in m.text]
 
 
+async def background_pass_done(env: BotEnv) -> None:
+    """The background loop marks a watch notified right after its send: wait for that before
+    a test runs sweeps of its own (two sweeps at once never happen outside tests)."""
+    for _ in range(100):
+        if await env.db.watches.open() == []:
+            return
+        await asyncio.sleep(0.05)
+    assert await env.db.watches.open() == []
+
+
 def watcher_of(env: BotEnv) -> InstallWatcher:
     assert env.dp is not None
     watcher = env.dp["watcher"]
@@ -83,6 +94,7 @@ async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
     assert info.ip and info.ip in message.text
     assert "debian12" in message.text
     assert {b.text for b in message.buttons()} >= {"🖥 Open server", "🔑 Show root password"}
+    await background_pass_done(env)
     # Later passes stay silent: the watch is closed.
     for _ in range(3):
         await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
@@ -98,6 +110,7 @@ async def test_restart_mid_install_still_notifies_once(tmp_path: Path) -> None:
         await start_install(env, customer)
         await env.restart()
         await env.tg.wait_for(lambda: len(ready_messages(env)) == 1, timeout=10)
+        await background_pass_done(env)
         await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
         assert len(ready_messages(env)) == 1
 
