@@ -49,7 +49,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             " (demo)" if demo else "",
         )
         # Fail fast, in one line, on a wrong token or an unreachable Bot API (see __main__).
-        me = await bot.get_me()
+        me = await bot.me()  # cached on the Bot: polling asks for it again
         log.info("connected to Telegram as @%s", me.username)
         # aiogram stops polling on SIGTERM/SIGINT; shutdown hooks then stop the background tasks.
         await dp.start_polling(bot, polling_timeout=20, handle_signals=True)
