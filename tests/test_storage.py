@@ -566,3 +566,15 @@ async def test_ensure_with_account_refuses_a_foreign_ciphertext(db: Database) ->
     )
     with pytest.raises(DecryptionError):
         await db.users.ensure_with_account(22, "en")
+
+
+async def test_next_poll_at_is_the_soonest_open_watch(db: Database) -> None:
+    assert await db.watches.next_poll_at() is None
+    first = await db.watches.replace(1, 1, "1", "install", "debian12")
+    second = await db.watches.replace(1, 1, "2", "install", "debian12")
+    await db.watches.update_progress_many(
+        [WatchPoll(first.id, None, 0, 500.0), WatchPoll(second.id, None, 0, 300.0)]
+    )
+    assert await db.watches.next_poll_at() == 300.0
+    await db.watches.mark_notified(second.id)
+    assert await db.watches.next_poll_at() == 500.0

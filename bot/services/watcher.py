@@ -86,10 +86,8 @@ class InstallWatcher:
                     polls.append(result)
             # One transaction for the whole pass: a commit per watch dominated large sweeps.
             await self._db.watches.update_progress_many(polls)
-        remaining = await self._db.watches.open()
-        if not remaining:
-            return None
-        return max(0.0, min(w.next_poll_at for w in remaining) - self._clock())
+        next_at = await self._db.watches.next_poll_at()
+        return None if next_at is None else max(0.0, next_at - self._clock())
 
     async def _check(
         self,

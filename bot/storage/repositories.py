@@ -305,6 +305,13 @@ class WatchRepository:
         )
         return [_watch(row) for row in rows]
 
+    async def next_poll_at(self) -> float | None:
+        """When the soonest open watch is due; None when nothing is being watched."""
+        row = await self._conn.fetchone(
+            "SELECT MIN(next_poll_at) AS due FROM watches WHERE notified = 0 AND timed_out = 0"
+        )
+        return None if row is None or row["due"] is None else float(row["due"])
+
     async def get(self, watch_id: int) -> Watch | None:
         row = await self._conn.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
         return _watch(row) if row is not None else None
