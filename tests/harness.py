@@ -129,7 +129,7 @@ class BotEnv:
         Telegram requests, and a busy machine can stretch them past any fixed quiet period.
         """
         await self.tg.wait_for(lambda: self.screen(user_id) != before, 10.0, "the bot to answer")
-        await self.tg.wait_idle()
+        await self.settle()
         after = self.screen(user_id)
         changed = [i for i, state in after.items() if before.get(i) != state and not state[1]]
         if changed:
