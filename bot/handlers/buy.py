@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
@@ -20,16 +20,16 @@ from bot.handlers.common import (
     one_per_row_then_menu,
     paged_keyboard,
     show_not_linked,
-    spend_confirmation,
 )
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu
 from bot.handlers.orders import (
     button,
+    failure_note,
     is_status,
     orders_button,
     packable_id,
     plain,
-    send_used_notice,
+    run_confirmed,
     status_label,
 )
 from bot.i18n import Translator
@@ -45,7 +45,6 @@ from bot.ui import (
     provider_error_text,
     show,
     translate_fail,
-    typing,
 )
 
 log = logging.getLogger(__name__)
@@ -105,17 +104,33 @@ async def _catalog(
     )
 
 
-async def _plan_gone(query: CallbackQuery, i18n: Translator, page: int) -> None:
-    markup = one_per_row_then_menu(i18n, button(i18n("buy-btn-plans"), BuyCb(page=page)))
-    await show(query, i18n("buy-plan-gone"), markup)
+async def _find_plan(
+    query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
+) -> Product | None:
+    """The plan named by the button if the provider still offers it; else says so."""
+    catalog = await _catalog(query, i18n, inferno, bot, callback_data.page)
+    if catalog is None:
+        return None
+    product = find_plan(catalog, callback_data.ref)
+    if product is None:
+        plans = button(i18n("buy-btn-plans"), BuyCb(page=callback_data.page))
+        await show(query, i18n("buy-plan-gone"), one_per_row_then_menu(i18n, plans))
+    return product
 
 
 # ------------------------------------------------------------------------------ plans
 
 
-async def show_plans(
-    query: CallbackQuery, i18n: Translator, inferno: InfernoClient, bot: Bot, page: int
+@router.callback_query(MenuCb.filter(F.screen == Screen.BUY))
+@router.callback_query(BuyCb.filter(F.action == BuyAction.PAGE))
+async def plans_page(
+    query: CallbackQuery,
+    callback_data: MenuCb | BuyCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
 ) -> None:
+    page = callback_data.page if isinstance(callback_data, BuyCb) else 0
     catalog = await _catalog(query, i18n, inferno, bot, page)
     if catalog is None:
         return
@@ -141,29 +156,12 @@ async def show_plans(
     await show(query, text, paged_keyboard(i18n, rows, page, pages, lambda p: BuyCb(page=p)))
 
 
-@router.callback_query(MenuCb.filter(F.screen == Screen.BUY))
-@router.callback_query(BuyCb.filter(F.action == BuyAction.PAGE))
-async def plans_page(
-    query: CallbackQuery,
-    callback_data: MenuCb | BuyCb,
-    i18n: Translator,
-    inferno: InfernoClient,
-    bot: Bot,
-) -> None:
-    page = callback_data.page if isinstance(callback_data, BuyCb) else 0
-    await show_plans(query, i18n, inferno, bot, page=page)
-
-
 @router.callback_query(BuyCb.filter(F.action == BuyAction.PLAN))
 async def plan_card(
     query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
 ) -> None:
-    catalog = await _catalog(query, i18n, inferno, bot, callback_data.page)
-    if catalog is None:
-        return
-    product = find_plan(catalog, callback_data.ref)
+    product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
-        await _plan_gone(query, i18n, callback_data.page)
         return
     lines = [i18n("buy-plan-card", name=clip(product.name, 200), price=_price(i18n, product))]
     if product.description:
@@ -173,17 +171,11 @@ async def plan_card(
         if product.price
         else i18n("buy-btn-buy")
     )
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(
-                    plain(buy_label),
-                    BuyCb(action=BuyAction.ASK, ref=callback_data.ref, page=callback_data.page),
-                )
-            ],
-            [button(i18n("buy-btn-plans"), BuyCb(page=callback_data.page))],
-            [back_to_menu_button(i18n)],
-        ]
+    ask = BuyCb(action=BuyAction.ASK, ref=callback_data.ref, page=callback_data.page)
+    markup = one_per_row_then_menu(
+        i18n,
+        button(plain(buy_label), ask),
+        button(i18n("buy-btn-plans"), BuyCb(page=callback_data.page)),
     )
     await show(query, "\n".join(lines), markup)
 
@@ -204,12 +196,8 @@ async def ask_buy(
     if creds is None:
         await show_not_linked(query, i18n)
         return
-    catalog = await _catalog(query, i18n, inferno, bot, callback_data.page)
-    if catalog is None:
-        return
-    product = find_plan(catalog, callback_data.ref)
+    product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
-        await _plan_gone(query, i18n, callback_data.page)
         return
     lines = [i18n("buy-confirm", name=clip(product.name, 200), price=_price(i18n, product))]
     try:
@@ -233,12 +221,10 @@ async def ask_buy(
         },
     )
     back = BuyCb(action=BuyAction.PLAN, ref=callback_data.ref, page=callback_data.page)
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(i18n("buy-btn-confirm"), BuyConfirmCb(token=token))],
-            [button(i18n("btn-cancel"), back)],
-            [back_to_menu_button(i18n)],
-        ]
+    markup = one_per_row_then_menu(
+        i18n,
+        button(i18n("buy-btn-confirm"), BuyConfirmCb(token=token)),
+        button(i18n("btn-cancel"), back),
     )
     await show(query, "\n".join(lines), markup)
 
@@ -283,55 +269,50 @@ async def confirm_buy(
         await show_not_linked(query, i18n)
         return
     user_id = query.from_user.id
-    async with locks.hold(user_id):
-        payload = await spend_confirmation(db, user_id, callback_data.token, "create", creds)
-        if payload is None or not isinstance(payload.get("pid"), str):
-            await send_used_notice(bot, user_id, i18n)
-            return
-        product_id: str = payload["pid"]
-        await typing(bot, user_id)
-        created: CreatedOrder | None = None
-        error: InfernoError | None = None
-        try:
-            created = await inferno.create(creds, product_id)
-        except InfernoError as exc:
-            error = exc
-        if created is not None:
-            result = f"ok pid={product_id} invoice={created.invoice_id}"
-        else:
-            result = f"fail pid={product_id} {type(error).__name__}: {clip(str(error), 200)}"
-        await db.actions.record(
-            user_id, "create", created.order_id if created else None, clip(result, 300)
-        )
-        log.info(
-            "user=%s action=create order=%s result=%s",
-            user_id,
-            created.order_id if created else None,
-            result,
-        )
+    done = await run_confirmed(
+        bot,
+        db,
+        locks,
+        i18n,
+        creds,
+        user_id,
+        callback_data.token,
+        action="create",
+        key="pid",
+        call=lambda product_id: inferno.create(creds, product_id),
+    )
+    if done is None:
+        return
+    payload, outcome = done
+    product_id: str = payload["pid"]
+    if isinstance(outcome, InfernoError):
+        order_id, result = None, f"fail pid={product_id} {failure_note(outcome)}"
+    else:
+        order_id, result = outcome.order_id, f"ok pid={product_id} invoice={outcome.invoice_id}"
+    await db.actions.record(user_id, "create", order_id, clip(result, 300))
+    log.info("user=%s action=create order=%s result=%s", user_id, order_id, result)
 
-    ref = payload.get("ref")
-    page = payload.get("page")
-    to_plan = button(
-        i18n("buy-btn-back-to-plan"),
-        BuyCb(
+    if isinstance(outcome, InfernoError):
+        if isinstance(outcome, ProviderFail):
+            text = i18n("buy-failed", reason=translate_fail(i18n, outcome))
+        elif isinstance(outcome, ProviderUnavailable | UnreadableAnswer):
+            text = i18n("buy-outcome-unknown")
+        else:
+            text = provider_error_text(i18n, outcome)
+        ref, page = payload.get("ref"), payload.get("page")
+        to_plan = BuyCb(
             action=BuyAction.PLAN,
             ref=ref if isinstance(ref, str) else "",
             page=page if isinstance(page, int) else 0,
-        ),
-    )
-    if created is None:
-        if isinstance(error, ProviderFail):
-            text = i18n("buy-failed", reason=translate_fail(i18n, error))
-        elif isinstance(error, ProviderUnavailable | UnreadableAnswer):
-            text = i18n("buy-outcome-unknown")
-        else:
-            assert error is not None
-            text = provider_error_text(i18n, error)
+        )
         # No Retry here: buying again must go through a fresh confirmation.
-        await show(query, text, one_per_row_then_menu(i18n, orders_button(i18n), to_plan))
+        markup = one_per_row_then_menu(
+            i18n, orders_button(i18n), button(i18n("buy-btn-back-to-plan"), to_plan)
+        )
+        await show(query, text, markup)
         return
 
+    created = outcome
     order: Order | None = None
     try:
         orders = await inferno.orders(creds)
@@ -341,13 +322,12 @@ async def confirm_buy(
         order = next((o for o in orders if o.id == created.order_id), None)
     price = payload.get("price")
     text = _created_text(i18n, created, order, price if isinstance(price, str) else None)
-    rows: list[list[InlineKeyboardButton]] = []
+    buttons: list[InlineKeyboardButton] = []
     if order is not None and is_status(order, "active") and packable_id(order.id):
-        rows.append([button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id))])
-        rows.append([button(i18n("orders-btn-server"), ServerCb(order_id=order.id))])
-    rows.append([orders_button(i18n)])
-    rows.append([back_to_menu_button(i18n)])
-    await show(query, text, InlineKeyboardMarkup(inline_keyboard=rows))
+        buttons.append(button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id)))
+        buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
+    buttons.append(orders_button(i18n))
+    await show(query, text, one_per_row_then_menu(i18n, *buttons))
 
 
 @router.callback_query(F.data.regexp(r"^(by|bc):"))

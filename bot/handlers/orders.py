@@ -9,11 +9,13 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
 from bot.handlers.common import (
@@ -23,11 +25,11 @@ from bot.handlers.common import (
     show_not_linked,
     spend_confirmation,
 )
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
-from bot.inferno.models import Credentials, Order
+from bot.inferno.models import Credentials, Order, Service
 from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import (
@@ -43,6 +45,8 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+T = TypeVar("T")
 
 # Provider ids are digits; anything else could hold the ":" separator or blow the 64-byte limit
 # of callback data, so such an entry is listed without a button rather than crashing the screen.
@@ -103,8 +107,8 @@ def status_label(i18n: Translator, status: str | None) -> str:
             return clip(status or "", 40)
 
 
-def is_status(order: Order, status: str) -> bool:
-    return (order.status or "").strip().lower() == status
+def is_status(item: Order | Service, status: str) -> bool:
+    return (item.status or "").strip().lower() == status
 
 
 def orders_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:
@@ -117,8 +121,44 @@ async def send_used_notice(bot: Bot, user_id: int, i18n: Translator) -> None:
     await bot.send_message(user_id, i18n("orders-confirmation-used"), reply_markup=markup)
 
 
-def _newest_first(orders: list[Order]) -> list[Order]:
-    return sorted(orders, key=lambda o: (int(o.id) if o.id.isdecimal() else -1, o.id), reverse=True)
+async def run_confirmed(
+    bot: Bot,
+    db: Database,
+    locks: UserLocks,
+    i18n: Translator,
+    creds: Credentials,
+    user_id: int,
+    token: str,
+    *,
+    action: str,
+    key: str,
+    call: Callable[[str], Awaitable[T]],
+) -> tuple[dict[str, Any], T | InfernoError] | None:
+    """Spends the confirmation behind a tap and makes its provider call exactly once.
+
+    None after telling the user the confirmation was already used (or is not one of ``action``);
+    else the payload and what ``call(payload[key])`` returned or raised.
+    """
+    async with locks.hold(user_id):
+        payload = await spend_confirmation(db, user_id, token, action, creds)
+        if payload is None or not isinstance(payload.get(key), str):
+            await send_used_notice(bot, user_id, i18n)
+            return None
+        await typing(bot, user_id)
+        try:
+            return payload, await call(payload[key])
+        except InfernoError as exc:
+            return payload, exc
+
+
+def failure_note(exc: InfernoError) -> str:
+    """A provider failure for the action log (error texts never hold a key or a password)."""
+    return f"{type(exc).__name__}: {clip(str(exc), 200)}"
+
+
+def newest_first(item_id: str) -> tuple[int, str]:
+    """Sort key (with ``reverse=True``) for provider ids: numeric ids by value, others last."""
+    return (int(item_id) if item_id.isdecimal() else -1, item_id)
 
 
 def order_line(i18n: Translator, order: Order) -> str:
@@ -162,13 +202,15 @@ async def _load_orders(
 # ------------------------------------------------------------------------------ the list
 
 
-async def show_orders(
+@router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))
+@router.callback_query(OrdersPageCb.filter())
+async def orders_page(
     query: CallbackQuery,
+    callback_data: MenuCb | OrdersPageCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
     creds: Credentials | None,
-    page: int,
 ) -> None:
     if creds is None:
         await show_not_linked(query, i18n)
@@ -183,7 +225,8 @@ async def show_orders(
         )
         await show(query, i18n("orders-empty"), markup)
         return
-    orders = _newest_first(orders)
+    orders = sorted(orders, key=lambda o: newest_first(o.id), reverse=True)
+    page = callback_data.page if isinstance(callback_data, OrdersPageCb) else 0
     page, pages, start = page_bounds(len(orders), page)
     chunk = orders[start : start + PAGE_SIZE]
     text = "\n".join(
@@ -199,20 +242,6 @@ async def show_orders(
         i18n, rows, page, pages, lambda p: OrdersPageCb(page=p), [services, refresh]
     )
     await show(query, text, markup)
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))
-@router.callback_query(OrdersPageCb.filter())
-async def orders_page(
-    query: CallbackQuery,
-    callback_data: MenuCb | OrdersPageCb,
-    i18n: Translator,
-    inferno: InfernoClient,
-    bot: Bot,
-    creds: Credentials | None,
-) -> None:
-    page = callback_data.page if isinstance(callback_data, OrdersPageCb) else 0
-    await show_orders(query, i18n, inferno, bot, creds, page=page)
 
 
 # ------------------------------------------------------------------------------ one order
@@ -239,9 +268,12 @@ async def _find_order(
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials,
+    creds: Credentials | None,
 ) -> Order | None:
     """The order named by the button if it is in this user's account; else says so."""
+    if creds is None:
+        await show_not_linked(query, i18n)
+        return None
     back = orders_button(i18n, callback_data.page)
     orders = await _load_orders(query, i18n, inferno, bot, creds, back)
     if orders is None:
@@ -285,32 +317,20 @@ async def order_card(
     bot: Bot,
     creds: Credentials | None,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
-    if order is None:
+    if order is None or creds is None:
         return
-    rows: list[list[InlineKeyboardButton]] = []
+    buttons: list[InlineKeyboardButton] = []
     if is_status(order, "pending"):
-        rows.append(
-            [
-                button(
-                    i18n("orders-btn-cancel"),
-                    OrderCb(
-                        action=OrderAction.ASK_CANCEL, order_id=order.id, page=callback_data.page
-                    ),
-                )
-            ]
-        )
+        cancel = OrderCb(action=OrderAction.ASK_CANCEL, order_id=order.id, page=callback_data.page)
+        buttons.append(button(i18n("orders-btn-cancel"), cancel))
     elif is_status(order, "active"):
-        rows.append([button(i18n("orders-btn-server"), ServerCb(order_id=order.id))])
+        buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
         service_id = await _service_of(inferno, creds, order.id, query.from_user.id)
         if service_id is not None:
-            rows.append([button(i18n("orders-btn-service"), ServiceCb(service_id=service_id))])
-    rows.append([orders_button(i18n, callback_data.page)])
-    rows.append([back_to_menu_button(i18n)])
-    await show(query, order_card_text(i18n, order), InlineKeyboardMarkup(inline_keyboard=rows))
+            buttons.append(button(i18n("orders-btn-service"), ServiceCb(service_id=service_id)))
+    buttons.append(orders_button(i18n, callback_data.page))
+    await show(query, order_card_text(i18n, order), one_per_row_then_menu(i18n, *buttons))
 
 
 # ------------------------------------------------------------------------------ cancelling
@@ -326,15 +346,12 @@ async def ask_cancel(
     db: Database,
     creds: Credentials | None,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
-    if order is None:
+    if order is None or creds is None:
         return
-    to_card = button(i18n("btn-back"), OrderCb(order_id=order.id, page=callback_data.page))
+    card = OrderCb(order_id=order.id, page=callback_data.page)
     if not is_status(order, "pending"):
-        markup = one_per_row_then_menu(i18n, to_card)
+        markup = one_per_row_then_menu(i18n, button(i18n("btn-back"), card))
         await show(query, i18n("orders-cancel-not-pending", id=order.id), markup)
         return
     token = await db.confirmations.issue(
@@ -351,17 +368,10 @@ async def ask_cancel(
             i18n("orders-cancel-warning"),
         ]
     )
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(i18n("orders-btn-cancel-confirm"), OrderCancelCb(token=token))],
-            [
-                button(
-                    i18n("orders-btn-cancel-keep"),
-                    OrderCb(order_id=order.id, page=callback_data.page),
-                )
-            ],
-            [back_to_menu_button(i18n)],
-        ]
+    markup = one_per_row_then_menu(
+        i18n,
+        button(i18n("orders-btn-cancel-confirm"), OrderCancelCb(token=token)),
+        button(i18n("orders-btn-cancel-keep"), card),
     )
     await show(query, text, markup)
 
@@ -381,21 +391,26 @@ async def confirm_cancel(
         await show_not_linked(query, i18n)
         return
     user_id = query.from_user.id
-    async with locks.hold(user_id):
-        payload = await spend_confirmation(db, user_id, callback_data.token, "cancel", creds)
-        if payload is None or not isinstance(payload.get("order_id"), str):
-            await send_used_notice(bot, user_id, i18n)
-            return
-        order_id: str = payload["order_id"]
-        await typing(bot, user_id)
-        error: InfernoError | None = None
-        try:
-            await inferno.cancel(creds, order_id)
-        except InfernoError as exc:
-            error = exc
-        result = "ok" if error is None else f"fail {type(error).__name__}: {clip(str(error), 200)}"
-        await db.actions.record(user_id, "cancel", order_id, result)
-        log.info("user=%s action=cancel order=%s result=%s", user_id, order_id, result)
+    done = await run_confirmed(
+        bot,
+        db,
+        locks,
+        i18n,
+        creds,
+        user_id,
+        callback_data.token,
+        action="cancel",
+        key="order_id",
+        call=lambda order_id: inferno.cancel(creds, order_id),
+    )
+    if done is None:
+        return
+    payload, outcome = done
+    order_id: str = payload["order_id"]
+    error = outcome if isinstance(outcome, InfernoError) else None
+    result = "ok" if error is None else f"fail {failure_note(error)}"
+    await db.actions.record(user_id, "cancel", order_id, result)
+    log.info("user=%s action=cancel order=%s result=%s", user_id, order_id, result)
 
     page = payload.get("page")
     back = orders_button(i18n, page if isinstance(page, int) else 0)

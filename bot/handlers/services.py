@@ -7,7 +7,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
@@ -16,10 +16,12 @@ from bot.handlers.common import (
     paged_keyboard,
     show_not_linked,
 )
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu
 from bot.handlers.orders import (
     OrderCb,
     button,
+    is_status,
+    newest_first,
     orders_button,
     packable_id,
     plain,
@@ -27,14 +29,11 @@ from bot.handlers.orders import (
 )
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
-from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials, Service
 from bot.ui import (
     PAGE_SIZE,
     clip,
     page_bounds,
-    provider_error_text,
-    retry_keyboard,
     show,
 )
 
@@ -69,12 +68,6 @@ def service_line(i18n: Translator, service: Service) -> str:
     return " · ".join(parts)
 
 
-def _sorted(services: list[Service]) -> list[Service]:
-    return sorted(
-        services, key=lambda s: (int(s.id) if s.id.isdecimal() else -1, s.id), reverse=True
-    )
-
-
 async def _load(
     query: CallbackQuery,
     i18n: Translator,
@@ -88,13 +81,15 @@ async def _load(
     )
 
 
-async def show_services(
+@router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))
+@router.callback_query(ServicesPageCb.filter())
+async def services_page(
     query: CallbackQuery,
+    callback_data: MenuCb | ServicesPageCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
     creds: Credentials | None,
-    page: int,
 ) -> None:
     if creds is None:
         await show_not_linked(query, i18n)
@@ -105,7 +100,8 @@ async def show_services(
     if not services:
         await show(query, i18n("services-empty"), one_per_row_then_menu(i18n, orders_button(i18n)))
         return
-    services = _sorted(services)
+    services = sorted(services, key=lambda s: newest_first(s.id), reverse=True)
+    page = callback_data.page if isinstance(callback_data, ServicesPageCb) else 0
     page, pages, start = page_bounds(len(services), page)
     chunk = services[start : start + PAGE_SIZE]
     text = "\n".join(
@@ -121,20 +117,6 @@ async def show_services(
         i18n, rows, page, pages, lambda p: ServicesPageCb(page=p), [orders_button(i18n), refresh]
     )
     await show(query, text, markup)
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))
-@router.callback_query(ServicesPageCb.filter())
-async def services_page(
-    query: CallbackQuery,
-    callback_data: MenuCb | ServicesPageCb,
-    i18n: Translator,
-    inferno: InfernoClient,
-    bot: Bot,
-    creds: Credentials | None,
-) -> None:
-    page = callback_data.page if isinstance(callback_data, ServicesPageCb) else 0
-    await show_services(query, i18n, inferno, bot, creds, page=page)
 
 
 def service_card_text(i18n: Translator, service: Service) -> str:
@@ -181,24 +163,26 @@ async def service_card(
         )
         await show(query, i18n("services-not-found"), one_per_row_then_menu(i18n, back))
         return
-    try:
-        service = await inferno.get_service(creds, callback_data.service_id)
-    except InfernoError as exc:
-        log.warning("user=%s action=getService result=%s", query.from_user.id, type(exc).__name__)
-        markup = retry_keyboard(i18n, query.data, back, back_to_menu_button(i18n))
-        await show(query, provider_error_text(i18n, exc), markup)
+    service = await load_or_explain(
+        query,
+        i18n,
+        bot,
+        lambda: inferno.get_service(creds, callback_data.service_id),
+        log=log,
+        action="getService",
+        back=(back,),
+    )
+    if service is None:
         return
-    rows: list[list[InlineKeyboardButton]] = []
+    buttons: list[InlineKeyboardButton] = []
     order_id = service.order_id
     if order_id is not None and packable_id(order_id):
-        if (service.status or "").strip().lower() == "active":
-            rows.append([button(i18n("orders-btn-server"), ServerCb(order_id=order_id))])
-        rows.append(
-            [button(plain(i18n("services-btn-order", order=order_id)), OrderCb(order_id=order_id))]
-        )
-    rows.append([back])
-    rows.append([back_to_menu_button(i18n)])
-    await show(query, service_card_text(i18n, service), InlineKeyboardMarkup(inline_keyboard=rows))
+        if is_status(service, "active"):
+            buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order_id)))
+        order_label = plain(i18n("services-btn-order", order=order_id))
+        buttons.append(button(order_label, OrderCb(order_id=order_id)))
+    buttons.append(back)
+    await show(query, service_card_text(i18n, service), one_per_row_then_menu(i18n, *buttons))
 
 
 @router.callback_query(F.data.regexp(r"^(svl|sv):"))
