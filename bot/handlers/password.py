@@ -7,9 +7,9 @@ import math
 from contextlib import suppress
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
 from bot.handlers.callbacks import ServerCb, ShowPasswordCb
@@ -30,7 +30,7 @@ from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import REDACTED, DeletionScheduler
 from bot.storage import Database
-from bot.ui import provider_error_text, show
+from bot.ui import provider_error_text, retry_keyboard, show, typing
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ async def show_password(
         view = not_found_view(i18n)
         await bot.send_message(chat_id, view.text, reply_markup=view.markup)
         return
+    await typing(bot, chat_id)
     try:
         info = await inferno.get_info(creds, order_id)
     except InfernoError as exc:
@@ -117,7 +118,7 @@ async def show_password(
         await deletions.schedule(chat_id, sent.message_id, settings.password_ttl)
     except BaseException:
         # Without a scheduled deletion the password would stay in the chat for good.
-        with suppress(TelegramBadRequest):
+        with suppress(TelegramAPIError):
             await bot.delete_message(chat_id, sent.message_id)
         raise
     background.wake(DELETIONS_TASK)
@@ -128,39 +129,31 @@ async def show_password(
 def _error_view(i18n: Translator, exc: InfernoError, order_id: str) -> View:
     if is_not_found(exc):
         return not_found_view(i18n)
+    back = InlineKeyboardButton(
+        text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
+    )
+    retry = ShowPasswordCb(order_id=order_id).pack()
     return View(
-        provider_error_text(i18n, exc),
-        InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=i18n("btn-retry"),
-                        callback_data=ShowPasswordCb(order_id=order_id).pack(),
-                    )
-                ],
-                [
-                    InlineKeyboardButton(
-                        text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
-                    )
-                ],
-                [list_button(i18n)],
-            ]
-        ),
+        provider_error_text(i18n, exc), retry_keyboard(i18n, retry, back, list_button(i18n))
     )
 
 
 @router.callback_query(DeletePasswordCb.filter())
-async def delete_now(query: CallbackQuery) -> None:
+async def delete_now(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
     message = query.message
-    if not isinstance(message, Message):
-        # Already gone (or too old for the bot to see): nothing is left to hide.
+    if message is None:
+        # Only inline messages come without one, and the password is never sent inline.
+        await show(query, i18n("expired"), back_to_menu(i18n))
         return
+    # By chat and message id: a message too old for the bot to see in the update
+    # (InaccessibleMessage) still holds the secret and must go too.
+    chat_id, message_id = message.chat.id, message.message_id
     try:
-        await message.delete()
+        await bot.delete_message(chat_id, message_id)
     except TelegramBadRequest:
         # Too old to delete (48 h): a bot may still edit its own message, so hide the secret.
         with suppress(TelegramBadRequest):
-            await message.edit_text(REDACTED)
+            await bot.edit_message_text(REDACTED, chat_id=chat_id, message_id=message_id)
     # The scheduled row stays; the cleaner drops it as "not found" when it comes due.
 
 

@@ -22,6 +22,8 @@ from bot.handlers.servers import (
     is_order_id,
     not_found_view,
     not_linked_view,
+    render_card,
+    service_id_of_order,
 )
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -96,11 +98,19 @@ async def _ask_view(
         if is_not_found(exc):
             log.info("user=%s action=%s order=%s result=not-found", user_id, op.action, order_id)
             return not_found_view(i18n)
+        log.info(
+            "user=%s action=%s order=%s result=%s", user_id, op.action, order_id, type(exc).__name__
+        )
         return error_view(i18n, exc, PowerCb(step=PowerStep.ASK, op=op, order_id=order_id))
     if not (info.vps_ok and info.ip):
         # Nothing to power yet (unpaid, being installed, no server): the card says why.
-        return await card_view(
-            i18n=i18n, creds=creds, order_id=order_id, user_id=user_id, db=db, inferno=inferno
+        return await render_card(
+            i18n=i18n,
+            info=info,
+            order_id=order_id,
+            service_id=await service_id_of_order(inferno, creds, order_id),
+            user_id=user_id,
+            db=db,
         )
     token = await db.confirmations.issue(
         user_id, op.action, {"order_id": order_id}, ttl=POWER_CONFIRMATION_TTL
@@ -220,8 +230,7 @@ async def _failure_view(
         text = f"{headline}\n{provider_error_text(i18n, exc)}"
     # Retrying is a new, deliberate tap: reboot/stop ask again, boot gets a fresh token.
     if op is PowerOp.BOOT:
-        retry = await boot_button(i18n, db, user_id, order_id)
-        retry = InlineKeyboardButton(text=i18n("btn-retry"), callback_data=retry.callback_data)
+        retry = await boot_button(i18n, db, user_id, order_id, i18n("btn-retry"))
     else:
         retry = InlineKeyboardButton(
             text=i18n("btn-retry"),

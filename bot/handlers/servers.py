@@ -24,20 +24,19 @@ from bot.handlers.callbacks import (
     ServiceCb,
     ShowPasswordCb,
 )
-from bot.handlers.common import paged_keyboard
+from bot.handlers.common import paged_keyboard, user_id_of
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
 from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Service
 from bot.storage import Database
-from bot.ui import page_bounds, provider_error_text, show, typing
+from bot.ui import PAGE_SIZE, clip, page_bounds, provider_error_text, retry_keyboard, show, typing
 
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
 
-PAGE_SIZE = 8
 # Order ids travel in callback data: anything else is forged or broken and is never sent on.
 ORDER_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,24}")
 # Longer input cannot be an address; checking first keeps a 10 KB paste away from the parser.
@@ -108,10 +107,7 @@ def is_not_found(exc: InfernoError) -> bool:
 
 def label(*parts: str | None) -> str:
     """Button text from provider strings: plain text (buttons are not HTML), kept short."""
-    text = " · ".join(part for part in parts if part)
-    if len(text) > BUTTON_LABEL_MAX:
-        text = text[: BUTTON_LABEL_MAX - 1] + "…"
-    return text
+    return clip(" · ".join(part for part in parts if part), BUTTON_LABEL_MAX)
 
 
 def list_button(i18n: Translator) -> InlineKeyboardButton:
@@ -137,13 +133,7 @@ def not_found_view(i18n: Translator) -> View:
 
 def error_view(i18n: Translator, exc: InfernoError, retry: CallbackData) -> View:
     return View(
-        provider_error_text(i18n, exc),
-        InlineKeyboardMarkup(
-            inline_keyboard=[
-                [InlineKeyboardButton(text=i18n("btn-retry"), callback_data=retry.pack())],
-                [list_button(i18n)],
-            ]
-        ),
+        provider_error_text(i18n, exc), retry_keyboard(i18n, retry.pack(), list_button(i18n))
     )
 
 
@@ -213,20 +203,9 @@ async def list_view(
         orders, services = await asyncio.gather(inferno.orders(creds), inferno.services(creds))
     except InfernoError as exc:
         log.info("cid=%s servers list failed: %s", creds.cid, type(exc).__name__)
-        return View(
-            provider_error_text(i18n, exc),
-            InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=i18n("btn-retry"),
-                            callback_data=ServerListCb(page=max(page, 0)).pack(),
-                        )
-                    ],
-                    [back_to_menu_button(i18n)],
-                ]
-            ),
-        )
+        retry = ServerListCb(page=max(page, 0)).pack()
+        markup = retry_keyboard(i18n, retry, back_to_menu_button(i18n))
+        return View(provider_error_text(i18n, exc), markup)
     entries, pending = collect_servers(i18n, orders, services)
     page, pages, start = page_bounds(len(entries), page, PAGE_SIZE)
     shown = entries[start : start + PAGE_SIZE]
@@ -306,7 +285,9 @@ async def _install_watched(db: Database, user_id: int, order_id: str) -> bool:
     return any(w.order_id == order_id and not w.notified and not w.timed_out for w in watches)
 
 
-async def _service_id(inferno: InfernoClient, creds: Credentials, order_id: str) -> str | None:
+async def service_id_of_order(
+    inferno: InfernoClient, creds: Credentials, order_id: str
+) -> str | None:
     """The service behind an order, for the card's link; the card is fine without it."""
     try:
         services = await inferno.services(creds)
@@ -396,22 +377,16 @@ async def render_card(
         )
         power: list[InlineKeyboardButton] = []
         if state is not PowerState.STOPPED:
-            power.append(
+            power = [
                 InlineKeyboardButton(
-                    text=i18n("servers-btn-reboot"),
-                    callback_data=PowerCb(
-                        step=PowerStep.ASK, op=PowerOp.REBOOT, order_id=order
-                    ).pack(),
+                    text=text,
+                    callback_data=PowerCb(step=PowerStep.ASK, op=op, order_id=order).pack(),
                 )
-            )
-            power.append(
-                InlineKeyboardButton(
-                    text=i18n("servers-btn-stop"),
-                    callback_data=PowerCb(
-                        step=PowerStep.ASK, op=PowerOp.STOP, order_id=order
-                    ).pack(),
+                for op, text in (
+                    (PowerOp.REBOOT, i18n("servers-btn-reboot")),
+                    (PowerOp.STOP, i18n("servers-btn-stop")),
                 )
-            )
+            ]
         if state is not PowerState.RUNNING:
             power.append(await boot_button(i18n, db, user_id, order))
         rows = [
@@ -435,7 +410,7 @@ async def render_card(
 
 
 async def boot_button(
-    i18n: Translator, db: Database, user_id: int, order_id: str
+    i18n: Translator, db: Database, user_id: int, order_id: str, text: str | None = None
 ) -> InlineKeyboardButton:
     """Boot needs no "are you sure?", but a double tap must still boot once: one token per
     drawn button, consumed by the tap."""
@@ -443,7 +418,7 @@ async def boot_button(
         user_id, PowerOp.BOOT.action, {"order_id": order_id}, ttl=POWER_CONFIRMATION_TTL
     )
     return InlineKeyboardButton(
-        text=i18n("servers-btn-boot"),
+        text=text or i18n("servers-btn-boot"),
         callback_data=PowerCb(
             step=PowerStep.DO, op=PowerOp.BOOT, order_id=order_id, token=token
         ).pack(),
@@ -465,7 +440,7 @@ async def card_view(
         return not_found_view(i18n)
     try:
         info, service_id = await asyncio.gather(
-            inferno.get_info(creds, order_id), _service_id(inferno, creds, order_id)
+            inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
         )
     except InfernoError as exc:
         if is_not_found(exc):
@@ -582,7 +557,7 @@ async def find_ip(
         await show(message, i18n("servers-find-invalid"), _find_markup(i18n))
         return
     await typing(bot, message.chat.id)
-    user_id = message.from_user.id if message.from_user else message.chat.id
+    user_id = user_id_of(message)
     try:
         info = await inferno.get_info_by_ip(creds, ip)
     except InfernoError as exc:
@@ -605,7 +580,7 @@ async def find_ip(
         i18n=i18n,
         info=info,
         order_id=order_id,
-        service_id=await _service_id(inferno, creds, order_id),
+        service_id=await service_id_of_order(inferno, creds, order_id),
         user_id=user_id,
         db=db,
     )

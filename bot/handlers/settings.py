@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.handlers.common import spend_confirmation, user_id_of
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.handlers.start import link_button, not_linked_keyboard
 from bot.i18n import Translator, TranslatorHub
@@ -110,7 +111,8 @@ async def _ask_unlink(
     if creds is None:
         await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
         return
-    token = await db.confirmations.issue(user_id, UNLINK_ACTION, {})
+    # Bound to this account: linking another one in between voids the button.
+    token = await db.confirmations.issue(user_id, UNLINK_ACTION, {"cid": creds.cid})
     yes = InlineKeyboardButton(
         text=i18n("settings-btn-unlink-confirm"),
         callback_data=SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack(),
@@ -141,8 +143,7 @@ async def logout_command(
     creds: Credentials | None,
 ) -> None:
     await state.clear()
-    user_id = message.from_user.id if message.from_user else message.chat.id
-    await _ask_unlink(message, user_id, i18n, db, creds)
+    await _ask_unlink(message, user_id_of(message), i18n, db, creds)
 
 
 @router.callback_query(SettingsCb.filter(F.action == SettingsAction.UNLINK_CONFIRM))
@@ -152,11 +153,13 @@ async def unlink_confirmed(
     i18n: Translator,
     db: Database,
     locks: UserLocks,
+    creds: Credentials | None,
 ) -> None:
     user_id = query.from_user.id
     async with locks.hold(user_id):
-        confirmation = await db.confirmations.consume(user_id, callback_data.token)
-        if confirmation is None or confirmation.action != UNLINK_ACTION:
+        if creds is None or (
+            await spend_confirmation(db, user_id, callback_data.token, UNLINK_ACTION, creds) is None
+        ):
             await show(query, i18n("expired"), back_to_menu(i18n))
             return
         # Key, cid, watches, FSM state and pending confirmations go in one transaction.

@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.handlers.balance import money
+from bot.handlers.common import user_id_of
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
     MenuCb,
@@ -156,18 +157,13 @@ def key_problem(i18n: Translator, key: str | None) -> str | None:
     return None
 
 
-def _user_id(message: Message) -> int:
-    # Private chats only: the chat id is the user id when from_user is missing.
-    return message.from_user.id if message.from_user else message.chat.id
-
-
 async def delete_secret(message: Message, i18n: Translator) -> None:
     """Removes a message holding a secret; if Telegram refuses, asks the user to do it."""
     try:
         await message.delete()
     except TelegramAPIError as exc:
         # exc.message is Telegram's description, never the deleted text.
-        log.warning("user=%s secret message not deleted: %s", _user_id(message), exc.message)
+        log.warning("user=%s secret message not deleted: %s", user_id_of(message), exc.message)
         await message.answer(i18n("link-delete-failed"))
 
 
@@ -289,7 +285,8 @@ async def new_key_confirmed(
 ) -> None:
     # Only looked at here: the token is spent when the password arrives, right before the call,
     # so a second tap on this button cannot issue a second key.
-    if await db.confirmations.peek(query.from_user.id, callback_data.token) is None:
+    pending = await db.confirmations.peek(query.from_user.id, callback_data.token)
+    if pending is None or pending.action != NEW_KEY_ACTION:
         await show(query, i18n("expired"), back_to_menu(i18n))
         return
     await state.set_state(LinkStates.email)
@@ -347,7 +344,7 @@ async def key_entered(
     inferno: InfernoClient,
 ) -> None:
     await delete_secret(message, i18n)
-    user_id = _user_id(message)
+    user_id = user_id_of(message)
     cid = (await state.get_data()).get("cid")
     if not isinstance(cid, int):
         # The dialog lost its first step (e.g. an old state); never guess a client id.
@@ -368,10 +365,7 @@ async def key_entered(
         log.info("user=%s action=link method=key result=%s", user_id, type(exc).__name__)
         await show(message, _key_failure_text(i18n, exc, cid), retry_keyboard(i18n, LinkAction.KEY))
         return
-    await store_account(db, user_id, creds)
-    await state.clear()
-    log.info("user=%s action=link method=key result=ok cid=%s", user_id, cid)
-    await show(message, linked_text(i18n, creds, balance), back_to_menu(i18n))
+    await _save_linked(message, state, i18n, db, inferno, creds, method="key", balance=balance)
 
 
 def _key_failure_text(i18n: Translator, exc: InfernoError, cid: int) -> str:
@@ -409,7 +403,7 @@ async def password_entered(
     locks: UserLocks,
 ) -> None:
     await delete_secret(message, i18n)
-    user_id = _user_id(message)
+    user_id = user_id_of(message)
     data = await state.get_data()
     email, token = data.get("email"), data.get("token")
     if not isinstance(email, str):
@@ -457,9 +451,15 @@ async def _issue_new_key(
     token: str,
 ) -> None:
     """``getApiKey`` with generate=1 — revokes the current key, so at most once per confirmation."""
-    user_id = _user_id(message)
+    user_id = user_id_of(message)
     async with locks.hold(user_id):
-        confirmation = await db.confirmations.consume(user_id, token)
+        # Only a new-key token is spent here: a forged one must not burn another screen's.
+        pending = await db.confirmations.peek(user_id, token)
+        confirmation = (
+            await db.confirmations.consume(user_id, token)
+            if pending is not None and pending.action == NEW_KEY_ACTION
+            else None
+        )
         await state.clear()
         if confirmation is None:
             await show(message, i18n("expired"), back_to_menu(i18n))
@@ -498,16 +498,17 @@ async def _save_linked(
     creds: Credentials,
     *,
     method: str,
+    balance: Balance | None = None,
 ) -> None:
-    user_id = _user_id(message)
+    """Stores checked credentials and says so, with the balance (fetched when not known yet)."""
+    user_id = user_id_of(message)
     await store_account(db, user_id, creds)
     await state.clear()
     log.info("user=%s action=link method=%s result=ok cid=%s", user_id, method, creds.cid)
-    # The key came from the provider itself; the balance only completes the confirmation.
-    balance: Balance | None
-    try:
-        balance = await inferno.balance(creds)
-    except InfernoError as exc:
-        log.info("user=%s balance after linking failed: %s", user_id, type(exc).__name__)
-        balance = None
+    if balance is None:
+        # The key came from the provider itself; the balance only completes the confirmation.
+        try:
+            balance = await inferno.balance(creds)
+        except InfernoError as exc:
+            log.info("user=%s balance after linking failed: %s", user_id, type(exc).__name__)
     await show(message, linked_text(i18n, creds, balance), back_to_menu(i18n))
