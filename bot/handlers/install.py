@@ -13,6 +13,7 @@ instead of installing again. A reinstall asks twice, the second time on a button
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from bot.handlers import sshkeys
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
 from bot.handlers.common import show_not_linked, user_id_of
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
-from bot.i18n import Translator
+from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import Credentials, InstallResult, SshKey, Template
@@ -40,7 +41,16 @@ from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
 from bot.services.sshkey_format import looks_like_private_key
 from bot.storage import Database
-from bot.ui import cyclic_pager_row, page_bounds, provider_error_text, show, translate_fail, typing
+from bot.ui import (
+    clip,
+    cyclic_pager_row,
+    page_bounds,
+    provider_error_text,
+    retry_keyboard,
+    show,
+    translate_fail,
+    typing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +181,6 @@ def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=list(rows))
 
 
-def _retry_same_tap(i18n: Translator, callback_data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=i18n("btn-retry"), callback_data=callback_data.pack())
-
-
 def _page_of(action: WizAction) -> Callable[[int], WizCb]:
     return lambda page: WizCb(action=action, value=str(page))
 
@@ -182,10 +188,6 @@ def _page_of(action: WizAction) -> Callable[[int], WizCb]:
 def _page(value: str) -> int | None:
     # Button data is untrusted: only plain ASCII digits, and few of them, make a page number.
     return int(value) if PAGE_RE.fullmatch(value) else None
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def template_ref(index: int, name: str) -> str:
@@ -225,14 +227,26 @@ async def expired(event: Message | CallbackQuery, i18n: Translator) -> None:
     await show(event, i18n("install-expired"), back_to_menu(i18n))
 
 
+async def linked_wizard(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
+) -> tuple[Wizard, Credentials] | None:
+    """The open wizard of a linked user, or ``None`` after saying the dialog has expired."""
+    wizard = await load_wizard(state)
+    if wizard is None or creds is None:
+        await expired(query, i18n)
+        return None
+    return wizard, creds
+
+
 async def provider_trouble(
     event: Message | CallbackQuery,
     i18n: Translator,
     exc: InfernoError,
-    retry: InlineKeyboardButton,
+    retry_data: str | None,
 ) -> None:
     log.info("user=%s action=install-wizard result=%s", user_id_of(event), type(exc).__name__)
-    await show(event, provider_error_text(i18n, exc), _markup([retry], [cancel_button(i18n)]))
+    markup = retry_keyboard(i18n, retry_data, cancel_button(i18n))
+    await show(event, provider_error_text(i18n, exc), markup)
 
 
 def header(i18n: Translator, wizard: Wizard) -> str:
@@ -261,7 +275,6 @@ async def start_wizard(
     if ORDER_ID_RE.fullmatch(order_id) is None:
         await show(query, i18n("install-order-invalid"), back_to_menu(i18n))
         return
-    retry_markup = _markup([_retry_same_tap(i18n, callback_data)], [back_to_menu_button(i18n)])
     await typing(bot, query.from_user.id)
     ip: str | None = None
     try:
@@ -304,7 +317,8 @@ async def start_wizard(
         return
     except InfernoError as exc:
         log.info("user=%s action=install-start result=%s", query.from_user.id, type(exc).__name__)
-        await show(query, provider_error_text(i18n, exc), retry_markup)
+        markup = retry_keyboard(i18n, query.data, back_to_menu_button(i18n))
+        await show(query, provider_error_text(i18n, exc), markup)
         return
     wizard = Wizard(order_id=order_id, mode=callback_data.mode, ip=ip)
     # A new wizard replaces whatever dialog was open, and any half-finished wizard.
@@ -348,7 +362,7 @@ async def render_templates(
         catalog = await inferno.list_catalog()
     except InfernoError as exc:
         await provider_trouble(
-            event, i18n, exc, _button(i18n("btn-retry"), WizAction.PAGE, str(wizard.page))
+            event, i18n, exc, WizCb(action=WizAction.PAGE, value=str(wizard.page)).pack()
         )
         return
     matches = filter_templates(catalog.templates, wizard.filter)
@@ -366,7 +380,7 @@ async def render_templates(
     rows = [
         [
             _button(
-                _cut(template.title or template.name, LABEL_MAX),
+                clip(template.title or template.name, LABEL_MAX),
                 WizAction.PICK,
                 template_ref(index, template.name),
             )
@@ -480,15 +494,14 @@ async def template_picked(
     creds: Credentials | None,
     inferno: InfernoClient,
 ) -> None:
-    wizard = await load_wizard(state)
-    if wizard is None or creds is None:
-        await expired(query, i18n)
+    if (found := await linked_wizard(query, state, i18n, creds)) is None:
         return
+    wizard, creds = found
     await typing(bot, query.from_user.id)
     try:
         catalog = await inferno.list_catalog()
     except InfernoError as exc:
-        await provider_trouble(query, i18n, exc, _retry_same_tap(i18n, callback_data))
+        await provider_trouble(query, i18n, exc, query.data)
         return
     template = resolve_template(catalog.templates, callback_data.value)
     if template is None:
@@ -516,17 +529,20 @@ async def render_keys(
     inferno: InfernoClient,
     wizard: Wizard,
     notice: str | None = None,
+    keys: list[SshKey] | None = None,
 ) -> None:
+    """The keys step; ``keys`` is the list when the caller has just fetched it."""
     if wizard.template is None:
         await state.set_state(InstallWizard.template)
         await render_templates(event, i18n, bot, inferno, wizard)
         return
-    await typing(bot, user_id_of(event))
-    try:
-        keys = await inferno.sshkey_list(creds)
-    except InfernoError as exc:
-        await provider_trouble(event, i18n, exc, _button(i18n("btn-retry"), WizAction.KEYS))
-        return
+    if keys is None:
+        await typing(bot, user_id_of(event))
+        try:
+            keys = await inferno.sshkey_list(creds)
+        except InfernoError as exc:
+            await provider_trouble(event, i18n, exc, WizCb(action=WizAction.KEYS).pack())
+            return
     notices = [notice] if notice else []
     if await _drop_vanished_keys(state, wizard, keys):
         notices.append(i18n("install-keys-vanished"))
@@ -578,10 +594,11 @@ async def _to_keys(
     inferno: InfernoClient,
     wizard: Wizard,
     notice: str | None = None,
+    keys: list[SshKey] | None = None,
 ) -> None:
     await state.set_state(InstallWizard.keys)
     await save_wizard(state, wizard)
-    await render_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice)
+    await render_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice, keys=keys)
 
 
 async def _drop_vanished_keys(state: FSMContext, wizard: Wizard, keys: list[SshKey]) -> bool:
@@ -604,10 +621,9 @@ async def keys_step(
     creds: Credentials | None,
     inferno: InfernoClient,
 ) -> None:
-    wizard = await load_wizard(state)
-    if wizard is None or creds is None:
-        await expired(query, i18n)
+    if (found := await linked_wizard(query, state, i18n, creds)) is None:
         return
+    wizard, creds = found
     page = _page(callback_data.value)
     if page is not None:
         wizard.key_page = page
@@ -627,15 +643,15 @@ async def key_toggled(
     creds: Credentials | None,
     inferno: InfernoClient,
 ) -> None:
-    wizard = await load_wizard(state)
-    if wizard is None or creds is None:
-        await expired(query, i18n)
+    if (found := await linked_wizard(query, state, i18n, creds)) is None:
         return
+    wizard, creds = found
     key_id = callback_data.value
+    await typing(bot, query.from_user.id)
     try:
         keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
-        await provider_trouble(query, i18n, exc, _retry_same_tap(i18n, callback_data))
+        await provider_trouble(query, i18n, exc, query.data)
         return
     notice = None
     if key_id in wizard.keys:
@@ -646,7 +662,7 @@ async def key_toggled(
         # A forged button, or a key removed meanwhile: never let a foreign id reach the provider.
         notice = i18n("install-key-unknown")
     wizard.checked, wizard.token = False, None
-    await _to_keys(query, state, i18n, bot, creds, inferno, wizard, notice=notice)
+    await _to_keys(query, state, i18n, bot, creds, inferno, wizard, notice=notice, keys=keys)
 
 
 # --------------------------------------------------------------------------- add a key, and back
@@ -695,28 +711,29 @@ async def key_named_or_skipped(
     locks: UserLocks,
 ) -> None:
     """Saves the pending key and comes back to the keys step with it selected."""
-    name: str | None = None
-    if isinstance(event, Message):
-        name = await sshkeys.take_typed_name(event, i18n, key_flow_buttons(i18n))
-        if name is None:
-            return
+    buttons = key_flow_buttons(i18n)
+    go_on, name = await sshkeys.take_name(event, i18n, buttons)
+    if not go_on:
+        return
     wizard = await load_wizard(state)
     if wizard is None or creds is None:
         await state.clear()
         await expired(event, i18n)
         return
     saved = await sshkeys.save_pending_key(
-        event, state, i18n, bot, creds, inferno, db, locks, key_flow_buttons(i18n), name
+        event, state, i18n, bot, creds, inferno, db, locks, buttons, name
     )
     if saved is None:
         return
     # Re-read: the wizard may have changed while the provider was being asked.
     wizard = await load_wizard(state) or wizard
-    if saved.key_id is not None and saved.key_id not in wizard.keys:
-        wizard.keys.append(saved.key_id)
+    # Only an id that gets a toggle button is preselected: the user must be able to unselect it.
+    key_id = saved.key_id if saved.key_id and sshkeys.usable_key_id(saved.key_id) else None
+    if key_id is not None and key_id not in wizard.keys:
+        wizard.keys.append(key_id)
         wizard.checked, wizard.token = False, None
     notice = sshkeys.added_notice(i18n, saved)
-    if saved.key_id is not None:
+    if key_id is not None:
         notice = "\n".join((notice, i18n("install-key-preselected")))
     await _to_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice)
 
@@ -724,17 +741,21 @@ async def key_named_or_skipped(
 # --------------------------------------------------------------------------- step 3: summary
 
 
-def _key_names(i18n: Translator, wizard: Wizard, keys: list[SshKey]) -> str:
+def _key_names(i18n: Translator, wizard: Wizard, keys: list[SshKey]) -> Html:
+    """HTML: provider names escaped here, so the translated parts are not escaped twice."""
     if not wizard.keys:
-        return i18n("install-summary-no-keys")
+        return Html(i18n("install-summary-no-keys"))
     names = {k.id: k.name or f"#{k.id}" for k in keys}
-    shown = ", ".join(names.get(key_id, f"#{key_id}") for key_id in wizard.keys[:SUMMARY_KEYS])
+    shown = ", ".join(
+        html.escape(names.get(key_id, f"#{key_id}"), quote=False)
+        for key_id in wizard.keys[:SUMMARY_KEYS]
+    )
     hidden = len(wizard.keys) - SUMMARY_KEYS
     if hidden <= 0:
-        return shown
+        return Html(shown)
     # Long lists are cut so the summary always fits one message with its buttons.
     more = i18n("install-summary-more-keys", count=hidden)
-    return f"{shown} {more}"
+    return Html(f"{shown} {more}")
 
 
 def summary_text(i18n: Translator, wizard: Wizard, keys: list[SshKey]) -> str:
@@ -771,50 +792,46 @@ async def summary_step(
     inferno: InfernoClient,
     db: Database,
 ) -> None:
-    wizard = await load_wizard(state)
-    if wizard is None or creds is None:
-        await expired(query, i18n)
+    if (found := await linked_wizard(query, state, i18n, creds)) is None:
         return
+    wizard, creds = found
     if wizard.template is None:
         await state.set_state(InstallWizard.template)
         await render_templates(query, i18n, bot, inferno, wizard)
         return
-    retry = _button(i18n("btn-retry"), WizAction.SUMMARY)
     await typing(bot, query.from_user.id)
     try:
         keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
-        await provider_trouble(query, i18n, exc, retry)
+        await provider_trouble(query, i18n, exc, query.data)
         return
     if await _drop_vanished_keys(state, wizard, keys):
         await state.set_state(InstallWizard.keys)
-        await render_keys(
-            query, state, i18n, bot, creds, inferno, wizard, notice=i18n("install-keys-vanished")
-        )
+        notice = i18n("install-keys-vanished")
+        await render_keys(query, state, i18n, bot, creds, inferno, wizard, notice=notice, keys=keys)
         return
     text = summary_text(i18n, wizard, keys)
     wizard.checked, wizard.token = False, None
     await state.set_state(InstallWizard.summary)
     try:
         result = await _send(inferno, creds, wizard, run=False)
-    except ProviderFail as exc:
+    except InfernoError as exc:
+        code = exc.code if isinstance(exc, ProviderFail) else None
         log.info(
-            "user=%s action=%s-check order=%s result=fail code=%s",
+            "user=%s action=%s-check order=%s result=%s code=%s",
             query.from_user.id,
             wizard.kind,
             wizard.order_id,
-            exc.code,
+            type(exc).__name__,
+            code,
         )
         await save_wizard(state, wizard)
-        failed = i18n("install-check-failed", reason=translate_fail(i18n, exc))
-        await show(query, f"{text}\n\n{failed}", _markup([retry], *_fix_buttons(i18n)))
-        return
-    except InfernoError as exc:
-        log.info(
-            "user=%s action=%s-check result=%s", query.from_user.id, wizard.kind, type(exc).__name__
+        failed = (
+            i18n("install-check-failed", reason=translate_fail(i18n, exc))
+            if isinstance(exc, ProviderFail)
+            else provider_error_text(i18n, exc)
         )
-        await save_wizard(state, wizard)
-        failed = provider_error_text(i18n, exc)
+        retry = _button(i18n("btn-retry"), WizAction.SUMMARY)
         await show(query, f"{text}\n\n{failed}", _markup([retry], *_fix_buttons(i18n)))
         return
     wizard.checked = True

@@ -38,7 +38,16 @@ from bot.services.sshkey_format import (
     parse_public_key,
 )
 from bot.storage import Database
-from bot.ui import cyclic_pager_row, page_bounds, provider_error_text, show, translate_fail, typing
+from bot.ui import (
+    clip,
+    cyclic_pager_row,
+    page_bounds,
+    provider_error_text,
+    retry_keyboard,
+    show,
+    translate_fail,
+    typing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +111,7 @@ def plain(text: str) -> Html:
 
 
 def key_label(key: SshKey, limit: int = LABEL_MAX) -> str:
-    name = key.name or f"#{key.id}"
-    return name if len(name) <= limit else name[: limit - 1] + "…"
+    return clip(key.name or f"#{key.id}", limit)
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -143,31 +151,27 @@ async def ask_for_key(
     await show(event, i18n("sshkeys-ask-key"), back_markup(buttons))
 
 
+# What each problem is called; the ones with a detail to show are handled in problem_text.
+_PROBLEM_KEYS = {
+    KeyProblem.EMPTY: "sshkeys-bad-empty",
+    KeyProblem.TOO_LONG: "sshkeys-bad-too-long",
+    KeyProblem.SEVERAL_KEYS: "sshkeys-bad-several-keys",
+    KeyProblem.SEVERAL_LINES: "sshkeys-bad-several-lines",
+    KeyProblem.UNSUPPORTED_TYPE: "sshkeys-bad-type",
+    KeyProblem.NO_BODY: "sshkeys-bad-no-body",
+    KeyProblem.BAD_BASE64: "sshkeys-bad-base64",
+    KeyProblem.PRIVATE_KEY: "sshkeys-private-deleted",
+}
+
+
 def problem_text(i18n: Translator, error: InvalidPublicKey) -> str:
-    match error.problem:
-        case KeyProblem.EMPTY:
-            return i18n("sshkeys-bad-empty")
-        case KeyProblem.TOO_LONG:
-            return i18n("sshkeys-bad-too-long")
-        case KeyProblem.SEVERAL_KEYS:
-            return i18n("sshkeys-bad-several-keys")
-        case KeyProblem.SEVERAL_LINES:
-            return i18n("sshkeys-bad-several-lines")
-        case KeyProblem.UNSUPPORTED_TYPE if error.detail:
-            return i18n("sshkeys-bad-type-named", type=error.detail)
-        case KeyProblem.UNSUPPORTED_TYPE:
-            return i18n("sshkeys-bad-type")
-        case KeyProblem.NO_BODY:
-            return i18n("sshkeys-bad-no-body")
-        case KeyProblem.BAD_BASE64:
-            return i18n("sshkeys-bad-base64")
-        case KeyProblem.TYPE_MISMATCH:
-            return i18n("sshkeys-bad-mismatch", type=error.detail)
-        case KeyProblem.WEAK_KEY:
-            return i18n("sshkeys-bad-weak", bits=int(error.detail or 0))
-        case KeyProblem.PRIVATE_KEY:
-            return i18n("sshkeys-private-deleted")
-    return i18n("sshkeys-bad-data")
+    if error.problem is KeyProblem.UNSUPPORTED_TYPE and error.detail:
+        return i18n("sshkeys-bad-type-named", type=error.detail)
+    if error.problem is KeyProblem.TYPE_MISMATCH:
+        return i18n("sshkeys-bad-mismatch", type=error.detail)
+    if error.problem is KeyProblem.WEAK_KEY:
+        return i18n("sshkeys-bad-weak", bits=int(error.detail or 0))
+    return i18n(_PROBLEM_KEYS.get(error.problem, "sshkeys-bad-data"))
 
 
 async def refuse_private_key(message: Message, i18n: Translator) -> None:
@@ -236,17 +240,20 @@ async def take_pasted_key(
     await ask_for_name(message, state, i18n, buttons)
 
 
-async def take_typed_name(
-    message: Message, i18n: Translator, buttons: KeyFlowButtons
-) -> str | None:
-    """The name step: the cleaned name, or ``None`` after refusing or explaining the text."""
-    if message.text is not None and looks_like_private_key(message.text):
-        await refuse_private_key(message, i18n)
-        return None
-    name = clean_name(message.text or "")
+async def take_name(
+    event: Message | CallbackQuery, i18n: Translator, buttons: KeyFlowButtons
+) -> tuple[bool, str | None]:
+    """The name step: (go on, typed name). A tap (Skip / Retry) goes on with no new name; a typed
+    name only when usable, after refusing a private key or explaining the text otherwise."""
+    if isinstance(event, CallbackQuery):
+        return True, None
+    if event.text is not None and looks_like_private_key(event.text):
+        await refuse_private_key(event, i18n)
+        return False, None
+    name = clean_name(event.text or "")
     if name is None:
-        await show(message, i18n("sshkeys-bad-name", max=NAME_MAX), name_markup(buttons))
-    return name
+        await show(event, i18n("sshkeys-bad-name", max=NAME_MAX), name_markup(buttons))
+    return name is not None, name
 
 
 def clean_name(text: str) -> str | None:
@@ -376,8 +383,8 @@ async def show_keys(
         keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
         log.info("user=%s action=sshkey-list result=%s", user_id_of(event), type(exc).__name__)
-        retry = _button(i18n("btn-retry"), KeyCb(action=KeyAction.LIST, page=page))
-        markup = InlineKeyboardMarkup(inline_keyboard=[[retry], [back_to_menu_button(i18n)]])
+        retry = KeyCb(action=KeyAction.LIST, page=page).pack()
+        markup = retry_keyboard(i18n, retry, back_to_menu_button(i18n))
         await show(event, provider_error_text(i18n, exc), markup)
         return
     page, pages, start = page_bounds(len(keys), page, PAGE_SIZE)
@@ -483,17 +490,16 @@ async def key_named_or_skipped(
     locks: UserLocks,
 ) -> None:
     """A typed name, or Skip / Retry (the default name, or the one typed before the failure)."""
-    name: str | None = None
-    if isinstance(event, Message):
-        name = await take_typed_name(event, i18n, own_buttons(i18n))
-        if name is None:
-            return
+    buttons = own_buttons(i18n)
+    go_on, name = await take_name(event, i18n, buttons)
+    if not go_on:
+        return
     if creds is None:
         await state.clear()
         await show_not_linked(event, i18n)
         return
     saved = await save_pending_key(
-        event, state, i18n, bot, creds, inferno, db, locks, own_buttons(i18n), name
+        event, state, i18n, bot, creds, inferno, db, locks, buttons, name
     )
     if saved is None:
         return
@@ -526,13 +532,8 @@ async def remove_ask(
     try:
         keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
-        retry = _button(i18n("btn-retry"), callback_data)
         back = _button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
-        await show(
-            query,
-            provider_error_text(i18n, exc),
-            InlineKeyboardMarkup(inline_keyboard=[[retry], [back]]),
-        )
+        await show(query, provider_error_text(i18n, exc), retry_keyboard(i18n, query.data, back))
         return
     # The id comes from a button, so it is checked against the user's own keys.
     key = next((k for k in keys if k.id == callback_data.key_id), None)

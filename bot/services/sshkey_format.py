@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 __all__ = [
     "MAX_COMMENT_LENGTH",
     "MAX_PASTE_LENGTH",
-    "SUPPORTED_TYPES",
     "InvalidPublicKey",
     "KeyProblem",
     "PublicKey",
@@ -44,7 +43,6 @@ _TYPES: dict[str, tuple[str | None, bool]] = {
     "sk-ssh-ed25519@openssh.com": (None, True),
     "sk-ecdsa-sha2-nistp256@openssh.com": ("nistp256", True),
 }
-SUPPORTED_TYPES: tuple[str, ...] = tuple(_TYPES)
 
 # An RSA key of 16384 bits is about 2.8 KB of base64; nothing legitimate is longer than this.
 MAX_PASTE_LENGTH = 4096
