@@ -1,0 +1,40 @@
+"""A forged button carrying another screen's confirmation token neither acts nor spends it."""
+
+from __future__ import annotations
+
+from bot.handlers.settings import SettingsAction, SettingsCb
+from bot.handlers.start import NewKeyCb
+from tests.harness import BotEnv
+
+UID = 6101
+
+
+async def test_unlink_refuses_a_purchase_token(env: BotEnv) -> None:
+    customer = env.customer()
+    await env.link(UID, customer)
+    await env.command(UID, "/menu")
+    token = await env.db.confirmations.issue(UID, "create", {"pid": "101", "cid": customer.cid})
+    await env.forge(UID, SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack())
+    assert await env.db.users.account(UID) is not None, "still linked"
+    assert await env.db.confirmations.peek(UID, token) is not None, "the token was not spent"
+    assert env.tg.unanswered_callbacks() == []
+
+
+async def test_unlink_token_of_an_earlier_account_is_void(env: BotEnv) -> None:
+    first, second = env.customer("first@example.com"), env.customer("second@example.com")
+    await env.link(UID, first)
+    await env.command(UID, "/menu")
+    token = await env.db.confirmations.issue(UID, "unlink", {"cid": first.cid})
+    await env.link(UID, second)
+    await env.forge(UID, SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack())
+    account = await env.db.users.account(UID)
+    assert account is not None and account.cid == second.cid
+
+
+async def test_new_key_refuses_a_power_token(env: BotEnv) -> None:
+    await env.command(UID, "/start")
+    token = await env.db.confirmations.issue(UID, "stop", {"order_id": "47001"})
+    answer = await env.forge(UID, NewKeyCb(token=token).pack())
+    assert answer.text
+    assert await env.db.confirmations.peek(UID, token) is not None
+    assert env.sim.calls["getApiKey"] == 0
