@@ -21,6 +21,7 @@ from bot.handlers.common import (
     paged_keyboard,
     show_not_linked,
 )
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu
 from bot.handlers.orders import (
     button,
@@ -330,7 +331,7 @@ async def confirm_buy(
     await show(query, text, one_per_row_then_menu(i18n, *buttons))
 
 
-@router.callback_query(F.data.regexp(r"^(by|bc):"))
+@router.callback_query(DataPrefix(BuyCb, BuyConfirmCb))
 async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
     """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
     await show(query, i18n("expired"), back_to_menu(i18n))

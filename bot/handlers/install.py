@@ -32,6 +32,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers import sshkeys
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
 from bot.handlers.common import show_not_linked, user_id_of
+from bot.handlers.filters import DataPrefix, NotCommand, NoText, TypedText
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
@@ -446,9 +447,7 @@ async def clear_filter(
 
 
 @router.message(
-    StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary),
-    F.text,
-    ~F.text.startswith("/"),
+    StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary), TypedText()
 )
 async def filter_typed(
     message: Message,
@@ -478,7 +477,7 @@ async def filter_typed(
 
 
 @router.message(
-    StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary), ~F.text
+    StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary), NoText()
 )
 async def not_a_word(message: Message, i18n: Translator) -> None:
     await show(message, i18n("install-filter-bad", max=FILTER_MAX), _markup([cancel_button(i18n)]))
@@ -691,14 +690,14 @@ async def add_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> 
 
 
 # Commands pass through these steps (e.g. /keys, handled by a router further down).
-@router.message(InstallWizard.key_paste, ~F.text.startswith("/"))
+@router.message(StateFilter(InstallWizard.key_paste), NotCommand())
 async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
     await sshkeys.take_pasted_key(
         message, state, i18n, key_flow_buttons(i18n), InstallWizard.key_name
     )
 
 
-@router.message(InstallWizard.key_name, ~F.text.startswith("/"))
+@router.message(StateFilter(InstallWizard.key_name), NotCommand())
 @router.callback_query(WizCb.filter(F.action.in_({WizAction.SKIP_NAME, WizAction.SAVE_KEY})))
 async def key_named_or_skipped(
     event: Message | CallbackQuery,
@@ -1045,10 +1044,7 @@ async def cancelled(query: CallbackQuery, state: FSMContext, i18n: Translator) -
     await show(query, i18n("install-cancelled"), _markup(*rows))
 
 
-@router.callback_query(F.data.startswith(f"{WizCb.__prefix__}{WizCb.__separator__}"))
-@router.callback_query(
-    F.data.startswith(f"{InstallStartCb.__prefix__}{InstallStartCb.__separator__}")
-)
+@router.callback_query(DataPrefix(WizCb, InstallStartCb))
 async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
     """A forged or outdated wizard button that none of the handlers above could read."""
     await expired(query, i18n)

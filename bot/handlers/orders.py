@@ -25,6 +25,7 @@ from bot.handlers.common import (
     show_not_linked,
     spend_confirmation,
 )
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -426,7 +427,7 @@ async def confirm_cancel(
     await show(query, text, markup)
 
 
-@router.callback_query(F.data.regexp(r"^(o|oc|op):"))
+@router.callback_query(DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb))
 async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
     """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
     await show(query, i18n("expired"), back_to_menu(i18n))

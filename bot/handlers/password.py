@@ -6,13 +6,14 @@ import logging
 import math
 from contextlib import suppress
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
 from bot.handlers.callbacks import ServerCb, ShowPasswordCb
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     View,
@@ -157,7 +158,7 @@ async def delete_now(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
     # The scheduled row stays; the cleaner drops it as "not found" when it comes due.
 
 
-@router.callback_query(F.data.startswith("pw:") | F.data.startswith("pwd:"))
+@router.callback_query(DataPrefix(ShowPasswordCb, DeletePasswordCb))
 async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
     """Password data that no typed filter accepted: forged or from an older version."""
     await show(query, i18n("expired"), back_to_menu(i18n))

@@ -8,6 +8,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerCb
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     POWER_CONFIRMATION_TTL,
@@ -245,7 +246,7 @@ async def _failure_view(
     )
 
 
-@router.callback_query(F.data.startswith("pa:"))
+@router.callback_query(DataPrefix(PowerCb))
 async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
     """Power data that no typed filter accepted: forged or from an older version."""
     await show(query, i18n("expired"), back_to_menu(i18n))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -25,6 +25,7 @@ from bot.handlers.callbacks import (
     ShowPasswordCb,
 )
 from bot.handlers.common import paged_keyboard, user_id_of
+from bot.handlers.filters import DataPrefix, NoText, TypedText
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
@@ -537,7 +538,7 @@ def parse_ip(text: str) -> str | None:
         return None
 
 
-@router.message(ServersForm.ip, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(ServersForm.ip), TypedText())
 async def find_ip(
     message: Message,
     state: FSMContext,
@@ -587,7 +588,7 @@ async def find_ip(
     await show(message, view.text, view.markup)
 
 
-@router.message(ServersForm.ip, ~F.text)
+@router.message(StateFilter(ServersForm.ip), NoText())
 async def find_ip_not_text(message: Message, i18n: Translator) -> None:
     await show(message, i18n("servers-find-invalid"), _find_markup(i18n))
 
@@ -615,7 +616,7 @@ async def server_card(
     await show(query, view.text, view.markup)
 
 
-@router.callback_query(F.data.startswith("s:") | F.data.startswith("sl:"))
+@router.callback_query(DataPrefix(ServerCb, ServerListCb))
 async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
     """Data with our prefix that no typed filter accepted: forged or from an older version."""
     await show(query, i18n("expired"), back_to_menu(i18n))

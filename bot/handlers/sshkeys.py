@@ -17,13 +17,14 @@ from enum import StrEnum
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers.common import show_not_linked, user_id_of
+from bot.handlers.filters import DataPrefix, TextMatches
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
@@ -472,12 +473,12 @@ async def add_start(
     await ask_for_key(query, i18n, own_buttons(i18n))
 
 
-@router.message(KeyForm.paste)
+@router.message(StateFilter(KeyForm.paste))
 async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
     await take_pasted_key(message, state, i18n, own_buttons(i18n), KeyForm.name)
 
 
-@router.message(KeyForm.name)
+@router.message(StateFilter(KeyForm.name))
 @router.callback_query(KeyCb.filter(F.action.in_({KeyAction.SKIP_NAME, KeyAction.SAVE})))
 async def key_named_or_skipped(
     event: Message | CallbackQuery,
@@ -610,13 +611,13 @@ async def remove_confirmed(
     await show_keys(query, i18n, bot, creds, inferno, notice=i18n("sshkeys-removed", name=name))
 
 
-@router.message(F.text.func(looks_like_private_key))
+@router.message(TextMatches(looks_like_private_key))
 async def private_key_anywhere(message: Message, i18n: Translator) -> None:
     """A private key pasted outside the add dialog is just as leaked: delete it all the same."""
     await refuse_private_key(message, i18n)
 
 
-@router.callback_query(F.data.startswith(f"{KeyCb.__prefix__}{KeyCb.__separator__}"))
+@router.callback_query(DataPrefix(KeyCb))
 async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
     """A forged or outdated button of ours that no handler above could read."""
     await show(query, i18n("expired"), back_to_menu(i18n))

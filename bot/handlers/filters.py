@@ -1,0 +1,63 @@
+"""Coroutine filters for the checks the routers repeat on every update.
+
+aiogram runs every filter or handler that is not a coroutine function, a bare ``F.…`` magic
+filter included, in a worker thread (``asyncio.to_thread``). For a test as cheap as a string
+prefix that thread round trip costs more than everything else the filter does, and the
+catch-all "stale button" handlers are checked on most taps. These classes do the same tests on
+the event loop. ``tests/test_filters.py`` walks the router tree so a synchronous filter or
+handler cannot creep back in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiogram.filters import Filter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+
+
+def data_prefix(owner: type[CallbackData] | str) -> str:
+    if isinstance(owner, str):
+        return f"{owner}:"
+    return f"{owner.__prefix__}{owner.__separator__}"
+
+
+class DataPrefix(Filter):
+    """Callback data that starts with the prefix of one of the given CallbackData classes
+    (or raw prefixes), whether or not the rest still parses."""
+
+    def __init__(self, *owners: type[CallbackData] | str) -> None:
+        self.prefixes = tuple(data_prefix(owner) for owner in owners)
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        return query.data is not None and query.data.startswith(self.prefixes)
+
+
+class TypedText(Filter):
+    """A text message that is not a command."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and not message.text.startswith("/")
+
+
+class NotCommand(Filter):
+    """Anything but a command: text, or a message without text (a photo, a sticker…)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is None or not message.text.startswith("/")
+
+
+class NoText(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return message.text is None
+
+
+class TextMatches(Filter):
+    """A text message for which ``predicate`` holds."""
+
+    def __init__(self, predicate: Callable[[str], bool]) -> None:
+        self.predicate = predicate
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and self.predicate(message.text)

@@ -1,0 +1,96 @@
+"""Every filter and handler runs on the event loop, and the coroutine filters test what they say."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from aiogram import Router
+from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.types import CallbackQuery, Chat, Message, User
+
+from bot.handlers import build_root_router
+from bot.handlers.filters import DataPrefix, NotCommand, NoText, TextMatches, TypedText
+from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.servers import ServerListCb
+
+
+def _callables(router: Router) -> Iterator[tuple[str, CallableObject]]:
+    for name, observer in router.observers.items():
+        where = f"{router.name}.{name}"
+        for handler in observer.handlers:
+            yield f"{where} handler {handler.callback!r}", handler
+            for event_filter in handler.filters or ():
+                yield f"{where} filter {event_filter.callback!r}", event_filter
+        for event_filter in observer._handler.filters or ():
+            yield f"{where} router filter {event_filter.callback!r}", event_filter
+    for child in router.sub_routers:
+        yield from _callables(child)
+
+
+def test_no_filter_or_handler_is_sent_to_a_thread() -> None:
+    # aiogram hands anything that is not a coroutine to asyncio.to_thread: on every update that
+    # reaches it, a thread round trip for what is usually a string comparison.
+    offenders = [where for where, obj in _callables(build_root_router()) if not obj.awaitable]
+    assert offenders == []
+
+
+def _query(data: str | None) -> CallbackQuery:
+    user = User(id=1, is_bot=False, first_name="T")
+    return CallbackQuery(id="1", from_user=user, chat_instance="c", data=data)
+
+
+def _message(text: str | None) -> Message:
+    return Message(
+        message_id=1,
+        date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        chat=Chat(id=1, type="private"),
+        text=text,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (MenuCb(screen=Screen.MAIN).pack(), True),
+        ("m:garbage:more", True),
+        (ServerListCb().pack(), True),
+        ("mx:main", False),  # a longer prefix that merely starts the same
+        ("m", False),
+        ("", False),
+        (None, False),
+    ],
+)
+async def test_data_prefix(data: str | None, expected: bool) -> None:
+    assert await DataPrefix(MenuCb, ServerListCb)(_query(data)) is expected
+
+
+async def test_data_prefix_takes_raw_prefixes() -> None:
+    assert await DataPrefix("pw")(_query("pw:1")) is True
+    assert await DataPrefix("pw")(_query("pwd:1")) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "typed", "not_command", "no_text"),
+    [
+        ("hello", True, True, False),
+        ("/start", False, False, False),
+        ("", True, True, False),
+        (None, False, True, True),
+    ],
+)
+async def test_message_filters(
+    text: str | None, typed: bool, not_command: bool, no_text: bool
+) -> None:
+    message = _message(text)
+    assert await TypedText()(message) is typed
+    assert await NotCommand()(message) is not_command
+    assert await NoText()(message) is no_text
+
+
+async def test_text_matches() -> None:
+    shouting = TextMatches(str.isupper)
+    assert await shouting(_message("LOUD")) is True
+    assert await shouting(_message("quiet")) is False
+    assert await shouting(_message(None)) is False
