@@ -33,12 +33,13 @@ class Database:
         self.path = path
         self.keyring = keyring
         self._conn = Connection(conn, clock)
-        self.users = UserRepository(self._conn, keyring)
+        self.fsm = SQLiteStorage(self._conn)
+        # Unlinking deletes the user's dialogs in its own transaction.
+        self.users = UserRepository(self._conn, keyring, on_unlink=self.fsm.forget_user)
         self.watches = WatchRepository(self._conn)
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)
-        self.fsm = SQLiteStorage(self._conn)
         self._closed = False
 
     @classmethod

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
+from bot.storage.cache import RowCache
 from bot.storage.connection import Connection, Executor
+
+# Dialogs kept in memory; beyond this the least recently used are read from the database again.
+DIALOG_CACHE_SIZE = 10_000
 
 # The key columns are NOT NULL because SQLite treats NULLs in a primary key as distinct, which
 # would allow duplicate rows. Telegram never uses 0 as a thread id nor "" as a business
@@ -25,7 +30,24 @@ _KEY_WHERE = (
 )
 
 
-def _key(key: StorageKey) -> tuple[int, int, int, int, str, str]:
+Key = tuple[int, int, int, int, str, str]
+_USER_ID = 2  # the position of user_id in Key
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialog:
+    state: str | None
+    data: str  # JSON text: a caller mutating the dict it was given cannot change the cache
+
+
+_NO_DIALOG = _Dialog(None, "{}")
+
+
+def _encode(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _key(key: StorageKey) -> Key:
     return (
         key.bot_id,
         key.chat_id,
@@ -39,63 +61,91 @@ def _key(key: StorageKey) -> tuple[int, int, int, int, str, str]:
 class SQLiteStorage(BaseStorage):
     """FSM state and data per full ``StorageKey``; data is stored as JSON.
 
+    Reads go through a :class:`~bot.storage.cache.RowCache` (every update reads the state, few
+    change it), and a write that would store what is already there is skipped, so the usual
+    ``state.clear()`` of a menu screen costs nothing.
+
     Shares the :class:`~bot.storage.db.Database` connection, so :meth:`close` does nothing:
     aiogram calls it on dispatcher shutdown, while the database is closed by its owner.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cache_size: int = DIALOG_CACHE_SIZE) -> None:
         self._conn = conn
+        self._cache: RowCache[Key, _Dialog] = RowCache(cache_size)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        # Every menu screen clears the state; most users have none, and a read is far cheaper
-        # than a write transaction.
-        if value is None and await self.get_state(key) is None:
+        k = _key(key)
+        current = await self._current(k)
+        if current.state == value:
             return
-        async with self._conn.transaction() as tx:
-            await tx.execute(
-                f"INSERT INTO fsm ({_KEY_COLUMNS}, state, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET state = excluded.state, "
-                "updated_at = excluded.updated_at",
-                (*_key(key), value, self._conn.clock()),
-            )
-            await _drop_if_empty(tx, key)
+        await self._write(
+            k,
+            replace(current, state=value),
+            f"INSERT INTO fsm ({_KEY_COLUMNS}, state, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET state = excluded.state, "
+            "updated_at = excluded.updated_at",
+            value,
+        )
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await self._conn.fetchone(f"SELECT state FROM fsm WHERE {_KEY_WHERE}", _key(key))
-        return None if row is None else row["state"]
+        return (await self._current(_key(key))).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
             msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
             raise DataNotDictLikeError(msg)
-        if not data and not await self.get_data(key):
+        encoded = _encode(data)
+        k = _key(key)
+        current = await self._current(k)
+        if current.data == encoded:
             return
-        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        async with self._conn.transaction() as tx:
-            await tx.execute(
-                f"INSERT INTO fsm ({_KEY_COLUMNS}, data, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET data = excluded.data, "
-                "updated_at = excluded.updated_at",
-                (*_key(key), encoded, self._conn.clock()),
-            )
-            await _drop_if_empty(tx, key)
+        await self._write(
+            k,
+            replace(current, data=encoded),
+            f"INSERT INTO fsm ({_KEY_COLUMNS}, data, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET data = excluded.data, "
+            "updated_at = excluded.updated_at",
+            encoded,
+        )
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await self._conn.fetchone(f"SELECT data FROM fsm WHERE {_KEY_WHERE}", _key(key))
-        if row is None:
-            return {}
-        data = json.loads(row["data"])
+        data = json.loads((await self._current(_key(key))).data)
         return data if isinstance(data, dict) else {}
+
+    def forget_user(self, user_id: int) -> None:
+        """The user's dialogs were deleted behind this storage's back (by unlinking)."""
+        self._cache.discard_where(lambda k: k[_USER_ID] == user_id)
 
     async def close(self) -> None:
         pass
 
+    async def _current(self, k: Key) -> _Dialog:
+        cached = self._cache.get(k)
+        if cached is not None:
+            return cached
+        ticket = self._cache.ticket()
+        row = await self._conn.fetchone(f"SELECT state, data FROM fsm WHERE {_KEY_WHERE}", k)
+        dialog = _NO_DIALOG if row is None else _Dialog(row["state"], row["data"])
+        self._cache.fill(k, dialog, ticket)
+        # A write that landed while we read is newer than what we read.
+        return self._cache.get(k) or dialog
 
-async def _drop_if_empty(tx: Executor, key: StorageKey) -> None:
+    async def _write(self, k: Key, dialog: _Dialog, sql: str, value: str | None) -> None:
+        # The cache takes the new dialog before the write is queued: writes reach the database
+        # in the order of these calls (the connection lock is first come, first served).
+        self._cache.put(k, dialog)
+        try:
+            async with self._conn.transaction() as tx:
+                await tx.execute(sql, (*k, value, self._conn.clock()))
+                await _drop_if_empty(tx, k)
+        except BaseException:
+            self._cache.discard(k)
+            raise
+
+
+async def _drop_if_empty(tx: Executor, k: Key) -> None:
     # Cleared dialogs leave no row behind, so the table only holds conversations in progress.
-    await tx.execute(
-        f"DELETE FROM fsm WHERE {_KEY_WHERE} AND state IS NULL AND data = '{{}}'", _key(key)
-    )
+    await tx.execute(f"DELETE FROM fsm WHERE {_KEY_WHERE} AND state IS NULL AND data = '{{}}'", k)

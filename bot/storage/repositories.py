@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.storage.cache import RowCache
 from bot.storage.connection import Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
@@ -22,6 +24,8 @@ def mask_secret(value: str) -> str:
 
 # SQLite allows far more bound parameters; chunks keep each statement modest.
 _IN_CHUNK = 500
+# User rows kept in memory (with the key still encrypted); the rest are read when needed.
+USER_CACHE_SIZE = 10_000
 
 # --- users -------------------------------------------------------------------------------------
 
@@ -51,6 +55,15 @@ class Account:
     __str__ = __repr__
 
 
+@dataclass(frozen=True, slots=True)
+class _UserRow:
+    """A users row as stored: the key stays encrypted until an update needs it."""
+
+    user: User
+    key_id: str | None = field(repr=False)
+    api_key: bytes | None = field(repr=False)
+
+
 def _user(row: sqlite3.Row) -> User:
     return User(
         id=row["id"],
@@ -63,9 +76,24 @@ def _user(row: sqlite3.Row) -> User:
 
 
 class UserRepository:
-    def __init__(self, conn: Connection, keyring: KeyRing) -> None:
+    """Users and their encrypted credentials.
+
+    Rows are cached (see :mod:`bot.storage.cache`): every method that writes a user row drops
+    that row from the cache before writing it.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        keyring: KeyRing,
+        *,
+        cache_size: int = USER_CACHE_SIZE,
+        on_unlink: Callable[[int], None] | None = None,
+    ) -> None:
         self._conn = conn
         self._keyring = keyring
+        self._cache: RowCache[int, _UserRow] = RowCache(cache_size)
+        self._on_unlink = on_unlink
 
     async def ensure(self, user_id: int, language: str | None) -> User:
         """Insert the user if missing; an existing user keeps its stored language."""
@@ -74,6 +102,7 @@ class UserRepository:
         if user is not None:
             return user
         now = self._conn.clock()
+        self._cache.discard(user_id)
         await self._conn.execute(
             "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO NOTHING",
@@ -90,21 +119,33 @@ class UserRepository:
 
         Raises :class:`~bot.storage.errors.DecryptionError` like :meth:`account`.
         """
-        row = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        row = await self._row(user_id)
         if row is None:
             return await self.ensure(user_id, language), None
-        user = _user(row)
-        if not user.linked:
-            return user, None
-        api_key = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
-        return user, Account(cid=row["cid"], api_key=api_key)
+        if row.key_id is None or row.api_key is None or row.user.cid is None:
+            return row.user, None
+        api_key = self._keyring.decrypt(user_id, row.key_id, row.api_key)
+        return row.user, Account(cid=row.user.cid, api_key=api_key)
+
+    async def _row(self, user_id: int) -> _UserRow | None:
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            return cached
+        ticket = self._cache.ticket()
+        found = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        if found is None:
+            return None
+        row = _UserRow(_user(found), found["key_id"], found["api_key"])
+        self._cache.fill(user_id, row, ticket)
+        return row
 
     async def get(self, user_id: int) -> User | None:
-        row = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
-        return _user(row) if row is not None else None
+        row = await self._row(user_id)
+        return row.user if row is not None else None
 
     async def set_language(self, user_id: int, lang: str | None) -> None:
         now = self._conn.clock()
+        self._cache.discard(user_id)
         await self._conn.execute(
             "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET language = excluded.language, "
@@ -116,6 +157,7 @@ class UserRepository:
         """Store the provider account; the API key is encrypted, bound to ``user_id``."""
         key_id, blob = self._keyring.encrypt(user_id, api_key)
         now = self._conn.clock()
+        self._cache.discard(user_id)
         await self._conn.execute(
             "INSERT INTO users (id, cid, api_key, key_id, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) "
@@ -169,6 +211,9 @@ class UserRepository:
         on purpose: they remove root passwords from the chat, which must still happen.
         """
         now = self._conn.clock()
+        self._cache.discard(user_id)
+        if self._on_unlink is not None:
+            self._on_unlink(user_id)
         async with self._conn.transaction() as tx:
             await tx.execute(
                 "UPDATE users SET cid = NULL, api_key = NULL, key_id = NULL, updated_at = ? "
@@ -200,6 +245,7 @@ class UserRepository:
 
     async def reencrypt(self, user_id: int) -> bool:
         """Re-encrypt one user's key with the current master key; ``False`` if nothing to do."""
+        self._cache.discard(user_id)
         async with self._conn.transaction() as tx:
             row = await tx.fetchone("SELECT api_key, key_id FROM users WHERE id = ?", (user_id,))
             if row is None or row["api_key"] is None:
