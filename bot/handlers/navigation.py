@@ -6,7 +6,6 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Translator
 
@@ -27,10 +26,23 @@ class MenuCb(CallbackData, prefix="m"):
     screen: Screen
 
 
+def menu_data(screen: Screen) -> str:
+    return _MENU_DATA[screen]
+
+
+_MENU_DATA = {screen: MenuCb(screen=screen).pack() for screen in Screen}
+
+# Two buttons a row, the last one alone.
+_MAIN_MENU_LAYOUT = (
+    ((Screen.SERVERS, "btn-servers"), (Screen.BUY, "btn-buy")),
+    ((Screen.ORDERS, "btn-orders"), (Screen.KEYS, "btn-keys")),
+    ((Screen.BALANCE, "btn-balance"), (Screen.SETTINGS, "btn-settings")),
+    ((Screen.HELP, "btn-help"),),
+)
+
+
 def back_to_menu_button(i18n: Translator) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=i18n("btn-menu"), callback_data=MenuCb(screen=Screen.MAIN).pack()
-    )
+    return InlineKeyboardButton(text=i18n("btn-menu"), callback_data=_MENU_DATA[Screen.MAIN])
 
 
 def back_to_menu(i18n: Translator) -> InlineKeyboardMarkup:
@@ -38,16 +50,13 @@ def back_to_menu(i18n: Translator) -> InlineKeyboardMarkup:
 
 
 def main_menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for screen, key in (
-        (Screen.SERVERS, "btn-servers"),
-        (Screen.BUY, "btn-buy"),
-        (Screen.ORDERS, "btn-orders"),
-        (Screen.KEYS, "btn-keys"),
-        (Screen.BALANCE, "btn-balance"),
-        (Screen.SETTINGS, "btn-settings"),
-        (Screen.HELP, "btn-help"),
-    ):
-        builder.button(text=i18n(key), callback_data=MenuCb(screen=screen))
-    builder.adjust(2, 2, 2, 1)
-    return builder.as_markup()
+    # Built directly: InlineKeyboardBuilder deep-copies every button on each one it adds.
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=i18n(key), callback_data=_MENU_DATA[screen])
+                for screen, key in row
+            ]
+            for row in _MAIN_MENU_LAYOUT
+        ]
+    )

@@ -10,7 +10,6 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.handlers.common import spend_confirmation, user_id_of
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
@@ -58,25 +57,24 @@ def settings_text(i18n: Translator, creds: Credentials | None) -> str:
 
 
 def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    languages = []
     for language, label in (
         (Language.RU, i18n("settings-btn-ru")),
         (Language.EN, i18n("settings-btn-en")),
     ):
         text = i18n("settings-btn-current", name=label) if language.value == i18n.locale else label
-        builder.button(text=text, callback_data=LanguageCb(lang=language))
-    builder.adjust(2)
-    if creds is None:
-        builder.row(link_button(i18n))
-    else:
-        builder.row(
-            InlineKeyboardButton(
-                text=i18n("settings-btn-unlink"),
-                callback_data=SettingsCb(action=SettingsAction.UNLINK).pack(),
-            )
+        languages.append(
+            InlineKeyboardButton(text=text, callback_data=LanguageCb(lang=language).pack())
         )
-    builder.row(back_to_menu_button(i18n))
-    return builder.as_markup()
+    account = (
+        link_button(i18n)
+        if creds is None
+        else InlineKeyboardButton(
+            text=i18n("settings-btn-unlink"),
+            callback_data=SettingsCb(action=SettingsAction.UNLINK).pack(),
+        )
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[languages, [account], [back_to_menu_button(i18n)]])
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.SETTINGS))

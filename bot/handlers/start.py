@@ -18,7 +18,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.handlers.balance import money
 from bot.handlers.common import user_id_of
@@ -29,6 +28,7 @@ from bot.handlers.navigation import (
     back_to_menu,
     back_to_menu_button,
     main_menu_keyboard,
+    menu_data,
 )
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -99,15 +99,18 @@ async def not_a_command(message: Message) -> bool:
 
 
 def link_options_keyboard(i18n: Translator, *, demo: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=i18n("link-btn-key"), callback_data=LinkCb(action=LinkAction.KEY))
-    builder.button(text=i18n("link-btn-email"), callback_data=LinkCb(action=LinkAction.EMAIL))
-    builder.button(text=i18n("link-btn-new-key"), callback_data=LinkCb(action=LinkAction.NEW_KEY))
-    if demo:
-        builder.button(text=i18n("link-btn-demo"), callback_data=LinkCb(action=LinkAction.DEMO))
-    builder.button(text=i18n("btn-help"), callback_data=MenuCb(screen=Screen.HELP))
-    builder.adjust(1)
-    return builder.as_markup()
+    options = [
+        ("link-btn-key", LinkAction.KEY),
+        ("link-btn-email", LinkAction.EMAIL),
+        ("link-btn-new-key", LinkAction.NEW_KEY),
+        *([("link-btn-demo", LinkAction.DEMO)] if demo else []),
+    ]
+    rows = [
+        [InlineKeyboardButton(text=i18n(key), callback_data=LinkCb(action=action).pack())]
+        for key, action in options
+    ]
+    help_button = InlineKeyboardButton(text=i18n("btn-help"), callback_data=menu_data(Screen.HELP))
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [help_button]])
 
 
 def link_button(i18n: Translator) -> InlineKeyboardButton:
