@@ -82,6 +82,7 @@ def create_inferno_client(settings: Settings) -> InfernoClient:
         settings.inferno_api_url,
         connect_timeout=settings.inferno_connect_timeout,
         timeout=settings.inferno_timeout,
+        max_connections=settings.inferno_max_connections,
         cache_ttl=settings.read_cache_ttl,
     )
 

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
     inferno_timeout: float = Field(default=20.0, gt=0)
     inferno_connect_timeout: float = Field(default=5.0, gt=0)
+    inferno_max_connections: int = Field(default=16, ge=1, le=1000)
     read_cache_ttl: float = Field(default=15.0, ge=0)
 
     @field_validator("bot_token")

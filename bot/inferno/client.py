@@ -149,6 +149,7 @@ class InfernoClient:
         *,
         connect_timeout: float = 5.0,
         timeout: float = 20.0,
+        max_connections: int = 16,
         read_retries: int = 2,
         backoff: float = 0.3,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -167,6 +168,12 @@ class InfernoClient:
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             transport=transport,
             headers={"Accept": "application/json, text/plain, */*"},
+            # Every connection the pool may open is also kept alive (httpx keeps 20 of 100, so
+            # a burst of users closed and reopened connections all the time), and the pool is
+            # small because httpcore checks each pooled connection's socket on every request.
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             # A redirect from the API is a login or challenge page, never the answer.
             follow_redirects=False,
         )
