@@ -36,6 +36,7 @@ from bench.traffic import (
 )
 from bench.watcher_bench import SweepResult, run_watcher_bench
 from bot.config import Settings
+from bot.gc_tuning import tune_garbage_collector
 
 # Targets of issue #7.
 CPU_RATIO_TARGET = 1.5
@@ -63,6 +64,8 @@ class BenchConfig:
     timeout: float = 30.0  # per tap / per answer
     sample_cpu: bool = True
     experiments: list[str] = field(default_factory=list)  # see bench/experiments.py
+    # What ``python -m bot`` does before polling; process-wide, so the baseline shares it.
+    tune_gc: bool = True
 
 
 @dataclass
@@ -132,6 +135,8 @@ async def run_bench(
         await link_dormant_users(env, dormant, footprint)
         await add_server_users(env, active)
         await restart_with_users(env, footprint, config.timeout)
+        if config.tune_gc:
+            tune_garbage_collector()
         if config.experiments:
             assert env.bot is not None
             log(f"experiments on our bot: {', '.join(config.experiments)}")
@@ -293,7 +298,8 @@ def render(results: BenchResults) -> str:
         f"aiogram {m['aiogram']}, aiohttp {m['aiohttp']}, httpx {m['httpx']}; {m['date']}; "
         f"load average {m.get('load', '?')}",
         "",
-        f"Experiments on our bot: {', '.join(cfg.experiments) or 'none'}",
+        f"Experiments on our bot: {', '.join(cfg.experiments) or 'none'}; garbage collector: "
+        + ("tuned as by `python -m bot`, for both bots" if cfg.tune_gc else "Python's defaults"),
         "",
         "### Targets",
         "",
@@ -453,6 +459,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
         "--no-sampler", action="store_true", help="no CPU split (whole-process CPU only)"
     )
     parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep Python's garbage-collector settings (python -m bot tunes them)",
+    )
+    parser.add_argument(
         "--experiment",
         action="append",
         choices=experiments.NAMES,
@@ -474,6 +485,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
         config.linked_users = args.linked_users
     config.sample_cpu = not args.no_sampler
     config.experiments = list(args.experiment)
+    config.tune_gc = not args.default_gc
     if config.taps < 1 or config.warmup < 0 or config.latency < 0 or config.concurrency < 1:
         parser.error("taps ≥ 1, warmup ≥ 0, latency ≥ 0 and concurrency ≥ 1, please")
     return config, args

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from bot import __version__
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
 from bot.config import Settings
+from bot.gc_tuning import tune_garbage_collector
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.middlewares.demo import DemoMarkMiddleware
@@ -51,6 +52,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
         # Fail fast, in one line, on a wrong token or an unreachable Bot API (see __main__).
         me = await bot.me()  # cached on the Bot: polling asks for it again
         log.info("connected to Telegram as @%s", me.username)
+        tune_garbage_collector()
         # aiogram stops polling on SIGTERM/SIGINT; shutdown hooks then stop the background tasks.
         await dp.start_polling(bot, polling_timeout=20, handle_signals=True)
         log.info("inferno-bot stopped")

@@ -28,6 +28,8 @@ def config() -> BenchConfig:
         sweeps=1,
         linked_users=LINKED,
         timeout=10.0,
+        # Freezing the heap is for a process that only serves; it would outlive this test.
+        tune_gc=False,
     )
 
 
