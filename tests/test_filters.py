@@ -7,11 +7,19 @@ from collections.abc import Iterator
 
 import pytest
 from aiogram import Router
-from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.dispatcher.event.handler import CallableObject, HandlerObject
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.types import CallbackQuery, Chat, Message, User
 
-from bot.handlers import build_root_router
-from bot.handlers.filters import DataPrefix, NotCommand, NoText, TextMatches, TypedText
+from bot.handlers import build_root_router, errors, fallback
+from bot.handlers.filters import (
+    DataPrefix,
+    NotCommand,
+    NoText,
+    TextMatches,
+    TypedText,
+    data_prefix,
+)
 from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.servers import ServerListCb
 
@@ -57,7 +65,7 @@ def _message(text: str | None) -> Message:
         ("m:garbage:more", True),
         (ServerListCb().pack(), True),
         ("mx:main", False),  # a longer prefix that merely starts the same
-        ("m", False),
+        ("m", True),  # the bare prefix: how a class without fields packs
         ("", False),
         (None, False),
     ],
@@ -69,6 +77,15 @@ async def test_data_prefix(data: str | None, expected: bool) -> None:
 async def test_data_prefix_takes_raw_prefixes() -> None:
     assert await DataPrefix("pw")(_query("pw:1")) is True
     assert await DataPrefix("pw")(_query("pwd:1")) is False
+
+
+async def test_data_prefix_takes_a_class_without_fields() -> None:
+    class Bare(CallbackData, prefix="bare"):
+        pass
+
+    assert Bare().pack() == "bare"
+    assert await DataPrefix(Bare)(_query("bare")) is True
+    assert await DataPrefix(Bare)(_query("barely")) is False
 
 
 @pytest.mark.parametrize(
@@ -94,3 +111,42 @@ async def test_text_matches() -> None:
     assert await shouting(_message("LOUD")) is True
     assert await shouting(_message("quiet")) is False
     assert await shouting(_message(None)) is False
+
+
+def _prefixes_of(handler: HandlerObject) -> set[str] | None:
+    """The callback prefixes a handler's filters accept; None if it takes any data."""
+    for event_filter in handler.filters or ():
+        callback = event_filter.callback
+        if isinstance(callback, CallbackQueryFilter):
+            return {data_prefix(callback.callback_data)}
+        if isinstance(callback, DataPrefix):
+            return set(callback.prefixes)
+    return None
+
+
+def test_each_area_turns_away_only_taps_it_cannot_handle() -> None:
+    root = build_root_router()
+    for router in root.sub_routers:
+        observer = router.callback_query
+        if not observer.handlers:
+            continue
+        wanted = [_prefixes_of(handler) for handler in observer.handlers]
+        guards = [
+            f.callback
+            for f in observer._handler.filters or ()
+            if isinstance(f.callback, DataPrefix)
+        ]
+        if router is fallback.router:
+            assert wanted == [None] and not guards, "the fallback takes every tap"
+            continue
+        assert len(guards) == 1, f"{router.name}: no DataPrefix guard on callback_query"
+        for prefixes in wanted:
+            assert prefixes is not None, f"{router.name} has a catch-all tap handler"
+            assert prefixes <= set(guards[0].prefixes), (router.name, prefixes)
+
+
+def test_the_fallback_and_the_error_handler_come_last() -> None:
+    assert [router.name for router in build_root_router().sub_routers][-2:] == [
+        fallback.router.name,
+        errors.router.name,
+    ]

@@ -1,5 +1,11 @@
-"""One router per area. Order matters only where filters could overlap: state-bound text
-handlers of the wizards come before generic ones, the error handler last."""
+"""One router per area.
+
+Order matters where filters could overlap: the start router's "link first" answers come before
+the areas, state-bound text handlers of the wizards before generic ones, the catch-all fallback
+and the error handler last. Otherwise the screens used most come first, because every router an
+update passes through on its way costs aiogram a little; each area's router also turns away
+taps that carry another area's callback prefix (``tests/test_filters.py`` checks those lists).
+"""
 
 from __future__ import annotations
 
@@ -26,15 +32,15 @@ from bot.handlers import (
 AREA_ROUTERS = (
     start.router,
     menu.router,
+    servers.router,
+    power.router,
+    password.router,
     settings.router,
     help.router,
     balance.router,
     buy.router,
     orders.router,
     services.router,
-    servers.router,
-    power.router,
-    password.router,
     install.router,
     sshkeys.router,
     fallback.router,

@@ -8,6 +8,7 @@ from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.common import load_or_explain, show_not_linked
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -25,6 +26,10 @@ _REFRESH_DATA = MenuCb(screen=Screen.BALANCE).pack()
 def money(balance: Balance) -> str:
     """Amount and currency ("12.34 USD"), or the bare amount when the provider names no currency."""
     return f"{balance.amount} {balance.currency}" if balance.currency else balance.amount
+
+
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(MenuCb))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.BALANCE))

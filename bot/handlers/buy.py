@@ -122,6 +122,10 @@ async def _find_plan(
 # ------------------------------------------------------------------------------ plans
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(BuyCb, BuyConfirmCb, MenuCb))
+
+
 @router.callback_query(MenuCb.filter(F.screen == Screen.BUY))
 @router.callback_query(BuyCb.filter(F.action == BuyAction.PAGE))
 async def plans_page(

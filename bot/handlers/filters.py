@@ -18,20 +18,23 @@ from aiogram.types import CallbackQuery, Message
 
 
 def data_prefix(owner: type[CallbackData] | str) -> str:
+    """The prefix and separator that start the owner's packed data."""
     if isinstance(owner, str):
         return f"{owner}:"
     return f"{owner.__prefix__}{owner.__separator__}"
 
 
 class DataPrefix(Filter):
-    """Callback data that starts with the prefix of one of the given CallbackData classes
-    (or raw prefixes), whether or not the rest still parses."""
+    """Callback data of one of the given CallbackData classes (or raw prefixes), whether or not
+    the rest still parses. A class without fields packs to its bare prefix."""
 
     def __init__(self, *owners: type[CallbackData] | str) -> None:
         self.prefixes = tuple(data_prefix(owner) for owner in owners)
+        self._bare = frozenset(prefix[:-1] for prefix in self.prefixes)
 
     async def __call__(self, query: CallbackQuery) -> bool:
-        return query.data is not None and query.data.startswith(self.prefixes)
+        data = query.data
+        return data is not None and (data in self._bare or data.startswith(self.prefixes))
 
 
 class TypedText(Filter):

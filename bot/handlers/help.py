@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
 from bot.handlers.start import link_button
 from bot.i18n import Translator
@@ -31,6 +32,10 @@ def help_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyboard
     rows = [[link_button(i18n)]] if creds is None else []
     rows.append([back_to_menu_button(i18n)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(MenuCb))
 
 
 @router.message(Command("help"))

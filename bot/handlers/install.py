@@ -259,6 +259,10 @@ def header(i18n: Translator, wizard: Wizard) -> str:
 # --------------------------------------------------------------------------- entry
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(InstallStartCb, WizCb))
+
+
 @router.callback_query(InstallStartCb.filter())
 async def start_wizard(
     query: CallbackQuery,

@@ -7,6 +7,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, main_menu_keyboard
 from bot.i18n import Translator
 from bot.inferno.models import Credentials
@@ -19,6 +20,10 @@ def menu_text(i18n: Translator, creds: Credentials | None) -> str:
     if creds is None:
         return i18n("menu-title-unlinked")
     return i18n("menu-title", cid=str(creds.cid))
+
+
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(MenuCb))
 
 
 @router.message(Command("menu"))

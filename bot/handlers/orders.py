@@ -203,6 +203,10 @@ async def _load_orders(
 # ------------------------------------------------------------------------------ the list
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(MenuCb, OrderCb, OrderCancelCb, OrdersPageCb))
+
+
 @router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))
 @router.callback_query(OrdersPageCb.filter())
 async def orders_page(

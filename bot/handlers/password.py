@@ -50,6 +50,10 @@ def expiry_text(i18n: Translator, ttl: float) -> str:
     return i18n("password-expiry-seconds", seconds=max(1, math.ceil(ttl)))
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(DeletePasswordCb, ShowPasswordCb))
+
+
 @router.callback_query(ShowPasswordCb.filter())
 async def show_password(
     query: CallbackQuery,

@@ -59,6 +59,10 @@ def _done_text(i18n: Translator, op: PowerOp) -> str:
     return i18n("power-done-boot")
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(PowerCb))
+
+
 @router.callback_query(PowerCb.filter(F.step == PowerStep.ASK))
 async def ask(
     query: CallbackQuery,

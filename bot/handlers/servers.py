@@ -466,6 +466,10 @@ async def card_view(
 # --------------------------------------------------------------------------- handlers
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(MenuCb, ServerCb, ServerListCb))
+
+
 @router.message(Command("servers"))
 async def servers_command(
     message: Message,

@@ -82,6 +82,10 @@ async def _load(
     )
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(MenuCb, ServiceCb, ServicesPageCb))
+
+
 @router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))
 @router.callback_query(ServicesPageCb.filter())
 async def services_page(

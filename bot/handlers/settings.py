@@ -12,6 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers.common import spend_confirmation, user_id_of
+from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
 from bot.handlers.start import link_button, not_linked_keyboard
 from bot.i18n import Translator, TranslatorHub
@@ -75,6 +76,10 @@ def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyb
         )
     )
     return InlineKeyboardMarkup(inline_keyboard=[languages, [account], [back_to_menu_button(i18n)]])
+
+
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(LanguageCb, MenuCb, SettingsCb))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.SETTINGS))

@@ -430,6 +430,10 @@ def _key_details(key: SshKey) -> str:
     return " · ".join(f"<code>{value}</code>" for value in found)
 
 
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(KeyCb, MenuCb))
+
+
 @router.message(Command("keys"))
 @router.callback_query(MenuCb.filter(F.screen == Screen.KEYS))
 async def keys_screen(

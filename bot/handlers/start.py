@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.balance import money
 from bot.handlers.common import user_id_of
+from bot.handlers.filters import DataPrefix
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
     MenuCb,
@@ -180,6 +181,10 @@ async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
 
 
 # --------------------------------------------------------------------------- commands
+
+
+# Taps meant for other areas are turned away before any handler here is tried.
+router.callback_query.filter(DataPrefix(LinkCb, MenuCb, NewKeyCb))
 
 
 @router.message(CommandStart())
