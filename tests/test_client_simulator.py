@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from httpx_aiohttp import AiohttpTransport
 
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import (
@@ -342,3 +344,46 @@ async def test_whitelist_denied(env: Env) -> None:
 async def test_latency_below_timeout_is_fine(env: Env) -> None:
     env.sim.faults.latency = 0.05
     assert (await env.client.list_catalog()).products
+
+
+# --------------------------------------------------------------------------- the wire itself
+
+
+@contextlib.asynccontextmanager
+async def raw_server(answer: bytes) -> AsyncIterator[str]:
+    """A TCP server that reads a request, writes ``answer`` as is and hangs up."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/api_client.php"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"",  # the connection closed without a word
+        b"HTTP/1.1 2OO OK\r\n\r\n",  # not HTTP
+        b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"cut": ',  # cut short
+    ],
+    ids=["closed", "garbage", "short-body"],
+)
+async def test_broken_wire_is_provider_unavailable(answer: bytes) -> None:
+    secret = "wire-test-key-0123456789"
+    async with (
+        raw_server(answer) as url,
+        InfernoClient(url, timeout=2.0, read_retries=0) as client,
+    ):
+        assert isinstance(client._http._transport, AiohttpTransport)
+        with pytest.raises(ProviderUnavailable) as caught:
+            await client.balance(Credentials(1, secret))
+    assert secret not in str(caught.value) and secret not in repr(caught.value)
