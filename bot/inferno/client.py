@@ -12,6 +12,8 @@ import json
 import logging
 import re
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -142,7 +144,7 @@ CACHED_ACTIONS = frozenset({"list", "orders", "services"})
 _CACHE_LIMIT = 10_000
 
 
-def aiohttp_transport(max_connections: int) -> AiohttpTransport:
+def aiohttp_transport(base_url: str, max_connections: int) -> AiohttpTransport:
     """httpx's API over aiohttp's connection pool (the transport from httpx's maintainers).
 
     httpx's own transport (httpcore on anyio) spent about 1.7 ms of CPU per provider request
@@ -152,13 +154,28 @@ def aiohttp_transport(max_connections: int) -> AiohttpTransport:
     """
 
     def session() -> aiohttp.ClientSession:
+        # Not trust_env: aiohttp would then read ~/.netrc in a thread on every request. The
+        # proxy variables httpx honours are looked up once instead.
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max_connections, ssl=httpx.create_ssl_context()),
-            # HTTPS_PROXY and friends, which httpx's own transport honours too.
-            trust_env=True,
+            connector=aiohttp.TCPConnector(limit=max_connections, ssl=httpx.create_ssl_context())
         )
 
-    return AiohttpTransport(client=session)
+    return AiohttpTransport(client=session, proxy=env_proxy(base_url))
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def env_proxy(url: str) -> httpx.Proxy | None:
+    """The proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (less NO_PROXY) set for ``url``;
+    never one for this machine itself (the simulator), which no proxy could reach."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname
+    if host is None or host in _LOOPBACK or urllib.request.proxy_bypass(host):
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    return httpx.Proxy(proxy) if proxy else None
 
 
 class InfernoClient:
@@ -187,7 +204,7 @@ class InfernoClient:
         self._backoff = max(0.0, backoff)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
-            transport=transport or aiohttp_transport(max_connections),
+            transport=transport or aiohttp_transport(base_url, max_connections),
             headers={"Accept": "application/json, text/plain, */*"},
             # A redirect from the API is a login or challenge page, never the answer.
             follow_redirects=False,
