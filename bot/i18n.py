@@ -48,9 +48,19 @@ class Translator:
         self.locale = locale
         self._bundles = bundles
         self._strict = strict
+        # Messages without arguments (button labels, titles) always render the same; every
+        # screen shows several of them, so each is formatted once per process.
+        self._plain: dict[str, str] = {}
 
     def __call__(self, key: str, /, **kwargs: Arg) -> str:
-        args = {name: _to_fluent(value) for name, value in kwargs.items()}
+        if not kwargs:
+            text = self._plain.get(key)
+            if text is None:
+                text = self._plain[key] = self._format(key, {})
+            return text
+        return self._format(key, {name: _to_fluent(value) for name, value in kwargs.items()})
+
+    def _format(self, key: str, args: dict[str, Any]) -> str:
         for bundle in self._bundles:
             if not bundle.has_message(key):
                 continue

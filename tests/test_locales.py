@@ -110,3 +110,22 @@ def test_arguments_are_html_escaped(hub: TranslatorHub) -> None:
 
 def test_ids_are_not_grouped(hub: TranslatorHub) -> None:
     assert "47001" in hub.get("en")("menu-title", cid=47001)
+
+
+def test_a_message_without_arguments_is_formatted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fluent.runtime import FluentBundle
+
+    calls: list[object] = []
+    real = FluentBundle.format_pattern
+
+    def counting(self: FluentBundle, pattern: object, args: object = None) -> object:
+        calls.append(pattern)
+        return real(self, pattern, args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FluentBundle, "format_pattern", counting)
+    i18n = TranslatorHub(default_locale="en", strict=True).get("ru")
+    assert i18n("btn-menu") == i18n("btn-menu") == i18n("btn-menu")
+    assert len(calls) == 1
+    # With arguments every call renders: the arguments differ.
+    assert i18n("menu-title", cid="1") != i18n("menu-title", cid="2")
+    assert len(calls) == 3
