@@ -217,13 +217,15 @@ async def cancel_command(message: Message, state: FSMContext, i18n: Translator) 
     await show(message, i18n("cancelled"), back_to_menu(i18n))
 
 
-@router.message(Command("servers", "keys"), MagicData(F.creds.is_(None)))
+# The account check comes first: it is a dictionary lookup, and it turns away every linked
+# user's update before the command or the callback data is parsed.
+@router.message(MagicData(F.creds.is_(None)), Command("servers", "keys"))
 async def linked_only_command(message: Message, i18n: Translator) -> None:
     await show(message, i18n("not-linked"), not_linked_keyboard(i18n))
 
 
 @router.callback_query(
-    MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS)), MagicData(F.creds.is_(None))
+    MagicData(F.creds.is_(None)), MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS))
 )
 async def linked_only_screen(query: CallbackQuery, i18n: Translator) -> None:
     await show(query, i18n("not-linked"), not_linked_keyboard(i18n))
