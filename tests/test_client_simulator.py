@@ -350,11 +350,14 @@ async def test_latency_below_timeout_is_fine(env: Env) -> None:
 
 
 @contextlib.asynccontextmanager
-async def raw_server(answer: bytes) -> AsyncIterator[str]:
-    """A TCP server that reads a request, writes ``answer`` as is and hangs up."""
+async def raw_server(answer: bytes, requests: list[bytes] | None = None) -> AsyncIterator[str]:
+    """A TCP server that reads a request (kept in ``requests``), writes ``answer`` as is and
+    hangs up."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(65536)
+        request = await reader.read(65536)
+        if requests is not None:
+            requests.append(request)
         writer.write(answer)
         await writer.drain()
         writer.close()
@@ -401,3 +404,48 @@ def test_proxy_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> Non
     assert env_proxy("http://127.0.0.1:8088/api_client.php") is None, "the simulator is local"
     monkeypatch.setenv("NO_PROXY", "inferno.name")
     assert env_proxy(api) is None
+
+
+CP1251_PRINT_R = "Array\n(\n    [balance] => 3.00\n    [note] => Счёт\n)\n".encode("cp1251")
+
+
+def _answer(headers: str, body: bytes) -> bytes:
+    length = f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    return f"HTTP/1.1 200 OK\r\n{headers}{length}".encode() + body
+
+
+async def test_no_cookie_is_kept_between_requests() -> None:
+    requests: list[bytes] = []
+    answer = _answer("Set-Cookie: session=alice; Path=/\r\n", b'{"balance": "1.00"}')
+    async with (
+        raw_server(answer, requests) as url,
+        InfernoClient(url, timeout=2.0, read_retries=0) as client,
+    ):
+        await client.balance(Credentials(1, "first-customer-key-000"))
+        await client.balance(Credentials(2, "second-customer-key-00"))
+    assert len(requests) == 2
+    assert b"cookie:" not in requests[1].lower()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "balance"),
+    [
+        ("application/json", b'{"balance": "1.00"}', "1.00"),
+        ("application/json; charset=UTF-8", b'{"balance": "2.00"}', "2.00"),
+        # print_r text in the provider's Windows code page
+        (
+            "text/html; charset=windows-1251",
+            "Array\n(\n    [balance] => 3.00\n    [note] => Счёт\n)\n".encode("cp1251"),
+            "3.00",
+        ),
+    ],
+)
+async def test_answer_text_follows_the_declared_charset(
+    content_type: str, body: bytes, balance: str
+) -> None:
+    async with (
+        raw_server(_answer(f"Content-Type: {content_type}\r\n", body)) as url,
+        InfernoClient(url, timeout=2.0, read_retries=0) as client,
+    ):
+        result = await client.balance(Credentials(1, "charset-test-key-0000"))
+    assert result.amount == balance

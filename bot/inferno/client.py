@@ -8,6 +8,7 @@ of :mod:`bot.inferno.models` or into the errors of :mod:`bot.inferno.errors`.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import json
 import logging
 import re
@@ -157,10 +158,31 @@ def aiohttp_transport(base_url: str, max_connections: int) -> AiohttpTransport:
         # Not trust_env: aiohttp would then read ~/.netrc in a thread on every request. The
         # proxy variables httpx honours are looked up once instead.
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max_connections, ssl=httpx.create_ssl_context())
+            connector=aiohttp.TCPConnector(limit=max_connections, ssl=httpx.create_ssl_context()),
+            # One session serves every customer: no cookie may pass from one to the next.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     return AiohttpTransport(client=session, proxy=env_proxy(base_url))
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        pass
+
+
+def _text_of(response: httpx.Response) -> str:
+    """The body as text; UTF-8 (what the API sends) without httpx's charset parsing, which
+    goes through the email package on every response."""
+    content_type = response.headers.get("content-type", "").lower()
+    if "charset=" not in content_type or "charset=utf-8" in content_type.replace('"', ""):
+        return response.content.decode("utf-8", errors="replace")
+    return response.text
 
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -194,6 +216,8 @@ class InfernoClient:
         cache_ttl: float = 0.0,
     ) -> None:
         self.base_url = base_url
+        # One URL per action, built once: httpx parses the URL and its query on every request.
+        self._urls: dict[str, httpx.URL] = {}
         # Menus re-read the same lists on every tap; a few seconds of reuse saves most of the
         # provider calls. Only parameterless list reads are cached, and any write by an account
         # drops that account's entries, so the bot never shows a list older than its own action.
@@ -206,6 +230,9 @@ class InfernoClient:
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             transport=transport or aiohttp_transport(base_url, max_connections),
             headers={"Accept": "application/json, text/plain, */*"},
+            # The key travels in a header; a cookie the provider (or a proxy in front of it) set
+            # for one customer must never ride along on another customer's request.
+            cookies=_NoCookies(),
             # A redirect from the API is a login or challenge page, never the answer.
             follow_redirects=False,
         )
@@ -426,6 +453,12 @@ class InfernoClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _url(self, action: str) -> httpx.URL:
+        url = self._urls.get(action)
+        if url is None:
+            url = self._urls[action] = httpx.URL(self.base_url, params={"action": action})
+        return url
+
     async def _attempt(
         self,
         action: str,
@@ -439,9 +472,7 @@ class InfernoClient:
         try:
             # httpx timeouts are per socket operation; this bounds the whole request.
             async with asyncio.timeout(self._timeout):
-                response = await self._http.post(
-                    self.base_url, params={"action": action}, json=body, headers=headers
-                )
+                response = await self._http.post(self._url(action), json=body, headers=headers)
             status = str(response.status_code)
         except (TimeoutError, httpx.TimeoutException) as exc:
             status = "timeout"
@@ -463,7 +494,7 @@ class InfernoClient:
                 status,
                 time.monotonic() - started,
             )
-        return self._interpret(action, response.status_code, response.text, secrets)
+        return self._interpret(action, response.status_code, _text_of(response), secrets)
 
     def _interpret(self, action: str, status: int, text: str, secrets: Sequence[str]) -> Any:
         if status in (401, 403):
