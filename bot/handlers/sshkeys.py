@@ -223,6 +223,7 @@ async def ask_for_name(
         "sshkeys-ask-name",
         fingerprint=str(data.get("pf") or ""),
         default=str(data.get("pd") or ""),
+        max=NAME_MAX,
     )
     await show(event, text, name_markup(buttons))
 

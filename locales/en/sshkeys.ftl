@@ -47,7 +47,7 @@ sshkeys-private-not-deleted =
 
 sshkeys-ask-name =
     ✅ Valid key <code>{ $fingerprint }</code>.
-    Send a name for it (up to 64 characters), or tap Skip to call it <b>{ $default }</b>.
+    Send a name for it (up to { $max } characters), or tap Skip to call it <b>{ $default }</b>.
 sshkeys-bad-name = ⚠️ A name is one line of up to { $max } characters. Send another one, or tap Skip.
 sshkeys-nothing-pending = ⌛ There is no key waiting to be added (it may have been added already). Open the list to check.
 sshkeys-add-refused = ❌ The provider refused this key: { $reason }
