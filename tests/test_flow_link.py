@@ -301,6 +301,20 @@ async def test_menu_command_leaves_the_key_step_without_being_taken_for_a_key(
     assert env.tg.errors == []
 
 
+async def test_a_command_with_the_secret_after_it_is_deleted_as_a_secret(env: BotEnv) -> None:
+    customer = env.customer()
+    for begin, secret in (
+        (functools.partial(begin_key_link, env, UID, customer.cid), customer.key),
+        (functools.partial(begin_email_link, env, UID, customer.email), customer.password),
+    ):
+        await begin()
+        mid = await say(env, UID, f"/start {secret}")
+        assert env.tg.message(UID, mid).deleted
+        assert secret not in all_bot_text(env, UID)
+        await command(env, UID, "/cancel")
+    assert env.tg.errors == []
+
+
 def test_every_bot_command_passes_through_secret_steps() -> None:
     assert set(BOT_COMMANDS) <= PASS_THROUGH_COMMANDS
 

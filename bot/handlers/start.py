@@ -49,10 +49,11 @@ EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
 PASSWORD_MAX = 256
 # The commands of ``bot.app.BOT_COMMANDS`` (importing it here would be circular). During a
-# secret-entry step anything else — even text starting with "/" — is treated as the secret and
-# deleted, so a password like "/hunter2" never stays in the chat.
+# secret-entry step anything else — even text starting with "/", or one of these commands with
+# more text after it ("/start <key>") — is treated as the secret and deleted, so a password like
+# "/hunter2" never stays in the chat.
 PASS_THROUGH_COMMANDS = frozenset({"start", "menu", "servers", "keys", "help", "cancel", "logout"})
-_COMMAND_RE = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
+_BARE_COMMAND_RE = re.compile(r"\s*/([A-Za-z0-9_]{1,32})(?:@\w+)?\s*")
 # Screens that need a linked account; unlinked users get a way to link instead of an error.
 # Buy is not among them: the plans (``list``) need no account and may be browsed first.
 LINKED_ONLY_SCREENS = frozenset(
@@ -88,7 +89,8 @@ class NewKeyCb(CallbackData, prefix="nk"):
 
 
 def is_known_command(message: Message) -> bool:
-    match = _COMMAND_RE.match(message.text or "")
+    """One of our commands and nothing else: what may leave a secret-entry step."""
+    match = _BARE_COMMAND_RE.fullmatch(message.text or "")
     return match is not None and match.group(1).lower() in PASS_THROUGH_COMMANDS
 
 
@@ -180,55 +182,8 @@ async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
     await db.users.link(user_id, creds.cid, creds.key)
 
 
-# --------------------------------------------------------------------------- commands
-
-
 # Taps meant for other areas are turned away before any handler here is tried.
 router.callback_query.filter(DataPrefix(LinkCb, MenuCb, NewKeyCb))
-
-
-@router.message(CommandStart())
-async def start_command(
-    message: Message,
-    state: FSMContext,
-    i18n: Translator,
-    creds: Credentials | None,
-    demo_account: Credentials | None,
-) -> None:
-    await state.clear()
-    name = message.from_user.first_name if message.from_user else ""
-    greeting = i18n("start-greeting", name=name)
-    if creds is not None:
-        await show(message, greeting + "\n\n" + menu_text(i18n, creds), main_menu_keyboard(i18n))
-        return
-    await show(
-        message,
-        greeting + "\n\n" + i18n("start-link-intro"),
-        link_options_keyboard(i18n, demo=demo_account is not None),
-    )
-
-
-@router.message(Command("cancel"))
-async def cancel_command(message: Message, state: FSMContext, i18n: Translator) -> None:
-    if await state.get_state() is None:
-        await show(message, i18n("nothing-to-cancel"), back_to_menu(i18n))
-        return
-    await state.clear()
-    await show(message, i18n("cancelled"), back_to_menu(i18n))
-
-
-# The account check comes first: it is a dictionary lookup, and it turns away every linked
-# user's update before the command or the callback data is parsed.
-@router.message(MagicData(F.creds.is_(None)), Command("servers", "keys"))
-async def linked_only_command(message: Message, i18n: Translator) -> None:
-    await show(message, i18n("not-linked"), not_linked_keyboard(i18n))
-
-
-@router.callback_query(
-    MagicData(F.creds.is_(None)), MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS))
-)
-async def linked_only_screen(query: CallbackQuery, i18n: Translator) -> None:
-    await show(query, i18n("not-linked"), not_linked_keyboard(i18n))
 
 
 # --------------------------------------------------------------------------- choosing a way
@@ -522,3 +477,53 @@ async def _save_linked(
         except InfernoError as exc:
             log.info("user=%s balance after linking failed: %s", user_id, type(exc).__name__)
     await show(message, linked_text(i18n, creds, balance), back_to_menu(i18n))
+
+
+# --------------------------------------------------------------------------- commands
+
+# After the dialog steps: aiogram tries a router's handlers in the order they were registered,
+# and a step must see "/start <secret>" (it deletes it as the secret) before /start does.
+
+
+@router.message(CommandStart())
+async def start_command(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    creds: Credentials | None,
+    demo_account: Credentials | None,
+) -> None:
+    await state.clear()
+    name = message.from_user.first_name if message.from_user else ""
+    greeting = i18n("start-greeting", name=name)
+    if creds is not None:
+        await show(message, greeting + "\n\n" + menu_text(i18n, creds), main_menu_keyboard(i18n))
+        return
+    await show(
+        message,
+        greeting + "\n\n" + i18n("start-link-intro"),
+        link_options_keyboard(i18n, demo=demo_account is not None),
+    )
+
+
+@router.message(Command("cancel"))
+async def cancel_command(message: Message, state: FSMContext, i18n: Translator) -> None:
+    if await state.get_state() is None:
+        await show(message, i18n("nothing-to-cancel"), back_to_menu(i18n))
+        return
+    await state.clear()
+    await show(message, i18n("cancelled"), back_to_menu(i18n))
+
+
+# The account check comes first: it is a dictionary lookup, and it turns away every linked
+# user's update before the command or the callback data is parsed.
+@router.message(MagicData(F.creds.is_(None)), Command("servers", "keys"))
+async def linked_only_command(message: Message, i18n: Translator) -> None:
+    await show(message, i18n("not-linked"), not_linked_keyboard(i18n))
+
+
+@router.callback_query(
+    MagicData(F.creds.is_(None)), MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS))
+)
+async def linked_only_screen(query: CallbackQuery, i18n: Translator) -> None:
+    await show(query, i18n("not-linked"), not_linked_keyboard(i18n))
