@@ -11,6 +11,7 @@ import pytest
 
 from bot.handlers.callbacks import ShowPasswordCb
 from bot.inferno.simulator import Customer, Simulator
+from bot.services.deletions import REDACTED
 from bot.storage import Database, KeyRing
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, running_bot
@@ -127,6 +128,33 @@ async def test_delete_now_button(slow_env: BotEnv) -> None:
     assert message.deleted
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
+
+
+async def test_delete_now_hides_an_undeletable_password(slow_env: BotEnv) -> None:
+    env = slow_env
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    _, message = await reveal(env, order_id)
+    secret = message.text
+    env.tg.fail_delete(UID)
+    await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
+    await settle(env)
+    assert not message.deleted and message.text == REDACTED and secret != REDACTED
+
+
+async def test_delete_now_says_so_when_the_password_cannot_be_removed(slow_env: BotEnv) -> None:
+    env = slow_env
+    customer = await linked(env)
+    order_id = await installed_server(env, customer)
+    _, message = await reveal(env, order_id)
+    env.tg.fail_delete(UID)
+    env.tg.fail_edit(UID)
+    await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
+    await settle(env)
+    assert not message.deleted and message.has_spoiler
+    last = env.tg.last_bot_message(UID)
+    assert "delete it yourself" in last.text
+    assert env.tg.unanswered_callbacks() == []
 
 
 async def test_no_password_while_installing(env: BotEnv) -> None:

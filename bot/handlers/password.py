@@ -153,13 +153,24 @@ async def delete_now(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
     # By chat and message id: a message too old for the bot to see in the update
     # (InaccessibleMessage) still holds the secret and must go too.
     chat_id, message_id = message.chat.id, message.message_id
+    # The scheduled row stays; the cleaner drops it as "not found" when it comes due.
     try:
         await bot.delete_message(chat_id, message_id)
-    except TelegramBadRequest:
-        # Too old to delete (48 h): a bot may still edit its own message, so hide the secret.
-        with suppress(TelegramBadRequest):
-            await bot.edit_message_text(REDACTED, chat_id=chat_id, message_id=message_id)
-    # The scheduled row stays; the cleaner drops it as "not found" when it comes due.
+        return
+    except TelegramBadRequest as exc:
+        if "message to delete not found" in exc.message:
+            return
+        refusal = exc.message
+    # Too old to delete (48 h): a bot may still edit its own message, so hide the secret.
+    try:
+        await bot.edit_message_text(REDACTED, chat_id=chat_id, message_id=message_id)
+        return
+    except TelegramBadRequest as exc:
+        if "message to edit not found" in exc.message:
+            return
+        refusal = f"{refusal}; {exc.message}"
+    log.warning("user=%s password message could not be removed: %s", chat_id, refusal)
+    await bot.send_message(chat_id, i18n("password-delete-failed"))
 
 
 @router.callback_query(DataPrefix(ShowPasswordCb, DeletePasswordCb))

@@ -124,3 +124,4 @@ password-expiry-seconds = { $seconds ->
 password-unavailable =
     🔑 The provider reports no root password for this server. It may still be installing; try again when it is ready.
 password-btn-delete = 🗑 Delete now
+password-delete-failed = ⚠️ Telegram did not let me delete or hide the password message. Please delete it yourself: long-press it → Delete.

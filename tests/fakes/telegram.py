@@ -440,6 +440,7 @@ class FakeTelegram:
 
         self._rate_limits: dict[int, list[int]] = {}
         self._fail_deletes: dict[int, int] = {}
+        self._fail_edits: dict[int, int] = {}
         self._chat_buckets: dict[int, _Bucket] = {}
         self._global_bucket = _Bucket(capacity=60, rate=30, tokens=60, updated=time.monotonic())
 
@@ -765,6 +766,10 @@ class FakeTelegram:
     def fail_delete(self, user_id: int, times: int = 1) -> None:
         """The next ``times`` deleteMessage calls in the chat answer "message can't be deleted"."""
         self._fail_deletes[user_id] = self._fail_deletes.get(user_id, 0) + times
+
+    def fail_edit(self, user_id: int, times: int = 1) -> None:
+        """The next ``times`` edits of a message in the chat answer "message can't be edited"."""
+        self._fail_edits[user_id] = self._fail_edits.get(user_id, 0) + times
 
     def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
         """Pretend the message was sent ``seconds`` earlier (e.g. past the 48 h delete window)."""
@@ -1168,6 +1173,9 @@ class FakeTelegram:
         if not msg.from_bot:
             raise _bad("message can't be edited")
         self._check_not_blocked(user)
+        if self._fail_edits.get(user.id):
+            self._fail_edits[user.id] -= 1
+            raise _bad("message can't be edited")
         return user, msg
 
     @staticmethod
