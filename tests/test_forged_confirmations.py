@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from bot.handlers.install import WizAction, WizCb
 from bot.handlers.settings import SettingsAction, SettingsCb
+from bot.handlers.sshkeys import KeyAction, KeyCb
 from bot.handlers.start import NewKeyCb
 from tests.harness import BotEnv
 
@@ -38,3 +40,25 @@ async def test_new_key_refuses_a_power_token(env: BotEnv) -> None:
     assert answer.text
     assert await env.db.confirmations.peek(UID, token) is not None
     assert env.sim.calls["getApiKey"] == 0
+
+
+async def test_install_confirm_refuses_a_power_token(env: BotEnv) -> None:
+    customer = env.customer()
+    await env.link(UID, customer)
+    await env.command(UID, "/menu")
+    token = await env.db.confirmations.issue(UID, "reboot", {"order_id": "47001"})
+    await env.forge(UID, WizCb(action=WizAction.CONFIRM, value=token).pack())
+    assert await env.db.confirmations.peek(UID, token) is not None, "the token was not spent"
+    assert env.sim.calls["install"] == env.sim.calls["reinstall"] == 0
+    assert env.tg.unanswered_callbacks() == []
+
+
+async def test_key_removal_refuses_a_purchase_token(env: BotEnv) -> None:
+    customer = env.customer()
+    await env.link(UID, customer)
+    await env.command(UID, "/menu")
+    token = await env.db.confirmations.issue(UID, "create", {"pid": "101", "cid": customer.cid})
+    await env.forge(UID, KeyCb(action=KeyAction.REMOVE, key_id="1", token=token).pack())
+    assert await env.db.confirmations.peek(UID, token) is not None, "the token was not spent"
+    assert env.sim.calls["sshkey.remove"] == 0
+    assert env.tg.unanswered_callbacks() == []

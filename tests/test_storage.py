@@ -101,7 +101,7 @@ async def test_upgrade_from_version_1_keeps_data(tmp_path: Path, keyring: KeyRin
         assert await db.users.account(42) == Account(cid=777, api_key=API_KEY)
         assert [w.order_id for w in await db.watches.open()] == ["o1"]
         token = await db.confirmations.issue(42, "reboot", {"order": "o1"})
-        assert (await db.confirmations.consume(42, token)) is not None
+        assert (await db.confirmations.consume(42, token, {"reboot"})) is not None
     finally:
         await db.close()
     with sqlite3.connect(path) as conn:
@@ -372,14 +372,23 @@ async def test_confirmation_issue_peek_consume(db: Database, clock: Clock) -> No
     peeked = await db.confirmations.peek(1, token)
     assert peeked is not None and peeked.payload == payload
     assert await db.confirmations.peek(2, token) is None
-    assert await db.confirmations.consume(2, token) is None  # wrong user
-    got = await db.confirmations.consume(1, token)  # ... did not burn it
+    assert await db.confirmations.consume(2, token, {"reinstall"}) is None  # wrong user
+    got = await db.confirmations.consume(1, token, {"reinstall"})  # ... did not burn it
     assert got is not None
     assert (got.token, got.user_id, got.action, got.payload) == (token, 1, "reinstall", payload)
     assert got.created_at == clock.now and got.expires_at == clock.now + 3600
-    assert await db.confirmations.consume(1, token) is None
+    assert await db.confirmations.consume(1, token, {"reinstall"}) is None
     assert await db.confirmations.peek(1, token) is None
-    assert await db.confirmations.consume(1, "nonexistent") is None
+    assert await db.confirmations.consume(1, "nonexistent", {"reinstall"}) is None
+
+
+async def test_a_token_is_spent_only_by_its_own_action(db: Database) -> None:
+    token = await db.confirmations.issue(1, "reinstall", {"order_id": "o1"})
+    assert await db.confirmations.consume(1, token, {"reboot", "stop"}) is None
+    got = await db.confirmations.consume(1, token, {"install", "reinstall"})
+    assert got is not None and got.action == "reinstall"
+    with pytest.raises(ValueError):
+        await db.confirmations.consume(1, token, set())
 
 
 async def test_confirmation_tokens_unique(db: Database) -> None:
@@ -389,7 +398,9 @@ async def test_confirmation_tokens_unique(db: Database) -> None:
 
 async def test_confirmation_consumed_exactly_once(db: Database) -> None:
     token = await db.confirmations.issue(1, "buy", {"product": "p1"})
-    results = await asyncio.gather(*(db.confirmations.consume(1, token) for _ in range(10)))
+    results = await asyncio.gather(
+        *(db.confirmations.consume(1, token, {"buy"}) for _ in range(10))
+    )
     assert sum(r is not None for r in results) == 1
 
 
@@ -401,7 +412,7 @@ async def test_confirmation_consumed_once_across_connections(
     try:
         token = await dbs[0].confirmations.issue(1, "buy", {})
         results = await asyncio.gather(
-            *(db.confirmations.consume(1, token) for db in dbs for _ in range(4))
+            *(db.confirmations.consume(1, token, {"buy"}) for db in dbs for _ in range(4))
         )
         assert sum(r is not None for r in results) == 1
     finally:
@@ -414,10 +425,10 @@ async def test_confirmation_expiry(db: Database, clock: Clock) -> None:
     short = await db.confirmations.issue(1, "stop", {"o": "2"}, ttl=10)
     clock.now += 30
     assert await db.confirmations.peek(1, short) is None
-    assert await db.confirmations.consume(1, short) is None
+    assert await db.confirmations.consume(1, short, {"stop"}) is None
     clock.now += 30
     assert await db.confirmations.peek(1, token) is None
-    assert await db.confirmations.consume(1, token) is None
+    assert await db.confirmations.consume(1, token, {"stop"}) is None
     default = await db.confirmations.issue(1, "stop", {})
     other = await db.confirmations.issue(1, "stop", {}, ttl=1)
     clock.now += 3599
@@ -425,7 +436,7 @@ async def test_confirmation_expiry(db: Database, clock: Clock) -> None:
     assert await db.confirmations.peek(1, other) is None
     assert await db.confirmations.peek(1, default) is not None
     clock.now += 1
-    assert await db.confirmations.consume(1, default) is None
+    assert await db.confirmations.consume(1, default, {"stop"}) is None
 
 
 async def test_confirmation_payload_must_be_json(db: Database) -> None:

@@ -84,10 +84,7 @@ async def spend_confirmation(
     forged button must not burn another screen's confirmation), and a token issued for another
     linked account (unlink and link again in between) is void.
     """
-    pending = await db.confirmations.peek(user_id, token)
-    if pending is None or pending.action != action:
-        return None
-    confirmation = await db.confirmations.consume(user_id, token)
+    confirmation = await db.confirmations.consume(user_id, token, {action})
     if confirmation is None or confirmation.payload.get("cid") != creds.cid:
         return None
     return confirmation.payload

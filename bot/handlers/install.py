@@ -926,7 +926,11 @@ async def confirmed(
     user_id = query.from_user.id
     token = callback_data.value
     async with locks.hold(user_id):
-        confirmation = await db.confirmations.consume(user_id, token) if token else None
+        confirmation = (
+            await db.confirmations.consume(user_id, token, {"install", "reinstall"})
+            if token
+            else None
+        )
         wizard = await load_wizard(state)
         if (
             confirmation is None

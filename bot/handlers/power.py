@@ -159,12 +159,7 @@ async def do(
     # The lock also covers redrawing the card, so a second tap's "already done" screen
     # comes after (and shows the outcome of) the first tap's action.
     async with locks.hold(user_id):
-        confirmation = await db.confirmations.peek(user_id, callback_data.token)
-        # Only power tokens are spent here: a forged button must not burn another area's one.
-        if confirmation is not None and confirmation.action in _BY_ACTION:
-            confirmation = await db.confirmations.consume(user_id, callback_data.token)
-        else:
-            confirmation = None
+        confirmation = await db.confirmations.consume(user_id, callback_data.token, _BY_ACTION)
         order_id = str(confirmation.payload.get("order_id", "")) if confirmation else ""
         if confirmation is None or not is_order_id(order_id):
             log.info(

@@ -418,13 +418,7 @@ async def _issue_new_key(
     """``getApiKey`` with generate=1 — revokes the current key, so at most once per confirmation."""
     user_id = user_id_of(message)
     async with locks.hold(user_id):
-        # Only a new-key token is spent here: a forged one must not burn another screen's.
-        pending = await db.confirmations.peek(user_id, token)
-        confirmation = (
-            await db.confirmations.consume(user_id, token)
-            if pending is not None and pending.action == NEW_KEY_ACTION
-            else None
-        )
+        confirmation = await db.confirmations.consume(user_id, token, {NEW_KEY_ACTION})
         await state.clear()
         if confirmation is None:
             await show(message, i18n("expired"), back_to_menu(i18n))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -512,16 +512,25 @@ class ConfirmationRepository:
                 continue
             return token
 
-    async def consume(self, user_id: int, token: str) -> Confirmation | None:
-        """Take the confirmation: returns it at most once, ``None`` if wrong user or expired.
+    async def consume(
+        self, user_id: int, token: str, actions: Collection[str]
+    ) -> Confirmation | None:
+        """Take the confirmation: returns it at most once, ``None`` if wrong user, expired, or
+        issued for an action not in ``actions``.
 
         The single DELETE … RETURNING makes this atomic even across processes. A token shown
-        to another user is left alone, so a stranger cannot burn someone else's confirmation.
+        to another user, or issued for another action (a forged button carrying another
+        screen's token), is left alone: nobody can burn a confirmation they were not shown.
         """
+        wanted = sorted(set(actions))
+        if not wanted:
+            raise ValueError("consume needs the actions the token may belong to")
         now = self._conn.clock()
+        marks = ",".join("?" * len(wanted))
         row = await self._conn.fetchone(
-            "DELETE FROM confirmations WHERE token = ? AND user_id = ? RETURNING *",
-            (token, user_id),
+            "DELETE FROM confirmations WHERE token = ? AND user_id = ? "
+            f"AND action IN ({marks}) RETURNING *",
+            (token, user_id, *wanted),
         )
         if row is None or row["expires_at"] <= now:
             return None
