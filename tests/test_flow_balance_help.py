@@ -121,3 +121,16 @@ async def test_strangers_get_one_short_refusal_and_no_row(tmp_path: Path) -> Non
         await command(env, 1, "/start")
         assert "Hi, Test!" in env.tg.last_bot_message(1).text
         assert env.tg.errors == []
+
+
+async def test_groups_are_ignored(env: BotEnv) -> None:
+    # The bot asks for keys and shows passwords: nothing of it may happen where others read.
+    before = len(env.tg.requests)
+    env.tg.send_group_text(UID, -100123, "/start")
+    env.tg.send_group_text(UID, -100123, "hello")
+    await env.tg.wait_idle(quiet=0.3)
+    assert [r.method for r in env.tg.requests[before:] if r.method != "getUpdates"] == []
+    assert await env.db.users.get(UID) is None
+    assert env.tg.errors == []
+    await command(env, UID, "/start")  # the same user in private is served
+    assert env.tg.last_bot_message(UID).text

@@ -1,4 +1,9 @@
-"""ALLOWED_USERS: strangers get one short refusal and leave no trace in the database."""
+"""Who may use the bot: private chats only, and with ALLOWED_USERS only those users.
+
+Strangers get one short refusal and leave no trace in the database. Anything from a group or a
+channel is ignored: the bot asks for API keys and shows root passwords, which must never be
+typed or shown where other people read along.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
 from bot.i18n import TranslatorHub
 
@@ -26,6 +32,10 @@ class AccessMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            log.info("chat=%s type=%s action=ignored reason=not-private", chat.id, chat.type)
+            return None
         user: User | None = data.get("event_from_user")
         if not self._allowed or (user is not None and user.id in self._allowed):
             return await handler(event, data)

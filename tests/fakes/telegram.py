@@ -440,6 +440,7 @@ class FakeTelegram:
 
         self._rate_limits: dict[int, list[int]] = {}
         self._fail_deletes: dict[int, int] = {}
+        self._group_messages = 0
         self._fail_edits: dict[int, int] = {}
         self._chat_buckets: dict[int, _Bucket] = {}
         self._global_bucket = _Bucket(capacity=60, rate=30, tokens=60, updated=time.monotonic())
@@ -557,6 +558,23 @@ class FakeTelegram:
         msg = self._new_message(user_id, from_bot=False, text=text, entities=entities or [])
         self._queue_update("message", self._message_dict(msg))
         return msg
+
+    def send_group_text(self, user_id: int, group_id: int, text: str) -> None:
+        """The user writes ``text`` in a group the bot is a member of. The fake keeps no group
+        chats, so any answer the bot tried there would fail with "chat not found"."""
+        if user_id not in self.users:
+            self.add_user(user_id)
+        self._group_messages += 1
+        self._queue_update(
+            "message",
+            {
+                "message_id": self._group_messages,
+                "date": int(time.time()),
+                "chat": {"id": group_id, "type": "supergroup", "title": "Some group"},
+                "from": self.users[user_id].as_user(),
+                "text": text,
+            },
+        )
 
     async def send_command(
         self,
