@@ -134,3 +134,14 @@ async def test_groups_are_ignored(env: BotEnv) -> None:
     assert env.tg.errors == []
     await command(env, UID, "/start")  # the same user in private is served
     assert env.tg.last_bot_message(UID).text
+
+
+async def test_a_message_nobody_waits_for_gets_a_hint(env: BotEnv) -> None:
+    await say(env, UID, "hello there")
+    reply = env.tg.last_bot_message(UID)
+    assert "Open the menu" in reply.text and reply.buttons()
+    await command(env, UID, "/frobnicate")
+    assert "do not know this command" in env.tg.last_bot_message(UID).text
+    await command(env, UID, "/help")  # a real command still goes where it belongs
+    assert "do not know" not in env.tg.last_bot_message(UID).text
+    assert env.tg.errors == []
