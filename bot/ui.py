@@ -74,7 +74,11 @@ async def show(
     if isinstance(event, CallbackQuery):
         message = event.message
         if isinstance(message, Message):
-            if message.html_text == text and _same_markup(message.reply_markup, markup):
+            if (
+                _labels(message.reply_markup) == _labels(markup)
+                and message.html_text == text
+                and _same_markup(message.reply_markup, markup)
+            ):
                 return message
             try:
                 edited = await message.edit_text(text, reply_markup=markup)
@@ -90,6 +94,14 @@ async def show(
             return None
         return await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
     return await event.answer(text, reply_markup=markup)
+
+
+def _labels(markup: InlineKeyboardMarkup | None) -> list[tuple[str, str | None]]:
+    # A cheap first look: most taps change the keyboard, and then the text (whose HTML aiogram
+    # rebuilds from entities) need not be compared at all.
+    if markup is None:
+        return []
+    return [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
 
 
 def _same_markup(current: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) -> bool:

@@ -74,3 +74,18 @@ async def test_failures_are_not_cached(
     with pytest.raises(ProviderUnavailable):
         await client.orders(creds)
     assert await client.orders(creds) == []
+
+
+async def test_orders_and_services_side_by_side_or_from_the_cache(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+) -> None:
+    sim, client, creds, _ = setup
+    assert not client.has_fresh("orders", creds) and not client.has_fresh("services", creds)
+    sim.faults.latency = 0.05
+    assert await client.orders_and_services(creds) == ([], [])
+    assert sim.peak_in_flight == 2, "side by side: both calls were in flight at once"
+    assert client.has_fresh("orders", creds) and client.has_fresh("services", creds)
+    assert await client.orders_and_services(creds) == ([], [])
+    assert (sim.calls["orders"], sim.calls["services"]) == (1, 1)
+    await client.create(creds, "101")
+    assert not client.has_fresh("orders", creds), "a write drops the lists"

@@ -201,7 +201,7 @@ async def list_view(
     i18n: Translator, creds: Credentials, inferno: InfernoClient, page: int
 ) -> View:
     try:
-        orders, services = await asyncio.gather(inferno.orders(creds), inferno.services(creds))
+        orders, services = await inferno.orders_and_services(creds)
     except InfernoError as exc:
         log.info("cid=%s servers list failed: %s", creds.cid, type(exc).__name__)
         retry = ServerListCb(page=max(page, 0)).pack()
@@ -440,9 +440,14 @@ async def card_view(
     if not is_order_id(order_id):
         return not_found_view(i18n)
     try:
-        info, service_id = await asyncio.gather(
-            inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
-        )
+        if inferno.has_fresh("services", creds):
+            # The service id comes from the cache: no second task to run it beside getinfo.
+            info = await inferno.get_info(creds, order_id)
+            service_id = await service_id_of_order(inferno, creds, order_id)
+        else:
+            info, service_id = await asyncio.gather(
+                inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
+            )
     except InfernoError as exc:
         if is_not_found(exc):
             log.info("user=%s card order=%s result=not-found", user_id, order_id)

@@ -185,6 +185,10 @@ def _text_of(response: httpx.Response) -> str:
     return response.text
 
 
+def _cache_key(action: str, creds: Credentials | None) -> tuple[str, int | None, str | None]:
+    return (action, creds.cid if creds else None, creds.key if creds else None)
+
+
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -338,6 +342,14 @@ class InfernoClient:
     async def sshkey_remove(self, creds: Credentials, key_id: str | int) -> ActionResult:
         return await self._action("sshkey.remove", creds, {"id": _wire_id(key_id)})
 
+    async def orders_and_services(self, creds: Credentials) -> tuple[list[Order], list[Service]]:
+        """The two lists the server screens need: fetched side by side, or, when both are
+        cached, read without starting a task for each."""
+        if self.has_fresh("orders", creds) and self.has_fresh("services", creds):
+            return await self.orders(creds), await self.services(creds)
+        orders, services = await asyncio.gather(self.orders(creds), self.services(creds))
+        return orders, services
+
     async def services(self, creds: Credentials) -> list[Service]:
         payload = await self._call("services", creds, {})
         return self._parse("services", payload, Service.list_from_raw, (creds.key,))
@@ -394,7 +406,7 @@ class InfernoClient:
         secrets: Sequence[str] = (),
     ) -> Any:
         if self._cache_ttl and action in CACHED_ACTIONS and not params:
-            cache_key = (action, creds.cid if creds else None, creds.key if creds else None)
+            cache_key = _cache_key(action, creds)
             cached = self._cache.get(cache_key)
             if cached is not None and cached[0] > time.monotonic():
                 return cached[1]
@@ -409,6 +421,11 @@ class InfernoClient:
                 # Also after: a read that overlapped the write may have cached the old state.
                 self.forget(creds.cid)
         return await self._call_provider(action, creds, params, secrets)
+
+    def has_fresh(self, action: str, creds: Credentials | None) -> bool:
+        """Whether a parameterless read of ``action`` would be answered from the cache now."""
+        cached = self._cache.get(_cache_key(action, creds))
+        return cached is not None and cached[0] > time.monotonic()
 
     def forget(self, cid: int) -> None:
         """Drops the cached lists of one account, and the shared catalog (after a write: a
