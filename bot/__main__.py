@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot import __version__
 from bot.config import Settings, SettingsError, load_settings
-from bot.logging_setup import setup_logging
+from bot.logging_setup import mask_text, setup_logging
 
 log = logging.getLogger("bot")
 
@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(**overrides)
     except SettingsError as exc:
         return fail(str(exc))
-    setup_logging(settings.log_level_number, secrets=[settings.bot_token.get_secret_value()])
+    secrets = [settings.bot_token.get_secret_value()]
+    setup_logging(settings.log_level_number, secrets=secrets)
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
@@ -61,10 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail("Telegram rejected BOT_TOKEN (check it with @BotFather)")
     except TelegramNetworkError as exc:
         api = settings.telegram_api_url or "https://api.telegram.org"
-        print(
-            f"inferno-bot: cannot reach the Telegram Bot API at {api}: {exc.message}",
-            file=sys.stderr,
-        )
+        # aiohttp's error text can hold the request URL, and with it /bot<TOKEN>/.
+        reason = mask_text(exc.message, secrets)
+        print(f"inferno-bot: cannot reach the Telegram Bot API at {api}: {reason}", file=sys.stderr)
         return 1
     except StorageError as exc:
         # Key file problems, a missing or too-new database, an undecryptable row: one line.

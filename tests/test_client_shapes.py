@@ -192,6 +192,20 @@ async def test_get_api_key(make_client: MakeClient) -> None:
     assert rec.bodies()[1]["generate"] == 0
 
 
+async def test_a_new_key_never_reaches_the_log_or_raw(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.inferno")
+    # A "token" with no cid cannot be read: the shape is logged, without the key in it.
+    client, _ = make_client(answer_json({"result": "success", "token": KEY}))
+    with pytest.raises(UnreadableAnswer):
+        await client.get_api_key("a@b.c", PASSWORD)
+    assert all(KEY not in record.getMessage() for record in caplog.records)
+    client, _ = make_client(answer_json({"result": "success", "data": {"cid": 7, "key": KEY}}))
+    creds = await client.get_api_key("a@b.c", PASSWORD)
+    assert creds.key == KEY and KEY not in repr(creds.raw)
+
+
 async def test_get_api_key_wrong_login(make_client: MakeClient) -> None:
     client, _ = make_client(answer_json({"result": "fail", "message": "Invalid email or password"}))
     with pytest.raises(InvalidCredentials) as caught:

@@ -32,7 +32,6 @@ from bot.inferno.errors import (
     UnreadableAnswer,
 )
 from bot.inferno.models import (
-    SECRET_FIELDS,
     ActionResult,
     Balance,
     Catalog,
@@ -43,6 +42,7 @@ from bot.inferno.models import (
     ServerInfo,
     Service,
     SshKey,
+    mask_secrets,
 )
 from bot.inferno.printr import PrintRError, parse_print_r
 
@@ -75,22 +75,10 @@ _AUTH_RE = re.compile(
 _CLOUDFLARE_MARKERS = ("just a moment", "cf-chl", "cf_chl", "challenge-platform")
 # Secret-looking fields inside a text answer we could not parse (JSON, form or print_r style).
 _TEXT_SECRET_RE = re.compile(
-    r"(?i)([\"']?\[?(?:x-key|vps_password|root_password|password|pass|api_?key|key)\]?[\"']?"
+    r"(?i)([\"']?\[?(?:x-key|vps_password|root_password|password|pass|api_?key|key|token)\]?[\"']?"
     r"\s*(?:=>|[:=])\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}\]]+)"
 )
 _LOG_LIMIT = 4000
-
-
-def mask_secrets(obj: Any) -> Any:
-    """A copy of ``obj`` with the values of secret-named keys replaced, at any depth."""
-    if isinstance(obj, dict):
-        return {
-            key: _MASK if str(key).lower() in SECRET_FIELDS else mask_secrets(value)
-            for key, value in obj.items()
-        }
-    if isinstance(obj, list | tuple):
-        return [mask_secrets(item) for item in obj]
-    return obj
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:

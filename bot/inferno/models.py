@@ -37,7 +37,17 @@ __all__ = [
 
 # Field names whose values are secrets wherever they appear (compared lower-cased).
 SECRET_FIELDS = frozenset(
-    {"key", "pass", "password", "vps_password", "x-key", "apikey", "api_key", "root_password"}
+    {
+        "key",
+        "pass",
+        "password",
+        "vps_password",
+        "x-key",
+        "apikey",
+        "api_key",
+        "root_password",
+        "token",
+    }
 )
 
 _ENVELOPE_FIELDS = frozenset({"result", "message", "msg", "error", "error_code", "code", "method"})
@@ -225,8 +235,16 @@ def _mask_key(key: str) -> str:
     return f"{key[:4]}…{key[-4:]}"
 
 
-def _without_secrets(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("***" if str(k).lower() in SECRET_FIELDS else v) for k, v in data.items()}
+def mask_secrets(obj: Any) -> Any:
+    """A copy of ``obj`` with the values of secret-named keys replaced, at any depth."""
+    if isinstance(obj, dict):
+        return {
+            key: "***" if str(key).lower() in SECRET_FIELDS else mask_secrets(value)
+            for key, value in obj.items()
+        }
+    if isinstance(obj, list | tuple):
+        return [mask_secrets(item) for item in obj]
+    return obj
 
 
 # --------------------------------------------------------------------------- credentials
@@ -257,7 +275,7 @@ class Credentials:
             cid = _int(_pick(source, "cid", "clientid", "client_id", "userid"))
             key = _pick(source, "key", "apikey", "api_key", "token")
             if cid is not None and isinstance(key, str) and key.strip():
-                return cls(cid=cid, key=key.strip(), raw=_without_secrets(data))
+                return cls(cid=cid, key=key.strip(), raw=mask_secrets(data))
         raise UnreadableAnswer("getApiKey: no cid and key in the answer")
 
 
