@@ -29,9 +29,9 @@ from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.response_types import KeepResponseTypes
 from bot.services.background import BackgroundTasks
-from bot.services.deletions import DeletionScheduler
+from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks
-from bot.services.watcher import InstallWatcher
+from bot.services.watcher import WATCHER_TASK, InstallWatcher
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -127,10 +127,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
         except TelegramAPIError as exc:
             # The command menu is a convenience; the bot works without it.
             log.warning("could not set the bot's commands: %s", exc.message)
-        services.background.start(
-            "install-watcher", lambda: watcher.sweep(bot), settings.watch_interval
-        )
-        services.background.start("message-deletions", lambda: deletions.run_due(bot), 60.0)
+        services.background.start(WATCHER_TASK, lambda: watcher.sweep(bot), settings.watch_interval)
+        services.background.start(DELETIONS_TASK, lambda: deletions.run_due(bot), 60.0)
         services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
         log.info("bot is up; watching %d open installs", await watcher.count())
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
-from bot.services.watcher import InstallWatcher
+from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
 from tests.harness import BotEnv, running_bot
 
 UID = 5001
@@ -85,7 +85,7 @@ async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
     customer = await linked(env)
     order_id = await start_install(env, customer)
     assert env.services is not None
-    env.services.background.wake("install-watcher")
+    env.services.background.wake(WATCHER_TASK)
 
     message = await env.tg.wait_for_bot_message(
         UID, lambda m: "Your server is ready" in m.text, timeout=10
@@ -259,3 +259,48 @@ async def test_hundred_watches_never_exceed_the_concurrency_bound(quiet_env: Bot
     await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
     assert env.sim.calls["getinfo"] == 100
     assert 2 <= env.sim.peak_in_flight <= env.settings.watch_concurrency
+
+
+async def test_flood_control_through_every_attempt_announces_on_a_later_pass(
+    quiet_env: BotEnv,
+) -> None:
+    env = quiet_env
+    customer = await linked(env)
+    await start_install(env, customer)
+    env.sim.complete_installs()
+    env.tg.rate_limit(UID, retry_after=1, times=3)
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert ready_messages(env) == []
+    assert len(await env.db.watches.open()) == 1, "not marked notified: nothing was sent"
+    await force_due(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert await env.db.watches.open() == []
+
+
+async def test_a_progress_edit_keeps_the_queued_messages_buttons(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=7200.0) as env:
+        env.tg.add_user(UID)
+        await _progress_edit_keeps_the_buttons(env)
+
+
+async def _progress_edit_keeps_the_buttons(env: BotEnv) -> None:
+    assert env.bot is not None and env.services is not None
+    customer = await linked(env)
+    order_id = await start_install(env, customer)
+    (watch,) = await env.db.watches.open()
+    i18n = env.services.hub.get("en")
+    queued = await env.bot.send_message(
+        UID, "Install queued", reply_markup=status_keyboard(i18n, order_id)
+    )
+    await env.db.watches.set_status_message(watch.id, queued.message_id)
+    await env.db._conn.execute("UPDATE watches SET started_at = started_at - 600")
+    await force_due(env)
+    await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    message = env.tg.message(UID, queued.message_id)
+    assert message.text != "Install queued", "the progress was written into the message"
+    assert [b.text for b in message.buttons()] == [
+        b.text for row in status_keyboard(i18n, order_id).inline_keyboard for b in row
+    ]
+    assert env.tg.errors == []

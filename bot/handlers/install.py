@@ -41,6 +41,7 @@ from bot.inferno.models import Credentials, InstallResult, SshKey, Template
 from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
 from bot.services.sshkey_format import looks_like_private_key
+from bot.services.watcher import WATCHER_TASK, status_keyboard
 from bot.storage import Database
 from bot.ui import (
     clip,
@@ -66,7 +67,6 @@ ORDER_ID_RE = re.compile(r"[0-9]{1,12}")
 PAGE_RE = re.compile(r"[0-9]{1,4}")
 TEMPLATE_REF_RE = re.compile(r"([0-9]{1,5})\.([0-9a-f]{6})")
 ALREADY_CREATING = 904
-WATCHER_TASK = "install-watcher"
 
 
 class WizAction(StrEnum):
@@ -992,9 +992,8 @@ async def _queued(
         os=wizard.os_label,
         message=result.message or "",
     )
-    markup = _markup([_server_button(i18n, wizard.order_id)], [back_to_menu_button(i18n)])
     try:
-        shown = await show(query, text, markup)
+        shown = await show(query, text, status_keyboard(i18n, wizard.order_id))
     except TelegramAPIError as exc:
         log.warning("user=%s queued notice not delivered: %s", user_id, exc.message)
         shown = None

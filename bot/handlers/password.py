@@ -29,15 +29,13 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
-from bot.services.deletions import REDACTED, DeletionScheduler
+from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
 from bot.ui import provider_error_text, retry_keyboard, show, typing
 
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
-
-DELETIONS_TASK = "message-deletions"
 
 
 class DeletePasswordCb(CallbackData, prefix="pwd"):

@@ -19,6 +19,9 @@ from bot.storage import Database
 
 log = logging.getLogger(__name__)
 
+# The background task's name, for BackgroundTasks.start and wake.
+DELETIONS_TASK = "message-deletions"
+
 # Telegram's answers for a message that is already gone or too old: nothing left to retry.
 _GONE = ("message to delete not found", "message can't be deleted")
 _TOO_OLD = "message can't be deleted"

@@ -24,13 +24,18 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
+from bot.handlers.navigation import back_to_menu_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
 from bot.storage import Account, Database, Watch, WatchPoll
+from bot.ui import clip
 
 log = logging.getLogger(__name__)
+
+# The background task's name, for BackgroundTasks.start and wake.
+WATCHER_TASK = "install-watcher"
 
 MAX_BACKOFF = 600.0
 PROGRESS_EDIT_EVERY = 60.0
@@ -125,8 +130,7 @@ class InstallWatcher:
             return self._back_off(watch)
 
         if info.is_ready and (watch.kind == "install" or watch.last_state == SEEN_NOT_READY):
-            await self._report_ready(bot, watch, info, i18n)
-            return None
+            return await self._report_ready(bot, watch, info, i18n)
         state = SEEN_NOT_READY if not info.is_ready else watch.last_state
         now = self._clock()
         edited_at = await self._maybe_edit_progress(bot, watch, info, i18n, now)
@@ -149,11 +153,12 @@ class InstallWatcher:
 
     async def _report_ready(
         self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator
-    ) -> None:
+    ) -> WatchPoll | None:
+        """Announces the server; None once that is done, a poll to try again otherwise."""
         text = i18n(
             "watch-ready",
-            name=info.name or info.ip or watch.order_id,
-            ip=info.ip or "",
+            name=clip(info.name or info.ip or watch.order_id, 200),
+            ip=clip(info.ip or "", 64),
             template=watch.template,
             order=watch.order_id,
         )
@@ -172,6 +177,9 @@ class InstallWatcher:
             ]
         )
         delivered = await self._send(bot, watch, text, markup)
+        if delivered is None:
+            # Still under flood control: the watch stays open and announces it next time.
+            return self._back_off(watch)
         # Marked right after the send: a crash in between repeats the message once at most,
         # but a ready server is never left unannounced.
         await self._db.watches.mark_notified(watch.id)
@@ -183,6 +191,7 @@ class InstallWatcher:
             info.ip,
             delivered,
         )
+        return None
 
     async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> None:
         minutes = int((self._clock() - watch.started_at) // 60)
@@ -223,8 +232,12 @@ class InstallWatcher:
             minutes=minutes,
         )
         try:
+            # Without the keyboard again, an edit would remove it from the message.
             await bot.edit_message_text(
-                text=text, chat_id=watch.chat_id, message_id=watch.status_message_id
+                text=text,
+                chat_id=watch.chat_id,
+                message_id=watch.status_message_id,
+                reply_markup=status_keyboard(i18n, watch.order_id),
             )
         except TelegramForbiddenError:
             return now
@@ -238,7 +251,9 @@ class InstallWatcher:
 
     async def _send(
         self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
-    ) -> bool:
+    ) -> bool | None:
+        """True: sent. False: it never can be (blocked, refused). None: flood control held
+        out through every attempt; try again on a later pass."""
         for _attempt in range(SEND_ATTEMPTS):
             try:
                 await bot.send_message(watch.chat_id, text, reply_markup=markup)
@@ -254,7 +269,15 @@ class InstallWatcher:
             except TelegramBadRequest as exc:
                 log.warning("watch=%s message not delivered: %s", watch.id, exc.message)
                 return False
-        return False
+        return None
+
+
+def status_keyboard(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
+    """The keyboard of the "install queued" message; each progress edit keeps it."""
+    server = InlineKeyboardButton(
+        text=i18n("install-btn-server"), callback_data=ServerCb(order_id=order_id).pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[server], [back_to_menu_button(i18n)]])
 
 
 def _state_text(i18n: Translator, info: ServerInfo) -> str:
@@ -265,4 +288,4 @@ def _state_text(i18n: Translator, info: ServerInfo) -> str:
             return i18n("watch-state-stopped")
         case PowerState.INSTALLING:
             return i18n("watch-state-installing")
-    return info.real_state or i18n("watch-state-unknown")
+    return clip(info.real_state, 64) if info.real_state else i18n("watch-state-unknown")
