@@ -22,6 +22,7 @@ from bot.inferno.errors import (
     ProviderUnavailable,
     UnreadableAnswer,
 )
+from bot.middlewares.demo import strip_demo_mark
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ async def show(
         if isinstance(message, Message):
             if (
                 _labels(message.reply_markup) == _labels(markup)
-                and message.html_text == text
+                and strip_demo_mark(message.html_text) == text
                 and _same_markup(message.reply_markup, markup)
             ):
                 return message

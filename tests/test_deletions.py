@@ -69,6 +69,21 @@ async def test_due_messages_are_deleted_and_the_next_one_is_waited_for(env: BotE
     assert env.tg.errors == []
 
 
+async def test_flood_control_holds_back_the_whole_pass(env: BotEnv) -> None:
+    clock = Clock()
+    scheduler = DeletionScheduler(env.db, clock=clock)
+    first, second = await bot_message(env), await bot_message(env)
+    await scheduler.schedule(UID, first.message_id, 0)
+    await scheduler.schedule(UID, second.message_id, 0)
+    env.tg.rate_limit_deletes(UID, retry_after=30)
+    assert await scheduler.run_due(bot_of(env)) == pytest.approx(30)
+    assert not first.deleted and not second.deleted
+    assert [r.method for r in env.tg.requests].count("deleteMessage") == 1, "no second try"
+    clock.now += 30
+    assert await scheduler.run_due(bot_of(env)) is None
+    assert first.deleted and second.deleted
+
+
 async def test_gone_and_undeletable_messages_are_dropped(env: BotEnv) -> None:
     clock = Clock()
     scheduler = DeletionScheduler(env.db, clock=clock)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.handlers.navigation import Screen, menu_data
+from bot.middlewares.demo import DemoMarkMiddleware
 from tests.harness import BotEnv
 
 UID = 3101
@@ -54,3 +56,18 @@ async def test_unexpected_error_gets_a_way_back(
     assert notice.button("Main menu")
     assert "boom" not in notice.text and "Traceback" not in notice.text
     assert env.screen(UID) != before
+
+
+async def test_demo_mark_does_not_hide_an_unchanged_screen(env: BotEnv) -> None:
+    assert env.bot is not None
+    env.bot.session.middleware(DemoMarkMiddleware())
+    await env.link(UID, env.customer())
+    menu = await env.command(UID, "/menu")
+    assert menu.text.startswith("🧪 DEMO")
+    edits = [r for r in env.tg.requests if r.method == "editMessageText"]
+    # A tap on the screen it already shows: answered, and nothing to edit.
+    query_id = await env.tg.tap(UID, menu.message_id, menu_data(Screen.MAIN), verify=False)
+    await env.settle()
+    assert query_id in env.tg.callback_answers
+    assert [r for r in env.tg.requests if r.method == "editMessageText"] == edits
+    assert env.tg.errors == [], "no 'message is not modified'"

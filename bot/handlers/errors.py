@@ -12,7 +12,7 @@ from aiogram.types import ErrorEvent
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.errors import InfernoError
-from bot.ui import provider_error_text
+from bot.ui import fit, provider_error_text
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,6 @@ async def on_error(event: ErrorEvent, bot: Bot, hub: TranslatorHub, **data: Any)
     if user_id is None:
         return
     try:
-        await bot.send_message(user_id, text, reply_markup=back_to_menu(i18n))
+        await bot.send_message(user_id, fit(text), reply_markup=back_to_menu(i18n))
     except TelegramAPIError as send_error:
         log.warning("user=%s error notice not delivered: %s", user_id, send_error.message)

@@ -31,7 +31,7 @@ from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
-from bot.ui import provider_error_text, retry_keyboard, show, typing
+from bot.ui import clip, provider_error_text, retry_keyboard, show, typing
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,9 @@ async def show_password(
         return
     text = i18n(
         "password-message",
-        name=info.name or i18n("servers-unnamed", order=order_id),
-        ip=info.ip or i18n("servers-no-ip"),
+        # Clipped, never fitted: cutting the whole text could cut the password.
+        name=clip(info.name, 64) if info.name else i18n("servers-unnamed", order=order_id),
+        ip=clip(info.ip, 64) if info.ip else i18n("servers-no-ip"),
         password=info.password,
         expiry=Html(expiry_text(i18n, settings.password_ttl)),
     )

@@ -48,15 +48,18 @@ class DeletionScheduler:
     async def run_due(self, bot: Bot) -> float | None:
         """Deletes every due message; returns the seconds until the next one (None: none left)."""
         retry_soon = False
+        flood_wait = 0.0
         for item in await self._db.deletions.due(self._clock()):
             try:
                 await bot.delete_message(item.chat_id, item.message_id)
             except TelegramRetryAfter as exc:
+                # The other due deletions would only hit the same flood control: they wait too.
                 log.info("deletion chat=%s delayed by flood control", item.chat_id)
                 await self._db.deletions.schedule(
                     item.chat_id, item.message_id, self._clock() + exc.retry_after
                 )
-                continue
+                flood_wait = float(exc.retry_after)
+                break
             except TelegramBadRequest as exc:
                 # A 400 will not change on a retry: the row is dropped whatever the reason.
                 if _TOO_OLD in exc.message:
@@ -84,5 +87,5 @@ class DeletionScheduler:
         next_at = await self._db.deletions.next_due_at()
         if next_at is None:
             return None
-        wait = max(0.0, next_at - self._clock())
+        wait = max(0.0, next_at - self._clock(), flood_wait)
         return max(wait, self._retry_delay) if retry_soon else wait

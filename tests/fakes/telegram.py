@@ -439,6 +439,7 @@ class FakeTelegram:
         self._closing = False
 
         self._rate_limits: dict[int, list[int]] = {}
+        self._delete_rate_limits: dict[int, list[int]] = {}
         self._fail_deletes: dict[int, int] = {}
         self._group_messages = 0
         self._fail_edits: dict[int, int] = {}
@@ -781,6 +782,10 @@ class FakeTelegram:
         """The next ``times`` sendMessage calls to the chat answer 429 with ``retry_after``."""
         self._rate_limits.setdefault(user_id, []).extend([retry_after] * times)
 
+    def rate_limit_deletes(self, user_id: int, retry_after: int = 1, times: int = 1) -> None:
+        """The next ``times`` deleteMessage calls in the chat answer 429 with ``retry_after``."""
+        self._delete_rate_limits.setdefault(user_id, []).extend([retry_after] * times)
+
     def fail_delete(self, user_id: int, times: int = 1) -> None:
         """The next ``times`` deleteMessage calls in the chat answer "message can't be deleted"."""
         self._fail_deletes[user_id] = self._fail_deletes.get(user_id, 0) + times
@@ -1053,8 +1058,8 @@ class FakeTelegram:
             ):
                 raise _bad("BUTTON_URL_INVALID")
 
-    def _check_flood(self, chat_id: int) -> None:
-        pending = self._rate_limits.get(chat_id)
+    def _check_flood(self, chat_id: int, limits: dict[int, list[int]] | None = None) -> None:
+        pending = (self._rate_limits if limits is None else limits).get(chat_id)
         if pending:
             retry_after = pending.pop(0)
             raise TelegramError(
@@ -1250,6 +1255,9 @@ class FakeTelegram:
     async def _delete_message(self, params: dict[str, Any]) -> bool:
         user = self._user_for(params)
         message_id = self._int_param(params, "message_id")
+        pending = self._delete_rate_limits.get(user.id)
+        if pending:
+            self._check_flood(user.id, self._delete_rate_limits)
         msg = self._deletable(user.id, message_id)
         if self._fail_deletes.get(user.id):
             self._fail_deletes[user.id] -= 1
