@@ -20,6 +20,7 @@ from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.harness import BotEnv, running_bot
+from tests.test_flow_sshkeys import private_pem
 
 UID = 7001
 
@@ -466,4 +467,16 @@ async def test_find_by_ip_step_survives_a_restart_and_cancel_returns(env: BotEnv
     await env.tg.send_text(UID, "not an ip")
     await settle(env)
     assert "not an IP address" not in env.tg.last_bot_message(UID).text
+    assert env.tg.errors == []
+
+
+async def test_a_private_key_pasted_into_the_ip_search_is_deleted(env: BotEnv) -> None:
+    await linked(env)
+    await open_servers(env)
+    await env.tg.tap_button(UID, "Find by IP")
+    await settle(env)
+    pasted = await env.tg.send_text(UID, private_pem())
+    await settle(env)
+    assert env.tg.message(UID, pasted.message_id).deleted
+    assert "PRIVATE key" in env.tg.last_bot_message(UID).text
     assert env.tg.errors == []

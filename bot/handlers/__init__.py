@@ -1,8 +1,8 @@
 """One router per area.
 
-Order matters where filters could overlap: the start router's "link first" answers come before
-the areas, state-bound text handlers of the wizards before generic ones, the catch-all fallback
-and the error handler last. Otherwise the screens used most come first, because every router an
+Order matters where filters could overlap: a pasted private key is deleted before anything
+else sees it, the start router's "link first" answers come before the areas, state-bound text
+handlers of the wizards before generic ones, the catch-all fallback and the error handler last. Otherwise the screens used most come first, because every router an
 update passes through on its way costs aiogram a little; each area's router also turns away
 taps that carry another area's callback prefix (``tests/test_filters.py`` checks those lists).
 """
@@ -30,6 +30,7 @@ from bot.handlers import (
 )
 
 AREA_ROUTERS = (
+    sshkeys.private_key_router,
     start.router,
     menu.router,
     servers.router,

@@ -40,7 +40,6 @@ from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, 
 from bot.inferno.models import Credentials, InstallResult, SshKey, Template
 from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
-from bot.services.sshkey_format import looks_like_private_key
 from bot.services.watcher import WATCHER_TASK, status_keyboard
 from bot.storage import Database
 from bot.ui import (
@@ -461,9 +460,6 @@ async def filter_typed(
     inferno: InfernoClient,
 ) -> None:
     text = message.text or ""
-    if looks_like_private_key(text):
-        await sshkeys.refuse_private_key(message, i18n)
-        return
     wizard = await load_wizard(state)
     if wizard is None:
         await state.clear()

@@ -246,12 +246,9 @@ async def take_name(
     event: Message | CallbackQuery, i18n: Translator, buttons: KeyFlowButtons
 ) -> tuple[bool, str | None]:
     """The name step: (go on, typed name). A tap (Skip / Retry) goes on with no new name; a typed
-    name only when usable, after refusing a private key or explaining the text otherwise."""
+    name only when usable, after explaining the text otherwise."""
     if isinstance(event, CallbackQuery):
         return True, None
-    if event.text is not None and looks_like_private_key(event.text):
-        await refuse_private_key(event, i18n)
-        return False, None
     name = clean_name(event.text or "")
     if name is None:
         await show(event, i18n("sshkeys-bad-name", max=NAME_MAX), name_markup(buttons))
@@ -616,9 +613,15 @@ async def remove_confirmed(
     await show_keys(query, i18n, bot, creds, inferno, notice=i18n("sshkeys-removed", name=name))
 
 
-@router.message(TextMatches(looks_like_private_key))
+# Included before every other router (bot/handlers/__init__.py): whatever step the user is
+# in — a search, the client id, a key name — a pasted private key is deleted before any
+# handler could take it for something else and leave it in the chat.
+private_key_router = Router(name=f"{__name__}.private_key")
+
+
+@private_key_router.message(TextMatches(looks_like_private_key))
 async def private_key_anywhere(message: Message, i18n: Translator) -> None:
-    """A private key pasted outside the add dialog is just as leaked: delete it all the same."""
+    """A private key is leaked wherever it was pasted: delete it all the same."""
     await refuse_private_key(message, i18n)
 
 
