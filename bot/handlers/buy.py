@@ -22,7 +22,7 @@ from bot.handlers.common import (
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu
+from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.orders import (
     button,
     failure_note,
@@ -333,9 +333,3 @@ async def confirm_buy(
         buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
     buttons.append(orders_button(i18n))
     await show(query, text, one_per_row_then_menu(i18n, *buttons))
-
-
-@router.callback_query(DataPrefix(BuyCb, BuyConfirmCb))
-async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
-    """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
-    await show(query, i18n("expired"), back_to_menu(i18n))

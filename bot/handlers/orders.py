@@ -26,7 +26,7 @@ from bot.handlers.common import (
     spend_confirmation,
 )
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu
+from bot.handlers.navigation import MenuCb, Screen
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
@@ -429,9 +429,3 @@ async def confirm_cancel(
     else:
         text = provider_error_text(i18n, error)
     await show(query, text, markup)
-
-
-@router.callback_query(DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb))
-async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
-    """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
-    await show(query, i18n("expired"), back_to_menu(i18n))

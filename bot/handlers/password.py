@@ -170,9 +170,3 @@ async def delete_now(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
         refusal = f"{refusal}; {exc.message}"
     log.warning("user=%s password message could not be removed: %s", chat_id, refusal)
     await bot.send_message(chat_id, i18n("password-delete-failed"))
-
-
-@router.callback_query(DataPrefix(ShowPasswordCb, DeletePasswordCb))
-async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
-    """Password data that no typed filter accepted: forged or from an older version."""
-    await show(query, i18n("expired"), back_to_menu(i18n))

@@ -9,7 +9,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.callbacks import ServerCb
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     POWER_CONFIRMATION_TTL,
     PowerCb,
@@ -243,9 +242,3 @@ async def _failure_view(
         text,
         InlineKeyboardMarkup(inline_keyboard=[[retry], [back]]),
     )
-
-
-@router.callback_query(DataPrefix(PowerCb))
-async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
-    """Power data that no typed filter accepted: forged or from an older version."""
-    await show(query, i18n("expired"), back_to_menu(i18n))

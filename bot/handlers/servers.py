@@ -623,9 +623,3 @@ async def server_card(
             inferno=inferno,
         )
     await show(query, view.text, view.markup)
-
-
-@router.callback_query(DataPrefix(ServerCb, ServerListCb))
-async def broken_button(query: CallbackQuery, i18n: Translator) -> None:
-    """Data with our prefix that no typed filter accepted: forged or from an older version."""
-    await show(query, i18n("expired"), back_to_menu(i18n))

@@ -17,7 +17,7 @@ from bot.handlers.common import (
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu
+from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.orders import (
     OrderCb,
     button,
@@ -188,9 +188,3 @@ async def service_card(
         buttons.append(button(order_label, OrderCb(order_id=order_id)))
     buttons.append(back)
     await show(query, service_card_text(i18n, service), one_per_row_then_menu(i18n, *buttons))
-
-
-@router.callback_query(DataPrefix(ServicesPageCb, ServiceCb))
-async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
-    """A button of ours whose data no longer parses (an old release, a forged tap): not silence."""
-    await show(query, i18n("expired"), back_to_menu(i18n))

@@ -25,7 +25,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.common import show_not_linked, user_id_of
 from bot.handlers.filters import DataPrefix, TextMatches
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
@@ -623,9 +623,3 @@ private_key_router = Router(name=f"{__name__}.private_key")
 async def private_key_anywhere(message: Message, i18n: Translator) -> None:
     """A private key is leaked wherever it was pasted: delete it all the same."""
     await refuse_private_key(message, i18n)
-
-
-@router.callback_query(DataPrefix(KeyCb))
-async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
-    """A forged or outdated button of ours that no handler above could read."""
-    await show(query, i18n("expired"), back_to_menu(i18n))
