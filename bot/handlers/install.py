@@ -928,13 +928,7 @@ async def confirmed(
             else None
         )
         wizard = await load_wizard(state)
-        if (
-            confirmation is None
-            or confirmation.action not in {"install", "reinstall"}
-            or wizard is None
-            or wizard.token != token
-            or creds is None
-        ):
+        if confirmation is None or wizard is None or wizard.token != token or creds is None:
             # Sent as a new message: the first tap's "queued" message must stay as it is.
             await bot.send_message(
                 user_id, i18n("install-confirmation-used"), reply_markup=back_to_menu(i18n)

@@ -441,9 +441,10 @@ async def card_view(
         return not_found_view(i18n)
     try:
         if inferno.has_fresh("services", creds):
-            # The service id comes from the cache: no second task to run it beside getinfo.
-            info = await inferno.get_info(creds, order_id)
+            # The service id comes from the cache (first, while it is still fresh): no second
+            # task to run it beside getinfo.
             service_id = await service_id_of_order(inferno, creds, order_id)
+            info = await inferno.get_info(creds, order_id)
         else:
             info, service_id = await asyncio.gather(
                 inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)

@@ -580,7 +580,7 @@ async def remove_confirmed(
     back = _button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
     async with locks.hold(user_id):
         confirmation = await db.confirmations.consume(user_id, callback_data.token, {REMOVE_ACTION})
-        if confirmation is None or confirmation.action != REMOVE_ACTION:
+        if confirmation is None:
             # A second tap must not overwrite what the first one showed: say it in a new message.
             await bot.send_message(
                 user_id,
