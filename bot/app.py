@@ -16,7 +16,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.config import Settings
 from bot.handlers import build_root_router
@@ -24,6 +23,7 @@ from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.middlewares import AccessMiddleware, UserContextMiddleware
+from bot.middlewares.answer_taps import AnswerTapsMiddleware
 from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.inflight import InFlightMiddleware
@@ -116,9 +116,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(EventLogMiddleware())
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
+    # Every tap is answered before the database or any slow provider call.
+    dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
-    # Answer every tap before any slow provider call, so the client's spinner stops at once.
-    dp.callback_query.middleware(CallbackAnswerMiddleware(pre=True))
     dp.include_router(build_root_router())
 
     async def on_startup(bot: Bot) -> None:

@@ -71,3 +71,23 @@ async def test_demo_mark_does_not_hide_an_unchanged_screen(env: BotEnv) -> None:
     assert query_id in env.tg.callback_answers
     assert [r for r in env.tg.requests if r.method == "editMessageText"] == edits
     assert env.tg.errors == [], "no 'message is not modified'"
+
+
+async def test_a_tap_is_answered_even_when_loading_the_user_fails(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await env.link(UID, env.customer())
+    menu = await env.command(UID, "/menu")
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(env.db.users, "ensure_with_account", broken)
+    query_id = await env.tg.tap(UID, menu.message_id, menu_data(Screen.HELP))
+    await env.tg.wait_for(
+        lambda: any("Something went wrong" in m.text for m in env.tg.bot_messages(UID)),
+        message="the error notice",
+    )
+    await env.settle()
+    assert query_id in env.tg.callback_answers
+    assert env.tg.unanswered_callbacks() == []
