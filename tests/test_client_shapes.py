@@ -979,3 +979,15 @@ def test_mask_secrets_recurses() -> None:
         "vps_info": {"vps_password": "***", "ip": "1.2.3.4", "Password": "***"},
         "cid": 777,
     }
+
+
+async def test_an_unreadable_list_is_not_kept_by_the_read_cache(make_client: MakeClient) -> None:
+    answers = iter(
+        [{"result": "success", "orders": "garbage"}, {"result": "success", "orders": []}]
+    )
+    client, rec = make_client(lambda request: httpx.Response(200, json=next(answers)), cache_ttl=60)
+    with pytest.raises(UnreadableAnswer):
+        await client.orders(CREDS)
+    assert await client.orders(CREDS) == [], "asked again, not the kept bad answer"
+    assert await client.orders(CREDS) == []
+    assert len(rec.requests) == 2, "the good answer is kept"

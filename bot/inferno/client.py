@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiohttp
 import httpx
@@ -129,7 +129,6 @@ def _wire_id(value: str | int) -> str | int:
     return value
 
 
-CACHED_ACTIONS = frozenset({"list", "orders", "services"})
 _CACHE_LIMIT = 10_000
 
 
@@ -253,8 +252,7 @@ class InfernoClient:
         return self._parse("getApiKey", payload, Credentials.from_raw, (password,))
 
     async def list_catalog(self) -> Catalog:
-        payload = await self._call("list", None, {})
-        return self._parse("list", payload, Catalog.from_raw)
+        return await self._cached_read("list", None, Catalog.from_raw)
 
     async def balance(self, creds: Credentials) -> Balance:
         payload = await self._call("balance", creds, {})
@@ -265,8 +263,7 @@ class InfernoClient:
         return self._parse("create", payload, CreatedOrder.from_raw, (creds.key,))
 
     async def orders(self, creds: Credentials) -> list[Order]:
-        payload = await self._call("orders", creds, {})
-        return self._parse("orders", payload, Order.list_from_raw, (creds.key,))
+        return list(await self._cached_read("orders", creds, Order.list_from_raw))
 
     async def cancel(self, creds: Credentials, order_id: str | int) -> ActionResult:
         return await self._action("cancel", creds, {"orderid": _wire_id(order_id)})
@@ -339,8 +336,7 @@ class InfernoClient:
         return orders, services
 
     async def services(self, creds: Credentials) -> list[Service]:
-        payload = await self._call("services", creds, {})
-        return self._parse("services", payload, Service.list_from_raw, (creds.key,))
+        return list(await self._cached_read("services", creds, Service.list_from_raw))
 
     async def get_service(self, creds: Credentials, service_id: str | int) -> Service:
         payload = await self._call("getService", creds, {"serviceid": _wire_id(service_id)})
@@ -393,14 +389,6 @@ class InfernoClient:
         *,
         secrets: Sequence[str] = (),
     ) -> Any:
-        if self._cache_ttl and action in CACHED_ACTIONS and not params:
-            cache_key = _cache_key(action, creds)
-            cached = self._cache.get(cache_key)
-            if cached is not None and cached[0] > time.monotonic():
-                return cached[1]
-            payload = await self._call_provider(action, creds, params, secrets)
-            self._remember(cache_key, payload)
-            return payload
         if self._cache_ttl and creds is not None and action not in READ_ACTIONS:
             self.forget(creds.cid)
             try:
@@ -409,6 +397,23 @@ class InfernoClient:
                 # Also after: a read that overlapped the write may have cached the old state.
                 self.forget(creds.cid)
         return await self._call_provider(action, creds, params, secrets)
+
+    async def _cached_read(
+        self, action: str, creds: Credentials | None, parser: Callable[[Any], _T]
+    ) -> _T:
+        """A parameterless list read, reused for ``cache_ttl`` seconds. The parsed models are
+        kept (frozen dataclasses; callers get their own list), so an answer that could not be
+        read is never kept and a cache hit costs no parsing."""
+        cache_key = _cache_key(action, creds)
+        cached = self._cache.get(cache_key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cast(_T, cached[1])
+        secrets = (creds.key,) if creds is not None else ()
+        payload = await self._call_provider(action, creds, {}, secrets)
+        value = self._parse(action, payload, parser, secrets)
+        if self._cache_ttl:
+            self._remember(cache_key, value)
+        return value
 
     def has_fresh(self, action: str, creds: Credentials | None) -> bool:
         """Whether a parameterless read of ``action`` would be answered from the cache now."""
@@ -421,14 +426,14 @@ class InfernoClient:
         for cache_key in [k for k in self._cache if k[1] in (cid, None)]:
             del self._cache[cache_key]
 
-    def _remember(self, cache_key: tuple[str, int | None, str | None], payload: Any) -> None:
+    def _remember(self, cache_key: tuple[str, int | None, str | None], value: Any) -> None:
         now = time.monotonic()
         if len(self._cache) >= _CACHE_LIMIT:
             for stale in [k for k, (until, _) in self._cache.items() if until <= now]:
                 del self._cache[stale]
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-        self._cache[cache_key] = (now + self._cache_ttl, payload)
+        self._cache[cache_key] = (now + self._cache_ttl, value)
 
     async def _call_provider(
         self,
