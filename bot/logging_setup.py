@@ -6,12 +6,11 @@ import logging
 import re
 import sys
 
+from bot.inferno.models import SECRET_TEXT_RE
+
 _SECRET_PATTERNS = [
-    # Header or field forms a careless log line could carry.
-    re.compile(r"(?i)(x-key[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
-    re.compile(
-        r"(?i)([\"']?(?:api_?key|key|pass|password|vps_password)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
-    ),
+    # Header or field forms a careless log line could carry: the client's own pattern.
+    SECRET_TEXT_RE,
     # Bot tokens inside Bot API URLs.
     re.compile(r"(/bot)(\d+:[A-Za-z0-9_-]+)"),
 ]

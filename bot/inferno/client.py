@@ -32,6 +32,7 @@ from bot.inferno.errors import (
     UnreadableAnswer,
 )
 from bot.inferno.models import (
+    SECRET_TEXT_RE,
     ActionResult,
     Balance,
     Catalog,
@@ -73,11 +74,6 @@ _AUTH_RE = re.compile(
     re.IGNORECASE,
 )
 _CLOUDFLARE_MARKERS = ("just a moment", "cf-chl", "cf_chl", "challenge-platform")
-# Secret-looking fields inside a text answer we could not parse (JSON, form or print_r style).
-_TEXT_SECRET_RE = re.compile(
-    r"(?i)([\"']?\[?(?:x-key|vps_password|root_password|password|pass|api_?key|key|token)\]?[\"']?"
-    r"\s*(?:=>|[:=])\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}\]]+)"
-)
 _LOG_LIMIT = 4000
 
 
@@ -89,7 +85,7 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
 
 
 def _mask_text(text: str, secrets: Sequence[str]) -> str:
-    text = _TEXT_SECRET_RE.sub(lambda m: m.group(1) + _MASK, text)
+    text = SECRET_TEXT_RE.sub(lambda m: m.group(1) + _MASK, text)
     return _scrub(text, secrets)[:_LOG_LIMIT]
 
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 import enum
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from bot.inferno.errors import UnreadableAnswer
 
 __all__ = [
     "SECRET_FIELDS",
+    "SECRET_TEXT_RE",
     "ActionResult",
     "Balance",
     "Catalog",
@@ -48,6 +50,13 @@ SECRET_FIELDS = frozenset(
         "root_password",
         "token",
     }
+)
+
+# Secret-looking fields inside text (JSON, form or print_r style): group 1 is the name and the
+# separator, group 2 the value to mask. The log filter uses it too.
+SECRET_TEXT_RE = re.compile(
+    r"(?i)([\"']?\[?(?:x-key|vps_password|root_password|password|pass|api_?key|key|token)\]?[\"']?"
+    r"\s*(?:=>|[:=])\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}\]]+)"
 )
 
 _ENVELOPE_FIELDS = frozenset({"result", "message", "msg", "error", "error_code", "code", "method"})

@@ -1,0 +1,38 @@
+"""The log filter masks secrets in every record: known values and secret-looking fields."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.logging_setup import SecretMaskingFilter, mask_text
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ("headers: {'X-Key': 'k3y-value-123'}", "k3y-value-123"),
+        ('body {"api_key": "abcdef123456"}', "abcdef123456"),
+        ("Array\n(\n    [password] => hunter22\n)", "hunter22"),
+        ("[root_password] => S3cr3t-root", "S3cr3t-root"),
+        ("key=plainkey0987&cid=5", "plainkey0987"),
+        ('{"token": "tok-0123456789"}', "tok-0123456789"),
+        ("GET http://127.0.0.1/bot123456:AAEhBOweik6ad9r/getMe", "AAEhBOweik6ad9r"),
+    ],
+)
+def test_secret_looking_fields_are_masked(line: str, secret: str) -> None:
+    masked = mask_text(line, [])
+    assert secret not in masked and "***" in masked
+
+
+def test_known_values_are_masked_in_messages_and_tracebacks() -> None:
+    secret = "the-known-secret-value"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s", (secret,), None)
+    try:
+        raise RuntimeError(f"failed with {secret}")
+    except RuntimeError as exc:
+        record.exc_info = (type(exc), exc, exc.__traceback__)
+    assert SecretMaskingFilter([secret]).filter(record)
+    assert secret not in record.getMessage()
+    assert record.exc_text is not None and secret not in record.exc_text
