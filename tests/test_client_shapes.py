@@ -991,3 +991,14 @@ async def test_an_unreadable_list_is_not_kept_by_the_read_cache(make_client: Mak
     assert await client.orders(CREDS) == [], "asked again, not the kept bad answer"
     assert await client.orders(CREDS) == []
     assert len(rec.requests) == 2, "the good answer is kept"
+
+
+async def test_a_429_is_rate_limiting_whatever_its_body(make_client: MakeClient) -> None:
+    for responder in (
+        answer_text("<html><body>Too many requests</body></html>", status=429),
+        answer_text("slow down", status=429, content_type="text/plain"),
+    ):
+        client, _ = make_client(responder, read_retries=0)
+        with pytest.raises(ProviderUnavailable) as caught:
+            await client.balance(CREDS)
+        assert caught.value.status == 429

@@ -1,53 +1,6 @@
-"""The Inferno VPS provider: API client, answer models, errors and the print_r parser."""
+"""The Inferno VPS provider: API client (``client``), answer models (``models``), errors
+(``errors``), the print_r parser (``printr``) and the simulator (``simulator``).
 
-from bot.inferno.client import InfernoClient, mask_secrets
-from bot.inferno.errors import (
-    AccessDenied,
-    InfernoError,
-    InvalidCredentials,
-    ProviderFail,
-    ProviderUnavailable,
-    UnreadableAnswer,
-)
-from bot.inferno.models import (
-    ActionResult,
-    Balance,
-    Catalog,
-    CreatedOrder,
-    Credentials,
-    InstallResult,
-    Order,
-    PowerState,
-    Product,
-    ServerInfo,
-    Service,
-    SshKey,
-    Template,
-)
-from bot.inferno.printr import PrintRError, parse_print_r
-
-__all__ = [
-    "AccessDenied",
-    "ActionResult",
-    "Balance",
-    "Catalog",
-    "CreatedOrder",
-    "Credentials",
-    "InfernoClient",
-    "InfernoError",
-    "InstallResult",
-    "InvalidCredentials",
-    "Order",
-    "PowerState",
-    "PrintRError",
-    "Product",
-    "ProviderFail",
-    "ProviderUnavailable",
-    "ServerInfo",
-    "Service",
-    "SshKey",
-    "Template",
-    "UnreadableAnswer",
-    "mask_secrets",
-    "parse_print_r",
-]
+Import from the modules themselves: re-exporting them here made ``python -m
+bot.inferno.simulator`` load the HTTP client stack it does not use.
+"""

@@ -523,8 +523,11 @@ class InfernoClient:
             pass
         if _is_cloudflare(stripped):
             raise AccessDenied(action=action, status=status, reason="cloudflare")
+        # Busy or broken whatever the body says: a plain-text or HTML 429/5xx page alike.
         if status >= 500:
             raise ProviderUnavailable(f"HTTP {status}", action=action, status=status)
+        if status == 429:
+            raise ProviderUnavailable("rate limited (HTTP 429)", action=action, status=status)
         if _is_html(stripped):
             if 200 <= status < 300:
                 raise AccessDenied(action=action, status=status, reason="html")
@@ -533,8 +536,6 @@ class InfernoClient:
             return parse_print_r(stripped)
         except PrintRError:
             pass
-        if status == 429:
-            raise ProviderUnavailable("rate limited (HTTP 429)", action=action, status=status)
         log.debug(
             "inferno %s: unreadable answer (HTTP %s): %r",
             action,
