@@ -316,3 +316,17 @@ async def test_install_and_server_buttons_reach_their_screens(env: BotEnv) -> No
     assert order_id in server.text
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
+
+
+async def test_buying_before_linking_offers_the_way_to_link(env: BotEnv) -> None:
+    env.tg.add_user(UID)
+    await open_menu(env)
+    await tap(env, "Buy a server")  # the plans need no account
+    await tap(env, "VPS Start")
+    screen = await tap(env, "Buy for 5.00")
+    assert "not linked" in screen.text
+    linking = await tap(env, "Link account")
+    labels = {b.text for b in linking.buttons()}
+    assert {"🔑 Client id + API key", "📧 Email + password"} <= labels
+    assert env.sim.calls["create"] == 0
+    assert env.tg.errors == []

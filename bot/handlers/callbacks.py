@@ -49,3 +49,18 @@ class ShowPasswordCb(CallbackData, prefix="pw"):
     """Send the root password of an order's server as a self-deleting spoiler."""
 
     order_id: str
+
+
+class LinkAction(StrEnum):
+    OPTIONS = "o"
+    KEY = "k"
+    EMAIL = "e"
+    NEW_KEY = "n"
+    DEMO = "d"
+    CANCEL = "x"
+
+
+class LinkCb(CallbackData, prefix="ln"):
+    """The ways of linking an account (``start.py``); offered wherever one is missing."""
+
+    action: LinkAction

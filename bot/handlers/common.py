@@ -11,7 +11,8 @@ from aiogram import Bot
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.navigation import back_to_menu, back_to_menu_button
+from bot.handlers.callbacks import LinkAction, LinkCb
+from bot.handlers.navigation import back_to_menu_button
 from bot.i18n import Translator
 from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
@@ -27,8 +28,19 @@ def user_id_of(event: Message | CallbackQuery) -> int:
     return user.id
 
 
+def link_button(i18n: Translator) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=i18n("link-btn-link"), callback_data=LinkCb(action=LinkAction.OPTIONS).pack()
+    )
+
+
+def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    """A way to link right there, and the menu: the one "not linked" screen of every area."""
+    return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])
+
+
 async def show_not_linked(event: Message | CallbackQuery, i18n: Translator) -> None:
-    await show(event, i18n("not-linked"), back_to_menu(i18n))
+    await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
 
 
 def one_per_row_then_menu(i18n: Translator, *buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:

@@ -6,9 +6,9 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.handlers.common import link_button
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
-from bot.handlers.start import link_button
 from bot.i18n import Translator
 from bot.inferno.models import Credentials
 from bot.ui import show

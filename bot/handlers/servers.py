@@ -24,9 +24,9 @@ from bot.handlers.callbacks import (
     ServiceCb,
     ShowPasswordCb,
 )
-from bot.handlers.common import paged_keyboard, user_id_of
+from bot.handlers.common import not_linked_keyboard, paged_keyboard, user_id_of
 from bot.handlers.filters import DataPrefix, NoText, TypedText
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
@@ -122,7 +122,7 @@ def card_button(i18n: Translator, order_id: str) -> InlineKeyboardButton:
 
 
 def not_linked_view(i18n: Translator) -> View:
-    return View(i18n("not-linked"), back_to_menu(i18n))
+    return View(i18n("not-linked"), not_linked_keyboard(i18n))
 
 
 def not_found_view(i18n: Translator) -> View:

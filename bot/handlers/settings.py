@@ -11,10 +11,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.common import spend_confirmation, user_id_of
+from bot.handlers.common import link_button, not_linked_keyboard, spend_confirmation, user_id_of
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
-from bot.handlers.start import link_button, not_linked_keyboard
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks

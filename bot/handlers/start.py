@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from enum import StrEnum
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -20,7 +19,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers.balance import money
-from bot.handlers.common import user_id_of
+from bot.handlers.callbacks import LinkAction, LinkCb
+from bot.handlers.common import not_linked_keyboard, user_id_of
 from bot.handlers.filters import DataPrefix
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
@@ -69,19 +69,6 @@ class LinkStates(StatesGroup):
     password = State()
 
 
-class LinkAction(StrEnum):
-    OPTIONS = "o"
-    KEY = "k"
-    EMAIL = "e"
-    NEW_KEY = "n"
-    DEMO = "d"
-    CANCEL = "x"
-
-
-class LinkCb(CallbackData, prefix="ln"):
-    action: LinkAction
-
-
 class NewKeyCb(CallbackData, prefix="nk"):
     """The confirmed "issue a new key" choice; the token is spent when the password arrives."""
 
@@ -114,16 +101,6 @@ def link_options_keyboard(i18n: Translator, *, demo: bool) -> InlineKeyboardMark
     ]
     help_button = InlineKeyboardButton(text=i18n("btn-help"), callback_data=menu_data(Screen.HELP))
     return InlineKeyboardMarkup(inline_keyboard=[*rows, [help_button]])
-
-
-def link_button(i18n: Translator) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=i18n("link-btn-link"), callback_data=LinkCb(action=LinkAction.OPTIONS).pack()
-    )
-
-
-def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])
 
 
 def cancel_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
