@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import experiments
 from bench.baseline import running_baseline
 from bench.faketg import BenchTelegram
 from bench.footprint import (
@@ -63,7 +62,6 @@ class BenchConfig:
     linked_users: int = RSS_USERS
     timeout: float = 30.0  # per tap / per answer
     sample_cpu: bool = True
-    experiments: list[str] = field(default_factory=list)  # see bench/experiments.py
     # What ``python -m bot`` does before polling; process-wide, so the baseline shares it.
     tune_gc: bool = True
 
@@ -137,10 +135,6 @@ async def run_bench(
         await restart_with_users(env, footprint, config.timeout)
         if config.tune_gc:
             tune_garbage_collector()
-        if config.experiments:
-            assert env.bot is not None
-            log(f"experiments on our bot: {', '.join(config.experiments)}")
-            experiments.apply(config.experiments, env.bot, env.db.fsm)
         tg = env.tg
         assert isinstance(tg, BenchTelegram)
         menus = await open_menus(tg, active, config.timeout)
@@ -186,7 +180,6 @@ async def run_bench(
         latency=config.latency,
         concurrency=config.concurrency,
         sweeps=config.sweeps,
-        experiment_names=config.experiments,
     )
     machine = machine_info()
     # Other work on the machine shows up in wall-clock numbers (latency, taps/s) far more than in
@@ -298,7 +291,7 @@ def render(results: BenchResults) -> str:
         f"aiogram {m['aiogram']}, aiohttp {m['aiohttp']}, httpx {m['httpx']}; {m['date']}; "
         f"load average {m.get('load', '?')}",
         "",
-        f"Experiments on our bot: {', '.join(cfg.experiments) or 'none'}; garbage collector: "
+        "Garbage collector: "
         + ("tuned as by `python -m bot`, for both bots" if cfg.tune_gc else "Python's defaults"),
         "",
         "### Targets",
@@ -463,13 +456,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
         action="store_true",
         help="keep Python's garbage-collector settings (python -m bot tunes them)",
     )
-    parser.add_argument(
-        "--experiment",
-        action="append",
-        choices=experiments.NAMES,
-        default=[],
-        help="apply a candidate fix to our bot (see bench/experiments.py); repeatable",
-    )
     parser.add_argument("--json", type=Path, help="also write all numbers as JSON here")
     parser.add_argument("--markdown", type=Path, help="also write the report as Markdown here")
     parser.add_argument("--workdir", type=Path, help="for the databases (default: a temp dir)")
@@ -484,7 +470,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     if args.linked_users is not None:
         config.linked_users = args.linked_users
     config.sample_cpu = not args.no_sampler
-    config.experiments = list(args.experiment)
     config.tune_gc = not args.default_gc
     if config.taps < 1 or config.warmup < 0 or config.latency < 0 or config.concurrency < 1:
         parser.error("taps ≥ 1, warmup ≥ 0, latency ≥ 0 and concurrency ≥ 1, please")

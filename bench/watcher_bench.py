@@ -17,7 +17,6 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from bench import experiments
 from bench.cpu import CpuMeter
 from bench.faketg import BenchTelegram
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
@@ -59,7 +58,6 @@ async def run_watcher_bench(
     latency: float,
     concurrency: int,
     sweeps: int,
-    experiment_names: list[str] | None = None,
 ) -> list[SweepResult]:
     sim = Simulator(install_delay=FOREVER)
     results: list[SweepResult] = []
@@ -80,8 +78,6 @@ async def run_watcher_bench(
         try:
             dp = create_dispatcher(Services(settings=settings, db=db, inferno=inferno, hub=hub))
             watcher: InstallWatcher = dp["watcher"]
-            if experiment_names:
-                experiments.apply(experiment_names, bot, db.fsm, watcher)
             catalog = await inferno.list_catalog()
             product = min(catalog.products, key=lambda p: float(p.price or "inf")).id
             template = catalog.templates[0].name
