@@ -84,6 +84,19 @@ async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
+async def test_adding_a_key_reads_the_list_before_and_after_only(env: BotEnv) -> None:
+    await linked(env, keys=("laptop",))
+    await open_keys(env)
+    await env.tap(UID, "Add a key")
+    await env.say(UID, ed25519_line("me@workstation"))
+    env.sim.reset_counters()
+    done = await env.tap(UID, "Skip")
+    assert "me@workstation" in done.text and "laptop" in done.text
+    # Once to spot a key already there, once to learn the new id; the screen reuses that.
+    assert env.sim.calls["sshkey.list"] == 2
+    assert env.tg.errors == []
+
+
 async def test_a_typed_name_is_used_and_a_bad_one_is_explained(env: BotEnv) -> None:
     customer = await linked(env)
     await env.say(UID, "/menu")

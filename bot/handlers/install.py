@@ -734,7 +734,7 @@ async def key_named_or_skipped(
     notice = sshkeys.added_notice(i18n, saved)
     if key_id is not None:
         notice = "\n".join((notice, i18n("install-key-preselected")))
-    await _to_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice)
+    await _to_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice, keys=saved.keys)
 
 
 # --------------------------------------------------------------------------- step 3: summary

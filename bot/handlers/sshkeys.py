@@ -100,6 +100,8 @@ class SavedKey:
     key_id: str | None
     name: str
     already_there: bool
+    # The account's keys as last read (with the new one), so the next screen need not ask again.
+    keys: list[SshKey] | None = None
 
 
 def usable_key_id(key_id: str) -> bool:
@@ -303,7 +305,7 @@ async def save_pending_key(
         if existing is not None:
             # Also what an earlier attempt that timed out but went through looks like.
             await forget_pending(state)
-            return SavedKey(existing.id, existing.name, already_there=True)
+            return SavedKey(existing.id, existing.name, already_there=True, keys=before)
         try:
             await inferno.sshkey_add(creds, line, key_name)
         except InfernoError as exc:
@@ -324,8 +326,8 @@ async def save_pending_key(
         new_key.id if new_key else "unknown",
     )
     if new_key is None:
-        return SavedKey(None, key_name or "", already_there=False)
-    return SavedKey(new_key.id, new_key.name or key_name or "", already_there=False)
+        return SavedKey(None, key_name or "", already_there=False, keys=after)
+    return SavedKey(new_key.id, new_key.name or key_name or "", already_there=False, keys=after)
 
 
 def _find_new_key(
@@ -373,13 +375,16 @@ async def show_keys(
     inferno: InfernoClient,
     page: int = 0,
     notice: str | None = None,
+    keys: list[SshKey] | None = None,
 ) -> None:
+    """The keys screen; ``keys`` is the list when the caller has just read it."""
     if creds is None:
         await show_not_linked(event, i18n)
         return
-    await typing(bot, user_id_of(event))
     try:
-        keys = await inferno.sshkey_list(creds)
+        if keys is None:
+            await typing(bot, user_id_of(event))
+            keys = await inferno.sshkey_list(creds)
     except InfernoError as exc:
         log.info("user=%s action=sshkey-list result=%s", user_id_of(event), type(exc).__name__)
         retry = KeyCb(action=KeyAction.LIST, page=page).pack()
@@ -507,7 +512,9 @@ async def key_named_or_skipped(
     if saved is None:
         return
     await state.clear()
-    await show_keys(event, i18n, bot, creds, inferno, notice=added_notice(i18n, saved))
+    await show_keys(
+        event, i18n, bot, creds, inferno, notice=added_notice(i18n, saved), keys=saved.keys
+    )
 
 
 def added_notice(i18n: Translator, saved: SavedKey) -> str:
