@@ -1002,3 +1002,14 @@ async def test_a_429_is_rate_limiting_whatever_its_body(make_client: MakeClient)
         with pytest.raises(ProviderUnavailable) as caught:
             await client.balance(CREDS)
         assert caught.value.status == 429
+
+
+def test_ready_and_power_state_read_the_state_word_alike() -> None:
+    raw = {
+        "orderid": "1",
+        "orderStatus": "Active",
+        "vps_info": {"ip": "10.0.0.1", "real_state": "  включен "},
+    }
+    info = ServerInfo.from_raw(raw)
+    assert info.power_state is PowerState.RUNNING
+    assert info.is_ready

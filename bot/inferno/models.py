@@ -568,7 +568,8 @@ class ServerInfo:
     @property
     def is_ready(self) -> bool:
         """The spec's "install has finished": vps_info ok, an ip, and running (or online)."""
-        running = (self.real_state or "").strip() == RUNNING_STATE or self.online is True
+        # The same reading of the state word as power_state (case and spaces ignored).
+        running = self.power_state is PowerState.RUNNING or self.online is True
         return self.vps_ok and bool(self.ip) and running
 
     @classmethod
