@@ -54,10 +54,6 @@ class Services:
     # Demo mode: the simulator's demo customer, offered by /start as a one-tap account.
     demo_account: Credentials | None = None
 
-    @property
-    def demo(self) -> bool:
-        return self.demo_account is not None
-
 
 def create_bot(settings: Settings) -> Bot:
     api = (

@@ -78,8 +78,6 @@ class Translator:
         log.error("missing translation %s:%s", self.locale, key)
         return key
 
-    get = __call__
-
 
 def _to_fluent(value: Arg) -> Any:
     if value is None:

@@ -23,10 +23,6 @@ class SecretMaskingFilter(logging.Filter):
         super().__init__()
         self._secrets = [s for s in (secrets or []) if len(s) >= 6]
 
-    def add_secret(self, secret: str) -> None:
-        if len(secret) >= 6 and secret not in self._secrets:
-            self._secrets.append(secret)
-
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = mask_text(message, self._secrets)

@@ -60,7 +60,3 @@ class BackgroundTasks:
         self._tasks.clear()
         self._wakeups.clear()
         log.info("background tasks stopped")
-
-    @property
-    def running(self) -> list[str]:
-        return [name for name, task in self._tasks.items() if not task.done()]

@@ -25,7 +25,3 @@ class UserLocks:
             if self._users[user_id] == 0:
                 del self._users[user_id]
                 del self._locks[user_id]
-
-    def busy(self, user_id: int) -> bool:
-        lock = self._locks.get(user_id)
-        return lock is not None and lock.locked()

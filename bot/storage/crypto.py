@@ -85,10 +85,6 @@ class KeyRing:
     def key_ids(self) -> tuple[str, ...]:
         return tuple(self._keys)
 
-    def keys(self) -> list[bytes]:
-        """Raw key material, current first; only for writing the key file during rotation."""
-        return list(self._keys.values())
-
     def encrypt(self, user_id: int, plaintext: str) -> tuple[str, bytes]:
         key_id = self.current_id
         nonce = os.urandom(NONCE_BYTES)
