@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.common import load_or_explain, show_not_linked
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Balance, Credentials
@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 router = Router(name=__name__)
 
 # Refresh simply opens the screen again: it always shows the provider's current figure.
-_REFRESH_DATA = MenuCb(screen=Screen.BALANCE).pack()
 
 
 def money(balance: Balance) -> str:
@@ -50,7 +49,9 @@ async def balance_screen(
     if balance is None:
         return
     text = i18n("balance-text", cid=str(creds.cid), amount=money(balance))
-    refresh = InlineKeyboardButton(text=i18n("btn-refresh"), callback_data=_REFRESH_DATA)
+    refresh = InlineKeyboardButton(
+        text=i18n("btn-refresh"), callback_data=menu_data(Screen.BALANCE)
+    )
     await show(
         query, text, InlineKeyboardMarkup(inline_keyboard=[[refresh], [back_to_menu_button(i18n)]])
     )

@@ -14,6 +14,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
+from bot.handlers.balance import money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
     load_or_explain,
@@ -211,8 +212,7 @@ async def ask_buy(
         # Only a hint on this screen; the purchase itself does not depend on it.
         log.info("user=%s action=balance result=%s", query.from_user.id, type(exc).__name__)
     else:
-        amount = f"{balance.amount} {balance.currency}" if balance.currency else balance.amount
-        lines.append(i18n("buy-confirm-balance", balance=clip(amount, 40)))
+        lines.append(i18n("buy-confirm-balance", balance=clip(money(balance), 40)))
     lines += ["", i18n("buy-confirm-note")]
     token = await db.confirmations.issue(
         query.from_user.id,

@@ -57,7 +57,6 @@ class LinkAction(StrEnum):
     EMAIL = "e"
     NEW_KEY = "n"
     DEMO = "d"
-    CANCEL = "x"
 
 
 class LinkCb(CallbackData, prefix="ln"):

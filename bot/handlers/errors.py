@@ -7,7 +7,7 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, User
 
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator, TranslatorHub
@@ -20,10 +20,15 @@ router = Router(name=__name__)
 
 
 @router.errors()
-async def on_error(event: ErrorEvent, bot: Bot, hub: TranslatorHub, **data: Any) -> None:
+async def on_error(
+    event: ErrorEvent,
+    bot: Bot,
+    hub: TranslatorHub,
+    event_from_user: User | None = None,
+    **data: Any,
+) -> None:
     update = event.update
-    user = update.event.from_user if hasattr(update.event, "from_user") else None
-    user_id = user.id if user else None
+    user_id = event_from_user.id if event_from_user else None
     i18n: Translator = data.get("i18n") or hub.get(None)
     exc = event.exception
     if isinstance(exc, InfernoError):

@@ -39,10 +39,8 @@ router.callback_query.filter(DataPrefix(MenuCb))
 
 
 @router.message(Command("help"))
-async def help_command(message: Message, i18n: Translator, creds: Credentials | None) -> None:
-    await show(message, help_text(i18n), help_keyboard(i18n, creds))
-
-
 @router.callback_query(MenuCb.filter(F.screen == Screen.HELP))
-async def help_screen(query: CallbackQuery, i18n: Translator, creds: Credentials | None) -> None:
-    await show(query, help_text(i18n), help_keyboard(i18n, creds))
+async def help_screen(
+    event: Message | CallbackQuery, i18n: Translator, creds: Credentials | None
+) -> None:
+    await show(event, help_text(i18n), help_keyboard(i18n, creds))

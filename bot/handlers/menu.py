@@ -27,16 +27,9 @@ router.callback_query.filter(DataPrefix(MenuCb))
 
 
 @router.message(Command("menu"))
-async def menu_command(
-    message: Message, state: FSMContext, i18n: Translator, creds: Credentials | None
-) -> None:
-    await state.clear()
-    await show(message, menu_text(i18n, creds), main_menu_keyboard(i18n))
-
-
 @router.callback_query(MenuCb.filter(F.screen == Screen.MAIN))
-async def menu_callback(
-    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
+async def main_menu(
+    event: Message | CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
 ) -> None:
     await state.clear()
-    await show(query, menu_text(i18n, creds), main_menu_keyboard(i18n))
+    await show(event, menu_text(i18n, creds), main_menu_keyboard(i18n))

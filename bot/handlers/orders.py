@@ -26,7 +26,7 @@ from bot.handlers.common import (
     spend_confirmation,
 )
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.navigation import MenuCb, Screen, menu_data
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
@@ -223,10 +223,10 @@ async def orders_page(
     orders = await _load_orders(query, i18n, inferno, bot, creds, None)
     if orders is None:
         return
-    services = button(i18n("orders-btn-services"), MenuCb(screen=Screen.SERVICES))
+    services = button(i18n("orders-btn-services"), menu_data(Screen.SERVICES))
     if not orders:
         markup = one_per_row_then_menu(
-            i18n, button(i18n("btn-buy"), MenuCb(screen=Screen.BUY)), services
+            i18n, button(i18n("btn-buy"), menu_data(Screen.BUY)), services
         )
         await show(query, i18n("orders-empty"), markup)
         return

@@ -26,7 +26,7 @@ from bot.handlers.callbacks import (
 )
 from bot.handlers.common import not_linked_keyboard, paged_keyboard, user_id_of
 from bot.handlers.filters import DataPrefix, NoText, TypedText
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
@@ -251,19 +251,11 @@ async def list_view(
     ]
     if pending:
         tail.append(
-            [
-                InlineKeyboardButton(
-                    text=i18n("btn-orders"), callback_data=MenuCb(screen=Screen.ORDERS).pack()
-                )
-            ]
+            [InlineKeyboardButton(text=i18n("btn-orders"), callback_data=menu_data(Screen.ORDERS))]
         )
     if not entries:
         tail.append(
-            [
-                InlineKeyboardButton(
-                    text=i18n("btn-buy"), callback_data=MenuCb(screen=Screen.BUY).pack()
-                )
-            ]
+            [InlineKeyboardButton(text=i18n("btn-buy"), callback_data=menu_data(Screen.BUY))]
         )
     markup = paged_keyboard(i18n, rows, page, pages, lambda p: ServerListCb(page=p), *tail)
     return View("\n".join(lines), markup)
@@ -334,11 +326,7 @@ async def render_card(
     if order_status.lower() == "pending":
         text = i18n("servers-card-unpaid", order=order)
         rows = [
-            [
-                InlineKeyboardButton(
-                    text=i18n("btn-orders"), callback_data=MenuCb(screen=Screen.ORDERS).pack()
-                )
-            ],
+            [InlineKeyboardButton(text=i18n("btn-orders"), callback_data=menu_data(Screen.ORDERS))],
             [list_button(i18n)],
         ]
     elif order_status and order_status.lower() != "active":

@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.common import link_button, not_linked_keyboard, spend_confirmation, user_id_of
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button, menu_data
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
@@ -119,9 +119,7 @@ async def _ask_unlink(
         text=i18n("settings-btn-unlink-confirm"),
         callback_data=SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack(),
     )
-    no = InlineKeyboardButton(
-        text=i18n("btn-no"), callback_data=MenuCb(screen=Screen.SETTINGS).pack()
-    )
+    no = InlineKeyboardButton(text=i18n("btn-no"), callback_data=menu_data(Screen.SETTINGS))
     await show(
         event,
         i18n("settings-unlink-confirm", cid=str(creds.cid)),

@@ -104,9 +104,8 @@ def link_options_keyboard(i18n: Translator, *, demo: bool) -> InlineKeyboardMark
 
 
 def cancel_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
-    cancel = InlineKeyboardButton(
-        text=i18n("btn-cancel"), callback_data=LinkCb(action=LinkAction.CANCEL).pack()
-    )
+    # The main menu clears the dialog on its own: cancelling needs no handler of its own.
+    cancel = InlineKeyboardButton(text=i18n("btn-cancel"), callback_data=menu_data(Screen.MAIN))
     return InlineKeyboardMarkup(inline_keyboard=[[cancel]])
 
 
@@ -174,14 +173,6 @@ async def link_options(
     await show(
         query, i18n("start-link-intro"), link_options_keyboard(i18n, demo=demo_account is not None)
     )
-
-
-@router.callback_query(LinkCb.filter(F.action == LinkAction.CANCEL))
-async def link_cancel(
-    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
-) -> None:
-    await state.clear()
-    await show(query, menu_text(i18n, creds), main_menu_keyboard(i18n))
 
 
 @router.callback_query(LinkCb.filter(F.action == LinkAction.KEY))
