@@ -589,3 +589,18 @@ async def test_next_poll_at_is_the_soonest_open_watch(db: Database) -> None:
     assert await db.watches.next_poll_at() == 300.0
     await db.watches.mark_notified(second.id)
     assert await db.watches.next_poll_at() == 500.0
+
+
+async def test_every_statement_of_the_front_door_holds_the_lock(db: Database) -> None:
+    # A statement that skipped the lock could land inside another coroutine's transaction.
+    async with db._conn.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO actions (user_id, action, order_id, result, created_at) "
+            "VALUES (1, 'x', NULL, 'ok', 0)"
+        )
+        outside = asyncio.create_task(
+            db._conn.executemany("DELETE FROM actions WHERE user_id = ?", [(1,)])
+        )
+        await asyncio.sleep(0.05)
+        assert not outside.done(), "waits for the open transaction"
+    await outside

@@ -76,6 +76,10 @@ class Connection(Executor):
         async with self._lock:
             return await self._raw.execute(sql, params)
 
+    async def executemany(self, sql: str, rows: list[Params]) -> None:
+        async with self._lock:
+            await self._raw.executemany(sql, rows)
+
     async def insert(self, sql: str, params: Params = ()) -> int:
         async with self._lock:
             return await self._raw.insert(sql, params)
