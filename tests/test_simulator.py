@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from bot.inferno.simulator import (
     DEMO_KEY,
     Customer,
+    Faults,
     Simulator,
     SimulatorServer,
     make_public_key,
@@ -754,3 +756,28 @@ async def test_latency_and_peak_in_flight(api: Api, sim: Simulator, alice: Custo
     await api.call("list")
     assert sim.peak_in_flight == 1
     assert sim.calls == {"list": 1}
+
+
+def test_latency_jitter_spreads_delays_around_the_latency() -> None:
+    faults = Faults(latency=0.02)
+    rng = random.Random(1)
+    assert {faults.delay(rng) for _ in range(20)} == {0.02}
+
+    faults.latency_jitter = 0.1
+    delays = [faults.delay(rng) for _ in range(2000)]
+    assert all(0.018 <= d <= 0.022 for d in delays)
+    assert len(set(delays)) > 1000
+    assert abs(sum(delays) / len(delays) - 0.02) < 0.0005
+
+    faults.clear()
+    assert faults.delay(rng) == 0.0 and faults.latency_jitter == 0.0
+
+
+def test_jitter_leaves_the_seeded_keys_alone() -> None:
+    plain, jittered = Simulator(seed=3), Simulator(seed=3)
+    jittered.faults.latency, jittered.faults.latency_jitter = 0.01, 0.5
+    for _ in range(5):
+        jittered.faults.delay(jittered.latency_rng)
+    assert plain.add_customer("a@example.com", "pw-123456").key == (
+        jittered.add_customer("a@example.com", "pw-123456").key
+    )

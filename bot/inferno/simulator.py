@@ -184,11 +184,20 @@ class Faults:
     html_next: int = 0
     malformed_next: int = 0
     latency: float = 0.0
+    # Each call waits latency × (1 ± up to this fraction). A real network never answers calls
+    # sent together at the same instant; without jitter they come back in lockstep.
+    latency_jitter: float = 0.0
 
     def clear(self) -> None:
         self.whitelist_denied = False
         self.http_500_next = self.timeout_next = self.html_next = self.malformed_next = 0
-        self.latency = 0.0
+        self.latency = self.latency_jitter = 0.0
+
+    def delay(self, rng: random.Random) -> float:
+        if self.latency <= 0:
+            return 0.0
+        spread = min(max(self.latency_jitter, 0.0), 1.0)
+        return self.latency * (1 + rng.uniform(-spread, spread)) if spread else self.latency
 
 
 @dataclass
@@ -380,6 +389,8 @@ class Simulator:
         self.products: dict[str, Product] = {p.id: p for p in _PRODUCTS}
         self.customers: dict[int, Customer] = {}
         self._rng = random.Random(seed)
+        # Its own stream, so jitter does not change the keys and passwords a seed gives.
+        self.latency_rng = random.Random(seed)
         self._next_cid = 1001
         self._order_seq = 0
         # First key gets id 7, as in the documented sshkey.list example.
@@ -898,8 +909,9 @@ class SimulatorServer:
             params = await _read_params(request)
             action = request.query.get("action") or params.get("action", "")
             sim.calls[action] += 1
-            if sim.faults.latency > 0:
-                await asyncio.sleep(sim.faults.latency)
+            delay = sim.faults.delay(sim.latency_rng)
+            if delay > 0:
+                await asyncio.sleep(delay)
             reply = await self._fault(action)
             if reply is None:
                 key = request.headers.get("X-Key") or params.get("key")
