@@ -25,6 +25,7 @@ from bench.footprint import (
     restart_with_users,
     rss_mb,
 )
+from bench.process_footprint import ProcessFootprint, measure_bot_process
 from bench.traffic import (
     TrafficResult,
     add_server_users,
@@ -56,6 +57,8 @@ class BenchConfig:
     taps: int = 40  # measured taps per user
     warmup: int = 4  # taps per user before measuring (one lap)
     latency: float = 0.02
+    # A real network spreads answers a little; the watcher's largest size also runs without.
+    jitter: float = 0.1
     watches: list[int] = field(default_factory=lambda: [10, 100, 1000])
     concurrency: int = int(Settings.model_fields["watch_concurrency"].default)
     sweeps: int = 3
@@ -82,6 +85,7 @@ class BenchResults:
     traffic: list[TrafficResult]
     baseline: list[TrafficResult]
     watcher: list[SweepResult]
+    process: ProcessFootprint
 
     def targets(self) -> list[Row]:
         return target_rows(self)
@@ -138,7 +142,7 @@ async def run_bench(
         tg = env.tg
         assert isinstance(tg, BenchTelegram)
         menus = await open_menus(tg, active, config.timeout)
-        with provider_latency(env, config.latency):
+        with provider_latency(env.sim, config.latency, config.jitter):
             screens = await capture_screens(tg, menus, config.timeout)
             for size in sizes:
                 log(f"traffic: our bot, {size} users × {config.taps} taps")
@@ -180,6 +184,19 @@ async def run_bench(
         latency=config.latency,
         concurrency=config.concurrency,
         sweeps=config.sweeps,
+        jitter=config.jitter,
+    )
+    active = min(P99_USERS, max(sizes))
+    log(f"footprint: python -m bot, {config.linked_users} linked users, {active} of them tapping")
+    (workdir / "process").mkdir(parents=True, exist_ok=True)
+    process = await measure_bot_process(
+        workdir / "process",
+        linked_users=config.linked_users,
+        active_users=active,
+        taps=config.taps,
+        latency=config.latency,
+        jitter=config.jitter,
+        timeout=config.timeout,
     )
     machine = machine_info()
     # Other work on the machine shows up in wall-clock numbers (latency, taps/s) far more than in
@@ -192,6 +209,7 @@ async def run_bench(
         traffic=traffic,
         baseline=baseline,
         watcher=watcher,
+        process=process,
     )
 
 
@@ -244,7 +262,7 @@ def target_rows(results: BenchResults) -> list[Row]:
         rows.append(
             Row(
                 f"sweep of {sweep.watches} watches (worst of {len(sweep.sweep_s)}), "
-                f"bound {sweep.bound_s:.2f} s",
+                f"{_jitter(sweep.jitter)}, bound {sweep.bound_s:.2f} s",
                 f"{sweep.worst_s:.3f} s = {sweep.worst_vs_bound:.2f}× bound",
                 f"≤ {SWEEP_TARGET}× bound" if applies else "(target: 1,000 watches)",
                 _verdict(sweep.worst_vs_bound <= SWEEP_TARGET) if applies else "",
@@ -258,12 +276,14 @@ def target_rows(results: BenchResults) -> list[Row]:
                 _verdict(sweep.peak_in_flight <= sweep.concurrency),
             )
         )
-    fp = results.footprint
-    served = fp.rss_mb.get("served", math.nan)
-    applies = fp.linked_users >= RSS_USERS
+    proc = results.process
+    served = proc.rss_mb.get("served", math.nan)
+    applies = proc.linked_users >= RSS_USERS
+    floor = proc.floor_mb.get("import aiogram", math.nan)
     rows.append(
         Row(
-            f"RSS, {fp.linked_users} linked users, after serving traffic (whole process)",
+            f"RSS of `python -m bot`, {proc.linked_users} linked users, after serving "
+            f"{proc.active_users} users' taps (a bare `import aiogram`: {floor:.0f} MB)",
             f"{served:.1f} MB",
             f"< {RSS_TARGET_MB:.0f} MB" if applies else "(target: 10,000 users)",
             _verdict(served < RSS_TARGET_MB) if applies else "",
@@ -302,7 +322,7 @@ def render(results: BenchResults) -> str:
         ),
         "",
         f"### Menu traffic ({cfg.taps} measured taps per user after {cfg.warmup} warm-up taps, "
-        f"provider latency {cfg.latency * 1000:.0f} ms)",
+        f"provider latency {cfg.latency * 1000:.0f} ms, {_jitter(cfg.jitter)})",
         "",
         "Times are from the update being handed out by getUpdates. CPU is seconds per 1,000 "
         "taps: the whole process, the bot's share (ours + aiogram + httpx + SQLite thread) and "
@@ -367,10 +387,10 @@ def render(results: BenchResults) -> str:
         f"concurrency {cfg.concurrency})",
         "",
     ]
-    base = results.watcher[0] if results.watcher else None
     out += _table(
         (
             "watches",
+            "latency jitter",
             "sweeps s",
             "median s",
             "bound s",
@@ -383,6 +403,7 @@ def render(results: BenchResults) -> str:
         [
             (
                 str(s.watches),
+                f"±{s.jitter * 100:.0f} %",
                 " ".join(f"{t:.3f}" for t in s.sweep_s),
                 f"{s.median_s:.3f}",
                 f"{s.bound_s:.3f}",
@@ -390,7 +411,7 @@ def render(results: BenchResults) -> str:
                 str(s.peak_in_flight),
                 f"{s.calls_per_sweep:.0f}",
                 f"{s.cpu_ms_per_watch:.2f} ({s.bot_cpu_ms_per_watch:.2f})",
-                _growth(s, base) if base else "",
+                _growth(s, results.watcher),
             )
             for s in results.watcher
         ],
@@ -402,12 +423,33 @@ def render(results: BenchResults) -> str:
         (f"linking {fp.linked_users} users directly", f"{fp.link_s:.1f} s"),
         (f"restart with {fp.linked_users} linked users → first answer", f"{fp.restart_s:.3f} s"),
     ]
-    fp_rows += [(f"RSS: {stage}", f"{mb:.1f} MB") for stage, mb in fp.rss_mb.items()]
+    fp_rows += [
+        (f"RSS of this whole bench process: {stage}", f"{mb:.1f} MB")
+        for stage, mb in fp.rss_mb.items()
+    ]
+    proc = results.process
+    fp_rows += [
+        (f"RSS of `python -m bot`, {proc.linked_users} linked users: {stage}", f"{mb:.1f} MB")
+        for stage, mb in proc.rss_mb.items()
+    ]
+    fp_rows += [
+        (f"RSS of a fresh interpreter: {what}", f"{mb:.1f} MB")
+        for what, mb in proc.floor_mb.items()
+    ]
     out += _table(("what", "value"), fp_rows)
     return "\n".join(out) + "\n"
 
 
-def _growth(sweep: SweepResult, first: SweepResult) -> str:
+def _jitter(jitter: float) -> str:
+    return f"latency ±{jitter * 100:.0f} %" if jitter > 0 else "no jitter (lockstep)"
+
+
+def _growth(sweep: SweepResult, sweeps: list[SweepResult]) -> str:
+    """Against the smallest size with the same jitter; a lockstep row against its jittered twin."""
+    first = next(s for s in sweeps if s.jitter == sweeps[0].jitter)
+    if sweep.jitter != first.jitter:
+        twin = next((s for s in sweeps if s.watches == sweep.watches and s is not sweep), None)
+        return f"×{sweep.median_s / twin.median_s:.2f} the jittered sweep" if twin else ""
     time_factor = sweep.median_s / first.median_s
     return f"time ×{time_factor:.1f} for watches ×{sweep.watches / first.watches:.0f}"
 
@@ -439,6 +481,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     parser.add_argument(
         "--latency", type=float, help=f"provider latency, seconds ({defaults.latency})"
     )
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        help=f"provider latency jitter, a fraction: ±{defaults.jitter:g} × latency",
+    )
     parser.add_argument("--watches", type=_sizes, help="open watches, e.g. 10,100,1000")
     parser.add_argument(
         "--concurrency", type=int, help=f"watcher concurrency ({defaults.concurrency})"
@@ -464,7 +511,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     config = BenchConfig()
     if args.quick:
         config = BenchConfig(users=[5, 20], taps=12, watches=[10, 100], sweeps=2, linked_users=1000)
-    for name in ("users", "taps", "warmup", "latency", "watches", "concurrency", "sweeps"):
+    for name in (
+        "users",
+        "taps",
+        "warmup",
+        "latency",
+        "jitter",
+        "watches",
+        "concurrency",
+        "sweeps",
+    ):
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
     if args.linked_users is not None:
@@ -473,6 +529,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     config.tune_gc = not args.default_gc
     if config.taps < 1 or config.warmup < 0 or config.latency < 0 or config.concurrency < 1:
         parser.error("taps ≥ 1, warmup ≥ 0, latency ≥ 0 and concurrency ≥ 1, please")
+    if not 0 <= config.jitter < 1:
+        parser.error("jitter is a fraction of the latency: 0 ≤ jitter < 1")
     return config, args
 
 

@@ -22,6 +22,7 @@ from bot.handlers.callbacks import ServerAction, ServerCb
 from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.servers import ServerListCb
 from bot.inferno.models import Credentials
+from bot.inferno.simulator import Simulator
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
 
@@ -255,13 +256,14 @@ async def add_server_users(env: BotEnv, user_ids: list[int]) -> None:
 
 
 @contextlib.contextmanager
-def provider_latency(env: BotEnv, latency: float) -> Iterator[None]:
-    previous = env.sim.faults.latency
-    env.sim.faults.latency = latency
+def provider_latency(sim: Simulator, latency: float, jitter: float = 0.0) -> Iterator[None]:
+    faults = sim.faults
+    previous = faults.latency, faults.latency_jitter
+    faults.latency, faults.latency_jitter = latency, jitter
     try:
         yield
     finally:
-        env.sim.faults.latency = previous
+        faults.latency, faults.latency_jitter = previous
 
 
 async def capture_screens(tg: BenchTelegram, menus: dict[int, int], timeout: float) -> Screens:

@@ -39,6 +39,7 @@ class SweepResult:
     watches: int
     concurrency: int
     latency: float
+    jitter: float  # each call waits latency × (1 ± up to this)
     sweep_s: list[float]
     median_s: float
     worst_s: float
@@ -58,7 +59,9 @@ async def run_watcher_bench(
     latency: float,
     concurrency: int,
     sweeps: int,
+    jitter: float = 0.0,
 ) -> list[SweepResult]:
+    """Each size with ``jitter``; the largest also without, where calls come back in lockstep."""
     sim = Simulator(install_delay=FOREVER)
     results: list[SweepResult] = []
     async with BenchTelegram() as tg, SimulatorServer(sim) as server:
@@ -99,9 +102,13 @@ async def run_watcher_bench(
             for size in sorted(sizes):
                 await asyncio.gather(*(add_watch(i) for i in range(have, size)))
                 have = max(have, size)
-                results.append(
-                    await _measure(watcher, bot, sim, size, latency, concurrency, sweeps)
-                )
+                spreads = [jitter, 0.0] if jitter > 0 and size == max(sizes) else [jitter]
+                for spread in spreads:
+                    results.append(
+                        await _measure(
+                            watcher, bot, sim, size, latency, spread, concurrency, sweeps
+                        )
+                    )
         finally:
             await bot.session.close()
             await inferno.aclose()
@@ -115,6 +122,7 @@ async def _measure(
     sim: Simulator,
     size: int,
     latency: float,
+    jitter: float,
     concurrency: int,
     sweeps: int,
 ) -> SweepResult:
@@ -122,7 +130,7 @@ async def _measure(
     peaks: list[int] = []
     calls: list[int] = []
     cpu = bot_cpu = 0.0
-    sim.faults.latency = latency
+    sim.faults.latency, sim.faults.latency_jitter = latency, jitter
     try:
         for _ in range(max(1, sweeps)):
             # Every watch is due again once TINY_INTERVAL has passed.
@@ -137,13 +145,14 @@ async def _measure(
             peaks.append(sim.peak_in_flight)
             calls.append(sum(sim.calls.values()))
     finally:
-        sim.faults.latency = 0.0
+        sim.faults.latency = sim.faults.latency_jitter = 0.0
     bound = math.ceil(size / concurrency) * latency
     worst = max(times)
     return SweepResult(
         watches=size,
         concurrency=concurrency,
         latency=latency,
+        jitter=jitter,
         sweep_s=times,
         median_s=statistics.median(times),
         worst_s=worst,

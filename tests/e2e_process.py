@@ -67,23 +67,30 @@ class BotProcess:
         return b"".join(blobs)
 
 
+def process_env(
+    tmp_path: Path, tg: FakeTelegram, inferno_url: str, **extra_env: str
+) -> dict[str, str]:
+    """The environment of a bot process: ours without any bot setting, then the fakes'."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env.update(
+        BOT_TOKEN=tg.token,
+        TELEGRAM_API_URL=tg.base_url,
+        INFERNO_API_URL=inferno_url,
+        DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
+        ENCRYPTION_KEY_FILE=str(tmp_path / "secret.key"),
+        DEFAULT_LANGUAGE="en",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra_env)
+    return env
+
+
 @contextlib.asynccontextmanager
 async def bot_process(
     tmp_path: Path, sim: Simulator, **extra_env: str
 ) -> AsyncIterator[tuple[BotProcess, FakeTelegram, SimulatorServer]]:
     async with FakeTelegram() as tg, SimulatorServer(sim) as server:
-        env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-        env.update(
-            BOT_TOKEN=tg.token,
-            TELEGRAM_API_URL=tg.base_url,
-            INFERNO_API_URL=server.url,
-            DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
-            ENCRYPTION_KEY_FILE=str(tmp_path / "secret.key"),
-            WATCH_INTERVAL="0.3",
-            DEFAULT_LANGUAGE="en",
-            LOG_LEVEL="DEBUG",
-            PYTHONUNBUFFERED="1",
-        )
+        env = process_env(tmp_path, tg, server.url, WATCH_INTERVAL="0.3", LOG_LEVEL="DEBUG")
         env.update(extra_env)
         proc = BotProcess(tmp_path=tmp_path, env=env, log_path=tmp_path / "bot.log")
         await proc.start()

@@ -48,10 +48,16 @@ async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) ->
     assert results.traffic[0].provider_calls_per_tap > 0
     assert results.baseline[0].provider_calls_per_tap == 0
 
-    (sweep,) = results.watcher
-    assert (sweep.watches, sweep.calls_per_sweep, sweep.still_open) == (WATCHES, WATCHES, WATCHES)
-    assert 1 <= sweep.peak_in_flight <= sweep.concurrency
-    assert sweep.bound_s > 0 and sweep.worst_s > 0
+    # The largest size runs twice: with the configured jitter, then in lockstep.
+    assert [sweep.jitter for sweep in results.watcher] == [config.jitter, 0.0]
+    for sweep in results.watcher:
+        assert (sweep.watches, sweep.calls_per_sweep, sweep.still_open) == (
+            WATCHES,
+            WATCHES,
+            WATCHES,
+        )
+        assert 1 <= sweep.peak_in_flight <= sweep.concurrency
+        assert sweep.bound_s > 0 and sweep.worst_s > 0
 
     footprint = results.footprint
     assert footprint.linked_users == LINKED
@@ -64,6 +70,12 @@ async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) ->
         "served",
     ]
 
+    process = results.process
+    assert (process.linked_users, process.active_users, process.exit_code) == (LINKED, USERS, 0)
+    assert list(process.rss_mb) == ["started, every active user answered", "served"]
+    assert all(mb > 0 for mb in process.rss_mb.values())
+    assert len(process.floor_mb) == 3 and all(mb > 0 for mb in process.floor_mb.values())
+
     _check_report(results)
 
 
@@ -75,7 +87,7 @@ def _check_report(results: BenchResults) -> None:
     assert any(m.startswith("CPU per tap ÷ baseline, 2 users") for m in metrics)
     assert any(m.startswith("p99 tap → answer, 2 users") for m in metrics)
     assert any(m.startswith("peak parallel provider calls, 5 watches") for m in metrics)
-    assert any(m.startswith("RSS, 100 linked users") for m in metrics)
+    assert any(m.startswith("RSS of `python -m bot`, 100 linked users") for m in metrics)
     # Verdicts only where the issue sets a target for exactly this size.
     for row in results.targets():
         expected = {"met", "MISSED"} if "≤" in row.target or "<" in row.target else {""}
@@ -94,6 +106,9 @@ def test_command_line_options() -> None:
         parse_args(["--users", "ten"])
     with pytest.raises(SystemExit):
         parse_args(["--taps", "0"])
+    assert parse_args(["--jitter", "0"])[0].jitter == 0.0
+    with pytest.raises(SystemExit):
+        parse_args(["--jitter", "1.5"])
 
 
 def test_a_py_spy_profile_is_split_into_bot_and_harness() -> None:

@@ -1,0 +1,140 @@
+"""Resident memory of the real ``python -m bot`` process, and the floor its dependencies set.
+
+The in-process footprint (:mod:`bench.footprint`) holds the fakes, the simulator, the driver and
+the baseline as well, so it says little about the bot. Here the bot runs as its own process, the
+way it is deployed, against the fakes in this one: its database is written first (linked users
+straight into SQLite, a few users with a running server bought over HTTP), then the bot starts,
+answers each active user's /menu and serves their taps. Fresh interpreters that only import
+Python, aiogram, or the bot's modules give the floor below which no bot on these libraries gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]  # dev extra; its stubs are not installed
+
+from bench.faketg import BenchTelegram
+from bench.footprint import FIRST_DORMANT_CID, FIRST_DORMANT_ID
+from bench.traffic import drive_users, open_menus, provider_latency
+from bot.app import create_inferno_client
+from bot.inferno.models import Credentials
+from bot.inferno.simulator import Simulator, SimulatorServer
+from bot.storage import Database, KeyRing
+from tests.e2e_process import ROOT, BotProcess, process_env
+from tests.harness import make_settings
+
+FIRST_ACTIVE_ID = 8_000_000
+SETUP_CONCURRENCY = 16
+# What a fresh interpreter imports before its size is read (psutil itself is needed to read it).
+FLOORS: dict[str, str] = {
+    "Python + psutil": "",
+    "import aiogram": "import aiogram",
+    "import bot.app (all the bot's modules)": "import bot.app",
+}
+_PRINT_RSS = "import gc, psutil; gc.collect(); print(psutil.Process().memory_info().rss)"
+
+
+@dataclass
+class ProcessFootprint:
+    linked_users: int
+    active_users: int
+    taps: int
+    exit_code: int | None = None
+    floor_mb: dict[str, float] = field(default_factory=dict)
+    rss_mb: dict[str, float] = field(default_factory=dict)
+
+
+def import_floor_mb(statement: str) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", f"{statement}\n{_PRINT_RSS}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.split()[-1]) / 2**20
+
+
+async def measure_bot_process(
+    workdir: Path,
+    *,
+    linked_users: int,
+    active_users: int,
+    taps: int,
+    latency: float,
+    jitter: float,
+    timeout: float,
+) -> ProcessFootprint:
+    result = ProcessFootprint(linked_users=linked_users, active_users=active_users, taps=taps)
+    for label, statement in FLOORS.items():
+        result.floor_mb[label] = await asyncio.to_thread(import_floor_mb, statement)
+
+    active = [FIRST_ACTIVE_ID + i for i in range(active_users)]
+    sim = Simulator(install_delay=0.0)
+    async with BenchTelegram() as tg, SimulatorServer(sim) as server:
+        await _write_users(workdir, tg, server.url, sim, linked_users - len(active), active)
+        env = process_env(workdir, tg, server.url, LOG_LEVEL="WARNING")
+        bot = BotProcess(tmp_path=workdir, env=env, log_path=workdir / "bot.log")
+        await bot.start()
+        try:
+            assert bot.process is not None
+            process = psutil.Process(bot.process.pid)
+            menus = await open_menus(tg, active, timeout)
+            result.rss_mb["started, every active user answered"] = _mb(process)
+            with provider_latency(sim, latency, jitter):
+                await drive_users(tg, menus, taps, timeout, record=False)
+            result.rss_mb["served"] = _mb(process)
+        finally:
+            result.exit_code = await bot.stop()
+    return result
+
+
+def _mb(process: psutil.Process) -> float:
+    return float(process.memory_info().rss) / 2**20
+
+
+async def _write_users(
+    workdir: Path,
+    tg: BenchTelegram,
+    inferno_url: str,
+    sim: Simulator,
+    dormant: int,
+    active: Sequence[int],
+) -> None:
+    """Dormant users straight into the database; active ones with a running server each."""
+    settings = make_settings(workdir, tg, inferno_url)
+    db = await Database.open(
+        settings.database_path, KeyRing.load(None, settings.encryption_key_file)
+    )
+    client = create_inferno_client(settings)
+    try:
+        for index in range(max(dormant, 0)):
+            await db.users.link(
+                FIRST_DORMANT_ID + index, FIRST_DORMANT_CID + index, secrets.token_urlsafe(24)
+            )
+        catalog = await client.list_catalog()
+        product = min(catalog.products, key=lambda p: float(p.price or "inf")).id
+        template = catalog.templates[0].name
+        limiter = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+        async def one(user_id: int) -> None:
+            async with limiter:
+                customer = sim.add_customer(f"proc{user_id}@example.com", "secret-pass-1")
+                creds = Credentials(cid=customer.cid, key=customer.key)
+                order = await client.create(creds, product)
+                await client.install(creds, order.order_id, template, [], run=True)
+                await db.users.link(user_id, customer.cid, customer.key)
+                tg.add_user(user_id)
+
+        await asyncio.gather(*(one(user_id) for user_id in active))
+        sim.complete_installs()
+    finally:
+        await client.aclose()
+        await db.close()
