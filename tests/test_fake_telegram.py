@@ -319,11 +319,23 @@ async def test_callback_answered_too_late_is_rejected() -> None:
         await fake.send_text(USER, "hi")
         menu = await bot.send_message(USER, "menu", reply_markup=kb([("A", "a")]))
         query_id = await fake.tap(USER, menu.message_id, "a")
-        await bot.get_updates(timeout=0)  # hands the query out: the clock starts
+        await bot.get_updates(timeout=0)
         assert fake.unanswered_callbacks() == [query_id]
         await asyncio.sleep(0.3)
         assert await bad_request(bot.answer_callback_query(query_id)) == E_QUERY_TOO_OLD
         assert await bad_request(bot.answer_callback_query("12345")) == E_QUERY_TOO_OLD
+        await bot.session.close()
+
+
+async def test_the_answer_clock_starts_at_the_tap_not_at_hand_out() -> None:
+    async with running_fake_telegram(callback_answer_timeout=0.2) as fake:
+        bot = make_bot(fake)
+        await fake.send_text(USER, "hi")
+        menu = await bot.send_message(USER, "menu", reply_markup=kb([("A", "a")]))
+        query_id = await fake.tap(USER, menu.message_id, "a")
+        await asyncio.sleep(0.3)  # the bot was busy: the tap waited in the queue
+        await bot.get_updates(timeout=0)
+        assert await bad_request(bot.answer_callback_query(query_id)) == E_QUERY_TOO_OLD
         await bot.session.close()
 
 
@@ -602,7 +614,7 @@ async def test_rate_limit(fake: FakeTelegram, bot: Bot) -> None:
 
 
 async def test_flood_limit_allows_a_burst_then_429() -> None:
-    async with running_fake_telegram(flood_limit=True) as fake:
+    async with running_fake_telegram() as fake:  # flood control is on by default
         bot = make_bot(fake)
         await fake.send_text(USER, "hi")
         outcomes = []

@@ -7,7 +7,8 @@ it enforces Telegram's limits with Telegram's exact error texts (see
 
 Tests act as users (``send_text``, ``send_command``, ``tap``, ``tap_button``), observe the private
 chats (``chat``, ``bot_messages``, ``wait_for_bot_message``, ``requests``, ``errors``) and inject
-faults (``block``, ``rate_limit``, ``fail_delete``, ``flood_limit=True``).
+faults (``block``, ``rate_limit``, ``fail_delete``). Flood control (a burst of 20 messages per
+chat, then one a second; 30 a second overall) is on unless ``flood_limit=False``.
 
 Known simplifications, chosen so that the fake is never *more* lenient than Telegram in ways that
 matter for this bot:
@@ -409,7 +410,7 @@ class FakeTelegram:
         *,
         username: str = "inferno_test_bot",
         callback_answer_timeout: float = 15.0,
-        flood_limit: bool = False,
+        flood_limit: bool = True,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -1287,8 +1288,9 @@ class FakeTelegram:
             raise _bad("MESSAGE_TOO_LONG")
         if query is None or query_id in self.callback_answers:
             raise _bad(E_QUERY_TOO_OLD.removeprefix("Bad Request: "))
-        started = query.update.handed_out_at or query.created_at
-        if now - started > self.callback_answer_timeout:
+        # Telegram's clock starts at the tap, not when the bot fetches the update: a tap that
+        # waited in the queue (the bot was down or busy) may already be too old to answer.
+        if now - query.created_at > self.callback_answer_timeout:
             raise _bad(E_QUERY_TOO_OLD.removeprefix("Bad Request: "))
         self.callback_answers[query_id] = CallbackAnswer(
             query_id=query_id,
