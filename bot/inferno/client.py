@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -251,12 +252,11 @@ class InfernoClient:
         return await self._cached_read("list", None, Catalog.from_raw)
 
     async def balance(self, creds: Credentials) -> Balance:
-        payload = await self._call("balance", creds, {})
-        return self._parse("balance", payload, Balance.from_raw, (creds.key,))
+        return await self._request("balance", creds, {}, Balance.from_raw)
 
     async def create(self, creds: Credentials, product_id: str) -> CreatedOrder:
-        payload = await self._call("create", creds, {"pid": _wire_id(product_id)})
-        return self._parse("create", payload, CreatedOrder.from_raw, (creds.key,))
+        params = {"pid": _wire_id(product_id)}
+        return await self._request("create", creds, params, CreatedOrder.from_raw)
 
     async def orders(self, creds: Credentials) -> list[Order]:
         return list(await self._cached_read("orders", creds, Order.list_from_raw))
@@ -287,17 +287,12 @@ class InfernoClient:
         return await self._install("reinstall", creds, order_id, template, sshkey_ids, run=run)
 
     async def get_info(self, creds: Credentials, order_id: str | int) -> ServerInfo:
-        payload = await self._call("getinfo", creds, {"orderid": _wire_id(order_id)})
-        return self._parse(
-            "getinfo",
-            payload,
-            lambda raw: ServerInfo.from_raw(raw, order_id=str(order_id)),
-            (creds.key,),
-        )
+        parse = partial(ServerInfo.from_raw, order_id=str(order_id))
+        return await self._request("getinfo", creds, {"orderid": _wire_id(order_id)}, parse)
 
     async def get_info_by_ip(self, creds: Credentials, ip: str) -> ServerInfo:
-        payload = await self._call("getinfo", creds, {"orderid": 0, "ip": ip})
-        return self._parse("getinfo", payload, ServerInfo.from_raw, (creds.key,))
+        params = {"orderid": 0, "ip": ip}
+        return await self._request("getinfo", creds, params, ServerInfo.from_raw)
 
     async def reboot(self, creds: Credentials, order_id: str | int) -> ActionResult:
         return await self._action("reboot", creds, {"orderid": _wire_id(order_id)})
@@ -317,8 +312,7 @@ class InfernoClient:
         return await self._action("sshkey.add", creds, params)
 
     async def sshkey_list(self, creds: Credentials) -> list[SshKey]:
-        payload = await self._call("sshkey.list", creds, {})
-        return self._parse("sshkey.list", payload, SshKey.list_from_raw, (creds.key,))
+        return await self._request("sshkey.list", creds, {}, SshKey.list_from_raw)
 
     async def sshkey_remove(self, creds: Credentials, key_id: str | int) -> ActionResult:
         return await self._action("sshkey.remove", creds, {"id": _wire_id(key_id)})
@@ -335,21 +329,23 @@ class InfernoClient:
         return list(await self._cached_read("services", creds, Service.list_from_raw))
 
     async def get_service(self, creds: Credentials, service_id: str | int) -> Service:
-        payload = await self._call("getService", creds, {"serviceid": _wire_id(service_id)})
-        return self._parse(
-            "getService",
-            payload,
-            lambda raw: Service.from_raw(raw, service_id=str(service_id)),
-            (creds.key,),
-        )
+        parse = partial(Service.from_raw, service_id=str(service_id))
+        return await self._request("getService", creds, {"serviceid": _wire_id(service_id)}, parse)
 
     # ------------------------------------------------------------------ plumbing
+
+    async def _request(
+        self, action: str, creds: Credentials, params: dict[str, Any], parser: Callable[[Any], _T]
+    ) -> _T:
+        """One call for an account, its answer read by ``parser``; the one place that makes sure
+        the account's key is scrubbed from whatever an unreadable answer logs."""
+        payload = await self._call(action, creds, params)
+        return self._parse(action, payload, parser, (creds.key,))
 
     async def _action(
         self, action: str, creds: Credentials, params: dict[str, Any]
     ) -> ActionResult:
-        payload = await self._call(action, creds, params)
-        return self._parse(action, payload, ActionResult.from_raw, (creds.key,))
+        return await self._request(action, creds, params, ActionResult.from_raw)
 
     async def _install(
         self,
@@ -372,10 +368,7 @@ class InfernoClient:
             "sshkey_ids": ids,
             "run": int(run),
         }
-        payload = await self._call(action, creds, params)
-        return self._parse(
-            action, payload, lambda raw: InstallResult.from_raw(raw, run=run), (creds.key,)
-        )
+        return await self._request(action, creds, params, partial(InstallResult.from_raw, run=run))
 
     async def _call(
         self,
