@@ -126,7 +126,8 @@ def _wire_id(value: str | int) -> str | int:
     return value
 
 
-_CACHE_LIMIT = 10_000
+# Accounts, each holding at most its orders and services (the catalog is one more).
+_CACHE_LIMIT = 5_000
 
 
 def aiohttp_transport(base_url: str, max_connections: int) -> AiohttpTransport:
@@ -169,10 +170,6 @@ def _text_of(response: httpx.Response) -> str:
     return response.text
 
 
-def _cache_key(action: str, creds: Credentials | None) -> tuple[str, int | None, str | None]:
-    return (action, creds.cid if creds else None, creds.key if creds else None)
-
-
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -210,7 +207,9 @@ class InfernoClient:
         # provider calls. Only parameterless list reads are cached, and any write by an account
         # drops that account's entries, so the bot never shows a list older than its own action.
         self._cache_ttl = max(0.0, cache_ttl)
-        self._cache: dict[tuple[str, int | None, str | None], tuple[float, Any]] = {}
+        # By account (None: the catalog), so a write drops its account's lists in one step;
+        # then by action and key, so a list read with one key is never shown for another.
+        self._cache: dict[int | None, dict[tuple[str, str | None], tuple[float, Any]]] = {}
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
@@ -393,36 +392,45 @@ class InfernoClient:
         """A parameterless list read, reused for ``cache_ttl`` seconds. The parsed models are
         kept (frozen dataclasses; callers get their own list), so an answer that could not be
         read is never kept and a cache hit costs no parsing."""
-        cache_key = _cache_key(action, creds)
-        cached = self._cache.get(cache_key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cast(_T, cached[1])
+        fresh = self._fresh(action, creds)
+        if fresh is not None:
+            return cast(_T, fresh[1])
         secrets = (creds.key,) if creds is not None else ()
         payload = await self._call_provider(action, creds, {}, secrets)
         value = self._parse(action, payload, parser, secrets)
         if self._cache_ttl:
-            self._remember(cache_key, value)
+            self._remember(action, creds, value)
         return value
 
     def has_fresh(self, action: str, creds: Credentials | None) -> bool:
         """Whether a parameterless read of ``action`` would be answered from the cache now."""
-        cached = self._cache.get(_cache_key(action, creds))
-        return cached is not None and cached[0] > time.monotonic()
+        return self._fresh(action, creds) is not None
 
     def forget(self, cid: int) -> None:
         """Drops the cached lists of one account, and the shared catalog (after a write: a
         refused template or plan is the sign that the catalog changed)."""
-        for cache_key in [k for k in self._cache if k[1] in (cid, None)]:
-            del self._cache[cache_key]
+        self._cache.pop(cid, None)
+        self._cache.pop(None, None)
 
-    def _remember(self, cache_key: tuple[str, int | None, str | None], value: Any) -> None:
+    def _fresh(self, action: str, creds: Credentials | None) -> tuple[float, Any] | None:
+        entries = self._cache.get(creds.cid if creds else None)
+        cached = entries.get((action, creds.key if creds else None)) if entries else None
+        return cached if cached is not None and cached[0] > time.monotonic() else None
+
+    def _remember(self, action: str, creds: Credentials | None, value: Any) -> None:
         now = time.monotonic()
-        if len(self._cache) >= _CACHE_LIMIT:
-            for stale in [k for k, (until, _) in self._cache.items() if until <= now]:
+        cid = creds.cid if creds else None
+        if cid not in self._cache and len(self._cache) >= _CACHE_LIMIT:
+            for stale in [
+                account
+                for account, entries in self._cache.items()
+                if all(until <= now for until, _ in entries.values())
+            ]:
                 del self._cache[stale]
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-        self._cache[cache_key] = (now + self._cache_ttl, value)
+        entries = self._cache.setdefault(cid, {})
+        entries[(action, creds.key if creds else None)] = (now + self._cache_ttl, value)
 
     async def _call_provider(
         self,
