@@ -44,6 +44,7 @@ from bot.inferno.models import (
     ServerInfo,
     Service,
     SshKey,
+    failure_of,
     mask_secrets,
 )
 from bot.inferno.printr import PrintRError, parse_print_r
@@ -61,7 +62,6 @@ READ_ACTIONS = frozenset(
 )
 
 _MASK = "***"
-_FAIL_RESULTS = frozenset({"fail", "failed", "failure", "error"})
 # A fail envelope about the caller's address means the same as a 403: whitelist the server IP.
 _ACCESS_RE = re.compile(
     r"white[ -]?list"
@@ -98,25 +98,6 @@ def _is_html(text: str) -> bool:
 def _is_cloudflare(text: str) -> bool:
     lowered = text.lower()
     return any(marker in lowered for marker in _CLOUDFLARE_MARKERS)
-
-
-def _field(data: dict[str, Any], *names: str) -> Any:
-    lowered = {str(k).lower(): v for k, v in data.items()}
-    for name in names:
-        value = lowered.get(name.lower())
-        if value is not None:
-            return value
-    return None
-
-
-def _code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
 
 
 def _wire_id(value: str | int) -> str | int:
@@ -546,23 +527,11 @@ class InfernoClient:
         raise UnreadableAnswer("answer is neither JSON nor print_r", action=action)
 
     def _raise_for_fail(self, action: str, payload: Any, secrets: Sequence[str]) -> None:
-        if not isinstance(payload, dict):
+        failure = failure_of(payload)
+        if failure is None:
             return
-        failed: dict[str, Any] | None = None
-        result = _field(payload, "result")
-        if isinstance(result, str) and result.strip().lower() in _FAIL_RESULTS:
-            failed = payload
-        else:
-            # print_r install answers nest the panel's verdict: success outside, fail in retx.
-            retx = _field(payload, "retx")
-            inner = _field(retx, "result") if isinstance(retx, dict) else None
-            if isinstance(inner, str) and inner.strip().lower() in _FAIL_RESULTS:
-                failed = retx
-        if failed is None:
-            return
-        raw_message = _field(failed, "message", "msg", "error")
-        message = _scrub(str(raw_message).strip(), secrets) if raw_message is not None else ""
-        code = _code(_field(failed, "error_code", "code"))
+        raw_message, code = failure
+        message = _scrub(raw_message, secrets)
         if _ACCESS_RE.search(message):
             raise AccessDenied(
                 f"the provider refused this server's IP address: {message}",
