@@ -156,6 +156,10 @@ def test_structurally_broken_blobs() -> None:
     assert problem_of(_line("ecdsa-sha2-nistp256", not_on_curve)) is KeyProblem.BAD_KEY_DATA
     # A length prefix that claims more bytes than there are.
     assert problem_of(_line("ssh-ed25519", b"\x00\x00\x10\x00ssh")) is KeyProblem.BAD_KEY_DATA
+    # A point of the right length in compressed form, which cryptography refuses with
+    # NotImplementedError rather than ValueError.
+    compressed = _wire(b"ecdsa-sha2-nistp256", b"nistp256", b"\x02" + bytes(64))
+    assert problem_of(_line("ecdsa-sha2-nistp256", compressed)) is KeyProblem.BAD_KEY_DATA
 
 
 def test_weak_rsa_is_refused() -> None:

@@ -218,7 +218,7 @@ def _check_blob(key_type: str, blob: bytes) -> None:
     # (a point on the curve, a usable RSA modulus).
     try:
         public = load_ssh_public_key(f"{key_type} {base64.b64encode(blob).decode()}".encode())
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm):
         raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA) from None
     if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
         raise InvalidPublicKey(KeyProblem.WEAK_KEY, str(public.key_size))
