@@ -710,6 +710,25 @@ async def test_fail_envelope_without_code(make_client: MakeClient) -> None:
     assert (caught.value.message, caught.value.code) == ("Not enough funds", None)
 
 
+@pytest.mark.parametrize(
+    ("answer", "message", "code"),
+    [
+        # Read the way the models read codes: as a number, or not at all; never a ValueError.
+        ({"result": "fail", "msg": "Order not found", "code": "--5"}, "Order not found", None),
+        ({"result": "fail", "msg": "Order not found", "code": "12.0"}, "Order not found", 12),
+        # An empty field is a missing one, as in the models: it must not hide the next.
+        ({"result": "fail", "message": "", "error": "No free IP"}, "No free IP", None),
+    ],
+)
+async def test_fail_envelope_fields_read_like_the_models(
+    make_client: MakeClient, answer: dict[str, Any], message: str, code: int | None
+) -> None:
+    client, _ = make_client(answer_json(answer))
+    with pytest.raises(ProviderFail) as caught:
+        await client.get_info(CREDS, 1)
+    assert (caught.value.message, caught.value.code) == (message, code)
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 async def test_5xx_is_unavailable(make_client: MakeClient, status: int) -> None:
     client, _ = make_client(answer_text("Internal Server Error", status=status))

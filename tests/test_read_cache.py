@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.inferno import client as client_module
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import ProviderUnavailable
 from bot.inferno.models import Credentials
@@ -89,3 +90,19 @@ async def test_orders_and_services_side_by_side_or_from_the_cache(
     assert (sim.calls["orders"], sim.calls["services"]) == (1, 1)
     await client.create(creds, "101")
     assert not client.has_fresh("orders", creds), "a write drops the lists"
+
+
+async def test_a_full_cache_makes_room_for_the_next_account(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim, client, creds, other = setup
+    monkeypatch.setattr(client_module, "_CACHE_LIMIT", 1)
+    await client.orders(creds)
+    await client.services(creds)
+    assert client.has_fresh("orders", creds) and client.has_fresh("services", creds)
+    await client.orders(other)
+    assert client.has_fresh("orders", other)
+    assert not client.has_fresh("orders", creds), "the full cache was emptied first"
+    await client.orders(creds)
+    assert sim.calls["orders"] == 3

@@ -132,14 +132,16 @@ def test_declared_type_must_match_the_embedded_one() -> None:
     assert problem_of(f"ecdsa-sha2-nistp384 {ec_body}") is KeyProblem.TYPE_MISMATCH
 
 
-def test_curve_inside_an_ecdsa_blob_must_match_the_type() -> None:
+def test_an_ecdsa_blob_whose_curve_contradicts_its_own_type_is_damaged() -> None:
+    # The line and the blob agree on the type, so this is not the hand-edited type word that
+    # TYPE_MISMATCH explains; the contradiction is inside the blob, where nobody edits.
     point = (
         ec.generate_private_key(ec.SECP256R1())
         .public_key()
         .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     )
     forged = _line("ecdsa-sha2-nistp256", _wire(b"ecdsa-sha2-nistp256", b"nistp384", point))
-    assert problem_of(forged) is KeyProblem.TYPE_MISMATCH
+    assert problem_of(forged) is KeyProblem.BAD_KEY_DATA
 
 
 def test_structurally_broken_blobs() -> None:
@@ -156,6 +158,10 @@ def test_structurally_broken_blobs() -> None:
     assert problem_of(_line("ecdsa-sha2-nistp256", not_on_curve)) is KeyProblem.BAD_KEY_DATA
     # A length prefix that claims more bytes than there are.
     assert problem_of(_line("ssh-ed25519", b"\x00\x00\x10\x00ssh")) is KeyProblem.BAD_KEY_DATA
+    # A point of the right length in compressed form, which cryptography refuses with
+    # NotImplementedError rather than ValueError.
+    compressed = _wire(b"ecdsa-sha2-nistp256", b"nistp256", b"\x02" + bytes(64))
+    assert problem_of(_line("ecdsa-sha2-nistp256", compressed)) is KeyProblem.BAD_KEY_DATA
 
 
 def test_weak_rsa_is_refused() -> None:

@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -43,6 +44,7 @@ from bot.inferno.models import (
     ServerInfo,
     Service,
     SshKey,
+    failure_of,
     mask_secrets,
 )
 from bot.inferno.printr import PrintRError, parse_print_r
@@ -60,7 +62,6 @@ READ_ACTIONS = frozenset(
 )
 
 _MASK = "***"
-_FAIL_RESULTS = frozenset({"fail", "failed", "failure", "error"})
 # A fail envelope about the caller's address means the same as a 403: whitelist the server IP.
 _ACCESS_RE = re.compile(
     r"white[ -]?list"
@@ -99,25 +100,6 @@ def _is_cloudflare(text: str) -> bool:
     return any(marker in lowered for marker in _CLOUDFLARE_MARKERS)
 
 
-def _field(data: dict[str, Any], *names: str) -> Any:
-    lowered = {str(k).lower(): v for k, v in data.items()}
-    for name in names:
-        value = lowered.get(name.lower())
-        if value is not None:
-            return value
-    return None
-
-
-def _code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
 def _wire_id(value: str | int) -> str | int:
     # Ids go out as numbers when they are numbers, as the provider's docs show them.
     if isinstance(value, str) and value.strip().isdigit():
@@ -125,7 +107,8 @@ def _wire_id(value: str | int) -> str | int:
     return value
 
 
-_CACHE_LIMIT = 10_000
+# Accounts, each holding at most its orders and services (the catalog is one more).
+_CACHE_LIMIT = 5_000
 
 
 def aiohttp_transport(base_url: str, max_connections: int) -> AiohttpTransport:
@@ -168,10 +151,6 @@ def _text_of(response: httpx.Response) -> str:
     return response.text
 
 
-def _cache_key(action: str, creds: Credentials | None) -> tuple[str, int | None, str | None]:
-    return (action, creds.cid if creds else None, creds.key if creds else None)
-
-
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -209,7 +188,9 @@ class InfernoClient:
         # provider calls. Only parameterless list reads are cached, and any write by an account
         # drops that account's entries, so the bot never shows a list older than its own action.
         self._cache_ttl = max(0.0, cache_ttl)
-        self._cache: dict[tuple[str, int | None, str | None], tuple[float, Any]] = {}
+        # By account (None: the catalog), so a write drops its account's lists in one step;
+        # then by action and key, so a list read with one key is never shown for another.
+        self._cache: dict[int | None, dict[tuple[str, str | None], tuple[float, Any]]] = {}
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
@@ -251,12 +232,11 @@ class InfernoClient:
         return await self._cached_read("list", None, Catalog.from_raw)
 
     async def balance(self, creds: Credentials) -> Balance:
-        payload = await self._call("balance", creds, {})
-        return self._parse("balance", payload, Balance.from_raw, (creds.key,))
+        return await self._request("balance", creds, {}, Balance.from_raw)
 
     async def create(self, creds: Credentials, product_id: str) -> CreatedOrder:
-        payload = await self._call("create", creds, {"pid": _wire_id(product_id)})
-        return self._parse("create", payload, CreatedOrder.from_raw, (creds.key,))
+        params = {"pid": _wire_id(product_id)}
+        return await self._request("create", creds, params, CreatedOrder.from_raw)
 
     async def orders(self, creds: Credentials) -> list[Order]:
         return list(await self._cached_read("orders", creds, Order.list_from_raw))
@@ -287,17 +267,12 @@ class InfernoClient:
         return await self._install("reinstall", creds, order_id, template, sshkey_ids, run=run)
 
     async def get_info(self, creds: Credentials, order_id: str | int) -> ServerInfo:
-        payload = await self._call("getinfo", creds, {"orderid": _wire_id(order_id)})
-        return self._parse(
-            "getinfo",
-            payload,
-            lambda raw: ServerInfo.from_raw(raw, order_id=str(order_id)),
-            (creds.key,),
-        )
+        parse = partial(ServerInfo.from_raw, order_id=str(order_id))
+        return await self._request("getinfo", creds, {"orderid": _wire_id(order_id)}, parse)
 
     async def get_info_by_ip(self, creds: Credentials, ip: str) -> ServerInfo:
-        payload = await self._call("getinfo", creds, {"orderid": 0, "ip": ip})
-        return self._parse("getinfo", payload, ServerInfo.from_raw, (creds.key,))
+        params = {"orderid": 0, "ip": ip}
+        return await self._request("getinfo", creds, params, ServerInfo.from_raw)
 
     async def reboot(self, creds: Credentials, order_id: str | int) -> ActionResult:
         return await self._action("reboot", creds, {"orderid": _wire_id(order_id)})
@@ -317,8 +292,7 @@ class InfernoClient:
         return await self._action("sshkey.add", creds, params)
 
     async def sshkey_list(self, creds: Credentials) -> list[SshKey]:
-        payload = await self._call("sshkey.list", creds, {})
-        return self._parse("sshkey.list", payload, SshKey.list_from_raw, (creds.key,))
+        return await self._request("sshkey.list", creds, {}, SshKey.list_from_raw)
 
     async def sshkey_remove(self, creds: Credentials, key_id: str | int) -> ActionResult:
         return await self._action("sshkey.remove", creds, {"id": _wire_id(key_id)})
@@ -335,21 +309,23 @@ class InfernoClient:
         return list(await self._cached_read("services", creds, Service.list_from_raw))
 
     async def get_service(self, creds: Credentials, service_id: str | int) -> Service:
-        payload = await self._call("getService", creds, {"serviceid": _wire_id(service_id)})
-        return self._parse(
-            "getService",
-            payload,
-            lambda raw: Service.from_raw(raw, service_id=str(service_id)),
-            (creds.key,),
-        )
+        parse = partial(Service.from_raw, service_id=str(service_id))
+        return await self._request("getService", creds, {"serviceid": _wire_id(service_id)}, parse)
 
     # ------------------------------------------------------------------ plumbing
+
+    async def _request(
+        self, action: str, creds: Credentials, params: dict[str, Any], parser: Callable[[Any], _T]
+    ) -> _T:
+        """One call for an account, its answer read by ``parser``; the one place that makes sure
+        the account's key is scrubbed from whatever an unreadable answer logs."""
+        payload = await self._call(action, creds, params)
+        return self._parse(action, payload, parser, (creds.key,))
 
     async def _action(
         self, action: str, creds: Credentials, params: dict[str, Any]
     ) -> ActionResult:
-        payload = await self._call(action, creds, params)
-        return self._parse(action, payload, ActionResult.from_raw, (creds.key,))
+        return await self._request(action, creds, params, ActionResult.from_raw)
 
     async def _install(
         self,
@@ -372,10 +348,7 @@ class InfernoClient:
             "sshkey_ids": ids,
             "run": int(run),
         }
-        payload = await self._call(action, creds, params)
-        return self._parse(
-            action, payload, lambda raw: InstallResult.from_raw(raw, run=run), (creds.key,)
-        )
+        return await self._request(action, creds, params, partial(InstallResult.from_raw, run=run))
 
     async def _call(
         self,
@@ -400,36 +373,45 @@ class InfernoClient:
         """A parameterless list read, reused for ``cache_ttl`` seconds. The parsed models are
         kept (frozen dataclasses; callers get their own list), so an answer that could not be
         read is never kept and a cache hit costs no parsing."""
-        cache_key = _cache_key(action, creds)
-        cached = self._cache.get(cache_key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cast(_T, cached[1])
+        fresh = self._fresh(action, creds)
+        if fresh is not None:
+            return cast(_T, fresh[1])
         secrets = (creds.key,) if creds is not None else ()
         payload = await self._call_provider(action, creds, {}, secrets)
         value = self._parse(action, payload, parser, secrets)
         if self._cache_ttl:
-            self._remember(cache_key, value)
+            self._remember(action, creds, value)
         return value
 
     def has_fresh(self, action: str, creds: Credentials | None) -> bool:
         """Whether a parameterless read of ``action`` would be answered from the cache now."""
-        cached = self._cache.get(_cache_key(action, creds))
-        return cached is not None and cached[0] > time.monotonic()
+        return self._fresh(action, creds) is not None
 
     def forget(self, cid: int) -> None:
         """Drops the cached lists of one account, and the shared catalog (after a write: a
         refused template or plan is the sign that the catalog changed)."""
-        for cache_key in [k for k in self._cache if k[1] in (cid, None)]:
-            del self._cache[cache_key]
+        self._cache.pop(cid, None)
+        self._cache.pop(None, None)
 
-    def _remember(self, cache_key: tuple[str, int | None, str | None], value: Any) -> None:
+    def _fresh(self, action: str, creds: Credentials | None) -> tuple[float, Any] | None:
+        entries = self._cache.get(creds.cid if creds else None)
+        cached = entries.get((action, creds.key if creds else None)) if entries else None
+        return cached if cached is not None and cached[0] > time.monotonic() else None
+
+    def _remember(self, action: str, creds: Credentials | None, value: Any) -> None:
         now = time.monotonic()
-        if len(self._cache) >= _CACHE_LIMIT:
-            for stale in [k for k, (until, _) in self._cache.items() if until <= now]:
+        cid = creds.cid if creds else None
+        if cid not in self._cache and len(self._cache) >= _CACHE_LIMIT:
+            for stale in [
+                account
+                for account, entries in self._cache.items()
+                if all(until <= now for until, _ in entries.values())
+            ]:
                 del self._cache[stale]
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-        self._cache[cache_key] = (now + self._cache_ttl, value)
+        entries = self._cache.setdefault(cid, {})
+        entries[(action, creds.key if creds else None)] = (now + self._cache_ttl, value)
 
     async def _call_provider(
         self,
@@ -545,23 +527,11 @@ class InfernoClient:
         raise UnreadableAnswer("answer is neither JSON nor print_r", action=action)
 
     def _raise_for_fail(self, action: str, payload: Any, secrets: Sequence[str]) -> None:
-        if not isinstance(payload, dict):
+        failure = failure_of(payload)
+        if failure is None:
             return
-        failed: dict[str, Any] | None = None
-        result = _field(payload, "result")
-        if isinstance(result, str) and result.strip().lower() in _FAIL_RESULTS:
-            failed = payload
-        else:
-            # print_r install answers nest the panel's verdict: success outside, fail in retx.
-            retx = _field(payload, "retx")
-            inner = _field(retx, "result") if isinstance(retx, dict) else None
-            if isinstance(inner, str) and inner.strip().lower() in _FAIL_RESULTS:
-                failed = retx
-        if failed is None:
-            return
-        raw_message = _field(failed, "message", "msg", "error")
-        message = _scrub(str(raw_message).strip(), secrets) if raw_message is not None else ""
-        code = _code(_field(failed, "error_code", "code"))
+        raw_message, code = failure
+        message = _scrub(raw_message, secrets)
         if _ACCESS_RE.search(message):
             raise AccessDenied(
                 f"the provider refused this server's IP address: {message}",

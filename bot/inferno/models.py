@@ -35,6 +35,7 @@ __all__ = [
     "Service",
     "SshKey",
     "Template",
+    "failure_of",
 ]
 
 # Field names whose values are secrets wherever they appear (compared lower-cased).
@@ -489,6 +490,23 @@ class Order:
 
 
 # --------------------------------------------------------------------------- action results
+
+
+def failure_of(raw: Any) -> tuple[str, int | None] | None:
+    """Message and code of a ``result: fail`` answer; None for any other answer."""
+    if not isinstance(raw, dict):
+        return None
+    retx = _pick(raw, "retx")
+    if _is_fail(raw):
+        failed = raw
+    # print_r install answers nest the panel's verdict: success outside, fail in retx.
+    elif isinstance(retx, dict) and _is_fail(retx):
+        failed = retx
+    else:
+        return None
+    message = _pick(failed, "message", "msg", "error")
+    code = _int(_pick(failed, "error_code", "code"))
+    return (str(message).strip() if message is not None else "", code)
 
 
 @dataclass(frozen=True)

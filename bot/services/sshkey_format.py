@@ -33,24 +33,21 @@ __all__ = [
     "parse_public_key",
 ]
 
-# (declared type, curve name inside the blob or None, whether it is a FIDO "sk" key)
-_TYPES: dict[str, tuple[str | None, bool]] = {
-    "ssh-ed25519": (None, False),
-    "ssh-rsa": (None, False),
-    "ecdsa-sha2-nistp256": ("nistp256", False),
-    "ecdsa-sha2-nistp384": ("nistp384", False),
-    "ecdsa-sha2-nistp521": ("nistp521", False),
-    "sk-ssh-ed25519@openssh.com": (None, True),
-    "sk-ecdsa-sha2-nistp256@openssh.com": ("nistp256", True),
-}
+_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
 
 # An RSA key of 16384 bits is about 2.8 KB of base64; nothing legitimate is longer than this.
 MAX_PASTE_LENGTH = 4096
 MAX_COMMENT_LENGTH = 256
 # OpenSSH itself refuses shorter RSA keys.
 MIN_RSA_BITS = 1024
-_ED25519_KEY_BYTES = 32
-_EC_POINT_BYTES = {"nistp256": 65, "nistp384": 97, "nistp521": 133}
 
 _PRIVATE_MARKERS = (
     re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----", re.IGNORECASE),
@@ -161,64 +158,24 @@ def _parse_line(line: str) -> PublicKey:
         blob = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidPublicKey(KeyProblem.BAD_BASE64) from None
-    _check_blob(key_type, blob)
+    _check_key(key_type, body, blob)
     comment = _CONTROL_RE.sub("", comment)[:MAX_COMMENT_LENGTH].strip()
     return PublicKey(
         key_type=key_type, body=body, comment=comment or None, fingerprint=fingerprint_of(blob)
     )
 
 
-class _Reader:
-    """The SSH wire format (RFC 4251): uint32 length-prefixed strings, read strictly."""
-
-    def __init__(self, blob: bytes) -> None:
-        self._blob = blob
-        self._pos = 0
-
-    def string(self) -> bytes:
-        if self._pos + 4 > len(self._blob):
-            raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA)
-        size = int.from_bytes(self._blob[self._pos : self._pos + 4], "big")
-        start = self._pos + 4
-        if size > len(self._blob) - start:
-            raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA)
-        self._pos = start + size
-        return self._blob[start : self._pos]
-
-    @property
-    def done(self) -> bool:
-        return self._pos == len(self._blob)
-
-
-def _check_blob(key_type: str, blob: bytes) -> None:
-    curve, is_sk = _TYPES[key_type]
-    reader = _Reader(blob)
-    embedded = reader.string()
-    if embedded != key_type.encode():
+def _check_key(key_type: str, body: str, blob: bytes) -> None:
+    # The blob starts with its own type (RFC 4253): one that differs from the declared type is
+    # worth its own message, as it is what a hand-edited type word looks like.
+    size = int.from_bytes(blob[:4], "big")
+    if len(blob) >= 4 + size and blob[4 : 4 + size] != key_type.encode():
         raise InvalidPublicKey(KeyProblem.TYPE_MISMATCH, key_type)
-    if key_type in ("ssh-ed25519", "sk-ssh-ed25519@openssh.com"):
-        if len(reader.string()) != _ED25519_KEY_BYTES:
-            raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA)
-    elif key_type == "ssh-rsa":
-        exponent, modulus = reader.string(), reader.string()
-        if not exponent or not modulus:
-            raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA)
-    else:
-        assert curve is not None
-        if reader.string() != curve.encode():
-            raise InvalidPublicKey(KeyProblem.TYPE_MISMATCH, key_type)
-        if len(reader.string()) != _EC_POINT_BYTES[curve]:
-            raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA)
-    if is_sk:
-        # The FIDO application string, normally "ssh:".
-        reader.string()
-    if not reader.done:
-        raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA)
-    # The structure is right; let the cryptography library check the numbers themselves
-    # (a point on the curve, a usable RSA modulus).
+    # cryptography checks the rest: the wire format, the curve and the point, key lengths, the
+    # FIDO application string, and no trailing bytes.
     try:
-        public = load_ssh_public_key(f"{key_type} {base64.b64encode(blob).decode()}".encode())
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+        public = load_ssh_public_key(f"{key_type} {body}".encode())
+    except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm):
         raise InvalidPublicKey(KeyProblem.BAD_KEY_DATA) from None
     if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
         raise InvalidPublicKey(KeyProblem.WEAK_KEY, str(public.key_size))
