@@ -52,6 +52,13 @@ class Statements:
         monkeypatch.setattr(Connection, "transaction", transaction)
 
 
+async def traced(db: Database) -> list[str]:
+    """Every statement that reaches SQLite from now on, BEGIN and COMMIT included."""
+    statements: list[str] = []
+    await db._conn.raw.set_trace_callback(statements.append)
+    return statements
+
+
 # --- RowCache ----------------------------------------------------------------------------------
 
 
@@ -176,6 +183,18 @@ async def test_writes_go_through_and_equal_writes_are_skipped(
     assert row is not None and (row["state"], row["data"]) == ("Form:step", '{"a":1}')
 
 
+async def test_each_dialog_write_is_one_statement(db: Database) -> None:
+    statements = await traced(db)
+    await db.fsm.set_state(KEY, "Form:step")
+    await db.fsm.set_data(KEY, {"a": 1})
+    await db.fsm.set_state(KEY, None)
+    await db.fsm.set_data(KEY, {})
+    verbs = [statement.split()[0] for statement in statements]
+    assert verbs == ["SELECT", "INSERT", "INSERT", "INSERT", "DELETE"]
+    row = await db._conn.fetchone("SELECT COUNT(*) FROM fsm")
+    assert row is not None and row[0] == 0, "a cleared dialog leaves no row"
+
+
 async def test_a_caller_mutating_its_data_does_not_change_the_dialog(db: Database) -> None:
     await db.fsm.set_data(KEY, {"items": [1]})
     data = await db.fsm.get_data(KEY)
@@ -199,10 +218,10 @@ async def test_a_failed_write_leaves_the_database_truth(
 ) -> None:
     await db.fsm.set_state(KEY, "Form:first")
 
-    def broken_transaction(conn: Connection) -> None:
+    async def broken_execute(conn: Connection, sql: str, params: Params = ()) -> int:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(Connection, "transaction", broken_transaction)
+    monkeypatch.setattr(Connection, "execute", broken_execute)
     with pytest.raises(OSError):
         await db.fsm.set_state(KEY, "Form:second")
     monkeypatch.undo()
