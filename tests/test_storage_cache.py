@@ -144,6 +144,24 @@ async def test_a_read_racing_a_link_does_not_bring_the_old_row_back(db: Database
     assert (await db.users.ensure_with_account(8, "en"))[1] == Account(88, "user-eight-key-000")
 
 
+async def test_a_new_user_is_one_read_and_one_insert(db: Database) -> None:
+    statements = await traced(db)
+    user, account = await db.users.ensure_with_account(10, "en")
+    assert (user.id, user.language, user.linked, account) == (10, "en", False, None)
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "INSERT"]
+    assert (await db.users.ensure_with_account(10, "ru"))[0] == user
+    assert len(statements) == 2, "the inserted row is cached"
+
+
+async def test_a_link_racing_a_new_user_is_kept(db: Database) -> None:
+    racing_ensure = asyncio.create_task(db.users.ensure_with_account(12, "en"))
+    await asyncio.sleep(0)  # the ensure has found no row and waits for SQLite
+    await db.users.link(12, 120, "user-twelve-key-00")
+    user, account = await racing_ensure
+    assert user.linked and account == Account(120, "user-twelve-key-00")
+    assert (await db.users.ensure_with_account(12, "en"))[1] == account
+
+
 async def test_the_cache_holds_the_key_encrypted_only(db: Database) -> None:
     await db.users.link(9, 99, "user-nine-key-0000")
     await db.users.ensure_with_account(9, "en")

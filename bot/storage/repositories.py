@@ -64,8 +64,8 @@ class _UserRow:
     api_key: bytes | None = field(repr=False)
 
 
-def _user(row: sqlite3.Row) -> User:
-    return User(
+def _user_row(row: sqlite3.Row) -> _UserRow:
+    user = User(
         id=row["id"],
         language=row["language"],
         cid=row["cid"],
@@ -73,6 +73,7 @@ def _user(row: sqlite3.Row) -> User:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+    return _UserRow(user, row["key_id"], row["api_key"])
 
 
 class UserRepository:
@@ -97,20 +98,7 @@ class UserRepository:
 
     async def ensure(self, user_id: int, language: str | None) -> User:
         """Insert the user if missing; an existing user keeps its stored language."""
-        # Called on every update: the common case (user exists) is a single read.
-        user = await self.get(user_id)
-        if user is not None:
-            return user
-        now = self._conn.clock()
-        self._cache.discard(user_id)
-        await self._conn.execute(
-            "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO NOTHING",
-            (user_id, language, now, now),
-        )
-        user = await self.get(user_id)
-        assert user is not None
-        return user
+        return (await self._ensure_row(user_id, language)).user
 
     async def ensure_with_account(
         self, user_id: int, language: str | None
@@ -119,13 +107,32 @@ class UserRepository:
 
         Raises :class:`~bot.storage.errors.DecryptionError` like :meth:`account`.
         """
-        row = await self._row(user_id)
-        if row is None:
-            return await self.ensure(user_id, language), None
+        row = await self._ensure_row(user_id, language)
         if row.key_id is None or row.api_key is None or row.user.cid is None:
             return row.user, None
         api_key = self._keyring.decrypt(user_id, row.key_id, row.api_key)
         return row.user, Account(cid=row.user.cid, api_key=api_key)
+
+    async def _ensure_row(self, user_id: int, language: str | None) -> _UserRow:
+        # Called on every update: a known user is a cache hit or one read, a new one a read
+        # and an insert.
+        row = await self._row(user_id)
+        if row is not None:
+            return row
+        now = self._conn.clock()
+        self._cache.discard(user_id)
+        ticket = self._cache.ticket()
+        # DO UPDATE (keeping the language) rather than DO NOTHING: RETURNING then also yields
+        # the row when a racing write created it first. RETURNING needs SQLite 3.35.
+        found = await self._conn.fetchone(
+            "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET language = language RETURNING *",
+            (user_id, language, now, now),
+        )
+        assert found is not None
+        row = _user_row(found)
+        self._cache.fill(user_id, row, ticket)
+        return row
 
     async def _row(self, user_id: int) -> _UserRow | None:
         cached = self._cache.get(user_id)
@@ -135,7 +142,7 @@ class UserRepository:
         found = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
         if found is None:
             return None
-        row = _UserRow(_user(found), found["key_id"], found["api_key"])
+        row = _user_row(found)
         self._cache.fill(user_id, row, ticket)
         return row
 
