@@ -307,22 +307,10 @@ async def test_watch_replace_semantics(db: Database, clock: Clock) -> None:
         await db.watches.replace(1, 100, "o3", "delete", "x")
 
 
-async def test_watch_progress_and_open(db: Database) -> None:
+async def test_watch_status_and_open(db: Database) -> None:
     a = await db.watches.replace(1, 1, "a", "install", "t")
     b = await db.watches.replace(1, 1, "b", "install", "t")
     c = await db.watches.replace(1, 1, "c", "install", "t")
-    await db.watches.update_progress(
-        a.id, last_state="Installing", failures=2, next_poll_at=5e6, last_edit_at=123.0
-    )
-    await db.watches.update_progress(a.id, last_state="Still", failures=0, next_poll_at=6e6)
-    got = await db.watches.get(a.id)
-    assert got is not None
-    assert (got.last_state, got.failures, got.next_poll_at, got.last_edit_at) == (
-        "Still",
-        0,
-        6e6,
-        123.0,  # None keeps the previous edit time
-    )
     await db.watches.set_status_message(a.id, 99)
     got = await db.watches.get(a.id)
     assert got is not None and got.status_message_id == 99

@@ -12,6 +12,7 @@ import pytest
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
 from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
+from bot.storage import WatchPoll
 from tests.harness import BotEnv, running_bot
 
 UID = 5001
@@ -139,10 +140,9 @@ async def test_provider_errors_back_off_then_recover(quiet_env: BotEnv) -> None:
 
 
 async def force_due(env: BotEnv) -> None:
-    for watch in await env.db.watches.open():
-        await env.db.watches.update_progress(
-            watch.id, last_state=watch.last_state, failures=watch.failures, next_poll_at=0
-        )
+    await env.db.watches.update_progress_many(
+        [WatchPoll(w.id, w.last_state, w.failures, 0) for w in await env.db.watches.open()]
+    )
 
 
 async def test_timeout_is_reported_once_and_polling_stops(tmp_path: Path) -> None:

@@ -309,7 +309,7 @@ def _watch(row: sqlite3.Row) -> Watch:
 
 @dataclass(frozen=True, slots=True)
 class WatchPoll:
-    """The outcome of polling one watch, as ``update_progress`` takes it."""
+    """The outcome of polling one watch, as ``update_progress_many`` takes it."""
 
     watch_id: int
     last_state: str | None
@@ -374,22 +374,6 @@ class WatchRepository:
             "SELECT * FROM watches WHERE user_id = ? ORDER BY started_at, id", (user_id,)
         )
         return [_watch(row) for row in rows]
-
-    async def update_progress(
-        self,
-        watch_id: int,
-        *,
-        last_state: str | None,
-        failures: int,
-        next_poll_at: float,
-        last_edit_at: float | None = None,
-    ) -> None:
-        """Record a poll. ``last_edit_at=None`` keeps the stored value (no message edit made)."""
-        await self._conn.execute(
-            "UPDATE watches SET last_state = ?, failures = ?, next_poll_at = ?, "
-            "last_edit_at = COALESCE(?, last_edit_at) WHERE id = ?",
-            (last_state, failures, next_poll_at, last_edit_at, watch_id),
-        )
 
     async def update_progress_many(self, polls: list[WatchPoll]) -> None:
         """Record a whole sweep's polls in one transaction (one commit instead of one each)."""
