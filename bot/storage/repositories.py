@@ -6,13 +6,16 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.storage.cache import RowCache
 from bot.storage.connection import Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 WatchKind = Literal["install", "reinstall"]
 DEFAULT_CONFIRMATION_TTL = 3600.0
@@ -26,6 +29,16 @@ def mask_secret(value: str) -> str:
 _IN_CHUNK = 500
 # User rows kept in memory (with the key still encrypted); the rest are read when needed.
 USER_CACHE_SIZE = 10_000
+
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def _from_row(cls: type[Record], row: sqlite3.Row, **derived: Any) -> Record:
+    """``cls`` from the columns named like its fields; ``derived`` gives the fields that are
+    not stored as they are. Columns without a field (an encrypted key) are left behind."""
+    stored = {f.name: row[f.name] for f in fields(cls) if f.name not in derived}
+    return cls(**stored, **derived)
+
 
 # --- users -------------------------------------------------------------------------------------
 
@@ -65,14 +78,7 @@ class _UserRow:
 
 
 def _user_row(row: sqlite3.Row) -> _UserRow:
-    user = User(
-        id=row["id"],
-        language=row["language"],
-        cid=row["cid"],
-        linked=row["cid"] is not None and row["api_key"] is not None,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    user = _from_row(User, row, linked=row["cid"] is not None and row["api_key"] is not None)
     return _UserRow(user, row["key_id"], row["api_key"])
 
 
@@ -289,22 +295,7 @@ class Watch:
 
 
 def _watch(row: sqlite3.Row) -> Watch:
-    return Watch(
-        id=row["id"],
-        user_id=row["user_id"],
-        chat_id=row["chat_id"],
-        order_id=row["order_id"],
-        kind=row["kind"],
-        template=row["template"],
-        started_at=row["started_at"],
-        last_state=row["last_state"],
-        status_message_id=row["status_message_id"],
-        last_edit_at=row["last_edit_at"],
-        failures=row["failures"],
-        next_poll_at=row["next_poll_at"],
-        notified=bool(row["notified"]),
-        timed_out=bool(row["timed_out"]),
-    )
+    return _from_row(Watch, row, notified=bool(row["notified"]), timed_out=bool(row["timed_out"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,17 +426,7 @@ class ActionRepository:
         rows = await self._conn.fetchall(
             "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
         )
-        return [
-            ActionEntry(
-                id=row["id"],
-                user_id=row["user_id"],
-                action=row["action"],
-                order_id=row["order_id"],
-                result=row["result"],
-                created_at=row["created_at"],
-            )
-            for row in rows
-        ]
+        return [_from_row(ActionEntry, row) for row in rows]
 
 
 # --- confirmations -----------------------------------------------------------------------------
@@ -462,14 +443,7 @@ class Confirmation:
 
 
 def _confirmation(row: sqlite3.Row) -> Confirmation:
-    return Confirmation(
-        token=row["token"],
-        user_id=row["user_id"],
-        action=row["action"],
-        payload=json.loads(row["payload"]),
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-    )
+    return _from_row(Confirmation, row, payload=json.loads(row["payload"]))
 
 
 class ConfirmationRepository:
@@ -572,15 +546,7 @@ class DeletionRepository:
         rows = await self._conn.fetchall(
             "SELECT * FROM deletions WHERE delete_at <= ? ORDER BY delete_at, id", (now,)
         )
-        return [
-            ScheduledDeletion(
-                id=row["id"],
-                chat_id=row["chat_id"],
-                message_id=row["message_id"],
-                delete_at=row["delete_at"],
-            )
-            for row in rows
-        ]
+        return [_from_row(ScheduledDeletion, row) for row in rows]
 
     async def remove(self, deletion_id: int) -> None:
         await self._conn.execute("DELETE FROM deletions WHERE id = ?", (deletion_id,))
