@@ -567,16 +567,19 @@ async def test_ensure_with_account_refuses_a_foreign_ciphertext(db: Database) ->
         await db.users.ensure_with_account(22, "en")
 
 
-async def test_next_poll_at_is_the_soonest_open_watch(db: Database) -> None:
-    assert await db.watches.next_poll_at() is None
-    first = await db.watches.replace(1, 1, "1", "install", "debian12")
-    second = await db.watches.replace(1, 1, "2", "install", "debian12")
-    await db.watches.update_progress_many(
-        [WatchPoll(first.id, None, 0, 500.0), WatchPoll(second.id, None, 0, 300.0)]
-    )
-    assert await db.watches.next_poll_at() == 300.0
-    await db.watches.mark_notified(second.id)
-    assert await db.watches.next_poll_at() == 500.0
+async def test_open_watches_are_counted_and_checked_one_by_one(db: Database) -> None:
+    assert await db.watches.count_open() == 0
+    running = await db.watches.replace(1, 1, "47001", "install", "debian12")
+    notified = await db.watches.replace(1, 1, "47002", "install", "debian12")
+    timed_out = await db.watches.replace(1, 1, "47003", "install", "debian12")
+    await db.watches.mark_notified(notified.id)
+    await db.watches.mark_timed_out(timed_out.id)
+    assert await db.watches.count_open() == 1
+    assert await db.watches.is_open(1, running.order_id)
+    assert not await db.watches.is_open(2, running.order_id), "another user's order"
+    assert not await db.watches.is_open(1, notified.order_id)
+    assert not await db.watches.is_open(1, timed_out.order_id)
+    assert not await db.watches.is_open(1, "47004")
 
 
 async def test_every_statement_of_the_front_door_holds_the_lock(db: Database) -> None:

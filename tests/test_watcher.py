@@ -145,6 +145,30 @@ async def force_due(env: BotEnv) -> None:
     )
 
 
+async def test_a_sweep_sleeps_until_the_soonest_watch_due_or_not(tmp_path: Path) -> None:
+    sim = Simulator(install_delay=3600.0)  # no install finishes during the test
+    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0) as env:
+        env.tg.add_user(UID)
+        await _sweep_sleeps_until_the_soonest_watch(env)
+
+
+async def _sweep_sleeps_until_the_soonest_watch(env: BotEnv) -> None:
+    customer = await linked(env)
+    watcher = watcher_of(env)
+    assert await watcher.sweep(env.bot) is None  # type: ignore[arg-type]
+    await start_install(env, customer)
+    [later] = await env.db.watches.open()
+    await env.db.watches.update_progress_many([WatchPoll(later.id, None, 0, time.time() + 100)])
+    await start_install(env, customer)
+    assert await watcher.count() == 2
+    delay = await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert delay is not None and 90 < delay <= 100, "the watch not due in this pass comes first"
+    await env.db.watches.delete(later.id)
+    await force_due(env)
+    delay = await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert delay is not None and 3590 < delay <= 3600, "the polled watch, one interval on"
+
+
 async def test_timeout_is_reported_once_and_polling_stops(tmp_path: Path) -> None:
     async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=0.3) as env:
         env.tg.add_user(UID)

@@ -349,12 +349,20 @@ class WatchRepository:
         )
         return [_watch(row) for row in rows]
 
-    async def next_poll_at(self) -> float | None:
-        """When the soonest open watch is due; None when nothing is being watched."""
+    async def count_open(self) -> int:
         row = await self._conn.fetchone(
-            "SELECT MIN(next_poll_at) AS due FROM watches WHERE notified = 0 AND timed_out = 0"
+            "SELECT COUNT(*) FROM watches WHERE notified = 0 AND timed_out = 0"
         )
-        return None if row is None or row["due"] is None else float(row["due"])
+        return int(row[0]) if row is not None else 0
+
+    async def is_open(self, user_id: int, order_id: str) -> bool:
+        """The user's watch of this order is still running (neither notified nor timed out)."""
+        row = await self._conn.fetchone(
+            "SELECT 1 FROM watches WHERE user_id = ? AND order_id = ? "
+            "AND notified = 0 AND timed_out = 0 LIMIT 1",
+            (user_id, order_id),
+        )
+        return row is not None
 
     async def get(self, watch_id: int) -> Watch | None:
         row = await self._conn.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
