@@ -79,7 +79,12 @@ async def rotate_key(settings: Settings) -> int:
 
     env_key = settings.encryption_key.get_secret_value() if settings.encryption_key else None
     report = await rotate(settings.database_path, settings.encryption_key_file, env_key=env_key)
-    print(f"inferno-bot: {report}")
+    retired = ", ".join(report.retired_key_ids) or "none"
+    resumed = " (resumed an interrupted rotation)" if report.resumed else ""
+    print(
+        f"inferno-bot: new key {report.key_id}; re-encrypted {report.reencrypted} accounts; "
+        f"retired keys: {retired}{resumed}"
+    )
     return 0
 
 

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
+from bot import __main__ as cli
+from bot.config import Settings
 from bot.storage import Account, Database, DecryptionError, KeyFileError, KeyRing, StorageError
 from bot.storage.keyfile import read_key_file
-from bot.storage.rotate import SimulatedCrash, main, rotate_key
+from bot.storage.rotate import SimulatedCrash, rotate_key
 
 USERS = range(1, 8)
 
@@ -134,17 +135,17 @@ async def test_undecryptable_row_keeps_old_keys(tmp_path: Path) -> None:
     await _assert_all_readable(db_path, key_file, complete=False)
 
 
-async def test_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+async def test_rotate_key_command_says_what_it_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db_path, key_file, old_id = await _setup(tmp_path)
-    monkeypatch.delenv("ENCRYPTION_KEY", raising=False)
-    # asyncio.run cannot nest inside the test's loop, so run the CLI in a worker thread.
-    code = await asyncio.to_thread(main, ["--database", str(db_path), "--key-file", str(key_file)])
-    assert code == 0
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        bot_token="1:not-used",
+        database_path=db_path,
+        encryption_key_file=key_file,
+        encryption_key=None,
+    )
+    assert await cli.rotate_key(settings) == 0
     out = capsys.readouterr().out
     assert f"retired keys: {old_id}" in out and "re-encrypted 7 accounts" in out
-    monkeypatch.setenv("ENCRYPTION_KEY", "x")
-    code = await asyncio.to_thread(main, ["--database", str(db_path), "--key-file", str(key_file)])
-    assert code == 1
-    assert "ENCRYPTION_KEY" in capsys.readouterr().err

@@ -307,22 +307,10 @@ async def test_watch_replace_semantics(db: Database, clock: Clock) -> None:
         await db.watches.replace(1, 100, "o3", "delete", "x")
 
 
-async def test_watch_progress_and_open(db: Database) -> None:
+async def test_watch_status_and_open(db: Database) -> None:
     a = await db.watches.replace(1, 1, "a", "install", "t")
     b = await db.watches.replace(1, 1, "b", "install", "t")
     c = await db.watches.replace(1, 1, "c", "install", "t")
-    await db.watches.update_progress(
-        a.id, last_state="Installing", failures=2, next_poll_at=5e6, last_edit_at=123.0
-    )
-    await db.watches.update_progress(a.id, last_state="Still", failures=0, next_poll_at=6e6)
-    got = await db.watches.get(a.id)
-    assert got is not None
-    assert (got.last_state, got.failures, got.next_poll_at, got.last_edit_at) == (
-        "Still",
-        0,
-        6e6,
-        123.0,  # None keeps the previous edit time
-    )
     await db.watches.set_status_message(a.id, 99)
     got = await db.watches.get(a.id)
     assert got is not None and got.status_message_id == 99
@@ -579,16 +567,19 @@ async def test_ensure_with_account_refuses_a_foreign_ciphertext(db: Database) ->
         await db.users.ensure_with_account(22, "en")
 
 
-async def test_next_poll_at_is_the_soonest_open_watch(db: Database) -> None:
-    assert await db.watches.next_poll_at() is None
-    first = await db.watches.replace(1, 1, "1", "install", "debian12")
-    second = await db.watches.replace(1, 1, "2", "install", "debian12")
-    await db.watches.update_progress_many(
-        [WatchPoll(first.id, None, 0, 500.0), WatchPoll(second.id, None, 0, 300.0)]
-    )
-    assert await db.watches.next_poll_at() == 300.0
-    await db.watches.mark_notified(second.id)
-    assert await db.watches.next_poll_at() == 500.0
+async def test_open_watches_are_counted_and_checked_one_by_one(db: Database) -> None:
+    assert await db.watches.count_open() == 0
+    running = await db.watches.replace(1, 1, "47001", "install", "debian12")
+    notified = await db.watches.replace(1, 1, "47002", "install", "debian12")
+    timed_out = await db.watches.replace(1, 1, "47003", "install", "debian12")
+    await db.watches.mark_notified(notified.id)
+    await db.watches.mark_timed_out(timed_out.id)
+    assert await db.watches.count_open() == 1
+    assert await db.watches.is_open(1, running.order_id)
+    assert not await db.watches.is_open(2, running.order_id), "another user's order"
+    assert not await db.watches.is_open(1, notified.order_id)
+    assert not await db.watches.is_open(1, timed_out.order_id)
+    assert not await db.watches.is_open(1, "47004")
 
 
 async def test_every_statement_of_the_front_door_holds_the_lock(db: Database) -> None:

@@ -52,6 +52,13 @@ class Statements:
         monkeypatch.setattr(Connection, "transaction", transaction)
 
 
+async def traced(db: Database) -> list[str]:
+    """Every statement that reaches SQLite from now on, BEGIN and COMMIT included."""
+    statements: list[str] = []
+    await db._conn.raw.set_trace_callback(statements.append)
+    return statements
+
+
 # --- RowCache ----------------------------------------------------------------------------------
 
 
@@ -137,6 +144,24 @@ async def test_a_read_racing_a_link_does_not_bring_the_old_row_back(db: Database
     assert (await db.users.ensure_with_account(8, "en"))[1] == Account(88, "user-eight-key-000")
 
 
+async def test_a_new_user_is_one_read_and_one_insert(db: Database) -> None:
+    statements = await traced(db)
+    user, account = await db.users.ensure_with_account(10, "en")
+    assert (user.id, user.language, user.linked, account) == (10, "en", False, None)
+    assert [statement.split()[0] for statement in statements] == ["SELECT", "INSERT"]
+    assert (await db.users.ensure_with_account(10, "ru"))[0] == user
+    assert len(statements) == 2, "the inserted row is cached"
+
+
+async def test_a_link_racing_a_new_user_is_kept(db: Database) -> None:
+    racing_ensure = asyncio.create_task(db.users.ensure_with_account(12, "en"))
+    await asyncio.sleep(0)  # the ensure has found no row and waits for SQLite
+    await db.users.link(12, 120, "user-twelve-key-00")
+    user, account = await racing_ensure
+    assert user.linked and account == Account(120, "user-twelve-key-00")
+    assert (await db.users.ensure_with_account(12, "en"))[1] == account
+
+
 async def test_the_cache_holds_the_key_encrypted_only(db: Database) -> None:
     await db.users.link(9, 99, "user-nine-key-0000")
     await db.users.ensure_with_account(9, "en")
@@ -176,6 +201,18 @@ async def test_writes_go_through_and_equal_writes_are_skipped(
     assert row is not None and (row["state"], row["data"]) == ("Form:step", '{"a":1}')
 
 
+async def test_each_dialog_write_is_one_statement(db: Database) -> None:
+    statements = await traced(db)
+    await db.fsm.set_state(KEY, "Form:step")
+    await db.fsm.set_data(KEY, {"a": 1})
+    await db.fsm.set_state(KEY, None)
+    await db.fsm.set_data(KEY, {})
+    verbs = [statement.split()[0] for statement in statements]
+    assert verbs == ["SELECT", "INSERT", "INSERT", "INSERT", "DELETE"]
+    row = await db._conn.fetchone("SELECT COUNT(*) FROM fsm")
+    assert row is not None and row[0] == 0, "a cleared dialog leaves no row"
+
+
 async def test_a_caller_mutating_its_data_does_not_change_the_dialog(db: Database) -> None:
     await db.fsm.set_data(KEY, {"items": [1]})
     data = await db.fsm.get_data(KEY)
@@ -199,10 +236,10 @@ async def test_a_failed_write_leaves_the_database_truth(
 ) -> None:
     await db.fsm.set_state(KEY, "Form:first")
 
-    def broken_transaction(conn: Connection) -> None:
+    async def broken_execute(conn: Connection, sql: str, params: Params = ()) -> int:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(Connection, "transaction", broken_transaction)
+    monkeypatch.setattr(Connection, "execute", broken_execute)
     with pytest.raises(OSError):
         await db.fsm.set_state(KEY, "Form:second")
     monkeypatch.undo()

@@ -12,6 +12,7 @@ import pytest
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
 from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
+from bot.storage import WatchPoll
 from tests.harness import BotEnv, running_bot
 
 UID = 5001
@@ -139,10 +140,33 @@ async def test_provider_errors_back_off_then_recover(quiet_env: BotEnv) -> None:
 
 
 async def force_due(env: BotEnv) -> None:
-    for watch in await env.db.watches.open():
-        await env.db.watches.update_progress(
-            watch.id, last_state=watch.last_state, failures=watch.failures, next_poll_at=0
-        )
+    await env.db.watches.update_progress_many(
+        [WatchPoll(w.id, w.last_state, w.failures, 0) for w in await env.db.watches.open()]
+    )
+
+
+async def test_a_sweep_sleeps_until_the_soonest_watch_due_or_not(tmp_path: Path) -> None:
+    sim = Simulator(install_delay=3600.0)  # no install finishes during the test
+    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0) as env:
+        env.tg.add_user(UID)
+        await _sweep_sleeps_until_the_soonest_watch(env)
+
+
+async def _sweep_sleeps_until_the_soonest_watch(env: BotEnv) -> None:
+    customer = await linked(env)
+    watcher = watcher_of(env)
+    assert await watcher.sweep(env.bot) is None  # type: ignore[arg-type]
+    await start_install(env, customer)
+    [later] = await env.db.watches.open()
+    await env.db.watches.update_progress_many([WatchPoll(later.id, None, 0, time.time() + 100)])
+    await start_install(env, customer)
+    assert await watcher.count() == 2
+    delay = await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert delay is not None and 90 < delay <= 100, "the watch not due in this pass comes first"
+    await env.db.watches.delete(later.id)
+    await force_due(env)
+    delay = await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert delay is not None and 3590 < delay <= 3600, "the polled watch, one interval on"
 
 
 async def test_timeout_is_reported_once_and_polling_stops(tmp_path: Path) -> None:

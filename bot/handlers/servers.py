@@ -274,8 +274,7 @@ def power_text(i18n: Translator, info: ServerInfo) -> str:
 
 async def _install_watched(db: Database, user_id: int, order_id: str) -> bool:
     """The bot queued an install for this order and has not seen it finish yet."""
-    watches = await db.watches.for_user(user_id)
-    return any(w.order_id == order_id and not w.notified and not w.timed_out for w in watches)
+    return await db.watches.is_open(user_id, order_id)
 
 
 async def service_id_of_order(

@@ -65,13 +65,16 @@ class InstallWatcher:
         self._clock = clock
 
     async def count(self) -> int:
-        return len(await self._db.watches.open())
+        return await self._db.watches.count_open()
 
     async def sweep(self, bot: Bot) -> float | None:
         """One pass over the due watches; returns the seconds until the next one is due."""
         watches = await self._db.watches.open()
         now = self._clock()
         due = [watch for watch in watches if watch.next_poll_at <= now]
+        # Watches that did not come due keep their time; the others' new times are in polls.
+        # A watch added meanwhile wakes the loop itself (BackgroundTasks.wake).
+        next_polls = [watch.next_poll_at for watch in watches if watch.next_poll_at > now]
         if due:
             limiter = asyncio.Semaphore(self._concurrency)
             accounts = await self._db.users.accounts([watch.user_id for watch in due])
@@ -91,8 +94,8 @@ class InstallWatcher:
                     polls.append(result)
             # One transaction for the whole pass: a commit per watch dominated large sweeps.
             await self._db.watches.update_progress_many(polls)
-        next_at = await self._db.watches.next_poll_at()
-        return None if next_at is None else max(0.0, next_at - self._clock())
+            next_polls += [poll.next_poll_at for poll in polls]
+        return max(0.0, min(next_polls) - self._clock()) if next_polls else None
 
     async def _check(
         self,

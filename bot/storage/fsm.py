@@ -12,7 +12,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from bot.storage.cache import RowCache
-from bot.storage.connection import Connection, Executor
+from bot.storage.connection import Connection
 
 # Dialogs kept in memory; beyond this the least recently used are read from the database again.
 DIALOG_CACHE_SIZE = 10_000
@@ -27,6 +27,12 @@ _KEY_COLUMNS = "bot_id, chat_id, user_id, thread_id, business_connection_id, des
 _KEY_WHERE = (
     "bot_id = ? AND chat_id = ? AND user_id = ? AND thread_id = ? "
     "AND business_connection_id = ? AND destiny = ?"
+)
+_UPSERT = (
+    f"INSERT INTO fsm ({_KEY_COLUMNS}, state, data, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET state = excluded.state, data = excluded.data, "
+    "updated_at = excluded.updated_at"
 )
 
 
@@ -79,15 +85,7 @@ class SQLiteStorage(BaseStorage):
         current = await self._current(k)
         if current.state == value:
             return
-        await self._write(
-            k,
-            replace(current, state=value),
-            f"INSERT INTO fsm ({_KEY_COLUMNS}, state, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at",
-            value,
-        )
+        await self._write(k, replace(current, state=value))
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self._current(_key(key))).state
@@ -101,15 +99,7 @@ class SQLiteStorage(BaseStorage):
         current = await self._current(k)
         if current.data == encoded:
             return
-        await self._write(
-            k,
-            replace(current, data=encoded),
-            f"INSERT INTO fsm ({_KEY_COLUMNS}, data, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at",
-            encoded,
-        )
+        await self._write(k, replace(current, data=encoded))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         data = json.loads((await self._current(_key(key))).data)
@@ -133,19 +123,20 @@ class SQLiteStorage(BaseStorage):
         # A write that landed while we read is newer than what we read.
         return self._cache.get(k) or dialog
 
-    async def _write(self, k: Key, dialog: _Dialog, sql: str, value: str | None) -> None:
+    async def _write(self, k: Key, dialog: _Dialog) -> None:
         # The cache takes the new dialog before the write is queued: writes reach the database
-        # in the order of these calls (the connection lock is first come, first served).
+        # in the order of these calls (the connection lock is first come, first served). The
+        # row is written whole from that dialog, so the table holds exactly what the cache does.
         self._cache.put(k, dialog)
         try:
-            async with self._conn.transaction() as tx:
-                await tx.execute(sql, (*k, value, self._conn.clock()))
-                await _drop_if_empty(tx, k)
+            if dialog == _NO_DIALOG:
+                # Cleared dialogs leave no row behind: the table only holds conversations in
+                # progress.
+                await self._conn.execute(f"DELETE FROM fsm WHERE {_KEY_WHERE}", k)
+            else:
+                await self._conn.execute(
+                    _UPSERT, (*k, dialog.state, dialog.data, self._conn.clock())
+                )
         except BaseException:
             self._cache.discard(k)
             raise
-
-
-async def _drop_if_empty(tx: Executor, k: Key) -> None:
-    # Cleared dialogs leave no row behind, so the table only holds conversations in progress.
-    await tx.execute(f"DELETE FROM fsm WHERE {_KEY_WHERE} AND state IS NULL AND data = '{{}}'", k)

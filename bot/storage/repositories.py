@@ -6,13 +6,16 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.storage.cache import RowCache
 from bot.storage.connection import Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 WatchKind = Literal["install", "reinstall"]
 DEFAULT_CONFIRMATION_TTL = 3600.0
@@ -26,6 +29,16 @@ def mask_secret(value: str) -> str:
 _IN_CHUNK = 500
 # User rows kept in memory (with the key still encrypted); the rest are read when needed.
 USER_CACHE_SIZE = 10_000
+
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def _from_row(cls: type[Record], row: sqlite3.Row, **derived: Any) -> Record:
+    """``cls`` from the columns named like its fields; ``derived`` gives the fields that are
+    not stored as they are. Columns without a field (an encrypted key) are left behind."""
+    stored = {f.name: row[f.name] for f in fields(cls) if f.name not in derived}
+    return cls(**stored, **derived)
+
 
 # --- users -------------------------------------------------------------------------------------
 
@@ -64,15 +77,9 @@ class _UserRow:
     api_key: bytes | None = field(repr=False)
 
 
-def _user(row: sqlite3.Row) -> User:
-    return User(
-        id=row["id"],
-        language=row["language"],
-        cid=row["cid"],
-        linked=row["cid"] is not None and row["api_key"] is not None,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+def _user_row(row: sqlite3.Row) -> _UserRow:
+    user = _from_row(User, row, linked=row["cid"] is not None and row["api_key"] is not None)
+    return _UserRow(user, row["key_id"], row["api_key"])
 
 
 class UserRepository:
@@ -97,20 +104,7 @@ class UserRepository:
 
     async def ensure(self, user_id: int, language: str | None) -> User:
         """Insert the user if missing; an existing user keeps its stored language."""
-        # Called on every update: the common case (user exists) is a single read.
-        user = await self.get(user_id)
-        if user is not None:
-            return user
-        now = self._conn.clock()
-        self._cache.discard(user_id)
-        await self._conn.execute(
-            "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO NOTHING",
-            (user_id, language, now, now),
-        )
-        user = await self.get(user_id)
-        assert user is not None
-        return user
+        return (await self._ensure_row(user_id, language)).user
 
     async def ensure_with_account(
         self, user_id: int, language: str | None
@@ -119,13 +113,32 @@ class UserRepository:
 
         Raises :class:`~bot.storage.errors.DecryptionError` like :meth:`account`.
         """
-        row = await self._row(user_id)
-        if row is None:
-            return await self.ensure(user_id, language), None
+        row = await self._ensure_row(user_id, language)
         if row.key_id is None or row.api_key is None or row.user.cid is None:
             return row.user, None
         api_key = self._keyring.decrypt(user_id, row.key_id, row.api_key)
         return row.user, Account(cid=row.user.cid, api_key=api_key)
+
+    async def _ensure_row(self, user_id: int, language: str | None) -> _UserRow:
+        # Called on every update: a known user is a cache hit or one read, a new one a read
+        # and an insert.
+        row = await self._row(user_id)
+        if row is not None:
+            return row
+        now = self._conn.clock()
+        self._cache.discard(user_id)
+        ticket = self._cache.ticket()
+        # DO UPDATE (keeping the language) rather than DO NOTHING: RETURNING then also yields
+        # the row when a racing write created it first. RETURNING needs SQLite 3.35.
+        found = await self._conn.fetchone(
+            "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET language = language RETURNING *",
+            (user_id, language, now, now),
+        )
+        assert found is not None
+        row = _user_row(found)
+        self._cache.fill(user_id, row, ticket)
+        return row
 
     async def _row(self, user_id: int) -> _UserRow | None:
         cached = self._cache.get(user_id)
@@ -135,7 +148,7 @@ class UserRepository:
         found = await self._conn.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
         if found is None:
             return None
-        row = _UserRow(_user(found), found["key_id"], found["api_key"])
+        row = _user_row(found)
         self._cache.fill(user_id, row, ticket)
         return row
 
@@ -282,27 +295,12 @@ class Watch:
 
 
 def _watch(row: sqlite3.Row) -> Watch:
-    return Watch(
-        id=row["id"],
-        user_id=row["user_id"],
-        chat_id=row["chat_id"],
-        order_id=row["order_id"],
-        kind=row["kind"],
-        template=row["template"],
-        started_at=row["started_at"],
-        last_state=row["last_state"],
-        status_message_id=row["status_message_id"],
-        last_edit_at=row["last_edit_at"],
-        failures=row["failures"],
-        next_poll_at=row["next_poll_at"],
-        notified=bool(row["notified"]),
-        timed_out=bool(row["timed_out"]),
-    )
+    return _from_row(Watch, row, notified=bool(row["notified"]), timed_out=bool(row["timed_out"]))
 
 
 @dataclass(frozen=True, slots=True)
 class WatchPoll:
-    """The outcome of polling one watch, as ``update_progress`` takes it."""
+    """The outcome of polling one watch, as ``update_progress_many`` takes it."""
 
     watch_id: int
     last_state: str | None
@@ -351,12 +349,20 @@ class WatchRepository:
         )
         return [_watch(row) for row in rows]
 
-    async def next_poll_at(self) -> float | None:
-        """When the soonest open watch is due; None when nothing is being watched."""
+    async def count_open(self) -> int:
         row = await self._conn.fetchone(
-            "SELECT MIN(next_poll_at) AS due FROM watches WHERE notified = 0 AND timed_out = 0"
+            "SELECT COUNT(*) FROM watches WHERE notified = 0 AND timed_out = 0"
         )
-        return None if row is None or row["due"] is None else float(row["due"])
+        return int(row[0]) if row is not None else 0
+
+    async def is_open(self, user_id: int, order_id: str) -> bool:
+        """The user's watch of this order is still running (neither notified nor timed out)."""
+        row = await self._conn.fetchone(
+            "SELECT 1 FROM watches WHERE user_id = ? AND order_id = ? "
+            "AND notified = 0 AND timed_out = 0 LIMIT 1",
+            (user_id, order_id),
+        )
+        return row is not None
 
     async def get(self, watch_id: int) -> Watch | None:
         row = await self._conn.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
@@ -367,22 +373,6 @@ class WatchRepository:
             "SELECT * FROM watches WHERE user_id = ? ORDER BY started_at, id", (user_id,)
         )
         return [_watch(row) for row in rows]
-
-    async def update_progress(
-        self,
-        watch_id: int,
-        *,
-        last_state: str | None,
-        failures: int,
-        next_poll_at: float,
-        last_edit_at: float | None = None,
-    ) -> None:
-        """Record a poll. ``last_edit_at=None`` keeps the stored value (no message edit made)."""
-        await self._conn.execute(
-            "UPDATE watches SET last_state = ?, failures = ?, next_poll_at = ?, "
-            "last_edit_at = COALESCE(?, last_edit_at) WHERE id = ?",
-            (last_state, failures, next_poll_at, last_edit_at, watch_id),
-        )
 
     async def update_progress_many(self, polls: list[WatchPoll]) -> None:
         """Record a whole sweep's polls in one transaction (one commit instead of one each)."""
@@ -444,17 +434,7 @@ class ActionRepository:
         rows = await self._conn.fetchall(
             "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
         )
-        return [
-            ActionEntry(
-                id=row["id"],
-                user_id=row["user_id"],
-                action=row["action"],
-                order_id=row["order_id"],
-                result=row["result"],
-                created_at=row["created_at"],
-            )
-            for row in rows
-        ]
+        return [_from_row(ActionEntry, row) for row in rows]
 
 
 # --- confirmations -----------------------------------------------------------------------------
@@ -471,14 +451,7 @@ class Confirmation:
 
 
 def _confirmation(row: sqlite3.Row) -> Confirmation:
-    return Confirmation(
-        token=row["token"],
-        user_id=row["user_id"],
-        action=row["action"],
-        payload=json.loads(row["payload"]),
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-    )
+    return _from_row(Confirmation, row, payload=json.loads(row["payload"]))
 
 
 class ConfirmationRepository:
@@ -581,15 +554,7 @@ class DeletionRepository:
         rows = await self._conn.fetchall(
             "SELECT * FROM deletions WHERE delete_at <= ? ORDER BY delete_at, id", (now,)
         )
-        return [
-            ScheduledDeletion(
-                id=row["id"],
-                chat_id=row["chat_id"],
-                message_id=row["message_id"],
-                delete_at=row["delete_at"],
-            )
-            for row in rows
-        ]
+        return [_from_row(ScheduledDeletion, row) for row in rows]
 
     async def remove(self, deletion_id: int) -> None:
         await self._conn.execute("DELETE FROM deletions WHERE id = ?", (deletion_id,))

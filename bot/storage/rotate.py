@@ -14,15 +14,12 @@ encrypted it and the key file only loses the old keys after every row has moved:
 A re-run after a crash finds more than one key in the file and resumes at step 2 with the first
 (current) key instead of generating yet another one.
 
-Usage: ``python -m bot.storage.rotate [--database PATH] [--key-file PATH]``.
+Usage: ``python -m bot rotate-key``, which finds the database and the key file through the
+bot's own settings (``DATABASE_PATH``, ``ENCRYPTION_KEY_FILE``, ``.env``).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,40 +104,3 @@ async def rotate_key(
 def _maybe_crash(fail_after: int | None, done: int) -> None:
     if fail_after is not None and done >= fail_after:
         raise SimulatedCrash(f"simulated crash after {done} rows")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.storage.rotate",
-        description="Rotate the encryption key file and re-encrypt stored API keys. "
-        "Stop the bot first.",
-    )
-    parser.add_argument(
-        "--database",
-        type=Path,
-        default=Path(os.environ.get("DATABASE_PATH", "data/bot.sqlite3")),
-    )
-    parser.add_argument(
-        "--key-file",
-        type=Path,
-        default=Path(os.environ.get("ENCRYPTION_KEY_FILE", "data/secret.key")),
-    )
-    args = parser.parse_args(argv)
-    try:
-        report = asyncio.run(
-            rotate_key(args.database, args.key_file, env_key=os.environ.get("ENCRYPTION_KEY"))
-        )
-    except StorageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    retired = ", ".join(report.retired_key_ids) or "none"
-    resumed = " (resumed an interrupted rotation)" if report.resumed else ""
-    print(
-        f"new key {report.key_id}; re-encrypted {report.reencrypted} accounts; "
-        f"retired keys: {retired}{resumed}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
