@@ -26,6 +26,7 @@ from bot.middlewares import AccessMiddleware, UserContextMiddleware
 from bot.middlewares.answer_taps import AnswerTapsMiddleware
 from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
+from bot.middlewares.flood_wait import FloodWait
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.response_types import KeepResponseTypes
 from bot.services.background import BackgroundTasks
@@ -70,6 +71,8 @@ def create_bot(settings: Settings) -> Bot:
     )
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
+    # Innermost, so a request sent again does not pass the others twice.
+    bot.session.middleware(FloodWait())
     return bot
 
 
