@@ -39,7 +39,6 @@ WATCHER_TASK = "install-watcher"
 
 MAX_BACKOFF = 600.0
 PROGRESS_EDIT_EVERY = 60.0
-SEND_ATTEMPTS = 3
 # Ready only counts for a reinstall once we have seen the server in this state first.
 SEEN_NOT_READY = "not-ready"
 
@@ -255,24 +254,23 @@ class InstallWatcher:
     async def _send(
         self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool | None:
-        """True: sent. False: it never can be (blocked, refused). None: flood control held
-        out through every attempt; try again on a later pass."""
-        for _attempt in range(SEND_ATTEMPTS):
-            try:
-                await bot.send_message(watch.chat_id, text, reply_markup=markup)
-                return True
-            except TelegramRetryAfter as exc:
-                log.info("watch=%s flood control: waiting %ss", watch.id, exc.retry_after)
-                await asyncio.sleep(exc.retry_after)
-            except TelegramForbiddenError:
-                # Blocked or deactivated: nobody to tell, so the watch ends silently.
-                log.info("watch=%s user=%s blocked the bot: dropped", watch.id, watch.user_id)
-                await self._db.watches.delete(watch.id)
-                return False
-            except TelegramBadRequest as exc:
-                log.warning("watch=%s message not delivered: %s", watch.id, exc.message)
-                return False
-        return None
+        """True: sent. False: it never can be (blocked, refused). None: under flood control
+        longer than the session waits (``FloodWait``); try again on a later pass rather than
+        hold the sweep."""
+        try:
+            await bot.send_message(watch.chat_id, text, reply_markup=markup)
+            return True
+        except TelegramRetryAfter as exc:
+            log.info("watch=%s flood control (%ss): next pass", watch.id, exc.retry_after)
+            return None
+        except TelegramForbiddenError:
+            # Blocked or deactivated: nobody to tell, so the watch ends silently.
+            log.info("watch=%s user=%s blocked the bot: dropped", watch.id, watch.user_id)
+            await self._db.watches.delete(watch.id)
+            return False
+        except TelegramBadRequest as exc:
+            log.warning("watch=%s message not delivered: %s", watch.id, exc.message)
+            return False
 
 
 def status_keyboard(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
