@@ -22,9 +22,9 @@ import psutil  # type: ignore[import-untyped]  # dev extra; its stubs are not in
 
 from bench.faketg import BenchTelegram
 from bench.footprint import FIRST_DORMANT_CID, FIRST_DORMANT_ID
+from bench.servers import cheapest_plan, customer_with_server
 from bench.traffic import drive_users, open_menus, provider_latency
 from bot.app import create_inferno_client
-from bot.inferno.models import Credentials
 from bot.inferno.simulator import Simulator, SimulatorServer
 from bot.storage import Database, KeyRing
 from tests.e2e_process import ROOT, BotProcess, process_env
@@ -119,17 +119,14 @@ async def _write_users(
             await db.users.link(
                 FIRST_DORMANT_ID + index, FIRST_DORMANT_CID + index, secrets.token_urlsafe(24)
             )
-        catalog = await client.list_catalog()
-        product = min(catalog.products, key=lambda p: float(p.price or "inf")).id
-        template = catalog.templates[0].name
+        plan = await cheapest_plan(client)
         limiter = asyncio.Semaphore(SETUP_CONCURRENCY)
 
         async def one(user_id: int) -> None:
             async with limiter:
-                customer = sim.add_customer(f"proc{user_id}@example.com", "secret-pass-1")
-                creds = Credentials(cid=customer.cid, key=customer.key)
-                order = await client.create(creds, product)
-                await client.install(creds, order.order_id, template, [], run=True)
+                customer, _order_id = await customer_with_server(
+                    client, sim, f"proc{user_id}@example.com", plan
+                )
                 await db.users.link(user_id, customer.cid, customer.key)
                 tg.add_user(user_id)
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from bench.cpu import CpuMeter, CpuReport
 from bench.faketg import BenchTelegram
+from bench.servers import cheapest_plan, customer_with_server
 from bench.stats import summary_ms
 from bot.handlers.callbacks import ServerAction, ServerCb
 from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.servers import ServerListCb
-from bot.inferno.models import Credentials
 from bot.inferno.simulator import Simulator
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
@@ -237,17 +237,14 @@ async def add_server_users(env: BotEnv, user_ids: list[int]) -> None:
     """
     assert env.services is not None
     client = env.services.inferno
-    catalog = await client.list_catalog()
-    product = min(catalog.products, key=lambda p: float(p.price or "inf"))
-    template = catalog.templates[0].name
+    plan = await cheapest_plan(client)
     limiter = asyncio.Semaphore(SETUP_CONCURRENCY)
 
     async def one(user_id: int) -> None:
         async with limiter:
-            customer = env.customer(email=f"bench{user_id}@example.com")
-            creds = Credentials(cid=customer.cid, key=customer.key)
-            order = await client.create(creds, product.id)
-            await client.install(creds, order.order_id, template, [], run=True)
+            customer, _order_id = await customer_with_server(
+                client, env.sim, f"bench{user_id}@example.com", plan
+            )
             await env.link(user_id, customer)
             env.tg.add_user(user_id)
 

@@ -19,9 +19,9 @@ from aiogram import Bot
 
 from bench.cpu import CpuMeter
 from bench.faketg import BenchTelegram
+from bench.servers import cheapest_plan, customer_with_server
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
 from bot.i18n import TranslatorHub
-from bot.inferno.models import Credentials
 from bot.inferno.simulator import Simulator, SimulatorServer
 from bot.services.watcher import InstallWatcher
 from bot.storage import Database, KeyRing
@@ -81,22 +81,19 @@ async def run_watcher_bench(
         try:
             dp = create_dispatcher(Services(settings=settings, db=db, inferno=inferno, hub=hub))
             watcher: InstallWatcher = dp["watcher"]
-            catalog = await inferno.list_catalog()
-            product = min(catalog.products, key=lambda p: float(p.price or "inf")).id
-            template = catalog.templates[0].name
+            plan = await cheapest_plan(inferno)
             limiter = asyncio.Semaphore(SETUP_CONCURRENCY)
 
             async def add_watch(index: int) -> None:
                 async with limiter:
                     user_id = FIRST_USER_ID + index
-                    customer = sim.add_customer(f"watch{index}@example.com", "secret-pass-1")
-                    creds = Credentials(cid=customer.cid, key=customer.key)
-                    order = await inferno.create(creds, product)
-                    await inferno.install(creds, order.order_id, template, [], run=True)
+                    customer, order_id = await customer_with_server(
+                        inferno, sim, f"watch{index}@example.com", plan
+                    )
                     await db.users.ensure(user_id, "en")
                     await db.users.link(user_id, customer.cid, customer.key)
                     tg.add_user(user_id)
-                    await db.watches.replace(user_id, user_id, order.order_id, "install", template)
+                    await db.watches.replace(user_id, user_id, order_id, "install", plan.template)
 
             have = 0
             for size in sorted(sizes):

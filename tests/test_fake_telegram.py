@@ -313,29 +313,22 @@ async def test_callback_answered_twice_is_rejected(fake: FakeTelegram, bot: Bot)
     assert [e.description for e in fake.errors] == [E_QUERY_TOO_OLD]
 
 
-async def test_callback_answered_too_late_is_rejected() -> None:
+@pytest.mark.parametrize("waited_in_queue", [False, True])
+async def test_callback_answered_too_late_is_rejected(waited_in_queue: bool) -> None:
     async with running_fake_telegram(callback_answer_timeout=0.2) as fake:
         bot = make_bot(fake)
         await fake.send_text(USER, "hi")
         menu = await bot.send_message(USER, "menu", reply_markup=kb([("A", "a")]))
         query_id = await fake.tap(USER, menu.message_id, "a")
+        if waited_in_queue:
+            # Telegram's clock starts at the tap: the bot was busy and fetched it late.
+            await asyncio.sleep(0.3)
         await bot.get_updates(timeout=0)
         assert fake.unanswered_callbacks() == [query_id]
-        await asyncio.sleep(0.3)
+        if not waited_in_queue:
+            await asyncio.sleep(0.3)
         assert await bad_request(bot.answer_callback_query(query_id)) == E_QUERY_TOO_OLD
         assert await bad_request(bot.answer_callback_query("12345")) == E_QUERY_TOO_OLD
-        await bot.session.close()
-
-
-async def test_the_answer_clock_starts_at_the_tap_not_at_hand_out() -> None:
-    async with running_fake_telegram(callback_answer_timeout=0.2) as fake:
-        bot = make_bot(fake)
-        await fake.send_text(USER, "hi")
-        menu = await bot.send_message(USER, "menu", reply_markup=kb([("A", "a")]))
-        query_id = await fake.tap(USER, menu.message_id, "a")
-        await asyncio.sleep(0.3)  # the bot was busy: the tap waited in the queue
-        await bot.get_updates(timeout=0)
-        assert await bad_request(bot.answer_callback_query(query_id)) == E_QUERY_TOO_OLD
         await bot.session.close()
 
 
