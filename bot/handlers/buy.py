@@ -17,23 +17,19 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton
 from bot.handlers.balance import money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
+    button,
+    failure_note,
     load_or_explain,
     one_per_row_then_menu,
+    packable_id,
     paged_keyboard,
+    plain,
+    run_confirmed,
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen
-from bot.handlers.orders import (
-    button,
-    failure_note,
-    is_status,
-    orders_button,
-    packable_id,
-    plain,
-    run_confirmed,
-    status_label,
-)
+from bot.handlers.orders import is_status, orders_button, status_label
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
@@ -278,13 +274,14 @@ async def confirm_buy(
         bot,
         db,
         locks,
-        i18n,
         creds,
         user_id,
         callback_data.token,
         action="create",
         key="pid",
         call=lambda product_id: inferno.create(creds, product_id),
+        used_text=i18n("orders-confirmation-used"),
+        used_markup=one_per_row_then_menu(i18n, orders_button(i18n)),
     )
     if done is None:
         return

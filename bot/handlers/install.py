@@ -31,7 +31,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers import sshkeys
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
-from bot.handlers.common import show_not_linked, user_id_of
+from bot.handlers.common import plain, show_not_linked, user_id_of
 from bot.handlers.filters import DataPrefix, NotCommand, NoText, TypedText
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
@@ -561,9 +561,11 @@ async def render_keys(
     rows = [
         [
             _button(
-                i18n(
-                    "install-btn-key-on" if key.id in selected else "install-btn-key-off",
-                    name=sshkeys.plain(sshkeys.key_label(key)),
+                plain(
+                    i18n(
+                        "install-btn-key-on" if key.id in selected else "install-btn-key-off",
+                        name=sshkeys.key_label(key),
+                    )
                 ),
                 WizAction.TOGGLE,
                 key.id,
@@ -896,9 +898,7 @@ async def reinstall_warning(
         order=wizard.order_id,
         os=wizard.os_label,
     )
-    erase = _button(
-        i18n("install-btn-erase", ip=sshkeys.plain(wizard.ip)), WizAction.CONFIRM, wizard.token
-    )
+    erase = _button(plain(i18n("install-btn-erase", ip=wizard.ip)), WizAction.CONFIRM, wizard.token)
     keep = _button(i18n("install-btn-keep"), WizAction.CANCEL)
     await show(query, text, _markup([erase], [keep]))
 

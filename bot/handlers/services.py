@@ -11,23 +11,18 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
+    button,
     load_or_explain,
+    newest_first,
     one_per_row_then_menu,
+    packable_id,
     paged_keyboard,
+    plain,
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen
-from bot.handlers.orders import (
-    OrderCb,
-    button,
-    is_status,
-    newest_first,
-    orders_button,
-    packable_id,
-    plain,
-    status_label,
-)
+from bot.handlers.orders import OrderCb, is_status, orders_button, status_label
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials, Service
