@@ -15,8 +15,10 @@ from aiogram.types import Update
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerAction, ServerCb
 from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.servers import collect_servers
+from bot.i18n import TranslatorHub
 from bot.inferno import simulator as simulator_module
-from bot.inferno.models import Credentials
+from bot.inferno.models import Credentials, Order
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.harness import BotEnv, running_bot
@@ -237,6 +239,17 @@ async def test_provider_text_is_escaped_in_the_list(env: BotEnv) -> None:
     assert "<b>Evil</b> & Co" in message.text
     assert "<b>Evil</b> & Co" in button_texts(message)
     assert env.tg.errors == []
+
+
+def test_list_orders_any_provider_id_newest_first() -> None:
+    # "²" passes str.isdigit() but int() refuses it: such an id must not break the list.
+    i18n = TranslatorHub(default_locale="en", strict=True).get("en")
+    orders = [
+        Order(order_id, None, None, None, "Active", None, "VPS")
+        for order_id in ("9", "²", "47010", "abc")
+    ]
+    entries, _ = collect_servers(i18n, orders, [])
+    assert [e.order_id for e in entries] == ["47010", "9", "²", "abc"]
 
 
 async def test_list_provider_error_has_retry(env: BotEnv) -> None:

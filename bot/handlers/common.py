@@ -41,7 +41,10 @@ def packable_id(value: str | None) -> bool:
 
 
 def newest_first(item_id: str) -> tuple[int, str]:
-    """Sort key (with ``reverse=True``) for provider ids: numeric ids by value, others last."""
+    """Sort key (with ``reverse=True``) for provider ids: numeric ids by value, others last.
+
+    ``isdecimal``, not ``isdigit``: "²" is a digit that ``int`` refuses.
+    """
     return (int(item_id) if item_id.isdecimal() else -1, item_id)
 
 

@@ -24,7 +24,7 @@ from bot.handlers.callbacks import (
     ServiceCb,
     ShowPasswordCb,
 )
-from bot.handlers.common import not_linked_keyboard, paged_keyboard, user_id_of
+from bot.handlers.common import newest_first, not_linked_keyboard, paged_keyboard, user_id_of
 from bot.handlers.filters import DataPrefix, NoText, TypedText
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
 from bot.i18n import Html, Translator
@@ -150,11 +150,6 @@ class Entry:
     status: str | None
 
 
-def _newest_first(order_id: str | None) -> tuple[int, str]:
-    text = order_id or ""
-    return (-int(text), "") if text.isdigit() else (0, text)
-
-
 def collect_servers(
     i18n: Translator, orders: list[Order], services: list[Service]
 ) -> tuple[list[Entry], int]:
@@ -193,7 +188,7 @@ def collect_servers(
                 status=service.status,
             )
         )
-    entries.sort(key=lambda e: _newest_first(e.order_id))
+    entries.sort(key=lambda e: newest_first(e.order_id or ""), reverse=True)
     return entries, len(pending)
 
 
