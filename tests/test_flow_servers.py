@@ -329,6 +329,23 @@ async def test_card_of_a_paid_order_without_server_offers_install(env: BotEnv) -
     assert not any(word in t for t in texts for word in ("Reboot", "Stop", "Boot", "password"))
 
 
+async def test_the_install_offered_by_the_card_opens_the_wizard_for_any_order_id(
+    env: BotEnv,
+) -> None:
+    # The card and the wizard once checked order ids with different patterns: a 13-digit id got
+    # an Install button that the wizard then refused.
+    customer = await linked(env)
+    order = customer.order(await paid_order(env, customer))
+    assert order is not None
+    order.id = 1_000_000_047_001
+    card = await open_card(env, str(order.id))
+    await env.tg.tap(UID, card.message_id, card.button("Install OS").callback_data or "")
+    await settle(env)
+    wizard = env.tg.message(UID, card.message_id)
+    assert "Step 1 of 3" in wizard.text and "1000000047001" in wizard.text
+    assert env.tg.errors == []
+
+
 async def test_a_watched_install_without_vps_yet_counts_as_installing(env: BotEnv) -> None:
     # The provider may answer vps_info "fail" while an install is still queued; the bot knows
     # it queued one because the install watch is open.

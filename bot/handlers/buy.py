@@ -19,9 +19,9 @@ from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
     button,
     failure_note,
+    is_provider_id,
     load_or_explain,
     one_per_row_then_menu,
-    packable_id,
     paged_keyboard,
     plain,
     run_confirmed,
@@ -72,9 +72,9 @@ class BuyConfirmCb(CallbackData, prefix="bc"):
 
 def plan_ref(product_id: str) -> str:
     """A short, separator-free stand-in for a product id that may not fit in a button."""
-    if packable_id(product_id):
+    if is_provider_id(product_id):
         return product_id
-    # "~" is outside the packable alphabet, so a digest never collides with a real id.
+    # "~" is not a digit, so a digest never collides with a real id.
     return "~" + hashlib.sha256(product_id.encode()).hexdigest()[:16]
 
 
@@ -325,7 +325,7 @@ async def confirm_buy(
     price = payload.get("price")
     text = _created_text(i18n, created, order, price if isinstance(price, str) else None)
     buttons: list[InlineKeyboardButton] = []
-    if order is not None and is_status(order, "active") and packable_id(order.id):
+    if order is not None and is_status(order, "active") and is_provider_id(order.id):
         buttons.append(button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id)))
         buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
     buttons.append(orders_button(i18n))

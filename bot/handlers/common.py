@@ -25,9 +25,12 @@ from bot.ui import clip, pager_row, provider_error_text, retry_keyboard, show, t
 
 T = TypeVar("T")
 
-# Provider ids are digits; anything else could hold the ":" separator or blow the 64-byte limit
-# of callback data, so such an entry is listed without a button rather than crashing the screen.
-_SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,24}")
+# Every id the provider hands out (orders, services, SSH keys, plans) is a decimal number in the
+# API description and in the simulator. Ids ride in callback data and are sent back to the
+# provider, so only ASCII digits (up to any 64-bit number) are trusted; anything else could hold
+# the ":" separator or blow the 64-byte limit of callback data. An entry with another id is
+# listed without a button.
+_PROVIDER_ID = re.compile(r"[0-9]{1,20}")
 
 
 def user_id_of(event: Message | CallbackQuery) -> int:
@@ -36,8 +39,8 @@ def user_id_of(event: Message | CallbackQuery) -> int:
     return user.id
 
 
-def packable_id(value: str | None) -> bool:
-    return value is not None and _SAFE_ID.fullmatch(value) is not None
+def is_provider_id(value: str | None) -> bool:
+    return value is not None and _PROVIDER_ID.fullmatch(value) is not None
 
 
 def newest_first(item_id: str) -> tuple[int, str]:

@@ -31,7 +31,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers import sshkeys
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
-from bot.handlers.common import plain, show_not_linked, user_id_of
+from bot.handlers.common import is_provider_id, plain, show_not_linked, user_id_of
 from bot.handlers.filters import DataPrefix, NotCommand, NoText, TypedText
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
@@ -62,7 +62,6 @@ KEYS_PER_PAGE = 10
 SUMMARY_KEYS = 10
 LABEL_MAX = 48
 FILTER_MAX = 40
-ORDER_ID_RE = re.compile(r"[0-9]{1,12}")
 PAGE_RE = re.compile(r"[0-9]{1,4}")
 TEMPLATE_REF_RE = re.compile(r"([0-9]{1,5})\.([0-9a-f]{6})")
 ALREADY_CREATING = 904
@@ -276,7 +275,7 @@ async def start_wizard(
         await show_not_linked(query, i18n)
         return
     order_id = callback_data.order_id
-    if ORDER_ID_RE.fullmatch(order_id) is None:
+    if not is_provider_id(order_id):
         await show(query, i18n("install-order-invalid"), back_to_menu(i18n))
         return
     await typing(bot, query.from_user.id)
@@ -545,7 +544,7 @@ async def render_keys(
     notices = [notice] if notice else []
     if await _drop_vanished_keys(state, wizard, keys):
         notices.append(i18n("install-keys-vanished"))
-    usable = [k for k in keys if sshkeys.usable_key_id(k.id)]
+    usable = [k for k in keys if is_provider_id(k.id)]
     page, pages, start = page_bounds(len(usable), wizard.key_page, KEYS_PER_PAGE)
     shown = usable[start : start + KEYS_PER_PAGE]
     parts = [header(i18n, wizard), i18n("install-step-keys", os=wizard.os_label)]
@@ -729,7 +728,7 @@ async def key_named_or_skipped(
     # Re-read: the wizard may have changed while the provider was being asked.
     wizard = await load_wizard(state) or wizard
     # Only an id that gets a toggle button is preselected: the user must be able to unselect it.
-    key_id = saved.key_id if saved.key_id and sshkeys.usable_key_id(saved.key_id) else None
+    key_id = saved.key_id if saved.key_id and is_provider_id(saved.key_id) else None
     if key_id is not None and key_id not in wizard.keys:
         wizard.keys.append(key_id)
         wizard.checked, wizard.token = False, None

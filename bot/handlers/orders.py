@@ -18,10 +18,10 @@ from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
     failure_note,
+    is_provider_id,
     load_or_explain,
     newest_first,
     one_per_row_then_menu,
-    packable_id,
     paged_keyboard,
     run_confirmed,
     show_not_linked,
@@ -173,7 +173,7 @@ async def orders_page(
     rows = [
         [button(order_button_text(i18n, o), OrderCb(order_id=o.id, page=page))]
         for o in chunk
-        if packable_id(o.id)
+        if is_provider_id(o.id)
     ]
     refresh = button(i18n("btn-refresh"), OrdersPageCb(page=page))
     markup = paged_keyboard(
@@ -195,7 +195,7 @@ async def _service_of(
         log.info("user=%s action=services result=%s", user_id, type(exc).__name__)
         return None
     return next(
-        (s.id for s in services if s.order_id == order_id and packable_id(s.id)),
+        (s.id for s in services if s.order_id == order_id and is_provider_id(s.id)),
         None,
     )
 

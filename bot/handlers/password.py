@@ -13,13 +13,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.config import Settings
 from bot.handlers.callbacks import ServerCb, ShowPasswordCb
+from bot.handlers.common import is_provider_id
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     View,
     card_button,
     is_not_found,
-    is_order_id,
     list_button,
     not_found_view,
     not_linked_view,
@@ -74,7 +74,7 @@ async def show_password(
         view = not_linked_view(i18n)
         await bot.send_message(chat_id, view.text, reply_markup=view.markup)
         return
-    if not is_order_id(order_id):
+    if not is_provider_id(order_id):
         view = not_found_view(i18n)
         await bot.send_message(chat_id, view.text, reply_markup=view.markup)
         return

@@ -8,6 +8,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerCb
+from bot.handlers.common import is_provider_id
 from bot.handlers.filters import DataPrefix
 from bot.handlers.servers import (
     POWER_CONFIRMATION_TTL,
@@ -19,7 +20,6 @@ from bot.handlers.servers import (
     card_view,
     error_view,
     is_not_found,
-    is_order_id,
     not_found_view,
     not_linked_view,
     render_card,
@@ -93,7 +93,7 @@ async def _ask_view(
         return await card_view(
             i18n=i18n, creds=creds, order_id=order_id, user_id=user_id, db=db, inferno=inferno
         )
-    if not is_order_id(order_id):
+    if not is_provider_id(order_id):
         return not_found_view(i18n)
     # The order id came from a button: it must be one of this user's servers.
     try:
@@ -160,7 +160,7 @@ async def do(
     async with locks.hold(user_id):
         confirmation = await db.confirmations.consume(user_id, callback_data.token, _BY_ACTION)
         order_id = str(confirmation.payload.get("order_id", "")) if confirmation else ""
-        if confirmation is None or not is_order_id(order_id):
+        if confirmation is None or not is_provider_id(order_id):
             log.info(
                 "user=%s action=power order=%s result=already-done-or-expired",
                 user_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,7 +23,13 @@ from bot.handlers.callbacks import (
     ServiceCb,
     ShowPasswordCb,
 )
-from bot.handlers.common import newest_first, not_linked_keyboard, paged_keyboard, user_id_of
+from bot.handlers.common import (
+    is_provider_id,
+    newest_first,
+    not_linked_keyboard,
+    paged_keyboard,
+    user_id_of,
+)
 from bot.handlers.filters import DataPrefix, NoText, TypedText
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
 from bot.i18n import Html, Translator
@@ -38,8 +43,6 @@ log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
 
-# Order ids travel in callback data: anything else is forged or broken and is never sent on.
-ORDER_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,24}")
 # Longer input cannot be an address; checking first keeps a 10 KB paste away from the parser.
 MAX_IP_INPUT = 64
 BUTTON_LABEL_MAX = 48
@@ -95,10 +98,6 @@ class PowerCb(CallbackData, prefix="pa"):
 class View:
     text: str
     markup: InlineKeyboardMarkup
-
-
-def is_order_id(value: str | None) -> bool:
-    return value is not None and ORDER_ID_RE.fullmatch(value) is not None
 
 
 def is_not_found(exc: InfernoError) -> bool:
@@ -227,9 +226,9 @@ async def list_view(
     rows: list[list[InlineKeyboardButton]] = []
     for entry in shown:
         callback: CallbackData
-        if entry.order_id and is_order_id(entry.order_id):
+        if entry.order_id and is_provider_id(entry.order_id):
             callback = ServerCb(order_id=entry.order_id)
-        elif entry.service_id and is_order_id(entry.service_id):
+        elif entry.service_id and is_provider_id(entry.service_id):
             callback = ServiceCb(service_id=entry.service_id)
         else:
             continue
@@ -283,7 +282,7 @@ async def service_id_of_order(
         log.info("cid=%s services for the card failed: %s", creds.cid, type(exc).__name__)
         return None
     for service in services:
-        if service.order_id == order_id and is_order_id(service.id):
+        if service.order_id == order_id and is_provider_id(service.id):
             return service.id
     return None
 
@@ -420,7 +419,7 @@ async def card_view(
     notice: str | None = None,
 ) -> View:
     """The card of a server; a failed ``getinfo`` with the user's own key means "not yours"."""
-    if not is_order_id(order_id):
+    if not is_provider_id(order_id):
         return not_found_view(i18n)
     try:
         if inferno.has_fresh("services", creds):
@@ -564,7 +563,7 @@ async def find_ip(
         await show(message, text, _find_markup(i18n))
         return
     order_id = info.order_id
-    if not is_order_id(order_id):
+    if not is_provider_id(order_id):
         log.warning("user=%s find-by-ip: the provider gave no usable order id", user_id)
         await show(message, i18n("servers-find-not-found", ip=ip), _find_markup(i18n))
         return

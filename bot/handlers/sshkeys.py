@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,7 +22,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.common import button, plain, run_confirmed, show_not_linked, user_id_of
+from bot.handlers.common import (
+    button,
+    is_provider_id,
+    plain,
+    run_confirmed,
+    show_not_linked,
+    user_id_of,
+)
 from bot.handlers.filters import DataPrefix, TextMatches
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
 from bot.i18n import Html, Translator
@@ -58,8 +64,6 @@ PAGE_SIZE = 8
 NAME_MAX = 64
 LABEL_MAX = 32
 REMOVE_ACTION = "sshkey-remove"
-# Key ids ride in callback data: only short, separator-free ids get buttons (real ids are numbers).
-KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,24}")
 # FSM data of a key waiting to be saved: line, fingerprint, default name, chosen name.
 PENDING_FIELDS = ("pk", "pf", "pd", "pn")
 
@@ -102,10 +106,6 @@ class SavedKey:
     already_there: bool
     # The account's keys as last read (with the new one), so the next screen need not ask again.
     keys: list[SshKey] | None = None
-
-
-def usable_key_id(key_id: str) -> bool:
-    return KEY_ID_RE.fullmatch(key_id) is not None
 
 
 def key_label(key: SshKey, limit: int = LABEL_MAX) -> str:
@@ -401,7 +401,7 @@ async def show_keys(
         parts.append(i18n("sshkeys-empty"))
     rows: list[list[InlineKeyboardButton]] = []
     for key in shown:
-        if usable_key_id(key.id):
+        if is_provider_id(key.id):
             rows.append(
                 [
                     button(
