@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
@@ -18,10 +19,8 @@ from bot.handlers.servers import (
     View,
     boot_button,
     card_view,
-    error_view,
-    is_not_found,
-    not_found_view,
     not_linked_view,
+    order_info,
     render_card,
     service_id_of_order,
 )
@@ -93,19 +92,17 @@ async def _ask_view(
         return await card_view(
             i18n=i18n, creds=creds, order_id=order_id, user_id=user_id, db=db, inferno=inferno
         )
-    if not is_provider_id(order_id):
-        return not_found_view(i18n)
     # The order id came from a button: it must be one of this user's servers.
-    try:
-        info = await inferno.get_info(creds, order_id)
-    except InfernoError as exc:
-        if is_not_found(exc):
-            log.info("user=%s action=%s order=%s result=not-found", user_id, op.action, order_id)
-            return not_found_view(i18n)
-        log.info(
-            "user=%s action=%s order=%s result=%s", user_id, op.action, order_id, type(exc).__name__
-        )
-        return error_view(i18n, exc, PowerCb(step=PowerStep.ASK, op=op, order_id=order_id))
+    info = await order_info(
+        i18n,
+        user_id,
+        order_id,
+        partial(inferno.get_info, creds),
+        action=op.action,
+        retry=PowerCb(step=PowerStep.ASK, op=op, order_id=order_id),
+    )
+    if isinstance(info, View):
+        return info
     if not (info.vps_ok and info.ip):
         # Nothing to power yet (unpaid, being installed, no server): the card says why.
         return await render_card(

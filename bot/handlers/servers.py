@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -42,6 +44,8 @@ from bot.ui import PAGE_SIZE, clip, page_bounds, provider_error_text, retry_keyb
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+T = TypeVar("T")
 
 # Longer input cannot be an address; checking first keeps a 10 KB paste away from the parser.
 MAX_IP_INPUT = 64
@@ -131,10 +135,31 @@ def not_found_view(i18n: Translator) -> View:
     )
 
 
-def error_view(i18n: Translator, exc: InfernoError, retry: CallbackData) -> View:
-    return View(
-        provider_error_text(i18n, exc), retry_keyboard(i18n, retry.pack(), list_button(i18n))
-    )
+async def order_info(
+    i18n: Translator,
+    user_id: int,
+    order_id: str,
+    fetch: Callable[[str], Awaitable[T]],
+    *,
+    action: str,
+    retry: CallbackData,
+    back: tuple[InlineKeyboardButton, ...] = (),
+) -> T | View:
+    """What ``fetch(order_id)``, a ``getinfo`` with the user's own key, gives for the order a
+    button named; or the view to show instead: "not found" for an id that is not one of this
+    user's orders (that is what a failed ``getinfo`` means), else the provider error with Retry
+    (``retry``), ``back`` and the server list."""
+    if not is_provider_id(order_id):
+        return not_found_view(i18n)
+    try:
+        return await fetch(order_id)
+    except InfernoError as exc:
+        result = "not-found" if is_not_found(exc) else type(exc).__name__
+        log.info("user=%s action=%s order=%s result=%s", user_id, action, order_id, result)
+        if is_not_found(exc):
+            return not_found_view(i18n)
+        markup = retry_keyboard(i18n, retry.pack(), *back, list_button(i18n))
+        return View(provider_error_text(i18n, exc), markup)
 
 
 # --------------------------------------------------------------------------- the list
@@ -418,28 +443,29 @@ async def card_view(
     inferno: InfernoClient,
     notice: str | None = None,
 ) -> View:
-    """The card of a server; a failed ``getinfo`` with the user's own key means "not yours"."""
-    if not is_provider_id(order_id):
-        return not_found_view(i18n)
-    try:
+    """The card of a server, ``notice`` above it (or above what is shown instead)."""
+
+    async def info_and_service(order_id: str) -> tuple[ServerInfo, str | None]:
         if inferno.has_fresh("services", creds):
             # The service id comes from the cache (first, while it is still fresh): no second
             # task to run it beside getinfo.
             service_id = await service_id_of_order(inferno, creds, order_id)
-            info = await inferno.get_info(creds, order_id)
-        else:
-            info, service_id = await asyncio.gather(
-                inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
-            )
-    except InfernoError as exc:
-        if is_not_found(exc):
-            log.info("user=%s card order=%s result=not-found", user_id, order_id)
-            return not_found_view(i18n)
-        log.info("user=%s card order=%s result=%s", user_id, order_id, type(exc).__name__)
-        view = error_view(i18n, exc, ServerCb(action=ServerAction.REFRESH, order_id=order_id))
-        if notice:
-            return View(f"{notice}\n\n{view.text}", view.markup)
-        return view
+            return await inferno.get_info(creds, order_id), service_id
+        return await asyncio.gather(
+            inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
+        )
+
+    found = await order_info(
+        i18n,
+        user_id,
+        order_id,
+        info_and_service,
+        action="card",
+        retry=ServerCb(action=ServerAction.REFRESH, order_id=order_id),
+    )
+    if isinstance(found, View):
+        return View(f"{notice}\n\n{found.text}", found.markup) if notice else found
+    info, service_id = found
     return await render_card(
         i18n=i18n,
         info=info,
