@@ -100,7 +100,7 @@ def paged_keyboard(
 
 
 async def load_or_explain(
-    query: CallbackQuery,
+    event: Message | CallbackQuery,
     i18n: Translator,
     bot: Bot,
     load: Callable[[], Awaitable[T]],
@@ -108,16 +108,21 @@ async def load_or_explain(
     log: logging.Logger,
     action: str,
     back: tuple[InlineKeyboardButton, ...] = (),
+    retry: str | None = None,
 ) -> T | None:
-    """What ``load`` returns, or ``None`` after showing the provider error with Retry (the same
-    tap again), ``back`` and the main menu. The caller's logger keeps the log line in its area."""
-    await typing(bot, query.from_user.id)
+    """What ``load`` returns, or ``None`` after showing the provider error with Retry (``retry``,
+    else the same tap again), ``back`` and the main menu. The caller's logger keeps the log line
+    in its area."""
+    user_id = user_id_of(event)
+    await typing(bot, user_id)
     try:
         return await load()
     except InfernoError as exc:
-        log.warning("user=%s action=%s result=%s", query.from_user.id, action, type(exc).__name__)
-        markup = retry_keyboard(i18n, query.data, *back, back_to_menu_button(i18n))
-        await show(query, provider_error_text(i18n, exc), markup)
+        log.warning("user=%s action=%s result=%s", user_id, action, type(exc).__name__)
+        if retry is None and isinstance(event, CallbackQuery):
+            retry = event.data
+        markup = retry_keyboard(i18n, retry, *back, back_to_menu_button(i18n))
+        await show(event, provider_error_text(i18n, exc), markup)
         return None
 
 

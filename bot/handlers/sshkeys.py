@@ -13,6 +13,7 @@ import html
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -25,6 +26,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.common import (
     button,
     is_provider_id,
+    load_or_explain,
     plain,
     run_confirmed,
     show_not_linked,
@@ -50,7 +52,6 @@ from bot.ui import (
     cyclic_pager_row,
     page_bounds,
     provider_error_text,
-    retry_keyboard,
     show,
     translate_fail,
     typing,
@@ -372,16 +373,18 @@ async def show_keys(
     if creds is None:
         await show_not_linked(event, i18n)
         return
-    try:
+    if keys is None:
+        keys = await load_or_explain(
+            event,
+            i18n,
+            bot,
+            partial(inferno.sshkey_list, creds),
+            log=log,
+            action="sshkey-list",
+            retry=KeyCb(action=KeyAction.LIST, page=page).pack(),
+        )
         if keys is None:
-            await typing(bot, user_id_of(event))
-            keys = await inferno.sshkey_list(creds)
-    except InfernoError as exc:
-        log.info("user=%s action=sshkey-list result=%s", user_id_of(event), type(exc).__name__)
-        retry = KeyCb(action=KeyAction.LIST, page=page).pack()
-        markup = retry_keyboard(i18n, retry, back_to_menu_button(i18n))
-        await show(event, provider_error_text(i18n, exc), markup)
-        return
+            return
     page, pages, start = page_bounds(len(keys), page, PAGE_SIZE)
     shown = keys[start : start + PAGE_SIZE]
     parts = [notice] if notice else []
@@ -529,12 +532,17 @@ async def remove_ask(
     if creds is None:
         await show_not_linked(query, i18n)
         return
-    await typing(bot, query.from_user.id)
-    try:
-        keys = await inferno.sshkey_list(creds)
-    except InfernoError as exc:
-        back = button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
-        await show(query, provider_error_text(i18n, exc), retry_keyboard(i18n, query.data, back))
+    back = button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
+    keys = await load_or_explain(
+        query,
+        i18n,
+        bot,
+        partial(inferno.sshkey_list, creds),
+        log=log,
+        action="sshkey-list",
+        back=(back,),
+    )
+    if keys is None:
         return
     # The id comes from a button, so it is checked against the user's own keys.
     key = next((k for k in keys if k.id == callback_data.key_id), None)
