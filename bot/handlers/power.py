@@ -61,7 +61,9 @@ def _done_text(i18n: Translator, op: PowerOp) -> str:
 router.callback_query.filter(DataPrefix(PowerCb))
 
 
-@router.callback_query(PowerCb.filter(F.step == PowerStep.ASK))
+# Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
+# ends, like any unreadable tap, at the fallback's "expired".
+@router.callback_query(PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)))
 async def ask(
     query: CallbackQuery,
     callback_data: PowerCb,
@@ -87,11 +89,6 @@ async def _ask_view(
 ) -> View:
     if creds is None:
         return not_linked_view(i18n)
-    if op is PowerOp.BOOT:
-        # Boot is never confirmed: the card carries a ready-to-tap Boot button.
-        return await card_view(
-            i18n=i18n, creds=creds, order_id=order_id, user_id=user_id, db=db, inferno=inferno
-        )
     # The order id came from a button: it must be one of this user's servers.
     info = await order_info(
         i18n,
