@@ -15,8 +15,10 @@ from aiogram.types import Update
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerAction, ServerCb
 from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.servers import collect_servers
+from bot.i18n import TranslatorHub
 from bot.inferno import simulator as simulator_module
-from bot.inferno.models import Credentials
+from bot.inferno.models import Credentials, Order
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 from tests.harness import BotEnv, running_bot
@@ -239,6 +241,17 @@ async def test_provider_text_is_escaped_in_the_list(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
+def test_list_orders_any_provider_id_newest_first() -> None:
+    # "²" passes str.isdigit() but int() refuses it: such an id must not break the list.
+    i18n = TranslatorHub(default_locale="en", strict=True).get("en")
+    orders = [
+        Order(order_id, None, None, None, "Active", None, "VPS")
+        for order_id in ("9", "²", "47010", "abc")
+    ]
+    entries, _ = collect_servers(i18n, orders, [])
+    assert [e.order_id for e in entries] == ["47010", "9", "²", "abc"]
+
+
 async def test_list_provider_error_has_retry(env: BotEnv) -> None:
     customer = await linked(env)
     await installed_server(env, customer)
@@ -314,6 +327,23 @@ async def test_card_of_a_paid_order_without_server_offers_install(env: BotEnv) -
     assert install.callback_data == InstallStartCb(order_id=order_id).pack()
     texts = button_texts(card)
     assert not any(word in t for t in texts for word in ("Reboot", "Stop", "Boot", "password"))
+
+
+async def test_the_install_offered_by_the_card_opens_the_wizard_for_any_order_id(
+    env: BotEnv,
+) -> None:
+    # The card and the wizard once checked order ids with different patterns: a 13-digit id got
+    # an Install button that the wizard then refused.
+    customer = await linked(env)
+    order = customer.order(await paid_order(env, customer))
+    assert order is not None
+    order.id = 1_000_000_047_001
+    card = await open_card(env, str(order.id))
+    await env.tg.tap(UID, card.message_id, card.button("Install OS").callback_data or "")
+    await settle(env)
+    wizard = env.tg.message(UID, card.message_id)
+    assert "Step 1 of 3" in wizard.text and "1000000047001" in wizard.text
+    assert env.tg.errors == []
 
 
 async def test_a_watched_install_without_vps_yet_counts_as_installing(env: BotEnv) -> None:

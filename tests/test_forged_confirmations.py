@@ -6,6 +6,8 @@ from bot.handlers.install import WizAction, WizCb
 from bot.handlers.settings import SettingsAction, SettingsCb
 from bot.handlers.sshkeys import KeyAction, KeyCb
 from bot.handlers.start import NewKeyCb
+from bot.inferno.models import Credentials
+from bot.inferno.simulator import make_public_key
 from tests.harness import BotEnv
 
 UID = 6101
@@ -62,3 +64,20 @@ async def test_key_removal_refuses_a_purchase_token(env: BotEnv) -> None:
     assert await env.db.confirmations.peek(UID, token) is not None, "the token was not spent"
     assert env.sim.calls["sshkey.remove"] == 0
     assert env.tg.unanswered_callbacks() == []
+
+
+async def test_key_removal_token_of_an_earlier_account_is_void(env: BotEnv) -> None:
+    first, second = env.customer("first@example.com"), env.customer("second@example.com")
+    await env.link(UID, first)
+    assert env.services is not None
+    creds = Credentials(cid=first.cid, key=first.key)
+    await env.services.inferno.sshkey_add(creds, make_public_key("laptop"), "laptop")
+    await env.command(UID, "/keys")
+    confirm = await env.tap(UID, "Remove laptop")
+    data = confirm.button("Yes, remove it").callback_data
+    assert data is not None
+    await env.link(UID, second)
+    answer = await env.forge(UID, data, message_id=confirm.message_id)
+    assert "already used" in answer.text
+    assert env.sim.calls["sshkey.remove"] == 0
+    assert [k.name for k in first.ssh_keys] == ["laptop"]

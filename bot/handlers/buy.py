@@ -17,23 +17,19 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton
 from bot.handlers.balance import money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
+    button,
+    failure_note,
+    is_provider_id,
     load_or_explain,
     one_per_row_then_menu,
     paged_keyboard,
+    plain,
+    run_confirmed,
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen
-from bot.handlers.orders import (
-    button,
-    failure_note,
-    is_status,
-    orders_button,
-    packable_id,
-    plain,
-    run_confirmed,
-    status_label,
-)
+from bot.handlers.orders import is_status, orders_button, status_label
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
@@ -76,9 +72,9 @@ class BuyConfirmCb(CallbackData, prefix="bc"):
 
 def plan_ref(product_id: str) -> str:
     """A short, separator-free stand-in for a product id that may not fit in a button."""
-    if packable_id(product_id):
+    if is_provider_id(product_id):
         return product_id
-    # "~" is outside the packable alphabet, so a digest never collides with a real id.
+    # "~" is not a digit, so a digest never collides with a real id.
     return "~" + hashlib.sha256(product_id.encode()).hexdigest()[:16]
 
 
@@ -278,13 +274,14 @@ async def confirm_buy(
         bot,
         db,
         locks,
-        i18n,
         creds,
         user_id,
         callback_data.token,
         action="create",
         key="pid",
         call=lambda product_id: inferno.create(creds, product_id),
+        used_text=i18n("orders-confirmation-used"),
+        used_markup=one_per_row_then_menu(i18n, orders_button(i18n)),
     )
     if done is None:
         return
@@ -328,7 +325,7 @@ async def confirm_buy(
     price = payload.get("price")
     text = _created_text(i18n, created, order, price if isinstance(price, str) else None)
     buttons: list[InlineKeyboardButton] = []
-    if order is not None and is_status(order, "active") and packable_id(order.id):
+    if order is not None and is_status(order, "active") and is_provider_id(order.id):
         buttons.append(button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id)))
         buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
     buttons.append(orders_button(i18n))

@@ -1,9 +1,12 @@
-"""Pieces several areas' handlers share: whose event it is, the "not linked" screen, and the
-load-or-explain step in front of a provider list (typing hint, Retry on failure)."""
+"""Pieces several areas' handlers share: whose event it is, buttons and the "not linked" screen,
+provider ids fit for callback data, the load-or-explain step in front of a provider list (typing
+hint, Retry on failure) and the run of a confirmed action."""
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,16 +19,47 @@ from bot.handlers.navigation import back_to_menu_button
 from bot.i18n import Translator
 from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
+from bot.services.locks import UserLocks
 from bot.storage import Database
-from bot.ui import pager_row, provider_error_text, retry_keyboard, show, typing
+from bot.ui import clip, pager_row, provider_error_text, retry_keyboard, show, typing
 
 T = TypeVar("T")
+
+# Every id the provider hands out (orders, services, SSH keys, plans) is a decimal number in the
+# API description and in the simulator. Ids ride in callback data and are sent back to the
+# provider, so only ASCII digits (up to any 64-bit number) are trusted; anything else could hold
+# the ":" separator or blow the 64-byte limit of callback data. An entry with another id is
+# listed without a button.
+_PROVIDER_ID = re.compile(r"[0-9]{1,20}")
 
 
 def user_id_of(event: Message | CallbackQuery) -> int:
     user = event.from_user
     assert user is not None, "private chats always have a sender"
     return user.id
+
+
+def is_provider_id(value: str | None) -> bool:
+    return value is not None and _PROVIDER_ID.fullmatch(value) is not None
+
+
+def newest_first(item_id: str) -> tuple[int, str]:
+    """Sort key (with ``reverse=True``) for provider ids: numeric ids by value, others last.
+
+    ``isdecimal``, not ``isdigit``: "²" is a digit that ``int`` refuses.
+    """
+    return (int(item_id) if item_id.isdecimal() else -1, item_id)
+
+
+def plain(text: str) -> str:
+    """Button labels are not HTML: undo the escaping the translator applied to the arguments."""
+    return html.unescape(text)
+
+
+def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=data if isinstance(data, str) else data.pack()
+    )
 
 
 def link_button(i18n: Translator) -> InlineKeyboardButton:
@@ -66,7 +100,7 @@ def paged_keyboard(
 
 
 async def load_or_explain(
-    query: CallbackQuery,
+    event: Message | CallbackQuery,
     i18n: Translator,
     bot: Bot,
     load: Callable[[], Awaitable[T]],
@@ -74,16 +108,21 @@ async def load_or_explain(
     log: logging.Logger,
     action: str,
     back: tuple[InlineKeyboardButton, ...] = (),
+    retry: str | None = None,
 ) -> T | None:
-    """What ``load`` returns, or ``None`` after showing the provider error with Retry (the same
-    tap again), ``back`` and the main menu. The caller's logger keeps the log line in its area."""
-    await typing(bot, query.from_user.id)
+    """What ``load`` returns, or ``None`` after showing the provider error with Retry (``retry``,
+    else the same tap again), ``back`` and the main menu. The caller's logger keeps the log line
+    in its area."""
+    user_id = user_id_of(event)
+    await typing(bot, user_id)
     try:
         return await load()
     except InfernoError as exc:
-        log.warning("user=%s action=%s result=%s", query.from_user.id, action, type(exc).__name__)
-        markup = retry_keyboard(i18n, query.data, *back, back_to_menu_button(i18n))
-        await show(query, provider_error_text(i18n, exc), markup)
+        log.warning("user=%s action=%s result=%s", user_id, action, type(exc).__name__)
+        if retry is None and isinstance(event, CallbackQuery):
+            retry = event.data
+        markup = retry_keyboard(i18n, retry, *back, back_to_menu_button(i18n))
+        await show(event, provider_error_text(i18n, exc), markup)
         return None
 
 
@@ -100,3 +139,40 @@ async def spend_confirmation(
     if confirmation is None or confirmation.payload.get("cid") != creds.cid:
         return None
     return confirmation.payload
+
+
+async def run_confirmed(
+    bot: Bot,
+    db: Database,
+    locks: UserLocks,
+    creds: Credentials,
+    user_id: int,
+    token: str,
+    *,
+    action: str,
+    key: str,
+    call: Callable[[str], Awaitable[T]],
+    used_text: str,
+    used_markup: InlineKeyboardMarkup,
+) -> tuple[dict[str, Any], T | InfernoError] | None:
+    """Spends the confirmation behind a tap and makes its provider call exactly once.
+
+    None after telling the user the confirmation was already used (or is not one of ``action``),
+    in a new message so what the first tap showed stays; else the payload and what
+    ``call(payload[key])`` returned or raised.
+    """
+    async with locks.hold(user_id):
+        payload = await spend_confirmation(db, user_id, token, action, creds)
+        if payload is None or not isinstance(payload.get(key), str):
+            await bot.send_message(user_id, used_text, reply_markup=used_markup)
+            return None
+        await typing(bot, user_id)
+        try:
+            return payload, await call(payload[key])
+        except InfernoError as exc:
+            return payload, exc
+
+
+def failure_note(exc: InfernoError) -> str:
+    """A provider failure for the action log (error texts never hold a key or a password)."""
+    return f"{type(exc).__name__}: {clip(str(exc), 200)}"

@@ -16,10 +16,11 @@ import hashlib
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -31,7 +32,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers import sshkeys
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
-from bot.handlers.common import show_not_linked, user_id_of
+from bot.handlers.common import (
+    is_provider_id,
+    load_or_explain,
+    plain,
+    show_not_linked,
+)
 from bot.handlers.filters import DataPrefix, NotCommand, NoText, TypedText
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
@@ -57,12 +63,13 @@ log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
 
+T = TypeVar("T")
+
 TEMPLATES_PER_PAGE = 8
 KEYS_PER_PAGE = 10
 SUMMARY_KEYS = 10
 LABEL_MAX = 48
 FILTER_MAX = 40
-ORDER_ID_RE = re.compile(r"[0-9]{1,12}")
 PAGE_RE = re.compile(r"[0-9]{1,4}")
 TEMPLATE_REF_RE = re.compile(r"([0-9]{1,5})\.([0-9a-f]{6})")
 ALREADY_CREATING = 904
@@ -238,15 +245,24 @@ async def linked_wizard(
     return wizard, creds
 
 
-async def provider_trouble(
+async def wizard_load(
     event: Message | CallbackQuery,
     i18n: Translator,
-    exc: InfernoError,
-    retry_data: str | None,
-) -> None:
-    log.info("user=%s action=install-wizard result=%s", user_id_of(event), type(exc).__name__)
-    markup = retry_keyboard(i18n, retry_data, cancel_button(i18n))
-    await show(event, provider_error_text(i18n, exc), markup)
+    bot: Bot,
+    load: Callable[[], Awaitable[T]],
+    retry: str | None = None,
+) -> T | None:
+    """``load_or_explain`` with the wizard's Cancel beside Retry."""
+    return await load_or_explain(
+        event,
+        i18n,
+        bot,
+        load,
+        log=log,
+        action="install-wizard",
+        back=(cancel_button(i18n),),
+        retry=retry,
+    )
 
 
 def header(i18n: Translator, wizard: Wizard) -> str:
@@ -276,7 +292,7 @@ async def start_wizard(
         await show_not_linked(query, i18n)
         return
     order_id = callback_data.order_id
-    if ORDER_ID_RE.fullmatch(order_id) is None:
+    if not is_provider_id(order_id):
         await show(query, i18n("install-order-invalid"), back_to_menu(i18n))
         return
     await typing(bot, query.from_user.id)
@@ -361,13 +377,9 @@ async def render_templates(
     wizard: Wizard,
     notice: str | None = None,
 ) -> None:
-    await typing(bot, user_id_of(event))
-    try:
-        catalog = await inferno.list_catalog()
-    except InfernoError as exc:
-        await provider_trouble(
-            event, i18n, exc, WizCb(action=WizAction.PAGE, value=str(wizard.page)).pack()
-        )
+    retry = WizCb(action=WizAction.PAGE, value=str(wizard.page)).pack()
+    catalog = await wizard_load(event, i18n, bot, inferno.list_catalog, retry)
+    if catalog is None:
         return
     matches = filter_templates(catalog.templates, wizard.filter)
     page, pages, start = page_bounds(len(matches), wizard.page, TEMPLATES_PER_PAGE)
@@ -496,11 +508,8 @@ async def template_picked(
     if (found := await linked_wizard(query, state, i18n, creds)) is None:
         return
     wizard, creds = found
-    await typing(bot, query.from_user.id)
-    try:
-        catalog = await inferno.list_catalog()
-    except InfernoError as exc:
-        await provider_trouble(query, i18n, exc, query.data)
+    catalog = await wizard_load(query, i18n, bot, inferno.list_catalog)
+    if catalog is None:
         return
     template = resolve_template(catalog.templates, callback_data.value)
     if template is None:
@@ -536,16 +545,14 @@ async def render_keys(
         await render_templates(event, i18n, bot, inferno, wizard)
         return
     if keys is None:
-        await typing(bot, user_id_of(event))
-        try:
-            keys = await inferno.sshkey_list(creds)
-        except InfernoError as exc:
-            await provider_trouble(event, i18n, exc, WizCb(action=WizAction.KEYS).pack())
+        retry = WizCb(action=WizAction.KEYS).pack()
+        keys = await wizard_load(event, i18n, bot, partial(inferno.sshkey_list, creds), retry)
+        if keys is None:
             return
     notices = [notice] if notice else []
     if await _drop_vanished_keys(state, wizard, keys):
         notices.append(i18n("install-keys-vanished"))
-    usable = [k for k in keys if sshkeys.usable_key_id(k.id)]
+    usable = [k for k in keys if is_provider_id(k.id)]
     page, pages, start = page_bounds(len(usable), wizard.key_page, KEYS_PER_PAGE)
     shown = usable[start : start + KEYS_PER_PAGE]
     parts = [header(i18n, wizard), i18n("install-step-keys", os=wizard.os_label)]
@@ -561,9 +568,11 @@ async def render_keys(
     rows = [
         [
             _button(
-                i18n(
-                    "install-btn-key-on" if key.id in selected else "install-btn-key-off",
-                    name=sshkeys.plain(sshkeys.key_label(key)),
+                plain(
+                    i18n(
+                        "install-btn-key-on" if key.id in selected else "install-btn-key-off",
+                        name=sshkeys.key_label(key),
+                    )
                 ),
                 WizAction.TOGGLE,
                 key.id,
@@ -646,11 +655,8 @@ async def key_toggled(
         return
     wizard, creds = found
     key_id = callback_data.value
-    await typing(bot, query.from_user.id)
-    try:
-        keys = await inferno.sshkey_list(creds)
-    except InfernoError as exc:
-        await provider_trouble(query, i18n, exc, query.data)
+    keys = await wizard_load(query, i18n, bot, partial(inferno.sshkey_list, creds))
+    if keys is None:
         return
     notice = None
     if key_id in wizard.keys:
@@ -727,7 +733,7 @@ async def key_named_or_skipped(
     # Re-read: the wizard may have changed while the provider was being asked.
     wizard = await load_wizard(state) or wizard
     # Only an id that gets a toggle button is preselected: the user must be able to unselect it.
-    key_id = saved.key_id if saved.key_id and sshkeys.usable_key_id(saved.key_id) else None
+    key_id = saved.key_id if saved.key_id and is_provider_id(saved.key_id) else None
     if key_id is not None and key_id not in wizard.keys:
         wizard.keys.append(key_id)
         wizard.checked, wizard.token = False, None
@@ -798,11 +804,8 @@ async def summary_step(
         await state.set_state(InstallWizard.template)
         await render_templates(query, i18n, bot, inferno, wizard)
         return
-    await typing(bot, query.from_user.id)
-    try:
-        keys = await inferno.sshkey_list(creds)
-    except InfernoError as exc:
-        await provider_trouble(query, i18n, exc, query.data)
+    keys = await wizard_load(query, i18n, bot, partial(inferno.sshkey_list, creds))
+    if keys is None:
         return
     if await _drop_vanished_keys(state, wizard, keys):
         await state.set_state(InstallWizard.keys)
@@ -896,9 +899,7 @@ async def reinstall_warning(
         order=wizard.order_id,
         os=wizard.os_label,
     )
-    erase = _button(
-        i18n("install-btn-erase", ip=sshkeys.plain(wizard.ip)), WizAction.CONFIRM, wizard.token
-    )
+    erase = _button(plain(i18n("install-btn-erase", ip=wizard.ip)), WizAction.CONFIRM, wizard.token)
     keep = _button(i18n("install-btn-keep"), WizAction.CANCEL)
     await show(query, text, _markup([erase], [keep]))
 

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
-import re
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Any, TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
@@ -19,11 +16,15 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
 from bot.handlers.common import (
+    button,
+    failure_note,
+    is_provider_id,
     load_or_explain,
+    newest_first,
     one_per_row_then_menu,
     paged_keyboard,
+    run_confirmed,
     show_not_linked,
-    spend_confirmation,
 )
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, menu_data
@@ -40,18 +41,11 @@ from bot.ui import (
     provider_error_text,
     show,
     translate_fail,
-    typing,
 )
 
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
-
-T = TypeVar("T")
-
-# Provider ids are digits; anything else could hold the ":" separator or blow the 64-byte limit
-# of callback data, so such an entry is listed without a button rather than crashing the screen.
-_SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,24}")
 
 
 class OrderAction(StrEnum):
@@ -70,21 +64,6 @@ class OrderCancelCb(CallbackData, prefix="oc"):
     """The confirmed cancel: only a one-shot token, the order id stays in the database."""
 
     token: str
-
-
-def packable_id(value: str | None) -> bool:
-    return value is not None and _SAFE_ID.fullmatch(value) is not None
-
-
-def plain(text: str) -> str:
-    """Button labels are not HTML: undo the escaping the translator applied to the arguments."""
-    return html.unescape(text)
-
-
-def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=text, callback_data=data if isinstance(data, str) else data.pack()
-    )
 
 
 def status_label(i18n: Translator, status: str | None) -> str:
@@ -114,52 +93,6 @@ def is_status(item: Order | Service, status: str) -> bool:
 
 def orders_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:
     return button(i18n("orders-btn-orders"), OrdersPageCb(page=page))
-
-
-async def send_used_notice(bot: Bot, user_id: int, i18n: Translator) -> None:
-    """A second tap on a confirmation: said in a new message so the first tap's result stays."""
-    markup = one_per_row_then_menu(i18n, orders_button(i18n))
-    await bot.send_message(user_id, i18n("orders-confirmation-used"), reply_markup=markup)
-
-
-async def run_confirmed(
-    bot: Bot,
-    db: Database,
-    locks: UserLocks,
-    i18n: Translator,
-    creds: Credentials,
-    user_id: int,
-    token: str,
-    *,
-    action: str,
-    key: str,
-    call: Callable[[str], Awaitable[T]],
-) -> tuple[dict[str, Any], T | InfernoError] | None:
-    """Spends the confirmation behind a tap and makes its provider call exactly once.
-
-    None after telling the user the confirmation was already used (or is not one of ``action``);
-    else the payload and what ``call(payload[key])`` returned or raised.
-    """
-    async with locks.hold(user_id):
-        payload = await spend_confirmation(db, user_id, token, action, creds)
-        if payload is None or not isinstance(payload.get(key), str):
-            await send_used_notice(bot, user_id, i18n)
-            return None
-        await typing(bot, user_id)
-        try:
-            return payload, await call(payload[key])
-        except InfernoError as exc:
-            return payload, exc
-
-
-def failure_note(exc: InfernoError) -> str:
-    """A provider failure for the action log (error texts never hold a key or a password)."""
-    return f"{type(exc).__name__}: {clip(str(exc), 200)}"
-
-
-def newest_first(item_id: str) -> tuple[int, str]:
-    """Sort key (with ``reverse=True``) for provider ids: numeric ids by value, others last."""
-    return (int(item_id) if item_id.isdecimal() else -1, item_id)
 
 
 def order_line(i18n: Translator, order: Order) -> str:
@@ -240,7 +173,7 @@ async def orders_page(
     rows = [
         [button(order_button_text(i18n, o), OrderCb(order_id=o.id, page=page))]
         for o in chunk
-        if packable_id(o.id)
+        if is_provider_id(o.id)
     ]
     refresh = button(i18n("btn-refresh"), OrdersPageCb(page=page))
     markup = paged_keyboard(
@@ -262,7 +195,7 @@ async def _service_of(
         log.info("user=%s action=services result=%s", user_id, type(exc).__name__)
         return None
     return next(
-        (s.id for s in services if s.order_id == order_id and packable_id(s.id)),
+        (s.id for s in services if s.order_id == order_id and is_provider_id(s.id)),
         None,
     )
 
@@ -400,13 +333,14 @@ async def confirm_cancel(
         bot,
         db,
         locks,
-        i18n,
         creds,
         user_id,
         callback_data.token,
         action="cancel",
         key="order_id",
         call=lambda order_id: inferno.cancel(creds, order_id),
+        used_text=i18n("orders-confirmation-used"),
+        used_markup=one_per_row_then_menu(i18n, orders_button(i18n)),
     )
     if done is None:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from contextlib import suppress
+from functools import partial
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -18,20 +19,16 @@ from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     View,
     card_button,
-    is_not_found,
-    is_order_id,
-    list_button,
-    not_found_view,
     not_linked_view,
+    order_info,
 )
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
-from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
-from bot.ui import clip, provider_error_text, retry_keyboard, show, typing
+from bot.ui import clip, show, typing
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +71,21 @@ async def show_password(
         view = not_linked_view(i18n)
         await bot.send_message(chat_id, view.text, reply_markup=view.markup)
         return
-    if not is_order_id(order_id):
-        view = not_found_view(i18n)
-        await bot.send_message(chat_id, view.text, reply_markup=view.markup)
-        return
     await typing(bot, chat_id)
-    try:
-        info = await inferno.get_info(creds, order_id)
-    except InfernoError as exc:
-        log.info(
-            "user=%s action=show-password order=%s result=%s", user_id, order_id, type(exc).__name__
-        )
-        view = _error_view(i18n, exc, order_id)
-        await bot.send_message(chat_id, view.text, reply_markup=view.markup)
+    back = InlineKeyboardButton(
+        text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
+    )
+    info = await order_info(
+        i18n,
+        user_id,
+        order_id,
+        partial(inferno.get_info, creds),
+        action="show-password",
+        retry=callback_data,
+        back=(back,),
+    )
+    if isinstance(info, View):
+        await bot.send_message(chat_id, info.text, reply_markup=info.markup)
         return
     if not info.password:
         await bot.send_message(
@@ -128,18 +127,6 @@ async def show_password(
     background.wake(DELETIONS_TASK)
     await db.actions.record(user_id, "show-password", order_id, "ok")
     log.info("user=%s action=show-password order=%s result=sent", user_id, order_id)
-
-
-def _error_view(i18n: Translator, exc: InfernoError, order_id: str) -> View:
-    if is_not_found(exc):
-        return not_found_view(i18n)
-    back = InlineKeyboardButton(
-        text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
-    )
-    retry = ShowPasswordCb(order_id=order_id).pack()
-    return View(
-        provider_error_text(i18n, exc), retry_keyboard(i18n, retry, back, list_button(i18n))
-    )
 
 
 @router.callback_query(DeletePasswordCb.filter())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerCb
+from bot.handlers.common import is_provider_id
 from bot.handlers.filters import DataPrefix
 from bot.handlers.servers import (
     POWER_CONFIRMATION_TTL,
@@ -17,11 +19,8 @@ from bot.handlers.servers import (
     View,
     boot_button,
     card_view,
-    error_view,
-    is_not_found,
-    is_order_id,
-    not_found_view,
     not_linked_view,
+    order_info,
     render_card,
     service_id_of_order,
 )
@@ -62,7 +61,9 @@ def _done_text(i18n: Translator, op: PowerOp) -> str:
 router.callback_query.filter(DataPrefix(PowerCb))
 
 
-@router.callback_query(PowerCb.filter(F.step == PowerStep.ASK))
+# Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
+# ends, like any unreadable tap, at the fallback's "expired".
+@router.callback_query(PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)))
 async def ask(
     query: CallbackQuery,
     callback_data: PowerCb,
@@ -88,24 +89,17 @@ async def _ask_view(
 ) -> View:
     if creds is None:
         return not_linked_view(i18n)
-    if op is PowerOp.BOOT:
-        # Boot is never confirmed: the card carries a ready-to-tap Boot button.
-        return await card_view(
-            i18n=i18n, creds=creds, order_id=order_id, user_id=user_id, db=db, inferno=inferno
-        )
-    if not is_order_id(order_id):
-        return not_found_view(i18n)
     # The order id came from a button: it must be one of this user's servers.
-    try:
-        info = await inferno.get_info(creds, order_id)
-    except InfernoError as exc:
-        if is_not_found(exc):
-            log.info("user=%s action=%s order=%s result=not-found", user_id, op.action, order_id)
-            return not_found_view(i18n)
-        log.info(
-            "user=%s action=%s order=%s result=%s", user_id, op.action, order_id, type(exc).__name__
-        )
-        return error_view(i18n, exc, PowerCb(step=PowerStep.ASK, op=op, order_id=order_id))
+    info = await order_info(
+        i18n,
+        user_id,
+        order_id,
+        partial(inferno.get_info, creds),
+        action=op.action,
+        retry=PowerCb(step=PowerStep.ASK, op=op, order_id=order_id),
+    )
+    if isinstance(info, View):
+        return info
     if not (info.vps_ok and info.ip):
         # Nothing to power yet (unpaid, being installed, no server): the card says why.
         return await render_card(
@@ -160,7 +154,7 @@ async def do(
     async with locks.hold(user_id):
         confirmation = await db.confirmations.consume(user_id, callback_data.token, _BY_ACTION)
         order_id = str(confirmation.payload.get("order_id", "")) if confirmation else ""
-        if confirmation is None or not is_order_id(order_id):
+        if confirmation is None or not is_provider_id(order_id):
             log.info(
                 "user=%s action=power order=%s result=already-done-or-expired",
                 user_id,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -24,7 +25,13 @@ from bot.handlers.callbacks import (
     ServiceCb,
     ShowPasswordCb,
 )
-from bot.handlers.common import not_linked_keyboard, paged_keyboard, user_id_of
+from bot.handlers.common import (
+    is_provider_id,
+    newest_first,
+    not_linked_keyboard,
+    paged_keyboard,
+    user_id_of,
+)
 from bot.handlers.filters import DataPrefix, NoText, TypedText
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
 from bot.i18n import Html, Translator
@@ -38,8 +45,8 @@ log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
 
-# Order ids travel in callback data: anything else is forged or broken and is never sent on.
-ORDER_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,24}")
+T = TypeVar("T")
+
 # Longer input cannot be an address; checking first keeps a 10 KB paste away from the parser.
 MAX_IP_INPUT = 64
 BUTTON_LABEL_MAX = 48
@@ -97,10 +104,6 @@ class View:
     markup: InlineKeyboardMarkup
 
 
-def is_order_id(value: str | None) -> bool:
-    return value is not None and ORDER_ID_RE.fullmatch(value) is not None
-
-
 def is_not_found(exc: InfernoError) -> bool:
     """The provider's answer to an order that is not in this account (or does not exist)."""
     return isinstance(exc, ProviderFail) and "not found" in (exc.message or "").lower()
@@ -132,10 +135,31 @@ def not_found_view(i18n: Translator) -> View:
     )
 
 
-def error_view(i18n: Translator, exc: InfernoError, retry: CallbackData) -> View:
-    return View(
-        provider_error_text(i18n, exc), retry_keyboard(i18n, retry.pack(), list_button(i18n))
-    )
+async def order_info(
+    i18n: Translator,
+    user_id: int,
+    order_id: str,
+    fetch: Callable[[str], Awaitable[T]],
+    *,
+    action: str,
+    retry: CallbackData,
+    back: tuple[InlineKeyboardButton, ...] = (),
+) -> T | View:
+    """What ``fetch(order_id)``, a ``getinfo`` with the user's own key, gives for the order a
+    button named; or the view to show instead: "not found" for an id that is not one of this
+    user's orders (that is what a failed ``getinfo`` means), else the provider error with Retry
+    (``retry``), ``back`` and the server list."""
+    if not is_provider_id(order_id):
+        return not_found_view(i18n)
+    try:
+        return await fetch(order_id)
+    except InfernoError as exc:
+        result = "not-found" if is_not_found(exc) else type(exc).__name__
+        log.info("user=%s action=%s order=%s result=%s", user_id, action, order_id, result)
+        if is_not_found(exc):
+            return not_found_view(i18n)
+        markup = retry_keyboard(i18n, retry.pack(), *back, list_button(i18n))
+        return View(provider_error_text(i18n, exc), markup)
 
 
 # --------------------------------------------------------------------------- the list
@@ -148,11 +172,6 @@ class Entry:
     name: str
     ip: str | None
     status: str | None
-
-
-def _newest_first(order_id: str | None) -> tuple[int, str]:
-    text = order_id or ""
-    return (-int(text), "") if text.isdigit() else (0, text)
 
 
 def collect_servers(
@@ -193,7 +212,7 @@ def collect_servers(
                 status=service.status,
             )
         )
-    entries.sort(key=lambda e: _newest_first(e.order_id))
+    entries.sort(key=lambda e: newest_first(e.order_id or ""), reverse=True)
     return entries, len(pending)
 
 
@@ -232,9 +251,9 @@ async def list_view(
     rows: list[list[InlineKeyboardButton]] = []
     for entry in shown:
         callback: CallbackData
-        if entry.order_id and is_order_id(entry.order_id):
+        if entry.order_id and is_provider_id(entry.order_id):
             callback = ServerCb(order_id=entry.order_id)
-        elif entry.service_id and is_order_id(entry.service_id):
+        elif entry.service_id and is_provider_id(entry.service_id):
             callback = ServiceCb(service_id=entry.service_id)
         else:
             continue
@@ -287,7 +306,7 @@ async def service_id_of_order(
         log.info("cid=%s services for the card failed: %s", creds.cid, type(exc).__name__)
         return None
     for service in services:
-        if service.order_id == order_id and is_order_id(service.id):
+        if service.order_id == order_id and is_provider_id(service.id):
             return service.id
     return None
 
@@ -423,28 +442,29 @@ async def card_view(
     inferno: InfernoClient,
     notice: str | None = None,
 ) -> View:
-    """The card of a server; a failed ``getinfo`` with the user's own key means "not yours"."""
-    if not is_order_id(order_id):
-        return not_found_view(i18n)
-    try:
+    """The card of a server, ``notice`` above it (or above what is shown instead)."""
+
+    async def info_and_service(order_id: str) -> tuple[ServerInfo, str | None]:
         if inferno.has_fresh("services", creds):
             # The service id comes from the cache (first, while it is still fresh): no second
             # task to run it beside getinfo.
             service_id = await service_id_of_order(inferno, creds, order_id)
-            info = await inferno.get_info(creds, order_id)
-        else:
-            info, service_id = await asyncio.gather(
-                inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
-            )
-    except InfernoError as exc:
-        if is_not_found(exc):
-            log.info("user=%s card order=%s result=not-found", user_id, order_id)
-            return not_found_view(i18n)
-        log.info("user=%s card order=%s result=%s", user_id, order_id, type(exc).__name__)
-        view = error_view(i18n, exc, ServerCb(action=ServerAction.REFRESH, order_id=order_id))
-        if notice:
-            return View(f"{notice}\n\n{view.text}", view.markup)
-        return view
+            return await inferno.get_info(creds, order_id), service_id
+        return await asyncio.gather(
+            inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
+        )
+
+    found = await order_info(
+        i18n,
+        user_id,
+        order_id,
+        info_and_service,
+        action="card",
+        retry=ServerCb(action=ServerAction.REFRESH, order_id=order_id),
+    )
+    if isinstance(found, View):
+        return View(f"{notice}\n\n{found.text}", found.markup) if notice else found
+    info, service_id = found
     return await render_card(
         i18n=i18n,
         info=info,
@@ -568,7 +588,7 @@ async def find_ip(
         await show(message, text, _find_markup(i18n))
         return
     order_id = info.order_id
-    if not is_order_id(order_id):
+    if not is_provider_id(order_id):
         log.warning("user=%s find-by-ip: the provider gave no usable order id", user_id)
         await show(message, i18n("servers-find-not-found", ip=ip), _find_markup(i18n))
         return

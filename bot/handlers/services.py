@@ -11,23 +11,18 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
+    button,
+    is_provider_id,
     load_or_explain,
+    newest_first,
     one_per_row_then_menu,
     paged_keyboard,
+    plain,
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen
-from bot.handlers.orders import (
-    OrderCb,
-    button,
-    is_status,
-    newest_first,
-    orders_button,
-    packable_id,
-    plain,
-    status_label,
-)
+from bot.handlers.orders import OrderCb, is_status, orders_button, status_label
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials, Service
@@ -115,7 +110,7 @@ async def services_page(
     rows = [
         [button(f"#{s.id} · {_name(i18n, s)}", ServiceCb(service_id=s.id))]
         for s in chunk
-        if packable_id(s.id)
+        if is_provider_id(s.id)
     ]
     refresh = button(i18n("btn-refresh"), ServicesPageCb(page=page))
     markup = paged_keyboard(
@@ -181,7 +176,7 @@ async def service_card(
         return
     buttons: list[InlineKeyboardButton] = []
     order_id = service.order_id
-    if order_id is not None and packable_id(order_id):
+    if order_id is not None and is_provider_id(order_id):
         if is_status(service, "active"):
             buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order_id)))
         order_label = plain(i18n("services-btn-order", order=order_id))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -23,7 +23,15 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.common import show_not_linked, user_id_of
+from bot.handlers.common import (
+    button,
+    is_provider_id,
+    load_or_explain,
+    plain,
+    run_confirmed,
+    show_not_linked,
+    user_id_of,
+)
 from bot.handlers.filters import DataPrefix, TextMatches
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
 from bot.i18n import Html, Translator
@@ -44,7 +52,6 @@ from bot.ui import (
     cyclic_pager_row,
     page_bounds,
     provider_error_text,
-    retry_keyboard,
     show,
     translate_fail,
     typing,
@@ -58,8 +65,6 @@ PAGE_SIZE = 8
 NAME_MAX = 64
 LABEL_MAX = 32
 REMOVE_ACTION = "sshkey-remove"
-# Key ids ride in callback data: only short, separator-free ids get buttons (real ids are numbers).
-KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,24}")
 # FSM data of a key waiting to be saved: line, fingerprint, default name, chosen name.
 PENDING_FIELDS = ("pk", "pf", "pd", "pn")
 
@@ -104,29 +109,16 @@ class SavedKey:
     keys: list[SshKey] | None = None
 
 
-def usable_key_id(key_id: str) -> bool:
-    return KEY_ID_RE.fullmatch(key_id) is not None
-
-
-def plain(text: str) -> Html:
-    """For button labels: they are plain text, so escaping would show "&amp;" to the user."""
-    return Html(text)
-
-
 def key_label(key: SshKey, limit: int = LABEL_MAX) -> str:
     return clip(key.name or f"#{key.id}", limit)
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def own_buttons(i18n: Translator) -> KeyFlowButtons:
     return KeyFlowButtons(
-        back=_button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST)),
-        skip=_button(i18n("sshkeys-btn-skip-name"), KeyCb(action=KeyAction.SKIP_NAME)),
-        retry=_button(i18n("btn-retry"), KeyCb(action=KeyAction.SAVE)),
-        again=_button(i18n("sshkeys-btn-other-key"), KeyCb(action=KeyAction.ADD)),
+        back=button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST)),
+        skip=button(i18n("sshkeys-btn-skip-name"), KeyCb(action=KeyAction.SKIP_NAME)),
+        retry=button(i18n("btn-retry"), KeyCb(action=KeyAction.SAVE)),
+        again=button(i18n("sshkeys-btn-other-key"), KeyCb(action=KeyAction.ADD)),
     )
 
 
@@ -381,16 +373,18 @@ async def show_keys(
     if creds is None:
         await show_not_linked(event, i18n)
         return
-    try:
+    if keys is None:
+        keys = await load_or_explain(
+            event,
+            i18n,
+            bot,
+            partial(inferno.sshkey_list, creds),
+            log=log,
+            action="sshkey-list",
+            retry=KeyCb(action=KeyAction.LIST, page=page).pack(),
+        )
         if keys is None:
-            await typing(bot, user_id_of(event))
-            keys = await inferno.sshkey_list(creds)
-    except InfernoError as exc:
-        log.info("user=%s action=sshkey-list result=%s", user_id_of(event), type(exc).__name__)
-        retry = KeyCb(action=KeyAction.LIST, page=page).pack()
-        markup = retry_keyboard(i18n, retry, back_to_menu_button(i18n))
-        await show(event, provider_error_text(i18n, exc), markup)
-        return
+            return
     page, pages, start = page_bounds(len(keys), page, PAGE_SIZE)
     shown = keys[start : start + PAGE_SIZE]
     parts = [notice] if notice else []
@@ -410,11 +404,11 @@ async def show_keys(
         parts.append(i18n("sshkeys-empty"))
     rows: list[list[InlineKeyboardButton]] = []
     for key in shown:
-        if usable_key_id(key.id):
+        if is_provider_id(key.id):
             rows.append(
                 [
-                    _button(
-                        i18n("sshkeys-btn-remove", name=plain(key_label(key))),
+                    button(
+                        plain(i18n("sshkeys-btn-remove", name=key_label(key))),
                         KeyCb(action=KeyAction.ASK_REMOVE, key_id=key.id, page=page),
                     )
                 ]
@@ -423,7 +417,7 @@ async def show_keys(
         rows.append(
             cyclic_pager_row(i18n, page, pages, lambda p: KeyCb(action=KeyAction.LIST, page=p))
         )
-    rows.append([_button(i18n("sshkeys-btn-add"), KeyCb(action=KeyAction.ADD))])
+    rows.append([button(i18n("sshkeys-btn-add"), KeyCb(action=KeyAction.ADD))])
     rows.append([back_to_menu_button(i18n)])
     await show(event, "\n\n".join(parts), InlineKeyboardMarkup(inline_keyboard=rows))
 
@@ -538,12 +532,17 @@ async def remove_ask(
     if creds is None:
         await show_not_linked(query, i18n)
         return
-    await typing(bot, query.from_user.id)
-    try:
-        keys = await inferno.sshkey_list(creds)
-    except InfernoError as exc:
-        back = _button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
-        await show(query, provider_error_text(i18n, exc), retry_keyboard(i18n, query.data, back))
+    back = button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
+    keys = await load_or_explain(
+        query,
+        i18n,
+        bot,
+        partial(inferno.sshkey_list, creds),
+        log=log,
+        action="sshkey-list",
+        back=(back,),
+    )
+    if keys is None:
         return
     # The id comes from a button, so it is checked against the user's own keys.
     key = next((k for k in keys if k.id == callback_data.key_id), None)
@@ -559,10 +558,10 @@ async def remove_ask(
         )
         return
     token = await db.confirmations.issue(
-        query.from_user.id, REMOVE_ACTION, {"key_id": key.id, "name": key.name}
+        query.from_user.id, REMOVE_ACTION, {"key_id": key.id, "name": key.name, "cid": creds.cid}
     )
-    yes = _button(i18n("sshkeys-btn-remove-yes"), KeyCb(action=KeyAction.REMOVE, token=token))
-    no = _button(i18n("btn-no"), KeyCb(action=KeyAction.LIST, page=callback_data.page))
+    yes = button(i18n("sshkeys-btn-remove-yes"), KeyCb(action=KeyAction.REMOVE, token=token))
+    no = button(i18n("btn-no"), KeyCb(action=KeyAction.LIST, page=callback_data.page))
     text = i18n(
         "sshkeys-remove-confirm", name=key.name or f"#{key.id}", details=Html(_key_details(key))
     )
@@ -584,39 +583,35 @@ async def remove_confirmed(
     if creds is None:
         await show_not_linked(query, i18n)
         return
-    back = _button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
-    async with locks.hold(user_id):
-        confirmation = await db.confirmations.consume(user_id, callback_data.token, {REMOVE_ACTION})
-        if confirmation is None:
-            # A second tap must not overwrite what the first one showed: say it in a new message.
-            await bot.send_message(
-                user_id,
-                i18n("sshkeys-confirmation-used"),
-                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[back]]),
-            )
-            return
-        key_id = str(confirmation.payload.get("key_id", ""))
-        name = str(confirmation.payload.get("name") or f"#{key_id}")
-        await typing(bot, user_id)
-        try:
-            await inferno.sshkey_remove(creds, key_id)
-        except InfernoError as exc:
-            await db.actions.record(user_id, REMOVE_ACTION, None, f"error:{type(exc).__name__}")
-            log.info(
-                "user=%s action=%s key=%s result=%s",
-                user_id,
-                REMOVE_ACTION,
-                key_id,
-                type(exc).__name__,
-            )
-            await show(
-                query,
-                provider_error_text(i18n, exc),
-                InlineKeyboardMarkup(inline_keyboard=[[back]]),
-            )
-            return
-        await db.actions.record(user_id, REMOVE_ACTION, None, "ok")
+    back = InlineKeyboardMarkup(
+        inline_keyboard=[[button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))]]
+    )
+    done = await run_confirmed(
+        bot,
+        db,
+        locks,
+        creds,
+        user_id,
+        callback_data.token,
+        action=REMOVE_ACTION,
+        key="key_id",
+        call=lambda key_id: inferno.sshkey_remove(creds, key_id),
+        used_text=i18n("sshkeys-confirmation-used"),
+        used_markup=back,
+    )
+    if done is None:
+        return
+    payload, outcome = done
+    key_id: str = payload["key_id"]
+    if isinstance(outcome, InfernoError):
+        failure = type(outcome).__name__
+        await db.actions.record(user_id, REMOVE_ACTION, None, f"error:{failure}")
+        log.info("user=%s action=%s key=%s result=%s", user_id, REMOVE_ACTION, key_id, failure)
+        await show(query, provider_error_text(i18n, outcome), back)
+        return
+    await db.actions.record(user_id, REMOVE_ACTION, None, "ok")
     log.info("user=%s action=%s key=%s result=ok", user_id, REMOVE_ACTION, key_id)
+    name = str(payload.get("name") or f"#{key_id}")
     await show_keys(query, i18n, bot, creds, inferno, notice=i18n("sshkeys-removed", name=name))
 
 
