@@ -173,6 +173,15 @@ async def test_action_parameters(
     assert KEY not in str(request.url)
 
 
+@pytest.mark.parametrize(("order_id", "sent"), [(" 47012 ", 47012), ("²", "²"), ("٣", "٣")])
+async def test_ids_go_out_as_numbers_only_when_they_are_ascii_digits(
+    make_client: MakeClient, order_id: str, sent: int | str
+) -> None:
+    client, rec = make_client(answer_json({"result": "success"}))
+    await client.reboot(CREDS, order_id)
+    assert rec.bodies()[0]["orderid"] == sent
+
+
 async def test_sshkey_add_without_name_sends_no_name(make_client: MakeClient) -> None:
     client, rec = make_client(answer_json({"result": "success", "message": "added"}))
     result = await client.sshkey_add(CREDS, "ssh-ed25519 AAAA x")

@@ -101,9 +101,11 @@ def _is_cloudflare(text: str) -> bool:
 
 
 def _wire_id(value: str | int) -> str | int:
-    # Ids go out as numbers when they are numbers, as the provider's docs show them.
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    # Ids go out as numbers when they are numbers, as the provider's docs show them. ASCII
+    # digits only: "²" passes isdigit() and int() refuses it.
+    text = value.strip() if isinstance(value, str) else None
+    if text and text.isascii() and text.isdigit():
+        return int(text)
     return value
 
 
