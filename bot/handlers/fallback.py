@@ -2,7 +2,8 @@
 messages no dialog is waiting for.
 
 Neither may be answered with silence: a tap gets a short "expired" notice, a message a hint at
-what the bot understands, each with a way back to the menu.
+what the bot understands, each with a way back to the menu. A message that looks like a password
+or an API key (sent after its dialog was left) is deleted first: secrets do not stay in the chat.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.handlers.navigation import back_to_menu
+from bot.handlers.start import delete_secret, looks_like_credential
 from bot.i18n import Translator
 from bot.ui import show
 
@@ -30,7 +32,13 @@ async def unknown_button(query: CallbackQuery, i18n: Translator) -> None:
 @router.message()
 async def unknown_message(message: Message, i18n: Translator) -> None:
     # Only the kind is logged: the text could be anything, a secret pasted too late included.
-    command = (message.text or "").startswith("/")
+    text = message.text or ""
+    if looks_like_credential(text):
+        log.info("user=%s action=unknown-message secret-like: deleted", message.chat.id)
+        await delete_secret(message, i18n)
+        await show(message, i18n("unknown-secret-deleted"), back_to_menu(i18n))
+        return
+    command = text.startswith("/")
     log.info("user=%s action=unknown-%s", message.chat.id, "command" if command else "message")
     await show(
         message, i18n("unknown-command" if command else "unknown-message"), back_to_menu(i18n)

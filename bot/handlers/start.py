@@ -7,6 +7,7 @@ or a reply. Only the client id and the email (not secrets) wait in FSM data betw
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -48,6 +49,10 @@ KEY_MIN, KEY_MAX = 8, 128
 EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
 PASSWORD_MAX = 256
+# One word of 8+ characters with letters and digits: what passwords and API keys look like.
+_CREDENTIAL_RE = re.compile(r"(?=\S*[A-Za-z])(?=\S*[0-9])\S{8,256}")
+# Stricter than EMAIL_RE (a domain with a dot), so "P@ssw0rd" still counts as a password.
+_ADDRESS_RE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 # The commands of ``bot.app.BOT_COMMANDS`` (importing it here would be circular). During a
 # secret-entry step anything else — even text starting with "/", or one of these commands with
 # more text after it ("/start <key>") — is treated as the secret and deleted, so a password like
@@ -137,6 +142,21 @@ def key_problem(i18n: Translator, key: str | None) -> str | None:
     if not (key.isascii() and key.isprintable()):
         return i18n("link-key-bad-chars")
     return None
+
+
+def looks_like_credential(text: str) -> bool:
+    """A password or API key sent where no dialog waits for one (after the linking dialog was
+    left, say). E-mail addresses, links, IP addresses and commands are not taken for one."""
+    word = text.strip()
+    if _CREDENTIAL_RE.fullmatch(word) is None or word.startswith("/"):
+        return False
+    if _ADDRESS_RE.fullmatch(word) or "://" in word or word.lower().startswith("www."):
+        return False
+    try:
+        ipaddress.ip_address(word)
+    except ValueError:
+        return True
+    return False
 
 
 async def delete_secret(message: Message, i18n: Translator) -> None:

@@ -1,0 +1,57 @@
+"""Messages no dialog waits for: a hint, and a secret pasted too late is deleted first."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.handlers.start import looks_like_credential
+from tests.harness import BotEnv
+
+UID = 3401
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hunter2hunter2", "  Zx9-kq_81LmPq0aa  ", "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3w", "P@ssw0rd!"],
+)
+def test_passwords_and_keys_look_like_credentials(text: str) -> None:
+    assert looks_like_credential(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello",
+        "hello there 12345678",  # more than one word
+        "passwordonly",  # no digit
+        "1234567890",  # no letter: an order id
+        "abc123",  # too short
+        "/start abc12345",
+        "/frobnicate1",
+        "john99@mail.example",
+        "https://example.com/a1b2c3",
+        "www.example123.com",
+        "2001:db8::1f",
+        "192.168.100.200",
+        "x" * 300 + "1",
+    ],
+)
+def test_other_words_do_not(text: str) -> None:
+    assert not looks_like_credential(text)
+
+
+async def test_a_password_sent_after_its_dialog_is_deleted(env: BotEnv) -> None:
+    before = env.screen(UID)
+    pasted = await env.tg.send_text(UID, "hunter2hunter2")
+    notice = await env.answered(UID, before)
+    assert "deleted it from the chat" in notice.text and notice.buttons()
+    assert env.tg.message(UID, pasted.message_id).deleted
+    assert env.tg.errors == []
+
+
+async def test_an_ordinary_word_is_kept_and_gets_the_hint(env: BotEnv) -> None:
+    before = env.screen(UID)
+    said = await env.tg.send_text(UID, "2001:db8::1f")
+    hint = await env.answered(UID, before)
+    assert "Open the menu" in hint.text
+    assert not env.tg.message(UID, said.message_id).deleted
