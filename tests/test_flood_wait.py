@@ -55,3 +55,14 @@ async def test_a_rate_limited_reply_still_arrives(env: BotEnv) -> None:
     menu = await env.command(UID, "/menu")
     assert menu.button("My servers")
     assert [e.method for e in env.tg.errors] == ["sendMessage"]
+
+
+async def test_flood_control_longer_than_the_wait_is_told_not_traced(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    await env.link(UID, env.customer())
+    env.tg.rate_limit(UID, retry_after=1, times=2)  # the session's wait and one more
+    notice = await env.command(UID, "/menu")
+    assert "slow down" in notice.text and "1 s" in notice.text
+    assert notice.button("Main menu")
+    assert not [r for r in caplog.records if r.exc_info or "unexpected" in r.getMessage()]

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import ErrorEvent, User
 
 from bot.handlers.navigation import back_to_menu
@@ -37,6 +37,10 @@ async def on_error(
     elif isinstance(exc, TelegramForbiddenError):
         log.info("user=%s blocked the bot", user_id)
         return
+    elif isinstance(exc, TelegramRetryAfter):
+        # Longer than the session waits by itself (FloodWait): not a bug, nothing to trace.
+        log.warning("user=%s flood control: retry after %ss", user_id, exc.retry_after)
+        text = i18n("error-flood", seconds=exc.retry_after)
     else:
         log.error(
             "user=%s unexpected error in update %s: %r",
