@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import SendMessage
+from aiogram.methods import SendChatAction, SendMessage
 
 from bot.middlewares.flood_wait import MAX_FLOOD_WAIT, FloodWait
 from tests.harness import BotEnv
@@ -57,12 +57,28 @@ async def test_a_rate_limited_reply_still_arrives(env: BotEnv) -> None:
     assert [e.method for e in env.tg.errors] == ["sendMessage"]
 
 
-async def test_flood_control_longer_than_the_wait_is_told_not_traced(
-    env: BotEnv, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("retry_after", "times"),
+    [(int(MAX_FLOOD_WAIT) + 1, 1), (1, 2)],
+    ids=["longer than the session waits", "a second 429 after the wait"],
+)
+async def test_flood_control_the_session_cannot_wait_out_is_logged_not_traced(
+    env: BotEnv, caplog: pytest.LogCaptureFixture, retry_after: int, times: int
 ) -> None:
     await env.link(UID, env.customer())
-    env.tg.rate_limit(UID, retry_after=1, times=2)  # the session's wait and one more
-    notice = await env.command(UID, "/menu")
-    assert "slow down" in notice.text and "1 s" in notice.text
-    assert notice.button("Main menu")
+    env.tg.rate_limit(UID, retry_after=retry_after, times=times)
+    await env.tg.send_command(UID, "/menu")
+    await env.settle()
+    # Nothing more is sent into the limit: a notice would only be refused as well.
+    assert [e.method for e in env.tg.errors] == ["sendMessage"] * times
+    assert env.tg.bot_messages(UID) == []
+    assert any("flood control" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.exc_info or "unexpected" in r.getMessage()]
+
+
+async def test_typing_is_never_waited_for() -> None:
+    telegram, sleeps = Telegram(1), Sleeps()
+    typing = SendChatAction(chat_id=UID, action="typing")
+    with pytest.raises(TelegramRetryAfter):
+        await FloodWait(sleep=sleeps)(telegram, None, typing)  # type: ignore[arg-type]
+    assert (telegram.requests, sleeps) == (1, [])

@@ -38,9 +38,10 @@ async def on_error(
         log.info("user=%s blocked the bot", user_id)
         return
     elif isinstance(exc, TelegramRetryAfter):
-        # Longer than the session waits by itself (FloodWait): not a bug, nothing to trace.
+        # Longer than the session waits by itself (FloodWait): not a bug, nothing to trace, and
+        # a notice now would only run into the same limit.
         log.warning("user=%s flood control: retry after %ss", user_id, exc.retry_after)
-        text = i18n("error-flood", seconds=exc.retry_after)
+        return
     else:
         log.error(
             "user=%s unexpected error in update %s: %r",

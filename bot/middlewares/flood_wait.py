@@ -4,6 +4,7 @@ A 429 means Telegram did nothing, so sending the same request again is safe for 
 and a user who tapped a little too fast then gets the screen a moment later instead of never.
 Only short waits are taken here, once per request: a longer one (or a second 429) goes to the
 caller, and the background services, which know better what can wait, handle it themselves.
+"typing…" is never waited for: a late hint is worthless, and the wait would hold up the answer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.methods import SendChatAction, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class FloodWait(BaseRequestMiddleware):
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
-            if exc.retry_after > self._max_wait:
+            if exc.retry_after > self._max_wait or isinstance(method, SendChatAction):
                 raise
             log.info("flood control on %s: waiting %ss", method.__api_method__, exc.retry_after)
             await self._sleep(exc.retry_after)

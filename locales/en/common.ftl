@@ -46,7 +46,6 @@ error-provider-unavailable = ⏳ The provider is not answering right now. Try ag
 error-unreadable = ⚠️ The provider sent an unexpected answer. Try again later; if it persists, tell the bot's operator.
 error-provider-fail = ⚠️ The provider refused: { $reason }
 error-unexpected = ⚠️ Something went wrong. Your data is safe; try again from the menu.
-error-flood = ⏳ Telegram asked me to slow down. Please try again in { $seconds } s.
 
 fail-not-pending = this order is not found or is no longer unpaid.
 fail-order-not-found = this order was not found in your account.
