@@ -13,7 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
-from bot.handlers.callbacks import ServerCb, ShowPasswordCb
+from bot.handlers.callbacks import ShowPasswordCb
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
@@ -72,9 +72,6 @@ async def show_password(
         await bot.send_message(chat_id, view.text, reply_markup=view.markup)
         return
     await typing(bot, chat_id)
-    back = InlineKeyboardButton(
-        text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
-    )
     info = await order_info(
         i18n,
         user_id,
@@ -82,7 +79,7 @@ async def show_password(
         partial(inferno.get_info, creds),
         action="show-password",
         retry=callback_data,
-        back=(back,),
+        back_to_card=True,
     )
     if isinstance(info, View):
         await bot.send_message(chat_id, info.text, reply_markup=info.markup)

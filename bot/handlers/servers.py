@@ -143,21 +143,32 @@ async def order_info(
     *,
     action: str,
     retry: CallbackData,
-    back: tuple[InlineKeyboardButton, ...] = (),
+    back_to_card: bool = False,
 ) -> T | View:
     """What ``fetch(order_id)``, a ``getinfo`` with the user's own key, gives for the order a
     button named; or the view to show instead: "not found" for an id that is not one of this
     user's orders (that is what a failed ``getinfo`` means), else the provider error with Retry
-    (``retry``), ``back`` and the server list."""
+    (``retry``), Back to the card if asked, and the server list. Nothing is packed from the id
+    before it was checked: a forged one may not even fit in a button."""
     if not is_provider_id(order_id):
         return not_found_view(i18n)
     try:
         return await fetch(order_id)
     except InfernoError as exc:
-        result = "not-found" if is_not_found(exc) else type(exc).__name__
+        not_found = is_not_found(exc)
+        result = "not-found" if not_found else type(exc).__name__
         log.info("user=%s action=%s order=%s result=%s", user_id, action, order_id, result)
-        if is_not_found(exc):
+        if not_found:
             return not_found_view(i18n)
+        back = (
+            [
+                InlineKeyboardButton(
+                    text=i18n("btn-back"), callback_data=ServerCb(order_id=order_id).pack()
+                )
+            ]
+            if back_to_card
+            else []
+        )
         markup = retry_keyboard(i18n, retry.pack(), *back, list_button(i18n))
         return View(provider_error_text(i18n, exc), markup)
 
@@ -291,11 +302,6 @@ def power_text(i18n: Translator, info: ServerInfo) -> str:
     return i18n("servers-power", state=state.value)
 
 
-async def _install_watched(db: Database, user_id: int, order_id: str) -> bool:
-    """The bot queued an install for this order and has not seen it finish yet."""
-    return await db.watches.is_open(user_id, order_id)
-
-
 async def service_id_of_order(
     inferno: InfernoClient, creds: Credentials, order_id: str
 ) -> str | None:
@@ -351,7 +357,7 @@ async def render_card(
         text = i18n("servers-card-inactive", order=order, order_status=status_text)
         rows = [service_row, [refresh, list_button(i18n)]]
     elif (info.real_state and state is PowerState.INSTALLING) or (
-        not (info.vps_ok and info.ip) and await _install_watched(db, user_id, order)
+        not (info.vps_ok and info.ip) and await db.watches.is_open(user_id, order)
     ):
         text = i18n(
             "servers-card-installing",
