@@ -44,11 +44,10 @@ def is_provider_id(value: str | None) -> bool:
 
 
 def newest_first(item_id: str) -> tuple[int, str]:
-    """Sort key (with ``reverse=True``) for provider ids: numeric ids by value, others last.
-
-    ``isdecimal``, not ``isdigit``: "²" is a digit that ``int`` refuses.
-    """
-    return (int(item_id) if item_id.isdecimal() else -1, item_id)
+    """Sort key (with ``reverse=True``) for provider ids: ids by value, anything else last.
+    Only a real id (ASCII digits, bounded) is given to ``int``, which refuses "²" and numbers
+    of thousands of digits."""
+    return (int(item_id) if is_provider_id(item_id) else -1, item_id)
 
 
 def plain(text: str) -> str:
