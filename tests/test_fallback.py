@@ -12,7 +12,14 @@ UID = 3401
 
 @pytest.mark.parametrize(
     "text",
-    ["hunter2hunter2", "  Zx9-kq_81LmPq0aa  ", "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3w", "P@ssw0rd!"],
+    [
+        "Summer2024",
+        "  Zx9-kq_81LmPq0aa  ",
+        "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3w",
+        "P@ssw0rd!",
+        "P@ssw0rd",
+        "hunter2hunter2hunter2",
+    ],
 )
 def test_passwords_and_keys_look_like_credentials(text: str) -> None:
     assert looks_like_credential(text)
@@ -26,6 +33,14 @@ def test_passwords_and_keys_look_like_credentials(text: str) -> None:
         "passwordonly",  # no digit
         "1234567890",  # no letter: an order id
         "abc123",  # too short
+        "debian12",  # a template a user might type, not mixed enough for a short password
+        "hunter2hunter2",
+        "ubuntu22.04",
+        "Ubuntu-24.04",
+        "vps1.example.com",
+        "example.com:8080",
+        "root@1.2.3.4",
+        "2001:db8::/32",
         "/start abc12345",
         "/frobnicate1",
         "john99@mail.example",
@@ -42,7 +57,7 @@ def test_other_words_do_not(text: str) -> None:
 
 async def test_a_password_sent_after_its_dialog_is_deleted(env: BotEnv) -> None:
     before = env.screen(UID)
-    pasted = await env.tg.send_text(UID, "hunter2hunter2")
+    pasted = await env.tg.send_text(UID, "Summer2024!")
     notice = await env.answered(UID, before)
     assert "deleted it from the chat" in notice.text and notice.buttons()
     assert env.tg.message(UID, pasted.message_id).deleted
@@ -55,3 +70,14 @@ async def test_an_ordinary_word_is_kept_and_gets_the_hint(env: BotEnv) -> None:
     hint = await env.answered(UID, before)
     assert "Open the menu" in hint.text
     assert not env.tg.message(UID, said.message_id).deleted
+
+
+async def test_a_secret_telegram_refuses_to_delete_is_not_said_to_be_deleted(env: BotEnv) -> None:
+    env.tg.fail_delete(UID)
+    before = env.screen(UID)
+    pasted = await env.tg.send_text(UID, "Summer2024!")
+    await env.answered(UID, before)
+    texts = [m.text for m in env.tg.bot_messages(UID)]
+    assert any("delete it yourself" in t for t in texts)
+    assert not any("deleted it from the chat" in t for t in texts)
+    assert not env.tg.message(UID, pasted.message_id).deleted

@@ -34,9 +34,10 @@ async def unknown_message(message: Message, i18n: Translator) -> None:
     # Only the kind is logged: the text could be anything, a secret pasted too late included.
     text = message.text or ""
     if looks_like_credential(text):
-        log.info("user=%s action=unknown-message secret-like: deleted", message.chat.id)
-        await delete_secret(message, i18n)
-        await show(message, i18n("unknown-secret-deleted"), back_to_menu(i18n))
+        deleted = await delete_secret(message, i18n)
+        log.info("user=%s action=unknown-message secret-like deleted=%s", message.chat.id, deleted)
+        if deleted:  # else the user has just been asked to delete it themselves
+            await show(message, i18n("unknown-secret-deleted"), back_to_menu(i18n))
         return
     command = text.startswith("/")
     log.info("user=%s action=unknown-%s", message.chat.id, "command" if command else "message")

@@ -49,10 +49,14 @@ KEY_MIN, KEY_MAX = 8, 128
 EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
 PASSWORD_MAX = 256
-# One word of 8+ characters with letters and digits: what passwords and API keys look like.
+# What passwords and API keys look like: one word with letters and digits; under 16 characters
+# it must also mix at least three of lower case, upper case, digits and symbols ("Summer2024"),
+# so that words like "debian12" are not taken for one.
 _CREDENTIAL_RE = re.compile(r"(?=\S*[A-Za-z])(?=\S*[0-9])\S{8,256}")
-# Stricter than EMAIL_RE (a domain with a dot), so "P@ssw0rd" still counts as a password.
-_ADDRESS_RE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_STRONG_FROM = 16
+# Words a VPS customer types that are not secrets: host names, versions, host:port, IP/CIDR,
+# user@host, e-mail addresses.
+_NOT_A_SECRET_RE = re.compile(r"(?:[\w.+-]+@)?[\w-]+(?:\.[\w-]+)+(?::\d{1,5})?(?:/\d{1,3})?")
 # The commands of ``bot.app.BOT_COMMANDS`` (importing it here would be circular). During a
 # secret-entry step anything else — even text starting with "/", or one of these commands with
 # more text after it ("/start <key>") — is treated as the secret and deleted, so a password like
@@ -146,20 +150,25 @@ def key_problem(i18n: Translator, key: str | None) -> str | None:
 
 def looks_like_credential(text: str) -> bool:
     """A password or API key sent where no dialog waits for one (after the linking dialog was
-    left, say). E-mail addresses, links, IP addresses and commands are not taken for one."""
+    left, say). Host names, addresses, links and commands are not taken for one."""
     word = text.strip()
     if _CREDENTIAL_RE.fullmatch(word) is None or word.startswith("/"):
         return False
-    if _ADDRESS_RE.fullmatch(word) or "://" in word or word.lower().startswith("www."):
+    if _NOT_A_SECRET_RE.fullmatch(word) or "://" in word:
         return False
     try:
-        ipaddress.ip_address(word)
+        ipaddress.ip_network(word, strict=False)
     except ValueError:
+        pass
+    else:
+        return False
+    if len(word) >= _STRONG_FROM:
         return True
-    return False
+    kinds = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    return sum(any(kind(c) for c in word) for kind in kinds) >= 3
 
 
-async def delete_secret(message: Message, i18n: Translator) -> None:
+async def delete_secret(message: Message, i18n: Translator) -> bool:
     """Removes a message holding a secret; if Telegram refuses, asks the user to do it."""
     try:
         await message.delete()
@@ -167,6 +176,8 @@ async def delete_secret(message: Message, i18n: Translator) -> None:
         # exc.message is Telegram's description, never the deleted text.
         log.warning("user=%s secret message not deleted: %s", user_id_of(message), exc.message)
         await message.answer(i18n("link-delete-failed"))
+        return False
+    return True
 
 
 async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
