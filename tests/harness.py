@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.types import Update
 
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
 from bot.config import Settings
@@ -23,6 +24,7 @@ from bot.storage import Database, KeyRing
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 
 TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
+PASSWORD = "secret-pass-1"  # of every customer a test adds to the simulator
 
 
 def make_settings(tmp_path: Path, tg: FakeTelegram, inferno_url: str, **overrides: Any) -> Settings:
@@ -44,6 +46,12 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, inferno_url: str, **override
 
 
 @dataclass
+class _Handling:
+    fed: set[int] = field(default_factory=set)
+    active: int = 0
+
+
+@dataclass
 class BotEnv:
     tmp_path: Path
     tg: FakeTelegram
@@ -54,6 +62,8 @@ class BotEnv:
     bot: Bot | None = None
     dp: Dispatcher | None = None
     _polling: asyncio.Task[None] | None = None
+    # Which updates the bot has taken in (across restarts), and how many it is still handling.
+    _handling: _Handling = field(default_factory=_Handling)
 
     @property
     def db(self) -> Database:
@@ -68,12 +78,26 @@ class BotEnv:
         self.services = Services(settings=self.settings, db=db, inferno=inferno, hub=hub)
         self.bot = create_bot(self.settings)
         self.dp = create_dispatcher(self.services)
+        self._watch_feeding(self.dp)
         self._polling = asyncio.create_task(
             self.dp.start_polling(
                 self.bot, handle_signals=False, polling_timeout=1, close_bot_session=False
             )
         )
         await self.tg.wait_for(lambda: self._polling_started(), timeout=10, message="polling")
+
+    def _watch_feeding(self, dp: Dispatcher) -> None:
+        handling, feed = self._handling, dp.feed_update
+
+        async def feed_update(bot: Bot, update: Update, **kwargs: Any) -> Any:
+            handling.fed.add(update.update_id)
+            handling.active += 1
+            try:
+                return await feed(bot, update, **kwargs)
+            finally:
+                handling.active -= 1
+
+        dp.feed_update = feed_update  # type: ignore[method-assign]
 
     def _polling_started(self) -> bool:
         return any(r.method == "getUpdates" for r in self.tg.requests)
@@ -95,7 +119,21 @@ class BotEnv:
         await self.start()
 
     def customer(self, email: str = "user@example.com", balance: str = "100.00") -> Customer:
-        return self.sim.add_customer(email=email, password="secret-pass-1", balance=balance)
+        return self.sim.add_customer(email=email, password=PASSWORD, balance=balance)
+
+    async def linked(
+        self,
+        user_id: int,
+        *,
+        email: str | None = None,
+        balance: str = "100.00",
+        language: str = "en",
+    ) -> Customer:
+        """A new simulator customer, linked to ``user_id``, who also exists in Telegram."""
+        customer = self.customer(email=email or f"u{user_id}@example.com", balance=balance)
+        self.tg.add_user(user_id, language_code=language)
+        await self.link(user_id, customer, language=language)
+        return customer
 
     async def link(self, user_id: int, customer: Customer, language: str = "en") -> None:
         """Shortcut for tests that are not about linking: store the credentials directly."""
@@ -103,16 +141,26 @@ class BotEnv:
         await self.db.users.link(user_id, customer.cid, customer.key)
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Until no update is queued or being handled and Telegram traffic went quiet.
+        """Until every update handed out so far has been handled and Telegram went quiet.
 
-        Telegram silence alone is not enough: a handler may be busy with the provider or the
-        database before its first request.
+        Telegram silence alone is not enough: a handler busy with the provider or the database
+        for longer than the fake's quiet window would look finished. ``feed_update`` is watched
+        from the moment polling hands an update over until its handlers return.
         """
-        assert self.dp is not None
-        in_flight = self.dp["in_flight"]
-        await self.tg.wait_for(lambda: in_flight.count == 0, timeout, "handlers to finish")
-        await self.tg.wait_idle(timeout)
-        await self.tg.wait_for(lambda: in_flight.count == 0, timeout, "handlers to finish")
+
+        def done() -> bool:
+            handed_out = {
+                u.update_id
+                for u in self.tg.updates
+                if u.handed_out_at is not None and not u.dropped
+            }
+            return self._handling.active == 0 and handed_out <= self._handling.fed
+
+        while True:
+            await self.tg.wait_idle(timeout)
+            if done():
+                return
+            await self.tg.wait_for(done, timeout, "the bot to handle every update")
 
     def screen(self, user_id: int) -> dict[int, tuple[int, bool]]:
         """Each bot message's edit count and deletion: any send, edit or delete changes it."""

@@ -6,21 +6,11 @@ from decimal import Decimal
 
 from bot.handlers.buy import BuyAction, BuyCb, BuyConfirmCb
 from bot.handlers.callbacks import InstallStartCb, ServerCb
-from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
 
 UID = 5101
-
-
-async def linked(env: BotEnv, uid: int = UID, balance: str = "100.00") -> Customer:
-    customer = env.sim.add_customer(
-        email=f"u{uid}@example.com", password="pw-123456", balance=balance
-    )
-    env.tg.add_user(uid)
-    await env.link(uid, customer)
-    return customer
 
 
 # Shortcuts for UID (also used by test_flow_orders.py and test_flow_services.py).
@@ -70,7 +60,7 @@ def add_plans(env: BotEnv, count: int) -> None:
 
 async def test_plans_are_paginated_eight_per_page(env: BotEnv) -> None:
     add_plans(env, 20)  # 23 with the three default plans: pages of 8, 8 and 7
-    await linked(env)
+    await env.linked(UID)
     first = await open_plans(env)
     assert len(plan_buttons(first)) == 8
     assert "VPS Start" in first.text and "5.00" in first.text
@@ -99,7 +89,7 @@ async def test_plans_are_paginated_eight_per_page(env: BotEnv) -> None:
 
 
 async def test_plan_card_shows_price_and_description(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     await open_plans(env)
     card = await tap(env, "VPS Pro")
     assert "VPS Pro" in card.text and "12.00" in card.text
@@ -115,7 +105,7 @@ async def test_plan_card_shows_price_and_description(env: BotEnv) -> None:
 
 
 async def test_buy_with_enough_balance_is_active_and_offers_install(env: BotEnv) -> None:
-    customer = await linked(env, balance="100.00")
+    customer = await env.linked(UID, balance="100.00")
     confirm = await confirmation(env, "VPS Start", "5.00")
     assert "Confirm the purchase" in confirm.text
     assert "100.00 USD" in confirm.text, "the balance hint is shown"
@@ -144,7 +134,7 @@ async def test_buy_with_enough_balance_is_active_and_offers_install(env: BotEnv)
 
 
 async def test_buy_without_enough_balance_explains_how_to_pay(env: BotEnv) -> None:
-    customer = await linked(env, balance="1.00")
+    customer = await env.linked(UID, balance="1.00")
     await confirmation(env, "Dedicated XL", "500.00")
     result = await tap(env, "Confirm the purchase")
     assert env.sim.calls["create"] == 1
@@ -161,7 +151,7 @@ async def test_buy_without_enough_balance_explains_how_to_pay(env: BotEnv) -> No
 
 
 async def test_two_fast_taps_on_confirm_create_one_order(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     confirm = await confirmation(env, "VPS Start", "5.00")
     data = confirm.button("Confirm the purchase").callback_data
     assert data is not None
@@ -186,7 +176,7 @@ async def test_two_fast_taps_on_confirm_create_one_order(env: BotEnv) -> None:
 
 
 async def test_tap_on_an_old_confirmation_after_success_creates_nothing(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     confirm = await confirmation(env, "VPS Start", "5.00")
     data = confirm.button("Confirm the purchase").callback_data
     assert data is not None
@@ -203,7 +193,7 @@ async def test_tap_on_an_old_confirmation_after_success_creates_nothing(env: Bot
 
 
 async def test_forged_confirmation_token_creates_nothing(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     await open_plans(env)
     notice = await forge(env, BuyConfirmCb(token="AAAAAAAAAAA").pack())
     assert "already used or has expired" in notice.text
@@ -212,7 +202,7 @@ async def test_forged_confirmation_token_creates_nothing(env: BotEnv) -> None:
 
 
 async def test_provider_refusal_on_create_is_shown_and_not_retried(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await confirmation(env, "VPS Pro", "12.00")
     # The plan disappears between the confirmation and the tap: the provider refuses.
     del env.sim.products["102"]
@@ -230,7 +220,7 @@ async def test_provider_refusal_on_create_is_shown_and_not_retried(env: BotEnv) 
 async def test_create_timeout_is_never_retried_and_says_the_outcome_is_unknown(
     env: BotEnv,
 ) -> None:
-    await linked(env)
+    await env.linked(UID)
     await confirmation(env, "VPS Start", "5.00")
     env.sim.faults.http_500_next = 1
     result = await tap(env, "Confirm the purchase")
@@ -241,7 +231,7 @@ async def test_create_timeout_is_never_retried_and_says_the_outcome_is_unknown(
 
 
 async def test_catalog_errors_offer_retry_that_works_after_recovery(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     await open_menu(env)
     env.sim.faults.http_500_next = 100
     await env.tg.tap_button(UID, "Buy a server")
@@ -255,7 +245,7 @@ async def test_catalog_errors_offer_retry_that_works_after_recovery(env: BotEnv)
 
 
 async def test_whitelist_refusal_is_explained(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     await open_menu(env)
     env.sim.faults.whitelist_denied = True
     message = await tap(env, "Buy a server")
@@ -268,7 +258,7 @@ async def test_provider_strings_are_escaped_and_long_texts_fit(env: BotEnv) -> N
     env.sim.products["666"] = SimProduct(
         "666", "<b>Evil</b> & Co", Decimal("7.00"), "<script>x</script> " + "long " * 2000
     )
-    customer = await linked(env)
+    customer = await env.linked(UID)
     plans = await open_plans(env)
     assert "<b>Evil</b> & Co" in plans.text
     assert "<script>x</script>" in plans.text
@@ -301,7 +291,7 @@ async def test_not_linked_user_cannot_buy(env: BotEnv) -> None:
 
 async def test_install_and_server_buttons_reach_their_screens(env: BotEnv) -> None:
     """The entry points into the server-control area are handled there, not dropped."""
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await confirmation(env, "VPS Start", "5.00")
     result_text = (await tap(env, "Confirm the purchase")).text
     order_id = str(customer.orders[0].id)

@@ -51,8 +51,8 @@ def client(env: BotEnv) -> InfernoClient:
 
 
 async def linked_customer(env: BotEnv, uid: int = UID, keys: tuple[str, ...] = ()) -> Customer:
-    customer = env.customer(email=f"user{uid}@example.com")
-    await env.link(uid, customer)
+    """A linked customer who already has these SSH keys."""
+    customer = await env.linked(uid)
     for name in keys:
         line = make_public_key(f"{uid}-{name}", comment=f"{name}@host")
         await client(env).sshkey_add(creds_of(customer), line, name)

@@ -10,7 +10,7 @@ from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
-from tests.test_flow_buy import UID, forge, linked, open_menu, tap
+from tests.test_flow_buy import UID, forge, open_menu, tap
 
 OTHER_UID = 5202
 
@@ -28,7 +28,7 @@ async def open_orders(env: BotEnv, uid: int = UID) -> FakeMessage:
 
 
 async def test_orders_list_shows_status_amount_date_and_plan(env: BotEnv) -> None:
-    customer = await linked(env, balance="10.00")
+    customer = await env.linked(UID, balance="10.00")
     active = place_order(env, customer, "101")
     pending = place_order(env, customer, "103")
     listing = await open_orders(env)
@@ -44,7 +44,7 @@ async def test_orders_list_shows_status_amount_date_and_plan(env: BotEnv) -> Non
 
 
 async def test_orders_are_paginated(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     ids = [place_order(env, customer, "101") for _ in range(11)]
     first = await open_orders(env)
     order_buttons = [b for b in first.buttons() if (b.callback_data or "").startswith("o:")]
@@ -62,7 +62,7 @@ async def test_orders_are_paginated(env: BotEnv) -> None:
 
 
 async def test_empty_orders_offer_buying(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     listing = await open_orders(env)
     assert "no active or unpaid orders" in listing.text
     assert listing.button("Buy a server")
@@ -70,7 +70,7 @@ async def test_empty_orders_offer_buying(env: BotEnv) -> None:
 
 
 async def test_cancel_a_pending_order_after_confirmation(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     order_id = place_order(env, customer, "102")
     await open_orders(env)
     card = await tap(env, f"#{order_id}")
@@ -95,7 +95,7 @@ async def test_cancel_a_pending_order_after_confirmation(env: BotEnv) -> None:
 
 
 async def test_two_fast_taps_on_cancel_confirm_cancel_once(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     order_id = place_order(env, customer, "102")
     await open_orders(env)
     await tap(env, f"#{order_id}")
@@ -114,7 +114,7 @@ async def test_two_fast_taps_on_cancel_confirm_cancel_once(env: BotEnv) -> None:
 
 
 async def test_cancel_refused_by_the_provider_is_translated(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     order_id = place_order(env, customer, "102")
     await open_orders(env)
     await tap(env, f"#{order_id}")
@@ -133,7 +133,7 @@ async def test_cancel_refused_by_the_provider_is_translated(env: BotEnv) -> None
 
 
 async def test_cancel_timeout_is_not_retried(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     order_id = place_order(env, customer, "102")
     await open_orders(env)
     await tap(env, f"#{order_id}")
@@ -147,8 +147,8 @@ async def test_cancel_timeout_is_not_retried(env: BotEnv) -> None:
 
 
 async def test_forged_buttons_for_another_customers_order_are_refused(env: BotEnv) -> None:
-    mine = await linked(env, UID, balance="0.00")
-    theirs = await linked(env, OTHER_UID, balance="0.00")
+    mine = await env.linked(UID, balance="0.00")
+    theirs = await env.linked(OTHER_UID, balance="0.00")
     place_order(env, mine, "101")
     foreign = place_order(env, theirs, "102")
 
@@ -169,8 +169,8 @@ async def test_forged_buttons_for_another_customers_order_are_refused(env: BotEn
 
 
 async def test_a_confirmation_of_another_user_does_not_work(env: BotEnv) -> None:
-    mine = await linked(env, UID, balance="0.00")
-    await linked(env, OTHER_UID, balance="0.00")
+    mine = await env.linked(UID, balance="0.00")
+    await env.linked(OTHER_UID, balance="0.00")
     order_id = place_order(env, mine, "102")
     await open_orders(env)
     await tap(env, f"#{order_id}")
@@ -190,7 +190,7 @@ async def test_a_confirmation_of_another_user_does_not_work(env: BotEnv) -> None
 
 
 async def test_active_order_leads_to_its_server_and_service(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = place_order(env, customer, "101")
     service_id = str(customer.orders[0].service_id)
     await open_orders(env)
@@ -204,7 +204,7 @@ async def test_active_order_leads_to_its_server_and_service(env: BotEnv) -> None
 
 
 async def test_orders_errors_offer_retry_that_works_after_recovery(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     order_id = place_order(env, customer, "101")
     await open_menu(env)
     env.sim.faults.http_500_next = 100
@@ -232,7 +232,7 @@ async def test_orders_errors_offer_retry_that_works_after_recovery(env: BotEnv) 
 
 async def test_order_product_names_are_escaped(env: BotEnv) -> None:
     env.sim.products["666"] = SimProduct("666", "<b>Evil</b> & <i>Co", Decimal("1.00"), "")
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = place_order(env, customer, "666")
     listing = await open_orders(env)
     assert "<b>Evil</b> & <i>Co" in listing.text
@@ -252,7 +252,7 @@ async def test_not_linked_user_gets_told_to_link(env: BotEnv) -> None:
 
 
 async def test_orders_in_russian(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     env.tg.add_user(UID, language_code="ru")
     await env.db.users.set_language(UID, "ru")
     order_id = place_order(env, customer, "102")
@@ -266,7 +266,7 @@ async def test_orders_in_russian(env: BotEnv) -> None:
 
 
 async def test_unreadable_buttons_say_they_expired(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     for data in ("o:zz:1:0", "oc:", "op:many", "by:zz::0", "bc:a:b", "svl:x", "sv:1:2"):
         await open_menu(env)
         message = await forge(env, data)

@@ -18,11 +18,8 @@ from tests.harness import BotEnv, running_bot
 from tests.test_flow_servers import (
     UID,
     installed_server,
-    linked,
     open_card,
     open_servers,
-    settle,
-    track,
 )
 
 TTL = 0.5
@@ -33,7 +30,6 @@ async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
     async with running_bot(
         tmp_path, sim=Simulator(install_delay=60.0), password_ttl=TTL
     ) as bot_env:
-        track(bot_env)
         yield bot_env
 
 
@@ -43,7 +39,6 @@ async def slow_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
     async with running_bot(
         tmp_path, sim=Simulator(install_delay=60.0), password_ttl=3600.0
     ) as bot_env:
-        track(bot_env)
         yield bot_env
 
 
@@ -60,7 +55,7 @@ async def reveal(env: BotEnv, order_id: str) -> tuple[FakeMessage, FakeMessage]:
     message = await env.tg.wait_for_bot_message(
         UID, lambda m: "Root password" in m.text, after=card.message_id
     )
-    await settle(env)
+    await env.settle()
     return env.tg.message(UID, card.message_id), message
 
 
@@ -78,7 +73,7 @@ async def test_password_is_a_protected_spoiler_deleted_after_the_ttl(
     env: BotEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     password = root_password(customer, order_id)
     card, message = await reveal(env, order_id)
@@ -100,7 +95,7 @@ async def test_password_is_a_protected_spoiler_deleted_after_the_ttl(
 
 async def test_deletion_survives_a_restart(slow_env: BotEnv) -> None:
     env = slow_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     _, message = await reveal(env, order_id)
     await env.stop()
@@ -120,11 +115,11 @@ async def test_deletion_survives_a_restart(slow_env: BotEnv) -> None:
 
 async def test_delete_now_button(slow_env: BotEnv) -> None:
     env = slow_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     _, message = await reveal(env, order_id)
     await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
-    await settle(env)
+    await env.settle()
     assert message.deleted
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
@@ -132,25 +127,25 @@ async def test_delete_now_button(slow_env: BotEnv) -> None:
 
 async def test_delete_now_hides_an_undeletable_password(slow_env: BotEnv) -> None:
     env = slow_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     _, message = await reveal(env, order_id)
     secret = message.text
     env.tg.fail_delete(UID)
     await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
-    await settle(env)
+    await env.settle()
     assert not message.deleted and message.text == REDACTED and secret != REDACTED
 
 
 async def test_delete_now_says_so_when_the_password_cannot_be_removed(slow_env: BotEnv) -> None:
     env = slow_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     _, message = await reveal(env, order_id)
     env.tg.fail_delete(UID)
     env.tg.fail_edit(UID)
     await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
-    await settle(env)
+    await env.settle()
     assert not message.deleted and message.has_spoiler
     last = env.tg.last_bot_message(UID)
     assert "delete it yourself" in last.text
@@ -158,13 +153,13 @@ async def test_delete_now_says_so_when_the_password_cannot_be_removed(slow_env: 
 
 
 async def test_no_password_while_installing(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer, ready=False)
     listing = await open_servers(env)
     await env.tg.tap(
         UID, listing.message_id, ShowPasswordCb(order_id=order_id).pack(), verify=False
     )
-    await settle(env)
+    await env.settle()
     last = env.tg.last_bot_message(UID)
     assert "no root password" in last.text
     assert not last.has_spoiler
@@ -175,36 +170,36 @@ async def test_no_password_while_installing(env: BotEnv) -> None:
 async def test_password_of_a_foreign_server_is_refused(env: BotEnv) -> None:
     other = env.sim.add_customer(email="victim@example.com", password="pw-000000")
     foreign = await installed_server(env, other)
-    await linked(env)
+    await env.linked(UID)
     listing = await open_servers(env)
     for order_id in (foreign, "1;DROP"):
         await env.tg.tap(
             UID, listing.message_id, ShowPasswordCb(order_id=order_id).pack(), verify=False
         )
-        await settle(env)
+        await env.settle()
         last = env.tg.last_bot_message(UID)
         assert "not found" in last.text
         assert not last.has_spoiler
     assert root_password(other, foreign) not in "".join(m.text for m in env.tg.bot_messages(UID))
     for garbage in ("pw:1:2", "pwd:zz"):
         await env.tg.tap(UID, listing.message_id, garbage, verify=False)
-        await settle(env)
+        await env.settle()
         assert "expired" in env.tg.message(UID, listing.message_id).text
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
 
 
 async def test_provider_error_offers_retry(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
     env.sim.faults.whitelist_denied = True
     await env.tg.tap_button(UID, "Show root password", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     error = env.tg.last_bot_message(UID)
     assert "whitelist" in error.text
     env.sim.faults.whitelist_denied = False
     await env.tg.tap_button(UID, "Retry", message_id=error.message_id)
-    await settle(env)
+    await env.settle()
     assert env.tg.last_bot_message(UID).has_spoiler
     assert env.tg.errors == []

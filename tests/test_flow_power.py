@@ -15,19 +15,15 @@ from tests.test_flow_servers import (
     button_texts,
     creds_of,
     installed_server,
-    linked,
     open_card,
     open_servers,
-    settle,
     sim_server_ip,
-    track,
 )
 
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
     async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
-        track(bot_env)
         yield bot_env
 
 
@@ -36,11 +32,11 @@ def power_calls(env: BotEnv) -> dict[str, int]:
 
 
 async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
     await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     confirm = env.tg.message(UID, card.message_id)
     assert "Stop" in confirm.text and sim_server_ip(customer, order_id) in confirm.text
     assert power_calls(env) == {"reboot": 0, "stop": 0, "boot": 0}, "nothing before the yes"
@@ -50,7 +46,7 @@ async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
     # Two taps land before the bot has handled either.
     await env.tg.tap(UID, card.message_id, yes)
     await env.tg.tap(UID, card.message_id, yes)
-    await settle(env)
+    await env.settle()
     assert power_calls(env) == {"reboot": 0, "stop": 1, "boot": 0}
     final = env.tg.message(UID, card.message_id)
     assert "🔴 stopped" in final.text
@@ -65,22 +61,22 @@ async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
 
 
 async def test_an_old_confirmation_tapped_again_sends_nothing(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
     await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     yes = env.tg.message(UID, card.message_id).button("Yes, stop").callback_data
     assert yes is not None
     await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     assert "The stop command was sent" in env.tg.message(UID, card.message_id).text
 
     # Boot it again by other means, then tap the old "Yes, stop" (still on an old screen).
     assert env.services is not None
     await env.services.inferno.boot(creds_of(customer), order_id)
     await env.tg.tap(UID, card.message_id, yes, verify=False)
-    await settle(env)
+    await env.settle()
     screen = env.tg.message(UID, card.message_id)
     assert "already used or has expired" in screen.text
     assert "🟢 running" in screen.text
@@ -89,7 +85,7 @@ async def test_an_old_confirmation_tapped_again_sends_nothing(env: BotEnv) -> No
 
 
 async def test_boot_is_sent_once_per_tap_without_confirmation(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     assert env.services is not None
     await env.services.inferno.stop(creds_of(customer), order_id)
@@ -99,7 +95,7 @@ async def test_boot_is_sent_once_per_tap_without_confirmation(env: BotEnv) -> No
     assert boot is not None
     await env.tg.tap(UID, card.message_id, boot)
     await env.tg.tap(UID, card.message_id, boot)
-    await settle(env)
+    await env.settle()
     assert power_calls(env) == {"reboot": 0, "stop": 0, "boot": 1}
     screen = env.tg.message(UID, card.message_id)
     assert "🟢 running" in screen.text
@@ -108,28 +104,28 @@ async def test_boot_is_sent_once_per_tap_without_confirmation(env: BotEnv) -> No
 
     # The same Boot button from an old screen: refused, not sent.
     await env.tg.tap(UID, card.message_id, boot, verify=False)
-    await settle(env)
+    await env.settle()
     assert env.sim.calls["boot"] == 1
     assert "already used or has expired" in env.tg.message(UID, card.message_id).text
     assert env.tg.errors == []
 
 
 async def test_reboot_confirmation_no_then_yes(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
     await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     assert "Reboot" in env.tg.message(UID, card.message_id).text
     await env.tg.tap_button(UID, "No", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     assert "🟢 running" in env.tg.message(UID, card.message_id).text
     assert env.sim.calls["reboot"] == 0
 
     await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     screen = env.tg.message(UID, card.message_id)
     assert "The reboot command was sent" in screen.text
     assert "🟢 running" in screen.text
@@ -140,13 +136,13 @@ async def test_reboot_confirmation_no_then_yes(env: BotEnv) -> None:
 
 
 async def test_russian_confirmation(env: BotEnv) -> None:
-    customer = await linked(env, language="ru")
+    customer = await env.linked(UID, language="ru")
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
     await env.tg.tap_button(UID, "Выключить", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     await env.tg.tap_button(UID, "Да, выключить", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     assert "Команда выключения отправлена" in env.tg.message(UID, card.message_id).text
     assert env.sim.calls["stop"] == 1
 
@@ -154,7 +150,7 @@ async def test_russian_confirmation(env: BotEnv) -> None:
 async def test_forged_buttons_for_another_customers_server_are_refused(env: BotEnv) -> None:
     other = env.sim.add_customer(email="victim@example.com", password="pw-000000")
     foreign = await installed_server(env, other)
-    customer = await linked(env)
+    customer = await env.linked(UID)
     mine = await installed_server(env, customer)
     listing = await open_servers(env)
     forged = [
@@ -163,7 +159,7 @@ async def test_forged_buttons_for_another_customers_server_are_refused(env: BotE
     ]
     for data in forged:
         await env.tg.tap(UID, listing.message_id, data, verify=False)
-        await settle(env)
+        await env.settle()
         assert "not found" in env.tg.message(UID, listing.message_id).text, data
 
     # A confirmation token the user never got, and one of this user's boot tokens moved to
@@ -174,7 +170,7 @@ async def test_forged_buttons_for_another_customers_server_are_refused(env: BotE
         PowerCb(step=PowerStep.DO, op=PowerOp.BOOT, order_id=foreign, token=token).pack(),
     ):
         await env.tg.tap(UID, listing.message_id, data, verify=False)
-        await settle(env)
+        await env.settle()
     victim = other.order(foreign)
     assert victim is not None and victim.server is not None and victim.server.powered
     assert env.sim.calls["stop"] == 0
@@ -186,21 +182,21 @@ async def test_forged_buttons_for_another_customers_server_are_refused(env: BotE
     # asks: Boot carries its token), even for the user's own server.
     for data in ("pa:x:y:1", PowerCb(step=PowerStep.ASK, op=PowerOp.BOOT, order_id=mine).pack()):
         await env.tg.tap(UID, listing.message_id, data, verify=False)
-        await settle(env)
+        await env.settle()
         assert "expired" in env.tg.message(UID, listing.message_id).text, data
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
 
 
 async def test_a_failed_stop_is_not_retried_and_offers_a_new_confirmation(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
     await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     env.sim.faults.http_500_next = 1
     await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     screen = env.tg.message(UID, card.message_id)
     assert env.sim.calls["stop"] == 1, "a write is never retried"
     assert "may or may not have been carried out" in screen.text
@@ -208,17 +204,17 @@ async def test_a_failed_stop_is_not_retried_and_offers_a_new_confirmation(env: B
     assert entries[0].action == "stop" and entries[0].result.startswith("unknown:")
 
     await env.tg.tap_button(UID, "Retry", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     assert env.sim.calls["stop"] == 1, "Retry asks again instead of sending"
     await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     assert env.sim.calls["stop"] == 2
     assert "🔴 stopped" in env.tg.message(UID, card.message_id).text
     assert env.tg.errors == []
 
 
 async def test_a_refused_boot_is_explained(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     assert env.services is not None
     await env.services.inferno.stop(creds_of(customer), order_id)
@@ -228,7 +224,7 @@ async def test_a_refused_boot_is_explained(env: BotEnv) -> None:
     assert order is not None
     order.status = "Suspended"
     await env.tg.tap_button(UID, "Boot", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     screen = env.tg.message(UID, card.message_id)
     assert "The command was not carried out" in screen.text
     assert "not paid yet" in screen.text  # the provider's "Order not active", translated

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiogram import Bot, Dispatcher
-from aiogram.types import Update
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerAction, ServerCb
 from bot.handlers.navigation import MenuCb, Screen
@@ -20,7 +15,7 @@ from bot.i18n import TranslatorHub
 from bot.inferno import simulator as simulator_module
 from bot.inferno.models import Credentials, Order
 from bot.inferno.simulator import Customer, Simulator
-from tests.fakes.telegram import FakeMessage, FakeTelegram
+from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, running_bot
 from tests.test_flow_sshkeys import private_pem
 
@@ -31,80 +26,8 @@ UID = 7001
 # (also used by test_flow_power.py and test_flow_password.py)
 
 
-@dataclass
-class _Handling:
-    """Which updates the bot has taken in, and how many it is still handling."""
-
-    fed: set[int] = field(default_factory=set)
-    active: int = 0
-    patched: weakref.WeakSet[Dispatcher] = field(default_factory=weakref.WeakSet)
-
-
-_handling: weakref.WeakKeyDictionary[FakeTelegram, _Handling] = weakref.WeakKeyDictionary()
-
-
-def track(env: BotEnv) -> _Handling:
-    """Counts the running dispatcher's updates (call again after a restart).
-
-    The fake's ``wait_idle`` only sees Bot API traffic: a handler busy with the provider or the
-    database for longer than its quiet window looks finished, which made these flows flaky on a
-    loaded machine. Wrapping ``feed_update`` sees every update from the moment polling hands it
-    over until its handler returns.
-    """
-    dp = env.dp
-    assert dp is not None, "the bot is not running"
-    handling = _handling.setdefault(env.tg, _Handling())
-    if dp not in handling.patched:
-        original = dp.feed_update
-
-        async def feed_update(bot: Bot, update: Update, **kwargs: Any) -> Any:
-            handling.fed.add(update.update_id)
-            handling.active += 1
-            try:
-                return await original(bot, update, **kwargs)
-            finally:
-                handling.active -= 1
-
-        dp.feed_update = feed_update  # type: ignore[method-assign]
-        handling.patched.add(dp)
-    return handling
-
-
-async def settle(env: BotEnv) -> None:
-    """Every update sent so far has been fetched and completely handled."""
-    handling = track(env)
-
-    def done() -> bool:
-        handed_out = {
-            u.update_id for u in env.tg.updates if u.handed_out_at is not None and not u.dropped
-        }
-        return handling.active == 0 and handed_out <= handling.fed
-
-    while True:
-        await env.tg.wait_idle()
-        if done():
-            return
-        await env.tg.wait_for(done, timeout=10, message="the bot to handle every update")
-
-
 def creds_of(customer: Customer) -> Credentials:
     return Credentials(cid=customer.cid, key=customer.key)
-
-
-async def linked(
-    env: BotEnv,
-    uid: int = UID,
-    *,
-    email: str | None = None,
-    balance: str = "100.00",
-    language: str = "en",
-) -> Customer:
-    customer = env.sim.add_customer(
-        email=email or f"u{uid}@example.com", password="pw-123456", balance=balance
-    )
-    env.tg.add_user(uid, language_code=language)
-    await env.link(uid, customer, language=language)
-    return customer
 
 
 async def paid_order(env: BotEnv, customer: Customer, product_id: str = "101") -> str:
@@ -131,7 +54,7 @@ def sim_server_ip(customer: Customer, order_id: str) -> str:
 
 async def open_servers(env: BotEnv, uid: int = UID) -> FakeMessage:
     await env.tg.send_command(uid, "/servers")
-    await settle(env)
+    await env.settle()
     return env.tg.last_bot_message(uid)
 
 
@@ -144,7 +67,7 @@ async def open_card(env: BotEnv, order_id: str, uid: int = UID) -> FakeMessage:
     else:
         # Not in the list (e.g. an unpaid order): the link another area would show.
         await env.tg.tap(uid, listing.message_id, data, verify=False)
-    await settle(env)
+    await env.settle()
     return env.tg.message(uid, listing.message_id)
 
 
@@ -159,7 +82,6 @@ def button_texts(message: FakeMessage) -> list[str]:
 async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
     """Installs take a minute unless a test completes them, so "installing" is stable."""
     async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
-        track(bot_env)
         yield bot_env
 
 
@@ -174,7 +96,7 @@ async def test_not_linked_user_is_told_to_link(env: BotEnv) -> None:
 
 
 async def test_empty_list_offers_to_buy(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     message = await open_servers(env)
     assert "no servers yet" in message.text
     assert MenuCb(screen=Screen.BUY).pack() in [b.callback_data for b in message.buttons()]
@@ -182,13 +104,13 @@ async def test_empty_list_offers_to_buy(env: BotEnv) -> None:
 
 
 async def test_list_shows_servers_from_the_menu(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     ip = sim_server_ip(customer, order_id)
     await env.tg.send_command(UID, "/menu")
-    await settle(env)
+    await env.settle()
     await env.tg.tap_button(UID, "My servers")
-    await settle(env)
+    await env.settle()
     message = env.tg.last_bot_message(UID)
     assert "You have 1 server." in message.text
     assert "VPS Start" in message.text and ip in message.text
@@ -197,7 +119,7 @@ async def test_list_shows_servers_from_the_menu(env: BotEnv) -> None:
 
 
 async def test_list_paginates_by_eight_and_counts_with_plurals(env: BotEnv) -> None:
-    customer = await linked(env, language="ru")
+    customer = await env.linked(UID, language="ru")
     for _ in range(10):
         await paid_order(env, customer)
     message = await open_servers(env)
@@ -206,7 +128,7 @@ async def test_list_paginates_by_eight_and_counts_with_plurals(env: BotEnv) -> N
     assert len(server_buttons) == 8
     assert "Страница 1 из 2" in message.text
     await env.tg.tap_button(UID, "Далее")
-    await settle(env)
+    await env.settle()
     page_two = env.tg.message(UID, message.message_id)
     server_buttons = [b for b in page_two.buttons() if (b.callback_data or "").startswith("s:")]
     assert len(server_buttons) == 2
@@ -214,13 +136,13 @@ async def test_list_paginates_by_eight_and_counts_with_plurals(env: BotEnv) -> N
     # The page indicator re-shows the same page: no "message is not modified".
     await env.tg.tap_button(UID, "2/2")
     await env.tg.tap_button(UID, "‹")
-    await settle(env)
+    await env.settle()
     assert "Страница 1 из 2" in env.tg.message(UID, message.message_id).text
     assert env.tg.errors == []
 
 
 async def test_list_mentions_unpaid_orders_and_links_to_orders(env: BotEnv) -> None:
-    customer = await linked(env, balance="10.00")
+    customer = await env.linked(UID, balance="10.00")
     await paid_order(env, customer)
     await paid_order(env, customer, "103")  # 500.00: stays unpaid
     message = await open_servers(env)
@@ -233,7 +155,7 @@ async def test_provider_text_is_escaped_in_the_list(env: BotEnv) -> None:
     env.sim.products["666"] = simulator_module.Product(
         "666", "<b>Evil</b> & Co", Decimal("1.00"), "x"
     )
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await paid_order(env, customer, "666")
     message = await open_servers(env)
     assert "<b>Evil</b> & Co" in message.text
@@ -253,14 +175,14 @@ def test_list_orders_any_provider_id_newest_first() -> None:
 
 
 async def test_list_provider_error_has_retry(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await installed_server(env, customer)
     env.sim.faults.whitelist_denied = True
     message = await open_servers(env)
     assert "whitelist" in message.text
     env.sim.faults.whitelist_denied = False
     await env.tg.tap_button(UID, "Retry")
-    await settle(env)
+    await env.settle()
     assert "You have 1 server." in env.tg.message(UID, message.message_id).text
     assert env.tg.errors == []
 
@@ -269,7 +191,7 @@ async def test_list_provider_error_has_retry(env: BotEnv) -> None:
 
 
 async def test_card_of_a_running_server(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
     ip = sim_server_ip(customer, order_id)
@@ -290,7 +212,7 @@ async def test_card_of_a_running_server(env: BotEnv) -> None:
 
 
 async def test_card_of_a_stopped_server_offers_boot(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     assert env.services is not None
     await env.services.inferno.stop(creds_of(customer), order_id)
@@ -302,7 +224,7 @@ async def test_card_of_a_stopped_server_offers_boot(env: BotEnv) -> None:
 
 
 async def test_card_of_an_installing_server_shows_state_and_refresh_only(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer, ready=False)
     card = await open_card(env, order_id)
     assert "being installed" in card.text
@@ -311,7 +233,7 @@ async def test_card_of_an_installing_server_shows_state_and_refresh_only(env: Bo
     # The install finishes: Refresh shows the running server.
     env.sim.complete_installs()
     await env.tg.tap_button(UID, "Refresh")
-    await settle(env)
+    await env.settle()
     card = env.tg.message(UID, card.message_id)
     assert "🟢 running" in card.text
     assert sim_server_ip(customer, order_id) in card.text
@@ -319,7 +241,7 @@ async def test_card_of_an_installing_server_shows_state_and_refresh_only(env: Bo
 
 
 async def test_card_of_a_paid_order_without_server_offers_install(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     card = await open_card(env, order_id)
     assert "no server is installed" in card.text
@@ -334,13 +256,13 @@ async def test_the_install_offered_by_the_card_opens_the_wizard_for_any_order_id
 ) -> None:
     # The card and the wizard once checked order ids with different patterns: a 13-digit id got
     # an Install button that the wizard then refused.
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order = customer.order(await paid_order(env, customer))
     assert order is not None
     order.id = 1_000_000_047_001
     card = await open_card(env, str(order.id))
     await env.tg.tap(UID, card.message_id, card.button("Install OS").callback_data or "")
-    await settle(env)
+    await env.settle()
     wizard = env.tg.message(UID, card.message_id)
     assert "Step 1 of 3" in wizard.text and "1000000047001" in wizard.text
     assert env.tg.errors == []
@@ -349,7 +271,7 @@ async def test_the_install_offered_by_the_card_opens_the_wizard_for_any_order_id
 async def test_a_watched_install_without_vps_yet_counts_as_installing(env: BotEnv) -> None:
     # The provider may answer vps_info "fail" while an install is still queued; the bot knows
     # it queued one because the install watch is open.
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     await env.db.watches.replace(UID, UID, order_id, "install", "debian12")
     card = await open_card(env, order_id)
@@ -358,7 +280,7 @@ async def test_a_watched_install_without_vps_yet_counts_as_installing(env: BotEn
 
 
 async def test_card_of_an_unpaid_order_links_to_orders(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     order_id = await paid_order(env, customer)
     card = await open_card(env, order_id)
     assert "not paid yet" in card.text
@@ -368,7 +290,7 @@ async def test_card_of_an_unpaid_order_links_to_orders(env: BotEnv) -> None:
 
 
 async def test_refresh_without_changes_is_not_an_error(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     assert env.services is not None
     await env.services.inferno.stop(creds_of(customer), order_id)
@@ -376,21 +298,21 @@ async def test_refresh_without_changes_is_not_an_error(env: BotEnv) -> None:
     # A stopped card carries a fresh Boot token each time, so compare the text only.
     for _ in range(2):
         await env.tg.tap_button(UID, "Refresh", message_id=card.message_id)
-        await settle(env)
+        await env.settle()
     await env.services.inferno.boot(creds_of(customer), order_id)
     await env.tg.tap_button(UID, "Refresh", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     card = env.tg.message(UID, card.message_id)
     assert "🟢 running" in card.text
     await env.tg.tap_button(UID, "Refresh", message_id=card.message_id)
-    await settle(env)
+    await env.settle()
     assert env.tg.errors == []
 
 
 async def test_unknown_state_word_is_shown_as_sent_and_escaped(
     env: BotEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     assert env.services is not None
     await env.services.inferno.stop(creds_of(customer), order_id)
@@ -401,18 +323,18 @@ async def test_unknown_state_word_is_shown_as_sent_and_escaped(
 
 
 async def test_card_provider_error_has_retry_and_back(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     listing = await open_servers(env)
     env.sim.faults.html_next = 10
     await env.tg.tap(UID, listing.message_id, ServerCb(order_id=order_id).pack())
-    await settle(env)
+    await env.settle()
     error = env.tg.message(UID, listing.message_id)
     assert "whitelist" in error.text
     assert {"🔄 Retry", "« My servers"} <= set(button_texts(error))
     env.sim.faults.clear()
     await env.tg.tap_button(UID, "Retry", message_id=listing.message_id)
-    await settle(env)
+    await env.settle()
     assert "🟢 running" in env.tg.message(UID, listing.message_id).text
     assert env.tg.errors == []
 
@@ -420,19 +342,19 @@ async def test_card_provider_error_has_retry_and_back(env: BotEnv) -> None:
 async def test_foreign_or_garbage_order_ids_are_not_found(env: BotEnv) -> None:
     other = env.sim.add_customer(email="other@example.com", password="pw-000000")
     foreign = await installed_server(env, other)
-    await linked(env)
+    await env.linked(UID)
     listing = await open_servers(env)
     for data in (ServerCb(order_id=foreign).pack(), ServerCb(order_id="0").pack()):
         await env.tg.tap(UID, listing.message_id, data, verify=False)
-        await settle(env)
+        await env.settle()
         assert "not found" in env.tg.message(UID, listing.message_id).text
     before = sum(env.sim.calls.values())
     await env.tg.tap(UID, listing.message_id, "s:c:" + "9" * 40, verify=False)
-    await settle(env)
+    await env.settle()
     assert "not found" in env.tg.message(UID, listing.message_id).text
     for data in ("s:zz:1", "sl:p:notanumber", "s:c:1:2"):
         await env.tg.tap(UID, listing.message_id, data, verify=False)
-        await settle(env)
+        await env.settle()
         assert "expired" in env.tg.message(UID, listing.message_id).text
     assert sum(env.sim.calls.values()) == before, "garbage must not reach the provider"
     assert env.tg.unanswered_callbacks() == []
@@ -443,26 +365,26 @@ async def test_foreign_or_garbage_order_ids_are_not_found(env: BotEnv) -> None:
 
 
 async def test_find_by_ip(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     ip = sim_server_ip(customer, order_id)
     await open_servers(env)
     await env.tg.tap_button(UID, "Find by IP")
-    await settle(env)
+    await env.settle()
     assert "Send the IP address" in env.tg.last_bot_message(UID).text
 
     for garbage in ("hello", "999.1.1.1", "1.2.3", "x" * 10_000):
         await env.tg.send_text(UID, garbage)
-        await settle(env)
+        await env.settle()
         assert "not an IP address" in env.tg.last_bot_message(UID).text
     assert env.sim.calls["getinfo"] == 0
 
     await env.tg.send_text(UID, "10.20.30.40")
-    await settle(env)
+    await env.settle()
     assert "No server with the IP address 10.20.30.40" in env.tg.last_bot_message(UID).text
 
     await env.tg.send_text(UID, f"  {ip} ")
-    await settle(env)
+    await env.settle()
     card = env.tg.last_bot_message(UID)
     assert "🟢 running" in card.text and ip in card.text
     refresh = ServerCb(action=ServerAction.REFRESH, order_id=order_id).pack()
@@ -471,42 +393,41 @@ async def test_find_by_ip(env: BotEnv) -> None:
     # The step is over: another address is not taken as a search.
     calls = env.sim.calls["getinfo"]
     await env.tg.send_text(UID, ip)
-    await settle(env)
+    await env.settle()
     assert env.sim.calls["getinfo"] == calls
     assert env.tg.errors == []
 
 
 async def test_find_by_ip_step_survives_a_restart_and_cancel_returns(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     await open_servers(env)
     await env.tg.tap_button(UID, "Find by IP")
-    await settle(env)
+    await env.settle()
     await env.restart()
-    track(env)
     await env.tg.send_text(UID, sim_server_ip(customer, order_id))
-    await settle(env)
+    await env.settle()
     assert "🟢 running" in env.tg.last_bot_message(UID).text
 
     await open_servers(env)
     await env.tg.tap_button(UID, "Find by IP")
-    await settle(env)
+    await env.settle()
     await env.tg.tap_button(UID, "Cancel")
-    await settle(env)
+    await env.settle()
     assert "You have 1 server." in env.tg.last_bot_message(UID).text
     await env.tg.send_text(UID, "not an ip")
-    await settle(env)
+    await env.settle()
     assert "not an IP address" not in env.tg.last_bot_message(UID).text
     assert env.tg.errors == []
 
 
 async def test_a_private_key_pasted_into_the_ip_search_is_deleted(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     await open_servers(env)
     await env.tg.tap_button(UID, "Find by IP")
-    await settle(env)
+    await env.settle()
     pasted = await env.tg.send_text(UID, private_pem())
-    await settle(env)
+    await env.settle()
     assert env.tg.message(UID, pasted.message_id).deleted
     assert "PRIVATE key" in env.tg.last_bot_message(UID).text
     assert env.tg.errors == []

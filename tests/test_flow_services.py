@@ -11,7 +11,7 @@ from bot.handlers.services import ServicesPageCb
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
-from tests.test_flow_buy import UID, forge, linked, open_menu, tap
+from tests.test_flow_buy import UID, forge, open_menu, tap
 from tests.test_flow_orders import place_order
 
 OTHER_UID = 5302
@@ -24,7 +24,7 @@ async def open_services(env: BotEnv, uid: int = UID) -> FakeMessage:
 
 
 async def test_services_list_and_card(env: BotEnv) -> None:
-    customer = await linked(env, balance="10.00")
+    customer = await env.linked(UID, balance="10.00")
     active_order = place_order(env, customer, "101")
     place_order(env, customer, "103")  # unpaid
     active_service, pending_service = (str(o.service_id) for o in customer.orders)
@@ -56,7 +56,7 @@ async def test_services_list_and_card(env: BotEnv) -> None:
 
 
 async def test_services_screen_from_the_menu_callback_and_empty_state(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     await open_menu(env)
     empty = await forge(env, MenuCb(screen=Screen.SERVICES).pack())
     assert "no services yet" in empty.text
@@ -65,7 +65,7 @@ async def test_services_screen_from_the_menu_callback_and_empty_state(env: BotEn
 
 
 async def test_services_are_paginated(env: BotEnv) -> None:
-    customer = await linked(env, balance="0.00")
+    customer = await env.linked(UID, balance="0.00")
     for _ in range(9):
         place_order(env, customer, "101")
     first = await open_services(env)
@@ -81,8 +81,8 @@ async def test_services_are_paginated(env: BotEnv) -> None:
 
 
 async def test_forged_service_ids_are_refused(env: BotEnv) -> None:
-    mine = await linked(env, UID)
-    theirs = await linked(env, OTHER_UID)
+    mine = await env.linked(UID)
+    theirs = await env.linked(OTHER_UID)
     place_order(env, mine, "101")
     place_order(env, theirs, "102")
     foreign = str(theirs.orders[0].service_id)
@@ -96,7 +96,7 @@ async def test_forged_service_ids_are_refused(env: BotEnv) -> None:
 
 
 async def test_service_errors_offer_retry_that_works_after_recovery(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     place_order(env, customer, "101")
     service_id = str(customer.orders[0].service_id)
     await open_services(env)
@@ -114,7 +114,7 @@ async def test_service_errors_offer_retry_that_works_after_recovery(env: BotEnv)
 async def test_service_names_are_escaped_and_the_card_fits(env: BotEnv) -> None:
     long_name = "<b>Evil</b> & <code>Co</code> " + "x" * 5000
     env.sim.products["666"] = SimProduct("666", long_name, Decimal("1.00"), "")
-    customer = await linked(env)
+    customer = await env.linked(UID)
     place_order(env, customer, "666")
     service_id = str(customer.orders[0].service_id)
     listing = await open_services(env)

@@ -43,8 +43,8 @@ def private_pem() -> str:
 
 
 async def linked(env: BotEnv, keys: tuple[str, ...] = ()) -> Customer:
-    customer = env.customer(email=f"keys{UID}@example.com")
-    await env.link(UID, customer)
+    """A linked customer who already has these SSH keys."""
+    customer = await env.linked(UID)
     assert env.services is not None
     creds = Credentials(cid=customer.cid, key=customer.key)
     for name in keys:

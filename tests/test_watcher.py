@@ -13,7 +13,7 @@ from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
 from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
 from bot.storage import WatchPoll
-from tests.harness import BotEnv, running_bot
+from tests.harness import PASSWORD, BotEnv, running_bot
 
 UID = 5001
 
@@ -73,17 +73,8 @@ async def quiet_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
         yield env
 
 
-async def linked(env: BotEnv, balance: str = "100.00") -> Customer:
-    customer = env.sim.add_customer(
-        email=f"w{UID}@example.com", password="pw-123456", balance=balance
-    )
-    await env.link(UID, customer)
-    return customer
-
-
 async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
-    env.tg.add_user(UID)
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await start_install(env, customer)
     assert env.services is not None
     env.services.background.wake(WATCHER_TASK)
@@ -106,8 +97,7 @@ async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
 
 async def test_restart_mid_install_still_notifies_once(tmp_path: Path) -> None:
     async with running_bot(tmp_path, sim=Simulator(install_delay=1.0)) as env:
-        env.tg.add_user(UID)
-        customer = await linked(env)
+        customer = await env.linked(UID)
         await start_install(env, customer)
         await env.restart()
         await env.tg.wait_for(lambda: len(ready_messages(env)) == 1, timeout=10)
@@ -118,7 +108,7 @@ async def test_restart_mid_install_still_notifies_once(tmp_path: Path) -> None:
 
 async def test_provider_errors_back_off_then_recover(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await start_install(env, customer)
     env.sim.complete_installs()
     env.sim.faults.http_500_next = 100
@@ -153,7 +143,7 @@ async def test_a_sweep_sleeps_until_the_soonest_watch_due_or_not(tmp_path: Path)
 
 
 async def _sweep_sleeps_until_the_soonest_watch(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     watcher = watcher_of(env)
     assert await watcher.sweep(env.bot) is None  # type: ignore[arg-type]
     await start_install(env, customer)
@@ -171,8 +161,7 @@ async def _sweep_sleeps_until_the_soonest_watch(env: BotEnv) -> None:
 
 async def test_timeout_is_reported_once_and_polling_stops(tmp_path: Path) -> None:
     async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=0.3) as env:
-        env.tg.add_user(UID)
-        customer = await linked(env)
+        customer = await env.linked(UID)
         await start_install(env, customer)
         # Wait past the timeout without asserting on time: poll the clock the watcher uses.
         [watch] = await env.db.watches.open()
@@ -188,7 +177,7 @@ async def test_timeout_is_reported_once_and_polling_stops(tmp_path: Path) -> Non
 
 async def test_unlinked_user_watch_is_dropped(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await start_install(env, customer)
     await env.db.users.unlink(UID)
     env.sim.reset_counters()
@@ -200,10 +189,10 @@ async def test_unlinked_user_watch_is_dropped(quiet_env: BotEnv) -> None:
 
 async def test_revoked_key_is_reported_once_and_dropped(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await start_install(env, customer)
     assert env.services is not None
-    await env.services.inferno.get_api_key(customer.email, "pw-123456", generate=True)
+    await env.services.inferno.get_api_key(customer.email, PASSWORD, generate=True)
     watcher = watcher_of(env)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
@@ -214,7 +203,7 @@ async def test_revoked_key_is_reported_once_and_dropped(quiet_env: BotEnv) -> No
 
 async def test_blocked_user_is_dropped_silently(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await start_install(env, customer)
     env.sim.complete_installs()
     env.tg.block(UID)
@@ -225,7 +214,7 @@ async def test_blocked_user_is_dropped_silently(quiet_env: BotEnv) -> None:
 
 async def test_flood_control_waits_then_sends(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await start_install(env, customer)
     env.sim.complete_installs()
     env.tg.rate_limit(UID, retry_after=1, times=1)
@@ -236,7 +225,7 @@ async def test_flood_control_waits_then_sends(quiet_env: BotEnv) -> None:
 
 async def test_second_install_replaces_the_watch(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await start_install(env, customer)
     await env.db.watches.replace(UID, UID, order_id, "reinstall", "ubuntu2404")
     assert len(await env.db.watches.for_user(UID)) == 1
@@ -250,7 +239,7 @@ async def test_second_install_replaces_the_watch(quiet_env: BotEnv) -> None:
 
 async def test_reinstall_is_not_ready_until_seen_installing(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await start_install(env, customer)
     env.sim.complete_installs()
     watcher = watcher_of(env)
@@ -274,7 +263,7 @@ async def test_reinstall_is_not_ready_until_seen_installing(quiet_env: BotEnv) -
 
 async def test_hundred_watches_never_exceed_the_concurrency_bound(quiet_env: BotEnv) -> None:
     env = quiet_env
-    customer = await linked(env, balance="10000.00")
+    customer = await env.linked(UID, balance="10000.00")
     for _ in range(100):
         order_id = await paid_order(env, customer)
         await env.db.watches.replace(UID, UID, order_id, "install", "debian12")
@@ -289,7 +278,7 @@ async def test_flood_control_beyond_the_sessions_wait_announces_on_a_later_pass(
     quiet_env: BotEnv,
 ) -> None:
     env = quiet_env
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await start_install(env, customer)
     env.sim.complete_installs()
     # The session waits out one 429 (FloodWait); the second is the watcher's to handle.
@@ -312,7 +301,7 @@ async def test_a_progress_edit_keeps_the_queued_messages_buttons(tmp_path: Path)
 
 async def _progress_edit_keeps_the_buttons(env: BotEnv) -> None:
     assert env.bot is not None and env.services is not None
-    customer = await linked(env)
+    customer = await env.linked(UID)
     order_id = await start_install(env, customer)
     (watch,) = await env.db.watches.open()
     i18n = env.services.hub.get("en")
