@@ -293,6 +293,41 @@ async def test_flood_control_beyond_the_sessions_wait_announces_on_a_later_pass(
     assert await env.db.watches.open() == []
 
 
+@pytest.mark.parametrize("message", ["ready", "timeout", "key rejected"])
+async def test_flood_control_keeps_every_message_for_a_later_pass(
+    quiet_env: BotEnv, message: str
+) -> None:
+    env = quiet_env
+    customer = await env.linked(UID)
+    await start_install(env, customer)
+    expected = {
+        "ready": "Your server is ready",
+        "timeout": "longer than usual",
+        "key rejected": "no longer accepts your API key",
+    }[message]
+    if message == "ready":
+        env.sim.complete_installs()
+    elif message == "timeout":
+        await env.db._conn.execute("UPDATE watches SET started_at = started_at - 3600")
+    else:
+        assert env.services is not None
+        await env.services.inferno.get_api_key(customer.email, PASSWORD, generate=True)
+    # The session waits out one 429 (FloodWait); the second is the watcher's to handle.
+    env.tg.rate_limit(UID, retry_after=1, times=2)
+    before = time.time()
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+
+    assert not [m for m in env.tg.bot_messages(UID) if expected in m.text]
+    (watch,) = await env.db.watches.open()
+    assert watch.failures == 0, "flood control is not the provider's failure"
+    assert watch.next_poll_at >= before + 1, "no sooner than Telegram allows"
+    await force_due(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len([m for m in env.tg.bot_messages(UID) if expected in m.text]) == 1
+    assert await env.db.watches.open() == []
+
+
 async def test_a_progress_edit_keeps_the_queued_messages_buttons(tmp_path: Path) -> None:
     async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=7200.0) as env:
         env.tg.add_user(UID)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -111,15 +112,18 @@ class InstallWatcher:
         account, language = owner
         i18n = self._hub.get(language)
         if self._clock() - watch.started_at > self._timeout:
-            await self._report_timeout(bot, watch, i18n)
-            return None
+            return await self._report_timeout(bot, watch, i18n)
         creds = Credentials(cid=account.cid, key=account.api_key)
         try:
             async with limiter:
                 info = await self._inferno.get_info(creds, watch.order_id)
         except InvalidCredentials:
+            sent = await self._send(
+                bot, watch, i18n("watch-key-invalid", order=watch.order_id), None
+            )
+            if isinstance(sent, FloodControl):
+                return self._after_flood(watch, sent)
             log.info("watch=%s user=%s key rejected: dropped", watch.id, watch.user_id)
-            await self._send(bot, watch, i18n("watch-key-invalid", order=watch.order_id), None)
             await self._db.watches.delete(watch.id)
             return None
         except InfernoError as exc:
@@ -142,6 +146,17 @@ class InstallWatcher:
             failures=0,
             next_poll_at=now + self._interval,
             last_edit_at=edited_at,
+        )
+
+    def _after_flood(self, watch: Watch, flood: FloodControl) -> WatchPoll:
+        """The message waits for a later pass, no sooner than Telegram allows; flood control is
+        not the provider's failure, so the back-off does not grow."""
+        return WatchPoll(
+            watch_id=watch.id,
+            last_state=watch.last_state,
+            failures=watch.failures,
+            next_poll_at=self._clock() + max(float(flood.retry_after), self._interval),
+            last_edit_at=watch.last_edit_at,
         )
 
     def _back_off(self, watch: Watch) -> WatchPoll:
@@ -179,9 +194,9 @@ class InstallWatcher:
             ]
         )
         delivered = await self._send(bot, watch, text, markup)
-        if delivered is None:
-            # Still under flood control: the watch stays open and announces it next time.
-            return self._back_off(watch)
+        if isinstance(delivered, FloodControl):
+            # The watch stays open and announces the server on a later pass.
+            return self._after_flood(watch, delivered)
         # Marked right after the send: a crash in between repeats the message once at most,
         # but a ready server is never left unannounced.
         await self._db.watches.mark_notified(watch.id)
@@ -195,7 +210,8 @@ class InstallWatcher:
         )
         return None
 
-    async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> None:
+    async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> WatchPoll | None:
+        """Tells the user the install takes too long; None once told, a later pass otherwise."""
         minutes = int((self._clock() - watch.started_at) // 60)
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
@@ -209,11 +225,14 @@ class InstallWatcher:
                 ]
             ]
         )
-        await self._send(
+        sent = await self._send(
             bot, watch, i18n("watch-timeout", order=watch.order_id, minutes=minutes), markup
         )
+        if isinstance(sent, FloodControl):
+            return self._after_flood(watch, sent)
         await self._db.watches.mark_timed_out(watch.id)
         log.info("watch=%s order=%s timed out after %d min", watch.id, watch.order_id, minutes)
+        return None
 
     async def _maybe_edit_progress(
         self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator, now: float
@@ -253,16 +272,16 @@ class InstallWatcher:
 
     async def _send(
         self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
-    ) -> bool | None:
-        """True: sent. False: it never can be (blocked, refused). None: under flood control
+    ) -> bool | FloodControl:
+        """True: sent. False: it never can be (blocked, refused). FloodControl: refused for
         longer than the session waits (``FloodWait``); try again on a later pass rather than
         hold the sweep."""
         try:
             await bot.send_message(watch.chat_id, text, reply_markup=markup)
             return True
         except TelegramRetryAfter as exc:
-            log.info("watch=%s flood control (%ss): next pass", watch.id, exc.retry_after)
-            return None
+            log.info("watch=%s flood control (%ss): a later pass", watch.id, exc.retry_after)
+            return FloodControl(exc.retry_after)
         except TelegramForbiddenError:
             # Blocked or deactivated: nobody to tell, so the watch ends silently.
             log.info("watch=%s user=%s blocked the bot: dropped", watch.id, watch.user_id)
@@ -271,6 +290,13 @@ class InstallWatcher:
         except TelegramBadRequest as exc:
             log.warning("watch=%s message not delivered: %s", watch.id, exc.message)
             return False
+
+
+@dataclass(frozen=True)
+class FloodControl:
+    """Telegram refused a message for longer than the session waits."""
+
+    retry_after: int
 
 
 def status_keyboard(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
