@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -106,3 +108,28 @@ async def test_a_full_cache_makes_room_for_the_next_account(
     assert not client.has_fresh("orders", creds), "the full cache was emptied first"
     await client.orders(creds)
     assert sim.calls["orders"] == 3
+
+
+async def test_a_read_that_overlapped_a_write_is_not_kept(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim, client, creds, _ = setup
+    answered, release = asyncio.Event(), asyncio.Event()
+    call_provider = client._call_provider
+
+    async def slow_orders(action: str, *args: Any) -> Any:
+        payload = await call_provider(action, *args)
+        if action == "orders":  # the answer is on its way while the write runs
+            answered.set()
+            await release.wait()
+        return payload
+
+    monkeypatch.setattr(client, "_call_provider", slow_orders)
+    read = asyncio.create_task(client.orders(creds))
+    await answered.wait()
+    created = await client.create(creds, "101")
+    release.set()
+    assert await read == [], "the read saw the list before the order"
+    assert [order.id for order in await client.orders(creds)] == [created.order_id]
+    assert sim.calls["orders"] == 2
