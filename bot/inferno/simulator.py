@@ -390,7 +390,7 @@ class Simulator:
         self.customers: dict[int, Customer] = {}
         self._rng = random.Random(seed)
         # Its own stream, so jitter does not change the keys and passwords a seed gives.
-        self.latency_rng = random.Random(seed)
+        self.latency_rng = random.Random(f"latency:{seed}")
         self._next_cid = 1001
         self._order_seq = 0
         # First key gets id 7, as in the documented sshkey.list example.
