@@ -127,6 +127,8 @@ class SQLiteStorage(BaseStorage):
         # The cache takes the new dialog before the write is queued: writes reach the database
         # in the order of these calls (the connection lock is first come, first served). The
         # row is written whole from that dialog, so the table holds exactly what the cache does.
+        # (Two writes of one chat whose reads both missed the cache could each write back the
+        # other's old half; the FSM middleware's read fills the cache before any handler runs.)
         self._cache.put(k, dialog)
         try:
             if dialog == _NO_DIALOG:
