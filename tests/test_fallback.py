@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from bot.handlers.start import looks_like_credential
+from bot.handlers.common import looks_like_credential
 from tests.harness import BotEnv
 
 UID = 3401
@@ -19,6 +21,10 @@ UID = 3401
         "P@ssw0rd!",
         "P@ssw0rd",
         "hunter2hunter2hunter2",
+        "P4ss.w0rd",  # a dot, but no host name: the last label has a digit
+        "my.Pass123",
+        "Пароль2024!",
+        "q0DxanbyJcodQmXlkyasZkarVbLuTqdw",  # a random key without a digit
     ],
 )
 def test_passwords_and_keys_look_like_credentials(text: str) -> None:
@@ -55,13 +61,20 @@ def test_other_words_do_not(text: str) -> None:
     assert not looks_like_credential(text)
 
 
-async def test_a_password_sent_after_its_dialog_is_deleted(env: BotEnv) -> None:
+async def test_a_password_sent_after_the_dialog_was_left_is_deleted(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await env.command(UID, "/start")
+    await env.tap(UID, "Email + password")
+    await env.command(UID, "/menu")  # leaves the dialog before the password was sent
     before = env.screen(UID)
     pasted = await env.tg.send_text(UID, "Summer2024!")
     notice = await env.answered(UID, before)
     assert "deleted it from the chat" in notice.text and notice.buttons()
     assert env.tg.message(UID, pasted.message_id).deleted
     assert env.tg.errors == []
+    assert not [r for r in caplog.records if "Summer2024!" in r.getMessage()]
 
 
 async def test_an_ordinary_word_is_kept_and_gets_the_hint(env: BotEnv) -> None:
@@ -78,6 +91,7 @@ async def test_a_secret_telegram_refuses_to_delete_is_not_said_to_be_deleted(env
     pasted = await env.tg.send_text(UID, "Summer2024!")
     await env.answered(UID, before)
     texts = [m.text for m in env.tg.bot_messages(UID)]
-    assert any("delete it yourself" in t for t in texts)
+    asked = [m for m in env.tg.bot_messages(UID) if "delete it yourself" in m.text]
+    assert asked and asked[-1].button("Main menu"), "the request carries the way back"
     assert not any("deleted it from the chat" in t for t in texts)
     assert not env.tg.message(UID, pasted.message_id).deleted

@@ -5,12 +5,14 @@ hint, Retry on failure) and the run of a confirmed action."""
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -25,6 +27,8 @@ from bot.ui import clip, pager_row, provider_error_text, retry_keyboard, show, t
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 # Every id the provider hands out (orders, services, SSH keys, plans) is a decimal number in the
 # API description and in the simulator. Ids ride in callback data and are sent back to the
 # provider, so only ASCII digits (up to any 64-bit number) are trusted; anything else could hold
@@ -32,11 +36,64 @@ T = TypeVar("T")
 # listed without a button.
 _PROVIDER_ID = re.compile(r"[0-9]{1,20}")
 
+# Words a VPS customer types that are not secrets, though they mix letters and digits: host names
+# (the last label is letters only) and IPv4 addresses, optionally with user@ and :port; versions
+# ("ubuntu22.04").
+_HOST_NAME = re.compile(
+    r"(?:[\w.+-]+@)?(?:(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?",
+    re.ASCII,
+)
+_VERSION = re.compile(r"[A-Za-z-]*\d+(?:\.\d+)+", re.ASCII)
+
 
 def user_id_of(event: Message | CallbackQuery) -> int:
     user = event.from_user
     assert user is not None, "private chats always have a sender"
     return user.id
+
+
+def looks_like_credential(text: str) -> bool:
+    """A password or API key sent where no dialog waits for one (after the linking dialog was
+    left, say): one word of 8+ characters with letters and digits (or, from 20 characters, mixed
+    case); under 16 characters it must mix three of lower case, upper case, digits and symbols.
+    Host names, versions, addresses, links and commands are spared. Some words that look the
+    same ("Windows2022", a UUID) are taken for one too: deleting such a message costs the user
+    little, leaving a password in the chat costs much."""
+    word = text.strip()
+    if not 8 <= len(word) <= 256 or any(c.isspace() for c in word) or word.startswith("/"):
+        return False
+    if "://" in word or _HOST_NAME.fullmatch(word) or _VERSION.fullmatch(word):
+        return False
+    try:
+        ipaddress.ip_network(word, strict=False)
+    except ValueError:
+        pass
+    else:
+        return False
+    lower, upper = any(c.islower() for c in word), any(c.isupper() for c in word)
+    digit, symbol = any(c.isdigit() for c in word), any(not c.isalnum() for c in word)
+    if not (lower or upper):
+        return False
+    if len(word) >= 20 and (digit or (lower and upper)):
+        return True
+    if len(word) >= 16:
+        return digit
+    return digit and lower + upper + digit + symbol >= 3
+
+
+async def delete_secret(
+    message: Message, i18n: Translator, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Removes a message holding a secret; if Telegram refuses, asks the user to do it (with
+    ``markup`` under that request)."""
+    try:
+        await message.delete()
+    except TelegramAPIError as exc:
+        # exc.message is Telegram's description, never the deleted text.
+        log.warning("user=%s secret message not deleted: %s", user_id_of(message), exc.message)
+        await message.answer(i18n("link-delete-failed"), reply_markup=markup)
+        return False
+    return True
 
 
 def is_provider_id(value: str | None) -> bool:

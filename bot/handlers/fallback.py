@@ -13,8 +13,8 @@ import logging
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
+from bot.handlers.common import delete_secret, looks_like_credential
 from bot.handlers.navigation import back_to_menu
-from bot.handlers.start import delete_secret, looks_like_credential
 from bot.i18n import Translator
 from bot.ui import show
 
@@ -34,9 +34,10 @@ async def unknown_message(message: Message, i18n: Translator) -> None:
     # Only the kind is logged: the text could be anything, a secret pasted too late included.
     text = message.text or ""
     if looks_like_credential(text):
-        deleted = await delete_secret(message, i18n)
+        # When Telegram refuses, the request to delete it carries the way back instead.
+        deleted = await delete_secret(message, i18n, back_to_menu(i18n))
         log.info("user=%s action=unknown-message secret-like deleted=%s", message.chat.id, deleted)
-        if deleted:  # else the user has just been asked to delete it themselves
+        if deleted:
             await show(message, i18n("unknown-secret-deleted"), back_to_menu(i18n))
         return
     command = text.startswith("/")

@@ -7,12 +7,10 @@ or a reply. Only the client id and the email (not secrets) wait in FSM data betw
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart, MagicData, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -21,7 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.balance import money
 from bot.handlers.callbacks import LinkAction, LinkCb
-from bot.handlers.common import not_linked_keyboard, user_id_of
+from bot.handlers.common import delete_secret, not_linked_keyboard, user_id_of
 from bot.handlers.filters import DataPrefix
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
@@ -49,14 +47,6 @@ KEY_MIN, KEY_MAX = 8, 128
 EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
 PASSWORD_MAX = 256
-# What passwords and API keys look like: one word with letters and digits; under 16 characters
-# it must also mix at least three of lower case, upper case, digits and symbols ("Summer2024"),
-# so that words like "debian12" are not taken for one.
-_CREDENTIAL_RE = re.compile(r"(?=\S*[A-Za-z])(?=\S*[0-9])\S{8,256}")
-_STRONG_FROM = 16
-# Words a VPS customer types that are not secrets: host names, versions, host:port, IP/CIDR,
-# user@host, e-mail addresses.
-_NOT_A_SECRET_RE = re.compile(r"(?:[\w.+-]+@)?[\w-]+(?:\.[\w-]+)+(?::\d{1,5})?(?:/\d{1,3})?")
 # The commands of ``bot.app.BOT_COMMANDS`` (importing it here would be circular). During a
 # secret-entry step anything else — even text starting with "/", or one of these commands with
 # more text after it ("/start <key>") — is treated as the secret and deleted, so a password like
@@ -146,38 +136,6 @@ def key_problem(i18n: Translator, key: str | None) -> str | None:
     if not (key.isascii() and key.isprintable()):
         return i18n("link-key-bad-chars")
     return None
-
-
-def looks_like_credential(text: str) -> bool:
-    """A password or API key sent where no dialog waits for one (after the linking dialog was
-    left, say). Host names, addresses, links and commands are not taken for one."""
-    word = text.strip()
-    if _CREDENTIAL_RE.fullmatch(word) is None or word.startswith("/"):
-        return False
-    if _NOT_A_SECRET_RE.fullmatch(word) or "://" in word:
-        return False
-    try:
-        ipaddress.ip_network(word, strict=False)
-    except ValueError:
-        pass
-    else:
-        return False
-    if len(word) >= _STRONG_FROM:
-        return True
-    kinds = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
-    return sum(any(kind(c) for c in word) for kind in kinds) >= 3
-
-
-async def delete_secret(message: Message, i18n: Translator) -> bool:
-    """Removes a message holding a secret; if Telegram refuses, asks the user to do it."""
-    try:
-        await message.delete()
-    except TelegramAPIError as exc:
-        # exc.message is Telegram's description, never the deleted text.
-        log.warning("user=%s secret message not deleted: %s", user_id_of(message), exc.message)
-        await message.answer(i18n("link-delete-failed"))
-        return False
-    return True
 
 
 async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
