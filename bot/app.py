@@ -109,7 +109,6 @@ def create_dispatcher(services: Services) -> Dispatcher:
         watcher=watcher,
         deletions=deletions,
         demo_account=services.demo_account,
-        in_flight=in_flight,
     )
 
     dp.update.outer_middleware(in_flight)

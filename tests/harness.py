@@ -208,10 +208,6 @@ class BotEnv:
         await self.tg.tap(user_id, message_id, data, verify=False)
         return await self.answered(user_id, before)
 
-    async def open_menu(self, user_id: int) -> None:
-        await self.tg.send_command(user_id, "/menu")
-        await self.tg.wait_idle()
-
 
 @contextlib.asynccontextmanager
 async def running_bot(

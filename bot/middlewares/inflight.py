@@ -32,10 +32,6 @@ class InFlightMiddleware(BaseMiddleware):
             if task is not None:
                 self._tasks.discard(task)
 
-    @property
-    def count(self) -> int:
-        return len(self._tasks)
-
     async def drain(self, timeout: float) -> None:
         """Waits up to ``timeout`` for running handlers, then cancels the rest."""
         current = asyncio.current_task()
