@@ -11,6 +11,7 @@ import pytest
 
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
+from bot.middlewares.flood_wait import MAX_FLOOD_WAIT
 from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
 from bot.storage import WatchPoll
 from tests.harness import PASSWORD, BotEnv, running_bot
@@ -274,31 +275,13 @@ async def test_hundred_watches_never_exceed_the_concurrency_bound(quiet_env: Bot
     assert 2 <= env.sim.peak_in_flight <= env.settings.watch_concurrency
 
 
-async def test_flood_control_beyond_the_sessions_wait_announces_on_a_later_pass(
-    quiet_env: BotEnv,
-) -> None:
-    env = quiet_env
-    customer = await env.linked(UID)
-    await start_install(env, customer)
-    env.sim.complete_installs()
-    # The session waits out one 429 (FloodWait); the second is the watcher's to handle.
-    env.tg.rate_limit(UID, retry_after=1, times=2)
-    watcher = watcher_of(env)
-    await watcher.sweep(env.bot)  # type: ignore[arg-type]
-    assert ready_messages(env) == []
-    assert len(await env.db.watches.open()) == 1, "not marked notified: nothing was sent"
-    await force_due(env)
-    await watcher.sweep(env.bot)  # type: ignore[arg-type]
-    assert len(ready_messages(env)) == 1
-    assert await env.db.watches.open() == []
-
-
 @pytest.mark.parametrize("message", ["ready", "timeout", "key rejected"])
 async def test_flood_control_keeps_every_message_for_a_later_pass(
     quiet_env: BotEnv, message: str
 ) -> None:
     env = quiet_env
     customer = await env.linked(UID)
+    env.sim.install_delay = 3600.0  # ready only when the test says so
     await start_install(env, customer)
     expected = {
         "ready": "Your server is ready",
@@ -314,18 +297,59 @@ async def test_flood_control_keeps_every_message_for_a_later_pass(
         await env.services.inferno.get_api_key(customer.email, PASSWORD, generate=True)
     # The session waits out one 429 (FloodWait); the second is the watcher's to handle.
     env.tg.rate_limit(UID, retry_after=1, times=2)
-    before = time.time()
     watcher = watcher_of(env)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
 
     assert not [m for m in env.tg.bot_messages(UID) if expected in m.text]
     (watch,) = await env.db.watches.open()
     assert watch.failures == 0, "flood control is not the provider's failure"
-    assert watch.next_poll_at >= before + 1, "no sooner than Telegram allows"
     await force_due(env)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len([m for m in env.tg.bot_messages(UID) if expected in m.text]) == 1
     assert await env.db.watches.open() == []
+
+
+async def test_a_ready_message_held_back_past_the_timeout_still_says_ready(
+    quiet_env: BotEnv,
+) -> None:
+    env = quiet_env
+    customer = await env.linked(UID)
+    await start_install(env, customer)
+    env.sim.complete_installs()
+    env.tg.rate_limit(UID, retry_after=int(MAX_FLOOD_WAIT) + 5)  # longer than the session waits
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert ready_messages(env) == []
+    await env.db._conn.execute("UPDATE watches SET started_at = started_at - 3600")
+    await force_due(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert not [m for m in env.tg.bot_messages(UID) if "longer than usual" in m.text]
+    assert await env.db.watches.open() == []
+
+
+async def test_flood_control_waits_as_long_as_telegram_asks(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, watch_interval=3600.0) as env:
+        customer = await env.linked(UID)
+        await start_install(env, customer)
+        env.sim.complete_installs()
+        assert env.services is not None
+        # Polls every second: only retry_after can push the next pass further out.
+        watcher = InstallWatcher(
+            db=env.db,
+            inferno=env.services.inferno,
+            hub=env.services.hub,
+            interval=1.0,
+            timeout=60.0,
+            concurrency=4,
+        )
+        retry_after = int(MAX_FLOOD_WAIT) + 5
+        env.tg.rate_limit(UID, retry_after=retry_after)
+        before = time.time()
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        (watch,) = await env.db.watches.open()
+        assert watch.next_poll_at >= before + retry_after
+        assert watch.failures == 0
 
 
 async def test_a_progress_edit_keeps_the_queued_messages_buttons(tmp_path: Path) -> None:

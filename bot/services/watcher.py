@@ -111,8 +111,9 @@ class InstallWatcher:
             return None
         account, language = owner
         i18n = self._hub.get(language)
-        if self._clock() - watch.started_at > self._timeout:
-            return await self._report_timeout(bot, watch, i18n)
+        # Polled even when past its time: a server that got ready meanwhile (its announcement
+        # held back by flood control, say) is announced, not reported as taking too long.
+        timed_out = self._clock() - watch.started_at > self._timeout
         creds = Credentials(cid=account.cid, key=account.api_key)
         try:
             async with limiter:
@@ -127,6 +128,8 @@ class InstallWatcher:
             await self._db.watches.delete(watch.id)
             return None
         except InfernoError as exc:
+            if timed_out:
+                return await self._report_timeout(bot, watch, i18n)
             log.info(
                 "watch=%s order=%s provider error %s; backing off",
                 watch.id,
@@ -137,6 +140,8 @@ class InstallWatcher:
 
         if info.is_ready and (watch.kind == "install" or watch.last_state == SEEN_NOT_READY):
             return await self._report_ready(bot, watch, info, i18n)
+        if timed_out:
+            return await self._report_timeout(bot, watch, i18n)
         state = SEEN_NOT_READY if not info.is_ready else watch.last_state
         now = self._clock()
         edited_at = await self._maybe_edit_progress(bot, watch, info, i18n, now)
