@@ -133,3 +133,28 @@ async def test_a_read_that_overlapped_a_write_is_not_kept(
     assert await read == [], "the read saw the list before the order"
     assert [order.id for order in await client.orders(creds)] == [created.order_id]
     assert sim.calls["orders"] == 2
+
+
+async def test_another_accounts_write_does_not_stop_a_read_from_being_kept(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim, client, creds, other = setup
+    answered, release = asyncio.Event(), asyncio.Event()
+    call_provider = client._call_provider
+
+    async def slow_orders(action: str, *args: Any) -> Any:
+        payload = await call_provider(action, *args)
+        if action == "orders":
+            answered.set()
+            await release.wait()
+        return payload
+
+    monkeypatch.setattr(client, "_call_provider", slow_orders)
+    read = asyncio.create_task(client.orders(creds))
+    await answered.wait()
+    await client.create(other, "101")
+    release.set()
+    await read
+    await client.orders(creds)
+    assert sim.calls["orders"] == 1, "kept: the write was another account's"

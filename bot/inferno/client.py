@@ -15,6 +15,7 @@ import re
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from types import TracebackType
@@ -193,7 +194,8 @@ class InfernoClient:
         # By account (None: the catalog), so a write drops its account's lists in one step;
         # then by action and key, so a list read with one key is never shown for another.
         self._cache: dict[int | None, dict[tuple[str, str | None], tuple[float, Any]]] = {}
-        self._writes = 0  # forget() calls so far
+        # forget() calls so far, per account (None: any account's, which the catalog follows).
+        self._writes: Counter[int | None] = Counter()
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
@@ -380,11 +382,12 @@ class InfernoClient:
         if fresh is not None:
             return cast(_T, fresh[1])
         secrets = (creds.key,) if creds is not None else ()
-        writes_before = self._writes
+        account = creds.cid if creds is not None else None
+        writes_before = self._writes[account]
         payload = await self._call_provider(action, creds, {}, secrets)
         value = self._parse(action, payload, parser, secrets)
         # A write while this read was out may have changed what it got: not worth keeping.
-        if self._cache_ttl and writes_before == self._writes:
+        if self._cache_ttl and writes_before == self._writes[account]:
             self._remember(action, creds, value)
         return value
 
@@ -395,7 +398,8 @@ class InfernoClient:
     def forget(self, cid: int) -> None:
         """Drops the cached lists of one account, and the shared catalog (after a write: a
         refused template or plan is the sign that the catalog changed)."""
-        self._writes += 1
+        self._writes[cid] += 1
+        self._writes[None] += 1
         self._cache.pop(cid, None)
         self._cache.pop(None, None)
 
