@@ -13,6 +13,7 @@ from typing import cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendChatAction, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
@@ -42,6 +43,11 @@ class ChatActionThrottle(BaseRequestMiddleware):
             return cast(Response[TelegramType], True)
         if len(self._sent) >= _PRUNE_AT:
             self._sent = {k: t for k, t in self._sent.items() if now - t < ACTION_VISIBLE_FOR}
-        response = await make_request(bot, method)
+        try:
+            response = await make_request(bot, method)
+        except TelegramRetryAfter:
+            # Refused under flood control: asking again at once would only be refused again.
+            self._sent[key] = now
+            raise
         self._sent[key] = now
         return response
