@@ -110,22 +110,31 @@ async def test_a_full_cache_makes_room_for_the_next_account(
     assert sim.calls["orders"] == 3
 
 
-async def test_a_read_that_overlapped_a_write_is_not_kept(
-    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    sim, client, creds, _ = setup
+def hold_orders_answers(
+    client: InfernoClient, monkeypatch: pytest.MonkeyPatch
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Each ``orders`` answer, once the provider gave it, waits for the second event (the
+    first is set when one is waiting): the answer is on its way while a write runs."""
     answered, release = asyncio.Event(), asyncio.Event()
     call_provider = client._call_provider
 
     async def slow_orders(action: str, *args: Any) -> Any:
         payload = await call_provider(action, *args)
-        if action == "orders":  # the answer is on its way while the write runs
+        if action == "orders":
             answered.set()
             await release.wait()
         return payload
 
     monkeypatch.setattr(client, "_call_provider", slow_orders)
+    return answered, release
+
+
+async def test_a_read_that_overlapped_a_write_is_not_kept(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sim, client, creds, _ = setup
+    answered, release = hold_orders_answers(client, monkeypatch)
     read = asyncio.create_task(client.orders(creds))
     await answered.wait()
     created = await client.create(creds, "101")
@@ -140,17 +149,7 @@ async def test_another_accounts_write_does_not_stop_a_read_from_being_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sim, client, creds, other = setup
-    answered, release = asyncio.Event(), asyncio.Event()
-    call_provider = client._call_provider
-
-    async def slow_orders(action: str, *args: Any) -> Any:
-        payload = await call_provider(action, *args)
-        if action == "orders":
-            answered.set()
-            await release.wait()
-        return payload
-
-    monkeypatch.setattr(client, "_call_provider", slow_orders)
+    answered, release = hold_orders_answers(client, monkeypatch)
     read = asyncio.create_task(client.orders(creds))
     await answered.wait()
     await client.create(other, "101")
