@@ -394,6 +394,16 @@ async def test_unknown_chat(fake: FakeTelegram, bot: Bot) -> None:
     assert await bad_request(bot.send_message("@someone", "hello")) == E_CHAT_NOT_FOUND
 
 
+async def test_a_group_the_bot_was_added_to_can_be_left_once(fake: FakeTelegram, bot: Bot) -> None:
+    fake.add_bot_to_group(USER, -100555)
+    (update,) = await bot.get_updates(timeout=0)
+    assert update.my_chat_member is not None
+    assert update.my_chat_member.chat.id == -100555
+    assert update.my_chat_member.new_chat_member.status == "member"
+    assert await bot.leave_chat(-100555) is True
+    assert await bad_request(bot.leave_chat(-100555)) == E_CHAT_NOT_FOUND
+
+
 async def test_html_errors_are_reported_like_telegram(fake: FakeTelegram, bot: Bot) -> None:
     await fake.send_text(USER, "hi")
     prefix = "Bad Request: can't parse entities: "

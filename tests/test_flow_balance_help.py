@@ -136,6 +136,17 @@ async def test_groups_are_ignored(env: BotEnv) -> None:
     assert env.tg.last_bot_message(UID).text
 
 
+async def test_the_bot_leaves_a_group_it_is_added_to(env: BotEnv) -> None:
+    before = len(env.tg.requests)
+    env.tg.add_bot_to_group(UID, -100777)
+    await env.tg.wait_for(lambda: -100777 not in env.tg.groups, message="the bot to leave")
+    await env.settle()
+    sent = [r.method for r in env.tg.requests[before:] if r.method != "getUpdates"]
+    assert sent == ["leaveChat"], "nothing said in the group, nothing else done"
+    assert await env.db.users.get(UID) is None
+    assert env.tg.errors == []
+
+
 async def test_a_message_nobody_waits_for_gets_a_hint(env: BotEnv) -> None:
     await say(env, UID, "hello there")
     reply = env.tg.last_bot_message(UID)

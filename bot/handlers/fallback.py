@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram.enums import ChatMemberStatus
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from bot.handlers.common import delete_secret, looks_like_credential
 from bot.handlers.navigation import back_to_menu
@@ -21,6 +22,14 @@ from bot.ui import show
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+
+
+@router.my_chat_member()
+async def membership_changed(event: ChatMemberUpdated) -> None:
+    # Only private chats get here (the bot leaves groups in AccessMiddleware). Handling the
+    # update at all is what makes aiogram ask Telegram for it.
+    blocked = event.new_chat_member.status == ChatMemberStatus.KICKED
+    log.info("user=%s action=%s", event.chat.id, "blocked-bot" if blocked else "unblocked-bot")
 
 
 @router.callback_query()

@@ -1,8 +1,8 @@
 """Who may use the bot: private chats only, and with ALLOWED_USERS only those users.
 
 Strangers get one short refusal and leave no trace in the database. Anything from a group or a
-channel is ignored: the bot asks for API keys and shows root passwords, which must never be
-typed or shown where other people read along.
+channel is ignored, and the bot leaves one as soon as it is added: it asks for API keys and shows
+root passwords, which must never be typed or shown where other people read along.
 """
 
 from __future__ import annotations
@@ -11,14 +11,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.enums import ChatType
+from aiogram import BaseMiddleware, Bot
+from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    ChatMemberUpdated,
+    Message,
+    TelegramObject,
+    Update,
+    User,
+)
 
 from bot.i18n import TranslatorHub
 
 log = logging.getLogger(__name__)
+
+_MEMBER = frozenset({ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR})
 
 
 class AccessMiddleware(BaseMiddleware):
@@ -34,7 +44,10 @@ class AccessMiddleware(BaseMiddleware):
     ) -> Any:
         chat: Chat | None = data.get("event_chat")
         if chat is not None and chat.type != ChatType.PRIVATE:
-            log.info("chat=%s type=%s action=ignored reason=not-private", chat.id, chat.type)
+            if isinstance(event, Update) and _joined(event.my_chat_member):
+                await _leave(data["bot"], chat)
+            else:
+                log.info("chat=%s type=%s action=ignored reason=not-private", chat.id, chat.type)
             return None
         user: User | None = data.get("event_from_user")
         if not self._allowed or (user is not None and user.id in self._allowed):
@@ -51,3 +64,16 @@ class AccessMiddleware(BaseMiddleware):
         except TelegramAPIError as exc:
             log.info("user=%s refusal not delivered: %s", user.id, exc.message)
         return None
+
+
+def _joined(change: ChatMemberUpdated | None) -> bool:
+    return change is not None and change.new_chat_member.status in _MEMBER
+
+
+async def _leave(bot: Bot, chat: Chat) -> None:
+    try:
+        await bot.leave_chat(chat.id)
+    except TelegramAPIError as exc:
+        log.info("chat=%s type=%s not left: %s", chat.id, chat.type, exc.message)
+        return
+    log.info("chat=%s type=%s action=left reason=not-private", chat.id, chat.type)

@@ -443,6 +443,7 @@ class FakeTelegram:
         self._delete_rate_limits: dict[int, list[int]] = {}
         self._fail_deletes: dict[int, int] = {}
         self._group_messages = 0
+        self.groups: dict[int, str] = {}  # id → title of each group the bot is a member of
         self._fail_edits: dict[int, int] = {}
         self._chat_buckets: dict[int, _Bucket] = {}
         self._global_bucket = _Bucket(capacity=60, rate=30, tokens=60, updated=time.monotonic())
@@ -469,6 +470,7 @@ class FakeTelegram:
             "setmydescription": self._set_my_description,
             "setmyshortdescription": self._set_my_short_description,
             "getchat": self._get_chat,
+            "leavechat": self._leave_chat,
         }
 
     # ----------------------------------------------------------------- lifecycle
@@ -575,6 +577,23 @@ class FakeTelegram:
                 "chat": {"id": group_id, "type": "supergroup", "title": "Some group"},
                 "from": self.users[user_id].as_user(),
                 "text": text,
+            },
+        )
+
+    def add_bot_to_group(self, user_id: int, group_id: int, title: str = "Some group") -> None:
+        """The user adds the bot to a group: a ``my_chat_member`` update (left → member)."""
+        if user_id not in self.users:
+            self.add_user(user_id)
+        self.groups[group_id] = title
+        bot = self.bot_user()
+        self._queue_update(
+            "my_chat_member",
+            {
+                "chat": {"id": group_id, "type": "supergroup", "title": title},
+                "from": self.users[user_id].as_user(),
+                "date": int(time.time()),
+                "old_chat_member": {"status": "left", "user": bot},
+                "new_chat_member": {"status": "member", "user": bot},
             },
         )
 
@@ -1277,6 +1296,13 @@ class FakeTelegram:
         for message_id in ids:
             with contextlib.suppress(TelegramError):
                 self._mark_deleted(self._deletable(user.id, int(message_id)))
+        return True
+
+    async def _leave_chat(self, params: dict[str, Any]) -> bool:
+        chat_id = self._int_param(params, "chat_id")
+        if chat_id not in self.groups:
+            raise _bad("chat not found")
+        del self.groups[chat_id]
         return True
 
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
