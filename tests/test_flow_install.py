@@ -309,14 +309,13 @@ async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) 
     await env.tap(UID, "laptop")
     summary = await env.tap(UID, "Continue with 1 key")
     assert "Step 3 of 3" in summary.text
-    dry_runs = env.sim.calls["install"]
-    assert dry_runs == 1
+    assert (env.sim.calls["install"], env.sim.runs["install"]) == (1, 0), "one dry run"
     assert server_of(env, customer, order_id) is None, "a dry run installs nothing"
 
     install_data = summary.button("Install").callback_data
     assert install_data is not None
     await double_tap(env, UID, "Install")
-    assert env.sim.calls["install"] == dry_runs + 1
+    assert env.sim.runs["install"] == 1
     queued = env.tg.message(UID, summary.message_id)
     assert "Installation queued" in queued.text
     assert "Debian 12" in queued.text
@@ -334,7 +333,7 @@ async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) 
     assert await env.db.fsm.get_state(_key(env)) is None
     # The old summary button, tapped again later, still answers and still sends nothing.
     late = await env.forge(UID, install_data, summary.message_id)
-    assert env.sim.calls["install"] == dry_runs + 1
+    assert env.sim.runs["install"] == 1
     assert "already used" in late.text
     assert env.tg.errors == []
 
@@ -404,7 +403,7 @@ async def test_reinstall_needs_a_second_confirmation_naming_the_ip(env: BotEnv) 
     assert env.sim.calls["reinstall"] == 1
 
     await double_tap(env, UID, f"erase {ip}")
-    assert env.sim.calls["reinstall"] == 2
+    assert (env.sim.calls["reinstall"], env.sim.runs["reinstall"]) == (2, 1)
     assert server.installing and server.template == "ubuntu2404"
     assert "Installation queued" in env.tg.message(UID, warning.message_id).text
     (watch,) = await env.db.watches.for_user(UID)
@@ -435,7 +434,7 @@ async def test_a_finished_server_points_to_reinstall_and_keep_sends_nothing(
     # The erase button of the warning, replayed after cancelling, is dead.
     replayed = await env.forge(UID, erase or "", warning.message_id)
     assert "already used or has expired" in replayed.text
-    assert env.sim.calls["reinstall"] == 1
+    assert (env.sim.calls["reinstall"], env.sim.runs["reinstall"]) == (1, 0)
     assert not server_at(env, customer, order_id).installing
     assert env.tg.errors == []
 

@@ -368,6 +368,8 @@ async def test_install_print_r_and_904(api: Api, sim: Simulator, alice: Customer
     sim.complete_installs()
     again = await api.text("install", alice, orderid=order_id, ostpl="debian12", run=0)
     assert "[error_code] => 904" in again
+    # Every call is counted; only the one that queued an install ran.
+    assert (sim.calls["install"], sim.runs["install"]) == (4, 1)
 
 
 async def test_install_validation(api: Api, alice: Customer, bob: Customer) -> None:

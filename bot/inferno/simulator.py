@@ -381,6 +381,8 @@ class Simulator:
         self.install_delay = install_delay
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
+        # Installs and reinstalls that really ran (``run=1``); ``calls`` counts dry runs too.
+        self.runs: Counter[str] = Counter()
         self.in_flight = 0
         self.peak_in_flight = 0
         self.templates: dict[str, str | None] = (
@@ -484,6 +486,7 @@ class Simulator:
 
     def reset_counters(self) -> None:
         self.calls.clear()
+        self.runs.clear()
         self.peak_in_flight = self.in_flight
 
     # ------------------------------------------------------------------ request handling
@@ -617,6 +620,7 @@ class Simulator:
             )
         order.server = self._new_server(template, key_ids, time.monotonic() + self.install_delay)
         self._settle(order.server)
+        self.runs["install"] += 1
         log.info("simulator: install queued for order %s (%s)", order.id, template)
         # Verbatim the documented success dump, which (unlike the fail one) has no outer Array.
         return _print_r(
@@ -644,6 +648,7 @@ class Simulator:
         server.password = ""
         server.ready_at = time.monotonic() + self.install_delay
         self._settle(server)
+        self.runs["reinstall"] += 1
         log.info("simulator: reinstall queued for order %s (%s)", order.id, template)
         return _ok("VPS reinstall queued")
 
