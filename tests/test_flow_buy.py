@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
+
+import pytest
 
 from bot.handlers.buy import BuyAction, BuyCb, BuyConfirmCb
 from bot.handlers.callbacks import InstallStartCb, ServerCb
+from bot.inferno.models import Balance, Credentials
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
@@ -320,3 +324,38 @@ async def test_buying_before_linking_offers_the_way_to_link(env: BotEnv) -> None
     assert {"🔑 Client id + API key", "📧 Email + password"} <= labels
     assert env.sim.calls["create"] == 0
     assert env.tg.errors == []
+
+
+async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_order(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await env.linked(UID)
+    await open_plans(env)
+    card = await tap(env, "VPS Start")
+    assert env.services is not None
+    inferno = env.services.inferno
+    balance, reads, release = inferno.balance, [], asyncio.Event()
+
+    async def second_read_is_slow(creds: Credentials) -> Balance:
+        reads.append(creds)
+        if len(reads) == 2:
+            await release.wait()
+        return await balance(creds)
+
+    monkeypatch.setattr(inferno, "balance", second_read_is_slow)
+    # A double tap: both land before the bot has drawn anything.
+    await env.tg.tap_button(UID, "Buy for 5.00", message_id=card.message_id)
+    await env.tg.tap_button(UID, "Buy for 5.00", message_id=card.message_id)
+    await env.tg.wait_for(lambda: len(reads) == 2, message="both taps to read the balance")
+    await env.tg.wait_for(
+        lambda: any("Confirm" in b.text for b in env.tg.message(UID, card.message_id).buttons()),
+        message="the first confirmation",
+    )
+    await env.tg.tap_button(UID, "Confirm the purchase", message_id=card.message_id)
+    await asyncio.sleep(0.2)  # the purchase would go through now, were it not for the lock
+    release.set()
+    await env.settle()
+
+    final = env.tg.message(UID, card.message_id)
+    assert "Order created" in final.text, final.text
+    assert env.sim.calls["create"] == 1 and len(customer.orders) == 1

@@ -193,11 +193,27 @@ async def ask_buy(
     inferno: InfernoClient,
     bot: Bot,
     db: Database,
+    locks: UserLocks,
     creds: Credentials | None,
 ) -> None:
     if creds is None:
         await show_not_linked(query, i18n)
         return
+    # Under the user's lock, like the purchase itself: a second tap whose reads are slow draws
+    # its confirmation before a Confirm tap can buy, never over the "Order created" screen.
+    async with locks.hold(query.from_user.id):
+        await _ask_buy(query, callback_data, i18n, inferno, bot, db, creds)
+
+
+async def _ask_buy(
+    query: CallbackQuery,
+    callback_data: BuyCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    db: Database,
+    creds: Credentials,
+) -> None:
     product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
         return
