@@ -796,6 +796,22 @@ async def summary_step(
     creds: Credentials | None,
     inferno: InfernoClient,
     db: Database,
+    locks: UserLocks,
+) -> None:
+    # Under the user's lock, like the install itself: a slow second tap cannot draw a summary
+    # (and save the wizard again) after the first one's confirmation has been carried out.
+    async with locks.hold(query.from_user.id):
+        await _summary_step(query, state, i18n, bot, creds, inferno, db)
+
+
+async def _summary_step(
+    query: CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    creds: Credentials | None,
+    inferno: InfernoClient,
+    db: Database,
 ) -> None:
     if (found := await linked_wizard(query, state, i18n, creds)) is None:
         return
@@ -878,6 +894,14 @@ async def reinstall_warning(
     state: FSMContext,
     i18n: Translator,
     db: Database,
+    locks: UserLocks,
+) -> None:
+    async with locks.hold(query.from_user.id):
+        await _reinstall_warning(query, state, i18n, db)
+
+
+async def _reinstall_warning(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database
 ) -> None:
     wizard = await load_wizard(state)
     if wizard is None or wizard.mode is not InstallMode.REINSTALL or not wizard.ip:

@@ -71,11 +71,15 @@ async def ask(
     creds: Credentials | None,
     db: Database,
     inferno: InfernoClient,
+    locks: UserLocks,
 ) -> None:
-    view = await _ask_view(
-        query.from_user.id, callback_data.op, callback_data.order_id, i18n, creds, db, inferno
-    )
-    await show(query, view.text, view.markup)
+    # Under the user's lock, like the action: a slow second tap cannot draw the question again
+    # over the "done" screen of a confirmation already carried out.
+    async with locks.hold(query.from_user.id):
+        view = await _ask_view(
+            query.from_user.id, callback_data.op, callback_data.order_id, i18n, creds, db, inferno
+        )
+        await show(query, view.text, view.markup)
 
 
 async def _ask_view(
