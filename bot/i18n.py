@@ -89,7 +89,29 @@ def _to_fluent(value: Arg) -> Any:
         return fluent_number(value, useGrouping=False)
     if isinstance(value, Html):
         return str(value)
-    return html.escape(str(value), quote=False)
+    return _escaped_within(str(value), ARG_MAX)
+
+
+# Fluent refuses an argument longer than its MAX_PART_LENGTH (2,500 characters) and renders the
+# whole message as "{???}". Provider text can be longer (an HTML plan description, a fail
+# message), so arguments are cut below that, after escaping; the whole text is fitted to
+# Telegram's limit later anyway.
+ARG_MAX = 2000
+
+
+def _escaped_within(text: str, limit: int) -> str:
+    escaped = html.escape(text, quote=False)
+    if len(escaped) <= limit:
+        return escaped
+    kept: list[str] = []
+    length = 0
+    for char in text:  # never cut inside an entity such as "&amp;"
+        piece = html.escape(char, quote=False)
+        if length + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        length += len(piece)
+    return "".join(kept) + "…"
 
 
 class TranslatorHub:

@@ -129,3 +129,15 @@ def test_a_message_without_arguments_is_formatted_once(monkeypatch: pytest.Monke
     # With arguments every call renders: the arguments differ.
     assert i18n("menu-title", cid="1") != i18n("menu-title", cid="2")
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    "reason", ["x" * 3000, "&" * 600, "<li>" * 700], ids=["long", "amps", "tags"]
+)
+def test_a_long_argument_is_cut_not_refused(hub: TranslatorHub, reason: str) -> None:
+    # Fluent refuses arguments over 2,500 characters: the message would become "{???}" (or,
+    # in strict mode, raise).
+    text = hub.get("en")("error-provider-fail", reason=reason)
+    assert text.startswith("⚠️ The provider refused: ") and text.endswith("…")
+    assert len(text) < 2100
+    assert "&am…" not in text and "&lt…" not in text, "never cut inside an entity"
