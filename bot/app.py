@@ -112,7 +112,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     )
 
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(EventLogMiddleware())
+    dp.update.outer_middleware(EventLogMiddleware(frozenset(BOT_COMMANDS)))
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())

@@ -301,6 +301,19 @@ async def test_menu_command_leaves_the_key_step_without_being_taken_for_a_key(
     assert env.tg.errors == []
 
 
+async def test_a_secret_that_starts_with_a_slash_is_never_logged(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    customer = env.customer()
+    await begin_email_link(env, UID, customer.email)
+    await say(env, UID, "/Hunter2#Secret@bot and more")
+    await command(env, UID, "/menu")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Hunter2" not in logged and "Secret" not in logged
+    assert "action=unknown" in logged and "action=/menu" in logged
+
+
 async def test_a_command_with_the_secret_after_it_is_deleted_as_a_secret(env: BotEnv) -> None:
     customer = env.customer()
     for begin, secret in (

@@ -1,7 +1,8 @@
 """One log line per update: who, what kind, which action — never what the user typed.
 
-Typed text can be an API key or a password (secret-entry steps), so for messages only a
-command name is logged; for taps only the callback prefix (the rest may carry tokens or ids).
+Typed text can be an API key or a password (secret-entry steps), so for messages only the name
+of one of the bot's own commands is logged (a password may well start with "/"); for taps only
+the callback prefix (the rest may carry tokens or ids).
 """
 
 from __future__ import annotations
@@ -17,19 +18,23 @@ from aiogram.types import TelegramObject, Update
 log = logging.getLogger("bot.events")
 
 
-def describe(update: Update) -> tuple[str, str]:
+def describe(update: Update, commands: frozenset[str]) -> tuple[str, str]:
     if update.callback_query is not None:
         data = update.callback_query.data or ""
         return "tap", data.split(":", 1)[0] or "-"
     if update.message is not None:
         text = update.message.text or ""
         if text.startswith("/"):
-            return "command", text.split()[0].split("@")[0][:32]
+            name = text[1:].split(maxsplit=1)[0].split("@")[0] if len(text) > 1 else ""
+            return "command", f"/{name}" if name in commands else "unknown"
         return "message", "-"
     return update.event_type, "-"
 
 
 class EventLogMiddleware(BaseMiddleware):
+    def __init__(self, commands: frozenset[str]) -> None:
+        self._commands = commands
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
@@ -39,7 +44,7 @@ class EventLogMiddleware(BaseMiddleware):
         if not isinstance(event, Update):
             return await handler(event, data)
         user = data.get("event_from_user")
-        kind, action = describe(event)
+        kind, action = describe(event, self._commands)
         started = time.monotonic()
         outcome = "error"
         try:
