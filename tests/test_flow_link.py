@@ -301,6 +301,22 @@ async def test_menu_command_leaves_the_key_step_without_being_taken_for_a_key(
     assert env.tg.errors == []
 
 
+async def test_a_secret_sent_one_step_early_is_deleted(env: BotEnv) -> None:
+    customer = env.customer()
+    await command(env, UID, "/start")
+    await tap(env, UID, "Client id + API key")
+    key_too_early = await say(env, UID, customer.key)
+    assert env.tg.message(UID, key_too_early).deleted
+    assert "client id" in env.tg.last_bot_message(UID).text.lower()
+    await command(env, UID, "/start")
+    await tap(env, UID, "Email + password")
+    password_too_early = await say(env, UID, "Xk9#mPq2vL")
+    assert env.tg.message(UID, password_too_early).deleted
+    plain_mistake = await say(env, UID, "not an address")
+    assert not env.tg.message(UID, plain_mistake).deleted
+    assert env.tg.errors == []
+
+
 async def test_a_secret_that_starts_with_a_slash_is_never_logged(
     env: BotEnv, caplog: pytest.LogCaptureFixture
 ) -> None:

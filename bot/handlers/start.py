@@ -19,7 +19,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.balance import money
 from bot.handlers.callbacks import LinkAction, LinkCb
-from bot.handlers.common import delete_secret, not_linked_keyboard, user_id_of
+from bot.handlers.common import (
+    delete_secret,
+    looks_like_credential,
+    not_linked_keyboard,
+    user_id_of,
+)
 from bot.handlers.filters import DataPrefix
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
@@ -248,6 +253,9 @@ async def link_demo(
 async def cid_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
     text = (message.text or "").strip()
     if not CID_RE.fullmatch(text):
+        # The key pasted one step early is a common slip: it must not stay in the chat.
+        if looks_like_credential(text):
+            await delete_secret(message, i18n)
         await show(message, i18n("link-bad-cid"), cancel_keyboard(i18n))
         return
     cid = int(text)
@@ -307,6 +315,9 @@ def _key_failure_text(i18n: Translator, exc: InfernoError, cid: int) -> str:
 async def email_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
     email = (message.text or "").strip()
     if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
+        # So is the password sent before the address.
+        if looks_like_credential(email):
+            await delete_secret(message, i18n)
         await show(message, i18n("link-bad-email"), cancel_keyboard(i18n))
         return
     await state.update_data(email=email)
