@@ -553,3 +553,23 @@ async def test_huge_paste_cancel_old_buttons_and_russian(env: BotEnv) -> None:
     assert "Продолжить без ключа »" in labels(ru_keys)
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
+
+
+async def test_the_queued_message_stays_when_the_user_opens_the_server(env: BotEnv) -> None:
+    customer = await linked_customer(env)
+    order_id = await paid_order(env, customer)
+    await open_wizard(env, UID, order_id)
+    await env.tap(UID, "Debian 12")
+    await env.tap(UID, "without a key")
+    queued = await env.tap(UID, "Install")
+    assert "Installation queued" in queued.text
+    (watch,) = await env.db.watches.open()
+    assert watch.status_message_id == queued.message_id
+
+    card = await env.tap(UID, "Open the server")
+    # The card came as a new message: the watcher's progress edits of the queued message can
+    # never overwrite the screen the user went on to.
+    assert card.message_id != queued.message_id
+    assert f"{order_id}" in card.text
+    assert env.tg.message(UID, queued.message_id).text == queued.text
+    assert env.tg.errors == []

@@ -14,6 +14,9 @@ from aiogram.filters.callback_data import CallbackData
 class ServerAction(StrEnum):
     CARD = "c"
     REFRESH = "r"
+    # From a notice (install progress, "ready"): the card comes as a new message, so the notice
+    # stays as it is and the watcher's progress edits never land on a screen the user moved to.
+    NEW_MESSAGE = "n"
 
 
 class ServerCb(CallbackData, prefix="s"):

@@ -39,7 +39,16 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
 from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Service
 from bot.storage import Database
-from bot.ui import PAGE_SIZE, clip, page_bounds, provider_error_text, retry_keyboard, show, typing
+from bot.ui import (
+    PAGE_SIZE,
+    clip,
+    fit,
+    page_bounds,
+    provider_error_text,
+    retry_keyboard,
+    show,
+    typing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -624,6 +633,7 @@ async def server_card(
     creds: Credentials | None,
     db: Database,
     inferno: InfernoClient,
+    bot: Bot,
 ) -> None:
     if creds is None:
         view = not_linked_view(i18n)
@@ -636,4 +646,7 @@ async def server_card(
             db=db,
             inferno=inferno,
         )
-    await show(query, view.text, view.markup)
+    if callback_data.action is ServerAction.NEW_MESSAGE:
+        await bot.send_message(query.from_user.id, fit(view.text), reply_markup=view.markup)
+    else:
+        await show(query, view.text, view.markup)

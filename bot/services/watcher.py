@@ -25,7 +25,6 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
-from bot.handlers.navigation import back_to_menu_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
@@ -189,7 +188,9 @@ class InstallWatcher:
                 [
                     InlineKeyboardButton(
                         text=i18n("watch-btn-open"),
-                        callback_data=ServerCb(order_id=watch.order_id).pack(),
+                        callback_data=ServerCb(
+                            order_id=watch.order_id, action=ServerAction.NEW_MESSAGE
+                        ).pack(),
                     ),
                     InlineKeyboardButton(
                         text=i18n("watch-btn-password"),
@@ -305,11 +306,14 @@ class FloodControl:
 
 
 def status_keyboard(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
-    """The keyboard of the "install queued" message; each progress edit keeps it."""
+    """The keyboard of the "install queued" message; each progress edit keeps it. Its button
+    opens the card in a new message: the progress edits must never land on a screen the user
+    navigated to from here."""
     server = InlineKeyboardButton(
-        text=i18n("install-btn-server"), callback_data=ServerCb(order_id=order_id).pack()
+        text=i18n("install-btn-server"),
+        callback_data=ServerCb(order_id=order_id, action=ServerAction.NEW_MESSAGE).pack(),
     )
-    return InlineKeyboardMarkup(inline_keyboard=[[server], [back_to_menu_button(i18n)]])
+    return InlineKeyboardMarkup(inline_keyboard=[[server]])
 
 
 def _state_text(i18n: Translator, info: ServerInfo) -> str:
