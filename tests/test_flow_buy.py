@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import SendMessage
 
+from bot.handlers import buy as buy_module
 from bot.handlers.buy import BuyAction, BuyCb, BuyConfirmCb
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.inferno.models import Balance, Credentials
@@ -359,3 +363,23 @@ async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_ord
     final = env.tg.message(UID, card.message_id)
     assert "Order created" in final.text, final.text
     assert env.sim.calls["create"] == 1 and len(customer.orders) == 1
+
+
+async def test_an_order_whose_screen_cannot_be_drawn_is_still_told(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await env.linked(UID)
+    await confirmation(env, "VPS Start", "5.00")
+    show = buy_module.show
+
+    async def network_trouble_on_the_result(event: Any, text: str, *args: Any) -> Any:
+        if "Order created" in text:
+            raise TelegramNetworkError(method=SendMessage(chat_id=UID, text="-"), message="reset")
+        return await show(event, text, *args)
+
+    monkeypatch.setattr(buy_module, "show", network_trouble_on_the_result)
+    await tap(env, "Confirm the purchase")
+    texts = [m.text for m in env.tg.bot_messages(UID)]
+    assert any("Order created" in t for t in texts), "told in a new message"
+    assert not any("Something went wrong" in t for t in texts)
+    assert env.sim.calls["create"] == 1

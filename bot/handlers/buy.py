@@ -11,6 +11,7 @@ import logging
 from enum import StrEnum
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
@@ -39,6 +40,7 @@ from bot.storage import Database
 from bot.ui import (
     PAGE_SIZE,
     clip,
+    fit,
     page_bounds,
     provider_error_text,
     show,
@@ -345,4 +347,14 @@ async def confirm_buy(
         buttons.append(button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id)))
         buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
     buttons.append(orders_button(i18n))
-    await show(query, text, one_per_row_then_menu(i18n, *buttons))
+    markup = one_per_row_then_menu(i18n, *buttons)
+    try:
+        await show(query, text, markup)
+    except TelegramAPIError as exc:
+        # The order exists: the user must learn that here, not read "try again" from the
+        # error handler.
+        log.warning("user=%s order created, screen not edited: %s", user_id, exc.message)
+        try:
+            await bot.send_message(user_id, fit(text), reply_markup=markup)
+        except TelegramAPIError as again:
+            log.warning("user=%s order created, not told: %s", user_id, again.message)
