@@ -682,6 +682,26 @@ async def test_access_denied(
     assert len(rec.requests) == 1
 
 
+async def test_an_html_page_answering_a_write_leaves_the_outcome_unknown(
+    make_client: MakeClient,
+) -> None:
+    # A PHP warning page may come after the order was made: "refused" would invite a retry.
+    page = "<html><body><b>Warning</b>: something in payments.php on line 12</body></html>"
+    client, rec = make_client(answer_text(page))
+    with pytest.raises(UnreadableAnswer):
+        await client.create(CREDS, "101")
+    assert len(rec.requests) == 1
+
+
+@pytest.mark.parametrize("body", ["[" * 200_000, "Array ( [a] => " * 50_000])
+async def test_an_answer_nested_beyond_the_stack_is_unreadable(
+    make_client: MakeClient, body: str
+) -> None:
+    client, _ = make_client(answer_text(body, content_type="text/plain"))
+    with pytest.raises(UnreadableAnswer):
+        await client.create(CREDS, "101")
+
+
 @pytest.mark.parametrize(
     "message",
     [

@@ -511,7 +511,7 @@ class InfernoClient:
         stripped = text.strip().lstrip("\ufeff")
         try:
             return json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # a hostile answer can nest beyond the stack
             pass
         if _is_cloudflare(stripped):
             raise AccessDenied(action=action, status=status, reason="cloudflare")
@@ -521,12 +521,14 @@ class InfernoClient:
         if status == 429:
             raise ProviderUnavailable("rate limited (HTTP 429)", action=action, status=status)
         if _is_html(stripped):
-            if 200 <= status < 300:
+            # On a write, a page (a PHP warning, say) may come after the work was done: its
+            # outcome is unknown, never "refused", so nobody is led to do it again.
+            if 200 <= status < 300 and action in READ_ACTIONS:
                 raise AccessDenied(action=action, status=status, reason="html")
             raise UnreadableAnswer(f"HTML page with HTTP {status}", action=action)
         try:
             return parse_print_r(stripped)
-        except PrintRError:
+        except (PrintRError, RecursionError):
             pass
         log.debug(
             "inferno %s: unreadable answer (HTTP %s): %r",
