@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.ui import MAX_TEXT, fit
+from aiogram.methods import SendMessage
+
+from bot.middlewares.demo import DemoMarkMiddleware
+from bot.ui import DEMO_MARK, MAX_TEXT, fit
 from tests.fakes.tg_html import parse_html
 
 
@@ -29,3 +32,16 @@ def test_nested_tags_are_closed_in_order() -> None:
     text = "<b><i>" + "y" * 5000
     assert fit(text).endswith("…</i></b>")
     parse_html(fit(text))
+
+
+async def test_the_demo_mark_still_fits_a_full_screen() -> None:
+    sent: list[str] = []
+
+    async def telegram(_bot: object, method: SendMessage) -> bool:
+        sent.append(method.text)
+        return True
+
+    full = "x" * MAX_TEXT
+    await DemoMarkMiddleware()(telegram, None, SendMessage(chat_id=1, text=full))  # type: ignore[arg-type]
+    (text,) = sent
+    assert text.startswith(DEMO_MARK) and len(text) <= MAX_TEXT

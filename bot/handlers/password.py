@@ -28,7 +28,7 @@ from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
-from bot.ui import clip, show, typing
+from bot.ui import clip, fit, show, typing
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ async def show_password(
         back_to_card=True,
     )
     if isinstance(info, View):
-        await bot.send_message(chat_id, info.text, reply_markup=info.markup)
+        await bot.send_message(chat_id, fit(info.text), reply_markup=info.markup)
         return
     if not info.password:
         await bot.send_message(

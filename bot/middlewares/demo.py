@@ -7,7 +7,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-DEMO_MARK = "🧪 <b>DEMO</b>\n"
+from bot.ui import DEMO_MARK, MAX_TEXT, fit
 
 
 class DemoMarkMiddleware(BaseRequestMiddleware):
@@ -22,12 +22,6 @@ class DemoMarkMiddleware(BaseRequestMiddleware):
             and method.text is not None
             and not method.text.startswith(DEMO_MARK)
         ):
-            method.text = DEMO_MARK + method.text
+            # Fitted again: a screen already cut to Telegram's limit must still fit with the mark.
+            method.text = DEMO_MARK + fit(method.text, MAX_TEXT - len(DEMO_MARK))
         return await make_request(bot, method)
-
-
-def strip_demo_mark(text: str) -> str:
-    return text.removeprefix(DEMO_MARK)
-
-
-__all__ = ["DEMO_MARK", "DemoMarkMiddleware", "strip_demo_mark"]

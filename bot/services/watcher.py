@@ -180,7 +180,7 @@ class InstallWatcher:
             "watch-ready",
             name=clip(info.name or info.ip or watch.order_id, 200),
             ip=clip(info.ip or "", 64),
-            template=watch.template,
+            template=clip(watch.template, 100),
             order=watch.order_id,
         )
         markup = InlineKeyboardMarkup(
@@ -254,7 +254,7 @@ class InstallWatcher:
         text = i18n(
             "watch-progress",
             order=watch.order_id,
-            template=watch.template,
+            template=clip(watch.template, 100),
             state=state,
             minutes=minutes,
         )
