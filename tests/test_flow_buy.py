@@ -383,3 +383,25 @@ async def test_an_order_whose_screen_cannot_be_drawn_is_still_told(
     assert any("Order created" in t for t in texts), "told in a new message"
     assert not any("Something went wrong" in t for t in texts)
     assert env.sim.calls["create"] == 1
+
+
+async def test_a_price_changed_since_the_confirmation_is_asked_again(env: BotEnv) -> None:
+    customer = await env.linked(UID)
+    first = await confirmation(env, "VPS Start", "5.00")
+    old_confirm = first.button("Confirm the purchase").callback_data
+    start = env.sim.products["101"]
+    env.sim.products["101"] = SimProduct(start.id, start.name, Decimal("7.00"), start.description)
+    assert env.services is not None
+    env.services.inferno.forget(customer.cid)  # as if the client's 15 s list cache ran out
+
+    asked = await tap(env, "Confirm the purchase")
+    assert "changed from 5.00 to 7.00" in asked.text
+    assert env.sim.calls["create"] == 0
+    created = await tap(env, "Confirm the purchase")
+    assert "Order created" in created.text
+    assert env.sim.calls["create"] == 1 and customer.orders[0].amount == Decimal("7.00")
+    # The confirmation of the old price is spent.
+    assert old_confirm is not None
+    replayed = await forge(env, old_confirm)
+    assert "already used" in replayed.text
+    assert env.sim.calls["create"] == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from enum import StrEnum
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -215,11 +216,13 @@ async def _ask_buy(
     bot: Bot,
     db: Database,
     creds: Credentials,
+    notice: str | None = None,
 ) -> None:
     product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
         return
-    lines = [i18n("buy-confirm", name=clip(product.name, 200), price=_price(i18n, product))]
+    lines = [notice, ""] if notice else []
+    lines.append(i18n("buy-confirm", name=clip(product.name, 200), price=_price(i18n, product)))
     try:
         balance = await inferno.balance(creds)
     except InfernoError as exc:
@@ -246,6 +249,24 @@ async def _ask_buy(
         button(i18n("btn-cancel"), back),
     )
     await show(query, "\n".join(lines), markup)
+
+
+async def _repriced(
+    db: Database, inferno: InfernoClient, user_id: int, token: str
+) -> tuple[dict[str, Any], Product] | None:
+    """The confirmed purchase's payload and the plan as offered now, if its price changed since
+    the confirmation was drawn. An unreadable catalog is no change: the purchase goes on."""
+    pending = await db.confirmations.peek(user_id, token)
+    if pending is None or pending.action != "create":
+        return None
+    try:
+        catalog = await inferno.list_catalog()
+    except InfernoError:
+        return None
+    product = next((p for p in catalog.products if p.id == pending.payload.get("pid")), None)
+    if product is None or product.price == pending.payload.get("price"):
+        return None
+    return pending.payload, product
 
 
 def _created_text(
@@ -288,6 +309,28 @@ async def confirm_buy(
         await show_not_linked(query, i18n)
         return
     user_id = query.from_user.id
+    repriced = await _repriced(db, inferno, user_id, callback_data.token)
+    if repriced is not None:
+        confirmed, product = repriced
+        # Only the price the user sees may be charged: the old confirmation is spent, and the
+        # purchase is asked again at the new price.
+        await db.confirmations.consume(user_id, callback_data.token, ("create",))
+        log.info("user=%s action=create pid=%s result=repriced", user_id, product.id)
+        ref, page = confirmed.get("ref"), confirmed.get("page")
+        ask = BuyCb(
+            action=BuyAction.ASK,
+            ref=ref if isinstance(ref, str) else "",
+            page=page if isinstance(page, int) else 0,
+        )
+        notice = i18n(
+            "buy-price-changed",
+            name=clip(product.name, 200),
+            old=clip(str(confirmed.get("price") or "—"), 30),
+            new=_price(i18n, product),
+        )
+        async with locks.hold(user_id):
+            await _ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
+        return
     done = await run_confirmed(
         bot,
         db,

@@ -26,6 +26,7 @@ buy-confirm =
 buy-confirm-balance = Your balance: { $balance }
 buy-confirm-note = The price is charged to your Inferno balance. If the balance does not cover it, the order waits unpaid until you pay its invoice.
 buy-btn-confirm = ✅ Confirm the purchase
+buy-price-changed = ⚠️ The price of { $name } has changed from { $old } to { $new }. Nothing was bought; confirm again at the new price.
 buy-created =
     ✅ <b>Order created</b>
     Order: <code>{ $order }</code>

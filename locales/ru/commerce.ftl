@@ -28,6 +28,7 @@ buy-confirm =
 buy-confirm-balance = Ваш баланс: { $balance }
 buy-confirm-note = Стоимость списывается с баланса Inferno. Если денег на балансе не хватает, заказ ждёт оплаты, пока вы не оплатите его счёт.
 buy-btn-confirm = ✅ Подтвердить покупку
+buy-price-changed = ⚠️ Цена { $name } изменилась: было { $old }, стало { $new }. Ничего не куплено; подтвердите покупку по новой цене.
 buy-created =
     ✅ <b>Заказ создан</b>
     Заказ: <code>{ $order }</code>
