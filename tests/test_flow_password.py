@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -135,6 +136,8 @@ async def test_delete_now_hides_an_undeletable_password(slow_env: BotEnv) -> Non
     await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
     await env.settle()
     assert not message.deleted and message.text == REDACTED and secret != REDACTED
+    # Nothing is left for the cleaner, which would only redact it again ("not modified").
+    assert await env.db.deletions.due(time.time() + 10**6) == []
 
 
 async def test_delete_now_says_so_when_the_password_cannot_be_removed(slow_env: BotEnv) -> None:

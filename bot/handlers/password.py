@@ -127,7 +127,9 @@ async def show_password(
 
 
 @router.callback_query(DeletePasswordCb.filter())
-async def delete_now(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
+async def delete_now(
+    query: CallbackQuery, bot: Bot, i18n: Translator, deletions: DeletionScheduler
+) -> None:
     message = query.message
     if message is None:
         # Only inline messages come without one, and the password is never sent inline.
@@ -147,6 +149,8 @@ async def delete_now(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
     # Too old to delete (48 h): a bot may still edit its own message, so hide the secret.
     try:
         await bot.edit_message_text(REDACTED, chat_id=chat_id, message_id=message_id)
+        # The cleaner, failing to delete it in turn, would redact it again: "not modified".
+        await deletions.cancel(chat_id, message_id)
         return
     except TelegramBadRequest as exc:
         if "message to edit not found" in exc.message:

@@ -423,7 +423,9 @@ async def show_keys(
 
 
 def _key_details(key: SshKey) -> str:
-    found = [html.escape(value) for value in (key.key_type, key.fingerprint) if value]
+    # No quote escaping, as in the HTML aiogram rebuilds of a shown message: show() compares
+    # the two, and a difference would edit for nothing ("message is not modified").
+    found = [html.escape(value, quote=False) for value in (key.key_type, key.fingerprint) if value]
     return " · ".join(f"<code>{value}</code>" for value in found)
 
 

@@ -45,6 +45,10 @@ class DeletionScheduler:
         # Wall-clock time, not monotonic: the row must mean the same after a restart.
         await self._db.deletions.schedule(chat_id, message_id, self._clock() + ttl)
 
+    async def cancel(self, chat_id: int, message_id: int) -> None:
+        """Nothing left to do for this message (it was removed or redacted another way)."""
+        await self._db.deletions.cancel(chat_id, message_id)
+
     async def run_due(self, bot: Bot) -> float | None:
         """Deletes every due message; returns the seconds until the next one (None: none left)."""
         retry_soon = False

@@ -559,6 +559,11 @@ class DeletionRepository:
     async def remove(self, deletion_id: int) -> None:
         await self._conn.execute("DELETE FROM deletions WHERE id = ?", (deletion_id,))
 
+    async def cancel(self, chat_id: int, message_id: int) -> None:
+        await self._conn.execute(
+            "DELETE FROM deletions WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+
     async def next_due_at(self) -> float | None:
         row = await self._conn.fetchone("SELECT MIN(delete_at) FROM deletions")
         return None if row is None or row[0] is None else float(row[0])
