@@ -36,6 +36,7 @@ from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import Catalog, CreatedOrder, Credentials, Order, Product
+from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
 from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import (
@@ -51,6 +52,7 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+router.callback_query.middleware(UserLockMiddleware())
 
 
 class BuyAction(StrEnum):
@@ -188,7 +190,7 @@ async def plan_card(
 # ------------------------------------------------------------------------------ confirmation
 
 
-@router.callback_query(BuyCb.filter(F.action == BuyAction.ASK))
+@router.callback_query(BuyCb.filter(F.action == BuyAction.ASK), flags={USER_LOCK: True})
 async def ask_buy(
     query: CallbackQuery,
     callback_data: BuyCb,
@@ -196,28 +198,13 @@ async def ask_buy(
     inferno: InfernoClient,
     bot: Bot,
     db: Database,
-    locks: UserLocks,
     creds: Credentials | None,
+    notice: str | None = None,
 ) -> None:
+    """The purchase question; ``notice`` (not dispatcher data) heads it when asked again."""
     if creds is None:
         await show_not_linked(query, i18n)
         return
-    # Under the user's lock, like the purchase itself: a second tap whose reads are slow draws
-    # its confirmation before a Confirm tap can buy, never over the "Order created" screen.
-    async with locks.hold(query.from_user.id):
-        await _ask_buy(query, callback_data, i18n, inferno, bot, db, creds)
-
-
-async def _ask_buy(
-    query: CallbackQuery,
-    callback_data: BuyCb,
-    i18n: Translator,
-    inferno: InfernoClient,
-    bot: Bot,
-    db: Database,
-    creds: Credentials,
-    notice: str | None = None,
-) -> None:
     product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
         return
@@ -249,6 +236,16 @@ async def _ask_buy(
         button(i18n("btn-cancel"), back),
     )
     await show(query, "\n".join(lines), markup)
+
+
+def _plan_button_data(confirmed: dict[str, Any], action: BuyAction) -> BuyCb:
+    """Back to the plan a confirmation was drawn for (its payload keeps where it came from)."""
+    ref, page = confirmed.get("ref"), confirmed.get("page")
+    return BuyCb(
+        action=action,
+        ref=ref if isinstance(ref, str) else "",
+        page=page if isinstance(page, int) else 0,
+    )
 
 
 async def _repriced(
@@ -316,12 +313,7 @@ async def confirm_buy(
         # purchase is asked again at the new price.
         await db.confirmations.consume(user_id, callback_data.token, ("create",))
         log.info("user=%s action=create pid=%s result=repriced", user_id, product.id)
-        ref, page = confirmed.get("ref"), confirmed.get("page")
-        ask = BuyCb(
-            action=BuyAction.ASK,
-            ref=ref if isinstance(ref, str) else "",
-            page=page if isinstance(page, int) else 0,
-        )
+        ask = _plan_button_data(confirmed, BuyAction.ASK)
         notice = i18n(
             "buy-price-changed",
             name=clip(product.name, 200),
@@ -329,7 +321,7 @@ async def confirm_buy(
             new=_price(i18n, product),
         )
         async with locks.hold(user_id):
-            await _ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
+            await ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
         return
     done = await run_confirmed(
         bot,
@@ -362,12 +354,7 @@ async def confirm_buy(
             text = i18n("buy-outcome-unknown")
         else:
             text = provider_error_text(i18n, outcome)
-        ref, page = payload.get("ref"), payload.get("page")
-        to_plan = BuyCb(
-            action=BuyAction.PLAN,
-            ref=ref if isinstance(ref, str) else "",
-            page=page if isinstance(page, int) else 0,
-        )
+        to_plan = _plan_button_data(payload, BuyAction.PLAN)
         # No Retry here: buying again must go through a fresh confirmation.
         markup = one_per_row_then_menu(
             i18n, orders_button(i18n), button(i18n("buy-btn-back-to-plan"), to_plan)

@@ -44,6 +44,7 @@ from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import Credentials, InstallResult, SshKey, Template
+from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
 from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
 from bot.services.watcher import WATCHER_TASK, status_keyboard
@@ -62,6 +63,7 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+router.callback_query.middleware(UserLockMiddleware())
 
 T = TypeVar("T")
 
@@ -787,24 +789,10 @@ def _fix_buttons(i18n: Translator) -> list[list[InlineKeyboardButton]]:
     ]
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.SUMMARY))
+# Under the user's lock, like the install itself: a slow second tap cannot draw a summary (and
+# save the wizard again) after the first one's confirmation has been carried out.
+@router.callback_query(WizCb.filter(F.action == WizAction.SUMMARY), flags={USER_LOCK: True})
 async def summary_step(
-    query: CallbackQuery,
-    state: FSMContext,
-    i18n: Translator,
-    bot: Bot,
-    creds: Credentials | None,
-    inferno: InfernoClient,
-    db: Database,
-    locks: UserLocks,
-) -> None:
-    # Under the user's lock, like the install itself: a slow second tap cannot draw a summary
-    # (and save the wizard again) after the first one's confirmation has been carried out.
-    async with locks.hold(query.from_user.id):
-        await _summary_step(query, state, i18n, bot, creds, inferno, db)
-
-
-async def _summary_step(
     query: CallbackQuery,
     state: FSMContext,
     i18n: Translator,
@@ -888,19 +876,8 @@ async def _send(
     return await call(creds, wizard.order_id, wizard.template, wizard.keys, run=run)
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.WARN))
+@router.callback_query(WizCb.filter(F.action == WizAction.WARN), flags={USER_LOCK: True})
 async def reinstall_warning(
-    query: CallbackQuery,
-    state: FSMContext,
-    i18n: Translator,
-    db: Database,
-    locks: UserLocks,
-) -> None:
-    async with locks.hold(query.from_user.id):
-        await _reinstall_warning(query, state, i18n, db)
-
-
-async def _reinstall_warning(
     query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database
 ) -> None:
     wizard = await load_wizard(state)

@@ -28,6 +28,7 @@ from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderUnavailable
 from bot.inferno.models import ActionResult, Credentials
+from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
 from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import provider_error_text, show
@@ -35,6 +36,7 @@ from bot.ui import provider_error_text, show
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+router.callback_query.middleware(UserLockMiddleware())
 
 _BY_ACTION = {op.action: op for op in PowerOp}
 
@@ -63,7 +65,9 @@ router.callback_query.filter(DataPrefix(PowerCb))
 
 # Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
 # ends, like any unreadable tap, at the fallback's "expired".
-@router.callback_query(PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)))
+@router.callback_query(
+    PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)), flags={USER_LOCK: True}
+)
 async def ask(
     query: CallbackQuery,
     callback_data: PowerCb,
@@ -71,15 +75,11 @@ async def ask(
     creds: Credentials | None,
     db: Database,
     inferno: InfernoClient,
-    locks: UserLocks,
 ) -> None:
-    # Under the user's lock, like the action: a slow second tap cannot draw the question again
-    # over the "done" screen of a confirmation already carried out.
-    async with locks.hold(query.from_user.id):
-        view = await _ask_view(
-            query.from_user.id, callback_data.op, callback_data.order_id, i18n, creds, db, inferno
-        )
-        await show(query, view.text, view.markup)
+    view = await _ask_view(
+        query.from_user.id, callback_data.op, callback_data.order_id, i18n, creds, db, inferno
+    )
+    await show(query, view.text, view.markup)
 
 
 async def _ask_view(
