@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
+from bot.inferno.models import Credentials, ServerInfo
 from bot.inferno.simulator import Simulator
 from tests.harness import BotEnv, running_bot
 from tests.test_flow_servers import (
@@ -232,3 +234,37 @@ async def test_a_refused_boot_is_explained(env: BotEnv) -> None:
     entries = await env.db.actions.for_user(UID)
     assert entries[0].result == "failed:ProviderFail"
     assert env.tg.errors == []
+
+
+async def test_a_slow_second_reboot_tap_never_asks_again_over_the_done_screen(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await env.linked(UID)
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    assert env.services is not None
+    inferno = env.services.inferno
+    get_info, reads, release = inferno.get_info, [], asyncio.Event()
+
+    async def second_read_is_slow(creds: Credentials, order: str) -> ServerInfo:
+        reads.append(order)
+        if len(reads) == 2:
+            await release.wait()
+        return await get_info(creds, order)
+
+    monkeypatch.setattr(inferno, "get_info", second_read_is_slow)
+    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
+    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
+    await env.tg.wait_for(lambda: len(reads) == 2, message="both taps to read the server")
+    await env.tg.wait_for(
+        lambda: any(
+            "Yes, reboot" in b.text for b in env.tg.message(UID, card.message_id).buttons()
+        ),
+        message="the first question",
+    )
+    await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
+    await asyncio.sleep(0.2)  # the reboot would go out now, were it not for the lock
+    release.set()
+    await env.settle()
+    assert "The reboot command was sent" in env.tg.message(UID, card.message_id).text
+    assert env.sim.calls["reboot"] == 1
