@@ -6,8 +6,10 @@ entered with the server card's button data (``InstallStartCb``), tapped on the m
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
@@ -16,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb
 from bot.inferno.client import InfernoClient
-from bot.inferno.models import Credentials
+from bot.inferno.models import Credentials, InstallResult
 from bot.inferno.simulator import Customer, Server, Simulator, make_public_key
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, running_bot
@@ -573,3 +575,42 @@ async def test_the_queued_message_stays_when_the_user_opens_the_server(env: BotE
     assert f"{order_id}" in card.text
     assert env.tg.message(UID, queued.message_id).text == queued.text
     assert env.tg.errors == []
+
+
+async def test_a_slow_second_summary_tap_never_draws_over_the_queued_install(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await linked_customer(env)
+    order_id = await paid_order(env, customer)
+    await open_wizard(env, UID, order_id)
+    keys_step = await env.tap(UID, "Debian 12")
+    install, dry_runs, release = client(env).install, [], asyncio.Event()
+
+    async def second_dry_run_is_slow(*args: Any, run: bool, **kwargs: Any) -> InstallResult:
+        if not run:
+            dry_runs.append(args)
+            if len(dry_runs) == 2:
+                await release.wait()
+        return await install(*args, run=run, **kwargs)
+
+    monkeypatch.setattr(client(env), "install", second_dry_run_is_slow)
+    data = keys_step.button("without a key").callback_data
+    assert data is not None
+    await env.tg.tap(UID, keys_step.message_id, data)
+    await env.tg.tap(UID, keys_step.message_id, data)
+    await env.tg.wait_for(lambda: len(dry_runs) == 2, message="both taps to check")
+    await env.tg.wait_for(
+        lambda: any(
+            "Install" in label for label in labels(env.tg.message(UID, keys_step.message_id))
+        ),
+        message="the first summary",
+    )
+    await env.tg.tap_button(UID, "Install", message_id=keys_step.message_id)
+    await asyncio.sleep(0.2)  # the install would go out now, were it not for the lock
+    release.set()
+    await env.settle()
+
+    assert env.sim.runs["install"] <= 1
+    if env.sim.runs["install"]:
+        final = env.tg.message(UID, keys_step.message_id)
+        assert "Installation queued" in final.text, final.text
