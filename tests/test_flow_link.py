@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import Update
 
 from bot.app import BOT_COMMANDS, Services
 from bot.handlers.start import PASS_THROUGH_COMMANDS
@@ -16,6 +17,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InvalidCredentials
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer
+from bot.middlewares.event_log import describe
 from tests import harness
 from tests.harness import BotEnv, running_bot
 
@@ -328,6 +330,23 @@ async def test_a_secret_that_starts_with_a_slash_is_never_logged(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Hunter2" not in logged and "Secret" not in logged
     assert "action=unknown" in logged and "action=/menu" in logged
+
+
+@pytest.mark.parametrize("text", ["/", "/\u00a0", "/ \t"])
+def test_a_slash_with_nothing_after_it_is_an_unknown_command(text: str) -> None:
+    update = Update.model_validate(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": UID, "type": "private"},
+                "from": {"id": UID, "is_bot": False, "first_name": "A"},
+                "text": text,
+            },
+        }
+    )
+    assert describe(update, frozenset(BOT_COMMANDS)) == ("command", "unknown")
 
 
 async def test_a_command_with_the_secret_after_it_is_deleted_as_a_secret(env: BotEnv) -> None:

@@ -25,7 +25,8 @@ def describe(update: Update, commands: frozenset[str]) -> tuple[str, str]:
     if update.message is not None:
         text = update.message.text or ""
         if text.startswith("/"):
-            name = text[1:].split(maxsplit=1)[0].split("@")[0] if len(text) > 1 else ""
+            words = text[1:].split(maxsplit=1)
+            name = words[0].split("@")[0] if words else ""
             return "command", f"/{name}" if name in commands else "unknown"
         return "message", "-"
     return update.event_type, "-"
