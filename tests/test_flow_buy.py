@@ -209,11 +209,23 @@ async def test_forged_confirmation_token_creates_nothing(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
+async def test_a_plan_gone_since_the_confirmation_is_not_bought(env: BotEnv) -> None:
+    customer = await env.linked(UID)
+    await confirmation(env, "VPS Pro", "12.00")
+    del env.sim.products["102"]
+    result = await tap(env, "Confirm the purchase")
+    assert "no longer offered" in result.text and result.button("Plans")
+    assert env.sim.calls["create"] == 0 and customer.orders == []
+    assert env.tg.errors == []
+
+
 async def test_provider_refusal_on_create_is_shown_and_not_retried(env: BotEnv) -> None:
     customer = await env.linked(UID)
     await confirmation(env, "VPS Pro", "12.00")
-    # The plan disappears between the confirmation and the tap: the provider refuses.
+    # The plan disappears, and the catalog cannot be read to notice: the purchase goes on as
+    # confirmed, and the provider refuses.
     del env.sim.products["102"]
+    env.sim.faults.http_500_next, env.sim.faults.only_action = 10, "list"
     result = await tap(env, "Confirm the purchase")
     assert env.sim.calls["create"] == 1
     assert "not created" in result.text
@@ -230,7 +242,7 @@ async def test_create_timeout_is_never_retried_and_says_the_outcome_is_unknown(
 ) -> None:
     await env.linked(UID)
     await confirmation(env, "VPS Start", "5.00")
-    env.sim.faults.http_500_next = 1
+    env.sim.faults.http_500_next, env.sim.faults.only_action = 1, "create"
     result = await tap(env, "Confirm the purchase")
     assert env.sim.calls["create"] == 1, "a write is never retried"
     assert "unknown whether the order was created" in result.text
@@ -391,9 +403,7 @@ async def test_a_price_changed_since_the_confirmation_is_asked_again(env: BotEnv
     old_confirm = first.button("Confirm the purchase").callback_data
     start = env.sim.products["101"]
     env.sim.products["101"] = SimProduct(start.id, start.name, Decimal("7.00"), start.description)
-    assert env.services is not None
-    env.services.inferno.forget(customer.cid)  # as if the client's 15 s list cache ran out
-
+    # The bot's own list cache still holds the old price: the purchase asks the provider.
     asked = await tap(env, "Confirm the purchase")
     assert "changed from 5.00 to 7.00" in asked.text
     assert env.sim.calls["create"] == 0

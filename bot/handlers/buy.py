@@ -250,18 +250,19 @@ def _plan_button_data(confirmed: dict[str, Any], action: BuyAction) -> BuyCb:
 
 async def _repriced(
     db: Database, inferno: InfernoClient, user_id: int, token: str
-) -> tuple[dict[str, Any], Product] | None:
-    """The confirmed purchase's payload and the plan as offered now, if its price changed since
-    the confirmation was drawn. An unreadable catalog is no change: the purchase goes on."""
+) -> tuple[dict[str, Any], Product | None] | None:
+    """The confirmed purchase's payload and its plan as offered now (None: no longer offered),
+    if the plan changed since the confirmation was drawn. An unreadable catalog is no change:
+    the purchase goes on as confirmed."""
     pending = await db.confirmations.peek(user_id, token)
     if pending is None or pending.action != "create":
         return None
     try:
-        catalog = await inferno.list_catalog()
+        catalog = await inferno.list_catalog(fresh=True)
     except InfernoError:
         return None
     product = next((p for p in catalog.products if p.id == pending.payload.get("pid")), None)
-    if product is None or product.price == pending.payload.get("price"):
+    if product is not None and product.price == pending.payload.get("price"):
         return None
     return pending.payload, product
 
@@ -306,23 +307,35 @@ async def confirm_buy(
         await show_not_linked(query, i18n)
         return
     user_id = query.from_user.id
-    repriced = await _repriced(db, inferno, user_id, callback_data.token)
-    if repriced is not None:
-        confirmed, product = repriced
-        # Only the price the user sees may be charged: the old confirmation is spent, and the
-        # purchase is asked again at the new price.
-        await db.confirmations.consume(user_id, callback_data.token, ("create",))
-        log.info("user=%s action=create pid=%s result=repriced", user_id, product.id)
-        ask = _plan_button_data(confirmed, BuyAction.ASK)
-        notice = i18n(
-            "buy-price-changed",
-            name=clip(product.name, 200),
-            old=clip(str(confirmed.get("price") or "—"), 30),
-            new=_price(i18n, product),
-        )
-        async with locks.hold(user_id):
+    # Only the price the user saw may be charged. Checked under the lock, like the purchase, so
+    # a second tap on the same button finds the token spent.
+    async with locks.hold(user_id):
+        repriced = await _repriced(db, inferno, user_id, callback_data.token)
+        if repriced is not None:
+            confirmed, product = repriced
+            spent = await db.confirmations.consume(user_id, callback_data.token, ("create",))
+            if spent is None or spent.payload.get("cid") != creds.cid:
+                await bot.send_message(
+                    user_id,
+                    i18n("orders-confirmation-used"),
+                    reply_markup=one_per_row_then_menu(i18n, orders_button(i18n)),
+                )
+                return
+            pid = confirmed.get("pid")
+            log.info("user=%s action=create pid=%s result=repriced", user_id, pid)
+            if product is None:
+                plans = button(i18n("buy-btn-plans"), _plan_button_data(confirmed, BuyAction.PAGE))
+                await show(query, i18n("buy-plan-gone"), one_per_row_then_menu(i18n, plans))
+                return
+            notice = i18n(
+                "buy-price-changed",
+                name=clip(product.name, 200),
+                old=clip(str(confirmed.get("price") or "—"), 30),
+                new=_price(i18n, product),
+            )
+            ask = _plan_button_data(confirmed, BuyAction.ASK)
             await ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
-        return
+            return
     done = await run_confirmed(
         bot,
         db,

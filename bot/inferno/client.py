@@ -233,7 +233,11 @@ class InfernoClient:
         payload = await self._call("getApiKey", None, params, secrets=(password,))
         return self._parse("getApiKey", payload, Credentials.from_raw, (password,))
 
-    async def list_catalog(self) -> Catalog:
+    async def list_catalog(self, *, fresh: bool = False) -> Catalog:
+        """The plans and templates; ``fresh`` asks the provider even if a cached copy is there
+        (before spending money at a price the user saw)."""
+        if fresh:
+            self._cache.get(None, {}).pop(("list", None), None)
         return await self._cached_read("list", None, Catalog.from_raw)
 
     async def balance(self, creds: Credentials) -> Balance:

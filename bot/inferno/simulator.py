@@ -183,6 +183,8 @@ class Faults:
     timeout_next: int = 0
     html_next: int = 0
     malformed_next: int = 0
+    # When set, the faults above hit only this action ("create", say); other calls go through.
+    only_action: str | None = None
     latency: float = 0.0
     # Each call waits latency × (1 ± up to this fraction). A real network never answers calls
     # sent together at the same instant; without jitter they come back in lockstep.
@@ -192,6 +194,7 @@ class Faults:
         self.whitelist_denied = False
         self.http_500_next = self.timeout_next = self.html_next = self.malformed_next = 0
         self.latency = self.latency_jitter = 0.0
+        self.only_action = None
 
     def delay(self, rng: random.Random) -> float:
         if self.latency <= 0:
@@ -933,6 +936,8 @@ class SimulatorServer:
 
     async def _fault(self, action: str) -> Reply | None:
         faults = self.sim.faults
+        if faults.only_action is not None and action != faults.only_action:
+            return None
         if faults.whitelist_denied:
             return Reply(_WHITELIST_PAGE, status=403, content_type="text/html")
         if faults.http_500_next > 0:
