@@ -1061,3 +1061,18 @@ def test_ready_and_power_state_read_the_state_word_alike() -> None:
     info = ServerInfo.from_raw(raw)
     assert info.power_state is PowerState.RUNNING
     assert info.is_ready
+
+
+async def test_an_answer_that_parses_but_nests_too_deep_to_read_is_unreadable(
+    make_client: MakeClient,
+) -> None:
+    deep = (
+        '{"result": "success", "cid": 777, "key": "k0123456789abcdefghij", "x": '
+        + '{"a": ' * 600
+        + "1"
+        + "}" * 600
+        + "}"
+    )
+    client, _ = make_client(answer_text(deep, content_type="application/json"))
+    with pytest.raises(UnreadableAnswer):
+        await client.get_api_key("a@b.c", PASSWORD)

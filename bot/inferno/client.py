@@ -571,7 +571,7 @@ class InfernoClient:
             exc.action = exc.action or action
             self._log_shape(action, payload, secrets)
             raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
             self._log_shape(action, payload, secrets)
             raise UnreadableAnswer(
                 f"cannot read the answer ({type(exc).__name__})", action=action
@@ -580,5 +580,8 @@ class InfernoClient:
     @staticmethod
     def _log_shape(action: str, payload: Any, secrets: Sequence[str]) -> None:
         if log.isEnabledFor(logging.DEBUG):
-            shown = _scrub(repr(mask_secrets(payload)), secrets)[:_LOG_LIMIT]
+            try:
+                shown = _scrub(repr(mask_secrets(payload)), secrets)[:_LOG_LIMIT]
+            except RecursionError:
+                shown = "(nested too deep to show)"
             log.debug("inferno %s: unexpected answer shape: %s", action, shown)
