@@ -377,22 +377,28 @@ async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_ord
     assert env.sim.calls["create"] == 1 and len(customer.orders) == 1
 
 
-async def test_an_order_whose_screen_cannot_be_drawn_is_still_told(
-    env: BotEnv, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [(0, "Order created"), (1, "unknown whether the order was created")],
+    ids=["created", "unknown"],
+)
+async def test_a_purchase_outcome_whose_screen_cannot_be_drawn_is_still_told(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch, fault: int, outcome: str
 ) -> None:
     await env.linked(UID)
     await confirmation(env, "VPS Start", "5.00")
+    env.sim.faults.http_500_next, env.sim.faults.only_action = fault, "create"
     show = buy_module.show
 
     async def network_trouble_on_the_result(event: Any, text: str, *args: Any) -> Any:
-        if "Order created" in text:
+        if outcome in text:
             raise TelegramNetworkError(method=SendMessage(chat_id=UID, text="-"), message="reset")
         return await show(event, text, *args)
 
     monkeypatch.setattr(buy_module, "show", network_trouble_on_the_result)
     await tap(env, "Confirm the purchase")
     texts = [m.text for m in env.tg.bot_messages(UID)]
-    assert any("Order created" in t for t in texts), "told in a new message"
+    assert any(outcome in t for t in texts), "told in a new message"
     assert not any("Something went wrong" in t for t in texts)
     assert env.sim.calls["create"] == 1
 

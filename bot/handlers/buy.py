@@ -14,7 +14,7 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.balance import money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
@@ -372,7 +372,7 @@ async def confirm_buy(
         markup = one_per_row_then_menu(
             i18n, orders_button(i18n), button(i18n("buy-btn-back-to-plan"), to_plan)
         )
-        await show(query, text, markup)
+        await _tell_outcome(query, bot, text, markup)
         return
 
     created = outcome
@@ -390,14 +390,24 @@ async def confirm_buy(
         buttons.append(button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id)))
         buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
     buttons.append(orders_button(i18n))
-    markup = one_per_row_then_menu(i18n, *buttons)
+    await _tell_outcome(query, bot, text, one_per_row_then_menu(i18n, *buttons))
+
+
+async def _tell_outcome(
+    query: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup
+) -> None:
+    """A purchase's outcome must reach the user: an order may exist, and the error handler
+    would only say "try again". If the screen cannot be edited, the outcome comes as a new
+    message, plain if its buttons were what Telegram refused."""
+    user_id = query.from_user.id
     try:
         await show(query, text, markup)
+        return
     except TelegramAPIError as exc:
-        # The order exists: the user must learn that here, not read "try again" from the
-        # error handler.
-        log.warning("user=%s order created, screen not edited: %s", user_id, exc.message)
+        log.warning("user=%s purchase outcome, screen not edited: %s", user_id, exc.message)
+    for buttons in (markup, None):
         try:
-            await bot.send_message(user_id, fit(text), reply_markup=markup)
-        except TelegramAPIError as again:
-            log.warning("user=%s order created, not told: %s", user_id, again.message)
+            await bot.send_message(user_id, fit(text), reply_markup=buttons)
+            return
+        except TelegramAPIError as exc:
+            log.warning("user=%s purchase outcome not sent: %s", user_id, exc.message)
