@@ -754,7 +754,7 @@ def _key_names(i18n: Translator, wizard: Wizard, keys: list[SshKey]) -> Html:
         return Html(i18n("install-summary-no-keys"))
     names = {k.id: k.name or f"#{k.id}" for k in keys}
     shown = ", ".join(
-        html.escape(clip(names.get(key_id, f"#{key_id}"), 64), quote=False)
+        html.escape(clip(names.get(key_id, f"#{key_id}"), 32), quote=False)
         for key_id in wizard.keys[:SUMMARY_KEYS]
     )
     hidden = len(wizard.keys) - SUMMARY_KEYS

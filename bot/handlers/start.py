@@ -315,8 +315,9 @@ def _key_failure_text(i18n: Translator, exc: InfernoError, cid: int) -> str:
 async def email_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
     email = (message.text or "").strip()
     if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
-        # So is the password sent before the address.
-        if looks_like_credential(email):
+        # So is the password sent before the address: here any one word that is not an
+        # address may be it ("sunshine1" too), so it goes.
+        if len(email) >= 6 and not any(c.isspace() for c in email):
             await delete_secret(message, i18n)
         await show(message, i18n("link-bad-email"), cancel_keyboard(i18n))
         return
