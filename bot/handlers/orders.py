@@ -32,6 +32,7 @@ from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import Credentials, Order, Service
+from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
 from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import (
@@ -46,6 +47,7 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+router.callback_query.middleware(UserLockMiddleware())
 
 
 class OrderAction(StrEnum):
@@ -274,7 +276,7 @@ async def order_card(
 # ------------------------------------------------------------------------------ cancelling
 
 
-@router.callback_query(OrderCb.filter(F.action == OrderAction.ASK_CANCEL))
+@router.callback_query(OrderCb.filter(F.action == OrderAction.ASK_CANCEL), flags={USER_LOCK: True})
 async def ask_cancel(
     query: CallbackQuery,
     callback_data: OrderCb,

@@ -38,6 +38,7 @@ from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
 from bot.inferno.models import Credentials, SshKey
+from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
 from bot.services.locks import UserLocks
 from bot.services.sshkey_format import (
     InvalidPublicKey,
@@ -60,6 +61,7 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
+router.callback_query.middleware(UserLockMiddleware())
 
 PAGE_SIZE = 8
 NAME_MAX = 64
@@ -521,7 +523,7 @@ def added_notice(i18n: Translator, saved: SavedKey) -> str:
     return i18n("sshkeys-added", name=saved.name, id=saved.key_id)
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.ASK_REMOVE))
+@router.callback_query(KeyCb.filter(F.action == KeyAction.ASK_REMOVE), flags={USER_LOCK: True})
 async def remove_ask(
     query: CallbackQuery,
     callback_data: KeyCb,
