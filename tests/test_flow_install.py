@@ -573,6 +573,11 @@ async def test_the_queued_message_stays_when_the_user_opens_the_server(env: BotE
     # never overwrite the screen the user went on to.
     assert card.message_id != queued.message_id
     assert f"{order_id}" in card.text
+    await env.tg.tap_button(UID, "Main menu", message_id=queued.message_id)
+    await env.settle()
+    newest = env.tg.last_bot_message(UID)
+    assert newest.message_id not in (queued.message_id, card.message_id)
+    assert newest.button("My servers"), "the menu, as a new message"
     assert env.tg.message(UID, queued.message_id).text == queued.text
     assert env.tg.errors == []
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, main_menu_keyboard
+from bot.handlers.navigation import MenuBelowCb, MenuCb, Screen, main_menu_keyboard
 from bot.i18n import Translator
 from bot.inferno.models import Credentials
 from bot.ui import show
@@ -23,7 +23,7 @@ def menu_text(i18n: Translator, creds: Credentials | None) -> str:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(MenuCb))
+router.callback_query.filter(DataPrefix(MenuCb, MenuBelowCb))
 
 
 @router.message(Command("menu"))
@@ -33,3 +33,13 @@ async def main_menu(
 ) -> None:
     await state.clear()
     await show(event, menu_text(i18n, creds), main_menu_keyboard(i18n))
+
+
+@router.callback_query(MenuBelowCb.filter())
+async def main_menu_below(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None, bot: Bot
+) -> None:
+    await state.clear()
+    await bot.send_message(
+        query.from_user.id, menu_text(i18n, creds), reply_markup=main_menu_keyboard(i18n)
+    )

@@ -26,6 +26,11 @@ class MenuCb(CallbackData, prefix="m"):
     screen: Screen
 
 
+class MenuBelowCb(CallbackData, prefix="mb"):
+    """The main menu in a new message, from a notice that must stay as it is (the install
+    progress message the watcher keeps editing)."""
+
+
 def menu_data(screen: Screen) -> str:
     return _MENU_DATA[screen]
 
@@ -43,6 +48,10 @@ _MAIN_MENU_LAYOUT = (
 
 def back_to_menu_button(i18n: Translator) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=i18n("btn-menu"), callback_data=_MENU_DATA[Screen.MAIN])
+
+
+def menu_below_button(i18n: Translator) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=i18n("btn-menu"), callback_data=MenuBelowCb().pack())
 
 
 def back_to_menu(i18n: Translator) -> InlineKeyboardMarkup:

@@ -25,6 +25,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
+from bot.handlers.navigation import menu_below_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
@@ -307,13 +308,13 @@ class FloodControl:
 
 def status_keyboard(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
     """The keyboard of the "install queued" message; each progress edit keeps it. Its button
-    opens the card in a new message: the progress edits must never land on a screen the user
-    navigated to from here."""
+    opens the card (and the menu) in a new message: the progress edits must never land on a
+    screen the user navigated to from here."""
     server = InlineKeyboardButton(
         text=i18n("install-btn-server"),
         callback_data=ServerCb(order_id=order_id, action=ServerAction.NEW_MESSAGE).pack(),
     )
-    return InlineKeyboardMarkup(inline_keyboard=[[server]])
+    return InlineKeyboardMarkup(inline_keyboard=[[server], [menu_below_button(i18n)]])
 
 
 def _state_text(i18n: Translator, info: ServerInfo) -> str:
