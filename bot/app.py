@@ -29,6 +29,7 @@ from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.flood_wait import FloodWait
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.response_types import KeepResponseTypes
+from bot.middlewares.user_lock import UserLockMiddleware
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks
@@ -117,6 +118,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
+    # Inner: it needs the handler's flags. On the root observer it covers every area's taps.
+    dp.callback_query.middleware(UserLockMiddleware())
     dp.include_router(build_root_router())
 
     async def on_startup(bot: Bot) -> None:

@@ -36,7 +36,7 @@ from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import Catalog, CreatedOrder, Credentials, Order, Product
-from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
+from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import (
@@ -52,7 +52,6 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
-router.callback_query.middleware(UserLockMiddleware())
 
 
 class BuyAction(StrEnum):

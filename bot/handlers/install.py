@@ -44,7 +44,7 @@ from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import Credentials, InstallResult, SshKey, Template
-from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
+from bot.middlewares.user_lock import USER_LOCK
 from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
 from bot.services.watcher import WATCHER_TASK, status_keyboard
@@ -63,7 +63,6 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
-router.callback_query.middleware(UserLockMiddleware())
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderUnavailable
 from bot.inferno.models import ActionResult, Credentials
-from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
+from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import provider_error_text, show
@@ -36,7 +36,6 @@ from bot.ui import provider_error_text, show
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
-router.callback_query.middleware(UserLockMiddleware())
 
 _BY_ACTION = {op.action: op for op in PowerOp}
 

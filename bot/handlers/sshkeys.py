@@ -38,7 +38,7 @@ from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
 from bot.inferno.models import Credentials, SshKey
-from bot.middlewares.user_lock import USER_LOCK, UserLockMiddleware
+from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.services.sshkey_format import (
     InvalidPublicKey,
@@ -61,7 +61,6 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 router = Router(name=__name__)
-router.callback_query.middleware(UserLockMiddleware())
 
 PAGE_SIZE = 8
 NAME_MAX = 64

@@ -2,9 +2,8 @@
 
 A screen that leads to a confirmed action is drawn under the same lock as the action itself: a
 slow second tap on its button then draws before a Confirm tap can act, never over the action's
-result ("Order created", say), and never hands out a question for an action already done. Areas
-with such screens register this middleware on their callback observer; a handler asks for the
-lock with ``flags={USER_LOCK: True}``.
+result ("Order created", say), and never hands out a question for an action already done. The
+dispatcher registers it once; a handler asks for the lock with ``flags={USER_LOCK: True}``.
 """
 
 from __future__ import annotations
