@@ -19,6 +19,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.config import Settings
 from bot.handlers import build_root_router
+from bot.handlers.start import BOT_COMMANDS
 from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0
 HOUSEKEEPING_INTERVAL = 3600.0
-BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
 
 
 @dataclass

@@ -11,8 +11,8 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
 
-from bot.app import BOT_COMMANDS, Services
-from bot.handlers.start import PASS_THROUGH_COMMANDS
+from bot.app import Services
+from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InvalidCredentials
 from bot.inferno.models import Credentials

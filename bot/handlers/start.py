@@ -52,11 +52,12 @@ KEY_MIN, KEY_MAX = 8, 128
 EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
 PASSWORD_MAX = 256
-# The commands of ``bot.app.BOT_COMMANDS`` (importing it here would be circular). During a
-# secret-entry step anything else — even text starting with "/", or one of these commands with
-# more text after it ("/start <key>") — is treated as the secret and deleted, so a password like
-# "/hunter2" never stays in the chat.
-PASS_THROUGH_COMMANDS = frozenset({"start", "menu", "servers", "keys", "help", "cancel", "logout"})
+# The bot's commands, in the order its menu lists them. During a secret-entry step anything else
+# — even text starting with "/", or one of these commands with more text after it ("/start
+# <key>") — is treated as the secret and deleted, so a password like "/hunter2" never stays in
+# the chat.
+BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
+PASS_THROUGH_COMMANDS = frozenset(BOT_COMMANDS)
 _BARE_COMMAND_RE = re.compile(r"\s*/([A-Za-z0-9_]{1,32})(?:@\w+)?\s*")
 # Screens that need a linked account; unlinked users get a way to link instead of an error.
 # Buy is not among them: the plans (``list``) need no account and may be browsed first.
