@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -99,19 +100,36 @@ def _to_fluent(value: Arg) -> Any:
 ARG_MAX = 2000
 
 
+MAX_TEXT = 4096  # Telegram's limit for a message text
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+
+
 def _escaped_within(text: str, limit: int) -> str:
-    escaped = html.escape(text, quote=False)
-    if len(escaped) <= limit:
-        return escaped
-    kept: list[str] = []
-    length = 0
-    for char in text:  # never cut inside an entity such as "&amp;"
-        piece = html.escape(char, quote=False)
-        if length + len(piece) > limit - 1:
-            break
-        kept.append(piece)
-        length += len(piece)
-    return "".join(kept) + "…"
+    return fit(html.escape(text, quote=False), limit)
+
+
+def fit(text: str, limit: int = MAX_TEXT) -> str:
+    """Cuts a text to Telegram's limit without breaking its HTML.
+
+    The limit counts the raw text, which is never shorter than what Telegram counts (the text
+    after parsing), so the result always fits; tags left open by the cut are closed again.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    for opener, closer in (("<", ">"), ("&", ";")):
+        start = cut.rfind(opener)
+        if start > cut.rfind(closer):
+            cut = cut[:start]
+    open_tags: list[str] = []
+    for match in _TAG.finditer(cut):
+        closing, name = match.group(1), match.group(2).lower()
+        if closing:
+            if name in open_tags:
+                del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name)]
+        else:
+            open_tags.append(name)
+    return cut + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
 
 
 class TranslatorHub:

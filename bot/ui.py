@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from contextlib import suppress
 
@@ -13,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.i18n import Html, Translator
+from bot.i18n import Html, Translator, fit
 from bot.inferno.errors import (
     AccessDenied,
     InfernoError,
@@ -25,7 +24,6 @@ from bot.inferno.errors import (
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 4096
 # Demo mode puts it on every screen (bot.middlewares.demo); screens are compared without it.
 DEMO_MARK = "🧪 <b>DEMO</b>\n"
 # Provider failures we can explain in the user's language; others are shown as sent.
@@ -39,35 +37,8 @@ KNOWN_FAIL_MESSAGES = {
 KNOWN_FAIL_CODES = {904: "fail-already-creating"}
 
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
-
-
 def strip_demo_mark(text: str) -> str:
     return text.removeprefix(DEMO_MARK)
-
-
-def fit(text: str, limit: int = MAX_TEXT) -> str:
-    """Cuts a text to Telegram's limit without breaking its HTML.
-
-    The limit counts the raw text, which is never shorter than what Telegram counts (the text
-    after parsing), so the result always fits; tags left open by the cut are closed again.
-    """
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    for opener, closer in (("<", ">"), ("&", ";")):
-        start = cut.rfind(opener)
-        if start > cut.rfind(closer):
-            cut = cut[:start]
-    open_tags: list[str] = []
-    for match in _TAG.finditer(cut):
-        closing, name = match.group(1), match.group(2).lower()
-        if closing:
-            if name in open_tags:
-                del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name)]
-        else:
-            open_tags.append(name)
-    return cut + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
 
 
 async def show(

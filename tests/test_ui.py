@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiogram.methods import SendMessage
 
+from bot.i18n import MAX_TEXT, fit
 from bot.middlewares.demo import DemoMarkMiddleware
-from bot.ui import DEMO_MARK, MAX_TEXT, fit
+from bot.ui import DEMO_MARK
 from tests.fakes.tg_html import parse_html
 
 

@@ -32,7 +32,7 @@ from bot.handlers.common import (
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.orders import is_status, orders_button, status_label
-from bot.i18n import Translator
+from bot.i18n import Translator, fit
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import Catalog, CreatedOrder, Credentials, Order, Product
@@ -42,7 +42,6 @@ from bot.storage import Database
 from bot.ui import (
     PAGE_SIZE,
     clip,
-    fit,
     page_bounds,
     provider_error_text,
     show,

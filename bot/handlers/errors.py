@@ -10,9 +10,9 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, Telegra
 from aiogram.types import ErrorEvent, User
 
 from bot.handlers.navigation import back_to_menu
-from bot.i18n import Translator, TranslatorHub
+from bot.i18n import Translator, TranslatorHub, fit
 from bot.inferno.errors import InfernoError
-from bot.ui import fit, provider_error_text
+from bot.ui import provider_error_text
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from bot.handlers.servers import (
     not_linked_view,
     order_info,
 )
-from bot.i18n import Html, Translator
+from bot.i18n import Html, Translator, fit
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
-from bot.ui import clip, fit, show, typing
+from bot.ui import clip, show, typing
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.filters import DataPrefix, NoText, TypedText
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
-from bot.i18n import Html, Translator
+from bot.i18n import Html, Translator, fit
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
 from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Service
@@ -42,7 +42,6 @@ from bot.storage import Database
 from bot.ui import (
     PAGE_SIZE,
     clip,
-    fit,
     page_bounds,
     provider_error_text,
     retry_keyboard,

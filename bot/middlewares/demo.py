@@ -7,7 +7,8 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-from bot.ui import DEMO_MARK, MAX_TEXT, fit
+from bot.i18n import MAX_TEXT, fit
+from bot.ui import DEMO_MARK
 
 
 class DemoMarkMiddleware(BaseRequestMiddleware):
