@@ -37,10 +37,6 @@ KNOWN_FAIL_MESSAGES = {
 KNOWN_FAIL_CODES = {904: "fail-already-creating"}
 
 
-def strip_demo_mark(text: str) -> str:
-    return text.removeprefix(DEMO_MARK)
-
-
 async def show(
     event: Message | CallbackQuery,
     text: str,
@@ -53,7 +49,7 @@ async def show(
         if isinstance(message, Message):
             if (
                 _labels(message.reply_markup) == _labels(markup)
-                and strip_demo_mark(message.html_text) == text
+                and message.html_text.removeprefix(DEMO_MARK) == text
                 and _same_markup(message.reply_markup, markup)
             ):
                 return message

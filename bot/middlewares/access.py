@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -28,7 +29,7 @@ from bot.i18n import TranslatorHub
 
 log = logging.getLogger(__name__)
 
-_MEMBER = frozenset({ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR})
+_GONE = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.KICKED})
 
 
 class AccessMiddleware(BaseMiddleware):
@@ -46,8 +47,12 @@ class AccessMiddleware(BaseMiddleware):
         if chat is not None and chat.type != ChatType.PRIVATE:
             if isinstance(event, Update) and _joined(event.my_chat_member):
                 await _leave(data["bot"], chat)
-            else:
-                log.info("chat=%s type=%s action=ignored reason=not-private", chat.id, chat.type)
+                return None
+            log.info("chat=%s type=%s action=ignored reason=not-private", chat.id, chat.type)
+            if isinstance(event, Update) and event.callback_query is not None:
+                # Every tap is answered, even one on an old message in a group.
+                with suppress(TelegramAPIError):
+                    await event.callback_query.answer()
             return None
         user: User | None = data.get("event_from_user")
         if not self._allowed or (user is not None and user.id in self._allowed):
@@ -67,7 +72,8 @@ class AccessMiddleware(BaseMiddleware):
 
 
 def _joined(change: ChatMemberUpdated | None) -> bool:
-    return change is not None and change.new_chat_member.status in _MEMBER
+    # Any status but left or kicked is a membership (restricted included): the bot leaves.
+    return change is not None and change.new_chat_member.status not in _GONE
 
 
 async def _leave(bot: Bot, chat: Chat) -> None:

@@ -13,7 +13,6 @@ from typing import cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendChatAction, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
@@ -43,11 +42,7 @@ class ChatActionThrottle(BaseRequestMiddleware):
             return cast(Response[TelegramType], True)
         if len(self._sent) >= _PRUNE_AT:
             self._sent = {k: t for k, t in self._sent.items() if now - t < ACTION_VISIBLE_FOR}
-        try:
-            response = await make_request(bot, method)
-        except TelegramRetryAfter:
-            # Refused under flood control: asking again at once would only be refused again.
-            self._sent[key] = now
-            raise
+        # Counted before the request: one refused (flood control, say) is not asked again at
+        # once either, and for a cosmetic hint that is no loss.
         self._sent[key] = now
-        return response
+        return await make_request(bot, method)
