@@ -55,11 +55,12 @@ class Executor:
         return int(rowid)
 
 
-class Connection(Executor):
-    """The lock-holding front door used by repositories."""
+class Connection:
+    """The lock-holding front door used by repositories. Not an Executor: a statement method
+    it did not wrap would run without the lock; this way one missing is simply missing."""
 
     def __init__(self, conn: aiosqlite.Connection, clock: Clock = time.time) -> None:
-        super().__init__(conn)
+        self._conn = conn
         self.clock = clock
         self._lock = asyncio.Lock()
         self._raw = Executor(conn)
@@ -71,6 +72,10 @@ class Connection(Executor):
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:
             return await self._raw.fetchall(sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._lock:
