@@ -28,6 +28,7 @@ from bot.handlers.common import (
     plain,
     run_confirmed,
     show_not_linked,
+    spend_confirmation,
 )
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen
@@ -305,19 +306,15 @@ async def confirm_buy(
         await show_not_linked(query, i18n)
         return
     user_id = query.from_user.id
+    used = one_per_row_then_menu(i18n, orders_button(i18n))
     # Only the price the user saw may be charged. Checked under the lock, like the purchase, so
     # a second tap on the same button finds the token spent.
     async with locks.hold(user_id):
         repriced = await _repriced(db, inferno, user_id, callback_data.token)
         if repriced is not None:
             confirmed, product = repriced
-            spent = await db.confirmations.consume(user_id, callback_data.token, ("create",))
-            if spent is None or spent.payload.get("cid") != creds.cid:
-                await bot.send_message(
-                    user_id,
-                    i18n("orders-confirmation-used"),
-                    reply_markup=one_per_row_then_menu(i18n, orders_button(i18n)),
-                )
+            if await spend_confirmation(db, user_id, callback_data.token, "create", creds) is None:
+                await bot.send_message(user_id, i18n("orders-confirmation-used"), reply_markup=used)
                 return
             pid = confirmed.get("pid")
             log.info("user=%s action=create pid=%s result=repriced", user_id, pid)
@@ -345,7 +342,7 @@ async def confirm_buy(
         key="pid",
         call=lambda product_id: inferno.create(creds, product_id),
         used_text=i18n("orders-confirmation-used"),
-        used_markup=one_per_row_then_menu(i18n, orders_button(i18n)),
+        used_markup=used,
     )
     if done is None:
         return
