@@ -446,7 +446,7 @@ def _jitter(jitter: float) -> str:
 
 def _growth(sweep: SweepResult, sweeps: list[SweepResult]) -> str:
     """Against the smallest size with the same jitter; a lockstep row against its jittered twin."""
-    first = next(s for s in sweeps if s.jitter == sweeps[0].jitter)
+    first = sweeps[0]
     if sweep.jitter != first.jitter:
         twin = next((s for s in sweeps if s.watches == sweep.watches and s is not sweep), None)
         return f"×{sweep.median_s / twin.median_s:.2f} the jittered sweep" if twin else ""

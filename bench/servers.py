@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
-
-PASSWORD = "secret-pass-1"
+from tests.harness import PASSWORD
 
 
 @dataclass(frozen=True)

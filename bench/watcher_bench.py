@@ -20,6 +20,7 @@ from aiogram import Bot
 from bench.cpu import CpuMeter
 from bench.faketg import BenchTelegram
 from bench.servers import cheapest_plan, customer_with_server
+from bench.traffic import provider_latency
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
 from bot.i18n import TranslatorHub
 from bot.inferno.simulator import Simulator, SimulatorServer
@@ -127,8 +128,7 @@ async def _measure(
     peaks: list[int] = []
     calls: list[int] = []
     cpu = bot_cpu = 0.0
-    sim.faults.latency, sim.faults.latency_jitter = latency, jitter
-    try:
+    with provider_latency(sim, latency, jitter):
         for _ in range(max(1, sweeps)):
             # Every watch is due again once TINY_INTERVAL has passed.
             await asyncio.sleep(TINY_INTERVAL * 2)
@@ -141,8 +141,6 @@ async def _measure(
             bot_cpu += meter.report.bot
             peaks.append(sim.peak_in_flight)
             calls.append(sum(sim.calls.values()))
-    finally:
-        sim.faults.latency = sim.faults.latency_jitter = 0.0
     bound = math.ceil(size / concurrency) * latency
     worst = max(times)
     return SweepResult(

@@ -435,7 +435,7 @@ async def test_no_cookie_is_kept_between_requests() -> None:
         # print_r text in the provider's Windows code page
         (
             "text/html; charset=windows-1251",
-            "Array\n(\n    [balance] => 3.00\n    [note] => Счёт\n)\n".encode("cp1251"),
+            CP1251_PRINT_R,
             "3.00",
         ),
     ],

@@ -128,7 +128,7 @@ async def test_groups_are_ignored(env: BotEnv) -> None:
     before = len(env.tg.requests)
     env.tg.send_group_text(UID, -100123, "/start")
     env.tg.send_group_text(UID, -100123, "hello")
-    await env.tg.wait_idle(quiet=0.3)
+    await env.settle()
     assert [r.method for r in env.tg.requests[before:] if r.method != "getUpdates"] == []
     assert await env.db.users.get(UID) is None
     assert env.tg.errors == []

@@ -582,7 +582,7 @@ async def test_the_queued_message_stays_when_the_user_opens_the_server(env: BotE
     assert env.tg.errors == []
 
 
-async def test_a_slow_second_summary_tap_never_draws_over_the_queued_install(
+async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
     env: BotEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customer = await linked_customer(env)

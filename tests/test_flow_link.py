@@ -19,10 +19,9 @@ from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer
 from bot.middlewares.event_log import describe
 from tests import harness
-from tests.harness import BotEnv, running_bot
+from tests.harness import PASSWORD, BotEnv, running_bot
 
 UID = 501
-PASSWORD = "secret-pass-1"  # what BotEnv.customer() gives every customer
 
 
 def db_bytes(env: BotEnv) -> bytes:
