@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiosqlite
@@ -582,16 +582,28 @@ async def test_open_watches_are_counted_and_checked_one_by_one(db: Database) -> 
     assert not await db.watches.is_open(1, "47004")
 
 
-async def test_every_statement_of_the_front_door_holds_the_lock(db: Database) -> None:
+@pytest.mark.parametrize("statement", ["execute", "executemany", "insert", "fetchall", "fetchone"])
+async def test_every_statement_of_the_front_door_holds_the_lock(
+    db: Database, statement: str
+) -> None:
     # A statement that skipped the lock could land inside another coroutine's transaction.
-    async with db._conn.transaction() as tx:
+    conn = db._conn
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "execute": lambda: conn.execute("DELETE FROM actions WHERE user_id = 1"),
+        "executemany": lambda: conn.executemany("DELETE FROM actions WHERE user_id = ?", [(1,)]),
+        "insert": lambda: conn.insert(
+            "INSERT INTO actions (user_id, action, order_id, result, created_at) "
+            "VALUES (2, 'y', NULL, 'ok', 0)"
+        ),
+        "fetchall": lambda: conn.fetchall("SELECT * FROM actions"),
+        "fetchone": lambda: conn.fetchone("SELECT * FROM actions"),
+    }
+    async with conn.transaction() as tx:
         await tx.execute(
             "INSERT INTO actions (user_id, action, order_id, result, created_at) "
             "VALUES (1, 'x', NULL, 'ok', 0)"
         )
-        outside = asyncio.create_task(
-            db._conn.executemany("DELETE FROM actions WHERE user_id = ?", [(1,)])
-        )
+        outside = asyncio.ensure_future(calls[statement]())
         await asyncio.sleep(0.05)
         assert not outside.done(), "waits for the open transaction"
     await outside
