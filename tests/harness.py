@@ -19,6 +19,7 @@ from aiogram.types import Update
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
 from bot.config import Settings
 from bot.i18n import TranslatorHub
+from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer
 from bot.storage import Database, KeyRing
 from tests.fakes.telegram import FakeMessage, FakeTelegram
@@ -227,3 +228,18 @@ async def running_bot(
             yield env
         finally:
             await env.stop()
+
+
+def creds_of(customer: Customer) -> Credentials:
+    return Credentials(cid=customer.cid, key=customer.key)
+
+
+async def paid_order(env: BotEnv, customer: Customer, product_id: str = "101") -> str:
+    """A new order of the cheapest plan (101), paid from the customer's balance."""
+    assert env.services is not None
+    created = await env.services.inferno.create(creds_of(customer), product_id)
+    return created.order_id
+
+
+def labels(message: FakeMessage) -> list[str]:
+    return [b.text for b in message.buttons()]

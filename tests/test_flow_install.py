@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb
 from bot.inferno.client import InfernoClient
-from bot.inferno.models import Credentials, InstallResult
+from bot.inferno.models import InstallResult
 from bot.inferno.simulator import Customer, Server, Simulator, make_public_key
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
 
 UID = 7001
 OTHER_UID = 7002
@@ -43,10 +43,6 @@ async def many(tmp_path: Path) -> AsyncIterator[BotEnv]:
         yield bot_env
 
 
-def creds_of(customer: Customer) -> Credentials:
-    return Credentials(cid=customer.cid, key=customer.key)
-
-
 def client(env: BotEnv) -> InfernoClient:
     assert env.services is not None
     return env.services.inferno
@@ -61,11 +57,6 @@ async def linked_customer(env: BotEnv, uid: int = UID, keys: tuple[str, ...] = (
     return customer
 
 
-async def paid_order(env: BotEnv, customer: Customer) -> str:
-    created = await client(env).create(creds_of(customer), "101")
-    return created.order_id
-
-
 async def open_wizard(
     env: BotEnv, uid: int, order_id: str, mode: InstallMode = InstallMode.INSTALL
 ) -> FakeMessage:
@@ -74,10 +65,6 @@ async def open_wizard(
     return await env.forge(
         uid, InstallStartCb(order_id=order_id, mode=mode).pack(), menu.message_id
     )
-
-
-def labels(message: FakeMessage) -> list[str]:
-    return [b.text for b in message.buttons()]
 
 
 def template_labels(message: FakeMessage) -> list[str]:

@@ -11,11 +11,9 @@ import pytest
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.inferno.models import Credentials, ServerInfo
 from bot.inferno.simulator import Simulator
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, creds_of, labels, running_bot
 from tests.test_flow_servers import (
     UID,
-    button_texts,
-    creds_of,
     installed_server,
     open_card,
     open_servers,
@@ -52,7 +50,7 @@ async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
     assert power_calls(env) == {"reboot": 0, "stop": 1, "boot": 0}
     final = env.tg.message(UID, card.message_id)
     assert "🔴 stopped" in final.text
-    assert any("Boot" in t for t in button_texts(final))
+    assert any("Boot" in t for t in labels(final))
     order = customer.order(order_id)
     assert order is not None and order.server is not None and not order.server.powered
 
@@ -230,7 +228,7 @@ async def test_a_refused_boot_is_explained(env: BotEnv) -> None:
     screen = env.tg.message(UID, card.message_id)
     assert "The command was not carried out" in screen.text
     assert "not paid yet" in screen.text  # the provider's "Order not active", translated
-    assert {"🔄 Retry", "« Back"} <= set(button_texts(screen))
+    assert {"🔄 Retry", "« Back"} <= set(labels(screen))
     entries = await env.db.actions.for_user(UID)
     assert entries[0].result == "failed:ProviderFail"
     assert env.tg.errors == []

@@ -13,10 +13,10 @@ from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.servers import collect_servers
 from bot.i18n import TranslatorHub
 from bot.inferno import simulator as simulator_module
-from bot.inferno.models import Credentials, Order
+from bot.inferno.models import Order
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
 from tests.test_flow_sshkeys import private_pem
 
 UID = 7001
@@ -24,16 +24,6 @@ UID = 7001
 
 # --------------------------------------------------------------------------- helpers
 # (also used by test_flow_power.py and test_flow_password.py)
-
-
-def creds_of(customer: Customer) -> Credentials:
-    return Credentials(cid=customer.cid, key=customer.key)
-
-
-async def paid_order(env: BotEnv, customer: Customer, product_id: str = "101") -> str:
-    assert env.services is not None
-    created = await env.services.inferno.create(creds_of(customer), product_id)
-    return created.order_id
 
 
 async def installed_server(env: BotEnv, customer: Customer, *, ready: bool = True) -> str:
@@ -69,10 +59,6 @@ async def open_card(env: BotEnv, order_id: str, uid: int = UID) -> FakeMessage:
         await env.tg.tap(uid, listing.message_id, data, verify=False)
     await env.settle()
     return env.tg.message(uid, listing.message_id)
-
-
-def button_texts(message: FakeMessage) -> list[str]:
-    return [b.text for b in message.buttons()]
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -114,7 +100,7 @@ async def test_list_shows_servers_from_the_menu(env: BotEnv) -> None:
     message = env.tg.last_bot_message(UID)
     assert "You have 1 server." in message.text
     assert "VPS Start" in message.text and ip in message.text
-    assert f"VPS Start · {ip}" in button_texts(message)
+    assert f"VPS Start · {ip}" in labels(message)
     assert env.tg.errors == []
 
 
@@ -159,7 +145,7 @@ async def test_provider_text_is_escaped_in_the_list(env: BotEnv) -> None:
     await paid_order(env, customer, "666")
     message = await open_servers(env)
     assert "<b>Evil</b> & Co" in message.text
-    assert "<b>Evil</b> & Co" in button_texts(message)
+    assert "<b>Evil</b> & Co" in labels(message)
     assert env.tg.errors == []
 
 
@@ -199,7 +185,7 @@ async def test_card_of_a_running_server(env: BotEnv) -> None:
     assert ip.replace(".", "-") in card.text  # the panel's VPS name
     assert "State: 🟢 running" in card.text
     assert f"Order: {order_id} · active" in card.text
-    texts = button_texts(card)
+    texts = labels(card)
     for wanted in ("Reboot", "Stop", "Reinstall OS", "Show root password", "Service details"):
         assert any(wanted in t for t in texts), (wanted, texts)
     assert not any("Boot" in t for t in texts)
@@ -218,7 +204,7 @@ async def test_card_of_a_stopped_server_offers_boot(env: BotEnv) -> None:
     await env.services.inferno.stop(creds_of(customer), order_id)
     card = await open_card(env, order_id)
     assert "State: 🔴 stopped" in card.text
-    texts = button_texts(card)
+    texts = labels(card)
     assert any("Boot" in t for t in texts)
     assert not any("Stop" in t for t in texts)
 
@@ -229,7 +215,7 @@ async def test_card_of_an_installing_server_shows_state_and_refresh_only(env: Bo
     card = await open_card(env, order_id)
     assert "being installed" in card.text
     assert "installing" in card.text
-    assert sorted(button_texts(card)) == sorted(["🔄 Refresh", "« My servers"])
+    assert sorted(labels(card)) == sorted(["🔄 Refresh", "« My servers"])
     # The install finishes: Refresh shows the running server.
     env.sim.complete_installs()
     await env.tg.tap_button(UID, "Refresh")
@@ -247,7 +233,7 @@ async def test_card_of_a_paid_order_without_server_offers_install(env: BotEnv) -
     assert "no server is installed" in card.text
     install = card.button("Install OS")
     assert install.callback_data == InstallStartCb(order_id=order_id).pack()
-    texts = button_texts(card)
+    texts = labels(card)
     assert not any(word in t for t in texts for word in ("Reboot", "Stop", "Boot", "password"))
 
 
@@ -276,7 +262,7 @@ async def test_a_watched_install_without_vps_yet_counts_as_installing(env: BotEn
     await env.db.watches.replace(UID, UID, order_id, "install", "debian12")
     card = await open_card(env, order_id)
     assert "being installed" in card.text
-    assert not any("Install OS" in t for t in button_texts(card))
+    assert not any("Install OS" in t for t in labels(card))
 
 
 async def test_card_of_an_unpaid_order_links_to_orders(env: BotEnv) -> None:
@@ -285,7 +271,7 @@ async def test_card_of_an_unpaid_order_links_to_orders(env: BotEnv) -> None:
     card = await open_card(env, order_id)
     assert "not paid yet" in card.text
     assert card.button("Orders").callback_data == MenuCb(screen=Screen.ORDERS).pack()
-    assert not any("Install" in t or "Reboot" in t for t in button_texts(card))
+    assert not any("Install" in t or "Reboot" in t for t in labels(card))
     assert env.tg.errors == []
 
 
@@ -331,7 +317,7 @@ async def test_card_provider_error_has_retry_and_back(env: BotEnv) -> None:
     await env.settle()
     error = env.tg.message(UID, listing.message_id)
     assert "whitelist" in error.text
-    assert {"🔄 Retry", "« My servers"} <= set(button_texts(error))
+    assert {"🔄 Retry", "« My servers"} <= set(labels(error))
     env.sim.faults.clear()
     await env.tg.tap_button(UID, "Retry", message_id=listing.message_id)
     await env.settle()

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, make_public_key
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, labels, running_bot
 
 UID = 8001
 
@@ -54,10 +54,6 @@ async def linked(env: BotEnv, keys: tuple[str, ...] = ()) -> Customer:
 
 async def open_keys(env: BotEnv) -> FakeMessage:
     return await env.command(UID, "/keys")
-
-
-def labels(message: FakeMessage) -> list[str]:
-    return [b.text for b in message.buttons()]
 
 
 async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:

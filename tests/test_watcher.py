@@ -9,31 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
 from bot.middlewares.flood_wait import MAX_FLOOD_WAIT
 from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
 from bot.storage import WatchPoll
-from tests.harness import PASSWORD, BotEnv, running_bot
+from tests.harness import PASSWORD, BotEnv, creds_of, paid_order, running_bot
 
 UID = 5001
-
-
-def creds_of(customer: Customer) -> Credentials:
-    return Credentials(cid=customer.cid, key=customer.key)
-
-
-async def cheapest_plan(env: BotEnv) -> str:
-    assert env.services is not None
-    catalog = await env.services.inferno.list_catalog()
-    priced = [p for p in catalog.products if p.price is not None]
-    return min(priced, key=lambda p: float(p.price or 0)).id
-
-
-async def paid_order(env: BotEnv, customer: Customer) -> str:
-    assert env.services is not None
-    created = await env.services.inferno.create(creds_of(customer), await cheapest_plan(env))
-    return created.order_id
 
 
 async def start_install(env: BotEnv, customer: Customer, kind: str = "install") -> str:
