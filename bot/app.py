@@ -72,7 +72,8 @@ def create_bot(settings: Settings) -> Bot:
     )
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
-    # Innermost, so a request sent again does not pass the others twice.
+    # Innermost of these, so a request sent again does not pass them twice (demo mode adds
+    # its mark later; it does nothing to a text that already carries it).
     bot.session.middleware(FloodWait())
     return bot
 
