@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import gc
 
-from bot.lazy_types import build_everyday_types
-
 YOUNG_THRESHOLD = 10_000
 
 
 def tune_garbage_collector() -> None:
     """Call once everything long-lived exists, just before serving updates."""
-    # aiogram's types are built on first use (lazy_types): the everyday ones are built now,
-    # so that they are frozen with the rest and the first update does not pay for them.
-    build_everyday_types()
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -88,21 +88,3 @@ def _import_annotation_names(cls: type[BaseModel], namespace: Mapping[str, Any])
         for name in _IDENTIFIER.findall(text):
             if name in namespace and name not in module_globals:
                 module_globals[name] = namespace[name]
-
-
-def build_everyday_types() -> None:
-    """Build what every update and every tap needs, so the first user does not wait for it."""
-    from aiogram.methods import (
-        AnswerCallbackQuery,
-        DeleteMessage,
-        EditMessageText,
-        GetUpdates,
-        SendMessage,
-    )
-    from aiogram.methods.base import Response
-    from aiogram.types import Update
-
-    methods = (GetUpdates, AnswerCallbackQuery, EditMessageText, SendMessage, DeleteMessage)
-    answers = (Response.__class_getitem__(cast(Any, method.__returning__)) for method in methods)
-    for model in (Update, *methods, *answers):
-        cast(type[BaseModel], model).model_rebuild()

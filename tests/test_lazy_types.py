@@ -116,21 +116,23 @@ def test_a_name_in_the_first_callers_frame_does_not_change_a_type() -> None:
     assert done.stdout.split() == ["User", "Chat"]
 
 
-def test_what_every_update_needs_is_built_before_serving() -> None:
+def test_the_bot_builds_what_every_tap_needs_when_it_is_created() -> None:
     code = (
+        "import gc\n"
         "import bot\n"
-        "from aiogram.methods import EditMessageText\n"
+        "from aiogram.methods import EditMessageText, GetUpdates\n"
         "from aiogram.methods.base import Response\n"
-        "from aiogram.types import Message, Update\n"
-        "from bot.lazy_types import build_everyday_types\n"
-        "before = Update.__pydantic_complete__\n"
-        "build_everyday_types()\n"
-        "print(before, Update.__pydantic_complete__,"
-        " Response[EditMessageText.__returning__].__pydantic_complete__,"
-        " Message.__pydantic_complete__)\n"
+        "from aiogram.types import Message\n"
+        "from bot.middlewares.response_types import KeepResponseTypes\n"
+        "keep = KeepResponseTypes()\n"
+        "gc.collect()\n"
+        "for method in (GetUpdates, EditMessageText):\n"
+        "    answer = Response[method.__returning__]\n"
+        "    print(answer.__pydantic_complete__, answer is keep._kept[method])\n"
+        "print(EditMessageText.__pydantic_complete__, Message.__pydantic_complete__)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    # Message itself stays deferred: a bot meets it only inside an update or an answer.
-    assert done.stdout.split() == ["False", "True", "True", "False"]
+    # Message itself stays deferred: a polling bot meets it only inside an answer.
+    assert done.stdout.split() == ["True", "True", "True", "True", "True", "False"]

@@ -4,21 +4,44 @@ aiogram builds ``Response[method.__returning__]`` for every request; pydantic ca
 parametrised models only weakly, so once the garbage collector frees one it is rebuilt, schema
 and all (1–4 ms each). The benchmark measured this at about a tenth of the bot's CPU; holding
 one reference per method type keeps the cache warm (bench/RESULTS.md).
+
+The methods of every update and every tap are built when the bot is created: aiogram's types
+are built on first use (``bot.lazy_types``), and this way the first user does not wait for them
+and they are frozen with the rest of the start-up heap (``bot.gc_tuning``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.methods import TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    EditMessageText,
+    GetUpdates,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.methods.base import Response, TelegramType
+
+EVERYDAY_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
+    GetUpdates,
+    AnswerCallbackQuery,
+    EditMessageText,
+    SendMessage,
+    DeleteMessage,
+)
 
 
 class KeepResponseTypes(BaseRequestMiddleware):
-    def __init__(self) -> None:
+    def __init__(self, built_now: Iterable[type[TelegramMethod[Any]]] = EVERYDAY_METHODS) -> None:
         self._kept: dict[type[Any], Any] = {}
+        for kind in built_now:
+            kind.model_rebuild()
+            self._kept[kind] = Response.__class_getitem__(kind.__returning__)
 
     async def __call__(
         self,
