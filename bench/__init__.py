@@ -4,7 +4,3 @@ Everything runs in one process on loopback: the real bot (``bot.app`` factories,
 middlewares, real polling) against the fake Bot API server of ``tests/fakes/telegram.py`` and the
 provider simulator, next to a bare aiogram bot that serves the same screens as a baseline.
 """
-
-# Before anything imports aiogram, as in `python -m bot`: aiogram's types are then deferred
-# (bot/lazy_types.py).
-import bot  # noqa: F401

@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--users 10,50,200] ...`` — see ``bench/run.py``.
 
 The bot's modules are imported here, timed, before anything else uses them: that import is the
-first part of a cold start and can only be measured once per process.
+first part of a cold start and can only be measured once per process. Importing ``bot`` first
+also defers aiogram's types here as in ``python -m bot`` (``bot/lazy_types.py``).
 """
 
 from __future__ import annotations
