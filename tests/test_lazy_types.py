@@ -1,8 +1,8 @@
 """aiogram's types, built on first use (bot/lazy_types.py), mean what aiogram's own build means.
 
 Each side runs in a fresh interpreter: one imports aiogram as it is, the other imports the bot
-first. Every type and method is then built the way a running bot builds it, by first use, and
-the resolved annotation of every field is compared.
+first. Types are first used the way a polling bot uses them — inside the answer models of
+aiogram's methods — and then every field of every type and method is compared.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ if sys.argv[1] == "lazy":
     import bot  # noqa: F401
 import aiogram.methods as methods
 import aiogram.types as types
-from aiogram.methods.base import Response
+from aiogram.methods.base import Response, TelegramMethod
 from pydantic import BaseModel
 from pydantic._internal._mock_val_ser import MockValSer
 
@@ -35,45 +36,101 @@ def models(module):
         if isinstance(value, type) and issubclass(value, BaseModel):
             yield value
 
-described = {}
-classes = [*models(types), *models(methods), Response[list[types.Update]], Response[types.Message]]
-for cls in classes:
-    cls.__pydantic_validator__.title  # first use: pydantic builds a deferred model here
-    described[cls.__name__] = {
-        "complete": cls.__pydantic_complete__,
-        "fields": {
-            name: re.sub(" at 0x[0-9a-f]+", "", repr(field.annotation))  # a function's address
-            for name, field in cls.model_fields.items()
-        },
+def first_use():  # in a function: pydantic's deferred build reads frames above it
+    used = []
+    for method in models(methods):
+        if issubclass(method, TelegramMethod) and method is not TelegramMethod:
+            answer = Response[method.__returning__]
+            answer.__pydantic_validator__.title  # the types, built inside an answer
+            method.__pydantic_validator__.title
+            used += [method, answer]
+    return used
+
+used = first_use()
+unbuilt = sorted(repr(cls) for cls in used if not cls.__pydantic_complete__)
+described = {
+    repr(cls): {
+        name: re.sub(" at 0x[0-9a-f]+", "", repr(field.annotation))  # a function's address
+        for name, field in cls.model_fields.items()
     }
+    for cls in [*models(types), *used]
+}
 member = ChatMemberAdapter.validate_python(
     {"status": "member", "user": {"id": 1, "is_bot": False, "first_name": "A"}}
 )
-print(json.dumps({"deferred": deferred, "models": described, "member": repr(member)}))
+print(json.dumps({
+    "deferred": deferred, "unbuilt": unbuilt, "models": described, "member": repr(member)
+}))
+"""
+
+# Names that mean something else around a first use, as in a bot's own code.
+_SHADOWING = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+if sys.argv[2] == "lazy":
+    import bot  # noqa: F401
+from aiogram.types import Message, Update
+from pydantic import BaseModel, TypeAdapter
+
+MESSAGE = {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"},
+           "from": {"id": 2, "is_bot": False, "first_name": "A"}}
+
+def kinds(message):
+    return f"{type(message.from_user).__qualname__}/{type(message.chat).__qualname__}"
+
+class User(BaseModel):  # a model of the bot's own, at module level, holding a Message
+    last: Message | None = None
+
+def in_a_function():
+    Chat = dict
+    User = int
+    return TypeAdapter(list[Update]).validate_python([{"update_id": 1, "message": MESSAGE}])
+
+import own_models  # subclasses TelegramObject, with a `User` of its own
+
+print(kinds(User(last=MESSAGE).last))
+print(kinds(in_a_function()[0].message))
+print(type(own_models.Payload.model_validate({"user": {"login": "bob"}}).user).__module__)
+"""
+
+_OWN_MODELS = """
+from __future__ import annotations
+
+from aiogram.types import TelegramObject
+from pydantic import BaseModel
+
+
+class Payload(TelegramObject):
+    user: User
+
+
+class User(BaseModel):
+    login: str
 """
 
 
-def _describe(mode: str) -> dict[str, object]:
+def _python(code: str, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", _DESCRIBE, mode],
+        [sys.executable, "-c", code, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
     )
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
 def aiogram_as_is() -> dict[str, object]:
-    return _describe("eager")
+    result: dict[str, object] = json.loads(_python(_DESCRIBE, "eager"))
+    return result
 
 
 @pytest.fixture(scope="module")
 def after_the_bot() -> dict[str, object]:
-    return _describe("lazy")
+    result: dict[str, object] = json.loads(_python(_DESCRIBE, "lazy"))
+    return result
 
 
 def test_the_bot_defers_aiogram_types(
@@ -83,37 +140,28 @@ def test_the_bot_defers_aiogram_types(
     assert after_the_bot["deferred"] is True
 
 
-def test_every_type_and_method_resolves_as_aiogram_resolves_it(
+def test_every_type_method_and_answer_resolves_as_aiogram_resolves_it(
     aiogram_as_is: dict[str, object], after_the_bot: dict[str, object]
 ) -> None:
     eager = aiogram_as_is["models"]
     lazy = after_the_bot["models"]
     assert isinstance(eager, dict) and isinstance(lazy, dict)
-    assert len(eager) > 500  # all of aiogram's types and methods, not an empty import
-    assert all(model["complete"] for model in lazy.values())
+    assert len(eager) > 600  # all types, methods and answers, not an empty import
     assert lazy == eager
+    assert after_the_bot["unbuilt"] == aiogram_as_is["unbuilt"] == []
     assert after_the_bot["member"] == aiogram_as_is["member"]
 
 
-def test_a_name_in_the_first_callers_frame_does_not_change_a_type() -> None:
-    # pydantic's deferred build reads the namespace of the frame that first touches a type;
-    # aiogram's namespace must win over it.
-    code = (
-        "import bot\n"
-        "from aiogram.types import Message\n"
-        "def first_use():\n"
-        "    User = int\n"
-        "    Chat = str\n"
-        "    return Message.model_validate({'message_id': 1, 'date': 1,"
-        " 'chat': {'id': 1, 'type': 'private'}, 'from': {'id': 2, 'is_bot': False,"
-        " 'first_name': 'A'}})\n"
-        "message = first_use()\n"
-        "print(type(message.from_user).__name__, type(message.chat).__name__)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split() == ["User", "Chat"]
+def test_names_around_a_first_use_do_not_change_a_type(tmp_path: Path) -> None:
+    (tmp_path / "own_models.py").write_text(_OWN_MODELS)
+    deferred = _python(_SHADOWING, str(tmp_path), "lazy").split()
+    assert deferred[:2] == [
+        "User/Chat",  # aiogram's, not the module's User
+        "User/Chat",  # not the function's dict and int
+    ]
+    # A TelegramObject of the bot's own is deferred by aiogram itself: pydantic resolves it
+    # as it always does (here from the frame that first uses it), unchanged by the bot.
+    assert deferred == _python(_SHADOWING, str(tmp_path), "eager").split()
 
 
 def test_the_bot_builds_what_every_tap_needs_when_it_is_created() -> None:
@@ -131,8 +179,5 @@ def test_the_bot_builds_what_every_tap_needs_when_it_is_created() -> None:
         "    print(answer.__pydantic_complete__, answer is keep._kept[method])\n"
         "print(EditMessageText.__pydantic_complete__, Message.__pydantic_complete__)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
     # Message itself stays deferred: a polling bot meets it only inside an answer.
-    assert done.stdout.split() == ["True", "True", "True", "True", "True", "False"]
+    assert _python(code).split() == ["True", "True", "True", "True", "True", "False"]
