@@ -5,9 +5,10 @@ parametrised models only weakly, so once the garbage collector frees one it is r
 and all (1–4 ms each). The benchmark measured this at about a tenth of the bot's CPU; holding
 one reference per method type keeps the cache warm (bench/RESULTS.md).
 
-The methods of every update and every tap are built when the bot is created: aiogram's types
-are built on first use (``bot.lazy_types``), and this way the first user does not wait for them
-and they are frozen with the rest of the start-up heap (``bot.gc_tuning``).
+The methods that every update and every tap use, and their answers, are built when the bot is
+created: aiogram's types are built on first use (``bot.lazy_types``), so this way the first user
+does not wait for them, and they are frozen with the rest of the start-up heap
+(``bot.gc_tuning``).
 """
 
 from __future__ import annotations
