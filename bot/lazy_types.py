@@ -10,15 +10,21 @@ for types a bot mostly never meets (``bench/RESULTS.md``, round 4).
 building. Each type's fields are then resolved with exactly that namespace — the half of
 ``model_rebuild()`` that reads annotations — and only the validator is left for later: pydantic
 builds it the first time the type is used (its own ``defer_build`` path). With the fields
-complete, pydantic never reads an annotation again, so no name in whatever frame first touches
-a type, and no model or adapter of someone else's that holds one, can change what it means;
-a model of the bot's own that subclasses ``TelegramObject`` resolves from its own module, as
-without this. ``tests/test_lazy_types.py`` compares the result with aiogram's own build.
+complete, nothing in a type depends on names outside aiogram, so no name in whatever frame
+first touches a type, and no model or adapter of someone else's that holds one, can change
+what it means; a model of the bot's own that subclasses ``TelegramObject`` resolves from its own
+module, as without this. ``tests/test_lazy_types.py`` compares the result with aiogram's build.
+
+Side effects: 54 of aiogram's 185 methods are defined while the types' fields are still open,
+so pydantic defers them too and builds each on its first call (milliseconds; the bot's everyday
+ones are built at start-up, ``bot.middlewares.response_types``). And, as for any deferred
+pydantic model, reading a type's ``__pydantic_validator__`` directly at the top level of a
+script raises "call stack is not deep enough"; validating or constructing does not.
 
 Resolving fields without building uses pydantic's internal ``rebuild_model_fields``. If that is
-missing or refuses (another pydantic), or aiogram was imported before the bot, or the loop no
-longer looks as expected, the types are built as aiogram builds them: more memory, the same
-types.
+missing or refuses (another pydantic), a class would rebuild with more than aiogram's namespace,
+aiogram was imported before the bot, or the loop no longer looks as expected, the types are
+built as aiogram builds them: more memory, the same types.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ def import_aiogram_types() -> bool:
     def record_instead(cls: type[BaseModel], **kwargs: Any) -> bool | None:
         namespace = kwargs.get("_types_namespace")
         if namespace is None or not cls.__module__.startswith(f"{_TYPES_PACKAGE}."):
+            # One frame deeper than the caller expects: pydantic reads the caller's namespace.
+            kwargs["_parent_namespace_depth"] = kwargs.get("_parent_namespace_depth", 2) + 1
             return rebuild(cls, **kwargs)  # type: ignore[no-any-return]
         recorded[cls] = namespace
         return None
@@ -72,6 +80,8 @@ def _complete_fields(models: Mapping[type[BaseModel], Any], namespace: Mapping[s
         from pydantic._internal._fields import rebuild_model_fields
         from pydantic._internal._namespace_utils import NsResolver
 
+        if any(_rebuilds_differently(cls) for cls in models):
+            return False
         resolved = {
             cls: rebuild_model_fields(
                 cls,
@@ -88,3 +98,9 @@ def _complete_fields(models: Mapping[type[BaseModel], Any], namespace: Mapping[s
         cls.__pydantic_fields__ = fields
         cls.__pydantic_extra_info__ = extra_info
     return all(cls.__pydantic_fields_complete__ for cls in models)
+
+
+def _rebuilds_differently(cls: type[BaseModel]) -> bool:
+    """A class whose rebuild would also use its own namespace or type variables: not replicated."""
+    parameters = cls.__pydantic_generic_metadata__["parameters"]
+    return cls.__pydantic_parent_namespace__ is not None or bool(parameters)

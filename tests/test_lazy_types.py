@@ -181,3 +181,23 @@ def test_the_bot_builds_what_every_tap_needs_when_it_is_created() -> None:
     )
     # Message itself stays deferred: a polling bot meets it only inside an answer.
     assert _python(code).split() == ["True", "True", "True", "True", "True", "False"]
+
+
+def test_a_pydantic_that_refuses_gets_aiogram_s_own_build() -> None:
+    code = (
+        "import sys\n"
+        "import pydantic._internal._fields as fields\n"
+        "rebuild = fields.rebuild_model_fields\n"
+        "def refuse_the_bot(*args, **kwargs):\n"  # pydantic's own calls still work
+        "    if sys._getframe(1).f_code.co_filename.endswith('lazy_types.py'):\n"
+        "        raise TypeError('another pydantic')\n"
+        "    return rebuild(*args, **kwargs)\n"
+        "fields.rebuild_model_fields = refuse_the_bot\n"
+        "import bot\n"
+        "from aiogram.types import Message, Update\n"
+        "update = Update.model_validate({'update_id': 1, 'message': {'message_id': 1,"
+        " 'date': 1, 'chat': {'id': 1, 'type': 'private'},"
+        " 'from': {'id': 2, 'is_bot': False, 'first_name': 'A'}}})\n"
+        "print(Message.__pydantic_complete__, type(update.message.from_user).__qualname__)\n"
+    )
+    assert _python(code).split() == ["True", "User"]  # built at import, as without the bot
