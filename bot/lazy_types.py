@@ -82,19 +82,22 @@ def _complete_fields(models: Mapping[type[BaseModel], Any], namespace: Mapping[s
 
         if any(_rebuilds_differently(cls) for cls in models):
             return False
-        resolved = {
-            cls: rebuild_model_fields(
+        resolved = []
+        for cls in models:
+            if cls.__pydantic_fields_complete__:
+                continue
+            answer = rebuild_model_fields(
                 cls,
                 config_wrapper=ConfigWrapper(cls.model_config, check=False),
                 ns_resolver=NsResolver(parent_namespace=dict(namespace)),
                 typevars_map={},
             )
-            for cls in models
-            if not cls.__pydantic_fields_complete__
-        }
+            if not (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], dict)):
+                return False  # (fields, extra info) is pydantic 2.13's shape
+            resolved.append((cls, *answer))
     except Exception:  # any pydantic that differs: aiogram's own build instead
         return False
-    for cls, (fields, extra_info) in resolved.items():
+    for cls, fields, extra_info in resolved:
         cls.__pydantic_fields__ = fields
         cls.__pydantic_extra_info__ = extra_info
     return all(cls.__pydantic_fields_complete__ for cls in models)
