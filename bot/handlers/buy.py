@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -28,7 +29,6 @@ from bot.handlers.common import (
     plain,
     run_confirmed,
     show_not_linked,
-    spend_confirmation,
 )
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen
@@ -247,23 +247,24 @@ def _plan_button_data(confirmed: dict[str, Any], action: BuyAction) -> BuyCb:
     )
 
 
-async def _repriced(
-    db: Database, inferno: InfernoClient, user_id: int, token: str
-) -> tuple[dict[str, Any], Product | None] | None:
-    """The confirmed purchase's payload and its plan as offered now (None: no longer offered),
-    if the plan changed since the confirmation was drawn. An unreadable catalog is no change:
-    the purchase goes on as confirmed."""
-    pending = await db.confirmations.peek(user_id, token)
-    if pending is None or pending.action != "create":
-        return None
+@dataclass(frozen=True)
+class _PlanChanged:
+    """The confirmed plan as offered now: at another price, or None when no longer offered."""
+
+    product: Product | None
+
+
+async def _plan_changed(inferno: InfernoClient, confirmed: dict[str, Any]) -> _PlanChanged | None:
+    """Only the price the user saw may be charged. An unreadable catalog is no change: the
+    purchase goes on as confirmed."""
     try:
         catalog = await inferno.list_catalog(fresh=True)
     except InfernoError:
         return None
-    product = next((p for p in catalog.products if p.id == pending.payload.get("pid")), None)
-    if product is not None and product.price == pending.payload.get("price"):
+    product = next((p for p in catalog.products if p.id == confirmed.get("pid")), None)
+    if product is not None and product.price == confirmed.get("price"):
         return None
-    return pending.payload, product
+    return _PlanChanged(product)
 
 
 def _created_text(
@@ -291,6 +292,32 @@ def _created_text(
     return "\n".join(lines)
 
 
+async def _ask_again(
+    query: CallbackQuery,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    db: Database,
+    creds: Credentials,
+    confirmed: dict[str, Any],
+    product: Product | None,
+) -> None:
+    """The plan changed after the purchase was confirmed: nothing is bought; the question is
+    asked again at the new price, or the plans are offered when it is gone."""
+    if product is None:
+        plans = button(i18n("buy-btn-plans"), _plan_button_data(confirmed, BuyAction.PAGE))
+        await show(query, i18n("buy-plan-gone"), one_per_row_then_menu(i18n, plans))
+        return
+    notice = i18n(
+        "buy-price-changed",
+        name=clip(product.name, 200),
+        old=clip(str(confirmed.get("price") or "—"), 30),
+        new=_price(i18n, product),
+    )
+    ask = _plan_button_data(confirmed, BuyAction.ASK)
+    await ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
+
+
 @router.callback_query(BuyConfirmCb.filter())
 async def confirm_buy(
     query: CallbackQuery,
@@ -307,30 +334,6 @@ async def confirm_buy(
         return
     user_id = query.from_user.id
     used = one_per_row_then_menu(i18n, orders_button(i18n))
-    # Only the price the user saw may be charged. Checked under the lock, like the purchase, so
-    # a second tap on the same button finds the token spent.
-    async with locks.hold(user_id):
-        repriced = await _repriced(db, inferno, user_id, callback_data.token)
-        if repriced is not None:
-            confirmed, product = repriced
-            if await spend_confirmation(db, user_id, callback_data.token, "create", creds) is None:
-                await bot.send_message(user_id, i18n("orders-confirmation-used"), reply_markup=used)
-                return
-            pid = confirmed.get("pid")
-            log.info("user=%s action=create pid=%s result=repriced", user_id, pid)
-            if product is None:
-                plans = button(i18n("buy-btn-plans"), _plan_button_data(confirmed, BuyAction.PAGE))
-                await show(query, i18n("buy-plan-gone"), one_per_row_then_menu(i18n, plans))
-                return
-            notice = i18n(
-                "buy-price-changed",
-                name=clip(product.name, 200),
-                old=clip(str(confirmed.get("price") or "—"), 30),
-                new=_price(i18n, product),
-            )
-            ask = _plan_button_data(confirmed, BuyAction.ASK)
-            await ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
-            return
     done = await run_confirmed(
         bot,
         db,
@@ -343,10 +346,15 @@ async def confirm_buy(
         call=lambda product_id: inferno.create(creds, product_id),
         used_text=i18n("orders-confirmation-used"),
         used_markup=used,
+        guard=lambda confirmed: _plan_changed(inferno, confirmed),
     )
     if done is None:
         return
     payload, outcome = done
+    if isinstance(outcome, _PlanChanged):
+        log.info("user=%s action=create pid=%s result=repriced", user_id, payload.get("pid"))
+        await _ask_again(query, i18n, inferno, bot, db, creds, payload, outcome.product)
+        return
     product_id: str = payload["pid"]
     if isinstance(outcome, InfernoError):
         order_id, result = None, f"fail pid={product_id} {failure_note(outcome)}"

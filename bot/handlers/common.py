@@ -26,6 +26,7 @@ from bot.storage import Database
 from bot.ui import clip, pager_row, provider_error_text, retry_keyboard, show, typing
 
 T = TypeVar("T")
+G = TypeVar("G")
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +211,15 @@ async def run_confirmed(
     call: Callable[[str], Awaitable[T]],
     used_text: str,
     used_markup: InlineKeyboardMarkup,
-) -> tuple[dict[str, Any], T | InfernoError] | None:
+    guard: Callable[[dict[str, Any]], Awaitable[G | None]] | None = None,
+) -> tuple[dict[str, Any], T | G | InfernoError] | None:
     """Spends the confirmation behind a tap and makes its provider call exactly once.
 
     None after telling the user the confirmation was already used (or is not one of ``action``),
     in a new message so what the first tap showed stays; else the payload and what
-    ``call(payload[key])`` returned or raised.
+    ``call(payload[key])`` returned or raised. A ``guard`` runs under the same lock, after the
+    confirmation is spent: what it returns instead of None is returned in place of the call's
+    outcome, and the call is not made (a purchase whose price moved since it was confirmed).
     """
     async with locks.hold(user_id):
         payload = await spend_confirmation(db, user_id, token, action, creds)
@@ -223,6 +227,8 @@ async def run_confirmed(
             await bot.send_message(user_id, used_text, reply_markup=used_markup)
             return None
         await typing(bot, user_id)
+        if guard is not None and (stopped := await guard(payload)) is not None:
+            return payload, stopped
         try:
             return payload, await call(payload[key])
         except InfernoError as exc:
