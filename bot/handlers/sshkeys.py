@@ -25,6 +25,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.common import (
     button,
+    failure_note,
     is_provider_id,
     load_or_explain,
     plain,
@@ -558,6 +559,7 @@ async def remove_ask(
             inferno,
             page=callback_data.page,
             notice=i18n("sshkeys-not-found"),
+            keys=keys,
         )
         return
     token = await db.confirmations.issue(
@@ -607,8 +609,8 @@ async def remove_confirmed(
     payload, outcome = done
     key_id: str = payload["key_id"]
     if isinstance(outcome, InfernoError):
-        failure = type(outcome).__name__
-        await db.actions.record(user_id, REMOVE_ACTION, None, f"error:{failure}")
+        failure = failure_note(outcome)
+        await db.actions.record(user_id, REMOVE_ACTION, None, failure)
         log.info("user=%s action=%s key=%s result=%s", user_id, REMOVE_ACTION, key_id, failure)
         await show(query, provider_error_text(i18n, outcome), back)
         return
