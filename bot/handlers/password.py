@@ -138,9 +138,9 @@ async def delete_now(
     # By chat and message id: a message too old for the bot to see in the update
     # (InaccessibleMessage) still holds the secret and must go too.
     chat_id, message_id = message.chat.id, message.message_id
-    # The scheduled row stays; the cleaner drops it as "not found" when it comes due.
     try:
         await bot.delete_message(chat_id, message_id)
+        await deletions.cancel(chat_id, message_id)  # nothing left for the cleaner to do
         return
     except TelegramBadRequest as exc:
         if "message to delete not found" in exc.message:
