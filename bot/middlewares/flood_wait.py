@@ -2,8 +2,9 @@
 
 A 429 means Telegram did nothing, so sending the same request again is safe for every method,
 and a user who tapped a little too fast then gets the screen a moment later instead of never.
-Only short waits are taken here, once per request: a longer one (or a second 429) goes to the
-caller, and the background services, which know better what can wait, handle it themselves.
+Only short waits are taken here, once per request, for every caller of the session (the
+watcher's and the cleaner's requests too): a longer one, or a second 429, goes to the caller,
+and the background services, which know better what can wait, move that work to a later pass.
 "typing…" is never waited for: a late hint is worthless, and the wait would hold up the answer.
 """
 
