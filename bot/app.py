@@ -19,7 +19,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.config import Settings
 from bot.handlers import build_root_router
-from bot.handlers.start import BOT_COMMANDS
+from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
@@ -114,7 +114,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     )
 
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(EventLogMiddleware(frozenset(BOT_COMMANDS)))
+    dp.update.outer_middleware(EventLogMiddleware(PASS_THROUGH_COMMANDS))
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())

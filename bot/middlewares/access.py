@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -26,6 +25,7 @@ from aiogram.types import (
 )
 
 from bot.i18n import TranslatorHub
+from bot.middlewares.answer_taps import answer_tap
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ class AccessMiddleware(BaseMiddleware):
             log.info("chat=%s type=%s action=ignored reason=not-private", chat.id, chat.type)
             if isinstance(event, Update) and event.callback_query is not None:
                 # Every tap is answered, even one on an old message in a group.
-                with suppress(TelegramAPIError):
-                    await event.callback_query.answer()
+                await answer_tap(event.callback_query)
             return None
         user: User | None = data.get("event_from_user")
         if not self._allowed or (user is not None and user.id in self._allowed):

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import TelegramObject, Update
+from aiogram.types import CallbackQuery, TelegramObject, Update
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,14 @@ class AnswerTapsMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         if isinstance(event, Update) and event.callback_query is not None:
-            query = event.callback_query
-            try:
-                await query.answer()
-            except TelegramAPIError as exc:
-                # Too late to stop the spinner (a tap queued while the bot was down, say):
-                # the tap itself is still handled.
-                log.info("user=%s tap not answered: %s", query.from_user.id, exc.message)
+            await answer_tap(event.callback_query)
         return await handler(event, data)
+
+
+async def answer_tap(query: CallbackQuery) -> None:
+    """Stops the tap's spinner. A refusal is only logged: too late to stop it (a tap queued
+    while the bot was down, say), the tap itself is still handled."""
+    try:
+        await query.answer()
+    except TelegramAPIError as exc:
+        log.info("user=%s tap not answered: %s", query.from_user.id, exc.message)
