@@ -7,6 +7,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.storage.cache import RowCache
@@ -36,8 +37,14 @@ Record = TypeVar("Record", bound="DataclassInstance")
 def _from_row(cls: type[Record], row: sqlite3.Row, **derived: Any) -> Record:
     """``cls`` from the columns named like its fields; ``derived`` gives the fields that are
     not stored as they are. Columns without a field (an encrypted key) are left behind."""
-    stored = {f.name: row[f.name] for f in fields(cls) if f.name not in derived}
+    stored = {name: row[name] for name in _field_names(cls) if name not in derived}
     return cls(**stored, **derived)
+
+
+@cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    # Once per class: the watcher maps every open watch on every pass.
+    return tuple(f.name for f in fields(cls))
 
 
 # --- users -------------------------------------------------------------------------------------
