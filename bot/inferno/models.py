@@ -496,11 +496,10 @@ def failure_of(raw: Any) -> tuple[str, int | None] | None:
     """Message and code of a ``result: fail`` answer; None for any other answer."""
     if not isinstance(raw, dict):
         return None
-    retx = _pick(raw, "retx")
     if _is_fail(raw):
         failed = raw
     # print_r install answers nest the panel's verdict: success outside, fail in retx.
-    elif isinstance(retx, dict) and _is_fail(retx):
+    elif isinstance(retx := _pick(raw, "retx"), dict) and _is_fail(retx):
         failed = retx
     else:
         return None
