@@ -90,7 +90,7 @@ def _to_fluent(value: Arg) -> Any:
         return fluent_number(value, useGrouping=False)
     if isinstance(value, Html):
         return str(value)
-    return _escaped_within(str(value), ARG_MAX)
+    return fit(html.escape(str(value), quote=False), ARG_MAX)
 
 
 # Fluent refuses an argument longer than its MAX_PART_LENGTH (2,500 characters) and renders the
@@ -102,10 +102,6 @@ ARG_MAX = 2000
 
 MAX_TEXT = 4096  # Telegram's limit for a message text
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
-
-
-def _escaped_within(text: str, limit: int) -> str:
-    return fit(html.escape(text, quote=False), limit)
 
 
 def fit(text: str, limit: int = MAX_TEXT) -> str:
