@@ -367,8 +367,12 @@ async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_ord
         lambda: any("Confirm" in b.text for b in env.tg.message(UID, card.message_id).buttons()),
         message="the first confirmation",
     )
-    await env.tg.tap_button(UID, "Confirm the purchase", message_id=card.message_id)
-    await asyncio.sleep(0.2)  # the purchase would go through now, were it not for the lock
+    confirm_tap = await env.tg.tap_button(UID, "Confirm the purchase", message_id=card.message_id)
+    # Answered by the outer middleware, so taken in and on its way to the lock: the purchase
+    # would go through now, were it not for the lock.
+    await env.tg.wait_for(
+        lambda: confirm_tap in env.tg.callback_answers, message="the Confirm tap to be taken in"
+    )
     release.set()
     await env.settle()
 

@@ -597,8 +597,12 @@ async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
         ),
         message="the first summary",
     )
-    await env.tg.tap_button(UID, "Install", message_id=keys_step.message_id)
-    await asyncio.sleep(0.2)  # the install would go out now, were it not for the lock
+    install_tap = await env.tg.tap_button(UID, "Install", message_id=keys_step.message_id)
+    # Answered by the outer middleware, so taken in and on its way to the lock: the install
+    # would go out now, were it not for the lock.
+    await env.tg.wait_for(
+        lambda: install_tap in env.tg.callback_answers, message="the Install tap to be taken in"
+    )
     release.set()
     await env.settle()
 
