@@ -390,19 +390,27 @@ async def test_a_purchase_outcome_whose_screen_cannot_be_drawn_is_still_told(
     env: BotEnv, monkeypatch: pytest.MonkeyPatch, fault: int, outcome: str
 ) -> None:
     await env.linked(UID)
-    await confirmation(env, "VPS Start", "5.00")
+    asked = await confirmation(env, "VPS Start", "5.00")
     env.sim.faults.http_500_next, env.sim.faults.only_action = fault, "create"
-    show = buy_module.show
+    show, failed = buy_module.show, []
 
     async def network_trouble_on_the_result(event: Any, text: str, *args: Any) -> Any:
         if outcome in text:
+            failed.append(text)
             raise TelegramNetworkError(method=SendMessage(chat_id=UID, text="-"), message="reset")
         return await show(event, text, *args)
 
     monkeypatch.setattr(buy_module, "show", network_trouble_on_the_result)
+    before = env.tg.message(UID, asked.message_id).edit_count
     await tap(env, "Confirm the purchase")
+    assert len(failed) == 1, "the outcome's screen was to be drawn once, and failed"
     texts = [m.text for m in env.tg.bot_messages(UID)]
     assert any(outcome in t for t in texts), "told in a new message"
+    # Not by an edit of the confirmation: that edit is the one that failed.
+    told = [m for m in env.tg.bot_messages(UID) if outcome in m.text]
+    assert [m.message_id > asked.message_id for m in told] == [True], told
+    confirm_screen = env.tg.message(UID, asked.message_id)
+    assert outcome not in confirm_screen.text and confirm_screen.edit_count == before
     assert not any("Something went wrong" in t for t in texts)
     assert env.sim.calls["create"] == 1
 
