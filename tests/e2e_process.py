@@ -97,8 +97,7 @@ async def bot_process(
 ) -> AsyncIterator[tuple[BotProcess, FakeTelegram, SimulatorServer]]:
     async with FakeTelegram() as tg, SimulatorServer(sim) as server:
         settings = make_settings(tmp_path, tg, server.url)
-        env = process_env(settings, WATCH_INTERVAL="0.3", LOG_LEVEL="DEBUG")
-        env.update(extra_env)
+        env = process_env(settings, **{"WATCH_INTERVAL": "0.3", "LOG_LEVEL": "DEBUG"} | extra_env)
         proc = BotProcess(tmp_path=tmp_path, env=env, log_path=tmp_path / "bot.log")
         await proc.start()
         try:
