@@ -89,6 +89,17 @@ def server_at(env: BotEnv, customer: Customer, order_id: str) -> Server:
     return found
 
 
+async def install_debian_without_a_key(env: BotEnv) -> tuple[Customer, str, FakeMessage]:
+    """The plainest install: a new linked customer's new paid order, its wizard, Debian 12,
+    no SSH key, Install. Returns the customer, the order id and the answer to Install."""
+    customer = await env.linked(UID)
+    order_id = await paid_order(env, customer)
+    await open_wizard(env, UID, order_id)
+    await env.tap(UID, "Debian 12")
+    await env.tap(UID, "without a key")
+    return customer, order_id, await env.tap(UID, "Install")
+
+
 async def double_tap(env: BotEnv, uid: int, text: str) -> FakeMessage:
     """Two taps on the same button before the bot has handled the first one."""
     message = env.tg.last_bot_message(uid)
@@ -324,12 +335,7 @@ def _key(env: BotEnv) -> StorageKey:
 
 
 async def test_904_is_explained_on_the_dry_run_and_on_the_real_run(env: BotEnv) -> None:
-    customer = await env.linked(UID)
-    order_id = await paid_order(env, customer)
-    await open_wizard(env, UID, order_id)
-    await env.tap(UID, "Debian 12")
-    await env.tap(UID, "without a key")
-    await env.tap(UID, "Install")
+    customer, order_id, _queued = await install_debian_without_a_key(env)
     assert env.sim.calls["install"] == 2
 
     # Still being created: the dry run of a second wizard already says so.
@@ -536,12 +542,7 @@ async def test_huge_paste_cancel_old_buttons_and_russian(env: BotEnv) -> None:
 
 
 async def test_the_queued_message_stays_when_the_user_opens_the_server(env: BotEnv) -> None:
-    customer = await env.linked(UID)
-    order_id = await paid_order(env, customer)
-    await open_wizard(env, UID, order_id)
-    await env.tap(UID, "Debian 12")
-    await env.tap(UID, "without a key")
-    queued = await env.tap(UID, "Install")
+    _customer, order_id, queued = await install_debian_without_a_key(env)
     assert "Installation queued" in queued.text
     (watch,) = await env.db.watches.open()
     assert watch.status_message_id == queued.message_id
