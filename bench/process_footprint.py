@@ -25,6 +25,7 @@ from bench.footprint import FIRST_DORMANT_CID, FIRST_DORMANT_ID
 from bench.servers import cheapest_plan, customer_with_server
 from bench.traffic import drive_users, open_menus, provider_latency
 from bot.app import create_inferno_client
+from bot.config import Settings
 from bot.inferno.simulator import Simulator, SimulatorServer
 from bot.storage import Database, KeyRing
 from tests.e2e_process import ROOT, BotProcess, process_env
@@ -43,9 +44,11 @@ _PRINT_RSS = "import gc, psutil; gc.collect(); print(psutil.Process().memory_inf
 
 @dataclass
 class ProcessFootprint:
-    linked_users: int
-    active_users: int
-    taps: int
+    linked_users: int  # counted in the database the bot opened, not the number asked for
+    active_users: int  # users whose /menu the bot answered
+    taps_served: int = 0  # taps the bot answered with the next screen of the route
+    failures: int = 0  # users who got no screen in time, or were stranded (see bench.traffic)
+    off_route: int = 0  # taps that found the expected button missing (an error screen, say)
     exit_code: int | None = None
     floor_mb: dict[str, float] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
@@ -72,25 +75,31 @@ async def measure_bot_process(
     jitter: float,
     timeout: float,
 ) -> ProcessFootprint:
-    result = ProcessFootprint(linked_users=linked_users, active_users=active_users, taps=taps)
-    for label, statement in FLOORS.items():
-        result.floor_mb[label] = await asyncio.to_thread(import_floor_mb, statement)
-
+    floor_mb = {
+        label: await asyncio.to_thread(import_floor_mb, statement)
+        for label, statement in FLOORS.items()
+    }
     active = [FIRST_ACTIVE_ID + i for i in range(active_users)]
     sim = Simulator(install_delay=0.0)
     async with BenchTelegram() as tg, SimulatorServer(sim) as server:
-        await _write_users(workdir, tg, server.url, sim, linked_users - len(active), active)
-        env = process_env(workdir, tg, server.url, LOG_LEVEL="WARNING")
+        # One Settings for both: the users are written where the bot process will look.
+        settings = make_settings(workdir, tg, server.url)
+        linked = await _write_users(settings, tg, sim, linked_users - len(active), active)
+        result = ProcessFootprint(linked_users=linked, active_users=0, floor_mb=floor_mb)
+        env = process_env(settings, LOG_LEVEL="WARNING")
         bot = BotProcess(tmp_path=workdir, env=env, log_path=workdir / "bot.log")
         await bot.start()
         try:
             assert bot.process is not None
             process = psutil.Process(bot.process.pid)
             menus = await open_menus(tg, active, timeout)
+            result.active_users = len(menus)
             result.rss_mb["started, every active user answered"] = _mb(process)
             with provider_latency(sim, latency, jitter):
-                await drive_users(tg, menus, taps, timeout, record=False)
+                drive = await drive_users(tg, menus, taps, timeout)
             result.rss_mb["served"] = _mb(process)
+            result.taps_served = len(drive.taps)
+            result.failures, result.off_route = drive.failures, drive.off_route
         finally:
             result.exit_code = await bot.stop()
     return result
@@ -101,15 +110,16 @@ def _mb(process: psutil.Process) -> float:
 
 
 async def _write_users(
-    workdir: Path,
+    settings: Settings,
     tg: BenchTelegram,
-    inferno_url: str,
     sim: Simulator,
     dormant: int,
     active: Sequence[int],
-) -> None:
-    """Dormant users straight into the database; active ones with a running server each."""
-    settings = make_settings(workdir, tg, inferno_url)
+) -> int:
+    """Dormant users straight into the database; active ones with a running server each.
+
+    Returns how many linked users the database then holds.
+    """
     db = await Database.open(
         settings.database_path, KeyRing.load(None, settings.encryption_key_file)
     )
@@ -132,6 +142,7 @@ async def _write_users(
 
         await asyncio.gather(*(one(user_id) for user_id in active))
         sim.complete_installs()
+        return len(await db.users.linked_user_ids())
     finally:
         await client.aclose()
         await db.close()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.inferno.client import InfernoClient
-from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator
-from tests.harness import PASSWORD
+from tests.harness import PASSWORD, creds_of
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ async def customer_with_server(
     """A new customer, one paid order with an install queued; returns the order id too.
     The install finishes when the simulator says so (``complete_installs``)."""
     customer = sim.add_customer(email, PASSWORD)
-    creds = Credentials(cid=customer.cid, key=customer.key)
+    creds = creds_of(customer)
     order = await client.create(creds, plan.product_id)
     await client.install(creds, order.order_id, plan.template, [], run=True)
     return customer, order.order_id

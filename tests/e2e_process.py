@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.inferno.simulator import Simulator, SimulatorServer
 from tests.fakes.telegram import FakeTelegram
+from tests.harness import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTING_NAMES = tuple(name.upper() for name in Settings.model_fields)
@@ -61,24 +62,29 @@ class BotProcess:
 
     def data_bytes(self) -> bytes:
         """The database and its WAL/SHM companions, raw."""
+        database = Path(self.env["DATABASE_PATH"])
         blobs = []
-        for path in self.tmp_path.glob("bot.sqlite3*"):
+        for path in database.parent.glob(f"{database.name}*"):
             blobs.append(path.read_bytes())
         return b"".join(blobs)
 
 
-def process_env(
-    tmp_path: Path, tg: FakeTelegram, inferno_url: str, **extra_env: str
-) -> dict[str, str]:
-    """The environment of a bot process: ours without any bot setting, then the fakes'."""
+def process_env(settings: Settings, **extra_env: str) -> dict[str, str]:
+    """The environment of a bot process: ours without any bot setting, then ``settings``'s.
+
+    Only the token, both addresses, the storage paths and the language are taken from
+    ``settings`` (so the process opens the very files a test or bench wrote through them);
+    anything else stays at the bot's default unless ``extra_env`` sets it.
+    """
+    assert settings.telegram_api_url is not None, "a bot process talks to a fake Bot API"
     env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     env.update(
-        BOT_TOKEN=tg.token,
-        TELEGRAM_API_URL=tg.base_url,
-        INFERNO_API_URL=inferno_url,
-        DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
-        ENCRYPTION_KEY_FILE=str(tmp_path / "secret.key"),
-        DEFAULT_LANGUAGE="en",
+        BOT_TOKEN=settings.bot_token.get_secret_value(),
+        TELEGRAM_API_URL=settings.telegram_api_url,
+        INFERNO_API_URL=settings.inferno_api_url,
+        DATABASE_PATH=str(settings.database_path),
+        ENCRYPTION_KEY_FILE=str(settings.encryption_key_file),
+        DEFAULT_LANGUAGE=settings.default_language,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra_env)
@@ -90,8 +96,8 @@ async def bot_process(
     tmp_path: Path, sim: Simulator, **extra_env: str
 ) -> AsyncIterator[tuple[BotProcess, FakeTelegram, SimulatorServer]]:
     async with FakeTelegram() as tg, SimulatorServer(sim) as server:
-        env = process_env(tmp_path, tg, server.url, WATCH_INTERVAL="0.3", LOG_LEVEL="DEBUG")
-        env.update(extra_env)
+        settings = make_settings(tmp_path, tg, server.url)
+        env = process_env(settings, **{"WATCH_INTERVAL": "0.3", "LOG_LEVEL": "DEBUG"} | extra_env)
         proc = BotProcess(tmp_path=tmp_path, env=env, log_path=tmp_path / "bot.log")
         await proc.start()
         try:

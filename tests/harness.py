@@ -20,7 +20,7 @@ from bot.app import Services, create_bot, create_dispatcher, create_inferno_clie
 from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
-from bot.inferno.simulator import Customer, Simulator, SimulatorServer
+from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
 from bot.storage import Database, KeyRing
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 
@@ -129,11 +129,21 @@ class BotEnv:
         email: str | None = None,
         balance: str = "100.00",
         language: str = "en",
+        keys: tuple[str, ...] = (),
     ) -> Customer:
-        """A new simulator customer, linked to ``user_id``, who also exists in Telegram."""
+        """A new simulator customer, linked to ``user_id``, who also exists in Telegram.
+
+        ``keys`` are SSH keys already in the account, each named as given; a key's line is
+        ``<name>@host`` and differs per user and name.
+        """
         customer = self.customer(email=email or f"u{user_id}@example.com", balance=balance)
         self.tg.add_user(user_id, language_code=language)
         await self.link(user_id, customer, language=language)
+        if keys:
+            assert self.services is not None
+            for name in keys:
+                line = make_public_key(f"{user_id}-{name}", comment=f"{name}@host")
+                await self.services.inferno.sshkey_add(creds_of(customer), line, name)
         return customer
 
     async def link(self, user_id: int, customer: Customer, language: str = "en") -> None:

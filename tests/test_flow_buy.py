@@ -367,8 +367,12 @@ async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_ord
         lambda: any("Confirm" in b.text for b in env.tg.message(UID, card.message_id).buttons()),
         message="the first confirmation",
     )
-    await env.tg.tap_button(UID, "Confirm the purchase", message_id=card.message_id)
-    await asyncio.sleep(0.2)  # the purchase would go through now, were it not for the lock
+    confirm_tap = await env.tg.tap_button(UID, "Confirm the purchase", message_id=card.message_id)
+    # Answered by the outer middleware, so taken in and on its way to the lock: the purchase
+    # would go through now, were it not for the lock.
+    await env.tg.wait_for(
+        lambda: confirm_tap in env.tg.callback_answers, message="the Confirm tap to be taken in"
+    )
     release.set()
     await env.settle()
 
@@ -386,19 +390,27 @@ async def test_a_purchase_outcome_whose_screen_cannot_be_drawn_is_still_told(
     env: BotEnv, monkeypatch: pytest.MonkeyPatch, fault: int, outcome: str
 ) -> None:
     await env.linked(UID)
-    await confirmation(env, "VPS Start", "5.00")
+    asked = await confirmation(env, "VPS Start", "5.00")
     env.sim.faults.http_500_next, env.sim.faults.only_action = fault, "create"
-    show = buy_module.show
+    show, failed = buy_module.show, []
 
     async def network_trouble_on_the_result(event: Any, text: str, *args: Any) -> Any:
         if outcome in text:
+            failed.append(text)
             raise TelegramNetworkError(method=SendMessage(chat_id=UID, text="-"), message="reset")
         return await show(event, text, *args)
 
     monkeypatch.setattr(buy_module, "show", network_trouble_on_the_result)
+    before = env.tg.message(UID, asked.message_id).edit_count
     await tap(env, "Confirm the purchase")
+    assert len(failed) == 1, "the outcome's screen was to be drawn once, and failed"
     texts = [m.text for m in env.tg.bot_messages(UID)]
     assert any(outcome in t for t in texts), "told in a new message"
+    # Not by an edit of the confirmation: that edit is the one that failed.
+    told = [m for m in env.tg.bot_messages(UID) if outcome in m.text]
+    assert [m.message_id > asked.message_id for m in told] == [True], told
+    confirm_screen = env.tg.message(UID, asked.message_id)
+    assert outcome not in confirm_screen.text and confirm_screen.edit_count == before
     assert not any("Something went wrong" in t for t in texts)
     assert env.sim.calls["create"] == 1
 

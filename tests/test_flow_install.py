@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from bot.handlers.callbacks import InstallMode, InstallStartCb
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import InstallResult
-from bot.inferno.simulator import Customer, Server, Simulator, make_public_key
+from bot.inferno.simulator import Customer, Server, Simulator
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
 
@@ -46,15 +46,6 @@ async def many(tmp_path: Path) -> AsyncIterator[BotEnv]:
 def client(env: BotEnv) -> InfernoClient:
     assert env.services is not None
     return env.services.inferno
-
-
-async def linked_customer(env: BotEnv, uid: int = UID, keys: tuple[str, ...] = ()) -> Customer:
-    """A linked customer who already has these SSH keys."""
-    customer = await env.linked(uid)
-    for name in keys:
-        line = make_public_key(f"{uid}-{name}", comment=f"{name}@host")
-        await client(env).sshkey_add(creds_of(customer), line, name)
-    return customer
 
 
 async def open_wizard(
@@ -98,6 +89,17 @@ def server_at(env: BotEnv, customer: Customer, order_id: str) -> Server:
     return found
 
 
+async def install_debian_without_a_key(env: BotEnv) -> tuple[Customer, str, FakeMessage]:
+    """The plainest install: a new linked customer's new paid order, its wizard, Debian 12,
+    no SSH key, Install. Returns the customer, the order id and the answer to Install."""
+    customer = await env.linked(UID)
+    order_id = await paid_order(env, customer)
+    await open_wizard(env, UID, order_id)
+    await env.tap(UID, "Debian 12")
+    await env.tap(UID, "without a key")
+    return customer, order_id, await env.tap(UID, "Install")
+
+
 async def double_tap(env: BotEnv, uid: int, text: str) -> FakeMessage:
     """Two taps on the same button before the bot has handled the first one."""
     message = env.tg.last_bot_message(uid)
@@ -116,7 +118,7 @@ async def double_tap(env: BotEnv, uid: int, text: str) -> FakeMessage:
 
 async def test_templates_are_paginated_and_filtered_by_a_typed_word(many: BotEnv) -> None:
     env = many
-    customer = await linked_customer(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     first = await open_wizard(env, UID, order_id)
     assert "Step 1 of 3" in first.text
@@ -162,7 +164,7 @@ async def test_templates_are_paginated_and_filtered_by_a_typed_word(many: BotEnv
 
 async def test_template_buttons_carry_a_short_reference_resolved_on_tap(many: BotEnv) -> None:
     env = many
-    customer = await linked_customer(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
     found = await env.say(UID, "portainer")
@@ -187,8 +189,8 @@ async def test_template_buttons_carry_a_short_reference_resolved_on_tap(many: Bo
 
 
 async def test_key_toggles_mark_and_unmark_and_refuse_foreign_ids(env: BotEnv) -> None:
-    customer = await linked_customer(env, keys=("laptop", "work"))
-    stranger = await linked_customer(env, OTHER_UID, keys=("stranger",))
+    customer = await env.linked(UID, keys=("laptop", "work"))
+    stranger = await env.linked(OTHER_UID, keys=("stranger",))
     foreign_id = str(stranger.ssh_keys[0].id)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
@@ -219,7 +221,7 @@ async def test_key_toggles_mark_and_unmark_and_refuse_foreign_ids(env: BotEnv) -
 
 
 async def test_add_a_key_from_the_wizard_comes_back_with_it_selected(env: BotEnv) -> None:
-    customer = await linked_customer(env, keys=("laptop",))
+    customer = await env.linked(UID, keys=("laptop",))
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
     await env.tap(UID, "Debian 12")
@@ -255,7 +257,7 @@ async def test_add_a_key_from_the_wizard_comes_back_with_it_selected(env: BotEnv
 
 
 async def test_dry_run_failure_is_explained_with_a_way_back(env: BotEnv) -> None:
-    customer = await linked_customer(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
     await env.tap(UID, "Alpine 3.19")
@@ -291,7 +293,7 @@ async def test_dry_run_failure_is_explained_with_a_way_back(env: BotEnv) -> None
 
 
 async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) -> None:
-    customer = await linked_customer(env, keys=("laptop",))
+    customer = await env.linked(UID, keys=("laptop",))
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
     await env.tap(UID, "Debian 12")
@@ -333,12 +335,7 @@ def _key(env: BotEnv) -> StorageKey:
 
 
 async def test_904_is_explained_on_the_dry_run_and_on_the_real_run(env: BotEnv) -> None:
-    customer = await linked_customer(env)
-    order_id = await paid_order(env, customer)
-    await open_wizard(env, UID, order_id)
-    await env.tap(UID, "Debian 12")
-    await env.tap(UID, "without a key")
-    await env.tap(UID, "Install")
+    customer, order_id, _queued = await install_debian_without_a_key(env)
     assert env.sim.calls["install"] == 2
 
     # Still being created: the dry run of a second wizard already says so.
@@ -370,7 +367,7 @@ async def test_904_is_explained_on_the_dry_run_and_on_the_real_run(env: BotEnv) 
 
 
 async def test_reinstall_needs_a_second_confirmation_naming_the_ip(env: BotEnv) -> None:
-    customer = await linked_customer(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     await client(env).install(creds_of(customer), order_id, "debian12", [], run=True)
     env.sim.complete_installs()
@@ -405,7 +402,7 @@ async def test_reinstall_needs_a_second_confirmation_naming_the_ip(env: BotEnv) 
 async def test_a_finished_server_points_to_reinstall_and_keep_sends_nothing(
     env: BotEnv,
 ) -> None:
-    customer = await linked_customer(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     await client(env).install(creds_of(customer), order_id, "debian12", [], run=True)
     env.sim.complete_installs()
@@ -434,7 +431,7 @@ async def test_a_finished_server_points_to_reinstall_and_keep_sends_nothing(
 async def test_callback_data_fits_with_long_names_and_twenty_keys(many: BotEnv) -> None:
     env = many
     names = tuple(f"key-{n:02d}-" + "ж" * 50 for n in range(22))
-    customer = await linked_customer(env, keys=names)
+    customer = await env.linked(UID, keys=names)
     order_id = await paid_order(env, customer)
     message = await open_wizard(env, UID, order_id)
     for _ in range(6):
@@ -466,7 +463,7 @@ async def test_callback_data_fits_with_long_names_and_twenty_keys(many: BotEnv) 
 
 
 async def test_the_wizard_survives_a_restart(env: BotEnv) -> None:
-    customer = await linked_customer(env, keys=("laptop", "work"))
+    customer = await env.linked(UID, keys=("laptop", "work"))
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
     await env.tap(UID, "Rocky Linux 9")
@@ -487,8 +484,8 @@ async def test_the_wizard_survives_a_restart(env: BotEnv) -> None:
 
 
 async def test_entry_checks_the_order_belongs_to_the_user(env: BotEnv) -> None:
-    customer = await linked_customer(env)
-    stranger = await linked_customer(env, OTHER_UID)
+    customer = await env.linked(UID)
+    stranger = await env.linked(OTHER_UID)
     foreign = await paid_order(env, stranger)
     poor = env.customer(email="poor@example.com", balance="0.00")
     await env.link(UID, poor)
@@ -514,7 +511,7 @@ async def test_entry_checks_the_order_belongs_to_the_user(env: BotEnv) -> None:
 
 
 async def test_huge_paste_cancel_old_buttons_and_russian(env: BotEnv) -> None:
-    customer = await linked_customer(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     first = await open_wizard(env, UID, order_id)
     pick = first.button("Debian 12").callback_data
@@ -545,12 +542,7 @@ async def test_huge_paste_cancel_old_buttons_and_russian(env: BotEnv) -> None:
 
 
 async def test_the_queued_message_stays_when_the_user_opens_the_server(env: BotEnv) -> None:
-    customer = await linked_customer(env)
-    order_id = await paid_order(env, customer)
-    await open_wizard(env, UID, order_id)
-    await env.tap(UID, "Debian 12")
-    await env.tap(UID, "without a key")
-    queued = await env.tap(UID, "Install")
+    _customer, order_id, queued = await install_debian_without_a_key(env)
     assert "Installation queued" in queued.text
     (watch,) = await env.db.watches.open()
     assert watch.status_message_id == queued.message_id
@@ -572,7 +564,7 @@ async def test_the_queued_message_stays_when_the_user_opens_the_server(env: BotE
 async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
     env: BotEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    customer = await linked_customer(env)
+    customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
     keys_step = await env.tap(UID, "Debian 12")
@@ -597,8 +589,12 @@ async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
         ),
         message="the first summary",
     )
-    await env.tg.tap_button(UID, "Install", message_id=keys_step.message_id)
-    await asyncio.sleep(0.2)  # the install would go out now, were it not for the lock
+    install_tap = await env.tg.tap_button(UID, "Install", message_id=keys_step.message_id)
+    # Answered by the outer middleware, so taken in and on its way to the lock: the install
+    # would go out now, were it not for the lock.
+    await env.tg.wait_for(
+        lambda: install_tap in env.tg.callback_answers, message="the Install tap to be taken in"
+    )
     release.set()
     await env.settle()
 

@@ -252,9 +252,7 @@ async def test_not_linked_user_gets_told_to_link(env: BotEnv) -> None:
 
 
 async def test_orders_in_russian(env: BotEnv) -> None:
-    customer = await env.linked(UID, balance="0.00")
-    env.tg.add_user(UID, language_code="ru")
-    await env.db.users.set_language(UID, "ru")
+    customer = await env.linked(UID, balance="0.00", language="ru")
     order_id = place_order(env, customer, "102")
     await open_menu(env)
     listing = await tap(env, "Заказы")

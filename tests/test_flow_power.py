@@ -260,8 +260,12 @@ async def test_a_slow_second_reboot_tap_never_asks_again_over_the_done_screen(
         ),
         message="the first question",
     )
-    await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
-    await asyncio.sleep(0.2)  # the reboot would go out now, were it not for the lock
+    yes_tap = await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
+    # Answered by the outer middleware, so taken in and on its way to the lock: the reboot
+    # would go out now, were it not for the lock.
+    await env.tg.wait_for(
+        lambda: yes_tap in env.tg.callback_answers, message="the Yes tap to be taken in"
+    )
     release.set()
     await env.settle()
     assert "The reboot command was sent" in env.tg.message(UID, card.message_id).text

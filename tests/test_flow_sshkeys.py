@@ -9,10 +9,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from bot.inferno.models import Credentials
-from bot.inferno.simulator import Customer, Simulator, make_public_key
+from bot.inferno.simulator import Simulator, make_public_key
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, labels, running_bot
+from tests.harness import BotEnv, creds_of, labels, running_bot
 
 UID = 8001
 
@@ -42,22 +41,12 @@ def private_pem() -> str:
     ).decode()
 
 
-async def linked(env: BotEnv, keys: tuple[str, ...] = ()) -> Customer:
-    """A linked customer who already has these SSH keys."""
-    customer = await env.linked(UID)
-    assert env.services is not None
-    creds = Credentials(cid=customer.cid, key=customer.key)
-    for name in keys:
-        await env.services.inferno.sshkey_add(creds, make_public_key(name), name)
-    return customer
-
-
 async def open_keys(env: BotEnv) -> FakeMessage:
     return await env.command(UID, "/keys")
 
 
 async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
-    customer = await linked(env, keys=("laptop",))
+    customer = await env.linked(UID, keys=("laptop",))
     env.sim.reset_counters()
     listed = await open_keys(env)
     assert "laptop" in listed.text
@@ -81,7 +70,7 @@ async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
 
 
 async def test_adding_a_key_reads_the_list_before_and_after_only(env: BotEnv) -> None:
-    await linked(env, keys=("laptop",))
+    await env.linked(UID, keys=("laptop",))
     await open_keys(env)
     await env.tap(UID, "Add a key")
     await env.say(UID, ed25519_line("me@workstation"))
@@ -94,7 +83,7 @@ async def test_adding_a_key_reads_the_list_before_and_after_only(env: BotEnv) ->
 
 
 async def test_a_typed_name_is_used_and_a_bad_one_is_explained(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await env.say(UID, "/menu")
     empty = await env.tap(UID, "SSH keys")
     assert "no SSH keys yet" in empty.text
@@ -110,7 +99,7 @@ async def test_a_typed_name_is_used_and_a_bad_one_is_explained(env: BotEnv) -> N
 
 
 async def test_malformed_pastes_get_clear_answers_and_the_dialog_goes_on(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await open_keys(env)
     await env.tap(UID, "Add a key")
     body = ed25519_line().split()[1]
@@ -136,7 +125,7 @@ async def test_malformed_pastes_get_clear_answers_and_the_dialog_goes_on(env: Bo
 
 
 async def test_a_pasted_private_key_is_deleted_at_once_and_never_stored(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await open_keys(env)
     await env.tap(UID, "Add a key")
     pem = private_pem()
@@ -163,7 +152,7 @@ async def test_a_pasted_private_key_is_deleted_at_once_and_never_stored(env: Bot
 
 
 async def test_private_key_that_cannot_be_deleted_asks_the_user_to_do_it(env: BotEnv) -> None:
-    await linked(env)
+    await env.linked(UID)
     await open_keys(env)
     await env.tap(UID, "Add a key")
     env.tg.fail_delete(UID)
@@ -176,7 +165,7 @@ async def test_private_key_that_cannot_be_deleted_asks_the_user_to_do_it(env: Bo
 
 
 async def test_adding_a_key_that_is_already_there_adds_nothing(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     line = ed25519_line("dup@host")
     await open_keys(env)
     await env.tap(UID, "Add a key")
@@ -192,7 +181,7 @@ async def test_adding_a_key_that_is_already_there_adds_nothing(env: BotEnv) -> N
 
 
 async def test_a_double_tap_on_skip_adds_the_key_once(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await open_keys(env)
     await env.tap(UID, "Add a key")
     prompt = await env.say(UID, ed25519_line("twice@host"))
@@ -209,7 +198,7 @@ async def test_a_double_tap_on_skip_adds_the_key_once(env: BotEnv) -> None:
 
 
 async def test_remove_asks_first_and_a_double_tap_removes_once(env: BotEnv) -> None:
-    customer = await linked(env, keys=("laptop", "work"))
+    customer = await env.linked(UID, keys=("laptop", "work"))
     laptop_id = customer.ssh_keys[0].id
     await open_keys(env)
     confirm = await env.tap(UID, "Remove laptop")
@@ -238,10 +227,8 @@ async def test_remove_asks_first_and_a_double_tap_removes_once(env: BotEnv) -> N
 async def test_forged_remove_buttons_never_touch_another_account(env: BotEnv) -> None:
     other = env.sim.add_customer("other@example.com", "pw")
     assert env.services is not None
-    await env.services.inferno.sshkey_add(
-        Credentials(cid=other.cid, key=other.key), make_public_key("theirs"), "theirs"
-    )
-    await linked(env, keys=("mine",))
+    await env.services.inferno.sshkey_add(creds_of(other), make_public_key("theirs"), "theirs")
+    await env.linked(UID, keys=("mine",))
     listed = await open_keys(env)
     for forged in (f"k:r:{other.ssh_keys[0].id}:0:", "k:d::0:nonsense", "k:zz", "k:r:1:x:"):
         before = env.screen(UID)
@@ -259,7 +246,7 @@ async def test_forged_remove_buttons_never_touch_another_account(env: BotEnv) ->
 
 async def test_long_lists_are_paginated_with_short_buttons(env: BotEnv) -> None:
     names = tuple(f"<i>key {n}</i> & " + "я" * 60 for n in range(21))
-    await linked(env, keys=names)
+    await env.linked(UID, keys=names)
     first = await open_keys(env)
     assert "21" in first.text
     assert "&lt;i&gt;" not in first.text and "<i>key 0</i> &" in first.text
@@ -280,7 +267,7 @@ async def test_long_lists_are_paginated_with_short_buttons(env: BotEnv) -> None:
 
 
 async def test_provider_trouble_offers_retry_and_keeps_the_pasted_key(env: BotEnv) -> None:
-    customer = await linked(env)
+    customer = await env.linked(UID)
     await open_keys(env)
     await env.tap(UID, "Add a key")
     await env.say(UID, ed25519_line("kept@host"))

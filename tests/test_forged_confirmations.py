@@ -6,9 +6,8 @@ from bot.handlers.install import WizAction, WizCb
 from bot.handlers.settings import SettingsAction, SettingsCb
 from bot.handlers.sshkeys import KeyAction, KeyCb
 from bot.handlers.start import NewKeyCb
-from bot.inferno.models import Credentials
 from bot.inferno.simulator import make_public_key
-from tests.harness import BotEnv
+from tests.harness import BotEnv, creds_of
 
 UID = 6101
 
@@ -70,7 +69,7 @@ async def test_key_removal_token_of_an_earlier_account_is_void(env: BotEnv) -> N
     first, second = env.customer("first@example.com"), env.customer("second@example.com")
     await env.link(UID, first)
     assert env.services is not None
-    creds = Credentials(cid=first.cid, key=first.key)
+    creds = creds_of(first)
     await env.services.inferno.sshkey_add(creds, make_public_key("laptop"), "laptop")
     await env.command(UID, "/keys")
     confirm = await env.tap(UID, "Remove laptop")

@@ -7,6 +7,7 @@ typo in a key or a forgotten variable fails here instead of in a user's chat.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,4 @@ def test_a_long_argument_is_cut_not_refused(hub: TranslatorHub, reason: str) -> 
     assert text.startswith("⚠️ The provider refused: ") and text.endswith("…")
     assert len(text) < 2100
     assert "&am…" not in text and "&lt…" not in text, "never cut inside an entity"
+    assert not re.search(r"&[#\w]*…", text), "never cut inside an entity"

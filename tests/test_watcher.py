@@ -52,7 +52,6 @@ def watcher_of(env: BotEnv) -> InstallWatcher:
 async def quiet_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
     """The background loop sleeps for an hour: the test runs sweeps itself, deterministically."""
     async with running_bot(tmp_path, watch_interval=3600.0) as env:
-        env.tg.add_user(UID)
         yield env
 
 
@@ -118,10 +117,14 @@ async def force_due(env: BotEnv) -> None:
     )
 
 
+async def age_watches(env: BotEnv, seconds: float) -> None:
+    """Every open watch as if started ``seconds`` earlier (past the watch timeout, say)."""
+    await env.db._conn.execute("UPDATE watches SET started_at = started_at - ?", (seconds,))
+
+
 async def test_a_sweep_sleeps_until_the_soonest_watch_due_or_not(tmp_path: Path) -> None:
     sim = Simulator(install_delay=3600.0)  # no install finishes during the test
     async with running_bot(tmp_path, sim=sim, watch_interval=3600.0) as env:
-        env.tg.add_user(UID)
         await _sweep_sleeps_until_the_soonest_watch(env)
 
 
@@ -273,7 +276,7 @@ async def test_flood_control_keeps_every_message_for_a_later_pass(
     if message == "ready":
         env.sim.complete_installs()
     elif message == "timeout":
-        await env.db._conn.execute("UPDATE watches SET started_at = started_at - 3600")
+        await age_watches(env, 3600)
     else:
         assert env.services is not None
         await env.services.inferno.get_api_key(customer.email, PASSWORD, generate=True)
@@ -302,7 +305,7 @@ async def test_a_ready_message_held_back_past_the_timeout_still_says_ready(
     watcher = watcher_of(env)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert ready_messages(env) == []
-    await env.db._conn.execute("UPDATE watches SET started_at = started_at - 3600")
+    await age_watches(env, 3600)
     await force_due(env)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) == 1
@@ -336,7 +339,6 @@ async def test_flood_control_waits_as_long_as_telegram_asks(tmp_path: Path) -> N
 
 async def test_a_progress_edit_keeps_the_queued_messages_buttons(tmp_path: Path) -> None:
     async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=7200.0) as env:
-        env.tg.add_user(UID)
         await _progress_edit_keeps_the_buttons(env)
 
 
@@ -350,7 +352,7 @@ async def _progress_edit_keeps_the_buttons(env: BotEnv) -> None:
         UID, "Install queued", reply_markup=status_keyboard(i18n, order_id)
     )
     await env.db.watches.set_status_message(watch.id, queued.message_id)
-    await env.db._conn.execute("UPDATE watches SET started_at = started_at - 600")
+    await age_watches(env, 600)
     await force_due(env)
     await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
     message = env.tg.message(UID, queued.message_id)
