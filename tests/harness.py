@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,19 @@ class BotEnv:
         await self.tg.tap_button(user_id, text)
         return await self.answered(user_id, before)
 
+    async def tap_then_release(
+        self, user_id: int, text: str, message_id: int, release: asyncio.Event
+    ) -> None:
+        """Taps ``text`` while a provider call is held (:func:`hold_second_call`), waits until
+        the tap is answered — by the outer middleware, so it is on its way to the user's lock —
+        then lets the held call go on and settles."""
+        query_id = await self.tg.tap_button(user_id, text, message_id=message_id)
+        await self.tg.wait_for(
+            lambda: query_id in self.tg.callback_answers, message=f"the {text!r} tap to be taken in"
+        )
+        release.set()
+        await self.settle()
+
     async def forge(self, user_id: int, data: str, message_id: int | None = None) -> FakeMessage:
         """A tap with ``data`` on a message (the bot's last by default), whether or not such a
         button is shown there: an old client or a crafted update."""
@@ -238,6 +251,29 @@ async def running_bot(
             yield env
         finally:
             await env.stop()
+
+
+def hold_second_call(
+    monkeypatch: Any,
+    owner: object,
+    name: str,
+    counts: Callable[..., bool] = lambda *args, **kwargs: True,
+) -> tuple[list[tuple[Any, ...]], asyncio.Event]:
+    """Patches the coroutine method ``owner.name`` so that its second counted call waits for
+    the returned event: a slow second tap. Returns the counted calls' arguments and the event."""
+    original = getattr(owner, name)
+    calls: list[tuple[Any, ...]] = []
+    release = asyncio.Event()
+
+    async def second_is_slow(*args: Any, **kwargs: Any) -> Any:
+        if counts(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 2:
+                await release.wait()
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, second_is_slow)
+    return calls, release
 
 
 def creds_of(customer: Customer) -> Credentials:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -13,10 +12,9 @@ from aiogram.methods import SendMessage
 from bot.handlers import buy as buy_module
 from bot.handlers.buy import BuyAction, BuyCb, BuyConfirmCb
 from bot.handlers.callbacks import InstallStartCb, ServerCb
-from bot.inferno.models import Balance, Credentials
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv
+from tests.harness import BotEnv, hold_second_call
 
 UID = 5101
 
@@ -350,15 +348,7 @@ async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_ord
     card = await tap(env, "VPS Start")
     assert env.services is not None
     inferno = env.services.inferno
-    balance, reads, release = inferno.balance, [], asyncio.Event()
-
-    async def second_read_is_slow(creds: Credentials) -> Balance:
-        reads.append(creds)
-        if len(reads) == 2:
-            await release.wait()
-        return await balance(creds)
-
-    monkeypatch.setattr(inferno, "balance", second_read_is_slow)
+    reads, release = hold_second_call(monkeypatch, inferno, "balance")
     # A double tap: both land before the bot has drawn anything.
     await env.tg.tap_button(UID, "Buy for 5.00", message_id=card.message_id)
     await env.tg.tap_button(UID, "Buy for 5.00", message_id=card.message_id)
@@ -367,14 +357,9 @@ async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_ord
         lambda: any("Confirm" in b.text for b in env.tg.message(UID, card.message_id).buttons()),
         message="the first confirmation",
     )
-    confirm_tap = await env.tg.tap_button(UID, "Confirm the purchase", message_id=card.message_id)
-    # Answered by the outer middleware, so taken in and on its way to the lock: the purchase
-    # would go through now, were it not for the lock.
-    await env.tg.wait_for(
-        lambda: confirm_tap in env.tg.callback_answers, message="the Confirm tap to be taken in"
-    )
-    release.set()
-    await env.settle()
+    # Taken in and on its way to the lock: the purchase would go through now, were it not for
+    # the lock.
+    await env.tap_then_release(UID, "Confirm the purchase", card.message_id, release)
 
     final = env.tg.message(UID, card.message_id)
     assert "Order created" in final.text, final.text

@@ -6,10 +6,8 @@ entered with the server card's button data (``InstallStartCb``), tapped on the m
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
@@ -18,10 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb
 from bot.inferno.client import InfernoClient
-from bot.inferno.models import InstallResult
 from bot.inferno.simulator import Customer, Server, Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.harness import BotEnv, creds_of, hold_second_call, labels, paid_order, running_bot
 
 UID = 7001
 OTHER_UID = 7002
@@ -568,16 +565,9 @@ async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
     order_id = await paid_order(env, customer)
     await open_wizard(env, UID, order_id)
     keys_step = await env.tap(UID, "Debian 12")
-    install, dry_runs, release = client(env).install, [], asyncio.Event()
-
-    async def second_dry_run_is_slow(*args: Any, run: bool, **kwargs: Any) -> InstallResult:
-        if not run:
-            dry_runs.append(args)
-            if len(dry_runs) == 2:
-                await release.wait()
-        return await install(*args, run=run, **kwargs)
-
-    monkeypatch.setattr(client(env), "install", second_dry_run_is_slow)
+    dry_runs, release = hold_second_call(
+        monkeypatch, client(env), "install", counts=lambda *args, run, **kwargs: not run
+    )
     data = keys_step.button("without a key").callback_data
     assert data is not None
     await env.tg.tap(UID, keys_step.message_id, data)
@@ -589,14 +579,8 @@ async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
         ),
         message="the first summary",
     )
-    install_tap = await env.tg.tap_button(UID, "Install", message_id=keys_step.message_id)
-    # Answered by the outer middleware, so taken in and on its way to the lock: the install
-    # would go out now, were it not for the lock.
-    await env.tg.wait_for(
-        lambda: install_tap in env.tg.callback_answers, message="the Install tap to be taken in"
-    )
-    release.set()
-    await env.settle()
+    # Taken in and on its way to the lock: the install would go out now, were it not for it.
+    await env.tap_then_release(UID, "Install", keys_step.message_id, release)
 
     # The second check drew a new summary (its own token) before the Install tap ran: that
     # tap's token was superseded, so nothing was installed and the user is told to tap again.

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
-from bot.inferno.models import Credentials, ServerInfo
 from bot.inferno.simulator import Simulator
-from tests.harness import BotEnv, creds_of, labels, running_bot
+from tests.harness import BotEnv, creds_of, hold_second_call, labels, running_bot
 from tests.test_flow_servers import (
     UID,
     installed_server,
@@ -242,15 +240,7 @@ async def test_a_slow_second_reboot_tap_never_asks_again_over_the_done_screen(
     card = await open_card(env, order_id)
     assert env.services is not None
     inferno = env.services.inferno
-    get_info, reads, release = inferno.get_info, [], asyncio.Event()
-
-    async def second_read_is_slow(creds: Credentials, order: str) -> ServerInfo:
-        reads.append(order)
-        if len(reads) == 2:
-            await release.wait()
-        return await get_info(creds, order)
-
-    monkeypatch.setattr(inferno, "get_info", second_read_is_slow)
+    reads, release = hold_second_call(monkeypatch, inferno, "get_info")
     await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
     await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
     await env.tg.wait_for(lambda: len(reads) == 2, message="both taps to read the server")
@@ -260,13 +250,7 @@ async def test_a_slow_second_reboot_tap_never_asks_again_over_the_done_screen(
         ),
         message="the first question",
     )
-    yes_tap = await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
-    # Answered by the outer middleware, so taken in and on its way to the lock: the reboot
-    # would go out now, were it not for the lock.
-    await env.tg.wait_for(
-        lambda: yes_tap in env.tg.callback_answers, message="the Yes tap to be taken in"
-    )
-    release.set()
-    await env.settle()
+    # Taken in and on its way to the lock: the reboot would go out now, were it not for it.
+    await env.tap_then_release(UID, "Yes, reboot", card.message_id, release)
     assert "The reboot command was sent" in env.tg.message(UID, card.message_id).text
     assert env.sim.calls["reboot"] == 1
