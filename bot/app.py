@@ -18,6 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.config import Settings
+from bot.forget_updates import forget_handled_updates
 from bot.handlers import build_root_router
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
@@ -90,6 +91,7 @@ def create_inferno_client(settings: Settings) -> InfernoClient:
 
 def create_dispatcher(services: Services) -> Dispatcher:
     settings = services.settings
+    forget_handled_updates()
     dp = Dispatcher(storage=services.db.fsm)
     watcher = InstallWatcher(
         db=services.db,

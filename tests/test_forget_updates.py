@@ -1,0 +1,48 @@
+"""Handled updates are freed: aiogram's ``Update.event_type`` cache would keep the last 128."""
+
+from __future__ import annotations
+
+import gc
+
+from aiogram.types import Update
+
+from bot.forget_updates import forget_handled_updates
+from tests.harness import BotEnv
+
+UID = 3151
+TAPS = 10
+
+
+def updates_alive() -> list[Update]:
+    gc.collect()
+    return [obj for obj in gc.get_objects() if isinstance(obj, Update)]
+
+
+async def test_the_bot_keeps_no_update_it_has_handled(env: BotEnv) -> None:
+    await env.link(UID, env.customer())
+    await env.command(UID, "/menu")
+    for _ in range(TAPS // 2):
+        await env.tap(UID, "Help")
+        await env.tap(UID, "Main menu")
+    await env.settle()
+    # Polling may still hold the last batch (one update here) while it asks for the next.
+    assert len(updates_alive()) <= 1
+    assert env.tg.errors == []
+
+
+def test_event_type_is_still_read_from_the_update() -> None:
+    assert forget_handled_updates()  # aiogram's shape is known; again is harmless
+    update = Update.model_validate(
+        {
+            "update_id": 7,
+            "callback_query": {
+                "id": "1",
+                "from": {"id": UID, "is_bot": False, "first_name": "A"},
+                "chat_instance": "c",
+                "data": "m:main",
+            },
+        }
+    )
+    assert update.event_type == "callback_query"
+    assert update.event is update.callback_query
+    assert not hasattr(Update.__dict__["event_type"].fget, "cache_info")
