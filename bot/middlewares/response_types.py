@@ -9,6 +9,11 @@ The methods that every update and every tap use, and their answers, are built wh
 created: aiogram's types are built on first use (``bot.lazy_types``), so this way the first user
 does not wait for them, and they are frozen with the rest of the start-up heap
 (``bot.gc_tuning``).
+
+``Message`` is built on its own first. Each answer model would otherwise compile a copy of its
+validator (about 3 MB each, for getUpdates, editMessageText and sendMessage); pydantic-core
+reuses a nested model's validator when that model is already built, so they share one and the
+start-up heap is 2–3 MB smaller (``bench/RESULTS.md``, round 5).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import Response, TelegramType
+from aiogram.types import Message
 
 EVERYDAY_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
     GetUpdates,
@@ -40,6 +46,7 @@ EVERYDAY_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
 class KeepResponseTypes(BaseRequestMiddleware):
     def __init__(self, built_now: Iterable[type[TelegramMethod[Any]]] = EVERYDAY_METHODS) -> None:
         self._kept: dict[type[Any], Any] = {}
+        Message.model_rebuild()  # before the answers that hold one, so that they share it
         for kind in built_now:
             kind.model_rebuild()
             self._kept[kind] = Response.__class_getitem__(kind.__returning__)
