@@ -91,7 +91,8 @@ def create_inferno_client(settings: Settings) -> InfernoClient:
 
 def create_dispatcher(services: Services) -> Dispatcher:
     settings = services.settings
-    forget_handled_updates()
+    if not forget_handled_updates():
+        log.warning("aiogram's Update.event_type has changed shape: handled updates may be kept")
     dp = Dispatcher(storage=services.db.fsm)
     watcher = InstallWatcher(
         db=services.db,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from aiogram.types import Update
 
 from bot.forget_updates import forget_handled_updates
@@ -27,11 +28,15 @@ async def test_the_bot_keeps_no_update_it_has_handled(env: BotEnv) -> None:
     await env.settle()
     # Polling may still hold the last batch (one update here) while it asks for the next.
     assert len(updates_alive()) <= 1
+    assert not hasattr(Update.__dict__["event_type"].fget, "cache_info")
     assert env.tg.errors == []
 
 
-def test_event_type_is_still_read_from_the_update() -> None:
-    assert forget_handled_updates()  # aiogram's shape is known; again is harmless
+def test_event_type_is_still_read_from_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Put back whatever is there now, so that no other test relies on this one's call.
+    monkeypatch.setattr(Update, "event_type", Update.__dict__["event_type"])
+    assert forget_handled_updates()
+    assert forget_handled_updates()  # a second call changes nothing
     update = Update.model_validate(
         {
             "update_id": 7,
@@ -46,3 +51,17 @@ def test_event_type_is_still_read_from_the_update() -> None:
     assert update.event_type == "callback_query"
     assert update.event is update.callback_query
     assert not hasattr(Update.__dict__["event_type"].fget, "cache_info")
+
+
+def test_a_shape_aiogram_may_have_later_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def plain(update: Update) -> str:
+        return "message"
+
+    monkeypatch.setattr(Update, "event_type", property(plain))
+    assert forget_handled_updates()  # already uncached: nothing to do
+    assert Update.__dict__["event_type"].fget is plain
+
+    unknown = object()
+    monkeypatch.setattr(Update, "event_type", unknown)
+    assert not forget_handled_updates()  # create_dispatcher logs a warning then
+    assert Update.__dict__["event_type"] is unknown

@@ -10,10 +10,10 @@ created: aiogram's types are built on first use (``bot.lazy_types``), so this wa
 does not wait for them, and they are frozen with the rest of the start-up heap
 (``bot.gc_tuning``).
 
-``Message`` is built on its own first. Each answer model would otherwise compile a copy of its
-validator (about 3 MB each, for getUpdates, editMessageText and sendMessage); pydantic-core
-reuses a nested model's validator when that model is already built, so they share one and the
-start-up heap is 2–3 MB smaller (``bench/RESULTS.md``, round 5).
+``Message`` is built on its own first. pydantic-core reuses a nested model's validator when that
+model is already built, so the answers of getUpdates, editMessageText and sendMessage hold
+Message's own validator instead of compiling a copy each; the definitions pydantic lists beside
+it are still compiled per answer. About 2.3 MB less at start-up (``bench/RESULTS.md``, round 5).
 """
 
 from __future__ import annotations
