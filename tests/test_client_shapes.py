@@ -1,4 +1,9 @@
-"""InfernoClient against canned answers: every tolerated shape, every error mapping, retries."""
+"""InfernoClient against canned answers: every tolerated shape, every error mapping, retries.
+
+The answers come over real HTTP from a local server; each test's responder sees the request as
+an ``httpx.Request`` and answers with an ``httpx.Response`` (a plain way to write both), and a
+responder that raises one of httpx's network errors makes the server drop the connection.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bot.inferno.client import READ_ACTIONS, InfernoClient, mask_secrets
 from bot.inferno.errors import (
@@ -30,7 +36,6 @@ from bot.inferno.models import (
     Template,
 )
 
-BASE_URL = "https://cp.example.test/api_client.php"
 KEY = "SeCrEtKeY-0123456789-abcdefXYZ"
 PASSWORD = "hunter2-very-secret"
 CREDS = Credentials(cid=777, key=KEY)
@@ -40,18 +45,35 @@ Responder = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]
 
 
 class Recorder:
-    """A MockTransport handler that keeps every request and answers via a responder."""
+    """Keeps every request that reached the server and answers via a responder."""
 
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self.requests: list[httpx.Request] = []
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, received: web.Request) -> web.StreamResponse:
+        request = httpx.Request(
+            received.method,
+            str(received.url),
+            headers=list(received.headers.items()),
+            content=await received.read(),
+        )
         self.requests.append(request)
-        answer = self.responder(request)
-        if isinstance(answer, httpx.Response):
-            return answer
-        return await answer
+        try:
+            answer = self.responder(request)
+            if not isinstance(answer, httpx.Response):
+                answer = await answer
+        except httpx.TransportError:
+            # The network failing: the connection drops without an answer.
+            assert received.transport is not None
+            received.transport.abort()
+            raise asyncio.CancelledError from None
+        headers = {
+            name: value
+            for name, value in answer.headers.items()
+            if name.lower() not in ("content-length", "transfer-encoding", "content-encoding")
+        }
+        return web.Response(status=answer.status_code, body=answer.content, headers=headers)
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(request.content) for request in self.requests]
@@ -62,19 +84,34 @@ MakeClient = Callable[..., tuple[InfernoClient, Recorder]]
 
 @pytest.fixture
 async def make_client() -> AsyncIterator[MakeClient]:
+    recorders: dict[str, Recorder] = {}
+
+    async def route(received: web.Request) -> web.StreamResponse:
+        return await recorders[received.match_info["client"]](received)
+
+    app = web.Application()
+    app.router.add_route("*", "/{client}/api_client.php", route)
+    # A slow responder is cancelled when its client gives up, so the server stops at once.
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
     clients: list[InfernoClient] = []
 
     def factory(responder: Responder, **kwargs: Any) -> tuple[InfernoClient, Recorder]:
-        recorder = Recorder(responder)
+        name = f"c{len(recorders)}"
+        recorder = recorders[name] = Recorder(responder)
         options: dict[str, Any] = {"read_retries": RETRIES, "backoff": 0.001, "timeout": 2.0}
         options.update(kwargs)
-        client = InfernoClient(BASE_URL, transport=httpx.MockTransport(recorder), **options)
+        client = InfernoClient(f"http://127.0.0.1:{port}/{name}/api_client.php", **options)
         clients.append(client)
         return client, recorder
 
     yield factory
     for client in clients:
         await client.aclose()
+    await runner.cleanup()
 
 
 def answer_json(payload: Any, status: int = 200) -> Responder:
