@@ -8,9 +8,9 @@ of :mod:`bot.inferno.models` or into the errors of :mod:`bot.inferno.errors`.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import json
 import logging
+import os
 import re
 import ssl
 import time
@@ -118,16 +118,15 @@ _CACHE_LIMIT = 5_000
 def _session(max_connections: int, connect_timeout: float) -> aiohttp.ClientSession:
     """aiohttp's client, which aiogram brings anyway: one stack for Telegram and the provider.
 
-    Through httpx (even over this same pool) a provider call cost twice the CPU, 0.45 against
-    0.22 ms (``bench/RESULTS.md``, round 5). All connections the pool may open are kept alive.
+    Through httpx (even over this same pool) a provider call cost twice the CPU: 0.41–0.43
+    against 0.21–0.22 ms (``bench/RESULTS.md``, round 5). All connections the pool may open are
+    kept alive.
     """
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(
-            limit=max_connections,
-            # The CA bundle aiogram trusts for Telegram, the same on every machine.
-            ssl=ssl.create_default_context(cafile=certifi.where()),
-        ),
-        timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout),
+        connector=aiohttp.TCPConnector(limit=max_connections, ssl=trusted_authorities()),
+        # sock_connect, not connect: aiohttp counts the wait for a free pooled connection in
+        # "connect", and a burst of slow calls would fail long before the whole-request limit.
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout),
         headers={"Accept": "application/json, text/plain, */*"},
         # One session serves every customer: no cookie the provider (or a proxy in front of
         # it) set for one customer may ride along on another customer's request.
@@ -137,14 +136,26 @@ def _session(max_connections: int, connect_timeout: float) -> aiohttp.ClientSess
     )
 
 
+def trusted_authorities() -> ssl.SSLContext:
+    """certifi's bundle, which aiogram trusts for Telegram, unless SSL_CERT_FILE or SSL_CERT_DIR
+    name others (a hoster's private or intercepting CA), as OpenSSL and httpx honour them."""
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if cafile and os.path.isfile(cafile):
+        return ssl.create_default_context(cafile=cafile)
+    if capath and os.path.isdir(capath):
+        return ssl.create_default_context(capath=capath)
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _text_of(body: bytes, charset: str | None) -> str:
-    """The body as text: UTF-8 (what the API sends) unless the answer names another charset."""
+    """The body as text: UTF-8 (what the API sends) unless the answer names another charset
+    that Python can decode text with (not "base64", "rot13" or a name it does not know)."""
     if charset:
         try:
-            codecs.lookup(charset)
-        except LookupError:
-            charset = None
-    return body.decode(charset or "utf-8", errors="replace")
+            return body.decode(charset, errors="replace")
+        except (LookupError, UnicodeError):
+            pass
+    return body.decode("utf-8", errors="replace")
 
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -176,6 +187,10 @@ class InfernoClient:
         cache_ttl: float = 0.0,
     ) -> None:
         self.base_url = base_url
+        # Parsed now, so that a bad port or host stops the bot at start-up, not each call.
+        self._base = URL(base_url)
+        if self._base.port is None or not self._base.host:
+            raise ValueError("the provider's URL needs a host (and a valid port, if any)")
         # One URL per action, built once rather than parsed again on every request.
         self._urls: dict[str, URL] = {}
         # Menus re-read the same lists on every tap; a few seconds of reuse saves most of the
@@ -195,12 +210,16 @@ class InfernoClient:
         self._connect_timeout = min(connect_timeout, timeout)
         # Made on the first call: an aiohttp session belongs to the event loop it is made in.
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
 
     def _http(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the provider client is closed")
         if self._session is None:
             self._session = _session(self._max_connections, self._connect_timeout)
         return self._session
@@ -450,7 +469,7 @@ class InfernoClient:
     def _url(self, action: str) -> URL:
         url = self._urls.get(action)
         if url is None:
-            url = self._urls[action] = URL(self.base_url).update_query(action=action)
+            url = self._urls[action] = self._base.update_query(action=action)
         return url
 
     async def _attempt(
