@@ -9,10 +9,10 @@ the first (innermost) frame of the interrupted stack that belongs to a known par
 * ``fake-telegram`` — ``tests/fakes/`` and its ``bench/faketg.py`` subclass;
 * ``simulator`` — ``bot/inferno/simulator.py``;
 * ``http-server`` — aiohttp's server side (``aiohttp/web_*.py``), which only the two fakes use:
-  the bot's HTTP clients are aiohttp's client (aiogram) and httpx;
+  the bot's HTTP clients (aiogram's and the provider's) are aiohttp's client side;
 * ``driver`` — the simulated users (``bench/traffic.py``);
 * ``loop`` — nothing but asyncio/selectors frames (the event loop itself, shared by everyone);
-* ``bot`` — everything else: our code and its dependencies (aiogram, httpx, pydantic, …).
+* ``bot`` — everything else: our code and its dependencies (aiogram, aiohttp, pydantic, …).
 
 Samples taken while the main thread sleeps in the selector are "idle"; their CPU is spread in
 proportion. CPU of other threads (aiosqlite's worker thread) belongs to the bot. The handler's

@@ -113,7 +113,6 @@ def machine_info() -> dict[str, str]:
         "platform": platform.platform(),
         "aiogram": version("aiogram"),
         "aiohttp": version("aiohttp"),
-        "httpx": version("httpx"),
     }
 
 
@@ -308,7 +307,7 @@ def render(results: BenchResults) -> str:
     cfg, m, fp = results.config, results.machine, results.footprint
     out = [
         f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; "
-        f"aiogram {m['aiogram']}, aiohttp {m['aiohttp']}, httpx {m['httpx']}; {m['date']}; "
+        f"aiogram {m['aiogram']}, aiohttp {m['aiohttp']}; {m['date']}; "
         f"load average {m.get('load', '?')}",
         "",
         "Garbage collector: "
@@ -325,7 +324,8 @@ def render(results: BenchResults) -> str:
         f"provider latency {cfg.latency * 1000:.0f} ms, {_jitter(cfg.jitter)})",
         "",
         "Times are from the update being handed out by getUpdates. CPU is seconds per 1,000 "
-        "taps: the whole process, the bot's share (ours + aiogram + httpx + SQLite thread) and "
+        "taps: the whole process, the bot's share (ours + aiogram + aiohttp's client + SQLite "
+        "thread) and "
         "the harness's share (fake Bot API server, simulator, their HTTP server side, simulated "
         "users).",
         "",

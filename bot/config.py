@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
 
 DEFAULT_INFERNO_API_URL = "https://cp.inferno.name/api_client.php"
 SUPPORTED_LANGUAGES = ("ru", "en")
@@ -59,6 +60,13 @@ class Settings(BaseSettings):
             return None if value is None else value
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        try:
+            url = URL(value)
+            host, _port = url.host, url.port
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if not host:
+            raise ValueError("must name a host")
         return value.rstrip("/")
 
     @field_validator("allowed_users", mode="before")

@@ -54,7 +54,5 @@ def setup_logging(level: int, secrets: list[str] | None = None) -> SecretMasking
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO; the URL is safe but the noise is not.
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
     logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
     return masking

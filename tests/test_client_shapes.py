@@ -1,18 +1,31 @@
-"""InfernoClient against canned answers: every tolerated shape, every error mapping, retries."""
+"""InfernoClient against canned answers: every tolerated shape, every error mapping, retries.
+
+The answers come over real HTTP from a local server; each test's responder sees the request as
+an ``httpx.Request`` and answers with an ``httpx.Response`` (a plain way to write both), and a
+responder that raises one of httpx's network errors makes the server drop the connection.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
-from bot.inferno.client import READ_ACTIONS, InfernoClient, mask_secrets
+from bot.inferno.client import READ_ACTIONS, InfernoClient, mask_secrets, trusted_authorities
 from bot.inferno.errors import (
     AccessDenied,
     InfernoError,
@@ -30,7 +43,6 @@ from bot.inferno.models import (
     Template,
 )
 
-BASE_URL = "https://cp.example.test/api_client.php"
 KEY = "SeCrEtKeY-0123456789-abcdefXYZ"
 PASSWORD = "hunter2-very-secret"
 CREDS = Credentials(cid=777, key=KEY)
@@ -40,18 +52,35 @@ Responder = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]
 
 
 class Recorder:
-    """A MockTransport handler that keeps every request and answers via a responder."""
+    """Keeps every request that reached the server and answers via a responder."""
 
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self.requests: list[httpx.Request] = []
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, received: web.Request) -> web.StreamResponse:
+        request = httpx.Request(
+            received.method,
+            str(received.url),
+            headers=list(received.headers.items()),
+            content=await received.read(),
+        )
         self.requests.append(request)
-        answer = self.responder(request)
-        if isinstance(answer, httpx.Response):
-            return answer
-        return await answer
+        try:
+            answer = self.responder(request)
+            if not isinstance(answer, httpx.Response):
+                answer = await answer
+        except httpx.TransportError:
+            # The network failing: the connection drops without an answer.
+            assert received.transport is not None
+            received.transport.abort()
+            raise asyncio.CancelledError from None
+        headers = {
+            name: value
+            for name, value in answer.headers.items()
+            if name.lower() not in ("content-length", "transfer-encoding", "content-encoding")
+        }
+        return web.Response(status=answer.status_code, body=answer.content, headers=headers)
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(request.content) for request in self.requests]
@@ -62,19 +91,34 @@ MakeClient = Callable[..., tuple[InfernoClient, Recorder]]
 
 @pytest.fixture
 async def make_client() -> AsyncIterator[MakeClient]:
+    recorders: dict[str, Recorder] = {}
+
+    async def route(received: web.Request) -> web.StreamResponse:
+        return await recorders[received.match_info["client"]](received)
+
+    app = web.Application()
+    app.router.add_route("*", "/{client}/api_client.php", route)
+    # A slow responder is cancelled when its client gives up, so the server stops at once.
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
     clients: list[InfernoClient] = []
 
     def factory(responder: Responder, **kwargs: Any) -> tuple[InfernoClient, Recorder]:
-        recorder = Recorder(responder)
+        name = f"c{len(recorders)}"
+        recorder = recorders[name] = Recorder(responder)
         options: dict[str, Any] = {"read_retries": RETRIES, "backoff": 0.001, "timeout": 2.0}
         options.update(kwargs)
-        client = InfernoClient(BASE_URL, transport=httpx.MockTransport(recorder), **options)
+        client = InfernoClient(f"http://127.0.0.1:{port}/{name}/api_client.php", **options)
         clients.append(client)
         return client, recorder
 
     yield factory
     for client in clients:
         await client.aclose()
+    await runner.cleanup()
 
 
 def answer_json(payload: Any, status: int = 200) -> Responder:
@@ -777,12 +821,102 @@ async def test_5xx_is_unavailable(make_client: MakeClient, status: int) -> None:
 )
 async def test_network_errors_are_unavailable(make_client: MakeClient, exc: Exception) -> None:
     def boom(request: httpx.Request) -> httpx.Response:
-        raise exc
+        raise exc  # the server drops the connection unanswered
 
     client, _ = make_client(boom)
     with pytest.raises(ProviderUnavailable) as caught:
         await client.stop(CREDS, 1)
     assert caught.value.status is None
+
+
+async def test_a_refused_connection_is_unavailable() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with InfernoClient(f"http://127.0.0.1:{port}/api_client.php", read_retries=0) as client:
+        with pytest.raises(ProviderUnavailable, match="network error") as caught:
+            await client.stop(CREDS, 1)
+    assert caught.value.status is None
+
+
+async def test_waiting_for_a_pooled_connection_is_not_a_connect_timeout(
+    make_client: MakeClient,
+) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.3)
+        return httpx.Response(200, json={"result": "success", "balance": "1.00"})
+
+    # The second call waits 0.3 s for the only connection: longer than the connect limit,
+    # well within the whole-request limit.
+    client, rec = make_client(
+        slow, max_connections=1, connect_timeout=0.1, timeout=2.0, read_retries=0
+    )
+    first, second = await asyncio.gather(client.balance(CREDS), client.balance(CREDS))
+    assert first.amount == second.amount == "1.00"
+    assert len(rec.requests) == 2
+
+
+async def test_a_redirect_is_not_followed(make_client: MakeClient) -> None:
+    def redirect(request: httpx.Request) -> httpx.Response:
+        if request.url.params["action"] == "login":
+            return httpx.Response(200, json={"result": "success", "balance": "9.99"})
+        moved = {"location": "/c0/api_client.php?action=login"}
+        return httpx.Response(302, headers=moved, text="<html>moved</html>")
+
+    client, rec = make_client(redirect)
+    with pytest.raises(UnreadableAnswer, match="HTTP 302"):
+        await client.balance(CREDS)
+    assert [request.url.params["action"] for request in rec.requests] == ["balance"]
+
+
+@pytest.mark.parametrize("charset", ["base64", "rot13", "idna", "no-such-charset"])
+async def test_a_charset_that_is_no_text_encoding_reads_as_utf_8(
+    make_client: MakeClient, charset: str
+) -> None:
+    body = '{"result": "success", "balance": "1.00", "note": "Счёт"}'.encode()
+    client, _ = make_client(
+        lambda request: httpx.Response(
+            200, content=body, headers={"content-type": f"application/json; charset={charset}"}
+        )
+    )
+    assert (await client.balance(CREDS)).amount == "1.00"
+
+
+async def test_a_closed_client_makes_no_new_connections() -> None:
+    client = InfernoClient("http://127.0.0.1:9/api_client.php", read_retries=0)
+    await client.aclose()  # before any call
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.balance(CREDS)
+
+
+def test_ssl_cert_file_names_the_authorities(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Hoster Private CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+    def authorities() -> list[str]:
+        return [str(ca["subject"]) for ca in trusted_authorities().get_ca_certs()]
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    assert len(authorities()) > 50  # certifi's bundle
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    assert authorities() == [str(((("commonName", "Hoster Private CA"),),))]
 
 
 async def test_whole_request_timeout(make_client: MakeClient) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from httpx_aiohttp import AiohttpTransport
 
 from bot.inferno.client import InfernoClient, env_proxy
 from bot.inferno.errors import (
@@ -386,7 +385,6 @@ async def test_broken_wire_is_provider_unavailable(answer: bytes) -> None:
         raw_server(answer) as url,
         InfernoClient(url, timeout=2.0, read_retries=0) as client,
     ):
-        assert isinstance(client._http._transport, AiohttpTransport)
         with pytest.raises(ProviderUnavailable) as caught:
             await client.balance(Credentials(1, secret))
     assert secret not in str(caught.value) and secret not in repr(caught.value)
@@ -399,8 +397,7 @@ def test_proxy_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> Non
     api = "https://cp.inferno.name/api_client.php"
     assert env_proxy(api) is None
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    proxy = env_proxy(api)
-    assert proxy is not None and str(proxy.url) == "http://proxy.example:3128"
+    assert env_proxy(api) == "http://proxy.example:3128"
     assert env_proxy("http://127.0.0.1:8088/api_client.php") is None, "the simulator is local"
     monkeypatch.setenv("NO_PROXY", "inferno.name")
     assert env_proxy(api) is None

@@ -70,6 +70,8 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("ALLOWED_USERS", "12,bob", "ALLOWED_USERS is invalid"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL is invalid"),
         ("INFERNO_API_URL", "ftp://x", "INFERNO_API_URL is invalid"),
+        ("INFERNO_API_URL", "https://cp.inferno.name:99999/api", "INFERNO_API_URL is invalid"),
+        ("INFERNO_API_URL", "https:///api_client.php", "INFERNO_API_URL is invalid"),
         ("TELEGRAM_API_URL", "localhost:8081", "TELEGRAM_API_URL is invalid"),
     ],
 )

@@ -8,10 +8,11 @@ of :mod:`bot.inferno.models` or into the errors of :mod:`bot.inferno.errors`.
 from __future__ import annotations
 
 import asyncio
-import http.cookiejar
 import json
 import logging
+import os
 import re
+import ssl
 import time
 import urllib.parse
 import urllib.request
@@ -22,8 +23,8 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import aiohttp
-import httpx
-from httpx_aiohttp import AiohttpTransport
+import certifi
+from yarl import URL
 
 from bot.inferno.errors import (
     AccessDenied,
@@ -114,50 +115,53 @@ def _wire_id(value: str | int) -> str | int:
 _CACHE_LIMIT = 5_000
 
 
-def aiohttp_transport(base_url: str, max_connections: int) -> AiohttpTransport:
-    """httpx's API over aiohttp's connection pool (the transport from httpx's maintainers).
+def _session(max_connections: int, connect_timeout: float) -> aiohttp.ClientSession:
+    """aiohttp's client, which aiogram brings anyway: one stack for Telegram and the provider.
 
-    httpx's own transport (httpcore on anyio) spent about 1.7 ms of CPU per provider request
-    under load, checking the socket of every pooled connection on each request; over aiohttp,
-    which aiogram brings anyway, a request costs a fraction of that (``bench/RESULTS.md``).
-    All connections the pool may open are kept alive.
+    Through httpx (even over this same pool) a provider call cost twice the CPU: 0.41–0.43
+    against 0.21–0.22 ms (``bench/RESULTS.md``, round 5). All connections the pool may open are
+    kept alive.
     """
-
-    def session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_connections, ssl=trusted_authorities()),
+        # sock_connect, not connect: aiohttp counts the wait for a free pooled connection in
+        # "connect", and a burst of slow calls would fail long before the whole-request limit.
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout),
+        headers={"Accept": "application/json, text/plain, */*"},
+        # One session serves every customer: no cookie the provider (or a proxy in front of
+        # it) set for one customer may ride along on another customer's request.
+        cookie_jar=aiohttp.DummyCookieJar(),
         # Not trust_env: aiohttp would then read ~/.netrc in a thread on every request. The
-        # proxy variables httpx honours are looked up once instead.
-        return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max_connections, ssl=httpx.create_ssl_context()),
-            # One session serves every customer: no cookie may pass from one to the next.
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-
-    return AiohttpTransport(client=session, proxy=env_proxy(base_url))
+        # proxy variables are looked up once instead (env_proxy).
+    )
 
 
-class _NoCookies(http.cookiejar.CookieJar):
-    """A cookie jar that keeps nothing."""
+def trusted_authorities() -> ssl.SSLContext:
+    """certifi's bundle, which aiogram trusts for Telegram, unless SSL_CERT_FILE or SSL_CERT_DIR
+    name others (a hoster's private or intercepting CA), as OpenSSL and httpx honour them."""
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if cafile and os.path.isfile(cafile):
+        return ssl.create_default_context(cafile=cafile)
+    if capath and os.path.isdir(capath):
+        return ssl.create_default_context(capath=capath)
+    return ssl.create_default_context(cafile=certifi.where())
 
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        pass
 
-    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
-        pass
-
-
-def _text_of(response: httpx.Response) -> str:
-    """The body as text; UTF-8 (what the API sends) without httpx's charset parsing, which
-    goes through the email package on every response."""
-    content_type = response.headers.get("content-type", "").lower()
-    if "charset=" not in content_type or "charset=utf-8" in content_type.replace('"', ""):
-        return response.content.decode("utf-8", errors="replace")
-    return response.text
+def _text_of(body: bytes, charset: str | None) -> str:
+    """The body as text: UTF-8 (what the API sends) unless the answer names another charset
+    that Python can decode text with (not "base64", "rot13" or a name it does not know)."""
+    if charset:
+        try:
+            return body.decode(charset, errors="replace")
+        except (LookupError, UnicodeError):
+            pass
+    return body.decode("utf-8", errors="replace")
 
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-def env_proxy(url: str) -> httpx.Proxy | None:
+def env_proxy(url: str) -> str | None:
     """The proxy that HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (less NO_PROXY) set for ``url``;
     never one for this machine itself (the simulator), which no proxy could reach."""
     parts = urllib.parse.urlsplit(url)
@@ -165,8 +169,7 @@ def env_proxy(url: str) -> httpx.Proxy | None:
     if host is None or host in _LOOPBACK or urllib.request.proxy_bypass(host):
         return None
     proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    return httpx.Proxy(proxy) if proxy else None
+    return proxies.get(parts.scheme) or proxies.get("all") or None
 
 
 class InfernoClient:
@@ -181,12 +184,15 @@ class InfernoClient:
         max_connections: int = 16,
         read_retries: int = 2,
         backoff: float = 0.3,
-        transport: httpx.AsyncBaseTransport | None = None,
         cache_ttl: float = 0.0,
     ) -> None:
         self.base_url = base_url
-        # One URL per action, built once: httpx parses the URL and its query on every request.
-        self._urls: dict[str, httpx.URL] = {}
+        # Parsed now, so that a bad port or host stops the bot at start-up, not each call.
+        self._base = URL(base_url)
+        if self._base.port is None or not self._base.host:
+            raise ValueError("the provider's URL needs a host (and a valid port, if any)")
+        # One URL per action, built once rather than parsed again on every request.
+        self._urls: dict[str, URL] = {}
         # Menus re-read the same lists on every tap; a few seconds of reuse saves most of the
         # provider calls. Only parameterless list reads are cached, and any write by an account
         # drops that account's entries, so the bot never shows a list older than its own action.
@@ -199,19 +205,24 @@ class InfernoClient:
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
-            transport=transport or aiohttp_transport(base_url, max_connections),
-            headers={"Accept": "application/json, text/plain, */*"},
-            # The key travels in a header; a cookie the provider (or a proxy in front of it) set
-            # for one customer must never ride along on another customer's request.
-            cookies=_NoCookies(),
-            # A redirect from the API is a login or challenge page, never the answer.
-            follow_redirects=False,
-        )
+        self._proxy = env_proxy(base_url)
+        self._max_connections = max_connections
+        self._connect_timeout = min(connect_timeout, timeout)
+        # Made on the first call: an aiohttp session belongs to the event loop it is made in.
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the provider client is closed")
+        if self._session is None:
+            self._session = _session(self._max_connections, self._connect_timeout)
+        return self._session
 
     async def __aenter__(self) -> InfernoClient:
         return self
@@ -455,10 +466,10 @@ class InfernoClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _url(self, action: str) -> httpx.URL:
+    def _url(self, action: str) -> URL:
         url = self._urls.get(action)
         if url is None:
-            url = self._urls[action] = httpx.URL(self.base_url, params={"action": action})
+            url = self._urls[action] = self._base.update_query(action=action)
         return url
 
     async def _attempt(
@@ -471,19 +482,30 @@ class InfernoClient:
     ) -> Any:
         started = time.monotonic()
         status: str = "-"
+        content = json.dumps(body, separators=(",", ":")).encode()
         try:
-            # httpx timeouts are per socket operation; this bounds the whole request.
-            async with asyncio.timeout(self._timeout):
-                response = await self._http.post(self._url(action), json=body, headers=headers)
-            status = str(response.status_code)
-        except (TimeoutError, httpx.TimeoutException) as exc:
+            # Connecting has its own, shorter limit (the session's); this bounds everything.
+            async with (
+                asyncio.timeout(self._timeout),
+                self._http().post(
+                    self._url(action),
+                    data=content,
+                    headers={**headers, "Content-Type": "application/json"},
+                    proxy=self._proxy,
+                    # A redirect from the API is a login or challenge page, never the answer.
+                    allow_redirects=False,
+                ) as response,
+            ):
+                answer = await response.read()
+                status_code, charset = response.status, response.charset
+            status = str(status_code)
+        except TimeoutError as exc:
             status = "timeout"
             raise ProviderUnavailable(
                 f"no answer within {self._timeout:g}s", action=action
             ) from exc
-        except (httpx.RequestError, aiohttp.ClientError) as exc:
-            # The transport maps aiohttp's errors to httpx's; the few it does not (a malformed
-            # HTTP answer, say) are network trouble all the same.
+        except aiohttp.ClientError as exc:
+            # Refused, reset, cut short or not HTTP at all: network trouble all the same.
             status = type(exc).__name__
             raise ProviderUnavailable(
                 f"network error ({type(exc).__name__})", action=action
@@ -496,7 +518,7 @@ class InfernoClient:
                 status,
                 time.monotonic() - started,
             )
-        return self._interpret(action, response.status_code, _text_of(response), secrets)
+        return self._interpret(action, status_code, _text_of(answer, charset), secrets)
 
     def _interpret(self, action: str, status: int, text: str, secrets: Sequence[str]) -> Any:
         if status in (401, 403):
