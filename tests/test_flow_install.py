@@ -588,3 +588,24 @@ async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
     final = env.tg.message(UID, keys_step.message_id)
     assert any("Install" in label for label in labels(final)), final.text
     assert [m for m in env.tg.bot_messages(UID) if "already used" in m.text]
+
+
+async def test_a_secret_typed_as_a_filter_is_deleted_and_never_shown(many: BotEnv) -> None:
+    env = many
+    customer = await env.linked(UID)
+    order_id = await paid_order(env, customer)
+    await open_wizard(env, UID, order_id)
+    before = env.screen(UID)
+    pasted = await env.tg.send_text(UID, "Summer2024!")
+    screen = await env.answered(UID, before)
+    assert env.tg.message(UID, pasted.message_id).deleted
+    assert "deleted it from the chat" in screen.text
+    assert "45 templates" in screen.text and len(template_labels(screen)) == 8
+    assert not [m for m in env.tg.bot_messages(UID) if "Summer2024" in m.text]
+    # A word that looks the same but names an OS is a search, and stays.
+    kept = await env.tg.send_text(UID, "centos7-64-default")
+    filtered = await env.answered(UID, env.screen(UID))
+    assert not env.tg.message(UID, kept.message_id).deleted
+    assert "Filter: centos7-64-default" in filtered.text
+    assert template_labels(filtered) == expected_labels(env, "centos7-64-default")
+    assert env.tg.errors == []

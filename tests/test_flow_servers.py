@@ -384,6 +384,23 @@ async def test_find_by_ip(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
+async def test_a_secret_sent_to_find_by_ip_is_deleted(env: BotEnv) -> None:
+    await env.linked(UID)
+    await open_servers(env)
+    await env.tg.tap_button(UID, "Find by IP")
+    await env.settle()
+    word = await env.tg.send_text(UID, "hello")
+    await env.settle()
+    assert not env.tg.message(UID, word.message_id).deleted
+    pasted = await env.tg.send_text(UID, "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3w")
+    await env.settle()
+    assert env.tg.message(UID, pasted.message_id).deleted
+    notice = env.tg.last_bot_message(UID)
+    assert "deleted it from the chat" in notice.text and notice.button("Cancel")
+    assert env.sim.calls["getinfo"] == 0
+    assert env.tg.errors == []
+
+
 async def test_find_by_ip_step_survives_a_restart_and_cancel_returns(env: BotEnv) -> None:
     customer = await env.linked(UID)
     order_id = await installed_server(env, customer)

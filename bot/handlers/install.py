@@ -33,8 +33,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers import sshkeys
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
 from bot.handlers.common import (
+    delete_secret,
     is_provider_id,
     load_or_explain,
+    looks_like_credential,
     plain,
     show_not_linked,
 )
@@ -419,10 +421,11 @@ async def _to_templates(
     bot: Bot,
     inferno: InfernoClient,
     wizard: Wizard,
+    notice: str | None = None,
 ) -> None:
     await state.set_state(InstallWizard.template)
     await save_wizard(state, wizard)
-    await render_templates(event, i18n, bot, inferno, wizard)
+    await render_templates(event, i18n, bot, inferno, wizard, notice)
 
 
 @router.callback_query(WizCb.filter(F.action.in_({WizAction.PAGE, WizAction.TEMPLATES})))
@@ -484,9 +487,26 @@ async def filter_typed(
             message, i18n("install-filter-bad", max=FILTER_MAX), _markup([cancel_button(i18n)])
         )
         return
+    if looks_like_credential(words) and not await _names_a_template(inferno, words):
+        # A password or key typed here by mistake: deleted, and never shown back as the filter.
+        deleted = await delete_secret(message, i18n)
+        wizard.page, wizard.token = 0, None
+        notice = i18n("install-filter-secret-deleted") if deleted else None
+        await _to_templates(message, state, i18n, bot, inferno, wizard, notice)
+        return
     # Typing a word is a search from any step: it takes the user back to the list.
     wizard.filter, wizard.page, wizard.token = words, 0, None
     await _to_templates(message, state, i18n, bot, inferno, wizard)
+
+
+async def _names_a_template(inferno: InfernoClient, words: str) -> bool:
+    """Whether a secret-looking word ("Windows2022") is part of an OS name after all; without
+    the list, it is taken for a secret."""
+    try:
+        catalog = await inferno.list_catalog()
+    except InfernoError:
+        return False
+    return bool(filter_templates(catalog.templates, words))
 
 
 @router.message(

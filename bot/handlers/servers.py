@@ -26,7 +26,9 @@ from bot.handlers.callbacks import (
     ShowPasswordCb,
 )
 from bot.handlers.common import (
+    delete_secret,
     is_provider_id,
+    looks_like_credential,
     newest_first,
     not_linked_keyboard,
     paged_keyboard,
@@ -586,6 +588,13 @@ async def find_ip(
         return
     ip = parse_ip(message.text or "")
     if ip is None:
+        if looks_like_credential(message.text or ""):
+            # A password or key sent here by mistake must not stay in the chat. When Telegram
+            # refuses, the request to delete it carries the way on instead.
+            if await delete_secret(message, i18n, _find_markup(i18n)):
+                await show(message, i18n("servers-find-secret-deleted"), _find_markup(i18n))
+            log.info("user=%s find-by-ip: a secret-like text", user_id_of(message))
+            return
         await show(message, i18n("servers-find-invalid"), _find_markup(i18n))
         return
     await typing(bot, message.chat.id)
