@@ -299,3 +299,31 @@ async def test_rsa_key_in_russian(env: BotEnv) -> None:
     assert "добавлен" in done.text
     assert customer.ssh_keys[0].key_type == "ssh-rsa"
     assert env.tg.errors == []
+
+
+async def test_an_api_key_pasted_as_a_key_or_a_name_is_deleted_and_never_shown(
+    env: BotEnv,
+) -> None:
+    customer = await env.linked(UID)
+    await open_keys(env)
+    await env.tap(UID, "Add a key")
+    for secret in ("sk-proj-A1b2C3d4E5f6G7h8I9j0", "Summer2024 and more words"):
+        before = env.screen(UID)
+        pasted = await env.tg.send_text(UID, secret)
+        answer = await env.answered(UID, before)
+        assert env.tg.message(UID, pasted.message_id).deleted
+        assert "deleted it from the chat" in answer.text and "supported key type" in answer.text
+        assert "« SSH keys" in labels(answer)
+    await env.say(UID, ed25519_line())
+    before = env.screen(UID)
+    pasted = await env.tg.send_text(UID, "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3w")
+    answer = await env.answered(UID, before)
+    assert env.tg.message(UID, pasted.message_id).deleted
+    assert "deleted it from the chat" in answer.text
+    assert any(label.startswith("Skip") for label in labels(answer))
+    assert customer.ssh_keys == []
+    done = await env.say(UID, "WorkPC2024")  # a short name that mixes cases and digits
+    assert customer.ssh_keys[0].name == "WorkPC2024" and "WorkPC2024" in done.text
+    for secret in ("sk-proj-A1b2C3d4E5f6G7h8I9j0", "Summer2024", "q0Dx8n2yJc0dQmXl"):
+        assert not [m for m in env.tg.bot_messages(UID) if secret in m.text]
+    assert env.tg.errors == []

@@ -482,17 +482,20 @@ async def filter_typed(
         await expired(message, i18n)
         return
     words = " ".join(text.split())
-    if not words or len(words) > FILTER_MAX or "\n" in text.strip():
-        await show(
-            message, i18n("install-filter-bad", max=FILTER_MAX), _markup([cancel_button(i18n)])
-        )
-        return
-    if looks_like_credential(words) and not await _names_a_template(inferno, words):
+    # Before the length check: an API key is longer than any filter, and must go all the same.
+    if looks_like_credential(words) and not (
+        len(words) <= FILTER_MAX and await _names_a_template(inferno, words)
+    ):
         # A password or key typed here by mistake: deleted, and never shown back as the filter.
         deleted = await delete_secret(message, i18n)
         wizard.page, wizard.token = 0, None
         notice = i18n("install-filter-secret-deleted") if deleted else None
         await _to_templates(message, state, i18n, bot, inferno, wizard, notice)
+        return
+    if not words or len(words) > FILTER_MAX or "\n" in text.strip():
+        await show(
+            message, i18n("install-filter-bad", max=FILTER_MAX), _markup([cancel_button(i18n)])
+        )
         return
     # Typing a word is a search from any step: it takes the user back to the list.
     wizard.filter, wizard.page, wizard.token = words, 0, None

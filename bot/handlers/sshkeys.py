@@ -25,9 +25,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.common import (
     button,
+    delete_secret,
     failure_note,
     is_provider_id,
     load_or_explain,
+    looks_like_credential,
     plain,
     run_confirmed,
     show_not_linked,
@@ -161,6 +163,17 @@ _PROBLEM_KEYS = {
 }
 
 
+# A typed key name this long that looks like a credential is taken for a pasted API key.
+SECRET_NAME_MIN = 16
+
+
+def _holds_a_secret(text: str) -> bool:
+    """The paste, or its first word (what would be named as the key type), looks like a password
+    or an API key."""
+    words = text.split()
+    return looks_like_credential(text) or (bool(words) and looks_like_credential(words[0]))
+
+
 def problem_text(i18n: Translator, error: InvalidPublicKey) -> str:
     if error.problem is KeyProblem.UNSUPPORTED_TYPE and error.detail:
         return i18n("sshkeys-bad-type-named", type=error.detail)
@@ -200,6 +213,13 @@ async def accept_pasted_key(
             await refuse_private_key(message, i18n)
             return None
         log.info("user=%s action=sshkey-paste result=%s", user_id_of(message), error.problem)
+        if error.problem is KeyProblem.UNSUPPORTED_TYPE and _holds_a_secret(message.text):
+            # An API key or password pasted here by mistake: it must not stay in the chat, nor
+            # come back as "the key type ... is not supported".
+            if await delete_secret(message, i18n, retry_markup):
+                again = i18n("sshkeys-bad-key", reason=Html(i18n("sshkeys-bad-type")))
+                await show(message, i18n("input-secret-deleted") + "\n\n" + again, retry_markup)
+            return None
         await show(
             message, i18n("sshkeys-bad-key", reason=Html(problem_text(i18n, error))), retry_markup
         )
@@ -245,6 +265,14 @@ async def take_name(
     name only when usable, after explaining the text otherwise."""
     if isinstance(event, CallbackQuery):
         return True, None
+    typed = (event.text or "").strip()
+    if len(typed) >= SECRET_NAME_MIN and looks_like_credential(typed):
+        # A name is sent to the provider and shown back: a pasted key must be neither. Shorter
+        # words ("WorkPC2024") are names people give.
+        if await delete_secret(event, i18n, name_markup(buttons)):
+            text = i18n("input-secret-deleted") + "\n\n" + i18n("sshkeys-bad-name", max=NAME_MAX)
+            await show(event, text, name_markup(buttons))
+        return False, None
     name = clean_name(event.text or "")
     if name is None:
         await show(event, i18n("sshkeys-bad-name", max=NAME_MAX), name_markup(buttons))
