@@ -400,6 +400,28 @@ async def test_a_purchase_outcome_whose_screen_cannot_be_drawn_is_still_told(
     assert env.sim.calls["create"] == 1
 
 
+async def test_the_question_asked_again_is_drawn_under_the_user_s_lock(
+    env: BotEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await env.linked(UID)
+    await confirmation(env, "VPS Start", "5.00")
+    start = env.sim.products["101"]
+    env.sim.products["101"] = SimProduct(start.id, start.name, Decimal("7.00"), start.description)
+    assert env.services is not None
+    inferno, locks = env.services.inferno, env.services.locks
+    balance, held = inferno.balance, []
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        lock = locks._locks.get(UID)  # the question reads the balance while it is drawn
+        held.append(lock is not None and lock.locked())
+        return await balance(*args, **kwargs)
+
+    monkeypatch.setattr(inferno, "balance", watched)
+    asked = await tap(env, "Confirm the purchase")
+    assert "changed from 5.00 to 7.00" in asked.text
+    assert held and all(held)
+
+
 async def test_a_price_changed_since_the_confirmation_is_asked_again(env: BotEnv) -> None:
     customer = await env.linked(UID)
     first = await confirmation(env, "VPS Start", "5.00")

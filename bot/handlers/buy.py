@@ -352,8 +352,12 @@ async def confirm_buy(
         return
     payload, outcome = done
     if isinstance(outcome, _PlanChanged):
-        log.info("user=%s action=create pid=%s result=repriced", user_id, payload.get("pid"))
-        await _ask_again(query, i18n, inferno, bot, db, creds, payload, outcome.product)
+        result = "repriced" if outcome.product is not None else "plan-gone"
+        log.info("user=%s action=create pid=%s result=%s", user_id, payload.get("pid"), result)
+        # Drawn under the lock like every question that leads to a purchase (see user_lock):
+        # a direct call does not pass ask_buy's flag, and run_confirmed has let go of it.
+        async with locks.hold(user_id):
+            await _ask_again(query, i18n, inferno, bot, db, creds, payload, outcome.product)
         return
     product_id: str = payload["pid"]
     if isinstance(outcome, InfernoError):
