@@ -83,10 +83,14 @@ def looks_like_credential(text: str) -> bool:
 
 
 async def delete_secret(
-    message: Message, i18n: Translator, markup: InlineKeyboardMarkup | None = None
+    message: Message,
+    i18n: Translator,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    then: str | None = None,
 ) -> bool:
-    """Removes a message holding a secret; if Telegram refuses, asks the user to do it (with
-    ``markup`` under that request)."""
+    """Removes a message holding a secret, then shows ``then`` (if given) with ``markup``; if
+    Telegram refuses, asks the user to do it instead, with ``markup`` under that request."""
     try:
         await message.delete()
     except TelegramAPIError as exc:
@@ -94,6 +98,8 @@ async def delete_secret(
         log.warning("user=%s secret message not deleted: %s", user_id_of(message), exc.message)
         await message.answer(i18n("link-delete-failed"), reply_markup=markup)
         return False
+    if then is not None:
+        await show(message, then, markup)
     return True
 
 

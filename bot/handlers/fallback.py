@@ -44,10 +44,9 @@ async def unknown_message(message: Message, i18n: Translator) -> None:
     text = message.text or ""
     if looks_like_credential(text):
         # When Telegram refuses, the request to delete it carries the way back instead.
-        deleted = await delete_secret(message, i18n, back_to_menu(i18n))
+        notice = i18n("unknown-secret-deleted")
+        deleted = await delete_secret(message, i18n, back_to_menu(i18n), then=notice)
         log.info("user=%s action=unknown-message secret-like deleted=%s", message.chat.id, deleted)
-        if deleted:
-            await show(message, i18n("unknown-secret-deleted"), back_to_menu(i18n))
         return
     command = text.startswith("/")
     log.info("user=%s action=unknown-%s", message.chat.id, "command" if command else "message")

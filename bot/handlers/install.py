@@ -489,7 +489,7 @@ async def filter_typed(
         # A password or key typed here by mistake: deleted, and never shown back as the filter.
         deleted = await delete_secret(message, i18n)
         wizard.page, wizard.token = 0, None
-        notice = i18n("install-filter-secret-deleted") if deleted else None
+        notice = i18n("input-secret-deleted") if deleted else None
         await _to_templates(message, state, i18n, bot, inferno, wizard, notice)
         return
     if not words or len(words) > FILTER_MAX or "\n" in text.strip():

@@ -591,8 +591,8 @@ async def find_ip(
         if looks_like_credential(message.text or ""):
             # A password or key sent here by mistake must not stay in the chat. When Telegram
             # refuses, the request to delete it carries the way on instead.
-            if await delete_secret(message, i18n, _find_markup(i18n)):
-                await show(message, i18n("servers-find-secret-deleted"), _find_markup(i18n))
+            notice = "\n\n".join([i18n("input-secret-deleted"), i18n("servers-find-invalid")])
+            await delete_secret(message, i18n, _find_markup(i18n), then=notice)
             log.info("user=%s find-by-ip: a secret-like text", user_id_of(message))
             return
         await show(message, i18n("servers-find-invalid"), _find_markup(i18n))

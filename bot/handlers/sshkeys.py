@@ -170,8 +170,8 @@ SECRET_NAME_MIN = 16
 def _holds_a_secret(text: str) -> bool:
     """The paste, or its first word (what would be named as the key type), looks like a password
     or an API key."""
-    words = text.split()
-    return looks_like_credential(text) or (bool(words) and looks_like_credential(words[0]))
+    words = text.split()  # a credential is one word: the whole paste, or its first word
+    return bool(words) and looks_like_credential(words[0])
 
 
 def problem_text(i18n: Translator, error: InvalidPublicKey) -> str:
@@ -216,9 +216,9 @@ async def accept_pasted_key(
         if error.problem is KeyProblem.UNSUPPORTED_TYPE and _holds_a_secret(message.text):
             # An API key or password pasted here by mistake: it must not stay in the chat, nor
             # come back as "the key type ... is not supported".
-            if await delete_secret(message, i18n, retry_markup):
-                again = i18n("sshkeys-bad-key", reason=Html(i18n("sshkeys-bad-type")))
-                await show(message, i18n("input-secret-deleted") + "\n\n" + again, retry_markup)
+            again = i18n("sshkeys-bad-key", reason=Html(i18n("sshkeys-bad-type")))
+            notice = "\n\n".join([i18n("input-secret-deleted"), again])
+            await delete_secret(message, i18n, retry_markup, then=notice)
             return None
         await show(
             message, i18n("sshkeys-bad-key", reason=Html(problem_text(i18n, error))), retry_markup
@@ -269,9 +269,9 @@ async def take_name(
     if len(typed) >= SECRET_NAME_MIN and looks_like_credential(typed):
         # A name is sent to the provider and shown back: a pasted key must be neither. Shorter
         # words ("WorkPC2024") are names people give.
-        if await delete_secret(event, i18n, name_markup(buttons)):
-            text = i18n("input-secret-deleted") + "\n\n" + i18n("sshkeys-bad-name", max=NAME_MAX)
-            await show(event, text, name_markup(buttons))
+        again = i18n("sshkeys-bad-name", max=NAME_MAX)
+        notice = "\n\n".join([i18n("input-secret-deleted"), again])
+        await delete_secret(event, i18n, name_markup(buttons), then=notice)
         return False, None
     name = clean_name(event.text or "")
     if name is None:

@@ -34,7 +34,7 @@ expired = ⌛ This button has expired. Open the menu again.
 unknown-message = 🤔 I work with buttons and a few commands. Open the menu to see what I can do, or send /help.
 unknown-command = 🤔 I do not know this command. Open the menu, or send /help for the list.
 input-secret-deleted = 🔒 That looked like a password or an API key, so I deleted it from the chat.
-unknown-secret-deleted = 🔒 That looked like a password or an API key, so I deleted it from the chat. If you meant to link an Inferno account, send /start.
+unknown-secret-deleted = { input-secret-deleted } If you meant to link an Inferno account, send /start.
 not-linked = Your Inferno account is not linked yet. Use /start to link it.
 
 access-denied = Sorry, this bot is private.

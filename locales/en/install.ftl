@@ -24,7 +24,6 @@ install-filter-on = 🔎 Filter: <b>{ $filter }</b> — { $count ->
 }
 install-filter-nothing = Nothing matches. Type another word or clear the filter.
 install-filter-bad = ⚠️ Type one short word to search for (up to { $max } characters), e.g. <i>ubuntu</i>.
-install-filter-secret-deleted = 🔒 That looked like a password or an API key, so I deleted it from the chat. To search, type part of an OS name, e.g. <i>ubuntu</i>.
 install-btn-clear-filter = ✖️ Clear the filter
 install-template-gone = ⚠️ That OS is no longer offered by the provider. Pick another one.
 

@@ -25,8 +25,6 @@ servers-find-prompt =
     🔎 Send the IP address of your server, for example <code>37.1.0.111</code>.
 servers-find-invalid =
     ❌ That is not an IP address. Send just the address, for example <code>37.1.0.111</code>.
-servers-find-secret-deleted =
-    🔒 That looked like a password or an API key, so I deleted it from the chat. Send just the server's IP address, for example <code>37.1.0.111</code>.
 servers-find-not-found =
     No server with the IP address <code>{ $ip }</code> in your account. Send another address or cancel.
 

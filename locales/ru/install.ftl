@@ -28,7 +28,6 @@ install-filter-on = 🔎 Фильтр: <b>{ $filter }</b> — { $count ->
 }
 install-filter-nothing = Ничего не найдено. Напишите другое слово или сбросьте фильтр.
 install-filter-bad = ⚠️ Напишите одно короткое слово для поиска (до { $max } символов), например <i>ubuntu</i>.
-install-filter-secret-deleted = 🔒 Это похоже на пароль или API-ключ, поэтому я удалил сообщение из чата. Для поиска введите часть названия ОС, например <i>ubuntu</i>.
 install-btn-clear-filter = ✖️ Сбросить фильтр
 install-template-gone = ⚠️ Провайдер больше не предлагает эту ОС. Выберите другую.
 
