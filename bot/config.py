@@ -62,11 +62,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         try:
             url = URL(value)
-            host, _port = url.host, url.port
+            host, _port = url.host, url.port  # yarl checks the port only when it is read
         except ValueError as exc:
             raise ValueError(f"is not a valid URL ({exc})") from None
         if not host:
             raise ValueError("must name a host")
+        if url.user is not None or url.password is not None:
+            # The URL is logged at start-up; credentials in it would be too.
+            raise ValueError("must not carry a user name or password")
         return value.rstrip("/")
 
     @field_validator("allowed_users", mode="before")

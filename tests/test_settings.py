@@ -72,6 +72,7 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("INFERNO_API_URL", "ftp://x", "INFERNO_API_URL is invalid"),
         ("INFERNO_API_URL", "https://cp.inferno.name:99999/api", "INFERNO_API_URL is invalid"),
         ("INFERNO_API_URL", "https:///api_client.php", "INFERNO_API_URL is invalid"),
+        ("INFERNO_API_URL", "https://me:hunter2@cp.inferno.name/api", "INFERNO_API_URL is invalid"),
         ("TELEGRAM_API_URL", "localhost:8081", "TELEGRAM_API_URL is invalid"),
     ],
 )

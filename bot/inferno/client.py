@@ -127,7 +127,8 @@ def _session(max_connections: int, connect_timeout: float) -> aiohttp.ClientSess
         # sock_connect, not connect: aiohttp counts the wait for a free pooled connection in
         # "connect", and a burst of slow calls would fail long before the whole-request limit.
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout),
-        headers={"Accept": "application/json, text/plain, */*"},
+        # Every call is a POST with a JSON body.
+        headers={"Accept": "application/json, text/plain, */*", "Content-Type": "application/json"},
         # One session serves every customer: no cookie the provider (or a proxy in front of
         # it) set for one customer may ride along on another customer's request.
         cookie_jar=aiohttp.DummyCookieJar(),
@@ -186,11 +187,8 @@ class InfernoClient:
         backoff: float = 0.3,
         cache_ttl: float = 0.0,
     ) -> None:
-        self.base_url = base_url
-        # Parsed now, so that a bad port or host stops the bot at start-up, not each call.
+        # Checked by the settings (bot.config) before a deployment gets here.
         self._base = URL(base_url)
-        if self._base.port is None or not self._base.host:
-            raise ValueError("the provider's URL needs a host (and a valid port, if any)")
         # One URL per action, built once rather than parsed again on every request.
         self._urls: dict[str, URL] = {}
         # Menus re-read the same lists on every tap; a few seconds of reuse saves most of the
@@ -452,10 +450,11 @@ class InfernoClient:
             body = {"cid": creds.cid, **params}
             headers["X-Key"] = creds.key
             known_secrets.append(creds.key)
+        content = json.dumps(body, separators=(",", ":")).encode()  # once, for every attempt
         attempts = 1 + (self._read_retries if action in READ_ACTIONS else 0)
         for attempt in range(attempts):
             try:
-                return await self._attempt(action, creds, body, headers, known_secrets)
+                return await self._attempt(action, creds, content, headers, known_secrets)
             except ProviderUnavailable as exc:
                 if not exc.retryable or attempt + 1 >= attempts:
                     raise
@@ -476,13 +475,12 @@ class InfernoClient:
         self,
         action: str,
         creds: Credentials | None,
-        body: dict[str, Any],
+        content: bytes,
         headers: dict[str, str],
         secrets: Sequence[str],
     ) -> Any:
         started = time.monotonic()
         status: str = "-"
-        content = json.dumps(body, separators=(",", ":")).encode()
         try:
             # Connecting has its own, shorter limit (the session's); this bounds everything.
             async with (
@@ -490,7 +488,7 @@ class InfernoClient:
                 self._http().post(
                     self._url(action),
                     data=content,
-                    headers={**headers, "Content-Type": "application/json"},
+                    headers=headers,
                     proxy=self._proxy,
                     # A redirect from the API is a login or challenge page, never the answer.
                     allow_redirects=False,
@@ -499,17 +497,23 @@ class InfernoClient:
                 answer = await response.read()
                 status_code, charset = response.status, response.charset
             status = str(status_code)
+        except aiohttp.ServerTimeoutError:  # also a TimeoutError: the connect limit (sock_connect)
+            status = "connect-timeout"
+            raise ProviderUnavailable(
+                f"no connection within {self._connect_timeout:g}s", action=action
+            ) from None
         except TimeoutError as exc:
             status = "timeout"
             raise ProviderUnavailable(
                 f"no answer within {self._timeout:g}s", action=action
             ) from exc
         except aiohttp.ClientError as exc:
-            # Refused, reset, cut short or not HTTP at all: network trouble all the same.
+            # Refused, reset, cut short or not HTTP at all: network trouble all the same. Not
+            # chained: aiohttp's error carries the request's headers, the key among them.
             status = type(exc).__name__
             raise ProviderUnavailable(
                 f"network error ({type(exc).__name__})", action=action
-            ) from exc
+            ) from None
         finally:
             log.debug(
                 "inferno %s cid=%s status=%s %.3fs",
