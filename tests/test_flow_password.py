@@ -122,6 +122,7 @@ async def test_delete_now_button(slow_env: BotEnv) -> None:
     await env.tg.tap_button(UID, "Delete now", message_id=message.message_id)
     await env.settle()
     assert message.deleted
+    assert await env.db.deletions.due(time.time() + 10**6) == []  # nothing left for the cleaner
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
 

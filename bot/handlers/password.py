@@ -138,23 +138,28 @@ async def delete_now(
     # By chat and message id: a message too old for the bot to see in the update
     # (InaccessibleMessage) still holds the secret and must go too.
     chat_id, message_id = message.chat.id, message.message_id
+    refusal: str | None = None
     try:
         await bot.delete_message(chat_id, message_id)
-        await deletions.cancel(chat_id, message_id)  # nothing left for the cleaner to do
-        return
     except TelegramBadRequest as exc:
-        if "message to delete not found" in exc.message:
-            return
-        refusal = exc.message
-    # Too old to delete (48 h): a bot may still edit its own message, so hide the secret.
-    try:
-        await bot.edit_message_text(REDACTED, chat_id=chat_id, message_id=message_id)
-        # The cleaner, failing to delete it in turn, would redact it again: "not modified".
+        if "message to delete not found" not in exc.message:
+            refusal = await _redact(bot, chat_id, message_id, exc.message)
+    if refusal is None:
+        # Deleted, already gone or redacted: nothing left for the cleaner, which would only
+        # fail to delete it in turn and redact it again ("not modified").
         await deletions.cancel(chat_id, message_id)
         return
-    except TelegramBadRequest as exc:
-        if "message to edit not found" in exc.message:
-            return
-        refusal = f"{refusal}; {exc.message}"
     log.warning("user=%s password message could not be removed: %s", chat_id, refusal)
     await bot.send_message(chat_id, i18n("password-delete-failed"))
+
+
+async def _redact(bot: Bot, chat_id: int, message_id: int, refusal: str) -> str | None:
+    """Too old to delete (48 h): a bot may still edit its own message, so the secret is hidden.
+    None when it is (or the message is gone); else why not, after ``refusal``."""
+    try:
+        await bot.edit_message_text(REDACTED, chat_id=chat_id, message_id=message_id)
+    except TelegramBadRequest as exc:
+        if "message to edit not found" in exc.message:
+            return None
+        return f"{refusal}; {exc.message}"
+    return None

@@ -18,7 +18,6 @@ it are still compiled per answer. About 2.3 MB less at start-up (``bench/RESULTS
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from aiogram import Bot
@@ -44,10 +43,10 @@ EVERYDAY_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
 
 
 class KeepResponseTypes(BaseRequestMiddleware):
-    def __init__(self, built_now: Iterable[type[TelegramMethod[Any]]] = EVERYDAY_METHODS) -> None:
+    def __init__(self) -> None:
         self._kept: dict[type[Any], Any] = {}
         Message.model_rebuild()  # before the answers that hold one, so that they share it
-        for kind in built_now:
+        for kind in EVERYDAY_METHODS:
             kind.model_rebuild()
             self._kept[kind] = Response.__class_getitem__(kind.__returning__)
 
