@@ -210,6 +210,20 @@ class BotEnv:
         await self.tg.tap_button(user_id, text)
         return await self.answered(user_id, before)
 
+    async def double_tap_past_held_call(
+        self, user_id: int, text: str, message_id: int, held: list[Any], then: str
+    ) -> None:
+        """Taps ``text`` twice before the bot draws anything, with the second tap's provider
+        call held (:func:`hold_second_call`, whose calls are ``held``); waits until both taps
+        made that call and the first one's screen offers a button with ``then``."""
+        await self.tg.tap_button(user_id, text, message_id=message_id)
+        await self.tg.tap_button(user_id, text, message_id=message_id)
+        await self.tg.wait_for(lambda: len(held) == 2, message="both taps to reach the held call")
+        await self.tg.wait_for(
+            lambda: any(then in label for label in labels(self.tg.message(user_id, message_id))),
+            message=f"a screen offering {then!r}",
+        )
+
     async def tap_then_release(
         self, user_id: int, text: str, message_id: int, release: asyncio.Event
     ) -> None:

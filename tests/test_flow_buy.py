@@ -350,13 +350,7 @@ async def test_a_slow_second_buy_tap_never_draws_a_confirmation_over_the_new_ord
     inferno = env.services.inferno
     reads, release = hold_second_call(monkeypatch, inferno, "balance")
     # A double tap: both land before the bot has drawn anything.
-    await env.tg.tap_button(UID, "Buy for 5.00", message_id=card.message_id)
-    await env.tg.tap_button(UID, "Buy for 5.00", message_id=card.message_id)
-    await env.tg.wait_for(lambda: len(reads) == 2, message="both taps to read the balance")
-    await env.tg.wait_for(
-        lambda: any("Confirm" in b.text for b in env.tg.message(UID, card.message_id).buttons()),
-        message="the first confirmation",
-    )
+    await env.double_tap_past_held_call(UID, "Buy for 5.00", card.message_id, reads, "Confirm")
     # Taken in and on its way to the lock: the purchase would go through now, were it not for
     # the lock.
     await env.tap_then_release(UID, "Confirm the purchase", card.message_id, release)

@@ -568,16 +568,8 @@ async def test_a_slow_second_summary_tap_supersedes_a_waiting_install_tap(
     dry_runs, release = hold_second_call(
         monkeypatch, client(env), "install", counts=lambda *args, run, **kwargs: not run
     )
-    data = keys_step.button("without a key").callback_data
-    assert data is not None
-    await env.tg.tap(UID, keys_step.message_id, data)
-    await env.tg.tap(UID, keys_step.message_id, data)
-    await env.tg.wait_for(lambda: len(dry_runs) == 2, message="both taps to check")
-    await env.tg.wait_for(
-        lambda: any(
-            "Install" in label for label in labels(env.tg.message(UID, keys_step.message_id))
-        ),
-        message="the first summary",
+    await env.double_tap_past_held_call(
+        UID, "without a key", keys_step.message_id, dry_runs, "Install"
     )
     # Taken in and on its way to the lock: the install would go out now, were it not for it.
     await env.tap_then_release(UID, "Install", keys_step.message_id, release)

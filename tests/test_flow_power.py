@@ -241,15 +241,7 @@ async def test_a_slow_second_reboot_tap_never_asks_again_over_the_done_screen(
     assert env.services is not None
     inferno = env.services.inferno
     reads, release = hold_second_call(monkeypatch, inferno, "get_info")
-    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
-    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
-    await env.tg.wait_for(lambda: len(reads) == 2, message="both taps to read the server")
-    await env.tg.wait_for(
-        lambda: any(
-            "Yes, reboot" in b.text for b in env.tg.message(UID, card.message_id).buttons()
-        ),
-        message="the first question",
-    )
+    await env.double_tap_past_held_call(UID, "Reboot", card.message_id, reads, "Yes, reboot")
     # Taken in and on its way to the lock: the reboot would go out now, were it not for it.
     await env.tap_then_release(UID, "Yes, reboot", card.message_id, release)
     assert "The reboot command was sent" in env.tg.message(UID, card.message_id).text

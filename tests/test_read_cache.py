@@ -13,6 +13,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import ProviderUnavailable
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Simulator, SimulatorServer
+from tests.harness import creds_of
 
 
 @pytest.fixture
@@ -26,8 +27,8 @@ async def setup() -> AsyncIterator[tuple[Simulator, InfernoClient, Credentials, 
             yield (
                 sim,
                 client,
-                Credentials(cid=first.cid, key=first.key),
-                Credentials(cid=second.cid, key=second.key),
+                creds_of(first),
+                creds_of(second),
             )
         finally:
             await client.aclose()
