@@ -46,7 +46,8 @@ _PRINT_RSS = "import gc, psutil; gc.collect(); print(psutil.Process().memory_inf
 class ProcessFootprint:
     linked_users: int  # counted in the database the bot opened, not the number asked for
     active_users: int  # users whose /menu the bot answered
-    taps_served: int = 0  # taps the bot answered with the next screen of the route
+    taps_asked: int = 0  # active users × taps per user
+    taps_served: int = 0  # taps the bot answered with an edit (a way back to the menu included)
     failures: int = 0  # users who got no screen in time, or were stranded (see bench.traffic)
     off_route: int = 0  # taps that found the expected button missing (an error screen, say)
     exit_code: int | None = None
@@ -94,6 +95,7 @@ async def measure_bot_process(
             process = psutil.Process(bot.process.pid)
             menus = await open_menus(tg, active, timeout)
             result.active_users = len(menus)
+            result.taps_asked = len(menus) * taps
             result.rss_mb["started, every active user answered"] = _mb(process)
             with provider_latency(sim, latency, jitter):
                 drive = await drive_users(tg, menus, taps, timeout)

@@ -73,6 +73,7 @@ async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) ->
     process = results.process
     assert (process.linked_users, process.active_users, process.exit_code) == (LINKED, USERS, 0)
     assert (process.taps_served, process.failures, process.off_route) == (USERS * TAPS, 0, 0)
+    assert process.taps_asked == USERS * TAPS
     assert list(process.rss_mb) == ["started, every active user answered", "served"]
     assert all(mb > 0 for mb in process.rss_mb.values())
     assert len(process.floor_mb) == 3 and all(mb > 0 for mb in process.floor_mb.values())
