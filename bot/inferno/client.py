@@ -203,7 +203,8 @@ class InfernoClient:
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
-        self._proxy = env_proxy(base_url)
+        proxy = env_proxy(base_url)
+        self._proxy = URL(proxy) if proxy else None  # parsed once, not on every request
         self._max_connections = max_connections
         self._connect_timeout = min(connect_timeout, timeout)
         # Made on the first call: an aiohttp session belongs to the event loop it is made in.
