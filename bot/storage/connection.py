@@ -74,8 +74,8 @@ class Connection:
             return await self._raw.fetchall(sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._lock:
-            return await self._raw.fetchone(sql, params)
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._lock:
