@@ -19,7 +19,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.config import Settings
 from bot.forget_updates import forget_handled_updates
-from bot.handlers import build_root_router
+from bot.handlers import include_areas
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -124,7 +124,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
     # Inner: it needs the handler's flags. On the root observer it covers every area's taps.
     dp.callback_query.middleware(UserLockMiddleware())
-    dp.include_router(build_root_router())
+    include_areas(dp)
 
     async def on_startup(bot: Bot) -> None:
         try:

@@ -6,22 +6,31 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from aiogram import Router
+from aiogram import Dispatcher, Router
 from aiogram.dispatcher.event.handler import CallableObject, HandlerObject
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.types import CallbackQuery, Chat, Message, User
 
-from bot.handlers import build_root_router, errors, fallback
+from bot.handlers import errors, fallback, include_areas, start
+from bot.handlers.area import AreaRouter
 from bot.handlers.filters import (
     DataPrefix,
     NotCommand,
     NoText,
+    NotLinked,
     TextMatches,
     TypedText,
     data_prefix,
 )
-from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.navigation import MenuCb, Screen, menu_data, menu_taps
 from bot.handlers.servers import ServerListCb
+from bot.inferno.models import Credentials
+
+
+def _dispatcher() -> Dispatcher:
+    dp = Dispatcher()
+    include_areas(dp)
+    return dp
 
 
 def _callables(router: Router) -> Iterator[tuple[str, CallableObject]]:
@@ -40,7 +49,7 @@ def _callables(router: Router) -> Iterator[tuple[str, CallableObject]]:
 def test_no_filter_or_handler_is_sent_to_a_thread() -> None:
     # aiogram hands anything that is not a coroutine to asyncio.to_thread: on every update that
     # reaches it, a thread round trip for what is usually a string comparison.
-    offenders = [where for where, obj in _callables(build_root_router()) if not obj.awaitable]
+    offenders = [where for where, obj in _callables(_dispatcher()) if not obj.awaitable]
     assert offenders == []
 
 
@@ -124,29 +133,72 @@ def _prefixes_of(handler: HandlerObject) -> set[str] | None:
     return None
 
 
-def test_each_area_turns_away_only_taps_it_cannot_handle() -> None:
-    root = build_root_router()
-    for router in root.sub_routers:
+async def _menu_taps_of(handler: HandlerObject) -> set[str]:
+    """The main-menu buttons a handler answers, found by asking its filter about each one."""
+    for event_filter in handler.filters or ():
+        callback = event_filter.callback
+        if isinstance(callback, CallbackQueryFilter) and callback.callback_data is MenuCb:
+            return {menu_data(s) for s in Screen if await callback(_query(menu_data(s)))}
+    return set()
+
+
+async def test_each_area_turns_away_only_taps_it_cannot_handle() -> None:
+    for router in _dispatcher().sub_routers:
         observer = router.callback_query
         if not observer.handlers:
             continue
-        wanted = [_prefixes_of(handler) for handler in observer.handlers]
-        guards = [
-            f.callback
-            for f in observer._handler.filters or ()
-            if isinstance(f.callback, DataPrefix)
-        ]
+        assert isinstance(router, AreaRouter), router.name
+        guards = [guard for guard in router.tap_guards if isinstance(guard, DataPrefix)]
         if router is fallback.router:
-            assert wanted == [None] and not guards, "the fallback takes every tap"
+            assert [_prefixes_of(h) for h in observer.handlers] == [None] and not guards, (
+                "the fallback takes every tap"
+            )
             continue
         assert len(guards) == 1, f"{router.name}: no DataPrefix guard on callback_query"
-        for prefixes in wanted:
+        (guard,) = guards
+        for handler in observer.handlers:
+            menu_taps = await _menu_taps_of(handler)
+            if menu_taps:
+                # Menu buttons are let in one by one: each area takes only its own screens.
+                assert menu_taps <= guard.exact, (router.name, menu_taps - guard.exact)
+                continue
+            prefixes = _prefixes_of(handler)
             assert prefixes is not None, f"{router.name} has a catch-all tap handler"
-            assert prefixes <= set(guards[0].prefixes), (router.name, prefixes)
+            assert prefixes <= set(guard.prefixes), (router.name, prefixes)
+
+
+async def test_each_menu_screen_is_let_into_one_area_only() -> None:
+    # Two areas taking the same screen would mean the second one's handler is never reached.
+    for screen in Screen:
+        takers = [
+            router.name
+            for router in _dispatcher().sub_routers
+            for guard in getattr(router, "tap_guards", ())
+            if isinstance(guard, DataPrefix)
+            and menu_data(screen) in guard.exact
+            and router is not start.linked_only_router
+        ]
+        assert len(takers) == 1, (screen, takers)
+
+
+async def test_data_prefix_lets_in_exact_data() -> None:
+    guard = DataPrefix(ServerListCb, exact=menu_taps(Screen.SERVERS))
+    assert await guard(_query(menu_data(Screen.SERVERS))) is True
+    assert await guard(_query(ServerListCb().pack())) is True
+    assert await guard(_query(menu_data(Screen.MAIN))) is False
+    assert await guard(_query(menu_data(Screen.SERVERS) + "x")) is False
+    assert await DataPrefix(exact=["m:srv"])(_query("m:srvx")) is False
+
+
+async def test_not_linked() -> None:
+    query = _query("m:srv")
+    assert await NotLinked()(query) is True
+    assert await NotLinked()(query, creds=None) is True
+    assert await NotLinked()(query, creds=Credentials(cid=1, key="k" * 16)) is False
 
 
 def test_the_fallback_and_the_error_handler_come_last() -> None:
-    assert [router.name for router in build_root_router().sub_routers][-2:] == [
+    assert [router.name for router in _dispatcher().sub_routers][-2:] == [
         fallback.router.name,
         errors.router.name,
     ]

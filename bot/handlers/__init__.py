@@ -34,6 +34,7 @@ from bot.handlers import (
 AREA_ROUTERS = (
     sshkeys.private_key_router,
     start.router,
+    start.linked_only_router,
     menu.router,
     servers.router,
     power.router,
@@ -51,12 +52,11 @@ AREA_ROUTERS = (
 )
 
 
-def build_root_router() -> Router:
-    """A fresh root for each dispatcher. The area routers are module singletons (aiogram's
-    convention); a restart in the same process (tests, the demo) attaches them to a new root,
-    so their link to the previous, discarded one is cleared first."""
-    root = Router(name="root")
+def include_areas(parent: Router) -> None:
+    """Attaches the area routers to the dispatcher itself: every router level an update passes
+    costs aiogram copies of the handler data. The area routers are module singletons (aiogram's
+    convention); a restart in the same process (tests, the demo) attaches them to a new
+    dispatcher, so their link to the previous, discarded one is cleared first."""
     for router in AREA_ROUTERS:
         router._parent_router = None
-    root.include_routers(*AREA_ROUTERS)
-    return root
+    parent.include_routers(*AREA_ROUTERS)

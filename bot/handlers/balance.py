@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.common import load_or_explain, show_not_linked
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data, menu_taps
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Balance, Credentials
@@ -17,7 +18,7 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 # Refresh simply opens the screen again: it always shows the provider's current figure.
 
@@ -28,7 +29,7 @@ def money(balance: Balance) -> str:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(MenuCb))
+router.guard_taps(DataPrefix(exact=menu_taps(Screen.BALANCE)))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.BALANCE))

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.balance import money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
@@ -31,7 +32,7 @@ from bot.handlers.common import (
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.navigation import MenuCb, Screen, menu_taps
 from bot.handlers.orders import is_status, orders_button, status_label
 from bot.i18n import Translator, fit
 from bot.inferno.client import InfernoClient
@@ -51,7 +52,7 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 
 class BuyAction(StrEnum):
@@ -124,7 +125,7 @@ async def _find_plan(
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(BuyCb, BuyConfirmCb, MenuCb))
+router.guard_taps(DataPrefix(BuyCb, BuyConfirmCb, exact=menu_taps(Screen.BUY)))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.BUY))

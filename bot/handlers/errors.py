@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import ErrorEvent, User
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator, TranslatorHub, fit
 from bot.inferno.errors import InfernoError
@@ -16,7 +17,7 @@ from bot.ui import provider_error_text
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 
 @router.errors()

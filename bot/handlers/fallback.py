@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.common import delete_secret, looks_like_credential
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator
@@ -21,7 +21,7 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 
 @router.my_chat_member()

@@ -10,11 +10,14 @@ handler cannot creep back in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from bot.inferno.models import Credentials
 
 
 def data_prefix(owner: type[CallbackData] | str) -> str:
@@ -26,15 +29,26 @@ def data_prefix(owner: type[CallbackData] | str) -> str:
 
 class DataPrefix(Filter):
     """Callback data of one of the given CallbackData classes (or raw prefixes), whether or not
-    the rest still parses. A class without fields packs to its bare prefix."""
+    the rest still parses, or exactly one of the ``exact`` strings. A class without fields packs
+    to its bare prefix.
 
-    def __init__(self, *owners: type[CallbackData] | str) -> None:
+    ``exact`` is for data shared by every area, the main menu's buttons: an area lets in only
+    its own screens, so a menu tap does not try the handlers of each area on its way.
+    """
+
+    def __init__(self, *owners: type[CallbackData] | str, exact: Iterable[str] = ()) -> None:
         self.prefixes = tuple(data_prefix(owner) for owner in owners)
-        self._bare = frozenset(prefix[:-1] for prefix in self.prefixes)
+        self.exact = frozenset(exact)
+        self._whole = self.exact | frozenset(prefix[:-1] for prefix in self.prefixes)
+
+    def matches(self, data: str | None) -> bool:
+        return data is not None and (data in self._whole or data.startswith(self.prefixes))
+
+    def admits(self, query: CallbackQuery, data: Mapping[str, Any]) -> bool:
+        return self.matches(query.data)
 
     async def __call__(self, query: CallbackQuery) -> bool:
-        data = query.data
-        return data is not None and (data in self._bare or data.startswith(self.prefixes))
+        return self.matches(query.data)
 
 
 class TypedText(Filter):
@@ -49,6 +63,16 @@ class NotCommand(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.text is None or not message.text.startswith("/")
+
+
+class NotLinked(Filter):
+    """No Inferno account is linked to the user (``creds`` is put in by the user middleware)."""
+
+    def admits(self, query: CallbackQuery, data: Mapping[str, Any]) -> bool:
+        return data.get("creds") is None
+
+    async def __call__(self, event: TelegramObject, creds: Credentials | None = None) -> bool:
+        return creds is None
 
 
 class NoText(Filter):

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.common import link_button
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_taps
 from bot.i18n import Translator
 from bot.inferno.models import Credentials
 from bot.ui import show
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 
 def help_text(i18n: Translator) -> str:
@@ -35,7 +36,7 @@ def help_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyboard
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(MenuCb))
+router.guard_taps(DataPrefix(exact=menu_taps(Screen.HELP)))
 
 
 @router.message(Command("help"))

@@ -22,7 +22,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, TypeVar
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -31,6 +31,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers import sshkeys
+from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
 from bot.handlers.common import (
     delete_secret,
@@ -64,7 +65,7 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 T = TypeVar("T")
 
@@ -278,7 +279,7 @@ def header(i18n: Translator, wizard: Wizard) -> str:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(InstallStartCb, WizCb))
+router.guard_taps(DataPrefix(InstallStartCb, WizCb))
 
 
 @router.callback_query(InstallStartCb.filter())

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuBelowCb, MenuCb, Screen, main_menu_keyboard
+from bot.handlers.navigation import MenuBelowCb, MenuCb, Screen, main_menu_keyboard, menu_taps
 from bot.i18n import Translator
 from bot.inferno.models import Credentials
 from bot.ui import show
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 
 def menu_text(i18n: Translator, creds: Credentials | None) -> str:
@@ -23,7 +24,7 @@ def menu_text(i18n: Translator, creds: Credentials | None) -> str:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(MenuCb, MenuBelowCb))
+router.guard_taps(DataPrefix(MenuBelowCb, exact=menu_taps(Screen.MAIN)))
 
 
 @router.message(Command("menu"))

@@ -35,6 +35,11 @@ def menu_data(screen: Screen) -> str:
     return _MENU_DATA[screen]
 
 
+def menu_taps(*screens: Screen) -> tuple[str, ...]:
+    """The packed data of these screens' menu buttons, for an area's ``DataPrefix(exact=…)``."""
+    return tuple(_MENU_DATA[screen] for screen in screens)
+
+
 _MENU_DATA = {screen: MenuCb(screen=screen).pack() for screen in Screen}
 
 # Two buttons a row, the last one alone.

@@ -10,10 +10,11 @@ import html
 import logging
 from enum import StrEnum
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -27,7 +28,7 @@ from bot.handlers.common import (
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, menu_data
+from bot.handlers.navigation import MenuCb, Screen, menu_data, menu_taps
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
@@ -46,7 +47,7 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 
 class OrderAction(StrEnum):
@@ -138,7 +139,7 @@ async def _load_orders(
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(MenuCb, OrderCb, OrderCancelCb, OrdersPageCb))
+router.guard_taps(DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb, exact=menu_taps(Screen.ORDERS)))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))

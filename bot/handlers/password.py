@@ -7,12 +7,13 @@ import math
 from contextlib import suppress
 from functools import partial
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
+from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ShowPasswordCb
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import back_to_menu
@@ -32,7 +33,7 @@ from bot.ui import clip, show, typing
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 
 class DeletePasswordCb(CallbackData, prefix="pwd"):
@@ -46,7 +47,7 @@ def expiry_text(i18n: Translator, ttl: float) -> str:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(DeletePasswordCb, ShowPasswordCb))
+router.guard_taps(DataPrefix(DeletePasswordCb, ShowPasswordCb))
 
 
 @router.callback_query(ShowPasswordCb.filter())

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ServerCb
 from bot.handlers.common import is_provider_id
 from bot.handlers.filters import DataPrefix
@@ -35,7 +36,7 @@ from bot.ui import provider_error_text, show
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 _BY_ACTION = {op.action: op for op in PowerOp}
 
@@ -59,7 +60,7 @@ def _done_text(i18n: Translator, op: PowerOp) -> str:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(PowerCb))
+router.guard_taps(DataPrefix(PowerCb))
 
 
 # Boot is never asked about (its button carries a token already): a Boot "ask" is forged and

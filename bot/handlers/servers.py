@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import (
     InstallMode,
     InstallStartCb,
@@ -35,7 +36,7 @@ from bot.handlers.common import (
     user_id_of,
 )
 from bot.handlers.filters import DataPrefix, NoText, TypedText
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data, menu_taps
 from bot.i18n import Html, Translator, fit
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
@@ -53,7 +54,7 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 T = TypeVar("T")
 
@@ -496,7 +497,7 @@ async def card_view(
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(MenuCb, ServerCb, ServerListCb))
+router.guard_taps(DataPrefix(ServerCb, ServerListCb, exact=menu_taps(Screen.SERVERS)))
 
 
 @router.message(Command("servers"))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -21,7 +22,7 @@ from bot.handlers.common import (
     show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen
+from bot.handlers.navigation import MenuCb, Screen, menu_taps
 from bot.handlers.orders import OrderCb, is_status, orders_button, status_label
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -35,7 +36,7 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 # A provider may send dozens of fields; the card shows the first ones, each shortened.
 MAX_FIELDS = 40
@@ -78,7 +79,7 @@ async def _load(
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(MenuCb, ServiceCb, ServicesPageCb))
+router.guard_taps(DataPrefix(ServiceCb, ServicesPageCb, exact=menu_taps(Screen.SERVICES)))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))

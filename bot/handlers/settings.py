@@ -5,15 +5,23 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.common import link_button, not_linked_keyboard, spend_confirmation, user_id_of
 from bot.handlers.filters import DataPrefix
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu, back_to_menu_button, menu_data
+from bot.handlers.navigation import (
+    MenuCb,
+    Screen,
+    back_to_menu,
+    back_to_menu_button,
+    menu_data,
+    menu_taps,
+)
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
@@ -22,7 +30,7 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 UNLINK_ACTION = "unlink"
 
@@ -78,7 +86,7 @@ def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyb
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(LanguageCb, MenuCb, SettingsCb))
+router.guard_taps(DataPrefix(LanguageCb, SettingsCb, exact=menu_taps(Screen.SETTINGS)))
 
 
 @router.callback_query(MenuCb.filter(F.screen == Screen.SETTINGS))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -23,6 +23,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.common import (
     button,
     delete_secret,
@@ -36,7 +37,7 @@ from bot.handlers.common import (
     user_id_of,
 )
 from bot.handlers.filters import DataPrefix, TextMatches
-from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button
+from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_taps
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
@@ -63,7 +64,7 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
 
 PAGE_SIZE = 8
 NAME_MAX = 64
@@ -460,7 +461,7 @@ def _key_details(key: SshKey) -> str:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(KeyCb, MenuCb))
+router.guard_taps(DataPrefix(KeyCb, exact=menu_taps(Screen.KEYS)))
 
 
 @router.message(Command("keys"))
@@ -651,7 +652,7 @@ async def remove_confirmed(
 # Included before every other router (bot/handlers/__init__.py): whatever step the user is
 # in — a search, the client id, a key name — a pasted private key is deleted before any
 # handler could take it for something else and leave it in the chat.
-private_key_router = Router(name=f"{__name__}.private_key")
+private_key_router = AreaRouter(name=f"{__name__}.private_key")
 
 
 @private_key_router.message(TextMatches(looks_like_private_key))

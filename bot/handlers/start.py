@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 
-from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandStart, MagicData, StateFilter
+from aiogram import Bot, F
+from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.handlers.area import AreaRouter
 from bot.handlers.balance import money
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.common import (
@@ -25,7 +26,7 @@ from bot.handlers.common import (
     not_linked_keyboard,
     user_id_of,
 )
-from bot.handlers.filters import DataPrefix
+from bot.handlers.filters import DataPrefix, NotLinked
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
     MenuCb,
@@ -34,6 +35,7 @@ from bot.handlers.navigation import (
     back_to_menu_button,
     main_menu_keyboard,
     menu_data,
+    menu_taps,
 )
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -45,7 +47,10 @@ from bot.ui import provider_error_text, show, typing
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
+router = AreaRouter(name=__name__)
+# Menu taps that need an account, from users without one. Every linked user's menu tap is
+# turned away by the router's guard, so it never tries the linking handlers one by one.
+linked_only_router = AreaRouter(name=f"{__name__}.linked_only")
 
 CID_RE = re.compile(r"\d{1,12}")
 KEY_MIN, KEY_MAX = 8, 128
@@ -154,7 +159,8 @@ async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
 
 
 # Taps meant for other areas are turned away before any handler here is tried.
-router.callback_query.filter(DataPrefix(LinkCb, MenuCb, NewKeyCb))
+router.guard_taps(DataPrefix(LinkCb, NewKeyCb))
+linked_only_router.guard_taps(NotLinked(), DataPrefix(exact=menu_taps(*LINKED_ONLY_SCREENS)))
 
 
 # --------------------------------------------------------------------------- choosing a way
@@ -480,14 +486,12 @@ async def cancel_command(message: Message, state: FSMContext, i18n: Translator) 
 
 
 # The account check comes first: it is a dictionary lookup, and it turns away every linked
-# user's update before the command or the callback data is parsed.
-@router.message(MagicData(F.creds.is_(None)), Command("servers", "keys"))
+# user's update before the command is parsed.
+@router.message(NotLinked(), Command("servers", "keys"))
 async def linked_only_command(message: Message, i18n: Translator) -> None:
     await show(message, i18n("not-linked"), not_linked_keyboard(i18n))
 
 
-@router.callback_query(
-    MagicData(F.creds.is_(None)), MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS))
-)
+@linked_only_router.callback_query(MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS)))
 async def linked_only_screen(query: CallbackQuery, i18n: Translator) -> None:
     await show(query, i18n("not-linked"), not_linked_keyboard(i18n))
