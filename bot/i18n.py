@@ -8,13 +8,14 @@ HTML wraps it in :class:`Html`.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.runtime.types import fluent_number
@@ -36,6 +37,16 @@ Arg = str | int | float | Decimal | None
 
 class Html(str):
     """A string that is already valid, escaped Telegram HTML."""
+
+
+T = TypeVar("T")
+
+
+def per_locale(build: Callable[[Translator], T]) -> Callable[[Translator], T]:
+    """For what is built from one locale's texts alone, such as a fixed keyboard: built once
+    per translator instead of on every screen. A process has one translator per locale (tests
+    make a few more), so a small cache holds them all."""
+    return functools.lru_cache(maxsize=8)(build)
 
 
 class MissingTranslationError(LookupError):

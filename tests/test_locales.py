@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.handlers.navigation import main_menu_keyboard
 from bot.i18n import MissingTranslationError, TranslatorHub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,3 +144,13 @@ def test_a_long_argument_is_cut_not_refused(hub: TranslatorHub, reason: str) -> 
     assert len(text) < 2100
     assert "&am…" not in text and "&lt…" not in text, "never cut inside an entity"
     assert not re.search(r"&[#\w]*…", text), "never cut inside an entity"
+
+
+def test_a_per_locale_keyboard_is_built_once_per_locale(hub: TranslatorHub) -> None:
+    en, ru = hub.get("en"), hub.get("ru")
+    assert main_menu_keyboard(en) is main_menu_keyboard(en)
+    assert main_menu_keyboard(en) is not main_menu_keyboard(ru)
+    assert main_menu_keyboard(en).inline_keyboard[0][0].text == en("btn-servers")
+    assert main_menu_keyboard(ru).inline_keyboard[0][0].text == ru("btn-servers")
+    # A fresh hub (a restart in the same process) gets its own, built from its own texts.
+    assert main_menu_keyboard(TranslatorHub().get("en")) is not main_menu_keyboard(en)

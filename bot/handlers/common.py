@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.navigation import back_to_menu_button
-from bot.i18n import Translator
+from bot.i18n import Translator, per_locale
 from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
@@ -125,12 +125,14 @@ def button(text: str, data: CallbackData | str) -> InlineKeyboardButton:
     )
 
 
+@per_locale
 def link_button(i18n: Translator) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=i18n("link-btn-link"), callback_data=LinkCb(action=LinkAction.OPTIONS).pack()
     )
 
 
+@per_locale
 def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     """A way to link right there, and the menu: the one "not linked" screen of every area."""
     return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])

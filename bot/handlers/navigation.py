@@ -7,7 +7,7 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
+from bot.i18n import Translator, per_locale
 
 
 class Screen(StrEnum):
@@ -51,18 +51,22 @@ _MAIN_MENU_LAYOUT = (
 )
 
 
+@per_locale
 def back_to_menu_button(i18n: Translator) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=i18n("btn-menu"), callback_data=_MENU_DATA[Screen.MAIN])
 
 
+@per_locale
 def menu_below_button(i18n: Translator) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=i18n("btn-menu"), callback_data=MenuBelowCb().pack())
 
 
+@per_locale
 def back_to_menu(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[back_to_menu_button(i18n)]])
 
 
+@per_locale
 def main_menu_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     # Built directly: InlineKeyboardBuilder deep-copies every button on each one it adds.
     return InlineKeyboardMarkup(
