@@ -48,7 +48,7 @@ async def show(
         message = event.message
         if isinstance(message, Message):
             if (
-                _labels(message.reply_markup) == _labels(markup)
+                _same_labels(message.reply_markup, markup)
                 and message.html_text.removeprefix(DEMO_MARK) == text
                 and _same_markup(message.reply_markup, markup)
             ):
@@ -69,12 +69,20 @@ async def show(
     return await event.answer(text, reply_markup=markup)
 
 
-def _labels(markup: InlineKeyboardMarkup | None) -> list[tuple[str, str | None]]:
-    # A cheap first look: most taps change the keyboard, and then the text (whose HTML aiogram
-    # rebuilds from entities) need not be compared at all.
-    if markup is None:
-        return []
-    return [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
+def _same_labels(current: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) -> bool:
+    # A cheap first look: most taps change the keyboard, usually its shape, and then the text
+    # (whose HTML aiogram rebuilds from entities) need not be compared at all.
+    current_rows = current.inline_keyboard if current is not None else []
+    new_rows = new.inline_keyboard if new is not None else []
+    if len(current_rows) != len(new_rows):
+        return False
+    for old_row, new_row in zip(current_rows, new_rows, strict=True):
+        if len(old_row) != len(new_row):
+            return False
+        for old, button in zip(old_row, new_row, strict=True):
+            if old.text != button.text or old.callback_data != button.callback_data:
+                return False
+    return True
 
 
 def _same_markup(current: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from aiogram.methods import SendMessage
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import MAX_TEXT, fit
 from bot.middlewares.demo import DemoMarkMiddleware
-from bot.ui import DEMO_MARK
+from bot.ui import DEMO_MARK, _same_labels
 from tests.fakes.tg_html import parse_html
 
 
@@ -46,3 +47,23 @@ async def test_the_demo_mark_still_fits_a_full_screen() -> None:
     await DemoMarkMiddleware()(telegram, None, SendMessage(chat_id=1, text=full))  # type: ignore[arg-type]
     (text,) = sent
     assert text.startswith(DEMO_MARK) and len(text) <= MAX_TEXT
+
+
+def _markup(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=text, callback_data=data) for text, data in row]
+            for row in rows
+        ]
+    )
+
+
+def test_same_labels_compares_the_keyboards_shape_texts_and_data() -> None:
+    one = _markup([("A", "a"), ("B", "b")], [("C", "c")])
+    assert _same_labels(one, _markup([("A", "a"), ("B", "b")], [("C", "c")]))
+    assert not _same_labels(one, _markup([("A", "a")], [("B", "b"), ("C", "c")]))
+    assert not _same_labels(one, _markup([("A", "a"), ("B", "b")]))
+    assert not _same_labels(one, _markup([("A", "a"), ("B", "x")], [("C", "c")]))
+    assert not _same_labels(one, _markup([("A", "a"), ("X", "b")], [("C", "c")]))
+    assert _same_labels(None, _markup()) and _same_labels(None, None)
+    assert not _same_labels(None, one)
