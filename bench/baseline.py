@@ -6,12 +6,19 @@ ones our bot produced for the same button, captured from a real lap (see
 fake Bot API server and the difference in CPU is what our middlewares, handlers, storage and
 provider calls add on top of aiogram itself. It uses our ``create_bot`` (same session and
 defaults) and is polled exactly like ours.
+
+On a tap for which our bot had to ask the provider (the server card), the baseline waits as
+long as the simulator makes that call wait (the same latency and jitter), without the call.
+A user cannot tap again before the screen arrives, so without the wait the baseline's users
+would stay in lockstep and their taps would reach it in large getUpdates batches, which
+cost less per update than the trickle a provider's latency makes of our bot's traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -23,6 +30,7 @@ from bench.faketg import BenchTelegram
 from bench.traffic import Screens
 from bot.app import create_bot
 from bot.config import Settings
+from bot.inferno.simulator import Faults
 
 UNUSED_PROVIDER_URL = "http://127.0.0.1:9/api_client.php"
 
@@ -33,14 +41,23 @@ class Screen:
     markup: InlineKeyboardMarkup
 
 
-def build_dispatcher(screens: Screens) -> Dispatcher:
-    """A Dispatcher with a /menu command (to open the menu message) and one callback handler."""
+async def wait_like_the_provider(delay: float) -> None:
+    await asyncio.sleep(delay)
+
+
+def build_dispatcher(screens: Screens, provider: Faults | None = None) -> Dispatcher:
+    """A Dispatcher with a /menu command (to open the menu message) and one callback handler.
+
+    ``provider`` gives the wait on taps our bot answered with a provider call (none if None).
+    """
     assert screens.main is not None
     main = Screen(screens.main[0], InlineKeyboardMarkup.model_validate(screens.main[1]))
     after = {
         data: Screen(text, InlineKeyboardMarkup.model_validate(markup))
         for data, (text, markup) in screens.after.items()
     }
+    waits = {data for data, calls in screens.provider_calls.items() if calls} if provider else set()
+    rng = random.Random("baseline latency")
     # A fresh router per dispatcher: a module-level one could be attached to one dispatcher only.
     router = Router(name="baseline")
 
@@ -51,6 +68,8 @@ def build_dispatcher(screens: Screens) -> Dispatcher:
     @router.callback_query()
     async def tap(query: CallbackQuery) -> None:
         await query.answer()
+        if provider is not None and query.data in waits:
+            await wait_like_the_provider(provider.delay(rng))
         screen = after.get(query.data or "", main)
         if isinstance(query.message, Message):
             await query.message.edit_text(screen.text, reply_markup=screen.markup)
@@ -61,7 +80,9 @@ def build_dispatcher(screens: Screens) -> Dispatcher:
 
 
 @contextlib.asynccontextmanager
-async def running_baseline(screens: Screens) -> AsyncIterator[BenchTelegram]:
+async def running_baseline(
+    screens: Screens, *, latency: float = 0.0, jitter: float = 0.0
+) -> AsyncIterator[BenchTelegram]:
     """The baseline bot polling its own fake Bot API server; yields that server."""
     tg = BenchTelegram()
     await tg.start()
@@ -73,7 +94,7 @@ async def running_baseline(screens: Screens) -> AsyncIterator[BenchTelegram]:
             inferno_api_url=UNUSED_PROVIDER_URL,
         )
         bot: Bot = create_bot(settings)
-        dp = build_dispatcher(screens)
+        dp = build_dispatcher(screens, Faults(latency=latency, latency_jitter=jitter))
         polling = asyncio.create_task(
             dp.start_polling(bot, handle_signals=False, polling_timeout=1, close_bot_session=False)
         )

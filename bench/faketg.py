@@ -22,7 +22,13 @@ KEEP_REQUESTS = 500
 class _RecentRequests(list[RecordedRequest]):
     """Keeps the newest records only (trimmed in bulk, so appending stays O(1) amortised)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls = 0  # every getUpdates ever recorded, trimmed or not
+
     def append(self, item: RecordedRequest) -> None:
+        if item.method.lower() == "getupdates":
+            self.polls += 1
         super().append(item)
         if len(self) > 2 * KEEP_REQUESTS:
             del self[:-KEEP_REQUESTS]
@@ -34,11 +40,16 @@ class BenchTelegram(FakeTelegram):
         # second), which 200 users opening their menus at once would run into.
         kwargs.setdefault("flood_limit", False)
         super().__init__(**kwargs)
-        self.requests = _RecentRequests()
+        self.requests: _RecentRequests = _RecentRequests()
         self._edit_waiters: dict[tuple[int, int], list[asyncio.Future[FakeMessage]]] = defaultdict(
             list
         )
         self._send_waiters: dict[int, list[asyncio.Future[FakeMessage]]] = defaultdict(list)
+
+    @property
+    def polls(self) -> int:
+        """getUpdates requests so far."""
+        return self.requests.polls
 
     # ------------------------------------------------------------------ waiting without polling
 

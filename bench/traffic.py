@@ -64,6 +64,9 @@ class Screens:
 
     main: tuple[str, dict[str, Any]] | None = None
     after: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # Provider calls our bot made for each tapped data, on a lap with warm caches: the baseline
+    # waits the provider's latency on those taps, so both bots see the same traffic.
+    provider_calls: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def of(msg: FakeMessage) -> tuple[str, dict[str, Any]]:
@@ -106,6 +109,8 @@ class TrafficResult:
     bot_cpu_per_1k_taps: float  # the bot's share (see bench.cpu)
     harness_cpu_per_1k_taps: float
     provider_calls_per_tap: float
+    # getUpdates requests per tap: how the updates were batched, which costs CPU per request.
+    polls_per_tap: float
 
 
 async def open_menus(tg: BenchTelegram, user_ids: list[int], timeout: float) -> dict[int, int]:
@@ -129,6 +134,7 @@ async def _user(
     drive: Drive,
     record: bool,
     screens: Screens | None,
+    provider_calls: Counter[str] | None,
 ) -> None:
     step = 0
     for _ in range(taps):
@@ -142,6 +148,7 @@ async def _user(
                 return
             data, step = MENU_DATA, len(ROUTE) - 1
         edited = tg.expect_edit(user_id, message_id)
+        calls_before = sum(provider_calls.values()) if provider_calls is not None else 0
         query_id = await tg.tap(user_id, message_id, data)
         try:
             msg = await asyncio.wait_for(edited, timeout)
@@ -160,6 +167,8 @@ async def _user(
             )
         if screens is not None:
             screens.after.setdefault(data, Screens.of(msg))
+            if provider_calls is not None:
+                screens.provider_calls[data] = sum(provider_calls.values()) - calls_before
         if answer is not None:
             tg.forget_query(query_id)
         step += 1
@@ -173,11 +182,15 @@ async def drive_users(
     *,
     record: bool = True,
     screens: Screens | None = None,
+    provider_calls: Counter[str] | None = None,
 ) -> Drive:
     """All users at once, ``taps`` taps each."""
     drive = Drive()
     await asyncio.gather(
-        *(_user(tg, uid, mid, taps, timeout, drive, record, screens) for uid, mid in menus.items())
+        *(
+            _user(tg, uid, mid, taps, timeout, drive, record, screens, provider_calls)
+            for uid, mid in menus.items()
+        )
     )
     return drive
 
@@ -198,6 +211,7 @@ async def measure(
         await drive_users(tg, menus, warmup, timeout, record=False)
     errors_before = len(tg.errors)
     calls_before = sum(provider_calls.values()) if provider_calls is not None else 0
+    polls_before = tg.polls
     with CpuMeter(sample=sample_cpu) as meter:
         drive = await drive_users(tg, menus, taps, timeout)
     report = meter.report
@@ -224,6 +238,7 @@ async def measure(
         bot_cpu_per_1k_taps=report.bot * per_1k,
         harness_cpu_per_1k_taps=report.harness * per_1k,
         provider_calls_per_tap=calls / done if done else 0.0,
+        polls_per_tap=(tg.polls - polls_before) / done if done else 0.0,
     )
 
 
@@ -263,12 +278,21 @@ def provider_latency(sim: Simulator, latency: float, jitter: float = 0.0) -> Ite
         faults.latency, faults.latency_jitter = previous
 
 
-async def capture_screens(tg: BenchTelegram, menus: dict[int, int], timeout: float) -> Screens:
-    """One lap by the first user, remembering every screen, for the baseline to replay."""
+async def capture_screens(
+    tg: BenchTelegram, menus: dict[int, int], timeout: float, provider_calls: Counter[str]
+) -> Screens:
+    """Two laps by the first user, remembering every screen and, from the second lap (caches
+    warm, as in the measured taps), the provider calls each tap made, for the baseline."""
     user_id, message_id = next(iter(menus.items()))
     screens = Screens(main=Screens.of(tg.message(user_id, message_id)))
     drive = await drive_users(
-        tg, {user_id: message_id}, len(ROUTE), timeout, record=False, screens=screens
+        tg,
+        {user_id: message_id},
+        2 * len(ROUTE),
+        timeout,
+        record=False,
+        screens=screens,
+        provider_calls=provider_calls,
     )
     if drive.failures or drive.off_route or not screens.complete:
         raise RuntimeError(f"the route did not work on the bot: {drive}")

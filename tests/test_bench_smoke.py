@@ -36,7 +36,11 @@ def config() -> BenchConfig:
 async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) -> None:
     results = await run_bench(config, tmp_path, log=lambda _message: None)
 
-    for run, bot in ((results.traffic, "ours"), (results.baseline, "baseline")):
+    for run, bot in (
+        (results.traffic, "ours"),
+        (results.baseline, "baseline"),
+        (results.baseline_no_wait, "baseline, no wait"),
+    ):
         (traffic,) = run
         assert (traffic.label, traffic.users, traffic.taps) == (bot, USERS, USERS * TAPS)
         assert (traffic.failures, traffic.off_route, traffic.unanswered) == (0, 0, 0)
@@ -44,9 +48,11 @@ async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) ->
         assert set(traffic.answer_ms) == set(traffic.edit_ms) == {"p50", "p95", "p99", "max"}
         assert traffic.answer_ms["p50"] <= traffic.edit_ms["p50"]
         assert traffic.cpu_per_1k_taps > 0 and traffic.taps_per_s > 0
+        assert traffic.polls_per_tap > 0
     # Ours goes to the provider for the list and the card; the baseline never does.
     assert results.traffic[0].provider_calls_per_tap > 0
     assert results.baseline[0].provider_calls_per_tap == 0
+    assert results.baseline_no_wait[0].provider_calls_per_tap == 0
 
     # The largest size runs twice: with the configured jitter, then in lockstep.
     assert [sweep.jitter for sweep in results.watcher] == [config.jitter, 0.0]
