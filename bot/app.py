@@ -122,7 +122,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
-    # Inner: it needs the handler's flags. On the root observer it covers every area's taps.
+    # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
+    # taps.
     dp.callback_query.middleware(UserLockMiddleware())
     include_areas(dp)
 

@@ -202,3 +202,19 @@ def test_the_fallback_and_the_error_handler_come_last() -> None:
         fallback.router.name,
         errors.router.name,
     ]
+
+
+async def test_linked_only_screens_stop_unlinked_users_before_the_areas() -> None:
+    gate = start.linked_only_router
+    assert any(isinstance(guard, NotLinked) for guard in gate.tap_guards)
+    routers = _dispatcher().sub_routers
+    takers = {
+        router
+        for router in routers
+        for guard in getattr(router, "tap_guards", ())
+        if isinstance(guard, DataPrefix)
+        and router is not gate
+        and guard.exact & {menu_data(screen) for screen in start.LINKED_ONLY_SCREENS}
+    }
+    assert takers, "the areas showing those screens"
+    assert all(routers.index(gate) < routers.index(router) for router in takers)

@@ -4,9 +4,10 @@ Order matters where filters could overlap: a pasted private key is deleted befor
 else sees it, the start router's "link first" answers come before the areas, state-bound text
 handlers of the wizards before generic ones, the catch-all fallback and the error handler last.
 Otherwise the screens used most come first, because every router an update passes through on
-its way costs aiogram a little; each area's router also turns away taps that carry another
-area's callback prefix (``tests/test_filters.py`` checks those lists). A tap that no area can
-read ends at the fallback's "expired" screen.
+its way costs a little. Each area is an :class:`~bot.handlers.area.AreaRouter` that turns away,
+before aiogram looks, taps carrying another area's callback prefix or another area's main-menu
+screen (``tests/test_filters.py`` checks those lists). A tap that no area can read ends at the
+fallback's "expired" screen.
 """
 
 from __future__ import annotations

@@ -40,8 +40,9 @@ class AreaRouter(Router):
         self.tap_guards: tuple[TapGuard, ...] = ()
 
     def guard_taps(self, *guards: TapGuard) -> None:
-        """Only taps every guard admits reach this area's callback handlers."""
-        self.tap_guards = guards
+        """Only taps every guard admits reach this area's callback handlers (added to any
+        guards given before, like aiogram's ``filter``)."""
+        self.tap_guards += guards
 
     async def propagate_event(self, update_type: str, event: TelegramObject, **kwargs: Any) -> Any:
         if update_type == CALLBACK_QUERY and isinstance(event, CallbackQuery):
