@@ -7,11 +7,13 @@ fake Bot API server and the difference in CPU is what our middlewares, handlers,
 provider calls add on top of aiogram itself. It uses our ``create_bot`` (same session and
 defaults) and is polled exactly like ours.
 
-On a tap for which our bot had to ask the provider (the server card), the baseline waits as
-long as the simulator makes that call wait (the same latency and jitter), without the call.
-A user cannot tap again before the screen arrives, so without the wait the baseline's users
-would stay in lockstep and their taps would reach it in large getUpdates batches, which
-cost less per update than the trickle a provider's latency makes of our bot's traffic.
+The baseline's users are paced like ours (:func:`paced_like_our_bot`): after a tap for which
+our bot had to ask the provider (the server card), a user waits as long as the simulator makes
+that call wait before tapping again. Our bot's users wait that long for the screen, so without
+the pause the baseline's users would stay in lockstep and their taps would reach it in large
+getUpdates batches, which cost aiogram less per update than the trickle a provider's latency
+makes of our bot's traffic. The pause is the simulated user's (harness CPU); the baseline bot
+itself stays bare.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher, Router
@@ -41,23 +43,31 @@ class Screen:
     markup: InlineKeyboardMarkup
 
 
-async def wait_like_the_provider(delay: float) -> None:
-    await asyncio.sleep(delay)
+def paced_like_our_bot(
+    screens: Screens, latency: float, jitter: float
+) -> Callable[[str], float] | None:
+    """How long a baseline user pauses after tapping ``data``: the simulator's delay (same
+    latency and jitter) if our bot called the provider for that tap, else nothing."""
+    if latency <= 0:
+        return None
+    provider = Faults(latency=latency, latency_jitter=jitter)
+    waits = {data for data, calls in screens.provider_calls.items() if calls}
+    rng = random.Random("baseline pace")
+
+    def pause(data: str) -> float:
+        return provider.delay(rng) if data in waits else 0.0
+
+    return pause
 
 
-def build_dispatcher(screens: Screens, provider: Faults | None = None) -> Dispatcher:
-    """A Dispatcher with a /menu command (to open the menu message) and one callback handler.
-
-    ``provider`` gives the wait on taps our bot answered with a provider call (none if None).
-    """
+def build_dispatcher(screens: Screens) -> Dispatcher:
+    """A Dispatcher with a /menu command (to open the menu message) and one callback handler."""
     assert screens.main is not None
     main = Screen(screens.main[0], InlineKeyboardMarkup.model_validate(screens.main[1]))
     after = {
         data: Screen(text, InlineKeyboardMarkup.model_validate(markup))
         for data, (text, markup) in screens.after.items()
     }
-    waits = {data for data, calls in screens.provider_calls.items() if calls} if provider else set()
-    rng = random.Random("baseline latency")
     # A fresh router per dispatcher: a module-level one could be attached to one dispatcher only.
     router = Router(name="baseline")
 
@@ -68,8 +78,6 @@ def build_dispatcher(screens: Screens, provider: Faults | None = None) -> Dispat
     @router.callback_query()
     async def tap(query: CallbackQuery) -> None:
         await query.answer()
-        if provider is not None and query.data in waits:
-            await wait_like_the_provider(provider.delay(rng))
         screen = after.get(query.data or "", main)
         if isinstance(query.message, Message):
             await query.message.edit_text(screen.text, reply_markup=screen.markup)
@@ -80,9 +88,7 @@ def build_dispatcher(screens: Screens, provider: Faults | None = None) -> Dispat
 
 
 @contextlib.asynccontextmanager
-async def running_baseline(
-    screens: Screens, *, latency: float = 0.0, jitter: float = 0.0
-) -> AsyncIterator[BenchTelegram]:
+async def running_baseline(screens: Screens) -> AsyncIterator[BenchTelegram]:
     """The baseline bot polling its own fake Bot API server; yields that server."""
     tg = BenchTelegram()
     await tg.start()
@@ -94,7 +100,7 @@ async def running_baseline(
             inferno_api_url=UNUSED_PROVIDER_URL,
         )
         bot: Bot = create_bot(settings)
-        dp = build_dispatcher(screens, Faults(latency=latency, latency_jitter=jitter))
+        dp = build_dispatcher(screens)
         polling = asyncio.create_task(
             dp.start_polling(bot, handle_signals=False, polling_timeout=1, close_bot_session=False)
         )

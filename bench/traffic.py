@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +64,8 @@ class Screens:
 
     main: tuple[str, dict[str, Any]] | None = None
     after: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    # Provider calls our bot made for each tapped data, on a lap with warm caches: the baseline
-    # waits the provider's latency on those taps, so both bots see the same traffic.
+    # Provider calls our bot made for each tapped data, on a lap with warm caches: the baseline's
+    # users pause for the provider's latency after those taps, so both bots get the same pace.
     provider_calls: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
@@ -135,6 +135,7 @@ async def _user(
     record: bool,
     screens: Screens | None,
     provider_calls: Counter[str] | None,
+    pause: Callable[[str], float] | None,
 ) -> None:
     step = 0
     for _ in range(taps):
@@ -172,6 +173,8 @@ async def _user(
         if answer is not None:
             tg.forget_query(query_id)
         step += 1
+        if pause is not None and (delay := pause(data)) > 0:
+            await asyncio.sleep(delay)
 
 
 async def drive_users(
@@ -183,12 +186,14 @@ async def drive_users(
     record: bool = True,
     screens: Screens | None = None,
     provider_calls: Counter[str] | None = None,
+    pause: Callable[[str], float] | None = None,
 ) -> Drive:
-    """All users at once, ``taps`` taps each."""
+    """All users at once, ``taps`` taps each; after each tap a user waits ``pause(data)``
+    seconds, if given, before the next one."""
     drive = Drive()
     await asyncio.gather(
         *(
-            _user(tg, uid, mid, taps, timeout, drive, record, screens, provider_calls)
+            _user(tg, uid, mid, taps, timeout, drive, record, screens, provider_calls, pause)
             for uid, mid in menus.items()
         )
     )
@@ -205,15 +210,16 @@ async def measure(
     timeout: float,
     provider_calls: Counter[str] | None = None,
     sample_cpu: bool = True,
+    pause: Callable[[str], float] | None = None,
 ) -> TrafficResult:
     """Warm up (not measured), then ``taps`` taps per user under the CPU meter."""
     if warmup:
-        await drive_users(tg, menus, warmup, timeout, record=False)
+        await drive_users(tg, menus, warmup, timeout, record=False, pause=pause)
     errors_before = len(tg.errors)
     calls_before = sum(provider_calls.values()) if provider_calls is not None else 0
     polls_before = tg.polls
     with CpuMeter(sample=sample_cpu) as meter:
-        drive = await drive_users(tg, menus, taps, timeout)
+        drive = await drive_users(tg, menus, taps, timeout, pause=pause)
     report = meter.report
     assert report is not None
     calls = (sum(provider_calls.values()) - calls_before) if provider_calls is not None else 0

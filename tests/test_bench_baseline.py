@@ -1,15 +1,11 @@
-"""The bench's baseline waits like the provider exactly on the taps our bot asked it for."""
+"""The bench's baseline users pause like ours wait for the provider, exactly after those taps."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import pytest
-
-import bench.baseline
-from bench.baseline import running_baseline
-from bench.traffic import Screens, open_menus
+from bench.baseline import paced_like_our_bot, running_baseline
+from bench.traffic import Screens, drive_users, open_menus
 
 USER = 1000
 CARD, LIST = "s:c:1", "m:srv"
@@ -19,26 +15,33 @@ def _screen(text: str, data: str) -> tuple[str, dict[str, Any]]:
     return text, {"inline_keyboard": [[{"text": text, "callback_data": data}]]}
 
 
-async def test_the_baseline_waits_only_where_our_bot_called_the_provider(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    waits: list[float] = []
+SCREENS = Screens(
+    main=_screen("Menu", LIST),
+    after={LIST: _screen("List", CARD), CARD: _screen("Card", LIST)},
+    provider_calls={LIST: 0, CARD: 1},
+)
 
-    async def recording_wait(delay: float) -> None:
-        waits.append(delay)
 
-    monkeypatch.setattr(bench.baseline, "wait_like_the_provider", recording_wait)
-    screens = Screens(
-        main=_screen("Menu", LIST),
-        after={LIST: _screen("List", CARD), CARD: _screen("Card", LIST)},
-        provider_calls={LIST: 0, CARD: 1},
-    )
-    async with running_baseline(screens, latency=0.02, jitter=0.1) as tg:
-        (message_id,) = (await open_menus(tg, [USER], timeout=10)).values()
-        for data in (LIST, CARD, LIST, CARD):
-            edited = tg.expect_edit(USER, message_id)
-            await tg.tap(USER, message_id, data)
-            await asyncio.wait_for(edited, timeout=10)
-    assert len(waits) == 2
-    assert all(0.018 <= wait <= 0.022 for wait in waits)
-    assert waits[0] != waits[1], "the jitter draws a new wait each time"
+def test_a_pause_follows_only_the_taps_our_bot_asked_the_provider_for() -> None:
+    pause = paced_like_our_bot(SCREENS, latency=0.02, jitter=0.1)
+    assert pause is not None
+    assert pause(LIST) == 0.0
+    cards = [pause(CARD) for _ in range(20)]
+    assert all(0.018 <= wait <= 0.022 for wait in cards)
+    assert len(set(cards)) > 1, "the jitter draws a new wait each time"
+    assert paced_like_our_bot(SCREENS, latency=0.0, jitter=0.1) is None
+
+
+async def test_the_simulated_users_pause_after_each_tap() -> None:
+    asked: list[str] = []
+
+    def pause(data: str) -> float:
+        asked.append(data)
+        return 0.001 if data == CARD else 0.0
+
+    async with running_baseline(SCREENS) as tg:
+        menus = await open_menus(tg, [USER], timeout=10)
+        # The bench's route starts with the servers list, then the card.
+        drive = await drive_users(tg, menus, 2, timeout=10, pause=pause)
+    assert drive.failures == 0
+    assert asked == [LIST, CARD]

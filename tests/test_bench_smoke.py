@@ -39,7 +39,7 @@ async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) ->
     for run, bot in (
         (results.traffic, "ours"),
         (results.baseline, "baseline"),
-        (results.baseline_no_wait, "baseline, no wait"),
+        (results.baseline_unpaced, "baseline, unpaced"),
     ):
         (traffic,) = run
         assert (traffic.label, traffic.users, traffic.taps) == (bot, USERS, USERS * TAPS)
@@ -52,7 +52,7 @@ async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) ->
     # Ours goes to the provider for the list and the card; the baseline never does.
     assert results.traffic[0].provider_calls_per_tap > 0
     assert results.baseline[0].provider_calls_per_tap == 0
-    assert results.baseline_no_wait[0].provider_calls_per_tap == 0
+    assert results.baseline_unpaced[0].provider_calls_per_tap == 0
 
     # The largest size runs twice: with the configured jitter, then in lockstep.
     assert [sweep.jitter for sweep in results.watcher] == [config.jitter, 0.0]
@@ -92,7 +92,7 @@ def _check_report(results: BenchResults) -> None:
     for heading in ("### Targets", "### Menu traffic", "### Watcher", "### Footprint"):
         assert heading in text
     metrics = [row.metric for row in results.targets()]
-    assert any(m.startswith("CPU per tap ÷ baseline, 2 users") for m in metrics)
+    assert any(m.startswith("CPU per tap ÷ baseline paced like ours, 2 users") for m in metrics)
     assert any(m.startswith("p99 tap → answer, 2 users") for m in metrics)
     assert any(m.startswith("peak parallel provider calls, 5 watches") for m in metrics)
     assert any(m.startswith("RSS of `python -m bot`, 100 linked users") for m in metrics)
