@@ -103,6 +103,15 @@ async def delete_secret(
     return True
 
 
+async def delete_pasted_secret(
+    message: Message, i18n: Translator, hint: str, markup: InlineKeyboardMarkup
+) -> bool:
+    """A password or key sent to a text step by mistake: deleted, then the step's ``hint`` again
+    under a note saying why (if Telegram refuses, the request to delete it carries ``markup``)."""
+    notice = "\n\n".join([i18n("input-secret-deleted"), hint])
+    return await delete_secret(message, i18n, markup, then=notice)
+
+
 def is_provider_id(value: str | None) -> bool:
     return value is not None and _PROVIDER_ID.fullmatch(value) is not None
 

@@ -27,7 +27,7 @@ from bot.handlers.callbacks import (
     ShowPasswordCb,
 )
 from bot.handlers.common import (
-    delete_secret,
+    delete_pasted_secret,
     is_provider_id,
     looks_like_credential,
     newest_first,
@@ -592,8 +592,9 @@ async def find_ip(
         if looks_like_credential(message.text or ""):
             # A password or key sent here by mistake must not stay in the chat. When Telegram
             # refuses, the request to delete it carries the way on instead.
-            notice = "\n\n".join([i18n("input-secret-deleted"), i18n("servers-find-invalid")])
-            await delete_secret(message, i18n, _find_markup(i18n), then=notice)
+            await delete_pasted_secret(
+                message, i18n, i18n("servers-find-invalid"), _find_markup(i18n)
+            )
             log.info("user=%s find-by-ip: a secret-like text", user_id_of(message))
             return
         await show(message, i18n("servers-find-invalid"), _find_markup(i18n))

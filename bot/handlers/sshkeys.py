@@ -26,7 +26,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.area import AreaRouter
 from bot.handlers.common import (
     button,
-    delete_secret,
+    delete_pasted_secret,
     failure_note,
     is_provider_id,
     load_or_explain,
@@ -218,8 +218,7 @@ async def accept_pasted_key(
             # An API key or password pasted here by mistake: it must not stay in the chat, nor
             # come back as "the key type ... is not supported".
             again = i18n("sshkeys-bad-key", reason=Html(i18n("sshkeys-bad-type")))
-            notice = "\n\n".join([i18n("input-secret-deleted"), again])
-            await delete_secret(message, i18n, retry_markup, then=notice)
+            await delete_pasted_secret(message, i18n, again, retry_markup)
             return None
         await show(
             message, i18n("sshkeys-bad-key", reason=Html(problem_text(i18n, error))), retry_markup
@@ -271,8 +270,7 @@ async def take_name(
         # A name is sent to the provider and shown back: a pasted key must be neither. Shorter
         # words ("WorkPC2024") are names people give.
         again = i18n("sshkeys-bad-name", max=NAME_MAX)
-        notice = "\n\n".join([i18n("input-secret-deleted"), again])
-        await delete_secret(event, i18n, name_markup(buttons), then=notice)
+        await delete_pasted_secret(event, i18n, again, name_markup(buttons))
         return False, None
     name = clean_name(event.text or "")
     if name is None:
