@@ -106,7 +106,7 @@ async def running_baseline(screens: Screens) -> AsyncIterator[BenchTelegram]:
         )
         try:
             await tg.wait_for(
-                lambda: any(r.method == "getUpdates" for r in tg.requests) or polling.done(),
+                lambda: tg.polls > 0 or polling.done(),
                 timeout=10,
                 message="baseline polling",
             )

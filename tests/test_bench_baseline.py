@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
+
+import bench.traffic
 from bench.baseline import paced_like_our_bot, running_baseline
 from bench.traffic import Screens, drive_users, open_menus
 
@@ -32,8 +36,20 @@ def test_a_pause_follows_only_the_taps_our_bot_asked_the_provider_for() -> None:
     assert paced_like_our_bot(SCREENS, latency=0.0, jitter=0.1) is None
 
 
-async def test_the_simulated_users_pause_after_each_tap() -> None:
+async def test_the_simulated_users_pause_after_each_tap(monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[str] = []
+    slept: list[float] = []
+
+    class RecordingAsyncio:
+        """The traffic module's asyncio, with its sleeps noted (and not waited for)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(asyncio, name)
+
+        async def sleep(self, delay: float) -> None:
+            slept.append(delay)
+
+    monkeypatch.setattr(bench.traffic, "asyncio", RecordingAsyncio())
 
     def pause(data: str) -> float:
         asked.append(data)
@@ -45,3 +61,4 @@ async def test_the_simulated_users_pause_after_each_tap() -> None:
         drive = await drive_users(tg, menus, 2, timeout=10, pause=pause)
     assert drive.failures == 0
     assert asked == [LIST, CARD]
+    assert slept == [0.001], "a pause only where one is asked for"

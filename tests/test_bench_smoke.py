@@ -49,10 +49,8 @@ async def test_the_bench_runs_every_part(tmp_path: Path, config: BenchConfig) ->
         assert traffic.answer_ms["p50"] <= traffic.edit_ms["p50"]
         assert traffic.cpu_per_1k_taps > 0 and traffic.taps_per_s > 0
         assert traffic.polls_per_tap > 0
-    # Ours goes to the provider for the list and the card; the baseline never does.
+    # Ours goes to the provider for the list and the card (the baselines are not asked).
     assert results.traffic[0].provider_calls_per_tap > 0
-    assert results.baseline[0].provider_calls_per_tap == 0
-    assert results.baseline_unpaced[0].provider_calls_per_tap == 0
 
     # The largest size runs twice: with the configured jitter, then in lockstep.
     assert [sweep.jitter for sweep in results.watcher] == [config.jitter, 0.0]

@@ -85,6 +85,7 @@ def test_invalid_setting_names_the_variable(
         load_settings()
     assert str(info.value).startswith(expected)
     assert "\n" not in str(info.value)
+    assert "hunter2" not in str(info.value)
 
 
 def test_missing_token_process_exits_2(tmp_path: Path) -> None:
