@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.common import load_or_explain, show_not_linked
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data, menu_taps
@@ -18,7 +17,6 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 # Refresh simply opens the screen again: it always shows the provider's current figure.
 
@@ -28,11 +26,6 @@ def money(balance: Balance) -> str:
     return f"{balance.amount} {balance.currency}" if balance.currency else balance.amount
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(exact=menu_taps(Screen.BALANCE)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.BALANCE))
 async def balance_screen(
     query: CallbackQuery,
     i18n: Translator,
@@ -56,3 +49,12 @@ async def balance_screen(
     await show(
         query, text, InlineKeyboardMarkup(inline_keyboard=[[refresh], [back_to_menu_button(i18n)]])
     )
+
+
+def create_router() -> Router:
+    """The balance screen."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(exact=menu_taps(Screen.BALANCE)))
+    router.callback_query.register(balance_screen, MenuCb.filter(F.screen == Screen.BALANCE))
+    return router

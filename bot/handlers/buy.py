@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.balance import money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
@@ -51,8 +50,6 @@ from bot.ui import (
 )
 
 log = logging.getLogger(__name__)
-
-router = AreaRouter(name=__name__)
 
 
 class BuyAction(StrEnum):
@@ -124,12 +121,6 @@ async def _find_plan(
 # ------------------------------------------------------------------------------ plans
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(BuyCb, BuyConfirmCb, exact=menu_taps(Screen.BUY)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.BUY))
-@router.callback_query(BuyCb.filter(F.action == BuyAction.PAGE))
 async def plans_page(
     query: CallbackQuery,
     callback_data: MenuCb | BuyCb,
@@ -163,7 +154,6 @@ async def plans_page(
     await show(query, text, paged_keyboard(i18n, rows, page, pages, lambda p: BuyCb(page=p)))
 
 
-@router.callback_query(BuyCb.filter(F.action == BuyAction.PLAN))
 async def plan_card(
     query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
 ) -> None:
@@ -190,7 +180,6 @@ async def plan_card(
 # ------------------------------------------------------------------------------ confirmation
 
 
-@router.callback_query(BuyCb.filter(F.action == BuyAction.ASK), flags={USER_LOCK: True})
 async def ask_buy(
     query: CallbackQuery,
     callback_data: BuyCb,
@@ -319,7 +308,6 @@ async def _ask_again(
     await ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
 
 
-@router.callback_query(BuyConfirmCb.filter())
 async def confirm_buy(
     query: CallbackQuery,
     callback_data: BuyConfirmCb,
@@ -419,3 +407,18 @@ async def _tell_outcome(
             return
         except TelegramAPIError as exc:
             log.warning("user=%s purchase outcome not sent: %s", user_id, exc.message)
+
+
+def create_router() -> Router:
+    """Plans, plan cards and the purchase."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(BuyCb, BuyConfirmCb, exact=menu_taps(Screen.BUY)))
+    router.callback_query.register(plans_page, BuyCb.filter(F.action == BuyAction.PAGE))
+    router.callback_query.register(plans_page, MenuCb.filter(F.screen == Screen.BUY))
+    router.callback_query.register(plan_card, BuyCb.filter(F.action == BuyAction.PLAN))
+    router.callback_query.register(
+        ask_buy, BuyCb.filter(F.action == BuyAction.ASK), flags={USER_LOCK: True}
+    )
+    router.callback_query.register(confirm_buy, BuyConfirmCb.filter())
+    return router

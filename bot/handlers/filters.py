@@ -10,8 +10,7 @@ handler cannot creep back in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
@@ -44,9 +43,6 @@ class DataPrefix(Filter):
     def matches(self, data: str | None) -> bool:
         return data is not None and (data in self._whole or data.startswith(self.prefixes))
 
-    def admits(self, query: CallbackQuery, data: Mapping[str, Any]) -> bool:
-        return self.matches(query.data)
-
     async def __call__(self, query: CallbackQuery) -> bool:
         return self.matches(query.data)
 
@@ -67,9 +63,6 @@ class NotCommand(Filter):
 
 class NotLinked(Filter):
     """No Inferno account is linked to the user (``creds`` is put in by the user middleware)."""
-
-    def admits(self, query: CallbackQuery, data: Mapping[str, Any]) -> bool:
-        return data.get("creds") is None
 
     async def __call__(self, event: TelegramObject, creds: Credentials | None = None) -> bool:
         return creds is None

@@ -22,7 +22,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, TypeVar
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -31,7 +31,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers import sshkeys
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import InstallMode, InstallStartCb, ServerCb
 from bot.handlers.common import (
     delete_secret,
@@ -65,7 +64,6 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 T = TypeVar("T")
 
@@ -278,11 +276,6 @@ def header(i18n: Translator, wizard: Wizard) -> str:
 # --------------------------------------------------------------------------- entry
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(InstallStartCb, WizCb))
-
-
-@router.callback_query(InstallStartCb.filter())
 async def start_wizard(
     query: CallbackQuery,
     callback_data: InstallStartCb,
@@ -429,7 +422,6 @@ async def _to_templates(
     await render_templates(event, i18n, bot, inferno, wizard, notice)
 
 
-@router.callback_query(WizCb.filter(F.action.in_({WizAction.PAGE, WizAction.TEMPLATES})))
 async def templates_page(
     query: CallbackQuery,
     callback_data: WizCb,
@@ -450,7 +442,6 @@ async def templates_page(
     await _to_templates(query, state, i18n, bot, inferno, wizard)
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.CLEAR_FILTER))
 async def clear_filter(
     query: CallbackQuery,
     state: FSMContext,
@@ -466,9 +457,6 @@ async def clear_filter(
     await _to_templates(query, state, i18n, bot, inferno, wizard)
 
 
-@router.message(
-    StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary), TypedText()
-)
 async def filter_typed(
     message: Message,
     state: FSMContext,
@@ -513,14 +501,10 @@ async def _names_a_template(inferno: InfernoClient, words: str) -> bool:
     return bool(filter_templates(catalog.templates, words))
 
 
-@router.message(
-    StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary), NoText()
-)
 async def not_a_word(message: Message, i18n: Translator) -> None:
     await show(message, i18n("install-filter-bad", max=FILTER_MAX), _markup([cancel_button(i18n)]))
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.PICK))
 async def template_picked(
     query: CallbackQuery,
     callback_data: WizCb,
@@ -644,7 +628,6 @@ async def _drop_vanished_keys(state: FSMContext, wizard: Wizard, keys: list[SshK
     return True
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.KEYS))
 async def keys_step(
     query: CallbackQuery,
     callback_data: WizCb,
@@ -666,7 +649,6 @@ async def keys_step(
     await _to_keys(query, state, i18n, bot, creds, inferno, wizard)
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.TOGGLE))
 async def key_toggled(
     query: CallbackQuery,
     callback_data: WizCb,
@@ -707,7 +689,6 @@ def key_flow_buttons(i18n: Translator) -> sshkeys.KeyFlowButtons:
     )
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.ADD_KEY))
 async def add_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
     wizard = await load_wizard(state)
     if wizard is None:
@@ -720,16 +701,12 @@ async def add_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> 
     await sshkeys.ask_for_key(query, i18n, key_flow_buttons(i18n))
 
 
-# Commands pass through these steps (e.g. /keys, handled by a router further down).
-@router.message(StateFilter(InstallWizard.key_paste), NotCommand())
 async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
     await sshkeys.take_pasted_key(
         message, state, i18n, key_flow_buttons(i18n), InstallWizard.key_name
     )
 
 
-@router.message(StateFilter(InstallWizard.key_name), NotCommand())
-@router.callback_query(WizCb.filter(F.action.in_({WizAction.SKIP_NAME, WizAction.SAVE_KEY})))
 async def key_named_or_skipped(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -812,9 +789,6 @@ def _fix_buttons(i18n: Translator) -> list[list[InlineKeyboardButton]]:
     ]
 
 
-# Under the user's lock, like the install itself: a slow second tap cannot draw a summary (and
-# save the wizard again) after the first one's confirmation has been carried out.
-@router.callback_query(WizCb.filter(F.action == WizAction.SUMMARY), flags={USER_LOCK: True})
 async def summary_step(
     query: CallbackQuery,
     state: FSMContext,
@@ -899,7 +873,6 @@ async def _send(
     return await call(creds, wizard.order_id, wizard.template, wizard.keys, run=run)
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.WARN), flags={USER_LOCK: True})
 async def reinstall_warning(
     query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database
 ) -> None:
@@ -931,7 +904,6 @@ async def reinstall_warning(
 # --------------------------------------------------------------------------- step 4: confirm
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.CONFIRM))
 async def confirmed(
     query: CallbackQuery,
     callback_data: WizCb,
@@ -1056,7 +1028,6 @@ async def _run_failed(
     await show(query, text, markup)
 
 
-@router.callback_query(WizCb.filter(F.action == WizAction.CANCEL))
 async def cancelled(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
     wizard = await load_wizard(state)
     await state.clear()
@@ -1066,7 +1037,50 @@ async def cancelled(query: CallbackQuery, state: FSMContext, i18n: Translator) -
     await show(query, i18n("install-cancelled"), _markup(*rows))
 
 
-@router.callback_query(DataPrefix(WizCb, InstallStartCb))
 async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
     """A forged or outdated wizard button that none of the handlers above could read."""
     await expired(query, i18n)
+
+
+def create_router() -> Router:
+    """The install / reinstall wizard."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(InstallStartCb, WizCb))
+    router.callback_query.register(start_wizard, InstallStartCb.filter())
+    router.callback_query.register(
+        templates_page, WizCb.filter(F.action.in_({WizAction.PAGE, WizAction.TEMPLATES}))
+    )
+    router.callback_query.register(clear_filter, WizCb.filter(F.action == WizAction.CLEAR_FILTER))
+    router.message.register(
+        filter_typed,
+        StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary),
+        TypedText(),
+    )
+    router.message.register(
+        not_a_word,
+        StateFilter(InstallWizard.template, InstallWizard.keys, InstallWizard.summary),
+        NoText(),
+    )
+    router.callback_query.register(template_picked, WizCb.filter(F.action == WizAction.PICK))
+    router.callback_query.register(keys_step, WizCb.filter(F.action == WizAction.KEYS))
+    router.callback_query.register(key_toggled, WizCb.filter(F.action == WizAction.TOGGLE))
+    router.callback_query.register(add_key, WizCb.filter(F.action == WizAction.ADD_KEY))
+    # Commands pass through these steps (e.g. /keys, handled by a router further down).
+    router.message.register(key_pasted, StateFilter(InstallWizard.key_paste), NotCommand())
+    router.callback_query.register(
+        key_named_or_skipped, WizCb.filter(F.action.in_({WizAction.SKIP_NAME, WizAction.SAVE_KEY}))
+    )
+    router.message.register(key_named_or_skipped, StateFilter(InstallWizard.key_name), NotCommand())
+    # Under the user's lock, like the install itself: a slow second tap cannot draw a summary
+    # (and save the wizard again) after the first one's confirmation has been carried out.
+    router.callback_query.register(
+        summary_step, WizCb.filter(F.action == WizAction.SUMMARY), flags={USER_LOCK: True}
+    )
+    router.callback_query.register(
+        reinstall_warning, WizCb.filter(F.action == WizAction.WARN), flags={USER_LOCK: True}
+    )
+    router.callback_query.register(confirmed, WizCb.filter(F.action == WizAction.CONFIRM))
+    router.callback_query.register(cancelled, WizCb.filter(F.action == WizAction.CANCEL))
+    router.callback_query.register(unreadable_button, DataPrefix(WizCb, InstallStartCb))
+    return router

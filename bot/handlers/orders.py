@@ -10,11 +10,10 @@ import html
 import logging
 from enum import StrEnum
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -46,8 +45,6 @@ from bot.ui import (
 )
 
 log = logging.getLogger(__name__)
-
-router = AreaRouter(name=__name__)
 
 
 class OrderAction(StrEnum):
@@ -138,12 +135,6 @@ async def _load_orders(
 # ------------------------------------------------------------------------------ the list
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb, exact=menu_taps(Screen.ORDERS)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))
-@router.callback_query(OrdersPageCb.filter())
 async def orders_page(
     query: CallbackQuery,
     callback_data: MenuCb | OrdersPageCb,
@@ -248,7 +239,6 @@ def order_card_text(i18n: Translator, order: Order) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(OrderCb.filter(F.action == OrderAction.CARD))
 async def order_card(
     query: CallbackQuery,
     callback_data: OrderCb,
@@ -276,7 +266,6 @@ async def order_card(
 # ------------------------------------------------------------------------------ cancelling
 
 
-@router.callback_query(OrderCb.filter(F.action == OrderAction.ASK_CANCEL), flags={USER_LOCK: True})
 async def ask_cancel(
     query: CallbackQuery,
     callback_data: OrderCb,
@@ -316,7 +305,6 @@ async def ask_cancel(
     await show(query, text, markup)
 
 
-@router.callback_query(OrderCancelCb.filter())
 async def confirm_cancel(
     query: CallbackQuery,
     callback_data: OrderCancelCb,
@@ -365,3 +353,20 @@ async def confirm_cancel(
     else:
         text = provider_error_text(i18n, error)
     await show(query, text, markup)
+
+
+def create_router() -> Router:
+    """The orders list, an order's card and cancelling."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(
+        DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb, exact=menu_taps(Screen.ORDERS))
+    )
+    router.callback_query.register(orders_page, OrdersPageCb.filter())
+    router.callback_query.register(orders_page, MenuCb.filter(F.screen == Screen.ORDERS))
+    router.callback_query.register(order_card, OrderCb.filter(F.action == OrderAction.CARD))
+    router.callback_query.register(
+        ask_cancel, OrderCb.filter(F.action == OrderAction.ASK_CANCEL), flags={USER_LOCK: True}
+    )
+    router.callback_query.register(confirm_cancel, OrderCancelCb.filter())
+    return router

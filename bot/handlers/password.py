@@ -7,13 +7,12 @@ import math
 from contextlib import suppress
 from functools import partial
 
-from aiogram import Bot
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ShowPasswordCb
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import back_to_menu
@@ -33,8 +32,6 @@ from bot.ui import clip, show, typing
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
-
 
 class DeletePasswordCb(CallbackData, prefix="pwd"):
     """ "Delete now" under a password message; the message itself is what gets deleted."""
@@ -46,11 +43,6 @@ def expiry_text(i18n: Translator, ttl: float) -> str:
     return i18n("password-expiry-seconds", seconds=max(1, math.ceil(ttl)))
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(DeletePasswordCb, ShowPasswordCb))
-
-
-@router.callback_query(ShowPasswordCb.filter())
 async def show_password(
     query: CallbackQuery,
     callback_data: ShowPasswordCb,
@@ -127,7 +119,6 @@ async def show_password(
     log.info("user=%s action=show-password order=%s result=sent", user_id, order_id)
 
 
-@router.callback_query(DeletePasswordCb.filter())
 async def delete_now(
     query: CallbackQuery, bot: Bot, i18n: Translator, deletions: DeletionScheduler
 ) -> None:
@@ -164,3 +155,13 @@ async def _redact(bot: Bot, chat_id: int, message_id: int, refusal: str) -> str 
             return None
         return f"{refusal}; {exc.message}"
     return None
+
+
+def create_router() -> Router:
+    """The root password and its "Delete now" button."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(DeletePasswordCb, ShowPasswordCb))
+    router.callback_query.register(show_password, ShowPasswordCb.filter())
+    router.callback_query.register(delete_now, DeletePasswordCb.filter())
+    return router

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ServerCb
 from bot.handlers.common import is_provider_id
 from bot.handlers.filters import DataPrefix
@@ -36,7 +35,6 @@ from bot.ui import provider_error_text, show
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 _BY_ACTION = {op.action: op for op in PowerOp}
 
@@ -59,15 +57,6 @@ def _done_text(i18n: Translator, op: PowerOp) -> str:
     return i18n("power-done-boot")
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(PowerCb))
-
-
-# Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
-# ends, like any unreadable tap, at the fallback's "expired".
-@router.callback_query(
-    PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)), flags={USER_LOCK: True}
-)
 async def ask(
     query: CallbackQuery,
     callback_data: PowerCb,
@@ -138,7 +127,6 @@ async def _ask_view(
     return View(text, markup)
 
 
-@router.callback_query(PowerCb.filter(F.step == PowerStep.DO))
 async def do(
     query: CallbackQuery,
     callback_data: PowerCb,
@@ -240,3 +228,19 @@ async def _failure_view(
         text,
         InlineKeyboardMarkup(inline_keyboard=[[retry], [back]]),
     )
+
+
+def create_router() -> Router:
+    """Reboot, stop and boot."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(PowerCb))
+    # Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
+    # ends, like any unreadable tap, at the fallback's "expired".
+    router.callback_query.register(
+        ask,
+        PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)),
+        flags={USER_LOCK: True},
+    )
+    router.callback_query.register(do, PowerCb.filter(F.step == PowerStep.DO))
+    return router

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import (
     InstallMode,
     InstallStartCb,
@@ -54,7 +53,6 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 T = TypeVar("T")
 
@@ -496,11 +494,6 @@ async def card_view(
 # --------------------------------------------------------------------------- handlers
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(ServerCb, ServerListCb, exact=menu_taps(Screen.SERVERS)))
-
-
-@router.message(Command("servers"))
 async def servers_command(
     message: Message,
     state: FSMContext,
@@ -518,8 +511,6 @@ async def servers_command(
     await show(message, view.text, view.markup)
 
 
-@router.callback_query(MenuCb.filter(F.screen == Screen.SERVERS))
-@router.callback_query(ServerListCb.filter(F.action == ListAction.PAGE))
 async def servers_page(
     query: CallbackQuery,
     callback_data: MenuCb | ServerListCb,
@@ -534,7 +525,6 @@ async def servers_page(
     await show(query, view.text, view.markup)
 
 
-@router.callback_query(ServerListCb.filter(F.action == ListAction.FIND))
 async def find_start(
     query: CallbackQuery,
     callback_data: ServerListCb,
@@ -572,7 +562,6 @@ def parse_ip(text: str) -> str | None:
         return None
 
 
-@router.message(StateFilter(ServersForm.ip), TypedText())
 async def find_ip(
     message: Message,
     state: FSMContext,
@@ -630,12 +619,10 @@ async def find_ip(
     await show(message, view.text, view.markup)
 
 
-@router.message(StateFilter(ServersForm.ip), NoText())
 async def find_ip_not_text(message: Message, i18n: Translator) -> None:
     await show(message, i18n("servers-find-invalid"), _find_markup(i18n))
 
 
-@router.callback_query(ServerCb.filter())
 async def server_card(
     query: CallbackQuery,
     callback_data: ServerCb,
@@ -660,3 +647,20 @@ async def server_card(
         await bot.send_message(query.from_user.id, fit(view.text), reply_markup=view.markup)
     else:
         await show(query, view.text, view.markup)
+
+
+def create_router() -> Router:
+    """The server list, find by IP, the server card and /servers."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(
+        DataPrefix(ServerCb, ServerListCb, exact=menu_taps(Screen.SERVERS))
+    )
+    router.message.register(servers_command, Command("servers"))
+    router.callback_query.register(servers_page, ServerListCb.filter(F.action == ListAction.PAGE))
+    router.callback_query.register(servers_page, MenuCb.filter(F.screen == Screen.SERVERS))
+    router.callback_query.register(find_start, ServerListCb.filter(F.action == ListAction.FIND))
+    router.message.register(find_ip, StateFilter(ServersForm.ip), TypedText())
+    router.message.register(find_ip_not_text, StateFilter(ServersForm.ip), NoText())
+    router.callback_query.register(server_card, ServerCb.filter())
+    return router

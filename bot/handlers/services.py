@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 import logging
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -36,7 +35,6 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 # A provider may send dozens of fields; the card shows the first ones, each shortened.
 MAX_FIELDS = 40
@@ -78,12 +76,6 @@ async def _load(
     )
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(ServiceCb, ServicesPageCb, exact=menu_taps(Screen.SERVICES)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))
-@router.callback_query(ServicesPageCb.filter())
 async def services_page(
     query: CallbackQuery,
     callback_data: MenuCb | ServicesPageCb,
@@ -139,7 +131,6 @@ def service_card_text(i18n: Translator, service: Service) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(ServiceCb.filter())
 async def service_card(
     query: CallbackQuery,
     callback_data: ServiceCb,
@@ -184,3 +175,16 @@ async def service_card(
         buttons.append(button(order_label, OrderCb(order_id=order_id)))
     buttons.append(back)
     await show(query, service_card_text(i18n, service), one_per_row_then_menu(i18n, *buttons))
+
+
+def create_router() -> Router:
+    """The services list and a service's card."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(
+        DataPrefix(ServiceCb, ServicesPageCb, exact=menu_taps(Screen.SERVICES))
+    )
+    router.callback_query.register(services_page, ServicesPageCb.filter())
+    router.callback_query.register(services_page, MenuCb.filter(F.screen == Screen.SERVICES))
+    router.callback_query.register(service_card, ServiceCb.filter())
+    return router

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.common import link_button, not_linked_keyboard, spend_confirmation, user_id_of
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import (
@@ -30,7 +29,6 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 UNLINK_ACTION = "unlink"
 
@@ -85,18 +83,12 @@ def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyb
     return InlineKeyboardMarkup(inline_keyboard=[languages, [account], [back_to_menu_button(i18n)]])
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(LanguageCb, SettingsCb, exact=menu_taps(Screen.SETTINGS)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.SETTINGS))
 async def settings_screen(
     query: CallbackQuery, i18n: Translator, creds: Credentials | None
 ) -> None:
     await show(query, settings_text(i18n, creds), settings_keyboard(i18n, creds))
 
 
-@router.callback_query(LanguageCb.filter())
 async def switch_language(
     query: CallbackQuery,
     callback_data: LanguageCb,
@@ -135,14 +127,12 @@ async def _ask_unlink(
     )
 
 
-@router.callback_query(SettingsCb.filter(F.action == SettingsAction.UNLINK))
 async def unlink_asked(
     query: CallbackQuery, i18n: Translator, db: Database, creds: Credentials | None
 ) -> None:
     await _ask_unlink(query, query.from_user.id, i18n, db, creds)
 
 
-@router.message(Command("logout"))
 async def logout_command(
     message: Message,
     state: FSMContext,
@@ -154,7 +144,6 @@ async def logout_command(
     await _ask_unlink(message, user_id_of(message), i18n, db, creds)
 
 
-@router.callback_query(SettingsCb.filter(F.action == SettingsAction.UNLINK_CONFIRM))
 async def unlink_confirmed(
     query: CallbackQuery,
     callback_data: SettingsCb,
@@ -175,3 +164,22 @@ async def unlink_confirmed(
         await db.actions.record(user_id, UNLINK_ACTION, None, "ok")
     log.info("user=%s action=unlink result=ok", user_id)
     await show(query, i18n("settings-unlinked"), back_to_menu(i18n))
+
+
+def create_router() -> Router:
+    """Language, the linked account, unlinking and /logout."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(
+        DataPrefix(LanguageCb, SettingsCb, exact=menu_taps(Screen.SETTINGS))
+    )
+    router.callback_query.register(settings_screen, MenuCb.filter(F.screen == Screen.SETTINGS))
+    router.callback_query.register(switch_language, LanguageCb.filter())
+    router.callback_query.register(
+        unlink_asked, SettingsCb.filter(F.action == SettingsAction.UNLINK)
+    )
+    router.message.register(logout_command, Command("logout"))
+    router.callback_query.register(
+        unlink_confirmed, SettingsCb.filter(F.action == SettingsAction.UNLINK_CONFIRM)
+    )
+    return router

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -23,7 +23,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.common import (
     button,
     delete_pasted_secret,
@@ -64,7 +63,6 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 PAGE_SIZE = 8
 NAME_MAX = 64
@@ -458,12 +456,6 @@ def _key_details(key: SshKey) -> str:
     return " · ".join(f"<code>{value}</code>" for value in found)
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(KeyCb, exact=menu_taps(Screen.KEYS)))
-
-
-@router.message(Command("keys"))
-@router.callback_query(MenuCb.filter(F.screen == Screen.KEYS))
 async def keys_screen(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -476,7 +468,6 @@ async def keys_screen(
     await show_keys(event, i18n, bot, creds, inferno)
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.LIST))
 async def keys_page(
     query: CallbackQuery,
     callback_data: KeyCb,
@@ -492,7 +483,6 @@ async def keys_page(
     await show_keys(query, i18n, bot, creds, inferno, page=callback_data.page)
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.ADD))
 async def add_start(
     query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
 ) -> None:
@@ -505,13 +495,10 @@ async def add_start(
     await ask_for_key(query, i18n, own_buttons(i18n))
 
 
-@router.message(StateFilter(KeyForm.paste))
 async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
     await take_pasted_key(message, state, i18n, own_buttons(i18n), KeyForm.name)
 
 
-@router.message(StateFilter(KeyForm.name))
-@router.callback_query(KeyCb.filter(F.action.in_({KeyAction.SKIP_NAME, KeyAction.SAVE})))
 async def key_named_or_skipped(
     event: Message | CallbackQuery,
     state: FSMContext,
@@ -550,7 +537,6 @@ def added_notice(i18n: Translator, saved: SavedKey) -> str:
     return i18n("sshkeys-added", name=saved.name, id=saved.key_id)
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.ASK_REMOVE), flags={USER_LOCK: True})
 async def remove_ask(
     query: CallbackQuery,
     callback_data: KeyCb,
@@ -600,7 +586,6 @@ async def remove_ask(
     await show(query, text, InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]))
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.REMOVE))
 async def remove_confirmed(
     query: CallbackQuery,
     callback_data: KeyCb,
@@ -647,13 +632,36 @@ async def remove_confirmed(
     await show_keys(query, i18n, bot, creds, inferno, notice=i18n("sshkeys-removed", name=name))
 
 
-# Included before every other router (bot/handlers/__init__.py): whatever step the user is
-# in — a search, the client id, a key name — a pasted private key is deleted before any
-# handler could take it for something else and leave it in the chat.
-private_key_router = AreaRouter(name=f"{__name__}.private_key")
-
-
-@private_key_router.message(TextMatches(looks_like_private_key))
 async def private_key_anywhere(message: Message, i18n: Translator) -> None:
     """A private key is leaked wherever it was pasted: delete it all the same."""
     await refuse_private_key(message, i18n)
+
+
+def create_router() -> Router:
+    """The keys screen, adding and removing keys, and /keys."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(KeyCb, exact=menu_taps(Screen.KEYS)))
+    router.callback_query.register(keys_screen, MenuCb.filter(F.screen == Screen.KEYS))
+    router.message.register(keys_screen, Command("keys"))
+    router.callback_query.register(keys_page, KeyCb.filter(F.action == KeyAction.LIST))
+    router.callback_query.register(add_start, KeyCb.filter(F.action == KeyAction.ADD))
+    router.message.register(key_pasted, StateFilter(KeyForm.paste))
+    router.callback_query.register(
+        key_named_or_skipped, KeyCb.filter(F.action.in_({KeyAction.SKIP_NAME, KeyAction.SAVE}))
+    )
+    router.message.register(key_named_or_skipped, StateFilter(KeyForm.name))
+    router.callback_query.register(
+        remove_ask, KeyCb.filter(F.action == KeyAction.ASK_REMOVE), flags={USER_LOCK: True}
+    )
+    router.callback_query.register(remove_confirmed, KeyCb.filter(F.action == KeyAction.REMOVE))
+    return router
+
+
+def create_private_key_router() -> Router:
+    """Included before every other router (``bot/handlers/__init__.py``): whatever step the
+    user is in — a search, the client id, a key name — a pasted private key is deleted before
+    any handler could take it for something else and leave it in the chat."""
+    router = Router(name=f"{__name__}.private_key")
+    router.message.register(private_key_anywhere, TextMatches(looks_like_private_key))
+    return router
