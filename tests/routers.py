@@ -103,3 +103,32 @@ async def all_taps() -> set[str]:
     for router in walk():
         samples |= (await taps_of(router)).samples()
     return samples
+
+
+async def is_gate(router: Router) -> bool:
+    """Lets in a linked user's tap or message, whatever it is, with the account, and refuses
+    the same from a user without one."""
+    for observer, event in (
+        (router.callback_query, query("zzz")),
+        (router.message, message("zzz")),
+    ):
+        refused, _ = await observer.check_root_filters(event, creds=None)
+        passed, data = await observer.check_root_filters(event, creds=ACCOUNT)
+        if refused or not passed or data.get("account") is not ACCOUNT:
+            return False
+    return True
+
+
+async def behind_the_gate() -> tuple[list[Router], list[Router]]:
+    """The routers behind a gate, and all the others."""
+    behind: list[Router] = []
+    outside: list[Router] = []
+
+    async def visit(router: Router, gated: bool) -> None:
+        gated = gated or await is_gate(router)
+        (behind if gated else outside).append(router)
+        for child in router.sub_routers:
+            await visit(child, gated)
+
+    await visit(setup_routers(), False)
+    return behind, outside

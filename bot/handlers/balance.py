@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.common import load_or_explain, show_not_linked
+from bot.handlers.common import load_or_explain
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data, menu_taps
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -31,18 +32,15 @@ async def balance_screen(
     i18n: Translator,
     bot: Bot,
     inferno: InfernoClient,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     # On failure: Retry is the same tap, i.e. this screen again.
     balance = await load_or_explain(
-        query, i18n, bot, lambda: inferno.balance(creds), log=log, action="balance"
+        query, i18n, bot, lambda: inferno.balance(account), log=log, action="balance"
     )
     if balance is None:
         return
-    text = i18n("balance-text", cid=str(creds.cid), amount=money(balance))
+    text = i18n("balance-text", cid=str(account.cid), amount=money(balance))
     refresh = InlineKeyboardButton(
         text=i18n("btn-refresh"), callback_data=menu_data(Screen.BALANCE)
     )
@@ -51,10 +49,9 @@ async def balance_screen(
     )
 
 
-def create_router() -> Router:
+def create_linked_area() -> LinkedArea:
     """The balance screen."""
-    router = Router(name=__name__)
-    # Taps meant for other areas are turned away before any handler here is tried.
-    router.callback_query.filter(DataPrefix(exact=menu_taps(Screen.BALANCE)))
+    area = linked_area(__name__, DataPrefix(exact=menu_taps(Screen.BALANCE)))
+    router = area.router
     router.callback_query.register(balance_screen, MenuCb.filter(F.screen == Screen.BALANCE))
-    return router
+    return area

@@ -22,7 +22,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, TypeVar
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -38,9 +38,9 @@ from bot.handlers.common import (
     load_or_explain,
     looks_like_credential,
     plain,
-    show_not_linked,
 )
 from bot.handlers.filters import DataPrefix, NotCommand, NoText, TypedText
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
@@ -236,15 +236,12 @@ async def expired(event: Message | CallbackQuery, i18n: Translator) -> None:
     await show(event, i18n("install-expired"), back_to_menu(i18n))
 
 
-async def linked_wizard(
-    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
-) -> tuple[Wizard, Credentials] | None:
-    """The open wizard of a linked user, or ``None`` after saying the dialog has expired."""
+async def open_wizard(query: CallbackQuery, state: FSMContext, i18n: Translator) -> Wizard | None:
+    """The open wizard, or ``None`` after saying the dialog has expired."""
     wizard = await load_wizard(state)
-    if wizard is None or creds is None:
+    if wizard is None:
         await expired(query, i18n)
-        return None
-    return wizard, creds
+    return wizard
 
 
 async def wizard_load(
@@ -282,12 +279,9 @@ async def start_wizard(
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     order_id = callback_data.order_id
     if not is_provider_id(order_id):
         await show(query, i18n("install-order-invalid"), back_to_menu(i18n))
@@ -296,7 +290,7 @@ async def start_wizard(
     ip: str | None = None
     try:
         if callback_data.mode is InstallMode.INSTALL:
-            orders = await inferno.orders(creds)
+            orders = await inferno.orders(account)
             order = next((o for o in orders if o.id == order_id), None)
             if order is None:
                 await show(
@@ -307,7 +301,7 @@ async def start_wizard(
                 text = i18n("install-order-not-paid", order=order_id, status=order.status or "?")
                 await show(query, text, back_to_menu(i18n))
                 return
-            existing_ip = await _installed_ip(inferno, creds, order_id)
+            existing_ip = await _installed_ip(inferno, account, order_id)
             if existing_ip is not None:
                 reinstall = InlineKeyboardButton(
                     text=i18n("install-btn-reinstall-instead"),
@@ -319,7 +313,7 @@ async def start_wizard(
                 await show(query, text, _markup([reinstall], [back_to_menu_button(i18n)]))
                 return
         else:
-            info = await inferno.get_info(creds, order_id)
+            info = await inferno.get_info(account, order_id)
             if not info.vps_ok or not info.ip:
                 reason = "install-no-server" if not info.vps_ok else "install-server-busy"
                 markup = _markup([_server_button(i18n, order_id)], [back_to_menu_button(i18n)])
@@ -511,12 +505,11 @@ async def template_picked(
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
-    if (found := await linked_wizard(query, state, i18n, creds)) is None:
+    if (wizard := await open_wizard(query, state, i18n)) is None:
         return
-    wizard, creds = found
     catalog = await wizard_load(query, i18n, bot, inferno.list_catalog)
     if catalog is None:
         return
@@ -531,7 +524,7 @@ async def template_picked(
         wizard.checked = False
         wizard.token = None
     wizard.template, wizard.title = template.name, template.title
-    await _to_keys(query, state, i18n, bot, creds, inferno, wizard)
+    await _to_keys(query, state, i18n, bot, account, inferno, wizard)
 
 
 # --------------------------------------------------------------------------- step 2: keys
@@ -634,19 +627,18 @@ async def keys_step(
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
-    if (found := await linked_wizard(query, state, i18n, creds)) is None:
+    if (wizard := await open_wizard(query, state, i18n)) is None:
         return
-    wizard, creds = found
     page = _page(callback_data.value)
     if page is not None:
         wizard.key_page = page
     wizard.token = None
     # Also the Back button of the add-key steps: the half-entered key is dropped.
     await sshkeys.forget_pending(state)
-    await _to_keys(query, state, i18n, bot, creds, inferno, wizard)
+    await _to_keys(query, state, i18n, bot, account, inferno, wizard)
 
 
 async def key_toggled(
@@ -655,14 +647,13 @@ async def key_toggled(
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
-    if (found := await linked_wizard(query, state, i18n, creds)) is None:
+    if (wizard := await open_wizard(query, state, i18n)) is None:
         return
-    wizard, creds = found
     key_id = callback_data.value
-    keys = await wizard_load(query, i18n, bot, partial(inferno.sshkey_list, creds))
+    keys = await wizard_load(query, i18n, bot, partial(inferno.sshkey_list, account))
     if keys is None:
         return
     notice = None
@@ -674,7 +665,7 @@ async def key_toggled(
         # A forged button, or a key removed meanwhile: never let a foreign id reach the provider.
         notice = i18n("install-key-unknown")
     wizard.checked, wizard.token = False, None
-    await _to_keys(query, state, i18n, bot, creds, inferno, wizard, notice=notice, keys=keys)
+    await _to_keys(query, state, i18n, bot, account, inferno, wizard, notice=notice, keys=keys)
 
 
 # --------------------------------------------------------------------------- add a key, and back
@@ -712,7 +703,7 @@ async def key_named_or_skipped(
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
     db: Database,
     locks: UserLocks,
@@ -723,12 +714,12 @@ async def key_named_or_skipped(
     if not go_on:
         return
     wizard = await load_wizard(state)
-    if wizard is None or creds is None:
+    if wizard is None:
         await state.clear()
         await expired(event, i18n)
         return
     saved = await sshkeys.save_pending_key(
-        event, state, i18n, bot, creds, inferno, db, locks, buttons, name
+        event, state, i18n, bot, account, inferno, db, locks, buttons, name
     )
     if saved is None:
         return
@@ -742,7 +733,9 @@ async def key_named_or_skipped(
     notice = sshkeys.added_notice(i18n, saved)
     if key_id is not None:
         notice = "\n".join((notice, i18n("install-key-preselected")))
-    await _to_keys(event, state, i18n, bot, creds, inferno, wizard, notice=notice, keys=saved.keys)
+    await _to_keys(
+        event, state, i18n, bot, account, inferno, wizard, notice=notice, keys=saved.keys
+    )
 
 
 # --------------------------------------------------------------------------- step 3: summary
@@ -794,30 +787,31 @@ async def summary_step(
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
     db: Database,
 ) -> None:
-    if (found := await linked_wizard(query, state, i18n, creds)) is None:
+    if (wizard := await open_wizard(query, state, i18n)) is None:
         return
-    wizard, creds = found
     if wizard.template is None:
         await state.set_state(InstallWizard.template)
         await render_templates(query, i18n, bot, inferno, wizard)
         return
-    keys = await wizard_load(query, i18n, bot, partial(inferno.sshkey_list, creds))
+    keys = await wizard_load(query, i18n, bot, partial(inferno.sshkey_list, account))
     if keys is None:
         return
     if await _drop_vanished_keys(state, wizard, keys):
         await state.set_state(InstallWizard.keys)
         notice = i18n("install-keys-vanished")
-        await render_keys(query, state, i18n, bot, creds, inferno, wizard, notice=notice, keys=keys)
+        await render_keys(
+            query, state, i18n, bot, account, inferno, wizard, notice=notice, keys=keys
+        )
         return
     text = summary_text(i18n, wizard, keys)
     wizard.checked, wizard.token = False, None
     await state.set_state(InstallWizard.summary)
     try:
-        result = await _send(inferno, creds, wizard, run=False)
+        result = await _send(inferno, account, wizard, run=False)
     except InfernoError as exc:
         code = exc.code if isinstance(exc, ProviderFail) else None
         log.info(
@@ -910,7 +904,7 @@ async def confirmed(
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
     db: Database,
     locks: UserLocks,
@@ -925,7 +919,7 @@ async def confirmed(
             else None
         )
         wizard = await load_wizard(state)
-        if confirmation is None or wizard is None or wizard.token != token or creds is None:
+        if confirmation is None or wizard is None or wizard.token != token:
             # Sent as a new message: the first tap's "queued" message must stay as it is.
             await bot.send_message(
                 user_id, i18n("install-confirmation-used"), reply_markup=back_to_menu(i18n)
@@ -942,7 +936,7 @@ async def confirmed(
         kind = confirmation.action
         await typing(bot, user_id)
         try:
-            result = await _send(inferno, creds, wizard, run=True)
+            result = await _send(inferno, account, wizard, run=True)
         except InfernoError as exc:
             await _run_failed(query, state, i18n, db, wizard, kind, exc)
             return
@@ -1042,11 +1036,10 @@ async def unreadable_button(query: CallbackQuery, i18n: Translator) -> None:
     await expired(query, i18n)
 
 
-def create_router() -> Router:
+def create_linked_area() -> LinkedArea:
     """The install / reinstall wizard."""
-    router = Router(name=__name__)
-    # Taps meant for other areas are turned away before any handler here is tried.
-    router.callback_query.filter(DataPrefix(InstallStartCb, WizCb))
+    area = linked_area(__name__, DataPrefix(InstallStartCb, WizCb), dialogs=[InstallWizard])
+    router = area.router
     router.callback_query.register(start_wizard, InstallStartCb.filter())
     router.callback_query.register(
         templates_page, WizCb.filter(F.action.in_({WizAction.PAGE, WizAction.TEMPLATES}))
@@ -1083,4 +1076,4 @@ def create_router() -> Router:
     router.callback_query.register(confirmed, WizCb.filter(F.action == WizAction.CONFIRM))
     router.callback_query.register(cancelled, WizCb.filter(F.action == WizAction.CANCEL))
     router.callback_query.register(unreadable_button, DataPrefix(WizCb, InstallStartCb))
-    return router
+    return area

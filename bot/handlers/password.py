@@ -15,11 +15,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.config import Settings
 from bot.handlers.callbacks import ShowPasswordCb
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     View,
     card_button,
-    not_linked_view,
     order_info,
 )
 from bot.i18n import Html, Translator, fit
@@ -48,7 +48,7 @@ async def show_password(
     callback_data: ShowPasswordCb,
     bot: Bot,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     db: Database,
     inferno: InfernoClient,
     settings: Settings,
@@ -60,16 +60,12 @@ async def show_password(
     user_id = query.from_user.id
     chat_id = query.message.chat.id if query.message else user_id
     order_id = callback_data.order_id
-    if creds is None:
-        view = not_linked_view(i18n)
-        await bot.send_message(chat_id, view.text, reply_markup=view.markup)
-        return
     await typing(bot, chat_id)
     info = await order_info(
         i18n,
         user_id,
         order_id,
-        partial(inferno.get_info, creds),
+        partial(inferno.get_info, account),
         action="show-password",
         retry=callback_data,
         back_to_card=True,
@@ -158,10 +154,17 @@ async def _redact(bot: Bot, chat_id: int, message_id: int, refusal: str) -> str 
 
 
 def create_router() -> Router:
-    """The root password and its "Delete now" button."""
+    """The "Delete now" button under a password message. Outside the gate: a password sent
+    before the account was unlinked must still be deletable."""
     router = Router(name=__name__)
     # Taps meant for other areas are turned away before any handler here is tried.
-    router.callback_query.filter(DataPrefix(DeletePasswordCb, ShowPasswordCb))
-    router.callback_query.register(show_password, ShowPasswordCb.filter())
+    router.callback_query.filter(DataPrefix(DeletePasswordCb))
     router.callback_query.register(delete_now, DeletePasswordCb.filter())
     return router
+
+
+def create_linked_area() -> LinkedArea:
+    """Showing the root password of one of the user's servers."""
+    area = linked_area(f"{__name__}.show", DataPrefix(ShowPasswordCb))
+    area.router.callback_query.register(show_password, ShowPasswordCb.filter())
+    return area

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
@@ -18,9 +18,9 @@ from bot.handlers.common import (
     one_per_row_then_menu,
     paged_keyboard,
     plain,
-    show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, menu_taps
 from bot.handlers.orders import OrderCb, is_status, orders_button, status_label
 from bot.i18n import Translator
@@ -82,12 +82,9 @@ async def services_page(
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
-    services = await _load(query, i18n, inferno, bot, creds, orders_button(i18n))
+    services = await _load(query, i18n, inferno, bot, account, orders_button(i18n))
     if services is None:
         return
     if not services:
@@ -137,13 +134,10 @@ async def service_card(
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     back = services_button(i18n)
-    listed = await _load(query, i18n, inferno, bot, creds, back)
+    listed = await _load(query, i18n, inferno, bot, account, back)
     if listed is None:
         return
     # The id in the button is untrusted: only a service of this user's own list is opened.
@@ -159,7 +153,7 @@ async def service_card(
         query,
         i18n,
         bot,
-        lambda: inferno.get_service(creds, callback_data.service_id),
+        lambda: inferno.get_service(account, callback_data.service_id),
         log=log,
         action="getService",
         back=(back,),
@@ -177,14 +171,13 @@ async def service_card(
     await show(query, service_card_text(i18n, service), one_per_row_then_menu(i18n, *buttons))
 
 
-def create_router() -> Router:
+def create_linked_area() -> LinkedArea:
     """The services list and a service's card."""
-    router = Router(name=__name__)
-    # Taps meant for other areas are turned away before any handler here is tried.
-    router.callback_query.filter(
-        DataPrefix(ServiceCb, ServicesPageCb, exact=menu_taps(Screen.SERVICES))
+    area = linked_area(
+        __name__, DataPrefix(ServiceCb, ServicesPageCb, exact=menu_taps(Screen.SERVICES))
     )
+    router = area.router
     router.callback_query.register(services_page, ServicesPageCb.filter())
     router.callback_query.register(services_page, MenuCb.filter(F.screen == Screen.SERVICES))
     router.callback_query.register(service_card, ServiceCb.filter())
-    return router
+    return area

@@ -11,8 +11,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.common import link_button, not_linked_keyboard, spend_confirmation, user_id_of
+from bot.handlers.common import link_button, spend_confirmation, user_id_of
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import (
     MenuCb,
     Screen,
@@ -108,13 +109,10 @@ async def _ask_unlink(
     user_id: int,
     i18n: Translator,
     db: Database,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
-        return
     # Bound to this account: linking another one in between voids the button.
-    token = await db.confirmations.issue(user_id, UNLINK_ACTION, {"cid": creds.cid})
+    token = await db.confirmations.issue(user_id, UNLINK_ACTION, {"cid": account.cid})
     yes = InlineKeyboardButton(
         text=i18n("settings-btn-unlink-confirm"),
         callback_data=SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack(),
@@ -122,15 +120,15 @@ async def _ask_unlink(
     no = InlineKeyboardButton(text=i18n("btn-no"), callback_data=menu_data(Screen.SETTINGS))
     await show(
         event,
-        i18n("settings-unlink-confirm", cid=str(creds.cid)),
+        i18n("settings-unlink-confirm", cid=str(account.cid)),
         InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]),
     )
 
 
 async def unlink_asked(
-    query: CallbackQuery, i18n: Translator, db: Database, creds: Credentials | None
+    query: CallbackQuery, i18n: Translator, db: Database, account: Credentials
 ) -> None:
-    await _ask_unlink(query, query.from_user.id, i18n, db, creds)
+    await _ask_unlink(query, query.from_user.id, i18n, db, account)
 
 
 async def logout_command(
@@ -138,10 +136,10 @@ async def logout_command(
     state: FSMContext,
     i18n: Translator,
     db: Database,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
     await state.clear()
-    await _ask_unlink(message, user_id_of(message), i18n, db, creds)
+    await _ask_unlink(message, user_id_of(message), i18n, db, account)
 
 
 async def unlink_confirmed(
@@ -154,6 +152,8 @@ async def unlink_confirmed(
 ) -> None:
     user_id = query.from_user.id
     async with locks.hold(user_id):
+        # Outside the gate: an old copy of this button, tapped once the account is gone, says
+        # it expired like any used confirmation.
         if creds is None or (
             await spend_confirmation(db, user_id, callback_data.token, UNLINK_ACTION, creds) is None
         ):
@@ -167,7 +167,7 @@ async def unlink_confirmed(
 
 
 def create_router() -> Router:
-    """Language, the linked account, unlinking and /logout."""
+    """The settings screen, the language switch and the confirmed unlink."""
     router = Router(name=__name__)
     # Taps meant for other areas are turned away before any handler here is tried.
     router.callback_query.filter(
@@ -176,10 +176,16 @@ def create_router() -> Router:
     router.callback_query.register(settings_screen, MenuCb.filter(F.screen == Screen.SETTINGS))
     router.callback_query.register(switch_language, LanguageCb.filter())
     router.callback_query.register(
-        unlink_asked, SettingsCb.filter(F.action == SettingsAction.UNLINK)
-    )
-    router.message.register(logout_command, Command("logout"))
-    router.callback_query.register(
         unlink_confirmed, SettingsCb.filter(F.action == SettingsAction.UNLINK_CONFIRM)
     )
     return router
+
+
+def create_linked_area() -> LinkedArea:
+    """Asking to unlink the account: the Unlink button and /logout."""
+    area = linked_area(f"{__name__}.unlink", DataPrefix(SettingsCb), commands=["logout"])
+    area.router.callback_query.register(
+        unlink_asked, SettingsCb.filter(F.action == SettingsAction.UNLINK)
+    )
+    area.router.message.register(logout_command, Command("logout"))
+    return area

@@ -22,19 +22,16 @@ from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.common import (
     delete_secret,
     looks_like_credential,
-    not_linked_keyboard,
     user_id_of,
 )
-from bot.handlers.filters import DataPrefix, NotLinked
+from bot.handlers.filters import DataPrefix
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
-    MenuCb,
     Screen,
     back_to_menu,
     back_to_menu_button,
     main_menu_keyboard,
     menu_data,
-    menu_taps,
 )
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -58,11 +55,6 @@ PASSWORD_MAX = 256
 BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
 PASS_THROUGH_COMMANDS = frozenset(BOT_COMMANDS)
 _BARE_COMMAND_RE = re.compile(r"\s*/([A-Za-z0-9_]{1,32})(?:@\w+)?\s*")
-# Screens that need a linked account; unlinked users get a way to link instead of an error.
-# Buy is not among them: the plans (``list``) need no account and may be browsed first.
-LINKED_ONLY_SCREENS = frozenset(
-    {Screen.SERVERS, Screen.ORDERS, Screen.SERVICES, Screen.KEYS, Screen.BALANCE}
-)
 NEW_KEY_ACTION = "newkey"
 
 
@@ -459,14 +451,6 @@ async def cancel_command(message: Message, state: FSMContext, i18n: Translator) 
     await show(message, i18n("cancelled"), back_to_menu(i18n))
 
 
-async def linked_only_command(message: Message, i18n: Translator) -> None:
-    await show(message, i18n("not-linked"), not_linked_keyboard(i18n))
-
-
-async def linked_only_screen(query: CallbackQuery, i18n: Translator) -> None:
-    await show(query, i18n("not-linked"), not_linked_keyboard(i18n))
-
-
 def create_router() -> Router:
     """/start, /cancel and the ways of linking an account."""
     router = Router(name=__name__)
@@ -487,18 +471,4 @@ def create_router() -> Router:
     # /start does.
     router.message.register(start_command, CommandStart())
     router.message.register(cancel_command, Command("cancel"))
-    # The account check comes first: it is a dictionary lookup, and it turns away every linked
-    # user's update before the command is parsed.
-    router.message.register(linked_only_command, NotLinked(), Command("servers", "keys"))
-    return router
-
-
-def create_linked_only_router() -> Router:
-    """Menu taps that need an account, from users without one. Every linked user's menu tap is
-    turned away by the router's filters, so it never tries the linking handlers one by one."""
-    router = Router(name=f"{__name__}.linked_only")
-    router.callback_query.filter(NotLinked(), DataPrefix(exact=menu_taps(*LINKED_ONLY_SCREENS)))
-    router.callback_query.register(
-        linked_only_screen, MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS))
-    )
     return router
