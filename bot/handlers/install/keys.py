@@ -43,7 +43,7 @@ async def template_picked(
     account: Credentials,
     inferno: InfernoClient,
 ) -> None:
-    """A template picked on step 1 (checked against today's catalogue) leads here."""
+    """A template picked on step 1 (checked against the current catalogue) leads here."""
     if (wizard := await open_wizard(query, state, i18n)) is None:
         return
     catalog = await wizard_load(query, i18n, bot, inferno.list_catalog)

@@ -140,7 +140,8 @@ def template_ref(index: int, name: str) -> str:
 
 
 def resolve_template(templates: list[Template], ref: str) -> Template | None:
-    """The template a button meant, checked against today's catalogue (it may have changed)."""
+    """The template a button meant, checked against the current catalogue (it may differ from the
+    one the button was drawn from)."""
     match = TEMPLATE_REF_RE.fullmatch(ref)
     if match is None:
         return None
