@@ -78,6 +78,9 @@ _AUTH_RE = re.compile(
 )
 _CLOUDFLARE_MARKERS = ("just a moment", "cf-chl", "cf_chl", "challenge-platform")
 _LOG_LIMIT = 4000
+# A read is tried again only while this share of the timeout is left: a provider that has just
+# used up most of the budget is not going to answer a retry in the rest of it.
+_RETRY_SHARE = 0.25
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
@@ -453,13 +456,26 @@ class InfernoClient:
             known_secrets.append(creds.key)
         content = json.dumps(body, separators=(",", ":")).encode()  # once, for every attempt
         attempts = 1 + (self._read_retries if action in READ_ACTIONS else 0)
+        # One budget for the call and all of its retries: a dead provider costs the user
+        # ``timeout``, not ``timeout`` per attempt.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
         for attempt in range(attempts):
             try:
-                return await self._attempt(action, creds, content, headers, known_secrets)
+                return await self._attempt(action, creds, content, headers, known_secrets, deadline)
             except ProviderUnavailable as exc:
                 if not exc.retryable or attempt + 1 >= attempts:
                     raise
                 delay = self._backoff * 2**attempt
+                left = deadline - loop.time() - delay
+                if left < self._timeout * _RETRY_SHARE:
+                    log.debug(
+                        "inferno %s: no retry, %.2fs of the budget left after: %s",
+                        action,
+                        max(left, 0.0),
+                        exc,
+                    )
+                    raise
                 log.debug(
                     "inferno %s: retry %d in %.2fs after: %s", action, attempt + 1, delay, exc
                 )
@@ -479,13 +495,15 @@ class InfernoClient:
         content: bytes,
         headers: dict[str, str],
         secrets: Sequence[str],
+        deadline: float,
     ) -> Any:
         started = time.monotonic()
         status: str = "-"
         try:
-            # Connecting has its own, shorter limit (the session's); this bounds everything.
+            # Connecting has its own, shorter limit (the session's); the call's budget (event
+            # loop time) bounds everything.
             async with (
-                asyncio.timeout(self._timeout),
+                asyncio.timeout_at(deadline),
                 self._http().post(
                     self._url(action),
                     data=content,
