@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.inferno.errors import UnreadableAnswer
+from bot.masking import SECRET_NAME_PARTS, is_secret_name, mask_key
 
 __all__ = [
-    "SECRET_FIELDS",
     "SECRET_TEXT_RE",
     "ActionResult",
     "Balance",
@@ -38,25 +38,11 @@ __all__ = [
     "failure_of",
 ]
 
-# Field names whose values are secrets wherever they appear (compared lower-cased).
-SECRET_FIELDS = frozenset(
-    {
-        "key",
-        "pass",
-        "password",
-        "vps_password",
-        "x-key",
-        "apikey",
-        "api_key",
-        "root_password",
-        "token",
-    }
-)
-
 # Secret-looking fields inside text (JSON, form or print_r style): group 1 is the name and the
-# separator, group 2 the value to mask. The log filter uses it too.
+# separator, group 2 the value to mask. The log filter uses it too. A name is matched from its
+# start only and taken whole (possessively), which keeps the search linear in a long word.
 SECRET_TEXT_RE = re.compile(
-    r"(?i)([\"']?\[?(?:x-key|vps_password|root_password|password|pass|api_?key|key|token)\]?[\"']?"
+    rf"(?i)(?<![\w-])([\"']?\[?(?=[\w-]*?(?:{SECRET_NAME_PARTS}))[\w-]++\]?[\"']?"
     r"\s*(?:=>|[:=])\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}\]]+)"
 )
 
@@ -239,22 +225,18 @@ def _parse_items(
     return items
 
 
-def _mask_key(key: str) -> str:
-    if len(key) < 12:
-        return "…"
-    return f"{key[:4]}…{key[-4:]}"
-
-
-def mask_secrets(obj: Any) -> Any:
-    """A copy of ``obj`` with the values of secret-named keys replaced, at any depth."""
+def mask_secrets(obj: Any, *, secret: bool = False) -> Any:
+    """A copy of ``obj`` with every value under a secret-looking name (:func:`is_secret_name`)
+    replaced, at any depth. Under such a name a list or object keeps its shape (what a log of
+    an unexpected answer is for) but all of its values are masked."""
     if isinstance(obj, dict):
         return {
-            key: "***" if str(key).lower() in SECRET_FIELDS else mask_secrets(value)
+            key: mask_secrets(value, secret=secret or is_secret_name(key))
             for key, value in obj.items()
         }
     if isinstance(obj, list | tuple):
-        return [mask_secrets(item) for item in obj]
-    return obj
+        return [mask_secrets(item, secret=secret) for item in obj]
+    return "***" if secret else obj
 
 
 # --------------------------------------------------------------------------- credentials
@@ -269,7 +251,7 @@ class Credentials:
 
     @property
     def masked_key(self) -> str:
-        return _mask_key(self.key)
+        return mask_key(self.key)
 
     def __repr__(self) -> str:
         return f"Credentials(cid={self.cid}, key={self.masked_key!r})"
@@ -715,7 +697,7 @@ class Service:
             return None
         fields: dict[str, str] = {}
         for name, item in value.items():
-            if str(name).lower() in SECRET_FIELDS or isinstance(item, dict | list | type(None)):
+            if is_secret_name(name) or isinstance(item, dict | list | type(None)):
                 continue
             fields[str(name)] = str(item).lower() if isinstance(item, bool) else str(item)
         return cls(
