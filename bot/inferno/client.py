@@ -203,6 +203,8 @@ class InfernoClient:
         self._cache: dict[int | None, dict[tuple[str, str | None], tuple[float, Any]]] = {}
         # forget() calls so far, per account (None: any account's, which the catalog follows).
         self._writes: Counter[int | None] = Counter()
+        # Each account's currency as its last balance answer named it; it does not change.
+        self._currencies: dict[int, str] = {}
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
@@ -254,7 +256,28 @@ class InfernoClient:
         return await self._cached_read("list", None, Catalog.from_raw)
 
     async def balance(self, creds: Credentials) -> Balance:
-        return await self._request("balance", creds, {}, Balance.from_raw)
+        balance = await self._request("balance", creds, {}, Balance.from_raw)
+        self._remember_currency(creds, balance.currency)
+        return balance
+
+    async def account_currency(self, creds: Credentials) -> str | None:
+        """The currency the account's balance is kept in, for amounts whose answer names none:
+        learnt from any balance answer, or asked for once. None when the provider names none
+        or cannot be asked now (an amount is still worth showing without it)."""
+        if creds.cid in self._currencies:
+            return self._currencies[creds.cid]
+        try:
+            return (await self.balance(creds)).currency
+        except InfernoError as exc:
+            log.debug("inferno balance: no currency for cid=%s: %s", creds.cid, exc)
+            return None
+
+    def _remember_currency(self, creds: Credentials, currency: str | None) -> None:
+        if currency is None:
+            return
+        if creds.cid not in self._currencies and len(self._currencies) >= _CACHE_LIMIT:
+            self._currencies.clear()
+        self._currencies[creds.cid] = currency
 
     async def create(self, creds: Credentials, product_id: str) -> CreatedOrder:
         params = {"pid": _wire_id(product_id)}

@@ -104,6 +104,23 @@ def _money(value: Any) -> str | None:
     return _text(value)
 
 
+_CURRENCY_FIELDS = ("currency", "currencycode", "currency_code")
+# Billing systems such as WHMCS write "no date" as a zero date.
+_NO_DATES = frozenset({"0000-00-00", "0000-00-00 00:00:00"})
+
+
+def _currency(value: Any) -> str | None:
+    """A currency code, also from a WHMCS-like currency object ({"code": "USD", ...})."""
+    if isinstance(value, dict):
+        value = _pick(value, "code", "currencycode", "suffix", "prefix")
+    return _text(value)
+
+
+def _date(value: Any) -> str | None:
+    text = _text(value)
+    return None if text is None or text in _NO_DATES else text
+
+
 def _id(value: Any) -> str | None:
     """Ids arrive as strings or numbers; both become the same string."""
     text = _text(value)
@@ -392,16 +409,14 @@ class Balance:
     def from_raw(cls, raw: Any) -> Balance:
         data = _require_dict(raw, "balance")
         value = _pick(data, "balance", "credit", "amount", "funds")
-        currency: Any = _pick(data, "currency", "currencycode", "currency_code")
+        currency: Any = _pick(data, *_CURRENCY_FIELDS)
         if isinstance(value, dict):
-            currency = currency or _pick(value, "currency", "currencycode", "currency_code", "code")
+            currency = currency or _pick(value, *_CURRENCY_FIELDS, "code")
             value = _pick(value, "amount", "balance", "credit", "value")
-        if isinstance(currency, dict):
-            currency = _pick(currency, "code", "currencycode", "suffix", "prefix")
         amount = _money(value)
         if amount is None:
             raise UnreadableAnswer("balance: no amount in the answer")
-        return cls(amount=amount, currency=_text(currency), raw=raw)
+        return cls(amount=amount, currency=_currency(currency), raw=raw)
 
 
 def _id_list(value: Any) -> list[str]:
@@ -682,8 +697,18 @@ class Service:
     status: str | None
     ip: str | None
     order_id: str | None
-    # Scalar fields as text for a generic "details" view; secrets are left out (they stay in raw).
+    # Scalar fields as text, secrets left out (they stay in raw): for debugging and tests, the
+    # card shows only the known fields below.
     fields: dict[str, str]
+    product: str | None = None
+    domain: str | None = None
+    billing_cycle: str | None = None
+    # Dates as the provider wrote them ("2026-12-10"); the screens format them.
+    registered: str | None = None
+    next_due: str | None = None
+    # What each billing cycle costs, in ``currency`` when the answer names one.
+    amount: str | None = None
+    currency: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -707,6 +732,15 @@ class Service:
             ip=_text(_pick(value, "dedicatedip", "ip", "ipaddress", "main_ip")),
             order_id=_id(_pick(value, "orderid", "order_id")),
             fields=fields,
+            product=_text(_pick(value, "productname", "product", "name", "groupname")),
+            domain=_text(_pick(value, "domain", "hostname")),
+            billing_cycle=_text(_pick(value, "billingcycle", "billing_cycle", "cycle")),
+            registered=_date(_pick(value, "regdate", "reg_date", "registrationdate", "created")),
+            next_due=_date(
+                _pick(value, "nextduedate", "next_due_date", "nextinvoicedate", "duedate")
+            ),
+            amount=_money(_pick(value, "recurringamount", "recurring_amount", "amount", "price")),
+            currency=_currency(_pick(value, *_CURRENCY_FIELDS)),
             raw=value,
         )
 

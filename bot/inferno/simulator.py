@@ -257,6 +257,9 @@ class Order:
     status: str
     date: datetime
     server: Server | None = None
+    # More fields for this order's service in services/getService answers (what a real
+    # billing panel may add: custom fields, a VNC password…); they override the standard ones.
+    service_extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -392,6 +395,8 @@ class Simulator:
             _many_templates() if many_templates else dict(_BASE_TEMPLATES)
         )
         self.products: dict[str, Product] = {p.id: p for p in _PRODUCTS}
+        # What balance answers name (None: no currency field, as the docs leave open).
+        self.currency: str | None = "USD"
         self.customers: dict[int, Customer] = {}
         self._rng = random.Random(seed)
         # Its own stream, so jitter does not change the keys and passwords a seed gives.
@@ -544,7 +549,9 @@ class Simulator:
         return _fail("Invalid email or password")
 
     def _balance(self, customer: Customer, params: Mapping[str, str]) -> Reply:
-        return _ok(balance=_money(customer.balance), currency="USD")
+        if self.currency is None:
+            return _ok(balance=_money(customer.balance))
+        return _ok(balance=_money(customer.balance), currency=self.currency)
 
     def _create(self, customer: Customer, params: Mapping[str, str]) -> Reply:
         product = self.products.get(params.get("pid", "").strip())
@@ -743,7 +750,7 @@ class Simulator:
         customer.ssh_keys.remove(key)
         return _ok("SSH key removed")
 
-    def _service_view(self, order: Order) -> dict[str, str]:
+    def _service_view(self, order: Order) -> dict[str, Any]:
         ip = ""
         if order.server is not None:
             self._settle(order.server)
@@ -758,6 +765,7 @@ class Simulator:
             "nextduedate": (order.date + timedelta(days=30)).strftime("%Y-%m-%d"),
             "amount": _money(order.amount),
             "billingcycle": "Monthly",
+            **order.service_extra,
         }
 
     def _services(self, customer: Customer, params: Mapping[str, str]) -> Reply:
