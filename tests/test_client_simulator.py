@@ -421,6 +421,19 @@ async def test_malformed_is_unreadable(env: Env) -> None:
     assert env.sim.calls["orders"] == 1
 
 
+async def test_a_write_answered_after_a_warning_is_unreadable_not_refused(env: Env) -> None:
+    order_id = await paid_order(env)
+    await env.client.install(env.creds, order_id, "debian12", [], run=True)
+    await wait_ready(env.client, env.creds, order_id)
+    env.sim.reset_counters()
+    env.sim.faults.warning_next = 1
+    with pytest.raises(UnreadableAnswer):
+        await env.client.stop(env.creds, order_id)
+    assert env.sim.calls["stop"] == 1
+    info = await env.client.get_info(env.creds, order_id)
+    assert info.power_state is PowerState.STOPPED, "the command was carried out all the same"
+
+
 async def test_whitelist_denied(env: Env) -> None:
     env.sim.faults.whitelist_denied = True
     with pytest.raises(AccessDenied):
