@@ -2,7 +2,7 @@
 
 The bot's modules are imported here, timed, before anything else uses them: that import is the
 first part of a cold start and can only be measured once per process. Importing ``bot`` first
-also defers aiogram's types here as in ``python -m bot`` (``bot/lazy_types.py``).
+also defers aiogram's types here as in ``python -m bot`` (``bot/runtime/lazy_types.py``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from bench.traffic import (
 )
 from bench.watcher_bench import SweepResult, run_watcher_bench
 from bot.config import Settings
-from bot.gc_tuning import tune_garbage_collector
+from bot.runtime.gc_tuning import tune_garbage_collector
 
 # Targets of issue #7.
 CPU_RATIO_TARGET = 1.5
