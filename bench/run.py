@@ -138,7 +138,7 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def _baseline_env(tg: BenchTelegram) -> dict[str, str]:
+def baseline_env(tg: BenchTelegram) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     env.update({TOKEN_VARIABLE: tg.token, "PYTHONUNBUFFERED": "1"})
     return env
@@ -178,7 +178,7 @@ async def run_bench(
                     argv = ["-m", "bench.baseline", "--api", tg.base_url]
                     argv += ["--screens", str(screens_path), "--describe", str(workdir / key)]
                     baseline = BotProcess(
-                        key, names[key], argv + ["--tuned"] * tuned, _baseline_env(tg), tg,
+                        key, names[key], argv + ["--tuned"] * tuned, baseline_env(tg), tg,
                         workdir / f"{key}.log",
                     )  # fmt: skip
                     await _start(baseline, active, config.timeout, bots)

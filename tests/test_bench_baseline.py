@@ -15,7 +15,7 @@ import pytest
 
 from bench.faketg import BenchTelegram
 from bench.processes import BotProcess
-from bench.run import _baseline_env
+from bench.run import baseline_env
 from bench.traffic import Screens, drive_users
 from bot.runtime.gc_tuning import YOUNG_THRESHOLD
 
@@ -38,10 +38,11 @@ async def _serve(tmp_path: Path, *flags: str, **env: str) -> tuple[dict[str, Any
     """Start a baseline, tap through two screens; return its own account and what it showed."""
     screens = tmp_path / "screens.json"
     SCREENS.save(screens)
-    async with BenchTelegram() as tg:
+    tg = BenchTelegram()
+    async with tg:
         argv = ["-m", "bench.baseline", "--api", tg.base_url, "--screens", str(screens)]
         argv += ["--describe", str(tmp_path / "facts"), *flags]
-        environ = {k: v for k, v in _baseline_env(tg).items() if k != "LAZY_TYPES"} | env
+        environ = {k: v for k, v in baseline_env(tg).items() if k != "LAZY_TYPES"} | env
         bot = BotProcess("baseline", "baseline", argv, environ, tg, tmp_path / "log")
         try:
             await bot.start(USER, TIMEOUT)
@@ -91,6 +92,6 @@ def test_the_environment_reaches_the_baseline_without_the_bot_s_settings(
     monkeypatch.setenv("BOT_TOKEN", "1:leaked")
     monkeypatch.setenv("LAZY_TYPES", "0")
     tg = BenchTelegram()
-    env = _baseline_env(tg)
+    env = baseline_env(tg)
     assert "BOT_TOKEN" not in env and env["LAZY_TYPES"] == "0"
     assert env["BENCH_BOT_TOKEN"] == tg.token
