@@ -28,7 +28,14 @@ from bench.baseline import TOKEN_VARIABLE
 from bench.faketg import BenchTelegram
 from bench.process_footprint import Floor, measure_floors
 from bench.processes import BotProcess, write_users
-from bench.traffic import TrafficResult, capture_screens, measure, open_menus, provider_latency
+from bench.traffic import (
+    ROUTE,
+    TrafficResult,
+    capture_screens,
+    measure,
+    open_menus,
+    provider_latency,
+)
 from bench.watcher_bench import SweepResult, run_watcher_bench
 from bot.config import Settings
 from bot.inferno.simulator import Simulator, SimulatorServer
@@ -673,6 +680,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
             setattr(config, name, getattr(args, name))
     if config.taps < 1 or config.warmup < 0 or config.latency < 0 or config.concurrency < 1:
         parser.error("taps ≥ 1, warmup ≥ 0, latency ≥ 0 and concurrency ≥ 1, please")
+    if config.taps % len(ROUTE) or config.warmup % len(ROUTE):
+        # Each run starts on the main menu; a run that stopped mid-lap would send the next off
+        # its route, and every target would be judged on taps that took a detour.
+        parser.error(f"taps and warmup are whole laps of the route: multiples of {len(ROUTE)}")
     if config.runs < 1:
         parser.error("runs ≥ 1, please (the targets are judged on medians of at least 3)")
     if not 0 <= config.jitter < 1:

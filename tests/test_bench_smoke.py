@@ -174,8 +174,8 @@ def test_targets_are_medians_of_runs_paired_with_the_tuned_baseline() -> None:
 def test_command_line_options() -> None:
     quick, _ = parse_args(["--quick"])
     assert quick.users == [5, 20] and quick.linked_users == 1000 and quick.runs == 3
-    config, args = parse_args(["--users", "3,7", "--taps", "9", "--latency", "0", "--runs", "5"])
-    assert (config.users, config.taps, config.latency, config.runs) == ([3, 7], 9, 0.0, 5)
+    config, args = parse_args(["--users", "3,7", "--taps", "8", "--latency", "0", "--runs", "5"])
+    assert (config.users, config.taps, config.latency, config.runs) == ([3, 7], 8, 0.0, 5)
     assert args.json is None
     with pytest.raises(SystemExit):
         parse_args(["--users", "ten"])
@@ -183,6 +183,8 @@ def test_command_line_options() -> None:
         parse_args(["--taps", "0"])
     with pytest.raises(SystemExit):
         parse_args(["--runs", "0"])
+    with pytest.raises(SystemExit):
+        parse_args(["--taps", "9"])  # not a whole number of laps
     assert parse_args(["--jitter", "0"])[0].jitter == 0.0
     with pytest.raises(SystemExit):
         parse_args(["--jitter", "1.5"])
