@@ -8,10 +8,10 @@ from contextlib import AsyncExitStack
 from bot import __version__
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
 from bot.config import Settings
-from bot.gc_tuning import tune_garbage_collector
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.middlewares.demo import DemoMarkMiddleware
+from bot.runtime.gc_tuning import tune_garbage_collector
 from bot.storage import Database, KeyRing
 
 log = logging.getLogger("bot")
