@@ -388,7 +388,7 @@ async def test_reinstall_needs_a_second_confirmation_naming_the_ip(env: BotEnv) 
     await double_tap(env, UID, f"erase {ip}")
     assert (env.sim.calls["reinstall"], env.sim.runs["reinstall"]) == (2, 1)
     assert server.installing and server.template == "ubuntu2404"
-    assert "Installation queued" in env.tg.message(UID, warning.message_id).text
+    assert "Reinstallation queued" in env.tg.message(UID, warning.message_id).text
     (watch,) = await env.db.watches.for_user(UID)
     assert (watch.kind, watch.order_id) == ("reinstall", order_id)
     actions = await env.db.actions.for_user(UID)
