@@ -17,6 +17,7 @@ from bench.faketg import BenchTelegram
 from bot.config import Settings
 from bot.inferno.simulator import Simulator, SimulatorServer
 from tests.harness import BotEnv, make_settings
+from tests.storage_helpers import linked_user_ids
 
 COLD_USER = 100
 RESTART_USER = 101
@@ -92,4 +93,4 @@ async def restart_with_users(env: BotEnv, footprint: Footprint, timeout: float) 
 
 
 async def _linked(env: BotEnv) -> int:
-    return len(await env.db.users.linked_user_ids())
+    return len(await linked_user_ids(env.db))

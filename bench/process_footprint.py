@@ -30,6 +30,7 @@ from bot.inferno.simulator import Simulator, SimulatorServer
 from bot.storage import Database, KeyRing
 from tests.e2e_process import ROOT, BotProcess, process_env
 from tests.harness import make_settings
+from tests.storage_helpers import linked_user_ids
 
 FIRST_ACTIVE_ID = 8_000_000
 SETUP_CONCURRENCY = 16
@@ -144,7 +145,7 @@ async def _write_users(
 
         await asyncio.gather(*(one(user_id) for user_id in active))
         sim.complete_installs()
-        return len(await db.users.linked_user_ids())
+        return len(await linked_user_ids(db))
     finally:
         await client.aclose()
         await db.close()

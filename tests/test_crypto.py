@@ -9,6 +9,7 @@ import pytest
 
 from bot.storage import DecryptionError, KeyFileError, KeyRing
 from bot.storage.keyfile import format_key_file, generate_key, key_id_of, read_key_file
+from tests.storage_helpers import new_keyring
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 
@@ -18,7 +19,7 @@ def _env_key(raw: bytes) -> str:
 
 
 def test_round_trip_and_fresh_nonce() -> None:
-    ring = KeyRing.generate()
+    ring = new_keyring()
     key_id, blob1 = ring.encrypt(123, "secret-api-key")
     _, blob2 = ring.encrypt(123, "secret-api-key")
     assert key_id == ring.current_id
@@ -29,7 +30,7 @@ def test_round_trip_and_fresh_nonce() -> None:
 
 
 def test_ciphertext_bound_to_user() -> None:
-    ring = KeyRing.generate()
+    ring = new_keyring()
     key_id, blob = ring.encrypt(1, "alice-key")
     with pytest.raises(DecryptionError):
         ring.decrypt(2, key_id, blob)
@@ -37,7 +38,7 @@ def test_ciphertext_bound_to_user() -> None:
 
 @pytest.mark.parametrize("position", [0, 12, -1])
 def test_tampered_blob_rejected(position: int) -> None:
-    ring = KeyRing.generate()
+    ring = new_keyring()
     key_id, blob = ring.encrypt(1, "key")
     tampered = bytearray(blob)
     tampered[position] ^= 0x01
@@ -48,7 +49,7 @@ def test_tampered_blob_rejected(position: int) -> None:
 
 
 def test_unknown_key_id_and_wrong_key() -> None:
-    ring, other = KeyRing.generate(), KeyRing.generate()
+    ring, other = new_keyring(), new_keyring()
     key_id, blob = ring.encrypt(1, "key")
     with pytest.raises(DecryptionError, match="not loaded"):
         other.decrypt(1, key_id, blob)

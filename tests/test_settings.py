@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DEFAULT_INFERNO_API_URL, Settings, SettingsError, load_settings
+from tests.storage_helpers import stored_account
 
 TOKEN = "123456:ABC-DEF_ghi"
 # Every variable the bot reads, so a test never inherits one from the developer's shell.
@@ -159,7 +160,7 @@ def test_rotate_key_command_needs_no_token_and_reencrypts(tmp_path: Path) -> Non
 
     async def account() -> str:
         db = await Database.open(database, KeyRing.load(None, key_file))
-        found = await db.users.account(7)
+        found = await stored_account(db, 7)
         await db.close()
         assert found is not None
         return found.api_key

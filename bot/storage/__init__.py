@@ -6,7 +6,6 @@ from bot.storage.errors import DecryptionError, KeyFileError, SchemaTooNewError,
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.repositories import (
     Account,
-    ActionEntry,
     Confirmation,
     ScheduledDeletion,
     User,
@@ -16,7 +15,6 @@ from bot.storage.repositories import (
 
 __all__ = [
     "Account",
-    "ActionEntry",
     "Confirmation",
     "Database",
     "DecryptionError",

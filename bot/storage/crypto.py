@@ -15,7 +15,6 @@ from bot.storage.keyfile import (
     KEY_BYTES,
     create_key_file,
     decode_key,
-    generate_key,
     key_id_of,
     read_key_file,
 )
@@ -49,10 +48,6 @@ class KeyRing:
         if not self._keys:
             raise ValueError("a key ring needs at least one key")
         self._ciphers = {key_id: AESGCM(key) for key_id, key in self._keys.items()}
-
-    @classmethod
-    def generate(cls) -> KeyRing:
-        return cls([generate_key()])
 
     @classmethod
     def load(cls, key: str | SecretLike | None, key_file: Path | str) -> KeyRing:

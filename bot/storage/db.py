@@ -72,10 +72,6 @@ class Database:
             raise
         return cls(path, conn, keyring, clock)
 
-    async def schema_version(self) -> int:
-        row = await self._conn.fetchone("PRAGMA user_version")
-        return int(row[0]) if row is not None else 0
-
     async def close(self) -> None:
         if self._closed:
             return

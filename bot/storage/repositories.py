@@ -186,20 +186,6 @@ class UserRepository:
             (user_id, cid, blob, key_id, now, now),
         )
 
-    async def account(self, user_id: int) -> Account | None:
-        """Decrypted credentials, or ``None`` when not linked.
-
-        Raises :class:`~bot.storage.errors.DecryptionError` if the stored key cannot be
-        decrypted (e.g. the master key was replaced); the user has to link again then.
-        """
-        row = await self._conn.fetchone(
-            "SELECT cid, api_key, key_id FROM users WHERE id = ?", (user_id,)
-        )
-        if row is None or row["cid"] is None or row["api_key"] is None:
-            return None
-        api_key = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
-        return Account(cid=row["cid"], api_key=api_key)
-
     async def accounts(self, user_ids: list[int]) -> dict[int, tuple[Account, str | None]]:
         """Decrypted credentials and language of every linked user among ``user_ids``.
 
@@ -243,16 +229,6 @@ class UserRepository:
             await tx.execute("DELETE FROM watches WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM confirmations WHERE user_id = ?", (user_id,))
-
-    async def count(self) -> int:
-        row = await self._conn.fetchone("SELECT COUNT(*) FROM users")
-        return int(row[0]) if row is not None else 0
-
-    async def linked_user_ids(self) -> list[int]:
-        rows = await self._conn.fetchall(
-            "SELECT id FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL ORDER BY id"
-        )
-        return [int(row["id"]) for row in rows]
 
     # Used by key rotation.
 
@@ -371,16 +347,6 @@ class WatchRepository:
         )
         return row is not None
 
-    async def get(self, watch_id: int) -> Watch | None:
-        row = await self._conn.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
-        return _watch(row) if row is not None else None
-
-    async def for_user(self, user_id: int) -> list[Watch]:
-        rows = await self._conn.fetchall(
-            "SELECT * FROM watches WHERE user_id = ? ORDER BY started_at, id", (user_id,)
-        )
-        return [_watch(row) for row in rows]
-
     async def update_progress_many(self, polls: list[WatchPoll]) -> None:
         """Record a whole sweep's polls in one transaction (one commit instead of one each)."""
         if not polls:
@@ -413,16 +379,6 @@ class WatchRepository:
 # --- action log --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ActionEntry:
-    id: int
-    user_id: int
-    action: str
-    order_id: str | None
-    result: str
-    created_at: float
-
-
 class ActionRepository:
     """Audit trail of what users asked the provider to do. Never pass secrets in here."""
 
@@ -435,13 +391,6 @@ class ActionRepository:
             "VALUES (?, ?, ?, ?, ?)",
             (user_id, action, order_id, result, self._conn.clock()),
         )
-
-    async def for_user(self, user_id: int, limit: int = 50) -> list[ActionEntry]:
-        """Newest first."""
-        rows = await self._conn.fetchall(
-            "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
-        )
-        return [_from_row(ActionEntry, row) for row in rows]
 
 
 # --- confirmations -----------------------------------------------------------------------------

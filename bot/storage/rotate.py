@@ -29,10 +29,6 @@ from bot.storage.errors import KeyFileError, StorageError
 from bot.storage.keyfile import generate_key, key_id_of, read_key_file, write_key_file
 
 
-class SimulatedCrash(RuntimeError):
-    """Raised by ``rotate_key(fail_after=N)`` so tests can interrupt a rotation half way."""
-
-
 @dataclass(frozen=True, slots=True)
 class RotationReport:
     key_id: str
@@ -46,14 +42,11 @@ async def rotate_key(
     key_file: Path | str,
     *,
     env_key: str | None = None,
-    fail_after: int | None = None,
 ) -> RotationReport:
     """Rotate the master key in ``key_file`` and re-encrypt every stored API key.
 
     ``env_key`` is the ENCRYPTION_KEY value, if any: with it set the bot never reads the key
-    file, so rotating the file would achieve nothing. ``fail_after`` is a test hook: raise
-    :class:`SimulatedCrash` once that many rows were re-encrypted (before the key file is
-    trimmed, if every row is done by then).
+    file, so rotating the file would achieve nothing.
     """
     if env_key is not None and env_key.strip():
         raise KeyFileError(
@@ -79,10 +72,8 @@ async def rotate_key(
     db = await Database.open(database_path, keyring)
     try:
         for user_id in await db.users.ids_not_on_key(current):
-            _maybe_crash(fail_after, reencrypted)
             if await db.users.reencrypt(user_id):
                 reencrypted += 1
-        _maybe_crash(fail_after, reencrypted)
         leftover = await db.users.ids_not_on_key(current)
         if leftover:
             raise StorageError(
@@ -100,7 +91,3 @@ async def rotate_key(
         resumed=resumed,
     )
 
-
-def _maybe_crash(fail_after: int | None, done: int) -> None:
-    if fail_after is not None and done >= fail_after:
-        raise SimulatedCrash(f"simulated crash after {done} rows")
