@@ -27,7 +27,7 @@ from bench.traffic import drive_users, open_menus, provider_latency
 from bot.app import create_inferno_client
 from bot.config import Settings
 from bot.inferno.simulator import Simulator, SimulatorServer
-from bot.storage import Database, KeyRing
+from bot.storage.startup import open_storage
 from tests.e2e_process import ROOT, BotProcess, process_env
 from tests.harness import make_settings
 from tests.storage_helpers import linked_user_ids
@@ -123,9 +123,7 @@ async def _write_users(
 
     Returns how many linked users the database then holds.
     """
-    db = await Database.open(
-        settings.database_path, KeyRing.load(None, settings.encryption_key_file)
-    )
+    db = await open_storage(settings.database_path, settings.encryption_key_file)
     client = create_inferno_client(settings)
     try:
         for index in range(max(dormant, 0)):

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.storage import DecryptionError, KeyFileError, KeyRing
-from bot.storage.keyfile import format_key_file, generate_key, key_id_of, read_key_file
+from bot.storage.keyfile import (
+    create_key_file,
+    format_key_file,
+    generate_key,
+    key_id_of,
+    read_key_file,
+)
 from tests.storage_helpers import new_keyring
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
@@ -77,15 +83,17 @@ def test_repr_has_no_key_material() -> None:
 
 
 @posix_only
-def test_key_file_created_0600_with_folder(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "dir" / "secret.key"
-    ring = KeyRing.load(None, path)
+def test_key_file_created_0600(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    keys, created = create_key_file(path)
+    assert created
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     lines = path.read_text().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(ring.current_id + ":")
-    # Loading again gives the same key, not a new one.
-    assert KeyRing.load(None, path).current_id == ring.current_id
+    assert lines[0].startswith(key_id_of(keys[0]) + ":")
+    # Creating again gives the key already there, not a new one.
+    assert create_key_file(path) == (keys, False)
+    assert KeyRing.load(None, path).current_id == key_id_of(keys[0])
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -94,10 +102,17 @@ def test_key_file_created_0600_despite_permissive_umask(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
         path = tmp_path / "secret.key"
-        KeyRing.load(None, path)
+        create_key_file(path)
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_loading_never_creates_a_key_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    with pytest.raises(KeyFileError, match=r"secret\.key does not exist"):
+        KeyRing.load(None, path)
+    assert not path.exists()
 
 
 @posix_only

@@ -20,6 +20,7 @@ from bot.storage import (
 from bot.storage.keyfile import read_key_file
 from bot.storage.repositories import UserRepository
 from bot.storage.rotate import rotate_key
+from bot.storage.startup import open_storage
 from tests.storage_helpers import new_keyring, stored_account
 
 USERS = range(1, 8)
@@ -61,8 +62,8 @@ def _temp_files(folder: Path) -> list[Path]:
 
 async def _setup(tmp_path: Path) -> tuple[Path, Path, str]:
     db_path, key_file = tmp_path / "bot.sqlite3", tmp_path / "secret.key"
-    keyring = KeyRing.load(None, key_file)
-    async with await Database.open(db_path, keyring) as db:
+    async with await open_storage(db_path, key_file) as db:  # as the bot's first start
+        keyring = db.keyring
         for user_id in USERS:
             await db.users.link(user_id, 1000 + user_id, _api_key(user_id))
         await db.users.ensure(99, "en")  # not linked: nothing to rotate
@@ -167,16 +168,19 @@ async def test_missing_database_or_key_file_refused(tmp_path: Path) -> None:
         await rotate_key(db_path, tmp_path / "missing.key")
 
 
-async def test_undecryptable_row_keeps_old_keys(tmp_path: Path) -> None:
+async def test_undecryptable_row_refuses_before_changing_anything(tmp_path: Path) -> None:
     db_path, key_file, old_id = await _setup(tmp_path)
     async with await Database.open(db_path, new_keyring()) as db:
         await db.users.link(50, 5, "from a lost key")
-    with pytest.raises(DecryptionError):
+    before = key_file.read_bytes()
+    with pytest.raises(DecryptionError, match="1 stored API keys cannot be decrypted") as info:
         await rotate_key(db_path, key_file)
-    # Nothing lost: both keys still in the file, everything else still readable.
-    assert old_id in key_file.read_text()
-    assert len(read_key_file(key_file)) == 2
+    assert "forget-undecryptable" in str(info.value)
+    # Nothing changed: the key file is as it was, and every other row still on the old key.
+    assert key_file.read_bytes() == before
     await _assert_all_readable(db_path, key_file, complete=False)
+    async with await Database.open(db_path, KeyRing.load(None, key_file)) as db:
+        assert await db.users.ids_not_on_key(old_id) == [50]
 
 
 async def test_rotate_key_command_says_what_it_did(

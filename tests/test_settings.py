@@ -178,12 +178,13 @@ def test_rotate_key_command_needs_no_token_and_reencrypts(tmp_path: Path) -> Non
     import asyncio
 
     from bot.storage import Database, KeyRing
+    from bot.storage.startup import open_storage
 
     key_file = tmp_path / "secret.key"
     database = tmp_path / "bot.sqlite3"
 
     async def link() -> None:
-        db = await Database.open(database, KeyRing.load(None, key_file))
+        db = await open_storage(database, key_file)
         await db.users.link(7, 777, "the-api-key-123456")
         await db.close()
 

@@ -7,6 +7,7 @@ from bot.storage.fsm import SQLiteStorage
 from bot.storage.repositories import (
     Account,
     Confirmation,
+    Notice,
     ScheduledDeletion,
     User,
     Watch,
@@ -20,6 +21,7 @@ __all__ = [
     "DecryptionError",
     "KeyFileError",
     "KeyRing",
+    "Notice",
     "SQLiteStorage",
     "ScheduledDeletion",
     "SchemaTooNewError",
