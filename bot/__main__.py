@@ -110,19 +110,19 @@ async def forget_undecryptable(settings: Settings, *, apply: bool) -> int:
     )
     count = len(report.user_ids)
     accounts = f"{count} account" + ("" if count == 1 else "s")
+    keys = ", ".join(report.key_ids)
     if not count:
         print("inferno-bot: every stored API key can be decrypted; nothing to forget")
     elif apply:
         print(
-            f"inferno-bot: unlinked {accounts} whose API key needed key "
-            f"{', '.join(report.key_ids)}; the bot asks each of their users to link again "
-            "when it next starts"
+            f"inferno-bot: unlinked {accounts} whose API key could not be decrypted (key ids: "
+            f"{keys}); the bot asks each of their users to link again when it next starts"
         )
     else:
         print(
-            f"inferno-bot: {accounts} cannot be decrypted (key {', '.join(report.key_ids)} is "
-            "not loaded); nothing was changed. Run again with --yes to unlink them and ask "
-            "each of their users to link again"
+            f"inferno-bot: {accounts} cannot be decrypted (key ids: {keys}); nothing was "
+            "changed. Run again with --yes to unlink them and ask each of their users to link "
+            "again"
         )
     return 0
 

@@ -8,9 +8,11 @@ directory, and compare that directory before and after.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.storage.db
 from bot.storage import Database, KeyRing
 from bot.storage.keyfile import format_key_file, generate_key, key_id_of
 from bot.storage.lock import DatabaseInUseError
@@ -426,3 +429,25 @@ async def test_database_without_a_table_checks_nothing_but_the_file(tmp_path: Pa
     db_path.touch()
     async with await open_storage(db_path, tmp_path / "secret.key") as db:
         assert db.keyring.current_id
+
+
+async def test_database_locked_by_another_program_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a bot (no lock file), but a program holding a write transaction while a migration
+    is due: the wait ends in one line naming the file, not a traceback."""
+    db_path = tmp_path / "bot.sqlite3"
+    with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as other:
+        other.execute("PRAGMA journal_mode = WAL")
+        other.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, api_key BLOB, key_id TEXT)")
+        other.execute("PRAGMA user_version = 1")  # an older bot's database: a migration is due
+        other.execute("BEGIN IMMEDIATE")
+        monkeypatch.setattr(bot.storage.db, "BUSY_TIMEOUT_MS", 50)
+        with pytest.raises(StartupError) as info:
+            await open_storage(db_path, tmp_path / "secret.key")
+        other.execute("ROLLBACK")
+    assert str(info.value).startswith(
+        f"DATABASE_PATH={db_path}: the database is locked by another program (database is locked)"
+    )
+    assert not (tmp_path / "secret.key").exists()
+    assert not (tmp_path / "bot.sqlite3.lock").exists()

@@ -91,8 +91,8 @@ class KeyUse:
 
     accounts: Mapping[str, int]
 
-    def missing_from(self, keyring: KeyRing | None) -> dict[str, int]:
-        loaded = set(keyring.key_ids) if keyring is not None else set()
+    def missing_from(self, keyring: KeyRing) -> dict[str, int]:
+        loaded = set(keyring.key_ids)
         return {key_id: n for key_id, n in self.accounts.items() if key_id not in loaded}
 
 
@@ -178,7 +178,7 @@ class _Opened:
         problems = [str(row[0]) for row in await self.conn.execute_fetchall("PRAGMA quick_check")]
         if problems != ["ok"]:
             raise StartupError(
-                f"DATABASE_PATH={self.path}: the database is damaged ({problems[0]}); "
+                f"DATABASE_PATH={self.path}: the database is damaged ({problems[0][:200]}); "
                 "restore it from a backup"
             )
         version = await schema_version(self.conn)
@@ -243,7 +243,7 @@ def _keyring(
     elif use.accounts:
         raise StartupError(
             f"ENCRYPTION_KEY_FILE={key_file} does not exist, but {_accounts(use.accounts)} in "
-            f"DATABASE_PATH={db_path} {_are_encrypted(use.accounts)}: {_what_to_do()}"
+            f"DATABASE_PATH={db_path} {_are_encrypted(use.accounts)}: {_what_to_do(use.accounts)}"
         )
     else:
         # Nothing is encrypted yet, so a new key cannot make anything unreadable.
@@ -263,7 +263,7 @@ def _keyring(
         held = ", ".join(keyring.key_ids)
         raise StartupError(
             f"{_accounts(missing)} in DATABASE_PATH={db_path} {_are_encrypted(missing)}, which "
-            f"{source} does not hold (it holds {held}): {_what_to_do()}"
+            f"{source} does not hold (it holds {held}): {_what_to_do(missing)}"
         )
     return keyring
 
@@ -279,11 +279,12 @@ def _are_encrypted(counts: Mapping[str, int]) -> str:
     return f"{verb} encrypted with key{'s' if len(counts) > 1 else ''} {ids}"
 
 
-def _what_to_do() -> str:
+def _what_to_do(counts: Mapping[str, int]) -> str:
+    keys = "those keys" if len(counts) > 1 else "that key"
     return (
-        "restore the key file that holds that key from your backup (or set ENCRYPTION_KEY to "
-        f"it); or, to give those accounts up, stop here and run `{FORGET_COMMAND} --yes`, "
-        "which unlinks them and asks each of their users to link again"
+        f"restore the key file that holds {keys} from your backup (or set ENCRYPTION_KEY to "
+        f"it); or, to give those accounts up, run `{FORGET_COMMAND} --yes`, which unlinks them "
+        "and asks each of their users to link again"
     )
 
 

@@ -84,5 +84,5 @@ credentials-unreadable =
     🔑 The bot cannot read your saved API key, so it cannot use your Inferno account now. Your servers and orders at Inferno are not affected.
     Please link your account again: /start
 notice-link-again =
-    🔑 Your Inferno account is no longer linked to this bot: the bot's operator lost the key that protected the saved API keys and had to remove them. Your servers and orders at Inferno are not affected.
+    🔑 Your Inferno account is no longer linked to this bot: its saved API key could no longer be read, so the bot's operator removed it. Your servers and orders at Inferno are not affected.
     Please link your account again: /start
