@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.config import Settings
-from bot.handlers import include_areas
+from bot.handlers import setup_routers
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -125,7 +125,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
     # taps.
     dp.callback_query.middleware(UserLockMiddleware())
-    include_areas(dp)
+    dp.include_router(setup_routers())
 
     async def on_startup(bot: Bot) -> None:
         try:

@@ -1,136 +1,71 @@
-"""AreaRouter turns away what it cannot handle before aiogram's machinery, and nothing else."""
+"""Routing between areas, checked on the bot's real routers: each area's own filters let in the
+taps its handlers read and turn away everything else, before any of its handlers is tried."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from aiogram import Dispatcher, Router
 
-from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
-
-from bot.handlers import AREA_ROUTERS
-from bot.handlers.area import AreaRouter
-from bot.handlers.filters import DataPrefix, NotLinked
-
-BOT = Bot("42:TEST")
-USER = User(id=1, is_bot=False, first_name="T")
+from bot.handlers import errors, fallback, setup_routers
+from bot.handlers.navigation import Screen, menu_data
+from tests import routers
 
 
-def _tap(data: str) -> Update:
-    update = Update(
-        update_id=1,
-        callback_query=CallbackQuery(id="1", from_user=USER, chat_instance="c", data=data),
-    )
-    return Update.model_validate(update.model_dump(), context={"bot": BOT})
+def _areas() -> list[Router]:
+    """The routers that have tap handlers of their own."""
+    return [router for router in routers.walk() if router.callback_query.handlers]
 
 
-def _text(text: str) -> Update:
-    message = Message.model_validate(
-        {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": text}
-    )
-    return Update.model_validate(
-        Update(update_id=2, message=message).model_dump(), context={"bot": BOT}
-    )
+async def test_only_the_fallback_lets_in_any_tap() -> None:
+    for router in _areas():
+        let_in = [await routers.admits(router, "zzz", creds=c) for c in (None, routers.ACCOUNT)]
+        if router.name == fallback.__name__:
+            assert all(let_in), "the fallback takes every tap"
+        else:
+            assert not any(let_in), f"{router.name} lets in any tap"
 
 
-class _Seen(BaseMiddleware):
-    def __init__(self) -> None:
-        self.seen = 0
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        self.seen += 1
-        return await handler(event, data)
-
-
-def _world(*areas: AreaRouter, **data: Any) -> Dispatcher:
-    dp = Dispatcher(**data)
-    dp.include_routers(*areas)
-    return dp
+async def test_an_area_lets_in_its_own_taps_and_no_other_areas() -> None:
+    every_tap = await routers.all_taps()
+    for router in _areas():
+        taps = await routers.taps_of(router)
+        if taps.catch_all:
+            # The fallback, and the not-linked answer (tests/test_linked_gate.py).
+            continue
+        for data in every_tap:
+            # Filters that ask for an account pass with one and refuse without; either way the
+            # tap must be one the area reads.
+            for creds in (None, routers.ACCOUNT):
+                if await routers.admits(router, data, creds=creds):
+                    assert taps.holds(data), (router.name, data)
+        for data in taps.samples():
+            let_in = [await routers.admits(router, data, creds=c) for c in (None, routers.ACCOUNT)]
+            assert any(let_in), (router.name, data)
 
 
-class _Counting(Filter):
-    """A root filter that lets everything in and counts how often aiogram asked it."""
-
-    def __init__(self) -> None:
-        self.asked = 0
-
-    async def __call__(self, event: TelegramObject) -> bool:
-        self.asked += 1
-        return True
-
-
-async def test_a_guard_turns_away_other_areas_taps_before_aiogram_looks() -> None:
-    area, asked = AreaRouter(name="a"), _Counting()
-    area.guard_taps(DataPrefix("a"))
-    area.callback_query.filter(asked)
-    area.callback_query()(_answer("a"))
-    other = AreaRouter(name="b")
-    other.callback_query()(_answer("b"))
-    dp = _world(area, other)
-    assert await dp.feed_update(BOT, _tap("b:1")) == "b"
-    assert asked.asked == 0
-    assert await dp.feed_update(BOT, _tap("a:1")) == "a"
-    assert asked.asked == 1
+async def test_each_menu_screen_is_let_into_one_area_only() -> None:
+    # Two areas taking the same screen would mean the second one's handler is never reached.
+    for screen in Screen:
+        data = menu_data(screen)
+        takers = [
+            router.name
+            for router in _areas()
+            if not (await routers.taps_of(router)).catch_all
+            and await routers.admits(router, data, creds=routers.ACCOUNT)
+        ]
+        assert len(takers) == 1, (screen, takers)
 
 
-def _gate() -> AreaRouter:
-    gate = AreaRouter(name="gate")
-    gate.guard_taps(NotLinked(), DataPrefix(exact=["m:srv"]))
-    gate.callback_query()(_answer("gate"))
-    return gate
+def test_the_fallback_and_the_error_handler_come_last() -> None:
+    names = [router.name for router in setup_routers().sub_routers]
+    assert names[-2:] == [fallback.__name__, errors.__name__]
 
 
-async def test_every_guard_must_admit() -> None:
-    assert await _world(_gate(), creds=object()).feed_update(BOT, _tap("m:srv")) is UNHANDLED
-    unlinked = _world(_gate())
-    assert await unlinked.feed_update(BOT, _tap("m:srv")) == "gate"
-    assert await unlinked.feed_update(BOT, _tap("m:main")) is UNHANDLED
-
-
-async def test_guards_do_not_touch_messages() -> None:
-    area = AreaRouter(name="a")
-    area.guard_taps(DataPrefix("a"))
-    area.message()(_answer("text"))
-    assert await _world(area).feed_update(BOT, _text("hello")) == "text"
-
-
-async def test_a_router_without_handlers_for_the_update_is_skipped() -> None:
-    texts_only, asked = AreaRouter(name="texts"), _Counting()
-    texts_only.callback_query.filter(asked)
-    texts_only.message()(_answer("text"))
-    taps = AreaRouter(name="taps")
-    taps.callback_query()(_answer("tap"))
-    dp = _world(texts_only, taps)
-    assert await dp.feed_update(BOT, _tap("x")) == "tap"
-    assert asked.asked == 0
-    assert await dp.feed_update(BOT, _text("hi")) == "text"
-
-
-async def test_outer_middlewares_and_sub_routers_keep_a_router_from_being_skipped() -> None:
-    with_outer, seen = AreaRouter(name="outer"), _Seen()
-    with_outer.callback_query.outer_middleware(seen)
-    parent = AreaRouter(name="parent")
-    child = AreaRouter(name="child")
-    child.callback_query()(_answer("child"))
-    parent.include_router(child)
-    dp = _world(with_outer, parent)
-    assert await dp.feed_update(BOT, _tap("x")) == "child"
-    assert seen.seen == 1
-
-
-def test_every_area_is_an_area_router() -> None:
-    assert all(isinstance(router, AreaRouter) for router in AREA_ROUTERS)
-
-
-def _answer(result: str) -> Callable[..., Awaitable[str]]:
-    async def handler(event: TelegramObject) -> str:
-        return result
-
-    return handler
+async def test_every_dispatcher_gets_routers_of_its_own() -> None:
+    # aiogram refuses to attach a router to a second parent: the bot, the tests and the demo
+    # each build their dispatcher from fresh routers.
+    first, second = Dispatcher(), Dispatcher()
+    first.include_router(setup_routers())
+    second.include_router(setup_routers())
+    mine = {id(router) for router in routers.walk(first)}
+    theirs = {id(router) for router in routers.walk(second)}
+    assert mine.isdisjoint(theirs)

@@ -12,13 +12,15 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
 
 from bot.app import Services
+from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
+from bot.handlers.sshkeys import KeyForm
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InvalidCredentials
 from bot.inferno.models import Credentials
-from bot.inferno.simulator import Customer
+from bot.inferno.simulator import Customer, make_public_key
 from bot.middlewares.event_log import describe
-from tests import harness
+from tests import harness, routers
 from tests.harness import PASSWORD, BotEnv, running_bot
 from tests.storage_helpers import actions_of, stored_account, watches_of
 
@@ -496,6 +498,63 @@ async def test_linked_only_screens_say_not_linked(env: BotEnv) -> None:
     assert "Client id + API key" in str([b.text for b in env.tg.last_bot_message(UID).buttons()])
     assert env.tg.errors == []
     assert env.tg.unanswered_callbacks() == []
+
+
+async def test_everything_behind_the_gate_tells_a_user_without_an_account_to_link(
+    env: BotEnv,
+) -> None:
+    """Every tap a screen behind the gate reads (found in the real routers), its commands and
+    its dialogs: each answered "not linked", with no provider call."""
+    behind, _ = await routers.behind_the_gate()
+    taps: set[str] = set()
+    for router in behind:
+        taps |= (await routers.taps_of(router)).samples()
+    assert len(taps) > 20
+    menu = await env.command(UID, "/menu")
+    for data in sorted(taps):
+        answer = await env.forge(UID, data, menu.message_id)
+        assert "not linked" in answer.text, data
+        assert answer.button("Link account"), data
+        if answer.message_id == menu.message_id:
+            # Back to the menu, so the next answer is drawn anew.
+            before = env.screen(UID)
+            await env.tg.tap_button(UID, "Main menu", message_id=menu.message_id)
+            await env.answered(UID, before)
+    for name in ("servers", "keys", "logout"):
+        answer = await env.command(UID, f"/{name}")
+        assert "not linked" in answer.text, name
+    assert sum(env.sim.calls.values()) == 0
+    assert env.tg.errors == []
+    assert env.tg.unanswered_callbacks() == []
+
+
+async def test_a_password_tap_without_an_account_leaves_the_tapped_message(env: BotEnv) -> None:
+    # The root password and a card opened from a notice come as new messages: so does the
+    # answer, and the notice the watcher keeps editing stays as it was.
+    await command(env, UID, "/menu")
+    menu = env.tg.last_bot_message(UID)
+    for data in (
+        ShowPasswordCb(order_id="47001"),
+        ServerCb(action=ServerAction.NEW_MESSAGE, order_id="47001"),
+    ):
+        answer = await env.forge(UID, data.pack(), menu.message_id)
+        assert answer.message_id != menu.message_id and "not linked" in answer.text
+        assert env.tg.message(UID, menu.message_id).edit_count == menu.edit_count
+    assert env.tg.errors == []
+
+
+async def test_a_dialog_left_open_without_an_account_ends_with_the_not_linked_screen(
+    env: BotEnv,
+) -> None:
+    # An SSH-key paste step whose account went away (a row that no longer decrypts, say).
+    await command(env, UID, "/start")
+    assert env.bot is not None
+    fsm_key = StorageKey(bot_id=env.bot.id, chat_id=UID, user_id=UID)
+    await env.db.fsm.set_state(fsm_key, KeyForm.paste.state)
+    answer = await env.say(UID, make_public_key("lost"))
+    assert "not linked" in answer.text
+    assert await env.db.fsm.get_state(fsm_key) is None
+    assert env.tg.errors == []
 
 
 # --------------------------------------------------------------------------- demo account

@@ -1,13 +1,19 @@
-"""One router per area.
+"""The bot's routers, one module per area, wired by :func:`setup_routers`.
 
 Order matters where filters could overlap: a pasted private key is deleted before anything
-else sees it, the start router's "link first" answers come before the areas, state-bound text
-handlers of the wizards before generic ones, the catch-all fallback and the error handler last.
-Otherwise the screens used most come first, because every router an update passes through on
-its way costs a little. Each area is an :class:`~bot.handlers.area.AreaRouter` that turns away,
-before aiogram looks, taps carrying another area's callback prefix or another area's main-menu
-screen (``tests/test_filters.py`` checks those lists). A tap that no area can read ends at the
-fallback's "expired" screen.
+else sees it, the linking dialog's steps and every command come before the dialogs that take
+any text (the SSH-key paste), the not-linked answer comes after everything an account could
+have opened, and the catch-all fallback and the error handler come last. Otherwise the screens
+used most come first, because every router an update passes through on its way costs a little.
+
+The screens that need a linked account sit behind one gate (:mod:`bot.handlers.linked`): a user
+without an account skips all of them at once and gets the "not linked" screen instead.
+
+Each area's router filters its taps by callback prefix
+(``router.callback_query.filter(DataPrefix(...))``), so a tap carrying another area's prefix or
+another area's main-menu screen never tries this area's handlers (``tests/test_area_router.py``
+checks those filters against the handlers). A tap that no area can read ends at the fallback's
+"expired" screen.
 """
 
 from __future__ import annotations
@@ -31,33 +37,39 @@ from bot.handlers import (
     sshkeys,
     start,
 )
-
-AREA_ROUTERS = (
-    sshkeys.private_key_router,
-    start.router,
-    start.linked_only_router,
-    menu.router,
-    servers.router,
-    power.router,
-    password.router,
-    settings.router,
-    help.router,
-    balance.router,
-    buy.router,
-    orders.router,
-    services.router,
-    install.router,
-    sshkeys.router,
-    fallback.router,
-    errors.router,
-)
+from bot.handlers.linked import create_gate, create_not_linked_router
 
 
-def include_areas(parent: Router) -> None:
-    """Attaches the area routers to the dispatcher itself: every router level an update passes
-    costs aiogram copies of the handler data. The area routers are module singletons (aiogram's
-    convention); a restart in the same process (tests, the demo) attaches them to a new
-    dispatcher, so their link to the previous, discarded one is cleared first."""
-    for router in AREA_ROUTERS:
-        router._parent_router = None
-    parent.include_routers(*AREA_ROUTERS)
+def setup_routers() -> Router:
+    """Every area's router, built and wired afresh on each call.
+
+    aiogram attaches a router to one parent only, so each dispatcher (the bot, a test, the
+    demo, a benchmark) gets routers of its own.
+    """
+    linked = (
+        servers.create_linked_area(),
+        power.create_linked_area(),
+        password.create_linked_area(),
+        settings.create_linked_area(),
+        balance.create_linked_area(),
+        buy.create_linked_area(),
+        orders.create_linked_area(),
+        services.create_linked_area(),
+        install.create_linked_area(),
+        sshkeys.create_linked_area(),
+    )
+    root = Router(name="bot")
+    root.include_routers(
+        sshkeys.create_private_key_router(),
+        start.create_router(),
+        menu.create_router(),
+        help.create_router(),
+        create_gate(*linked),
+        settings.create_router(),
+        buy.create_router(),
+        password.create_router(),
+        create_not_linked_router(*linked),
+        fallback.create_router(),
+        errors.create_router(),
+    )
+    return root

@@ -7,9 +7,9 @@ import logging
 from aiogram import Bot, F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.area import AreaRouter
-from bot.handlers.common import load_or_explain, show_not_linked
+from bot.handlers.common import load_or_explain
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data, menu_taps
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -18,7 +18,6 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 # Refresh simply opens the screen again: it always shows the provider's current figure.
 
@@ -28,31 +27,31 @@ def money(balance: Balance) -> str:
     return f"{balance.amount} {balance.currency}" if balance.currency else balance.amount
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(exact=menu_taps(Screen.BALANCE)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.BALANCE))
 async def balance_screen(
     query: CallbackQuery,
     i18n: Translator,
     bot: Bot,
     inferno: InfernoClient,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     # On failure: Retry is the same tap, i.e. this screen again.
     balance = await load_or_explain(
-        query, i18n, bot, lambda: inferno.balance(creds), log=log, action="balance"
+        query, i18n, bot, lambda: inferno.balance(account), log=log, action="balance"
     )
     if balance is None:
         return
-    text = i18n("balance-text", cid=str(creds.cid), amount=money(balance))
+    text = i18n("balance-text", cid=str(account.cid), amount=money(balance))
     refresh = InlineKeyboardButton(
         text=i18n("btn-refresh"), callback_data=menu_data(Screen.BALANCE)
     )
     await show(
         query, text, InlineKeyboardMarkup(inline_keyboard=[[refresh], [back_to_menu_button(i18n)]])
     )
+
+
+def create_linked_area() -> LinkedArea:
+    """The balance screen."""
+    area = linked_area(__name__, DataPrefix(exact=menu_taps(Screen.BALANCE)))
+    router = area.router
+    router.callback_query.register(balance_screen, MenuCb.filter(F.screen == Screen.BALANCE))
+    return area

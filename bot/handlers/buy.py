@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.balance import money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
@@ -29,9 +28,9 @@ from bot.handlers.common import (
     paged_keyboard,
     plain,
     run_confirmed,
-    show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, menu_taps
 from bot.handlers.orders import is_status, orders_button, status_label
 from bot.i18n import Translator, fit
@@ -51,8 +50,6 @@ from bot.ui import (
 )
 
 log = logging.getLogger(__name__)
-
-router = AreaRouter(name=__name__)
 
 
 class BuyAction(StrEnum):
@@ -124,12 +121,6 @@ async def _find_plan(
 # ------------------------------------------------------------------------------ plans
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(BuyCb, BuyConfirmCb, exact=menu_taps(Screen.BUY)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.BUY))
-@router.callback_query(BuyCb.filter(F.action == BuyAction.PAGE))
 async def plans_page(
     query: CallbackQuery,
     callback_data: MenuCb | BuyCb,
@@ -163,7 +154,6 @@ async def plans_page(
     await show(query, text, paged_keyboard(i18n, rows, page, pages, lambda p: BuyCb(page=p)))
 
 
-@router.callback_query(BuyCb.filter(F.action == BuyAction.PLAN))
 async def plan_card(
     query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
 ) -> None:
@@ -190,7 +180,6 @@ async def plan_card(
 # ------------------------------------------------------------------------------ confirmation
 
 
-@router.callback_query(BuyCb.filter(F.action == BuyAction.ASK), flags={USER_LOCK: True})
 async def ask_buy(
     query: CallbackQuery,
     callback_data: BuyCb,
@@ -198,20 +187,17 @@ async def ask_buy(
     inferno: InfernoClient,
     bot: Bot,
     db: Database,
-    creds: Credentials | None,
+    account: Credentials,
     notice: str | None = None,
 ) -> None:
     """The purchase question; ``notice`` (not dispatcher data) heads it when asked again."""
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
         return
     lines = [notice, ""] if notice else []
     lines.append(i18n("buy-confirm", name=clip(product.name, 200), price=_price(i18n, product)))
     try:
-        balance = await inferno.balance(creds)
+        balance = await inferno.balance(account)
     except InfernoError as exc:
         # Only a hint on this screen; the purchase itself does not depend on it.
         log.info("user=%s action=balance result=%s", query.from_user.id, type(exc).__name__)
@@ -224,7 +210,7 @@ async def ask_buy(
         {
             "pid": product.id,
             "price": product.price,
-            "cid": creds.cid,
+            "cid": account.cid,
             "ref": callback_data.ref,
             "page": callback_data.page,
         },
@@ -319,7 +305,6 @@ async def _ask_again(
     await ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
 
 
-@router.callback_query(BuyConfirmCb.filter())
 async def confirm_buy(
     query: CallbackQuery,
     callback_data: BuyConfirmCb,
@@ -328,23 +313,20 @@ async def confirm_buy(
     bot: Bot,
     db: Database,
     locks: UserLocks,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     user_id = query.from_user.id
     used = one_per_row_then_menu(i18n, orders_button(i18n))
     done = await run_confirmed(
         bot,
         db,
         locks,
-        creds,
+        account,
         user_id,
         callback_data.token,
         action="create",
         key="pid",
-        call=lambda product_id: inferno.create(creds, product_id),
+        call=lambda product_id: inferno.create(account, product_id),
         used_text=i18n("orders-confirmation-used"),
         used_markup=used,
         guard=lambda confirmed: _plan_changed(inferno, confirmed),
@@ -358,7 +340,7 @@ async def confirm_buy(
         # Drawn under the lock like every question that leads to a purchase (see user_lock):
         # a direct call does not pass ask_buy's flag, and run_confirmed has let go of it.
         async with locks.hold(user_id):
-            await _ask_again(query, i18n, inferno, bot, db, creds, payload, outcome.product)
+            await _ask_again(query, i18n, inferno, bot, db, account, payload, outcome.product)
         return
     product_id: str = payload["pid"]
     if isinstance(outcome, InfernoError):
@@ -386,7 +368,7 @@ async def confirm_buy(
     created = outcome
     order: Order | None = None
     try:
-        orders = await inferno.orders(creds)
+        orders = await inferno.orders(account)
     except InfernoError as exc:
         log.info("user=%s action=orders result=%s", user_id, type(exc).__name__)
     else:
@@ -419,3 +401,24 @@ async def _tell_outcome(
             return
         except TelegramAPIError as exc:
             log.warning("user=%s purchase outcome not sent: %s", user_id, exc.message)
+
+
+def create_router() -> Router:
+    """The plans and a plan's card: open to everyone, an account is needed only to buy."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(BuyCb, exact=menu_taps(Screen.BUY)))
+    router.callback_query.register(plans_page, BuyCb.filter(F.action == BuyAction.PAGE))
+    router.callback_query.register(plans_page, MenuCb.filter(F.screen == Screen.BUY))
+    router.callback_query.register(plan_card, BuyCb.filter(F.action == BuyAction.PLAN))
+    return router
+
+
+def create_linked_area() -> LinkedArea:
+    """The purchase question and the confirmed purchase."""
+    area = linked_area(f"{__name__}.purchase", DataPrefix(BuyCb, BuyConfirmCb))
+    area.router.callback_query.register(
+        ask_buy, BuyCb.filter(F.action == BuyAction.ASK), flags={USER_LOCK: True}
+    )
+    area.router.callback_query.register(confirm_buy, BuyConfirmCb.filter())
+    return area

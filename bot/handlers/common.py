@@ -1,6 +1,6 @@
-"""Pieces several areas' handlers share: whose event it is, buttons and the "not linked" screen,
-provider ids fit for callback data, the load-or-explain step in front of a provider list (typing
-hint, Retry on failure) and the run of a confirmed action."""
+"""Pieces several areas' handlers share: whose event it is, buttons, provider ids fit for
+callback data, the load-or-explain step in front of a provider list (typing hint, Retry on
+failure) and the run of a confirmed action."""
 
 from __future__ import annotations
 
@@ -139,16 +139,6 @@ def link_button(i18n: Translator) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=i18n("link-btn-link"), callback_data=LinkCb(action=LinkAction.OPTIONS).pack()
     )
-
-
-@per_locale
-def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
-    """A way to link right there, and the menu: the one "not linked" screen of every area."""
-    return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])
-
-
-async def show_not_linked(event: Message | CallbackQuery, i18n: Translator) -> None:
-    await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
 
 
 def one_per_row_then_menu(i18n: Translator, *buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:

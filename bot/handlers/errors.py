@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram import Bot
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import ErrorEvent, User
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator, TranslatorHub, fit
 from bot.inferno.errors import InfernoError
@@ -17,10 +16,7 @@ from bot.ui import provider_error_text
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
-
-@router.errors()
 async def on_error(
     event: ErrorEvent,
     bot: Bot,
@@ -58,3 +54,10 @@ async def on_error(
         await bot.send_message(user_id, fit(text), reply_markup=back_to_menu(i18n))
     except TelegramAPIError as send_error:
         log.warning("user=%s error notice not delivered: %s", user_id, send_error.message)
+
+
+def create_router() -> Router:
+    """The error handler, included last."""
+    router = Router(name=__name__)
+    router.errors.register(on_error)
+    return router

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
+from aiogram import Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.common import delete_secret, looks_like_credential
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator
@@ -21,10 +21,7 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
-
-@router.my_chat_member()
 async def membership_changed(event: ChatMemberUpdated) -> None:
     # Only private chats get here (the bot leaves groups in AccessMiddleware). Handling the
     # update at all is what makes aiogram ask Telegram for it.
@@ -32,13 +29,11 @@ async def membership_changed(event: ChatMemberUpdated) -> None:
     log.info("user=%s action=%s", event.chat.id, "blocked-bot" if blocked else "unblocked-bot")
 
 
-@router.callback_query()
 async def unknown_button(query: CallbackQuery, i18n: Translator) -> None:
     log.info("user=%s action=unknown-button", query.from_user.id)
     await show(query, i18n("expired"), back_to_menu(i18n))
 
 
-@router.message()
 async def unknown_message(message: Message, i18n: Translator) -> None:
     # Only the kind is logged: the text could be anything, a secret pasted too late included.
     text = message.text or ""
@@ -53,3 +48,12 @@ async def unknown_message(message: Message, i18n: Translator) -> None:
     await show(
         message, i18n("unknown-command" if command else "unknown-message"), back_to_menu(i18n)
     )
+
+
+def create_router() -> Router:
+    """Whatever no other area took: included after every area."""
+    router = Router(name=__name__)
+    router.my_chat_member.register(membership_changed)
+    router.callback_query.register(unknown_button)
+    router.message.register(unknown_message)
+    return router

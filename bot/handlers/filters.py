@@ -10,7 +10,7 @@ handler cannot creep back in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiogram.filters import Filter
@@ -37,15 +37,20 @@ class DataPrefix(Filter):
     """
 
     def __init__(self, *owners: type[CallbackData] | str, exact: Iterable[str] = ()) -> None:
+        self.owners = owners
         self.prefixes = tuple(data_prefix(owner) for owner in owners)
         self.exact = frozenset(exact)
         self._whole = self.exact | frozenset(prefix[:-1] for prefix in self.prefixes)
 
+    @classmethod
+    def any_of(cls, guards: Iterable[DataPrefix]) -> DataPrefix:
+        """The taps any of ``guards`` lets in."""
+        guards = tuple(guards)
+        owners = dict.fromkeys(owner for guard in guards for owner in guard.owners)
+        return cls(*owners, exact=frozenset().union(*(guard.exact for guard in guards)))
+
     def matches(self, data: str | None) -> bool:
         return data is not None and (data in self._whole or data.startswith(self.prefixes))
-
-    def admits(self, query: CallbackQuery, data: Mapping[str, Any]) -> bool:
-        return self.matches(query.data)
 
     async def __call__(self, query: CallbackQuery) -> bool:
         return self.matches(query.data)
@@ -65,11 +70,18 @@ class NotCommand(Filter):
         return message.text is None or not message.text.startswith("/")
 
 
+class IsLinked(Filter):
+    """An Inferno account is linked to the user (``creds`` is put in by the user middleware);
+    the handlers behind this filter receive it, never None, as ``account``."""
+
+    async def __call__(
+        self, event: TelegramObject, creds: Credentials | None = None
+    ) -> bool | dict[str, Any]:
+        return False if creds is None else {"account": creds}
+
+
 class NotLinked(Filter):
     """No Inferno account is linked to the user (``creds`` is put in by the user middleware)."""
-
-    def admits(self, query: CallbackQuery, data: Mapping[str, Any]) -> bool:
-        return data.get("creds") is None
 
     async def __call__(self, event: TelegramObject, creds: Credentials | None = None) -> bool:
         return creds is None

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.common import link_button
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_taps
 from bot.i18n import Translator
 from bot.inferno.models import Credentials
 from bot.ui import show
-
-router = AreaRouter(name=__name__)
 
 
 def help_text(i18n: Translator) -> str:
@@ -35,13 +32,17 @@ def help_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyboard
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(exact=menu_taps(Screen.HELP)))
-
-
-@router.message(Command("help"))
-@router.callback_query(MenuCb.filter(F.screen == Screen.HELP))
 async def help_screen(
     event: Message | CallbackQuery, i18n: Translator, creds: Credentials | None
 ) -> None:
     await show(event, help_text(i18n), help_keyboard(i18n, creds))
+
+
+def create_router() -> Router:
+    """The help screen and /help."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(exact=menu_taps(Screen.HELP)))
+    router.callback_query.register(help_screen, MenuCb.filter(F.screen == Screen.HELP))
+    router.message.register(help_screen, Command("help"))
+    return router

@@ -14,7 +14,6 @@ from aiogram import Bot, F
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -25,9 +24,9 @@ from bot.handlers.common import (
     one_per_row_then_menu,
     paged_keyboard,
     run_confirmed,
-    show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, menu_data, menu_taps
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -46,8 +45,6 @@ from bot.ui import (
 )
 
 log = logging.getLogger(__name__)
-
-router = AreaRouter(name=__name__)
 
 
 class OrderAction(StrEnum):
@@ -138,24 +135,15 @@ async def _load_orders(
 # ------------------------------------------------------------------------------ the list
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb, exact=menu_taps(Screen.ORDERS)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.ORDERS))
-@router.callback_query(OrdersPageCb.filter())
 async def orders_page(
     query: CallbackQuery,
     callback_data: MenuCb | OrdersPageCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
-    orders = await _load_orders(query, i18n, inferno, bot, creds, None)
+    orders = await _load_orders(query, i18n, inferno, bot, account, None)
     if orders is None:
         return
     services = button(i18n("orders-btn-services"), menu_data(Screen.SERVICES))
@@ -208,12 +196,9 @@ async def _find_order(
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials | None,
+    creds: Credentials,
 ) -> Order | None:
     """The order named by the button if it is in this user's account; else says so."""
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return None
     back = orders_button(i18n, callback_data.page)
     orders = await _load_orders(query, i18n, inferno, bot, creds, back)
     if orders is None:
@@ -248,17 +233,16 @@ def order_card_text(i18n: Translator, order: Order) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(OrderCb.filter(F.action == OrderAction.CARD))
 async def order_card(
     query: CallbackQuery,
     callback_data: OrderCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
-    if order is None or creds is None:
+    order = await _find_order(query, callback_data, i18n, inferno, bot, account)
+    if order is None:
         return
     buttons: list[InlineKeyboardButton] = []
     if is_status(order, "pending"):
@@ -266,7 +250,7 @@ async def order_card(
         buttons.append(button(i18n("orders-btn-cancel"), cancel))
     elif is_status(order, "active"):
         buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
-        service_id = await _service_of(inferno, creds, order.id, query.from_user.id)
+        service_id = await _service_of(inferno, account, order.id, query.from_user.id)
         if service_id is not None:
             buttons.append(button(i18n("orders-btn-service"), ServiceCb(service_id=service_id)))
     buttons.append(orders_button(i18n, callback_data.page))
@@ -276,7 +260,6 @@ async def order_card(
 # ------------------------------------------------------------------------------ cancelling
 
 
-@router.callback_query(OrderCb.filter(F.action == OrderAction.ASK_CANCEL), flags={USER_LOCK: True})
 async def ask_cancel(
     query: CallbackQuery,
     callback_data: OrderCb,
@@ -284,10 +267,10 @@ async def ask_cancel(
     inferno: InfernoClient,
     bot: Bot,
     db: Database,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    order = await _find_order(query, callback_data, i18n, inferno, bot, creds)
-    if order is None or creds is None:
+    order = await _find_order(query, callback_data, i18n, inferno, bot, account)
+    if order is None:
         return
     card = OrderCb(order_id=order.id, page=callback_data.page)
     if not is_status(order, "pending"):
@@ -297,7 +280,7 @@ async def ask_cancel(
     token = await db.confirmations.issue(
         query.from_user.id,
         "cancel",
-        {"order_id": order.id, "cid": creds.cid, "page": callback_data.page},
+        {"order_id": order.id, "cid": account.cid, "page": callback_data.page},
     )
     text = "\n".join(
         [
@@ -316,7 +299,6 @@ async def ask_cancel(
     await show(query, text, markup)
 
 
-@router.callback_query(OrderCancelCb.filter())
 async def confirm_cancel(
     query: CallbackQuery,
     callback_data: OrderCancelCb,
@@ -325,22 +307,19 @@ async def confirm_cancel(
     bot: Bot,
     db: Database,
     locks: UserLocks,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     user_id = query.from_user.id
     done = await run_confirmed(
         bot,
         db,
         locks,
-        creds,
+        account,
         user_id,
         callback_data.token,
         action="cancel",
         key="order_id",
-        call=lambda order_id: inferno.cancel(creds, order_id),
+        call=lambda order_id: inferno.cancel(account, order_id),
         used_text=i18n("orders-confirmation-used"),
         used_markup=one_per_row_then_menu(i18n, orders_button(i18n)),
     )
@@ -365,3 +344,19 @@ async def confirm_cancel(
     else:
         text = provider_error_text(i18n, error)
     await show(query, text, markup)
+
+
+def create_linked_area() -> LinkedArea:
+    """The orders list, an order's card and cancelling."""
+    area = linked_area(
+        __name__, DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb, exact=menu_taps(Screen.ORDERS))
+    )
+    router = area.router
+    router.callback_query.register(orders_page, OrdersPageCb.filter())
+    router.callback_query.register(orders_page, MenuCb.filter(F.screen == Screen.ORDERS))
+    router.callback_query.register(order_card, OrderCb.filter(F.action == OrderAction.CARD))
+    router.callback_query.register(
+        ask_cancel, OrderCb.filter(F.action == OrderAction.ASK_CANCEL), flags={USER_LOCK: True}
+    )
+    router.callback_query.register(confirm_cancel, OrderCancelCb.filter())
+    return area

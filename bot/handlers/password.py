@@ -7,20 +7,19 @@ import math
 from contextlib import suppress
 from functools import partial
 
-from aiogram import Bot
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ShowPasswordCb
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     View,
     card_button,
-    not_linked_view,
     order_info,
 )
 from bot.i18n import Html, Translator, fit
@@ -33,8 +32,6 @@ from bot.ui import clip, show, typing
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
-
 
 class DeletePasswordCb(CallbackData, prefix="pwd"):
     """ "Delete now" under a password message; the message itself is what gets deleted."""
@@ -46,17 +43,12 @@ def expiry_text(i18n: Translator, ttl: float) -> str:
     return i18n("password-expiry-seconds", seconds=max(1, math.ceil(ttl)))
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(DeletePasswordCb, ShowPasswordCb))
-
-
-@router.callback_query(ShowPasswordCb.filter())
 async def show_password(
     query: CallbackQuery,
     callback_data: ShowPasswordCb,
     bot: Bot,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     db: Database,
     inferno: InfernoClient,
     settings: Settings,
@@ -68,16 +60,12 @@ async def show_password(
     user_id = query.from_user.id
     chat_id = query.message.chat.id if query.message else user_id
     order_id = callback_data.order_id
-    if creds is None:
-        view = not_linked_view(i18n)
-        await bot.send_message(chat_id, view.text, reply_markup=view.markup)
-        return
     await typing(bot, chat_id)
     info = await order_info(
         i18n,
         user_id,
         order_id,
-        partial(inferno.get_info, creds),
+        partial(inferno.get_info, account),
         action="show-password",
         retry=callback_data,
         back_to_card=True,
@@ -127,7 +115,6 @@ async def show_password(
     log.info("user=%s action=show-password order=%s result=sent", user_id, order_id)
 
 
-@router.callback_query(DeletePasswordCb.filter())
 async def delete_now(
     query: CallbackQuery, bot: Bot, i18n: Translator, deletions: DeletionScheduler
 ) -> None:
@@ -164,3 +151,20 @@ async def _redact(bot: Bot, chat_id: int, message_id: int, refusal: str) -> str 
             return None
         return f"{refusal}; {exc.message}"
     return None
+
+
+def create_router() -> Router:
+    """The "Delete now" button under a password message. Outside the gate: a password sent
+    before the account was unlinked must still be deletable."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(DeletePasswordCb))
+    router.callback_query.register(delete_now, DeletePasswordCb.filter())
+    return router
+
+
+def create_linked_area() -> LinkedArea:
+    """Showing the root password of one of the user's servers."""
+    area = linked_area(f"{__name__}.show", DataPrefix(ShowPasswordCb))
+    area.router.callback_query.register(show_password, ShowPasswordCb.filter())
+    return area

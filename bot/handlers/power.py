@@ -8,10 +8,10 @@ from functools import partial
 from aiogram import F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ServerCb
 from bot.handlers.common import is_provider_id
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.servers import (
     POWER_CONFIRMATION_TTL,
     PowerCb,
@@ -20,7 +20,6 @@ from bot.handlers.servers import (
     View,
     boot_button,
     card_view,
-    not_linked_view,
     order_info,
     render_card,
     service_id_of_order,
@@ -36,7 +35,6 @@ from bot.ui import provider_error_text, show
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 _BY_ACTION = {op.action: op for op in PowerOp}
 
@@ -59,25 +57,16 @@ def _done_text(i18n: Translator, op: PowerOp) -> str:
     return i18n("power-done-boot")
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(PowerCb))
-
-
-# Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
-# ends, like any unreadable tap, at the fallback's "expired".
-@router.callback_query(
-    PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)), flags={USER_LOCK: True}
-)
 async def ask(
     query: CallbackQuery,
     callback_data: PowerCb,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     db: Database,
     inferno: InfernoClient,
 ) -> None:
     view = await _ask_view(
-        query.from_user.id, callback_data.op, callback_data.order_id, i18n, creds, db, inferno
+        query.from_user.id, callback_data.op, callback_data.order_id, i18n, account, db, inferno
     )
     await show(query, view.text, view.markup)
 
@@ -87,12 +76,10 @@ async def _ask_view(
     op: PowerOp,
     order_id: str,
     i18n: Translator,
-    creds: Credentials | None,
+    creds: Credentials,
     db: Database,
     inferno: InfernoClient,
 ) -> View:
-    if creds is None:
-        return not_linked_view(i18n)
     # The order id came from a button: it must be one of this user's servers.
     info = await order_info(
         i18n,
@@ -138,20 +125,15 @@ async def _ask_view(
     return View(text, markup)
 
 
-@router.callback_query(PowerCb.filter(F.step == PowerStep.DO))
 async def do(
     query: CallbackQuery,
     callback_data: PowerCb,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     db: Database,
     inferno: InfernoClient,
     locks: UserLocks,
 ) -> None:
-    if creds is None:
-        view = not_linked_view(i18n)
-        await show(query, view.text, view.markup)
-        return
     user_id = query.from_user.id
     # The lock also covers redrawing the card, so a second tap's "already done" screen
     # comes after (and shows the outcome of) the first tap's action.
@@ -166,7 +148,7 @@ async def do(
             )
             view = await card_view(
                 i18n=i18n,
-                creds=creds,
+                creds=account,
                 order_id=callback_data.order_id,
                 user_id=user_id,
                 db=db,
@@ -175,7 +157,7 @@ async def do(
             )
         else:
             view = await _act(
-                user_id, _BY_ACTION[confirmation.action], order_id, i18n, creds, db, inferno
+                user_id, _BY_ACTION[confirmation.action], order_id, i18n, account, db, inferno
             )
         await show(query, view.text, view.markup)
 
@@ -249,3 +231,18 @@ async def _failure_view(
         text,
         InlineKeyboardMarkup(inline_keyboard=[[retry], [back]]),
     )
+
+
+def create_linked_area() -> LinkedArea:
+    """Reboot, stop and boot."""
+    area = linked_area(__name__, DataPrefix(PowerCb))
+    router = area.router
+    # Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
+    # ends, like any unreadable tap, at the fallback's "expired".
+    router.callback_query.register(
+        ask,
+        PowerCb.filter((F.step == PowerStep.ASK) & (F.op != PowerOp.BOOT)),
+        flags={USER_LOCK: True},
+    )
+    router.callback_query.register(do, PowerCb.filter(F.step == PowerStep.DO))
+    return area

@@ -17,7 +17,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import (
     InstallMode,
     InstallStartCb,
@@ -31,11 +30,11 @@ from bot.handlers.common import (
     is_provider_id,
     looks_like_credential,
     newest_first,
-    not_linked_keyboard,
     paged_keyboard,
     user_id_of,
 )
 from bot.handlers.filters import DataPrefix, NoText, TypedText
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_data, menu_taps
 from bot.i18n import Html, Translator, fit
 from bot.inferno.client import InfernoClient
@@ -54,7 +53,6 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 T = TypeVar("T")
 
@@ -133,10 +131,6 @@ def card_button(i18n: Translator, order_id: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=i18n("servers-btn-open"), callback_data=ServerCb(order_id=order_id).pack()
     )
-
-
-def not_linked_view(i18n: Translator) -> View:
-    return View(i18n("not-linked"), not_linked_keyboard(i18n))
 
 
 def not_found_view(i18n: Translator) -> View:
@@ -496,56 +490,37 @@ async def card_view(
 # --------------------------------------------------------------------------- handlers
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(ServerCb, ServerListCb, exact=menu_taps(Screen.SERVERS)))
-
-
-@router.message(Command("servers"))
 async def servers_command(
     message: Message,
     state: FSMContext,
     bot: Bot,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
     await state.clear()
-    if creds is None:
-        view = not_linked_view(i18n)
-    else:
-        await typing(bot, message.chat.id)
-        view = await list_view(i18n, creds, inferno, 0)
+    await typing(bot, message.chat.id)
+    view = await list_view(i18n, account, inferno, 0)
     await show(message, view.text, view.markup)
 
 
-@router.callback_query(MenuCb.filter(F.screen == Screen.SERVERS))
-@router.callback_query(ServerListCb.filter(F.action == ListAction.PAGE))
 async def servers_page(
     query: CallbackQuery,
     callback_data: MenuCb | ServerListCb,
     state: FSMContext,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
     await state.clear()
     page = callback_data.page if isinstance(callback_data, ServerListCb) else 0
-    view = not_linked_view(i18n) if creds is None else await list_view(i18n, creds, inferno, page)
+    view = await list_view(i18n, account, inferno, page)
     await show(query, view.text, view.markup)
 
 
-@router.callback_query(ServerListCb.filter(F.action == ListAction.FIND))
 async def find_start(
-    query: CallbackQuery,
-    callback_data: ServerListCb,
-    state: FSMContext,
-    i18n: Translator,
-    creds: Credentials | None,
+    query: CallbackQuery, callback_data: ServerListCb, state: FSMContext, i18n: Translator
 ) -> None:
-    if creds is None:
-        view = not_linked_view(i18n)
-        await show(query, view.text, view.markup)
-        return
     await state.set_state(ServersForm.ip)
     await show(query, i18n("servers-find-prompt"), _find_markup(i18n, callback_data.page))
 
@@ -572,21 +547,15 @@ def parse_ip(text: str) -> str | None:
         return None
 
 
-@router.message(StateFilter(ServersForm.ip), TypedText())
 async def find_ip(
     message: Message,
     state: FSMContext,
     bot: Bot,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     db: Database,
     inferno: InfernoClient,
 ) -> None:
-    if creds is None:
-        await state.clear()
-        view = not_linked_view(i18n)
-        await show(message, view.text, view.markup)
-        return
     ip = parse_ip(message.text or "")
     if ip is None:
         if looks_like_credential(message.text or ""):
@@ -602,7 +571,7 @@ async def find_ip(
     await typing(bot, message.chat.id)
     user_id = user_id_of(message)
     try:
-        info = await inferno.get_info_by_ip(creds, ip)
+        info = await inferno.get_info_by_ip(account, ip)
     except InfernoError as exc:
         # Stay in the step: the user can send another address (or the same one again).
         if is_not_found(exc):
@@ -623,40 +592,54 @@ async def find_ip(
         i18n=i18n,
         info=info,
         order_id=order_id,
-        service_id=await service_id_of_order(inferno, creds, order_id),
+        service_id=await service_id_of_order(inferno, account, order_id),
         user_id=user_id,
         db=db,
     )
     await show(message, view.text, view.markup)
 
 
-@router.message(StateFilter(ServersForm.ip), NoText())
 async def find_ip_not_text(message: Message, i18n: Translator) -> None:
     await show(message, i18n("servers-find-invalid"), _find_markup(i18n))
 
 
-@router.callback_query(ServerCb.filter())
 async def server_card(
     query: CallbackQuery,
     callback_data: ServerCb,
     i18n: Translator,
-    creds: Credentials | None,
+    account: Credentials,
     db: Database,
     inferno: InfernoClient,
     bot: Bot,
 ) -> None:
-    if creds is None:
-        view = not_linked_view(i18n)
-    else:
-        view = await card_view(
-            i18n=i18n,
-            creds=creds,
-            order_id=callback_data.order_id,
-            user_id=query.from_user.id,
-            db=db,
-            inferno=inferno,
-        )
+    view = await card_view(
+        i18n=i18n,
+        creds=account,
+        order_id=callback_data.order_id,
+        user_id=query.from_user.id,
+        db=db,
+        inferno=inferno,
+    )
     if callback_data.action is ServerAction.NEW_MESSAGE:
         await bot.send_message(query.from_user.id, fit(view.text), reply_markup=view.markup)
     else:
         await show(query, view.text, view.markup)
+
+
+def create_linked_area() -> LinkedArea:
+    """The server list, find by IP, the server card and /servers."""
+    area = linked_area(
+        __name__,
+        DataPrefix(ServerCb, ServerListCb, exact=menu_taps(Screen.SERVERS)),
+        commands=["servers"],
+        dialogs=[ServersForm],
+    )
+    router = area.router
+    router.message.register(servers_command, Command("servers"))
+    router.callback_query.register(servers_page, ServerListCb.filter(F.action == ListAction.PAGE))
+    router.callback_query.register(servers_page, MenuCb.filter(F.screen == Screen.SERVERS))
+    router.callback_query.register(find_start, ServerListCb.filter(F.action == ListAction.FIND))
+    router.message.register(find_ip, StateFilter(ServersForm.ip), TypedText())
+    router.message.register(find_ip_not_text, StateFilter(ServersForm.ip), NoText())
+    router.callback_query.register(server_card, ServerCb.filter())
+    return area

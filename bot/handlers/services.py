@@ -11,7 +11,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.config import Settings
 from bot.formatting import format_date, format_money
-from bot.handlers.area import AreaRouter
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -21,9 +20,9 @@ from bot.handlers.common import (
     one_per_row_then_menu,
     paged_keyboard,
     plain,
-    show_not_linked,
 )
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, menu_taps
 from bot.handlers.orders import OrderCb, is_status, orders_button, status_label
 from bot.i18n import Translator
@@ -37,8 +36,6 @@ from bot.ui import (
 )
 
 log = logging.getLogger(__name__)
-
-router = AreaRouter(name=__name__)
 
 
 class ServicesPageCb(CallbackData, prefix="svl"):
@@ -77,24 +74,15 @@ async def _load(
     )
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(ServiceCb, ServicesPageCb, exact=menu_taps(Screen.SERVICES)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.SERVICES))
-@router.callback_query(ServicesPageCb.filter())
 async def services_page(
     query: CallbackQuery,
     callback_data: MenuCb | ServicesPageCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
-    services = await _load(query, i18n, inferno, bot, creds, orders_button(i18n))
+    services = await _load(query, i18n, inferno, bot, account, orders_button(i18n))
     if services is None:
         return
     if not services:
@@ -173,21 +161,17 @@ def service_card_text(i18n: Translator, service: Service, currency: str | None =
     return "\n".join(lines)
 
 
-@router.callback_query(ServiceCb.filter())
 async def service_card(
     query: CallbackQuery,
     callback_data: ServiceCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     settings: Settings,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     back = services_button(i18n)
-    listed = await _load(query, i18n, inferno, bot, creds, back)
+    listed = await _load(query, i18n, inferno, bot, account, back)
     if listed is None:
         return
     # The id in the button is untrusted: only a service of this user's own list is opened.
@@ -203,7 +187,7 @@ async def service_card(
         query,
         i18n,
         bot,
-        lambda: inferno.get_service(creds, callback_data.service_id),
+        lambda: inferno.get_service(account, callback_data.service_id),
         log=log,
         action="getService",
         back=(back,),
@@ -218,7 +202,7 @@ async def service_card(
         order_label = plain(i18n("services-btn-order", order=order_id))
         buttons.append(button(order_label, OrderCb(order_id=order_id)))
     buttons.append(back)
-    currency = await _currency(inferno, creds, service, settings)
+    currency = await _currency(inferno, account, service, settings)
     text = service_card_text(i18n, service, currency)
     await show(query, text, one_per_row_then_menu(i18n, *buttons))
 
@@ -230,3 +214,15 @@ async def _currency(
     if not service.amount or service.currency:
         return service.currency
     return await inferno.account_currency(creds) or settings.currency
+
+
+def create_linked_area() -> LinkedArea:
+    """The services list and a service's card."""
+    area = linked_area(
+        __name__, DataPrefix(ServiceCb, ServicesPageCb, exact=menu_taps(Screen.SERVICES))
+    )
+    router = area.router
+    router.callback_query.register(services_page, ServicesPageCb.filter())
+    router.callback_query.register(services_page, MenuCb.filter(F.screen == Screen.SERVICES))
+    router.callback_query.register(service_card, ServiceCb.filter())
+    return area

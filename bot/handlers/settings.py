@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
-from bot.handlers.common import link_button, not_linked_keyboard, spend_confirmation, user_id_of
+from bot.handlers.common import link_button, spend_confirmation, user_id_of
 from bot.handlers.filters import DataPrefix
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import (
     MenuCb,
     Screen,
@@ -30,7 +30,6 @@ from bot.ui import show
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 UNLINK_ACTION = "unlink"
 
@@ -85,18 +84,12 @@ def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyb
     return InlineKeyboardMarkup(inline_keyboard=[languages, [account], [back_to_menu_button(i18n)]])
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(LanguageCb, SettingsCb, exact=menu_taps(Screen.SETTINGS)))
-
-
-@router.callback_query(MenuCb.filter(F.screen == Screen.SETTINGS))
 async def settings_screen(
     query: CallbackQuery, i18n: Translator, creds: Credentials | None
 ) -> None:
     await show(query, settings_text(i18n, creds), settings_keyboard(i18n, creds))
 
 
-@router.callback_query(LanguageCb.filter())
 async def switch_language(
     query: CallbackQuery,
     callback_data: LanguageCb,
@@ -116,13 +109,10 @@ async def _ask_unlink(
     user_id: int,
     i18n: Translator,
     db: Database,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
-    if creds is None:
-        await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
-        return
     # Bound to this account: linking another one in between voids the button.
-    token = await db.confirmations.issue(user_id, UNLINK_ACTION, {"cid": creds.cid})
+    token = await db.confirmations.issue(user_id, UNLINK_ACTION, {"cid": account.cid})
     yes = InlineKeyboardButton(
         text=i18n("settings-btn-unlink-confirm"),
         callback_data=SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack(),
@@ -130,31 +120,28 @@ async def _ask_unlink(
     no = InlineKeyboardButton(text=i18n("btn-no"), callback_data=menu_data(Screen.SETTINGS))
     await show(
         event,
-        i18n("settings-unlink-confirm", cid=str(creds.cid)),
+        i18n("settings-unlink-confirm", cid=str(account.cid)),
         InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]),
     )
 
 
-@router.callback_query(SettingsCb.filter(F.action == SettingsAction.UNLINK))
 async def unlink_asked(
-    query: CallbackQuery, i18n: Translator, db: Database, creds: Credentials | None
+    query: CallbackQuery, i18n: Translator, db: Database, account: Credentials
 ) -> None:
-    await _ask_unlink(query, query.from_user.id, i18n, db, creds)
+    await _ask_unlink(query, query.from_user.id, i18n, db, account)
 
 
-@router.message(Command("logout"))
 async def logout_command(
     message: Message,
     state: FSMContext,
     i18n: Translator,
     db: Database,
-    creds: Credentials | None,
+    account: Credentials,
 ) -> None:
     await state.clear()
-    await _ask_unlink(message, user_id_of(message), i18n, db, creds)
+    await _ask_unlink(message, user_id_of(message), i18n, db, account)
 
 
-@router.callback_query(SettingsCb.filter(F.action == SettingsAction.UNLINK_CONFIRM))
 async def unlink_confirmed(
     query: CallbackQuery,
     callback_data: SettingsCb,
@@ -165,6 +152,8 @@ async def unlink_confirmed(
 ) -> None:
     user_id = query.from_user.id
     async with locks.hold(user_id):
+        # Outside the gate: an old copy of this button, tapped once the account is gone, says
+        # it expired like any used confirmation.
         if creds is None or (
             await spend_confirmation(db, user_id, callback_data.token, UNLINK_ACTION, creds) is None
         ):
@@ -175,3 +164,28 @@ async def unlink_confirmed(
         await db.actions.record(user_id, UNLINK_ACTION, None, "ok")
     log.info("user=%s action=unlink result=ok", user_id)
     await show(query, i18n("settings-unlinked"), back_to_menu(i18n))
+
+
+def create_router() -> Router:
+    """The settings screen, the language switch and the confirmed unlink."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(
+        DataPrefix(LanguageCb, SettingsCb, exact=menu_taps(Screen.SETTINGS))
+    )
+    router.callback_query.register(settings_screen, MenuCb.filter(F.screen == Screen.SETTINGS))
+    router.callback_query.register(switch_language, LanguageCb.filter())
+    router.callback_query.register(
+        unlink_confirmed, SettingsCb.filter(F.action == SettingsAction.UNLINK_CONFIRM)
+    )
+    return router
+
+
+def create_linked_area() -> LinkedArea:
+    """Asking to unlink the account: the Unlink button and /logout."""
+    area = linked_area(f"{__name__}.unlink", DataPrefix(SettingsCb), commands=["logout"])
+    area.router.callback_query.register(
+        unlink_asked, SettingsCb.filter(F.action == SettingsAction.UNLINK)
+    )
+    area.router.message.register(logout_command, Command("logout"))
+    return area

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -23,7 +23,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.common import (
     button,
     delete_pasted_secret,
@@ -33,10 +32,10 @@ from bot.handlers.common import (
     looks_like_credential,
     plain,
     run_confirmed,
-    show_not_linked,
     user_id_of,
 )
 from bot.handlers.filters import DataPrefix, TextMatches
+from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import MenuCb, Screen, back_to_menu_button, menu_taps
 from bot.i18n import Html, Translator
 from bot.inferno.client import InfernoClient
@@ -64,7 +63,6 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-router = AreaRouter(name=__name__)
 
 PAGE_SIZE = 8
 NAME_MAX = 64
@@ -392,16 +390,13 @@ async def show_keys(
     event: Message | CallbackQuery,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    creds: Credentials,
     inferno: InfernoClient,
     page: int = 0,
     notice: str | None = None,
     keys: list[SshKey] | None = None,
 ) -> None:
     """The keys screen; ``keys`` is the list when the caller has just read it."""
-    if creds is None:
-        await show_not_linked(event, i18n)
-        return
     if keys is None:
         keys = await load_or_explain(
             event,
@@ -458,66 +453,50 @@ def _key_details(key: SshKey) -> str:
     return " · ".join(f"<code>{value}</code>" for value in found)
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(KeyCb, exact=menu_taps(Screen.KEYS)))
-
-
-@router.message(Command("keys"))
-@router.callback_query(MenuCb.filter(F.screen == Screen.KEYS))
 async def keys_screen(
     event: Message | CallbackQuery,
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
     await state.clear()
-    await show_keys(event, i18n, bot, creds, inferno)
+    await show_keys(event, i18n, bot, account, inferno)
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.LIST))
 async def keys_page(
     query: CallbackQuery,
     callback_data: KeyCb,
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
 ) -> None:
     # Also the Back button of the add steps: leaving them drops the half-entered key.
     if await state.get_state() in KeyForm:
         await state.clear()
-    await show_keys(query, i18n, bot, creds, inferno, page=callback_data.page)
+    await show_keys(query, i18n, bot, account, inferno, page=callback_data.page)
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.ADD))
-async def add_start(
-    query: CallbackQuery, state: FSMContext, i18n: Translator, creds: Credentials | None
-) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
+async def add_start(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
     # A fresh dialog: nothing of an earlier wizard or paste may leak into it.
     await state.clear()
     await state.set_state(KeyForm.paste)
     await ask_for_key(query, i18n, own_buttons(i18n))
 
 
-@router.message(StateFilter(KeyForm.paste))
 async def key_pasted(message: Message, state: FSMContext, i18n: Translator) -> None:
     await take_pasted_key(message, state, i18n, own_buttons(i18n), KeyForm.name)
 
 
-@router.message(StateFilter(KeyForm.name))
-@router.callback_query(KeyCb.filter(F.action.in_({KeyAction.SKIP_NAME, KeyAction.SAVE})))
 async def key_named_or_skipped(
     event: Message | CallbackQuery,
     state: FSMContext,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
     db: Database,
     locks: UserLocks,
@@ -527,18 +506,14 @@ async def key_named_or_skipped(
     go_on, name = await take_name(event, i18n, buttons)
     if not go_on:
         return
-    if creds is None:
-        await state.clear()
-        await show_not_linked(event, i18n)
-        return
     saved = await save_pending_key(
-        event, state, i18n, bot, creds, inferno, db, locks, buttons, name
+        event, state, i18n, bot, account, inferno, db, locks, buttons, name
     )
     if saved is None:
         return
     await state.clear()
     await show_keys(
-        event, i18n, bot, creds, inferno, notice=added_notice(i18n, saved), keys=saved.keys
+        event, i18n, bot, account, inferno, notice=added_notice(i18n, saved), keys=saved.keys
     )
 
 
@@ -550,25 +525,21 @@ def added_notice(i18n: Translator, saved: SavedKey) -> str:
     return i18n("sshkeys-added", name=saved.name, id=saved.key_id)
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.ASK_REMOVE), flags={USER_LOCK: True})
 async def remove_ask(
     query: CallbackQuery,
     callback_data: KeyCb,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
     db: Database,
 ) -> None:
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     back = button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))
     keys = await load_or_explain(
         query,
         i18n,
         bot,
-        partial(inferno.sshkey_list, creds),
+        partial(inferno.sshkey_list, account),
         log=log,
         action="sshkey-list",
         back=(back,),
@@ -582,7 +553,7 @@ async def remove_ask(
             query,
             i18n,
             bot,
-            creds,
+            account,
             inferno,
             page=callback_data.page,
             notice=i18n("sshkeys-not-found"),
@@ -590,7 +561,7 @@ async def remove_ask(
         )
         return
     token = await db.confirmations.issue(
-        query.from_user.id, REMOVE_ACTION, {"key_id": key.id, "name": key.name, "cid": creds.cid}
+        query.from_user.id, REMOVE_ACTION, {"key_id": key.id, "name": key.name, "cid": account.cid}
     )
     yes = button(i18n("sshkeys-btn-remove-yes"), KeyCb(action=KeyAction.REMOVE, token=token))
     no = button(i18n("btn-no"), KeyCb(action=KeyAction.LIST, page=callback_data.page))
@@ -600,21 +571,17 @@ async def remove_ask(
     await show(query, text, InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]))
 
 
-@router.callback_query(KeyCb.filter(F.action == KeyAction.REMOVE))
 async def remove_confirmed(
     query: CallbackQuery,
     callback_data: KeyCb,
     i18n: Translator,
     bot: Bot,
-    creds: Credentials | None,
+    account: Credentials,
     inferno: InfernoClient,
     db: Database,
     locks: UserLocks,
 ) -> None:
     user_id = query.from_user.id
-    if creds is None:
-        await show_not_linked(query, i18n)
-        return
     back = InlineKeyboardMarkup(
         inline_keyboard=[[button(i18n("sshkeys-btn-back"), KeyCb(action=KeyAction.LIST))]]
     )
@@ -622,12 +589,12 @@ async def remove_confirmed(
         bot,
         db,
         locks,
-        creds,
+        account,
         user_id,
         callback_data.token,
         action=REMOVE_ACTION,
         key="key_id",
-        call=lambda key_id: inferno.sshkey_remove(creds, key_id),
+        call=lambda key_id: inferno.sshkey_remove(account, key_id),
         used_text=i18n("sshkeys-confirmation-used"),
         used_markup=back,
     )
@@ -644,16 +611,43 @@ async def remove_confirmed(
     await db.actions.record(user_id, REMOVE_ACTION, None, "ok")
     log.info("user=%s action=%s key=%s result=ok", user_id, REMOVE_ACTION, key_id)
     name = str(payload.get("name") or f"#{key_id}")
-    await show_keys(query, i18n, bot, creds, inferno, notice=i18n("sshkeys-removed", name=name))
+    await show_keys(query, i18n, bot, account, inferno, notice=i18n("sshkeys-removed", name=name))
 
 
-# Included before every other router (bot/handlers/__init__.py): whatever step the user is
-# in — a search, the client id, a key name — a pasted private key is deleted before any
-# handler could take it for something else and leave it in the chat.
-private_key_router = AreaRouter(name=f"{__name__}.private_key")
-
-
-@private_key_router.message(TextMatches(looks_like_private_key))
 async def private_key_anywhere(message: Message, i18n: Translator) -> None:
     """A private key is leaked wherever it was pasted: delete it all the same."""
     await refuse_private_key(message, i18n)
+
+
+def create_linked_area() -> LinkedArea:
+    """The keys screen, adding and removing keys, and /keys."""
+    area = linked_area(
+        __name__,
+        DataPrefix(KeyCb, exact=menu_taps(Screen.KEYS)),
+        commands=["keys"],
+        dialogs=[KeyForm],
+    )
+    router = area.router
+    router.callback_query.register(keys_screen, MenuCb.filter(F.screen == Screen.KEYS))
+    router.message.register(keys_screen, Command("keys"))
+    router.callback_query.register(keys_page, KeyCb.filter(F.action == KeyAction.LIST))
+    router.callback_query.register(add_start, KeyCb.filter(F.action == KeyAction.ADD))
+    router.message.register(key_pasted, StateFilter(KeyForm.paste))
+    router.callback_query.register(
+        key_named_or_skipped, KeyCb.filter(F.action.in_({KeyAction.SKIP_NAME, KeyAction.SAVE}))
+    )
+    router.message.register(key_named_or_skipped, StateFilter(KeyForm.name))
+    router.callback_query.register(
+        remove_ask, KeyCb.filter(F.action == KeyAction.ASK_REMOVE), flags={USER_LOCK: True}
+    )
+    router.callback_query.register(remove_confirmed, KeyCb.filter(F.action == KeyAction.REMOVE))
+    return area
+
+
+def create_private_key_router() -> Router:
+    """Included before every other router (``bot/handlers/__init__.py``): whatever step the
+    user is in — a search, the client id, a key name — a pasted private key is deleted before
+    any handler could take it for something else and leave it in the chat."""
+    router = Router(name=f"{__name__}.private_key")
+    router.message.register(private_key_anywhere, TextMatches(looks_like_private_key))
+    return router

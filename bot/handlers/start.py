@@ -10,32 +10,28 @@ from __future__ import annotations
 import logging
 import re
 
-from aiogram import Bot, F
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.area import AreaRouter
 from bot.handlers.balance import money
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.common import (
     delete_secret,
     looks_like_credential,
-    not_linked_keyboard,
     user_id_of,
 )
-from bot.handlers.filters import DataPrefix, NotLinked
+from bot.handlers.filters import DataPrefix
 from bot.handlers.menu import menu_text
 from bot.handlers.navigation import (
-    MenuCb,
     Screen,
     back_to_menu,
     back_to_menu_button,
     main_menu_keyboard,
     menu_data,
-    menu_taps,
 )
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
@@ -46,11 +42,6 @@ from bot.storage import Database
 from bot.ui import provider_error_text, show, typing
 
 log = logging.getLogger(__name__)
-
-router = AreaRouter(name=__name__)
-# Menu taps that need an account, from users without one. Every linked user's menu tap is
-# turned away by the router's guard, so it never tries the linking handlers one by one.
-linked_only_router = AreaRouter(name=f"{__name__}.linked_only")
 
 CID_RE = re.compile(r"\d{1,12}")
 KEY_MIN, KEY_MAX = 8, 128
@@ -64,11 +55,6 @@ PASSWORD_MAX = 256
 BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
 PASS_THROUGH_COMMANDS = frozenset(BOT_COMMANDS)
 _BARE_COMMAND_RE = re.compile(r"\s*/([A-Za-z0-9_]{1,32})(?:@\w+)?\s*")
-# Screens that need a linked account; unlinked users get a way to link instead of an error.
-# Buy is not among them: the plans (``list``) need no account and may be browsed first.
-LINKED_ONLY_SCREENS = frozenset(
-    {Screen.SERVERS, Screen.ORDERS, Screen.SERVICES, Screen.KEYS, Screen.BALANCE}
-)
 NEW_KEY_ACTION = "newkey"
 
 
@@ -158,15 +144,9 @@ async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
     await db.users.link(user_id, creds.cid, creds.key)
 
 
-# Taps meant for other areas are turned away before any handler here is tried.
-router.guard_taps(DataPrefix(LinkCb, NewKeyCb))
-linked_only_router.guard_taps(NotLinked(), DataPrefix(exact=menu_taps(*LINKED_ONLY_SCREENS)))
-
-
 # --------------------------------------------------------------------------- choosing a way
 
 
-@router.callback_query(LinkCb.filter(F.action == LinkAction.OPTIONS))
 async def link_options(
     query: CallbackQuery, state: FSMContext, i18n: Translator, demo_account: Credentials | None
 ) -> None:
@@ -176,21 +156,18 @@ async def link_options(
     )
 
 
-@router.callback_query(LinkCb.filter(F.action == LinkAction.KEY))
 async def link_by_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
     await state.set_state(LinkStates.cid)
     await state.set_data({})
     await show(query, i18n("link-ask-cid"), cancel_keyboard(i18n))
 
 
-@router.callback_query(LinkCb.filter(F.action == LinkAction.EMAIL))
 async def link_by_email(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
     await state.set_state(LinkStates.email)
     await state.set_data({})
     await show(query, i18n("link-ask-email"), cancel_keyboard(i18n))
 
 
-@router.callback_query(LinkCb.filter(F.action == LinkAction.NEW_KEY))
 async def new_key_warning(
     query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database
 ) -> None:
@@ -209,7 +186,6 @@ async def new_key_warning(
     )
 
 
-@router.callback_query(NewKeyCb.filter())
 async def new_key_confirmed(
     query: CallbackQuery,
     callback_data: NewKeyCb,
@@ -228,7 +204,6 @@ async def new_key_confirmed(
     await show(query, i18n("link-ask-email-new-key"), cancel_keyboard(i18n))
 
 
-@router.callback_query(LinkCb.filter(F.action == LinkAction.DEMO))
 async def link_demo(
     query: CallbackQuery,
     state: FSMContext,
@@ -256,7 +231,6 @@ async def link_demo(
 # --------------------------------------------------------------------------- client id + API key
 
 
-@router.message(StateFilter(LinkStates.cid), not_a_command)
 async def cid_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
     text = (message.text or "").strip()
     if not CID_RE.fullmatch(text):
@@ -271,7 +245,6 @@ async def cid_entered(message: Message, state: FSMContext, i18n: Translator) -> 
     await show(message, i18n("link-ask-key", cid=str(cid)), cancel_keyboard(i18n))
 
 
-@router.message(StateFilter(LinkStates.key), not_a_command)
 async def key_entered(
     message: Message,
     state: FSMContext,
@@ -318,7 +291,6 @@ def _key_failure_text(i18n: Translator, exc: InfernoError, cid: int) -> str:
 # --------------------------------------------------------------------------- email + password
 
 
-@router.message(StateFilter(LinkStates.email), not_a_command)
 async def email_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
     email = (message.text or "").strip()
     if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
@@ -333,7 +305,6 @@ async def email_entered(message: Message, state: FSMContext, i18n: Translator) -
     await show(message, i18n("link-ask-password"), cancel_keyboard(i18n))
 
 
-@router.message(StateFilter(LinkStates.password), not_a_command)
 async def password_entered(
     message: Message,
     state: FSMContext,
@@ -451,11 +422,7 @@ async def _save_linked(
 
 # --------------------------------------------------------------------------- commands
 
-# After the dialog steps: aiogram tries a router's handlers in the order they were registered,
-# and a step must see "/start <secret>" (it deletes it as the secret) before /start does.
 
-
-@router.message(CommandStart())
 async def start_command(
     message: Message,
     state: FSMContext,
@@ -476,7 +443,6 @@ async def start_command(
     )
 
 
-@router.message(Command("cancel"))
 async def cancel_command(message: Message, state: FSMContext, i18n: Translator) -> None:
     if await state.get_state() is None:
         await show(message, i18n("nothing-to-cancel"), back_to_menu(i18n))
@@ -485,13 +451,24 @@ async def cancel_command(message: Message, state: FSMContext, i18n: Translator) 
     await show(message, i18n("cancelled"), back_to_menu(i18n))
 
 
-# The account check comes first: it is a dictionary lookup, and it turns away every linked
-# user's update before the command is parsed.
-@router.message(NotLinked(), Command("servers", "keys"))
-async def linked_only_command(message: Message, i18n: Translator) -> None:
-    await show(message, i18n("not-linked"), not_linked_keyboard(i18n))
-
-
-@linked_only_router.callback_query(MenuCb.filter(F.screen.in_(LINKED_ONLY_SCREENS)))
-async def linked_only_screen(query: CallbackQuery, i18n: Translator) -> None:
-    await show(query, i18n("not-linked"), not_linked_keyboard(i18n))
+def create_router() -> Router:
+    """/start, /cancel and the ways of linking an account."""
+    router = Router(name=__name__)
+    # Taps meant for other areas are turned away before any handler here is tried.
+    router.callback_query.filter(DataPrefix(LinkCb, NewKeyCb))
+    router.callback_query.register(link_options, LinkCb.filter(F.action == LinkAction.OPTIONS))
+    router.callback_query.register(link_by_key, LinkCb.filter(F.action == LinkAction.KEY))
+    router.callback_query.register(link_by_email, LinkCb.filter(F.action == LinkAction.EMAIL))
+    router.callback_query.register(new_key_warning, LinkCb.filter(F.action == LinkAction.NEW_KEY))
+    router.callback_query.register(new_key_confirmed, NewKeyCb.filter())
+    router.callback_query.register(link_demo, LinkCb.filter(F.action == LinkAction.DEMO))
+    router.message.register(cid_entered, StateFilter(LinkStates.cid), not_a_command)
+    router.message.register(key_entered, StateFilter(LinkStates.key), not_a_command)
+    router.message.register(email_entered, StateFilter(LinkStates.email), not_a_command)
+    router.message.register(password_entered, StateFilter(LinkStates.password), not_a_command)
+    # After the dialog steps: aiogram tries a router's handlers in the order they were
+    # registered, and a step must see "/start <secret>" (it deletes it as the secret) before
+    # /start does.
+    router.message.register(start_command, CommandStart())
+    router.message.register(cancel_command, Command("cancel"))
+    return router

@@ -1,0 +1,113 @@
+"""The gate in front of every screen that needs a linked account, and the one answer for users
+who have none.
+
+An area, or the part of one, that works on the user's Inferno account is built with
+:func:`linked_area` and included behind :func:`create_gate`: one router whose own filter
+(:class:`~bot.handlers.filters.IsLinked`) lets in only users with a linked account and hands
+their handlers the ``account`` (``Credentials``, never None). Those handlers never check for a
+missing account.
+
+An update of a user without one skips the whole gate at once and lands at
+:func:`create_not_linked_router`, included after the public areas: every tap an area behind the
+gate reads, its commands and messages in its dialogs get the "not linked" screen there, with a
+way to link. ``tests/test_linked_gate.py`` walks the real routers to prove nothing that asks
+for the account sits outside the gate, and that the fallback answers everything behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
+from bot.handlers.common import link_button
+from bot.handlers.filters import DataPrefix, IsLinked, NotLinked
+from bot.handlers.navigation import back_to_menu_button
+from bot.i18n import Translator, per_locale
+from bot.ui import show
+
+
+@dataclass(frozen=True)
+class LinkedArea:
+    """An area's router behind the gate, with what it answers (its taps, its commands, its
+    dialogs), which users without an account get the "not linked" screen for."""
+
+    router: Router
+    taps: DataPrefix
+    commands: tuple[str, ...] = ()
+    dialogs: tuple[type[StatesGroup], ...] = ()
+
+
+def linked_area(
+    name: str,
+    taps: DataPrefix,
+    *,
+    commands: Iterable[str] = (),
+    dialogs: Iterable[type[StatesGroup]] = (),
+) -> LinkedArea:
+    """A router for an area behind the gate; taps meant for other areas are turned away before
+    any of its handlers is tried."""
+    router = Router(name=name)
+    router.callback_query.filter(taps)
+    return LinkedArea(router, taps, tuple(commands), tuple(dialogs))
+
+
+def create_gate(*areas: LinkedArea) -> Router:
+    """One router holding ``areas``: only users with a linked account get in."""
+    gate = Router(name=__name__)
+    gate.callback_query.filter(IsLinked())
+    gate.message.filter(IsLinked())
+    gate.include_routers(*(area.router for area in areas))
+    return gate
+
+
+@per_locale
+def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+    """A way to link right there, and the menu."""
+    return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])
+
+
+async def not_linked_screen(event: Message | CallbackQuery, i18n: Translator) -> None:
+    await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
+
+
+async def not_linked_below(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
+    """Taps whose screen comes as a new message (the root password; a server card opened from a
+    notice the watcher keeps editing) get the answer the same way: the tapped message stays."""
+    await bot.send_message(
+        query.from_user.id, i18n("not-linked"), reply_markup=not_linked_keyboard(i18n)
+    )
+
+
+async def not_linked_dialog(message: Message, state: FSMContext, i18n: Translator) -> None:
+    """A message to a dialog of an area behind the gate, whose account has gone meanwhile: the
+    dialog cannot go on."""
+    await state.clear()
+    await not_linked_screen(message, i18n)
+
+
+def create_not_linked_router(*areas: LinkedArea) -> Router:
+    """The "not linked" answer to whatever the ``areas`` behind the gate would have taken."""
+    router = Router(name=f"{__name__}.not_linked")
+    router.callback_query.filter(NotLinked(), DataPrefix.any_of(area.taps for area in areas))
+    router.message.filter(NotLinked())
+    router.callback_query.register(
+        not_linked_below, ServerCb.filter(F.action == ServerAction.NEW_MESSAGE)
+    )
+    router.callback_query.register(not_linked_below, ShowPasswordCb.filter())
+    router.callback_query.register(not_linked_screen)
+    # A command answers without ending an open dialog, as in the linking steps: the key sent
+    # next still goes where it belongs.
+    commands = [command for area in areas for command in area.commands]
+    if commands:
+        router.message.register(not_linked_screen, Command(*commands))
+    dialogs = [dialog for area in areas for dialog in area.dialogs]
+    if dialogs:
+        router.message.register(not_linked_dialog, StateFilter(*dialogs))
+    return router
