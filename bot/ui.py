@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import suppress
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -67,6 +75,50 @@ async def show(
             return None
         return await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
     return await event.answer(text, reply_markup=markup)
+
+
+# Failures another try may cure: Telegram's 5xx (a proxy's 5xx page arrives as a body aiogram
+# cannot decode) and the network. A 400 or 403 says the same the second time.
+TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError)
+# Deleting a secret is tried again after these pauses (then the user is asked to do it), all
+# within SECRET_DELETE_WITHIN seconds: the handler waits for the outcome before it goes on.
+SECRET_DELETE_BACKOFF = (0.5, 1.0, 2.0)
+SECRET_DELETE_WITHIN = 10.0
+_GONE = "message to delete not found"
+
+
+async def delete_message(bot: Bot, chat_id: int, message_id: int) -> str | None:
+    """Deletes a message that must not stay, such as one holding a secret: None once it is gone
+    ("not found" included: a try whose answer was lost may have done it), else why not.
+
+    Only what another try may cure is tried again, with backoff and a bound on the total time;
+    deleting is idempotent, so a try that may have gone through is safe to repeat."""
+    reason = "not tried"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SECRET_DELETE_WITHIN
+    try:
+        async with asyncio.timeout_at(deadline):
+            for pause in (*SECRET_DELETE_BACKOFF, None):
+                try:
+                    await bot.delete_message(chat_id, message_id)
+                    return None
+                except TelegramBadRequest as exc:
+                    return None if _GONE in exc.message else exc.message
+                except TelegramRetryAfter as exc:
+                    # Flood control longer than the session waits by itself.
+                    reason, pause = exc.message, float(exc.retry_after)
+                except TelegramAPIError as exc:
+                    if not isinstance(exc, TRANSIENT):
+                        return exc.message
+                    reason = exc.message
+                except ClientDecodeError:
+                    reason = "undecodable answer"
+                if pause is None or loop.time() + pause >= deadline:
+                    break
+                await asyncio.sleep(pause)
+    except TimeoutError:
+        reason = f"{reason}; gave up after {SECRET_DELETE_WITHIN:.0f} s"
+    return reason
 
 
 def _same_labels(current: InlineKeyboardMarkup | None, new: InlineKeyboardMarkup | None) -> bool:

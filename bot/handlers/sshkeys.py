@@ -16,7 +16,6 @@ from enum import StrEnum
 from functools import partial
 
 from aiogram import Bot, F
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -55,6 +54,7 @@ from bot.storage import Database
 from bot.ui import (
     clip,
     cyclic_pager_row,
+    delete_message,
     page_bounds,
     provider_error_text,
     show,
@@ -187,12 +187,11 @@ def problem_text(i18n: Translator, error: InvalidPublicKey) -> str:
 
 async def refuse_private_key(message: Message, i18n: Translator) -> None:
     """Deletes the message first, then warns; the key must be treated as leaked anyway."""
-    try:
-        await message.delete()
-        deleted = True
-    except TelegramAPIError as exc:
-        log.warning("user=%s private key message not deleted: %s", user_id_of(message), exc.message)
-        deleted = False
+    assert message.bot is not None, "a message from an update carries its bot"
+    refusal = await delete_message(message.bot, message.chat.id, message.message_id)
+    if refusal is not None:
+        log.warning("user=%s private key message not deleted: %s", user_id_of(message), refusal)
+    deleted = refusal is None
     log.info("user=%s action=sshkey-paste result=private-key-refused", user_id_of(message))
     text = i18n("sshkeys-private-deleted") if deleted else i18n("sshkeys-private-not-deleted")
     await message.answer(text)
