@@ -17,6 +17,7 @@ from aiogram import Router
 from bot.handlers import (
     balance,
     buy,
+    edits,
     errors,
     fallback,
     help,
@@ -48,6 +49,7 @@ AREA_ROUTERS = (
     services.router,
     install.router,
     sshkeys.router,
+    edits.router,
     fallback.router,
     errors.router,
 )
