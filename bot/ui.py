@@ -29,6 +29,7 @@ from bot.inferno.errors import (
     ProviderUnavailable,
     UnreadableAnswer,
 )
+from bot.screens import DrawnScreens
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +56,47 @@ async def show(
     if isinstance(event, CallbackQuery):
         message = event.message
         if isinstance(message, Message):
-            if (
-                _same_labels(message.reply_markup, markup)
-                and message.html_text.removeprefix(DEMO_MARK) == text
-                and _same_markup(message.reply_markup, markup)
-            ):
-                return message
-            try:
-                edited = await message.edit_text(text, reply_markup=markup)
-                return edited if isinstance(edited, Message) else message
-            except TelegramBadRequest as exc:
-                if "message is not modified" in exc.message:
-                    return message
-                if "message to edit not found" not in exc.message and (
-                    "can't be edited" not in exc.message
-                ):
-                    raise
+            screens = DrawnScreens.of(event.bot) if event.bot is not None else None
+            if screens is None:
+                edited = await _edit(message, text, markup, None)
+            else:
+                async with screens.drawing(message.chat.id, message.message_id):
+                    edited = await _edit(message, text, markup, screens)
+            if edited is not None:
+                return edited
         if event.bot is None:
             return None
         return await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
     return await event.answer(text, reply_markup=markup)
+
+
+async def _edit(
+    message: Message,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    screens: DrawnScreens | None,
+) -> Message | None:
+    """The message showing ``text`` and ``markup``, edited only if it shows something else;
+    None when it can no longer be edited (gone, or too old)."""
+    # What the bot last drew there, if remembered; else the tap's copy of the message.
+    same = screens.shows(message.chat.id, message.message_id, text, markup) if screens else None
+    if same is None:
+        same = (
+            _same_labels(message.reply_markup, markup)
+            and message.html_text.removeprefix(DEMO_MARK) == text
+            and _same_markup(message.reply_markup, markup)
+        )
+    if same:
+        return message
+    try:
+        edited = await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" in exc.message:
+            return message
+        if "message to edit not found" in exc.message or "can't be edited" in exc.message:
+            return None
+        raise
+    return edited if isinstance(edited, Message) else message
 
 
 # Failures another try may cure: Telegram's 5xx (a proxy's 5xx page arrives as a body aiogram
