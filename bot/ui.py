@@ -20,7 +20,7 @@ from aiogram.exceptions import (
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.i18n import Html, Translator, fit
+from bot.i18n import Html, Translator, fit, utf16_len, utf16_prefix
 from bot.inferno.errors import (
     AccessDenied,
     InfernoError,
@@ -243,9 +243,12 @@ def cyclic_pager_row(
 
 
 def clip(text: str, limit: int) -> str:
-    """One line of raw provider text, shortened *before* escaping so no entity is ever cut."""
+    """One line of raw provider text, shortened *before* escaping so no entity is ever cut.
+    The limit counts UTF-16 code units, as Telegram does: a name of emoji is half as long."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if utf16_len(text) <= limit:
+        return text
+    return utf16_prefix(text, limit - 1).rstrip() + "…"
 
 
 def retry_keyboard(

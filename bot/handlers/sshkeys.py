@@ -423,7 +423,7 @@ async def show_keys(
                 i18n(
                     "sshkeys-item",
                     number=number,
-                    name=key.name or f"#{key.id}",
+                    name=key_label(key, NAME_MAX),
                     id=key.id,
                     details=Html(_key_details(key)),
                 )
@@ -542,11 +542,12 @@ async def key_named_or_skipped(
 
 
 def added_notice(i18n: Translator, saved: SavedKey) -> str:
+    name = clip(saved.name, NAME_MAX)
     if saved.already_there:
-        return i18n("sshkeys-already-there", name=saved.name)
+        return i18n("sshkeys-already-there", name=name)
     if saved.key_id is None:
-        return i18n("sshkeys-added-no-id", name=saved.name)
-    return i18n("sshkeys-added", name=saved.name, id=saved.key_id)
+        return i18n("sshkeys-added-no-id", name=name)
+    return i18n("sshkeys-added", name=name, id=saved.key_id)
 
 
 @router.callback_query(KeyCb.filter(F.action == KeyAction.ASK_REMOVE), flags={USER_LOCK: True})
@@ -594,7 +595,7 @@ async def remove_ask(
     yes = button(i18n("sshkeys-btn-remove-yes"), KeyCb(action=KeyAction.REMOVE, token=token))
     no = button(i18n("btn-no"), KeyCb(action=KeyAction.LIST, page=callback_data.page))
     text = i18n(
-        "sshkeys-remove-confirm", name=key.name or f"#{key.id}", details=Html(_key_details(key))
+        "sshkeys-remove-confirm", name=key_label(key, NAME_MAX), details=Html(_key_details(key))
     )
     await show(query, text, InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]))
 
