@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Annotated
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
@@ -19,6 +20,7 @@ from aiogram.exceptions import (
 )
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import Field
 
 from bot.i18n import Html, Translator, fit, utf16_len, utf16_prefix
 from bot.inferno.errors import (
@@ -199,11 +201,26 @@ def translate_fail(i18n: Translator, exc: ProviderFail) -> str:
 # --------------------------------------------------------------------------- paging and clipping
 
 PAGE_SIZE = 8
+# The highest page number a button carries: four digits, so that no page number taken from a
+# tap and packed again into a longer button can push it past 64 bytes. A longer list shows its
+# first MAX_PAGE + 1 pages.
+MAX_PAGE = 9999
+# A page number field of callback data: a forged number out of range does not unpack, so the
+# tap matches no handler and gets the "expired" screen.
+Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
+
+
+def as_page(value: object) -> int:
+    """A page number kept elsewhere (a confirmation's payload, say), clamped to what a button
+    may carry; 0 for anything else."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return 0
+    return min(max(value, 0), MAX_PAGE)
 
 
 def page_bounds(total: int, page: int, per_page: int = PAGE_SIZE) -> tuple[int, int, int]:
     """(page, pages, first index); the page comes from callback data, so it is clamped."""
-    pages = max(1, -(-total // per_page))
+    pages = min(max(1, -(-total // per_page)), MAX_PAGE + 1)
     page = min(max(page, 0), pages - 1)
     return page, pages, page * per_page
 
@@ -211,9 +228,12 @@ def page_bounds(total: int, page: int, per_page: int = PAGE_SIZE) -> tuple[int, 
 def pager_row(
     i18n: Translator, page: int, pages: int, make: Callable[[int], CallbackData]
 ) -> list[InlineKeyboardButton]:
-    """Prev / "page/pages" / Next; empty when everything fits on one page."""
+    """Prev / "page/pages" / Next; empty when everything fits on one page. The page is clamped
+    here too: it may come from a tap."""
+    pages = min(pages, MAX_PAGE + 1)
     if pages <= 1:
         return []
+    page = min(max(page, 0), pages - 1)
     row: list[InlineKeyboardButton] = []
     if page > 0:
         row.append(InlineKeyboardButton(text=i18n("btn-prev"), callback_data=make(page - 1).pack()))
@@ -232,6 +252,8 @@ def cyclic_pager_row(
     i18n: Translator, page: int, pages: int, make: Callable[[int], CallbackData]
 ) -> list[InlineKeyboardButton]:
     """Prev / "page/pages" / Next, always all three: Prev on the first page goes to the last."""
+    pages = min(max(pages, 1), MAX_PAGE + 1)
+    page = min(max(page, 0), pages - 1)
     return [
         InlineKeyboardButton(text=i18n("btn-prev"), callback_data=make((page - 1) % pages).pack()),
         InlineKeyboardButton(

@@ -44,6 +44,7 @@ from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Servi
 from bot.storage import Database
 from bot.ui import (
     PAGE_SIZE,
+    Page,
     clip,
     page_bounds,
     provider_error_text,
@@ -80,7 +81,7 @@ class ListAction(StrEnum):
 
 class ServerListCb(CallbackData, prefix="sl"):
     action: ListAction = ListAction.PAGE
-    page: int = 0
+    page: Page = 0
 
 
 class PowerOp(StrEnum):

@@ -29,6 +29,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials, Service
 from bot.ui import (
     PAGE_SIZE,
+    Page,
     clip,
     page_bounds,
     show,
@@ -43,7 +44,7 @@ MAX_FIELDS = 40
 
 
 class ServicesPageCb(CallbackData, prefix="svl"):
-    page: int = 0
+    page: Page = 0
 
 
 def services_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:

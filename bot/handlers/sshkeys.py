@@ -52,6 +52,7 @@ from bot.services.sshkey_format import (
 )
 from bot.storage import Database
 from bot.ui import (
+    Page,
     clip,
     cyclic_pager_row,
     delete_message,
@@ -86,7 +87,7 @@ class KeyAction(StrEnum):
 class KeyCb(CallbackData, prefix="k"):
     action: KeyAction
     key_id: str = ""
-    page: int = 0
+    page: Page = 0
     token: str = ""
 
 
