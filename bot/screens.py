@@ -131,11 +131,10 @@ class DrawnScreens(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         # The fingerprint is taken before the request: a middleware further in may change the
         # text on its way out (demo mode's mark), and screens are compared without it.
-        if isinstance(method, EditMessageText):
-            if not isinstance(method.chat_id, int) or method.message_id is None:
-                return await make_request(bot, method)
-            key = (method.chat_id, method.message_id)
-            drawn = fingerprint(method.text, method.reply_markup) if _html(method) else None
+        edit = method if isinstance(method, EditMessageText) else None
+        if edit is not None and isinstance(edit.chat_id, int) and edit.message_id is not None:
+            key = (edit.chat_id, edit.message_id)
+            drawn = fingerprint(edit.text, edit.reply_markup) if _html(edit) else None
             try:
                 result = await make_request(bot, method)
             except TelegramBadRequest as exc:
@@ -146,9 +145,11 @@ class DrawnScreens(BaseRequestMiddleware):
                 raise
             self._store(key, drawn)
             return result
-        if isinstance(method, SendMessage):
-            drawn = fingerprint(method.text, method.reply_markup) if _html(method) else None
+        send = method if isinstance(method, SendMessage) else None
+        if send is not None:
+            drawn = fingerprint(send.text, send.reply_markup) if _html(send) else None
             result = await make_request(bot, method)
+            # The chain hands up the method's result (a Message here), whatever its annotation.
             sent: Any = result
             if isinstance(sent, Message):
                 self._store((sent.chat.id, sent.message_id), drawn)
