@@ -7,8 +7,9 @@ it enforces Telegram's limits with Telegram's exact error texts (see
 
 Tests act as users (``send_text``, ``edit_text``, ``send_command``, ``tap``, ``tap_button``),
 observe the private chats (``chat``, ``bot_messages``, ``wait_for_bot_message``, ``requests``,
-``errors``) and inject faults (``block``, ``rate_limit``, ``fail_delete``, ``server_error``). Flood control (a burst of 20 messages per
-chat, then one a second; 30 a second overall) is on unless ``flood_limit=False``.
+``errors``) and inject faults (``block``, ``rate_limit``, ``fail_delete``, ``server_error``).
+Flood control (a burst of 20 messages per chat, then one a second; 30 a second overall) is on
+unless ``flood_limit=False``.
 
 Known simplifications, chosen so that the fake is never *more* lenient than Telegram in ways that
 matter for this bot:
