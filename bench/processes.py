@@ -27,7 +27,7 @@ from bench.servers import cheapest_plan, customer_with_server
 from bot.app import create_inferno_client
 from bot.config import Settings
 from bot.inferno.simulator import Simulator
-from bot.storage import Database, KeyRing
+from bot.storage.startup import open_storage
 from tests.e2e_process import ROOT
 
 FIRST_DORMANT_ID = 5_000_000
@@ -124,9 +124,7 @@ async def write_users(
     simulator customer and a running server, bought and installed through the real client over
     HTTP, and known to every fake Bot API server. Returns how many linked users the database
     then holds (counted in the file, not the number asked for)."""
-    db = await Database.open(
-        settings.database_path, KeyRing.load(None, settings.encryption_key_file)
-    )
+    db = await open_storage(settings.database_path, settings.encryption_key_file)
     client = create_inferno_client(settings)
     try:
         for index in range(max(dormant, 0)):
