@@ -402,6 +402,11 @@ async def installed_server(env: BotEnv, customer: Customer) -> tuple[str, Server
     return order_id, info
 
 
+def database_bytes(database: Path) -> bytes:
+    """The database and its WAL/SHM companions, raw."""
+    return b"".join(f.read_bytes() for f in database.parent.glob(f"{database.name}*"))
+
+
 def sim_server(customer: Customer, order_id: str) -> Server:
     order = customer.order(order_id)
     assert order is not None and order.server is not None
@@ -416,7 +421,10 @@ async def test_a_reinstall_finished_while_the_provider_was_unreachable_is_announ
         assert env.services is not None
         customer = await env.linked(UID)
         order_id, before = await installed_server(env, customer)
-        await watch_as_confirmed(env, order_id, "reinstall", before=before)
+        watch = await watch_as_confirmed(env, order_id, "reinstall", before=before)
+        assert before.password and watch.password_mac
+        stored = database_bytes(env.settings.database_path)
+        assert before.password.encode() not in stored, "only a keyed digest is stored"
         await env.services.inferno.reinstall(
             creds_of(customer), order_id, "ubuntu2404", [], run=True
         )
@@ -437,6 +445,8 @@ async def test_a_reinstall_finished_while_the_provider_was_unreachable_is_announ
         await force_due(env.db)
         await watcher.sweep(env.bot)  # type: ignore[arg-type]
         assert len(ready_messages(env)) == 1
+        (ended,) = await watches_of(env.db, UID)
+        assert ended.notified and ended.password_mac is None, "no digest kept once it ended"
         # Past the watch's time: nothing more, no "taking longer than usual".
         await age_watches(env.db, 3600)
         for _ in range(2):

@@ -546,11 +546,17 @@ class WatchRepository:
             "UPDATE watches SET status_drawn = ? WHERE id = ?", (drawn, watch_id)
         )
 
+    # An ended watch keeps no digest of a root password: it is needed only while it runs.
+
     async def mark_notified(self, watch_id: int) -> None:
-        await self._conn.execute("UPDATE watches SET notified = 1 WHERE id = ?", (watch_id,))
+        await self._conn.execute(
+            "UPDATE watches SET notified = 1, password_mac = NULL WHERE id = ?", (watch_id,)
+        )
 
     async def mark_timed_out(self, watch_id: int) -> None:
-        await self._conn.execute("UPDATE watches SET timed_out = 1 WHERE id = ?", (watch_id,))
+        await self._conn.execute(
+            "UPDATE watches SET timed_out = 1, password_mac = NULL WHERE id = ?", (watch_id,)
+        )
 
     async def delete(self, watch_id: int) -> None:
         await self._conn.execute("DELETE FROM watches WHERE id = ?", (watch_id,))
