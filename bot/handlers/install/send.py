@@ -105,18 +105,20 @@ async def confirmed(
         wizard.token, wizard.checked = None, False
         await save_wizard(state, wizard)
         kind = confirmation.action
-        try:
-            with watcher.sending(watch.id):
+        # Until its message is drawn, the watcher leaves the watch alone: it would otherwise
+        # draw its own findings first, and the handler's screen would come after them.
+        with watcher.sending(watch.id):
+            try:
                 result = await send_install(inferno, account, wizard, run=True)
-        except InfernoError as exc:
-            await _run_failed(query, state, i18n, db, wizard, kind, exc, watch)
-            background.wake(WATCHER_TASK)
-            return
-        await db.watches.accepted(watch.id)
-        await db.actions.record(user_id, kind, wizard.order_id, "queued")
-        await state.clear()
-        # Still under the lock, so a second tap's notice comes only after all of this.
-        await _queued(query, i18n, db, background, wizard, kind, result, watch)
+            except InfernoError as exc:
+                await _run_failed(query, state, i18n, db, wizard, kind, exc, watch)
+            else:
+                await db.watches.accepted(watch.id)
+                await db.actions.record(user_id, kind, wizard.order_id, "queued")
+                await state.clear()
+                # Still under the lock, so a second tap's notice comes only after all of this.
+                await _queued(query, i18n, db, wizard, kind, result, watch)
+        background.wake(WATCHER_TASK)
 
 
 def _intent(confirmation: Confirmation, wizard: Wizard, before: ServerInfo | None) -> WatchIntent:
@@ -145,7 +147,6 @@ async def _queued(
     query: CallbackQuery,
     i18n: Translator,
     db: Database,
-    background: BackgroundTasks,
     wizard: Wizard,
     kind: str,
     result: InstallResult,
@@ -167,7 +168,6 @@ async def _queued(
         message=result.message or "",
     )
     await _show_status(query, text, i18n, db, watch)
-    background.wake(WATCHER_TASK)
 
 
 async def _show_status(
