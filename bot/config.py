@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     inferno_connect_timeout: float = Field(default=5.0, gt=0)
     inferno_max_connections: int = Field(default=16, ge=1, le=1000)
     read_cache_ttl: float = Field(default=15.0, ge=0)
+    # For amounts whose provider answer names no currency, when the balance names none either.
+    currency: str = Field(default="USD", min_length=1, max_length=10, pattern=r"^\S+$")
 
     @field_validator("bot_token")
     @classmethod

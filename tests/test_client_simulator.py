@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 
-from bot.inferno.client import InfernoClient, env_proxy
+from bot.inferno.client import READ_ACTIONS, InfernoClient, env_proxy
 from bot.inferno.errors import (
     AccessDenied,
     InvalidCredentials,
@@ -287,17 +288,6 @@ async def test_writes_are_not_retried_on_500(env: Env) -> None:
     assert env.sim.calls["create"] == 1
 
 
-async def test_read_retried_after_timeout(env: Env) -> None:
-    client = env.new_client(timeout=0.3)
-    try:
-        env.sim.reset_counters()
-        env.sim.faults.timeout_next = 1
-        assert (await client.balance(env.creds)).amount
-        assert env.sim.calls["balance"] == 2
-    finally:
-        await client.aclose()
-
-
 async def test_write_not_retried_after_timeout(env: Env) -> None:
     order_id = await paid_order(env)
     client = env.new_client(timeout=0.3)
@@ -309,6 +299,109 @@ async def test_write_not_retried_after_timeout(env: Env) -> None:
         assert env.sim.calls["reboot"] == 1
     finally:
         await client.aclose()
+
+
+async def test_a_dead_provider_costs_one_timeout_not_one_per_retry(env: Env) -> None:
+    timeout = 1.0
+    client = env.new_client(timeout=timeout)
+    try:
+        env.sim.reset_counters()
+        env.sim.faults.timeout_next = 10  # every attempt would hang
+        started = time.monotonic()
+        with pytest.raises(ProviderUnavailable):
+            await client.balance(env.creds)
+        elapsed = time.monotonic() - started
+        # The hung first attempt used the whole budget: no retry is left to start.
+        assert env.sim.calls["balance"] == 1
+        assert elapsed < timeout * 1.5, f"gave up after {elapsed:.2f}s, the budget is {timeout}s"
+    finally:
+        await client.aclose()
+
+
+async def test_a_retry_gets_what_is_left_of_the_budget(env: Env) -> None:
+    timeout = 1.0
+    client = env.new_client(timeout=timeout)
+    try:
+        env.sim.reset_counters()
+        # A quick 500, then hangs: the retry may only wait for what the first left over.
+        env.sim.faults.http_500_next = 1
+        env.sim.faults.timeout_next = 10
+        started = time.monotonic()
+        with pytest.raises(ProviderUnavailable):
+            await client.orders(env.creds)
+        elapsed = time.monotonic() - started
+        assert env.sim.calls["orders"] == 2
+        assert elapsed < timeout * 1.5, f"gave up after {elapsed:.2f}s, the budget is {timeout}s"
+    finally:
+        await client.aclose()
+
+
+async def test_no_retry_is_started_without_a_useful_part_of_the_budget(env: Env) -> None:
+    timeout = 1.0
+    client = env.new_client(timeout=timeout)
+    try:
+        env.sim.reset_counters()
+        # The 500 comes after 0.8 of the budget: a retry would need that much again.
+        env.sim.faults.latency = timeout * 0.8
+        env.sim.faults.http_500_next = 1
+        with pytest.raises(ProviderUnavailable) as caught:
+            await client.balance(env.creds)
+        assert caught.value.status == 500
+        assert env.sim.calls["balance"] == 1
+    finally:
+        await client.aclose()
+
+
+async def _write(env: Env, action: str, order_id: str) -> None:
+    client, creds = env.client, env.creds
+    public = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZha2VrZXlmYWtla2V5ZmFrZWtleWZha2VrZXk= me@host"
+    if action == "create":
+        await client.create(creds, "101")
+    elif action == "cancel":
+        await client.cancel(creds, order_id)
+    elif action == "install":
+        await client.install(creds, order_id, "debian12", [], run=True)
+    elif action == "reinstall":
+        await client.reinstall(creds, order_id, "debian12", [], run=True)
+    elif action == "reboot":
+        await client.reboot(creds, order_id)
+    elif action == "stop":
+        await client.stop(creds, order_id)
+    elif action == "boot":
+        await client.boot(creds, order_id)
+    elif action == "sshkey.add":
+        await client.sshkey_add(creds, public, "laptop")
+    elif action == "sshkey.remove":
+        await client.sshkey_remove(creds, "7")
+    elif action == "getApiKey":
+        await client.get_api_key(EMAIL, PASSWORD)
+    else:
+        raise AssertionError(action)
+
+
+WRITES = (
+    "create",
+    "cancel",
+    "install",
+    "reinstall",
+    "reboot",
+    "stop",
+    "boot",
+    "sshkey.add",
+    "sshkey.remove",
+    "getApiKey",
+)
+
+
+@pytest.mark.parametrize("action", WRITES)
+async def test_writes_are_never_retried_even_with_budget_left(env: Env, action: str) -> None:
+    assert action not in READ_ACTIONS
+    order_id = await paid_order(env)
+    env.sim.reset_counters()
+    env.sim.faults.http_500_next = 1
+    with pytest.raises(ProviderUnavailable):
+        await _write(env, action, order_id)
+    assert env.sim.calls[action] == 1
 
 
 async def test_cloudflare_html_is_access_denied(env: Env) -> None:
@@ -326,6 +419,19 @@ async def test_malformed_is_unreadable(env: Env) -> None:
     with pytest.raises(UnreadableAnswer):
         await env.client.orders(env.creds)
     assert env.sim.calls["orders"] == 1
+
+
+async def test_a_write_answered_after_a_warning_is_unreadable_not_refused(env: Env) -> None:
+    order_id = await paid_order(env)
+    await env.client.install(env.creds, order_id, "debian12", [], run=True)
+    await wait_ready(env.client, env.creds, order_id)
+    env.sim.reset_counters()
+    env.sim.faults.warning_next = 1
+    with pytest.raises(UnreadableAnswer):
+        await env.client.stop(env.creds, order_id)
+    assert env.sim.calls["stop"] == 1
+    info = await env.client.get_info(env.creds, order_id)
+    assert info.power_state is PowerState.STOPPED, "the command was carried out all the same"
 
 
 async def test_whitelist_denied(env: Env) -> None:

@@ -145,7 +145,8 @@ async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> Non
     assert env.tg.message(UID, key_mid).deleted
     reply = env.tg.last_bot_message(UID)
     masked = Credentials(customer.cid, customer.key).masked_key
-    assert masked in reply.text and "…" in masked
+    assert masked == f"…{customer.key[-4:]}" and masked in reply.text
+    assert customer.key[:4] not in reply.text
     assert "100.00 USD" in reply.text
     assert customer.key not in all_bot_text(env, UID)
     account = await env.db.users.account(UID)

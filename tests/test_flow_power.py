@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.handlers.callbacks import ServerCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.inferno.simulator import Simulator
+from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, creds_of, hold_second_call, labels, running_bot
 from tests.test_flow_servers import (
     UID,
@@ -186,7 +188,17 @@ async def test_forged_buttons_for_another_customers_server_are_refused(env: BotE
     assert env.tg.errors == []
 
 
-async def test_a_failed_stop_is_not_retried_and_offers_a_new_confirmation(env: BotEnv) -> None:
+def assert_outcome_unknown_screen(screen: FakeMessage, order_id: str, check: str) -> None:
+    """The outcome is unknown: said so, nothing offered that repeats the command, only a look at
+    the server."""
+    for repeat in ("Retry", "Повторить", "Yes", "Да", "Stop", "Reboot", "Boot"):
+        assert not any(repeat in label for label in labels(screen)), (repeat, labels(screen))
+    assert screen.button(check).callback_data == ServerCb(order_id=order_id).pack()
+
+
+async def test_a_stop_without_an_answer_is_not_retried_and_offers_the_server(
+    env: BotEnv,
+) -> None:
     customer = await env.linked(UID)
     order_id = await installed_server(env, customer)
     card = await open_card(env, order_id)
@@ -198,16 +210,81 @@ async def test_a_failed_stop_is_not_retried_and_offers_a_new_confirmation(env: B
     screen = env.tg.message(UID, card.message_id)
     assert env.sim.calls["stop"] == 1, "a write is never retried"
     assert "may or may not have been carried out" in screen.text
+    assert_outcome_unknown_screen(screen, order_id, "Check the server")
     entries = await env.db.actions.for_user(UID)
     assert entries[0].action == "stop" and entries[0].result.startswith("unknown:")
 
-    await env.tg.tap_button(UID, "Retry", message_id=card.message_id)
+    await env.tg.tap_button(UID, "Check the server", message_id=card.message_id)
     await env.settle()
-    assert env.sim.calls["stop"] == 1, "Retry asks again instead of sending"
+    assert "🟢 running" in env.tg.message(UID, card.message_id).text
+    await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
+    await env.settle()
+    assert env.sim.calls["stop"] == 1, "stopping again asks again"
     await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
     await env.settle()
     assert env.sim.calls["stop"] == 2
     assert "🔴 stopped" in env.tg.message(UID, card.message_id).text
+    assert env.tg.errors == []
+
+
+@pytest.mark.parametrize("op", ["Reboot", "Stop", "Boot"])
+@pytest.mark.parametrize("fault", ["malformed_next", "warning_next"])
+async def test_an_unreadable_answer_leaves_the_outcome_unknown(
+    env: BotEnv, op: str, fault: str
+) -> None:
+    customer = await env.linked(UID)
+    order_id = await installed_server(env, customer)
+    action = op.lower()
+    if op == "Boot":
+        assert env.services is not None
+        await env.services.inferno.stop(creds_of(customer), order_id)
+    card = await open_card(env, order_id)
+    env.sim.reset_counters()
+    # Only the command's own answer is unreadable; the reads around it go through.
+    setattr(env.sim.faults, fault, 1)
+    env.sim.faults.only_action = action
+    await env.tg.tap_button(UID, op, message_id=card.message_id)
+    await env.settle()
+    if op != "Boot":
+        await env.tg.tap_button(UID, f"Yes, {action}", message_id=card.message_id)
+        await env.settle()
+    screen = env.tg.message(UID, card.message_id)
+    assert env.sim.calls[action] == 1
+    assert "may or may not have been carried out" in screen.text
+    assert "not carried out" not in screen.text
+    assert_outcome_unknown_screen(screen, order_id, "Check the server")
+    entries = await env.db.actions.for_user(UID)
+    assert entries[0].action == action
+    assert entries[0].result == "unknown:UnreadableAnswer"
+
+    # The server card tells what happened (with the warning page: the command was carried out).
+    env.sim.faults.clear()
+    await env.tg.tap_button(UID, "Check the server", message_id=card.message_id)
+    await env.settle()
+    carried_out = fault == "warning_next"  # malformed_next answers before doing anything
+    stopped = {"Reboot": False, "Stop": carried_out, "Boot": not carried_out}[op]
+    expected = "🔴 stopped" if stopped else "🟢 running"
+    assert expected in env.tg.message(UID, card.message_id).text
+    assert env.sim.calls[action] == 1, "nothing was sent again"
+    assert env.tg.unanswered_callbacks() == []
+    assert env.tg.errors == []
+
+
+async def test_an_unreadable_answer_in_russian(env: BotEnv) -> None:
+    customer = await env.linked(UID, language="ru")
+    order_id = await installed_server(env, customer)
+    card = await open_card(env, order_id)
+    await env.tg.tap_button(UID, "Перезагрузить", message_id=card.message_id)
+    await env.settle()
+    env.sim.faults.malformed_next = 1
+    env.sim.faults.only_action = "reboot"
+    await env.tg.tap_button(UID, "Да, перезагрузить", message_id=card.message_id)
+    await env.settle()
+    screen = env.tg.message(UID, card.message_id)
+    assert "могла как выполниться, так и нет" in screen.text
+    assert "Команда не выполнена" not in screen.text
+    assert_outcome_unknown_screen(screen, order_id, "Проверить сервер")
+    assert env.sim.calls["reboot"] == 1
     assert env.tg.errors == []
 
 

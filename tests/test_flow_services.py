@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.orders import OrderCb
 from bot.handlers.services import ServicesPageCb
+from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv
+from tests.harness import BotEnv, running_bot
 from tests.test_flow_buy import UID, forge, open_menu, tap
 from tests.test_flow_orders import place_order
 
@@ -44,8 +49,6 @@ async def test_services_list_and_card(env: BotEnv) -> None:
     assert "VPS Start" in card.text
     assert f"Service #{active_service}" in card.text
     assert f"Order: #{active_order}" in card.text
-    assert "billingcycle: Monthly" in card.text, "the provider's other fields are listed"
-    assert "nextduedate:" in card.text
     datas = [b.callback_data for b in card.buttons()]
     assert ServerCb(order_id=active_order).pack() in datas
     assert OrderCb(order_id=active_order).pack() in datas
@@ -123,3 +126,120 @@ async def test_service_names_are_escaped_and_the_card_fits(env: BotEnv) -> None:
     assert "<b>Evil</b> & <code>Co</code>" in card.text
     assert len(card.text) <= 4096
     assert env.tg.errors == []
+
+
+# --------------------------------------------------------------------------- the card's fields
+
+REGISTERED = datetime(2026, 11, 10, 14, 30)  # the simulator's next due date is 30 days later
+
+
+def dated_service(env: BotEnv, customer: Customer, **extra: Any) -> str:
+    """A paid VPS Start service registered on 10 Nov 2026, with ``extra`` service fields."""
+    place_order(env, customer, "101")
+    order = customer.orders[-1]
+    order.date = REGISTERED
+    order.service_extra.update(extra)
+    return str(order.service_id)
+
+
+def raw_field_names_in(text: str) -> list[str]:
+    return re.findall(r"(?m)^(?:regdate|nextduedate|billingcycle|status|amount)\s*:", text)
+
+
+async def test_the_card_shows_known_fields_labelled_in_english(env: BotEnv) -> None:
+    customer = await env.linked(UID, balance="10.00")
+    service_id = dated_service(env, customer)
+    await open_services(env)
+    card = await tap(env, f"#{service_id}")
+    assert "Status: ✅ Active" in card.text
+    assert "Billing cycle: monthly" in card.text
+    assert "Recurring amount: 5.00 USD" in card.text
+    assert "Registered: 10 Nov 2026" in card.text
+    assert "Next payment due: 10 Dec 2026" in card.text
+    assert raw_field_names_in(card.text) == [], card.text
+    assert "2026-1" not in card.text, "a raw date is never shown"
+    assert "Monthly" not in card.text
+    assert env.tg.errors == []
+
+
+async def test_the_card_shows_known_fields_labelled_in_russian(env: BotEnv) -> None:
+    customer = await env.linked(UID, balance="10.00", language="ru")
+    service_id = dated_service(env, customer)
+    await open_menu(env)
+    await tap(env, "Заказы")
+    await tap(env, "Услуги")
+    card = await tap(env, f"#{service_id}")
+    assert "Статус: ✅ Активен" in card.text
+    assert "Период оплаты: ежемесячно" in card.text
+    assert "Сумма за период: 5.00 USD" in card.text
+    assert "Дата подключения: 10 нояб. 2026" in card.text
+    assert "Следующая оплата: 10 дек. 2026" in card.text
+    assert raw_field_names_in(card.text) == [], card.text
+    for english in ("Monthly", "Active", "Status", "2026-1"):
+        assert english not in card.text, english
+    assert env.tg.errors == []
+
+
+async def test_secret_and_unknown_fields_are_never_shown(env: BotEnv) -> None:
+    customer = await env.linked(UID, balance="10.00")
+    service_id = dated_service(
+        env,
+        customer,
+        rootpass="r00t-Pa55-word",
+        vnc_password="vnc-Secret-77",
+        ApiToken="tok-123456",
+        internal_note="only-for-staff",
+    )
+    await open_services(env)
+    card = await tap(env, f"#{service_id}")
+    assert f"Service #{service_id}" in card.text
+    for shown in ("r00t-Pa55-word", "vnc-Secret-77", "tok-123456", "only-for-staff"):
+        assert shown not in card.text, shown
+    for name in ("rootpass", "vnc_password", "ApiToken", "internal_note"):
+        assert name not in card.text, name
+    assert env.tg.errors == []
+
+
+async def test_an_unreadable_date_is_shown_escaped_as_it_came(env: BotEnv) -> None:
+    customer = await env.linked(UID, balance="10.00")
+    service_id = dated_service(env, customer, nextduedate="<b>soon</b> & later")
+    await open_services(env)
+    card = await tap(env, f"#{service_id}")
+    assert "Next payment due: <b>soon</b> & later" in card.text
+    assert "Registered: 10 Nov 2026" in card.text
+    assert env.tg.errors == []
+
+
+async def test_the_amount_takes_the_currency_the_service_names(env: BotEnv) -> None:
+    customer = await env.linked(UID, balance="10.00")
+    service_id = dated_service(env, customer, currency="EUR")
+    await open_services(env)
+    env.sim.reset_counters()
+    card = await tap(env, f"#{service_id}")
+    assert "Recurring amount: 5.00 EUR" in card.text
+    assert env.sim.calls["balance"] == 0, "no balance is asked for a currency already named"
+
+
+async def test_the_amount_takes_the_balance_currency_once(env: BotEnv) -> None:
+    env.sim.currency = "RUB"
+    customer = await env.linked(UID, balance="10.00")
+    service_id = dated_service(env, customer)
+    await open_services(env)
+    env.sim.reset_counters()
+    card = await tap(env, f"#{service_id}")
+    assert "Recurring amount: 5.00 RUB" in card.text
+    await tap(env, "Services")
+    card = await tap(env, f"#{service_id}")
+    assert "Recurring amount: 5.00 RUB" in card.text
+    assert env.sim.calls["balance"] == 1, "the account's currency is asked for once"
+
+
+async def test_the_amount_takes_the_currency_setting_last(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, currency="GBP") as env:
+        env.sim.currency = None  # the balance answer names none
+        customer = await env.linked(UID, balance="10.00")
+        service_id = dated_service(env, customer)
+        await open_services(env)
+        card = await tap(env, f"#{service_id}")
+        assert "Recurring amount: 5.00 GBP" in card.text
+        assert env.tg.errors == []

@@ -23,7 +23,8 @@ async def test_settings_show_language_and_masked_key(env: BotEnv) -> None:
     text = env.tg.message(UID, mid).text
     assert "Language: English" in text
     assert str(customer.cid) in text
-    assert f"{customer.key[:4]}…{customer.key[-4:]}" in text
+    assert f"…{customer.key[-4:]}" in text
+    assert customer.key[:4] not in text
     assert customer.key not in text
     assert env.tg.errors == []
 

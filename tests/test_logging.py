@@ -18,6 +18,10 @@ from bot.logging_setup import SecretMaskingFilter, mask_text
         ("[root_password] => S3cr3t-root", "S3cr3t-root"),
         ("key=plainkey0987&cid=5", "plainkey0987"),
         ('{"token": "tok-0123456789"}', "tok-0123456789"),
+        ('{"rootpass": "r00t-Pa55"}', "r00t-Pa55"),
+        ("[vnc_password] => vnc-Secret-77", "vnc-Secret-77"),
+        ("db_pwd=hunter2hunter2", "hunter2hunter2"),
+        ("'Client_Secret': 'cs-0123456789'", "cs-0123456789"),
         ("GET http://127.0.0.1/bot123456:AAEhBOweik6ad9r/getMe", "AAEhBOweik6ad9r"),
     ],
 )

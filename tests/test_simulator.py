@@ -712,6 +712,21 @@ async def test_http_500_html_and_malformed(api: Api, sim: Simulator, alice: Cust
     assert (sim.faults.http_500_next, sim.faults.html_next, sim.faults.malformed_next) == (0, 0, 0)
 
 
+async def test_warning_fault_carries_the_call_out_then_garbles_its_answer(
+    api: Api, sim: Simulator, alice: Customer
+) -> None:
+    sim.faults.warning_next = 1
+    sim.faults.only_action = "sshkey.add"
+    assert (await api.call("balance", alice))["result"] == "success", "other actions untouched"
+    page = await api.text("sshkey.add", alice, sshkey=make_public_key("w"), name="w")
+    assert page.startswith("<br />") and "<b>Warning</b>" in page
+    assert page.rstrip().endswith("}"), "the answer itself follows the warning"
+    assert [key.name for key in alice.ssh_keys] == ["w"], "the call was carried out"
+    assert sim.faults.warning_next == 0
+    sim.faults.clear()
+    assert (await api.call("sshkey.list", alice))["result"] == "success"
+
+
 async def test_timeout_fault(sim: Simulator, server: SimulatorServer, alice: Customer) -> None:
     sim.faults.timeout_next = 1
     async with httpx.AsyncClient(timeout=0.3) as http:

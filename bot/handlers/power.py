@@ -26,7 +26,7 @@ from bot.handlers.servers import (
 )
 from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
-from bot.inferno.errors import InfernoError, ProviderUnavailable
+from bot.inferno.errors import InfernoError, ProviderUnavailable, UnreadableAnswer
 from bot.inferno.models import ActionResult, Credentials
 from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
@@ -175,8 +175,7 @@ async def _act(
     try:
         await _send(inferno, creds, op, order_id)
     except InfernoError as exc:
-        # A timeout leaves the outcome unknown: say so rather than invite a blind second try.
-        outcome = "unknown" if isinstance(exc, ProviderUnavailable) else "failed"
+        outcome = "unknown" if _outcome_unknown(exc) else "failed"
         result = f"{outcome}:{type(exc).__name__}"
         await db.actions.record(user_id, op.action, order_id, result)
         log.info("user=%s action=%s order=%s result=%s", user_id, op.action, order_id, result)
@@ -194,6 +193,12 @@ async def _act(
     )
 
 
+def _outcome_unknown(exc: InfernoError) -> bool:
+    """No answer, or one that cannot be read (a PHP warning page after the work was done, say):
+    the command may or may not have been carried out."""
+    return isinstance(exc, ProviderUnavailable | UnreadableAnswer)
+
+
 async def _failure_view(
     user_id: int,
     op: PowerOp,
@@ -202,11 +207,15 @@ async def _failure_view(
     i18n: Translator,
     db: Database,
 ) -> View:
-    if isinstance(exc, ProviderUnavailable):
-        text = i18n("power-outcome-unknown")
-    else:
-        headline = i18n("power-failed")
-        text = f"{headline}\n{provider_error_text(i18n, exc)}"
+    if _outcome_unknown(exc):
+        # The command may have been carried out: only the server's state tells, and a Retry
+        # here could stop or reboot it a second time.
+        check = InlineKeyboardButton(
+            text=i18n("power-btn-check-server"), callback_data=ServerCb(order_id=order_id).pack()
+        )
+        return View(i18n("power-outcome-unknown"), InlineKeyboardMarkup(inline_keyboard=[[check]]))
+    headline = i18n("power-failed")
+    text = f"{headline}\n{provider_error_text(i18n, exc)}"
     # Retrying is a new, deliberate tap: reboot/stop ask again, boot gets a fresh token.
     if op is PowerOp.BOOT:
         retry = await boot_button(i18n, db, user_id, order_id, i18n("btn-retry"))

@@ -9,6 +9,8 @@ from aiogram import Bot, F
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
+from bot.config import Settings
+from bot.formatting import format_date, format_money
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -35,9 +37,6 @@ from bot.ui import (
 
 log = logging.getLogger(__name__)
 
-
-# A provider may send dozens of fields; the card shows the first ones, each shortened.
-MAX_FIELDS = 40
 
 
 class ServicesPageCb(CallbackData, prefix="svl"):
@@ -109,22 +108,57 @@ async def services_page(
     await show(query, text, markup)
 
 
-def service_card_text(i18n: Translator, service: Service) -> str:
-    lines = [i18n("services-card", id=service.id, name=_name(i18n, service))]
+def cycle_label(i18n: Translator, cycle: str) -> str:
+    """Known billing cycles in the user's language, unknown ones as the provider wrote them."""
+    match "".join(ch for ch in cycle.lower() if ch.isalpha()):
+        case "monthly":
+            return i18n("services-cycle-monthly")
+        case "quarterly":
+            return i18n("services-cycle-quarterly")
+        case "semiannually":
+            return i18n("services-cycle-semiannually")
+        case "annually":
+            return i18n("services-cycle-annually")
+        case "biennially":
+            return i18n("services-cycle-biennially")
+        case "triennially":
+            return i18n("services-cycle-triennially")
+        case "onetime":
+            return i18n("services-cycle-onetime")
+        case "free" | "freeaccount":
+            return i18n("services-cycle-free")
+        case _:
+            return clip(cycle, 40)
+
+
+def service_card_text(i18n: Translator, service: Service, currency: str | None = None) -> str:
+    """The known fields, labelled and formatted in the user's language; any other field the
+    provider sends is left out (it may be a secret, and a raw name means nothing to a user).
+    ``currency`` is for an amount whose answer names none."""
+    name = _name(i18n, service)
+    lines = [i18n("services-card", id=service.id, name=name)]
     if service.status:
         lines.append(i18n("services-card-status", status=status_label(i18n, service.status)))
+    if service.product and clip(service.product, 60) != name:
+        lines.append(i18n("services-card-product", product=clip(service.product, 60)))
+    if service.domain and clip(service.domain, 60) != name:
+        lines.append(i18n("services-card-domain", domain=clip(service.domain, 60)))
     if service.ip:
         lines.append(i18n("services-card-ip", ip=clip(service.ip, 45)))
+    if service.billing_cycle:
+        lines.append(i18n("services-card-cycle", cycle=cycle_label(i18n, service.billing_cycle)))
+    if service.amount:
+        code = service.currency or currency
+        amount = format_money(clip(service.amount, 24), clip(code, 10) if code else None)
+        lines.append(i18n("services-card-amount", amount=amount))
+    if service.registered:
+        date = format_date(i18n, clip(service.registered, 40))
+        lines.append(i18n("services-card-registered", date=date))
+    if service.next_due:
+        date = format_date(i18n, clip(service.next_due, 40))
+        lines.append(i18n("services-card-next-due", date=date))
     if service.order_id:
         lines.append(i18n("services-card-order", order=clip(service.order_id, 24)))
-    if service.fields:
-        lines += ["", i18n("services-card-details")]
-        for name, value in list(service.fields.items())[:MAX_FIELDS]:
-            # Field names and values are the provider's: escaped, never trusted as markup.
-            lines.append(
-                f"{html.escape(clip(name, 40), quote=False)}: "
-                f"<code>{html.escape(clip(value, 200), quote=False) or '—'}</code>"
-            )
     return "\n".join(lines)
 
 
@@ -135,6 +169,7 @@ async def service_card(
     inferno: InfernoClient,
     bot: Bot,
     account: Credentials,
+    settings: Settings,
 ) -> None:
     back = services_button(i18n)
     listed = await _load(query, i18n, inferno, bot, account, back)
@@ -168,7 +203,18 @@ async def service_card(
         order_label = plain(i18n("services-btn-order", order=order_id))
         buttons.append(button(order_label, OrderCb(order_id=order_id)))
     buttons.append(back)
-    await show(query, service_card_text(i18n, service), one_per_row_then_menu(i18n, *buttons))
+    currency = await _currency(inferno, account, service, settings)
+    text = service_card_text(i18n, service, currency)
+    await show(query, text, one_per_row_then_menu(i18n, *buttons))
+
+
+async def _currency(
+    inferno: InfernoClient, creds: Credentials, service: Service, settings: Settings
+) -> str | None:
+    """The currency of the service's amount: its own, else the balance's, else CURRENCY."""
+    if not service.amount or service.currency:
+        return service.currency
+    return await inferno.account_currency(creds) or settings.currency
 
 
 def create_linked_area() -> LinkedArea:

@@ -78,6 +78,9 @@ _AUTH_RE = re.compile(
 )
 _CLOUDFLARE_MARKERS = ("just a moment", "cf-chl", "cf_chl", "challenge-platform")
 _LOG_LIMIT = 4000
+# A read is tried again only while this share of the timeout is left: a provider that has just
+# used up most of the budget is not going to answer a retry in the rest of it.
+_RETRY_SHARE = 0.25
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
@@ -200,6 +203,8 @@ class InfernoClient:
         self._cache: dict[int | None, dict[tuple[str, str | None], tuple[float, Any]]] = {}
         # forget() calls so far, per account (None: any account's, which the catalog follows).
         self._writes: Counter[int | None] = Counter()
+        # Each account's currency as its last balance answer named it; it does not change.
+        self._currencies: dict[int, str] = {}
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
@@ -251,7 +256,28 @@ class InfernoClient:
         return await self._cached_read("list", None, Catalog.from_raw)
 
     async def balance(self, creds: Credentials) -> Balance:
-        return await self._request("balance", creds, {}, Balance.from_raw)
+        balance = await self._request("balance", creds, {}, Balance.from_raw)
+        self._remember_currency(creds, balance.currency)
+        return balance
+
+    async def account_currency(self, creds: Credentials) -> str | None:
+        """The currency the account's balance is kept in, for amounts whose answer names none:
+        learnt from any balance answer, or asked for once. None when the provider names none
+        or cannot be asked now (an amount is still worth showing without it)."""
+        if creds.cid in self._currencies:
+            return self._currencies[creds.cid]
+        try:
+            return (await self.balance(creds)).currency
+        except InfernoError as exc:
+            log.debug("inferno balance: no currency for cid=%s: %s", creds.cid, exc)
+            return None
+
+    def _remember_currency(self, creds: Credentials, currency: str | None) -> None:
+        if currency is None:
+            return
+        if creds.cid not in self._currencies and len(self._currencies) >= _CACHE_LIMIT:
+            self._currencies.clear()
+        self._currencies[creds.cid] = currency
 
     async def create(self, creds: Credentials, product_id: str) -> CreatedOrder:
         params = {"pid": _wire_id(product_id)}
@@ -453,13 +479,26 @@ class InfernoClient:
             known_secrets.append(creds.key)
         content = json.dumps(body, separators=(",", ":")).encode()  # once, for every attempt
         attempts = 1 + (self._read_retries if action in READ_ACTIONS else 0)
+        # One budget for the call and all of its retries: a dead provider costs the user
+        # ``timeout``, not ``timeout`` per attempt.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
         for attempt in range(attempts):
             try:
-                return await self._attempt(action, creds, content, headers, known_secrets)
+                return await self._attempt(action, creds, content, headers, known_secrets, deadline)
             except ProviderUnavailable as exc:
                 if not exc.retryable or attempt + 1 >= attempts:
                     raise
                 delay = self._backoff * 2**attempt
+                left = deadline - loop.time() - delay
+                if left < self._timeout * _RETRY_SHARE:
+                    log.debug(
+                        "inferno %s: no retry, %.2fs of the budget left after: %s",
+                        action,
+                        max(left, 0.0),
+                        exc,
+                    )
+                    raise
                 log.debug(
                     "inferno %s: retry %d in %.2fs after: %s", action, attempt + 1, delay, exc
                 )
@@ -479,13 +518,15 @@ class InfernoClient:
         content: bytes,
         headers: dict[str, str],
         secrets: Sequence[str],
+        deadline: float,
     ) -> Any:
         started = time.monotonic()
         status: str = "-"
         try:
-            # Connecting has its own, shorter limit (the session's); this bounds everything.
+            # Connecting has its own, shorter limit (the session's); the call's budget (event
+            # loop time) bounds everything.
             async with (
-                asyncio.timeout(self._timeout),
+                asyncio.timeout_at(deadline),
                 self._http().post(
                     self._url(action),
                     data=content,

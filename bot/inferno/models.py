@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.inferno.errors import UnreadableAnswer
+from bot.masking import SECRET_NAME_PARTS, is_secret_name, mask_key
 
 __all__ = [
-    "SECRET_FIELDS",
     "SECRET_TEXT_RE",
     "ActionResult",
     "Balance",
@@ -38,25 +38,11 @@ __all__ = [
     "failure_of",
 ]
 
-# Field names whose values are secrets wherever they appear (compared lower-cased).
-SECRET_FIELDS = frozenset(
-    {
-        "key",
-        "pass",
-        "password",
-        "vps_password",
-        "x-key",
-        "apikey",
-        "api_key",
-        "root_password",
-        "token",
-    }
-)
-
 # Secret-looking fields inside text (JSON, form or print_r style): group 1 is the name and the
-# separator, group 2 the value to mask. The log filter uses it too.
+# separator, group 2 the value to mask. The log filter uses it too. A name is matched from its
+# start only and taken whole (possessively), which keeps the search linear in a long word.
 SECRET_TEXT_RE = re.compile(
-    r"(?i)([\"']?\[?(?:x-key|vps_password|root_password|password|pass|api_?key|key|token)\]?[\"']?"
+    rf"(?i)(?<![\w-])([\"']?\[?(?=[\w-]*?(?:{SECRET_NAME_PARTS}))[\w-]++\]?[\"']?"
     r"\s*(?:=>|[:=])\s*)(\"[^\"]*\"|'[^']*'|[^\s,&}\]]+)"
 )
 
@@ -116,6 +102,23 @@ def _money(value: Any) -> str | None:
     if isinstance(value, float):
         return f"{value:.2f}"
     return _text(value)
+
+
+_CURRENCY_FIELDS = ("currency", "currencycode", "currency_code")
+# Billing systems such as WHMCS write "no date" as a zero date.
+_NO_DATES = frozenset({"0000-00-00", "0000-00-00 00:00:00"})
+
+
+def _currency(value: Any) -> str | None:
+    """A currency code, also from a WHMCS-like currency object ({"code": "USD", ...})."""
+    if isinstance(value, dict):
+        value = _pick(value, "code", "currencycode", "suffix", "prefix")
+    return _text(value)
+
+
+def _date(value: Any) -> str | None:
+    text = _text(value)
+    return None if text is None or text in _NO_DATES else text
 
 
 def _id(value: Any) -> str | None:
@@ -239,22 +242,18 @@ def _parse_items(
     return items
 
 
-def _mask_key(key: str) -> str:
-    if len(key) < 12:
-        return "…"
-    return f"{key[:4]}…{key[-4:]}"
-
-
-def mask_secrets(obj: Any) -> Any:
-    """A copy of ``obj`` with the values of secret-named keys replaced, at any depth."""
+def mask_secrets(obj: Any, *, secret: bool = False) -> Any:
+    """A copy of ``obj`` with every value under a secret-looking name (:func:`is_secret_name`)
+    replaced, at any depth. Under such a name a list or object keeps its shape (what a log of
+    an unexpected answer is for) but all of its values are masked."""
     if isinstance(obj, dict):
         return {
-            key: "***" if str(key).lower() in SECRET_FIELDS else mask_secrets(value)
+            key: mask_secrets(value, secret=secret or is_secret_name(key))
             for key, value in obj.items()
         }
     if isinstance(obj, list | tuple):
-        return [mask_secrets(item) for item in obj]
-    return obj
+        return [mask_secrets(item, secret=secret) for item in obj]
+    return "***" if secret else obj
 
 
 # --------------------------------------------------------------------------- credentials
@@ -269,7 +268,7 @@ class Credentials:
 
     @property
     def masked_key(self) -> str:
-        return _mask_key(self.key)
+        return mask_key(self.key)
 
     def __repr__(self) -> str:
         return f"Credentials(cid={self.cid}, key={self.masked_key!r})"
@@ -410,16 +409,14 @@ class Balance:
     def from_raw(cls, raw: Any) -> Balance:
         data = _require_dict(raw, "balance")
         value = _pick(data, "balance", "credit", "amount", "funds")
-        currency: Any = _pick(data, "currency", "currencycode", "currency_code")
+        currency: Any = _pick(data, *_CURRENCY_FIELDS)
         if isinstance(value, dict):
-            currency = currency or _pick(value, "currency", "currencycode", "currency_code", "code")
+            currency = currency or _pick(value, *_CURRENCY_FIELDS, "code")
             value = _pick(value, "amount", "balance", "credit", "value")
-        if isinstance(currency, dict):
-            currency = _pick(currency, "code", "currencycode", "suffix", "prefix")
         amount = _money(value)
         if amount is None:
             raise UnreadableAnswer("balance: no amount in the answer")
-        return cls(amount=amount, currency=_text(currency), raw=raw)
+        return cls(amount=amount, currency=_currency(currency), raw=raw)
 
 
 def _id_list(value: Any) -> list[str]:
@@ -700,8 +697,18 @@ class Service:
     status: str | None
     ip: str | None
     order_id: str | None
-    # Scalar fields as text for a generic "details" view; secrets are left out (they stay in raw).
+    # Scalar fields as text, secrets left out (they stay in raw): for debugging and tests, the
+    # card shows only the known fields below.
     fields: dict[str, str]
+    product: str | None = None
+    domain: str | None = None
+    billing_cycle: str | None = None
+    # Dates as the provider wrote them ("2026-12-10"); the screens format them.
+    registered: str | None = None
+    next_due: str | None = None
+    # What each billing cycle costs, in ``currency`` when the answer names one.
+    amount: str | None = None
+    currency: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -715,7 +722,7 @@ class Service:
             return None
         fields: dict[str, str] = {}
         for name, item in value.items():
-            if str(name).lower() in SECRET_FIELDS or isinstance(item, dict | list | type(None)):
+            if is_secret_name(name) or isinstance(item, dict | list | type(None)):
                 continue
             fields[str(name)] = str(item).lower() if isinstance(item, bool) else str(item)
         return cls(
@@ -725,6 +732,15 @@ class Service:
             ip=_text(_pick(value, "dedicatedip", "ip", "ipaddress", "main_ip")),
             order_id=_id(_pick(value, "orderid", "order_id")),
             fields=fields,
+            product=_text(_pick(value, "productname", "product", "name", "groupname")),
+            domain=_text(_pick(value, "domain", "hostname")),
+            billing_cycle=_text(_pick(value, "billingcycle", "billing_cycle", "cycle")),
+            registered=_date(_pick(value, "regdate", "reg_date", "registrationdate", "created")),
+            next_due=_date(
+                _pick(value, "nextduedate", "next_due_date", "nextinvoicedate", "duedate")
+            ),
+            amount=_money(_pick(value, "recurringamount", "recurring_amount", "amount", "price")),
+            currency=_currency(_pick(value, *_CURRENCY_FIELDS)),
             raw=value,
         )
 

@@ -95,6 +95,11 @@ _HTTP_500_PAGE: Final = (
     "<h1>Internal Server Error</h1></body></html>"
 )
 _MALFORMED_JSON: Final = '{"result":"success","balance":"12'
+# What PHP prints before the answer when a notice is not silenced: the call has been carried out.
+_PHP_WARNING: Final = (
+    '<br />\n<b>Warning</b>:  Undefined array key "lang" in <b>/var/www/cp/api_client.php</b>'
+    " on line <b>42</b><br />\n"
+)
 
 _KEY_ALPHABET: Final = string.ascii_letters + string.digits + "-_"
 _PASSWORD_ALPHABET: Final = string.ascii_letters + string.digits
@@ -183,6 +188,9 @@ class Faults:
     timeout_next: int = 0
     html_next: int = 0
     malformed_next: int = 0
+    # Unlike the faults above, the call is carried out, and then a PHP warning page comes
+    # before its answer: an answer that cannot be read for work that was done.
+    warning_next: int = 0
     # When set, the faults above hit only this action ("create", say); other calls go through.
     only_action: str | None = None
     latency: float = 0.0
@@ -193,6 +201,7 @@ class Faults:
     def clear(self) -> None:
         self.whitelist_denied = False
         self.http_500_next = self.timeout_next = self.html_next = self.malformed_next = 0
+        self.warning_next = 0
         self.latency = self.latency_jitter = 0.0
         self.only_action = None
 
@@ -257,6 +266,9 @@ class Order:
     status: str
     date: datetime
     server: Server | None = None
+    # More fields for this order's service in services/getService answers (what a real
+    # billing panel may add: custom fields, a VNC password…); they override the standard ones.
+    service_extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -392,6 +404,8 @@ class Simulator:
             _many_templates() if many_templates else dict(_BASE_TEMPLATES)
         )
         self.products: dict[str, Product] = {p.id: p for p in _PRODUCTS}
+        # What balance answers name (None: no currency field, as the docs leave open).
+        self.currency: str | None = "USD"
         self.customers: dict[int, Customer] = {}
         self._rng = random.Random(seed)
         # Its own stream, so jitter does not change the keys and passwords a seed gives.
@@ -544,7 +558,9 @@ class Simulator:
         return _fail("Invalid email or password")
 
     def _balance(self, customer: Customer, params: Mapping[str, str]) -> Reply:
-        return _ok(balance=_money(customer.balance), currency="USD")
+        if self.currency is None:
+            return _ok(balance=_money(customer.balance))
+        return _ok(balance=_money(customer.balance), currency=self.currency)
 
     def _create(self, customer: Customer, params: Mapping[str, str]) -> Reply:
         product = self.products.get(params.get("pid", "").strip())
@@ -743,7 +759,7 @@ class Simulator:
         customer.ssh_keys.remove(key)
         return _ok("SSH key removed")
 
-    def _service_view(self, order: Order) -> dict[str, str]:
+    def _service_view(self, order: Order) -> dict[str, Any]:
         ip = ""
         if order.server is not None:
             self._settle(order.server)
@@ -758,6 +774,7 @@ class Simulator:
             "nextduedate": (order.date + timedelta(days=30)).strftime("%Y-%m-%d"),
             "amount": _money(order.amount),
             "billingcycle": "Monthly",
+            **order.service_extra,
         }
 
     def _services(self, customer: Customer, params: Mapping[str, str]) -> Reply:
@@ -928,6 +945,7 @@ class SimulatorServer:
                 except Exception:
                     log.exception("simulator: action %s crashed", action)
                     reply = Reply(_HTTP_500_PAGE, status=500, content_type="text/html")
+                reply = self._warned(action, reply)
             return web.Response(
                 text=reply.body, status=reply.status, content_type=reply.content_type
             )
@@ -956,6 +974,13 @@ class SimulatorServer:
             faults.malformed_next -= 1
             return Reply(_MALFORMED_JSON)
         return None
+
+    def _warned(self, action: str, reply: Reply) -> Reply:
+        faults = self.sim.faults
+        if faults.warning_next <= 0 or faults.only_action not in (None, action):
+            return reply
+        faults.warning_next -= 1
+        return Reply(_PHP_WARNING + reply.body, status=reply.status, content_type="text/html")
 
 
 async def _read_params(request: web.Request) -> dict[str, str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from bot.masking import mask_key
 from bot.storage.cache import RowCache
 from bot.storage.connection import Connection
 from bot.storage.crypto import KeyRing
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
 
 WatchKind = Literal["install", "reinstall"]
 DEFAULT_CONFIRMATION_TTL = 3600.0
-
-
-def mask_secret(value: str) -> str:
-    return f"{value[:4]}…{value[-4:]}" if len(value) >= 12 else "***"
 
 
 # SQLite allows far more bound parameters; chunks keep each statement modest.
@@ -67,7 +64,7 @@ class Account:
 
     @property
     def masked_key(self) -> str:
-        return mask_secret(self.api_key)
+        return mask_key(self.api_key)
 
     def __repr__(self) -> str:
         return f"Account(cid={self.cid!r}, api_key={self.masked_key!r})"

@@ -62,3 +62,19 @@ cmd-keys = SSH keys
 cmd-help = Help
 cmd-cancel = Cancel the current step
 cmd-logout = Unlink your Inferno account
+
+## Dates ("10 Dec 2026")
+
+date-day-month-year = { $day } { $month } { $year }
+date-month-1 = Jan
+date-month-2 = Feb
+date-month-3 = Mar
+date-month-4 = Apr
+date-month-5 = May
+date-month-6 = Jun
+date-month-7 = Jul
+date-month-8 = Aug
+date-month-9 = Sep
+date-month-10 = Oct
+date-month-11 = Nov
+date-month-12 = Dec

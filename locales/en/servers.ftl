@@ -102,7 +102,8 @@ power-done-reboot = ✅ The reboot command was sent.
 power-done-stop = ✅ The stop command was sent.
 power-done-boot = ✅ The boot command was sent.
 power-failed = ❌ The command was not carried out.
-power-outcome-unknown = ⏳ The provider did not answer in time, so the command may or may not have been carried out. Refresh the server card before trying again.
+power-outcome-unknown = ⏳ The provider did not answer in time or clearly, so the command may or may not have been carried out. I did not send it again: check the server's state before trying again.
+power-btn-check-server = 🖥 Check the server
 power-already-done =
     ⌛ This button was already used or has expired, so nothing was sent again. Here is the server now:
 

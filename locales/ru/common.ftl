@@ -62,3 +62,19 @@ cmd-keys = SSH-ключи
 cmd-help = Помощь
 cmd-cancel = Отменить текущий шаг
 cmd-logout = Отвязать аккаунт Inferno
+
+## Даты («10 дек. 2026»)
+
+date-day-month-year = { $day } { $month } { $year }
+date-month-1 = янв.
+date-month-2 = февр.
+date-month-3 = мар.
+date-month-4 = апр.
+date-month-5 = мая
+date-month-6 = июн.
+date-month-7 = июл.
+date-month-8 = авг.
+date-month-9 = сент.
+date-month-10 = окт.
+date-month-11 = нояб.
+date-month-12 = дек.
