@@ -12,7 +12,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -190,36 +190,3 @@ class TranslatorHub:
             if short in self._resources:
                 return short
         return self.default_locale
-
-    def message_ids(self, locale: str) -> set[str]:
-        ids: set[str] = set()
-        for resource in self._resources[locale]:
-            for entry in resource.body:
-                identifier = getattr(getattr(entry, "id", None), "name", None)
-                if identifier and type(entry).__name__ == "Message":
-                    ids.add(identifier)
-        return ids
-
-    def variables(self, locale: str) -> dict[str, set[str]]:
-        """Variables each message references, for the locale-consistency test."""
-        found: dict[str, set[str]] = {}
-        for resource in self._resources[locale]:
-            for entry in resource.body:
-                if type(entry).__name__ != "Message":
-                    continue
-                found[entry.id.name] = set(_collect_variables(entry))
-        return found
-
-
-def _collect_variables(node: Any) -> Iterable[str]:
-    if type(node).__name__ == "VariableReference":
-        yield node.id.name
-        return
-    if isinstance(node, list):
-        for item in node:
-            yield from _collect_variables(item)
-        return
-    if hasattr(node, "__dict__"):
-        for name, value in vars(node).items():
-            if name != "span":
-                yield from _collect_variables(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.install import WizAction, WizCb
+from bot.handlers.install.wizard import WizAction, WizCb
 from bot.handlers.settings import SettingsAction, SettingsCb
 from bot.handlers.sshkeys import KeyAction, KeyCb
 from bot.handlers.start import NewKeyCb
