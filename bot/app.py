@@ -18,7 +18,6 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.config import Settings
-from bot.forget_updates import forget_handled_updates
 from bot.handlers import setup_routers
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
@@ -30,8 +29,9 @@ from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.flood_wait import FloodWait
 from bot.middlewares.inflight import InFlightMiddleware
-from bot.middlewares.response_types import KeepResponseTypes
 from bot.middlewares.user_lock import UserLockMiddleware
+from bot.runtime.forget_updates import forget_handled_updates
+from bot.runtime.response_types import KeepResponseTypes
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks

@@ -6,8 +6,8 @@ from bot.storage.errors import DecryptionError, KeyFileError, SchemaTooNewError,
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.repositories import (
     Account,
-    ActionEntry,
     Confirmation,
+    Notice,
     ScheduledDeletion,
     User,
     Watch,
@@ -16,12 +16,12 @@ from bot.storage.repositories import (
 
 __all__ = [
     "Account",
-    "ActionEntry",
     "Confirmation",
     "Database",
     "DecryptionError",
     "KeyFileError",
     "KeyRing",
+    "Notice",
     "SQLiteStorage",
     "ScheduledDeletion",
     "SchemaTooNewError",
