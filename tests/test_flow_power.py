@@ -257,7 +257,7 @@ async def test_an_unreadable_answer_leaves_the_outcome_unknown(
     assert "may or may not have been carried out" in screen.text
     assert "not carried out" not in screen.text
     assert_outcome_unknown_screen(screen, order_id, "Check the server")
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert entries[0].action == action
     assert entries[0].result == "unknown:UnreadableAnswer"
 

@@ -25,6 +25,7 @@ from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.storage_helpers import actions_of
 from tests.test_flow_servers import installed_server, open_card, open_servers, sim_server_ip
 
 UID = 6301
@@ -279,7 +280,7 @@ async def test_buttons_of_a_server_terminated_since_they_were_drawn_are_refused(
         assert says_not_yours(answer), (data, answer.text)
     assert asked_about(env, order_id) == []
     assert env.sim.calls["reboot"] == 0
-    assert await env.db.actions.for_user(UID) == []
+    assert await actions_of(env.db, UID) == []
     assert env.tg.errors == []
 
 
