@@ -32,6 +32,7 @@ from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.user_lock import UserLockMiddleware
 from bot.runtime.forget_updates import forget_handled_updates
 from bot.runtime.response_types import KeepResponseTypes
+from bot.screens import DrawnScreens
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks
@@ -73,6 +74,7 @@ def create_bot(settings: Settings) -> Bot:
     )
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
+    bot.session.middleware(DrawnScreens())
     # Innermost of these, so a request sent again does not pass them twice (demo mode adds
     # its mark later; it does nothing to a text that already carries it).
     bot.session.middleware(FloodWait())

@@ -56,9 +56,10 @@ async def test_orders_are_paginated(env: BotEnv) -> None:
     order_buttons = [b for b in second.buttons() if (b.callback_data or "").startswith("o:")]
     assert len(order_buttons) == 3
     assert f"#{ids[0]}" in second.text
-    # A forged page number is clamped to a real page.
-    clamped = await forge(env, OrdersPageCb(page=-5).pack())
-    assert clamped.button("1/2")
+    # A forged page number is clamped to a real page; one no button can carry has expired.
+    assert "expired" in (await forge(env, "op:-5")).text
+    clamped = await forge(env, OrdersPageCb(page=9999).pack())
+    assert clamped.button("2/2")
     assert env.tg.errors == []
 
 
