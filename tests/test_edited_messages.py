@@ -4,6 +4,7 @@ else (it never moves a dialog on)."""
 from __future__ import annotations
 
 from tests.harness import BotEnv
+from tests.storage_helpers import stored_account
 from tests.test_flow_link import begin_key_link
 from tests.test_flow_sshkeys import private_pem
 
@@ -65,7 +66,7 @@ async def test_an_edit_at_the_key_step_never_moves_the_dialog_on(env: BotEnv) ->
     await edit(env, cid_message.message_id, f"{customer.cid} {customer.key}")
     assert env.tg.message(UID, cid_message.message_id).deleted
     assert env.sim.calls["balance"] == 0
-    assert await env.db.users.account(UID) is None
+    assert await stored_account(env.db, UID) is None
     # The dialog still waits for the key, and takes it when it comes.
     pasted = await env.tg.send_text(UID, customer.key)
     await env.tg.wait_for_bot_message(UID, lambda m: "is linked" in m.text, after=pasted.message_id)
