@@ -11,7 +11,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 
 from bot.handlers.callbacks import InstallMode
+from bot.handlers.common import own_order
 from bot.handlers.install import keyboards
+from bot.handlers.install.common import not_own_order
 from bot.handlers.install.wizard import Wizard, WizCb, load_wizard, opt_str, save_wizard
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator
@@ -22,7 +24,7 @@ from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
 from bot.services.watcher import WATCHER_TASK, status_keyboard
 from bot.storage import Database
-from bot.ui import provider_error_text, show, translate_fail, typing
+from bot.ui import provider_error_text, retry_keyboard, show, translate_fail, typing
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +59,35 @@ async def confirmed(
     user_id = query.from_user.id
     token = callback_data.value
     async with locks.hold(user_id):
-        confirmation = (
-            await db.confirmations.consume(user_id, token, {"install", "reinstall"})
-            if token
-            else None
-        )
         wizard = await load_wizard(state)
-        if confirmation is None or wizard is None or wizard.token != token:
-            # Sent as a new message: the first tap's "queued" message must stay as it is.
-            await bot.send_message(
-                user_id, i18n("install-confirmation-used"), reply_markup=back_to_menu(i18n)
-            )
+        if not token or wizard is None or wizard.token != token:
+            await _confirmation_used(bot, i18n, user_id)
             return
-        # What was confirmed is what is sent, whatever the wizard's data says now.
+        # The order is checked before the confirmation is spent: after a failed check, Retry
+        # taps the same button.
+        try:
+            order = await own_order(inferno, account, wizard.order_id)
+        except InfernoError as exc:
+            log.info(
+                "user=%s action=%s-confirm result=%s", user_id, wizard.kind, type(exc).__name__
+            )
+            markup = retry_keyboard(i18n, query.data, keyboards.cancel_button(i18n))
+            await show(query, provider_error_text(i18n, exc), markup)
+            return
+        if order is None:
+            await state.clear()
+            await not_own_order(query, i18n, wizard.order_id)
+            return
+        confirmation = await db.confirmations.consume(user_id, token, {"install", "reinstall"})
+        # What was confirmed is what is sent, whatever the wizard's data says now; and only
+        # for the order just checked.
+        if confirmation is None or confirmation.payload.get("order") != wizard.order_id:
+            await _confirmation_used(bot, i18n, user_id)
+            return
         payload = confirmation.payload
         wizard.template = str(payload.get("template") or "")
         wizard.title = opt_str(payload.get("title"))
         wizard.keys = [str(k) for k in payload.get("keys") or []]
-        wizard.order_id = str(payload.get("order") or wizard.order_id)
         wizard.token, wizard.checked = None, False
         await save_wizard(state, wizard)
         kind = confirmation.action
@@ -88,6 +101,13 @@ async def confirmed(
         await state.clear()
         # Still under the lock, so a second tap's notice comes only after all of this.
         await _queued(query, i18n, db, background, wizard, kind, result)
+
+
+async def _confirmation_used(bot: Bot, i18n: Translator, user_id: int) -> None:
+    # Sent as a new message: the first tap's "queued" message must stay as it is.
+    await bot.send_message(
+        user_id, i18n("install-confirmation-used"), reply_markup=back_to_menu(i18n)
+    )
 
 
 async def _queued(
