@@ -8,6 +8,9 @@ RUN mkdir bot && touch bot/__init__.py \
     && python -m venv /venv \
     && /venv/bin/pip install . \
     && /venv/bin/pip uninstall -y inferno-bot
+# Then the bot itself, installed like any wheel: the translations travel inside the package.
+COPY bot ./bot
+RUN /venv/bin/pip install --no-deps .
 
 FROM python:3.12-slim
 ENV PYTHONUNBUFFERED=1 \
@@ -17,11 +20,8 @@ ENV PYTHONUNBUFFERED=1 \
 RUN useradd --create-home --uid 10001 bot \
     && mkdir /data && chown bot:bot /data
 COPY --from=build /venv /venv
-WORKDIR /app
-# The code runs from /app (not installed), so locales/ sits beside bot/ as in the repo.
-COPY bot ./bot
-COPY locales ./locales
 USER bot
+WORKDIR /home/bot
 VOLUME ["/data"]
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]
