@@ -27,7 +27,9 @@ def config() -> BenchConfig:
         watches=[WATCHES],
         sweeps=1,
         linked_users=LINKED,
-        timeout=10.0,
+        # A bound on each wait for the bot, not a pause: generous, since other test workers
+        # share the machine.
+        timeout=30.0,
         # Freezing the heap is for a process that only serves; it would outlive this test.
         tune_gc=False,
     )
