@@ -123,9 +123,11 @@ def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> s
     return done.stdout + done.stderr
 
 
-def clean_env() -> dict[str, str]:
-    """Ours, without anything that would put the checkout or a user site on the path."""
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
+def clean_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (ours by default) without anything that could put the checkout or a user site
+    on the installed bot's path."""
+    base = dict(os.environ) if base is None else base
+    env = {k: v for k, v in base.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
     env["PYTHONNOUSERSITE"] = "1"
     return env
 
@@ -179,14 +181,21 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.EnvBuilder(with_pip=False).create(target)
     python = target / "bin" / "python"
     site = run(
-        python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=target
+        python,
+        "-c",
+        "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        cwd=target,
+        env=clean_env(),
     )
     ours = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
     (Path(site.strip()) / "inferno_bot_test_deps.pth").write_text(
         "".join(f"{path}\n" for path in ours)
     )
     pip = (sys.executable, "-m", "pip", "--python", python)
-    run(*pip, "install", "--no-deps", "--no-index", "--quiet", wheel, cwd=target)
+    # --force-reinstall: the checkout's own dist-info, reachable through that path, must not
+    # count as "already installed".
+    install = ("install", "--no-deps", "--no-index", "--force-reinstall", "--quiet", wheel)
+    run(*pip, *install, cwd=target, env=clean_env())
     return target / "bin"
 
 
@@ -251,7 +260,7 @@ async def test_installed_bot_starts_answers_and_stops(
 ) -> None:
     state = tmp_path / "state"
     async with FakeTelegram() as tg, SimulatorServer(Simulator()) as server:
-        env = clean_env() | process_env(make_settings(state, tg, server.url))
+        env = clean_env(process_env(make_settings(state, tg, server.url)))
         log_path = tmp_path / "bot.log"
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
