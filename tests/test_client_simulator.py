@@ -290,7 +290,9 @@ async def test_writes_are_not_retried_on_500(env: Env) -> None:
 
 async def test_write_not_retried_after_timeout(env: Env) -> None:
     order_id = await paid_order(env)
-    client = env.new_client(timeout=0.3)
+    # Long enough for the call to reach the simulator on a busy machine (other test workers
+    # share it), where it hangs until the client gives up.
+    client = env.new_client(timeout=1.0)
     try:
         env.sim.reset_counters()
         env.sim.faults.timeout_next = 1

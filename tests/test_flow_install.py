@@ -516,7 +516,8 @@ async def test_entry_checks_the_order_belongs_to_the_user(env: BotEnv) -> None:
     no_server = await open_wizard(env, UID, unpaid, InstallMode.REINSTALL)
     assert "Order not active" in no_server.text or "no server" in no_server.text
     stranger_reinstall = await open_wizard(env, UID, foreign, InstallMode.REINSTALL)
-    assert "did not confirm order" in stranger_reinstall.text
+    assert "not in your account" in stranger_reinstall.text
+    assert not [r for r in env.sim.requests if r.names(foreign)], "never asked about it"
 
     for forged in ("is:abc:i", "is:1' OR 1=1:i", "is:47001:z", "iw:zz", "iw:y:"):
         menu = await env.say(UID, "/menu")

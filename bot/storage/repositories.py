@@ -364,6 +364,10 @@ class WatchIntent:
     password: str | None = field(default=None, repr=False)
 
 
+class _Declined(Exception):
+    """Rolls back a confirmation the caller would not act on."""
+
+
 class WatchRepository:
     def __init__(self, conn: Connection, keyring: KeyRing) -> None:
         self._conn = conn
@@ -396,30 +400,37 @@ class WatchRepository:
         *,
         chat_id: int,
         status_message_id: int | None,
-        intent: Callable[[Confirmation], WatchIntent],
+        intent: Callable[[Confirmation], WatchIntent | None],
     ) -> tuple[Confirmation, Watch] | None:
         """Spend the confirmation (as :meth:`ConfirmationRepository.consume` does) and, in the
         same transaction, start watching what it confirmed — ``intent(confirmation)``, of the
         kind named by its action — marked *outcome unknown* until :meth:`accepted`.
 
         So no crash can leave a spent confirmation without a watch: whatever happens to the
-        provider call that follows, the watcher finds the watch and finds out. None (and
-        nothing written) when the confirmation is not there to spend.
+        provider call that follows, the watcher finds the watch and finds out. None when the
+        confirmation is not there to spend, or when ``intent`` declines it (returns None):
+        then it is left unspent and nothing is written.
         """
         now = self._conn.clock()
-        async with self._conn.transaction() as tx:
-            confirmation = await _take_confirmation(tx, user_id, token, actions, now)
-            if confirmation is None:
-                return None
-            watch = await self._insert(
-                tx,
-                user_id,
-                chat_id,
-                confirmation.action,
-                intent(confirmation),
-                status_message_id,
-                outcome_unknown=True,
-            )
+        try:
+            async with self._conn.transaction() as tx:
+                confirmation = await _take_confirmation(tx, user_id, token, actions, now)
+                if confirmation is None:
+                    return None
+                wanted = intent(confirmation)
+                if wanted is None:
+                    raise _Declined
+                watch = await self._insert(
+                    tx,
+                    user_id,
+                    chat_id,
+                    confirmation.action,
+                    wanted,
+                    status_message_id,
+                    outcome_unknown=True,
+                )
+        except _Declined:
+            return None
         return confirmation, watch
 
     async def _insert(

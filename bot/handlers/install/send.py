@@ -15,7 +15,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.handlers.callbacks import InstallMode
+from bot.handlers.common import own_order
 from bot.handlers.install import keyboards
+from bot.handlers.install.common import not_own_order
 from bot.handlers.install.wizard import Wizard, WizCb, load_wizard, opt_str, save_wizard
 from bot.handlers.navigation import back_to_menu
 from bot.i18n import Translator
@@ -67,20 +69,26 @@ async def confirmed(
             await _confirmation_used(bot, i18n, user_id)
             return
         await typing(bot, user_id)
+        # The order is checked before the confirmation is spent: after a failed check, Retry
+        # taps the same button. A reinstall also reads its server as it is now: a different
+        # root password afterwards shows that the reinstall happened, even if the watcher never
+        # saw the server go down.
         before: ServerInfo | None = None
-        if wizard.mode is InstallMode.REINSTALL:
-            # The root password before the reinstall: a different one afterwards shows that
-            # the reinstall happened, even if the watcher never saw the server go down.
-            try:
+        try:
+            order = await own_order(inferno, account, wizard.order_id)
+            if order is not None and wizard.mode is InstallMode.REINSTALL:
                 before = await inferno.get_info(account, wizard.order_id)
-            except InfernoError as exc:
-                # Nothing spent yet: Retry taps the same confirmation again.
-                log.info(
-                    "user=%s action=%s-confirm result=%s", user_id, wizard.kind, type(exc).__name__
-                )
-                markup = retry_keyboard(i18n, query.data, keyboards.cancel_button(i18n))
-                await show(query, provider_error_text(i18n, exc), markup)
-                return
+        except InfernoError as exc:
+            log.info(
+                "user=%s action=%s-confirm result=%s", user_id, wizard.kind, type(exc).__name__
+            )
+            markup = retry_keyboard(i18n, query.data, keyboards.cancel_button(i18n))
+            await show(query, provider_error_text(i18n, exc), markup)
+            return
+        if order is None:
+            await state.clear()
+            await not_own_order(query, i18n, wizard.order_id)
+            return
         message = query.message if isinstance(query.message, Message) else None
         # The watch is written in the transaction that spends the confirmation, before the
         # provider is asked: whatever happens to the call (or to this process), it is followed.
@@ -101,7 +109,6 @@ async def confirmed(
         wizard.template = str(payload.get("template") or "")
         wizard.title = opt_str(payload.get("title"))
         wizard.keys = [str(k) for k in payload.get("keys") or []]
-        wizard.order_id = watch.order_id
         wizard.token, wizard.checked = None, False
         await save_wizard(state, wizard)
         kind = confirmation.action
@@ -121,15 +128,19 @@ async def confirmed(
         background.wake(WATCHER_TASK)
 
 
-def _intent(confirmation: Confirmation, wizard: Wizard, before: ServerInfo | None) -> WatchIntent:
-    """What the confirmation is watched as; ``before`` is the server as it was just now."""
+def _intent(
+    confirmation: Confirmation, wizard: Wizard, before: ServerInfo | None
+) -> WatchIntent | None:
+    """What the confirmation is watched as — only for the order just checked, else None (it is
+    then left unspent); ``before`` is a reinstall's server as it was just now."""
     payload = confirmation.payload
-    order_id = str(payload.get("order") or wizard.order_id)
+    if payload.get("order") != wizard.order_id:
+        return None
     label = opt_str(payload.get("title")) or str(payload.get("template") or "")
-    if before is None or order_id != wizard.order_id:
-        return WatchIntent(order_id=order_id, template=label)
+    if before is None:
+        return WatchIntent(order_id=wizard.order_id, template=label)
     return WatchIntent(
-        order_id=order_id,
+        order_id=wizard.order_id,
         template=label,
         known_ip=before.ip or wizard.ip,
         password=before.password or None,
