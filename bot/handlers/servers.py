@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
@@ -242,8 +242,14 @@ def collect_servers(
 
 
 async def list_view(
-    i18n: Translator, creds: Credentials, inferno: InfernoClient, page: int
+    i18n: Translator,
+    creds: Credentials,
+    inferno: InfernoClient,
+    page: int,
+    known_ips: Mapping[str, str] | None = None,
 ) -> View:
+    """The server list; ``known_ips`` (by order id) stand in for addresses the provider does
+    not show while a server is being reinstalled."""
     try:
         orders, services = await inferno.orders_and_services(creds)
     except InfernoError as exc:
@@ -252,6 +258,13 @@ async def list_view(
         markup = retry_keyboard(i18n, retry, back_to_menu_button(i18n))
         return View(provider_error_text(i18n, exc), markup)
     entries, pending = collect_servers(i18n, orders, services)
+    if known_ips:
+        entries = [
+            replace(entry, ip=known_ips.get(entry.order_id or ""))
+            if not entry.ip and entry.order_id in known_ips
+            else entry
+            for entry in entries
+        ]
     page, pages, start = page_bounds(len(entries), page, PAGE_SIZE)
     shown = entries[start : start + PAGE_SIZE]
 
@@ -511,10 +524,12 @@ async def servers_command(
     i18n: Translator,
     account: Credentials,
     inferno: InfernoClient,
+    db: Database,
 ) -> None:
     await state.clear()
     await typing(bot, message.chat.id)
-    view = await list_view(i18n, account, inferno, 0)
+    known = await db.watches.known_ips(user_id_of(message))
+    view = await list_view(i18n, account, inferno, 0, known)
     await show(message, view.text, view.markup)
 
 
@@ -525,10 +540,12 @@ async def servers_page(
     i18n: Translator,
     account: Credentials,
     inferno: InfernoClient,
+    db: Database,
 ) -> None:
     await state.clear()
     page = callback_data.page if isinstance(callback_data, ServerListCb) else 0
-    view = await list_view(i18n, account, inferno, page)
+    known = await db.watches.known_ips(query.from_user.id)
+    view = await list_view(i18n, account, inferno, page, known)
     await show(query, view.text, view.markup)
 
 

@@ -203,6 +203,10 @@ class Faults:
     # Not a transport fault: a provider bug in which ``getinfo`` by IP finds the server among
     # every customer's, not only the caller's. The bot must not show what such an answer names.
     ip_lookup_any_account: bool = False
+    # The answers of this action wait, after the call was carried out, until release_held()
+    # (or the server stops): a provider that did the work but whose answer is late.
+    hold_action: str | None = None
+    released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def clear(self) -> None:
         self.whitelist_denied = False
@@ -211,6 +215,17 @@ class Faults:
         self.latency = self.latency_jitter = 0.0
         self.only_action = None
         self.ip_lookup_any_account = False
+        self.release_held()
+
+    def hold(self, action: str) -> None:
+        """Hold the answers of ``action`` from now on (see ``hold_action``)."""
+        self.hold_action = action
+        self.released.clear()
+
+    def release_held(self) -> None:
+        """Let every held answer go, and hold no more."""
+        self.hold_action = None
+        self.released.set()
 
     def delay(self, rng: random.Random) -> float:
         if self.latency <= 0:
@@ -422,6 +437,8 @@ class Simulator:
         # Installs and reinstalls that really ran (``run=1``); ``calls`` counts dry runs too.
         self.runs: Counter[str] = Counter()
         self.in_flight = 0
+        # Answers carried out and waiting for Faults.release_held().
+        self.held = 0
         self.peak_in_flight = 0
         self.templates: dict[str, str | None] = (
             _many_templates() if many_templates else dict(_BASE_TEMPLATES)
@@ -985,11 +1002,27 @@ class SimulatorServer:
                     log.exception("simulator: action %s crashed", action)
                     reply = Reply(_HTTP_500_PAGE, status=500, content_type="text/html")
                 reply = self._warned(action, reply)
+                if sim.faults.hold_action == action:
+                    await self._hold()
             return web.Response(
                 text=reply.body, status=reply.status, content_type=reply.content_type
             )
         finally:
             sim.in_flight -= 1
+
+    async def _hold(self) -> None:
+        sim = self.sim
+        sim.held += 1
+        released = asyncio.ensure_future(sim.faults.released.wait())
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait(
+                {released, closing}, timeout=_HANG_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            released.cancel()
+            closing.cancel()
+            sim.held -= 1
 
     async def _fault(self, action: str) -> Reply | None:
         faults = self.sim.faults

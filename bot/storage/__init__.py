@@ -11,6 +11,7 @@ from bot.storage.repositories import (
     ScheduledDeletion,
     User,
     Watch,
+    WatchIntent,
     WatchPoll,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "StorageError",
     "User",
     "Watch",
+    "WatchIntent",
     "WatchPoll",
 ]
