@@ -55,6 +55,7 @@ class InstallWatcher:
         timeout: float,
         concurrency: int,
         clock: Callable[[], float] = time.time,
+        limiter: asyncio.Semaphore | None = None,
     ) -> None:
         self._db = db
         self._inferno = inferno
@@ -63,6 +64,8 @@ class InstallWatcher:
         self._timeout = timeout
         self._concurrency = concurrency
         self._clock = clock
+        # Shared with the alerts, so that both together never exceed the concurrency.
+        self._limiter = limiter
 
     async def count(self) -> int:
         return await self._db.watches.count_open()
@@ -76,7 +79,7 @@ class InstallWatcher:
         # A watch added meanwhile wakes the loop itself (BackgroundTasks.wake).
         next_polls = [watch.next_poll_at for watch in watches if watch.next_poll_at > now]
         if due:
-            limiter = asyncio.Semaphore(self._concurrency)
+            limiter = self._limiter or asyncio.Semaphore(self._concurrency)
             accounts = await self._db.users.accounts([watch.user_id for watch in due])
             results = await asyncio.gather(
                 *(self._check(bot, watch, accounts.get(watch.user_id), limiter) for watch in due),
