@@ -120,7 +120,11 @@ class AlertService:
         self._settings = settings
         self._limiter = limiter
         self._pacer = pacer or PushPacer()
-        self._clock = clock
+        # Public so that tests can move time on.
+        self.clock = clock
+        # One pass of each kind at a time (a test may run one beside the loop's).
+        self._account_lock = asyncio.Lock()
+        self._monitor_lock = asyncio.Lock()
         self._deliver_lock = asyncio.Lock()
         # Users who blocked the bot: no pushes until they write again (see UnblockMiddleware).
         self._blocked: set[int] = set()
@@ -142,7 +146,11 @@ class AlertService:
 
     async def account_pass(self, bot: Bot) -> float | None:
         """Checks every account that is due; returns the seconds until the next pass."""
-        now = self._clock()
+        async with self._account_lock:
+            return await self._account_pass(bot)
+
+    async def _account_pass(self, bot: Bot) -> float | None:
+        now = self.clock()
         due = await self._db.alerts.due_accounts(now, ACCOUNT_BATCH)
         if due:
             owners = await self._db.users.accounts([d.user_id for d in due])
@@ -169,7 +177,7 @@ class AlertService:
         i18n = self._hub.get(language)
         creds = Credentials(cid=account.cid, key=account.api_key)
         state = due.state or AccountState(due.user_id, account.cid, 0.0)
-        now = self._clock()
+        now = self.clock()
         interval = self._settings.alert_interval
         try:
             async with self._limiter:
@@ -187,7 +195,10 @@ class AlertService:
                     if isinstance(exc, InvalidCredentials)
                     else i18n("alert-blocked", cid=str(account.cid))
                 )
-                alerts.append(NewAlert("refused", str(account.cid), str(int(now)), text))
+                # Keyed by the due time of the check: a second check of the same state adds none.
+                alerts.append(
+                    NewAlert("refused", str(account.cid), str(int(state.next_check_at)), text)
+                )
             log.info(
                 "user=%s cid=%s alerts: %s, backing off",
                 due.user_id,
@@ -249,12 +260,12 @@ class AlertService:
         updates: list[SeenUpdate],
     ) -> list[NewAlert]:
         alerts: list[NewAlert] = []
-        today = dt.date.fromtimestamp(self._clock())
+        today = dt.date.fromtimestamp(self.clock())
         for service in services:
             status = (service.status or "").strip().lower()
             before = seen.get(("status", service.id))
             if before is None or before.value != status:
-                updates.append(SeenUpdate("status", service.id, status, self._clock()))
+                updates.append(SeenUpdate("status", service.id, status, self.clock()))
             name = clip(service.name or service.product or service.id, 100)
             button = _button(i18n("alert-btn-service"), ServiceCb(service_id=service.id).pack())
             if (
@@ -269,7 +280,7 @@ class AlertService:
                     else i18n("alert-service-terminated", name=name, service=service.id, cid=cid)
                 )
                 alerts.append(
-                    NewAlert("status", service.id, f"{status}:{int(self._clock())}", text, button)
+                    NewAlert("status", service.id, f"{status}:{int(before.seen_at)}", text, button)
                 )
             due = parse_date(service.next_due or "")
             if not prefs.renewals or status != "active" or due is None:
@@ -393,7 +404,7 @@ class AlertService:
             mode, _, number = before.value.partition(":")
             armed, count = mode == "armed", int(number or 0)
         if amount < threshold and armed:
-            updates.append(SeenUpdate("balance", "", f"fired:{count}", self._clock()))
+            updates.append(SeenUpdate("balance", "", f"fired:{count}", self.clock()))
             text = i18n(
                 "alert-low-balance",
                 cid=cid,
@@ -402,12 +413,16 @@ class AlertService:
             )
             return [NewAlert("low_balance", "", str(count), text)]
         if amount >= threshold and not armed:
-            updates.append(SeenUpdate("balance", "", f"armed:{count + 1}", self._clock()))
+            updates.append(SeenUpdate("balance", "", f"armed:{count + 1}", self.clock()))
         return []
 
     # ------------------------------------------------------------------ the monitor
 
     async def monitor_pass(self, bot: Bot) -> float | None:
+        async with self._monitor_lock:
+            return await self._monitor_pass(bot)
+
+    async def _monitor_pass(self, bot: Bot) -> float | None:
         servers = await self._db.alerts.monitored()
         if servers:
             owners = await self._db.users.accounts(sorted({s.user_id for s in servers}))
@@ -443,7 +458,7 @@ class AlertService:
         except InfernoError:
             # A provider that cannot be reached is not a server that is down.
             return None
-        now = self._clock()
+        now = self.clock()
         running = info.power_state is PowerState.RUNNING
         name = info.name or None
         ip = info.ip or None
@@ -543,7 +558,7 @@ class AlertService:
         except TelegramForbiddenError:
             log.info("user=%s blocked the bot: no alerts until they write", alert.user_id)
             self._blocked.add(alert.user_id)
-            await self._db.alerts.block(alert.user_id, self._clock())
+            await self._db.alerts.block(alert.user_id, self.clock())
             return None
         except TelegramBadRequest as exc:
             log.warning("user=%s alert %s not deliverable: %s", alert.user_id, alert.kind, exc)
