@@ -115,7 +115,9 @@ async def run_alerts_bench(
             with provider_latency(sim, latency):
                 sim.reset_counters()
                 started = time.perf_counter()
-                await alerts.account_pass(bot)
+                # A pass takes a batch of due accounts and asks for the next one at once (0 s).
+                while await alerts.account_pass(bot) == 0.0:
+                    pass
                 account_s = time.perf_counter() - started
                 account_calls = dict(sim.calls)
                 # Half of the servers monitored: each account's second one is turned off.
