@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--users 10,50,200] [--runs 3] ...`` — see ``bench/run.py``."""
+"""``python -m bench [--quick] [--users 10,50,200] [--runs 3] ...`` — see ``bench/run.py``;
+``python -m bench alerts [--accounts 10000]`` — see ``bench/alerts_bench.py``."""
 
 from __future__ import annotations
 
@@ -7,4 +8,8 @@ import sys
 from bench.run import main
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["alerts"]:
+        from bench.alerts_bench import main as alerts_main
+
+        sys.exit(alerts_main(sys.argv[2:]))
     sys.exit(main(sys.argv[1:]))

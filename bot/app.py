@@ -6,6 +6,7 @@ is a module-level global.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from bot.middlewares.user_lock import UserLockMiddleware
 from bot.runtime.forget_updates import forget_handled_updates
 from bot.runtime.response_types import KeepResponseTypes
 from bot.screens import DrawnScreens
+from bot.services.alerts import ACCOUNTS_TASK, MONITOR_TASK, AlertService, UnblockMiddleware
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks
@@ -96,6 +98,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
     if not forget_handled_updates():
         log.warning("aiogram's Update.event_type has changed shape: handled updates may be kept")
     dp = Dispatcher(storage=services.db.fsm)
+    # One limit on provider calls for every background pass: the install watcher and the
+    # alerts together never make more than WATCH_CONCURRENCY at once.
+    limiter = asyncio.Semaphore(settings.watch_concurrency)
     watcher = InstallWatcher(
         db=services.db,
         inferno=services.inferno,
@@ -103,6 +108,14 @@ def create_dispatcher(services: Services) -> Dispatcher:
         interval=settings.watch_interval,
         timeout=settings.watch_timeout,
         concurrency=settings.watch_concurrency,
+        limiter=limiter,
+    )
+    alerts = AlertService(
+        db=services.db,
+        inferno=services.inferno,
+        hub=services.hub,
+        settings=settings,
+        limiter=limiter,
     )
     deletions = DeletionScheduler(services.db)
     in_flight = InFlightMiddleware()
@@ -114,6 +127,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         locks=services.locks,
         background=services.background,
         watcher=watcher,
+        alerts=alerts,
         deletions=deletions,
         demo_account=services.demo_account,
     )
@@ -124,6 +138,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
+    dp.update.outer_middleware(UnblockMiddleware(alerts))
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
     # taps.
     dp.callback_query.middleware(UserLockMiddleware())
@@ -136,6 +151,13 @@ def create_dispatcher(services: Services) -> Dispatcher:
             # The command menu is a convenience; the bot works without it.
             log.warning("could not set the bot's commands: %s", exc.message)
         services.background.start(WATCHER_TASK, lambda: watcher.sweep(bot), settings.watch_interval)
+        await alerts.load_blocked()
+        services.background.start(
+            ACCOUNTS_TASK, lambda: alerts.account_pass(bot), alerts.account_tick
+        )
+        services.background.start(
+            MONITOR_TASK, lambda: alerts.monitor_pass(bot), settings.monitor_interval
+        )
         services.background.start(DELETIONS_TASK, lambda: deletions.run_due(bot), 60.0)
         services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
         log.info("bot is up; watching %d open installs", await watcher.count())

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     read_cache_ttl: float = Field(default=15.0, ge=0)
     # For amounts whose provider answer names no currency, when the balance names none either.
     currency: str = Field(default="USD", min_length=1, max_length=10, pattern=r"^\S+$")
+    # Alerts (bot/services/alerts.py): account checks (orders, services, balance) and down
+    # checks (getinfo of each monitored server).
+    alert_interval: float = Field(default=900.0, gt=0)
+    monitor_interval: float = Field(default=120.0, gt=0)
+    unpaid_order_after: float = Field(default=3600.0, ge=0)
+    # A link to pay an invoice, "{invoice_id}" replaced: e.g.
+    # https://cp.inferno.name/viewinvoice.php?id={invoice_id}
+    payment_url_template: str | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -79,6 +87,18 @@ class Settings(BaseSettings):
             # The URL is logged at start-up; credentials in it would be too.
             raise ValueError("must not carry a user name or password")
         return value.rstrip("/")
+
+    @field_validator("payment_url_template")
+    @classmethod
+    def _payment_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or any(ch.isspace() for ch in value):
+            raise ValueError("must be an http:// or https:// URL without spaces")
+        if "{invoice_id}" not in value:
+            raise ValueError("must contain {invoice_id}")
+        return value
 
     @field_validator("allowed_users", mode="before")
     @classmethod

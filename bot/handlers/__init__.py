@@ -29,6 +29,7 @@ from bot.handlers import (
     help,
     install,
     menu,
+    notifications,
     orders,
     password,
     power,
@@ -58,6 +59,7 @@ def setup_routers() -> Router:
         services.create_linked_area(),
         install.create_linked_area(),
         sshkeys.create_linked_area(),
+        notifications.create_linked_area(),
     )
     root = Router(name="bot")
     root.include_routers(

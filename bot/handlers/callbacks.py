@@ -68,3 +68,10 @@ class LinkCb(CallbackData, prefix="ln"):
     """The ways of linking an account (``start.py``); offered wherever one is missing."""
 
     action: LinkAction
+
+
+class MonitorCb(CallbackData, prefix="al"):
+    """The server card's "alert me if it goes down" toggle: ``on`` is the state asked for."""
+
+    order_id: str
+    on: bool

@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.callbacks import (
     InstallMode,
     InstallStartCb,
+    MonitorCb,
     ServerAction,
     ServerCb,
     ServiceCb,
@@ -445,11 +446,23 @@ async def render_card(
                 ),
             ],
             service_row,
+            [await monitor_button(i18n, db, user_id, order)],
             [refresh, list_button(i18n)],
         ]
     if notice:
         text = f"{notice}\n\n{text}"
     return View(text, InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row]))
+
+
+async def monitor_button(
+    i18n: Translator, db: Database, user_id: int, order_id: str
+) -> InlineKeyboardButton:
+    """The down-alert toggle (bot/handlers/notifications.py); on unless the user turned it off."""
+    on = await db.alerts.is_monitored(user_id, order_id)
+    return InlineKeyboardButton(
+        text=i18n("alert-btn-monitor-on") if on else i18n("alert-btn-monitor-off"),
+        callback_data=MonitorCb(order_id=order_id, on=not on).pack(),
+    )
 
 
 async def boot_button(

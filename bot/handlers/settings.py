@@ -22,6 +22,7 @@ from bot.handlers.navigation import (
     menu_data,
     menu_taps,
 )
+from bot.handlers.notifications import open_button as notifications_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
@@ -81,7 +82,10 @@ def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyb
             callback_data=SettingsCb(action=SettingsAction.UNLINK).pack(),
         )
     )
-    return InlineKeyboardMarkup(inline_keyboard=[languages, [account], [back_to_menu_button(i18n)]])
+    rows = [languages, [account], [back_to_menu_button(i18n)]]
+    if creds is not None:
+        rows.insert(1, [notifications_button(i18n)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 async def settings_screen(

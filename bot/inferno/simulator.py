@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import datetime as _dt
 import hashlib
 import hmac
 import json
@@ -291,6 +292,11 @@ class Order:
     # More fields for this order's service in services/getService answers (what a real
     # billing panel may add: custom fields, a VNC password…); they override the standard ones.
     service_extra: dict[str, Any] = field(default_factory=dict)
+    # The service's billing, which a test may move: the next due date (None: 30 days after the
+    # order), the billing cycle, and its status (None: the order's).
+    next_due: _dt.date | None = None
+    billing_cycle: str = "Monthly"
+    service_status: str | None = None
 
 
 @dataclass
@@ -523,8 +529,20 @@ class Simulator:
         self._used_ips.add(DEMO_IP)
         active.server = server
         self._settle(server)
+        # Due in two days: the demo's first account check shows a renewal alert.
+        active.next_due = _dt.date.today() + timedelta(days=2)
         self._new_order(customer, self.products["103"], "Pending")
         return customer
+
+    def set_power(self, order_id: int | str, powered: bool) -> None:
+        """Power a server off or on behind the bot's back (an outage, the panel)."""
+        for customer in self.customers.values():
+            order = customer.order(order_id)
+            if order is not None and order.server is not None:
+                self._settle(order.server)
+                order.server.powered = powered
+                return
+        raise KeyError(f"no server for order {order_id}")
 
     def complete_installs(self) -> None:
         """Let every queued install or reinstall finish now."""
@@ -820,13 +838,15 @@ class Simulator:
         return {
             "id": str(order.service_id),
             "name": order.product_name,
-            "status": order.status,
+            "status": order.service_status or order.status,
             "ip": ip,
             "orderid": str(order.id),
             "regdate": order.date.strftime("%Y-%m-%d"),
-            "nextduedate": (order.date + timedelta(days=30)).strftime("%Y-%m-%d"),
+            "nextduedate": (order.next_due or (order.date + timedelta(days=30)).date()).strftime(
+                "%Y-%m-%d"
+            ),
             "amount": _money(order.amount),
-            "billingcycle": "Monthly",
+            "billingcycle": order.billing_cycle,
             **order.service_extra,
         }
 

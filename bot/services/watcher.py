@@ -92,6 +92,7 @@ class InstallWatcher:
         clock: Callable[[], float] = time.time,
         unknown_grace: float = UNKNOWN_GRACE,
         reinstall_settle: float = REINSTALL_SETTLE,
+        limiter: asyncio.Semaphore | None = None,
     ) -> None:
         self._db = db
         self._inferno = inferno
@@ -104,6 +105,8 @@ class InstallWatcher:
         self._reinstall_settle = reinstall_settle
         # Watches whose install call is still waiting for the provider in this process.
         self._sending: set[int] = set()
+        # Shared with the alerts, so that both together never exceed the concurrency.
+        self._limiter = limiter
 
     async def count(self) -> int:
         return await self._db.watches.count_open()
@@ -128,7 +131,7 @@ class InstallWatcher:
         # A watch added meanwhile wakes the loop itself (BackgroundTasks.wake).
         next_polls = [watch.next_poll_at for watch in watches if watch.next_poll_at > now]
         if due:
-            limiter = asyncio.Semaphore(self._concurrency)
+            limiter = self._limiter or asyncio.Semaphore(self._concurrency)
             accounts = await self._db.users.accounts([watch.user_id for watch in due])
             results = await asyncio.gather(
                 *(self._check(bot, watch, accounts.get(watch.user_id), limiter) for watch in due),

@@ -10,6 +10,7 @@ from types import TracebackType
 
 import aiosqlite
 
+from bot.storage.alerts import AlertRepository
 from bot.storage.connection import Clock, Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.fsm import SQLiteStorage
@@ -84,6 +85,7 @@ class Database:
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)
         self.notices = NoticeRepository(self._conn)
+        self.alerts = AlertRepository(self._conn)
         self._closed = False
         self._lock: DatabaseLock | None = None
 

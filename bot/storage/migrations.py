@@ -109,6 +109,60 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE watches ADD COLUMN known_ip TEXT;
     ALTER TABLE watches ADD COLUMN status_drawn TEXT;
     """,
+    # 5: alerts (bot/services/alerts.py): notification settings, what the last checks saw,
+    # and the outbox of alert messages. An alert's key (user, kind, subject, occurrence) is its
+    # primary key, so an event is stored once; a row is sent while sent_at is NULL.
+    """
+    CREATE TABLE alert_prefs (
+        user_id            INTEGER PRIMARY KEY,
+        down               INTEGER NOT NULL DEFAULT 1,
+        renewals           INTEGER NOT NULL DEFAULT 1,
+        notice_days        TEXT NOT NULL DEFAULT '7,3,1',
+        unpaid             INTEGER NOT NULL DEFAULT 1,
+        low_balance        INTEGER NOT NULL DEFAULT 0,
+        balance_threshold  TEXT NOT NULL DEFAULT '10',
+        blocked            INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE alert_accounts (
+        user_id        INTEGER PRIMARY KEY,
+        cid            INTEGER NOT NULL,
+        next_check_at  REAL NOT NULL,
+        failures       INTEGER NOT NULL DEFAULT 0,
+        refused_told   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX alert_accounts_due ON alert_accounts (next_check_at);
+    CREATE TABLE alert_servers (
+        user_id     INTEGER NOT NULL,
+        order_id    TEXT NOT NULL,
+        monitored   INTEGER NOT NULL DEFAULT 1,
+        active      INTEGER NOT NULL DEFAULT 1,
+        name        TEXT,
+        ip          TEXT,
+        state       TEXT NOT NULL DEFAULT 'idle',
+        since       REAL,
+        PRIMARY KEY (user_id, order_id)
+    );
+    CREATE TABLE alert_seen (
+        user_id   INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        subject   TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        seen_at   REAL NOT NULL,
+        PRIMARY KEY (user_id, kind, subject)
+    );
+    CREATE TABLE alert_events (
+        user_id     INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        occurrence  TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        text        TEXT,
+        markup      TEXT,
+        sent_at     REAL,
+        PRIMARY KEY (user_id, kind, subject, occurrence)
+    );
+    CREATE INDEX alert_events_unsent ON alert_events (created_at) WHERE sent_at IS NULL;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.masking import mask_key
+from bot.storage.alerts import forget_accounts
 from bot.storage.cache import RowCache
 from bot.storage.connection import Connection, Executor, Params
 from bot.storage.crypto import KeyRing
@@ -226,6 +227,8 @@ class UserRepository:
             await tx.execute("DELETE FROM watches WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM confirmations WHERE user_id = ?", (user_id,))
+            # Alerts stop at once; linking again starts from nothing (no backlog).
+            await forget_accounts(tx, [user_id])
 
     async def has_stored_key(self, user_id: int) -> bool:
         """Whether the user's row holds an API key, decryptable or not."""
@@ -265,6 +268,7 @@ class UserRepository:
             await tx.executemany("DELETE FROM watches WHERE user_id = ?", params)
             await tx.executemany("DELETE FROM fsm WHERE user_id = ?", params)
             await tx.executemany("DELETE FROM confirmations WHERE user_id = ?", params)
+            await forget_accounts(tx, user_ids)
             await tx.executemany(
                 "INSERT INTO notices (user_id, kind, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_id, kind) DO UPDATE SET created_at = excluded.created_at",

@@ -1,0 +1,662 @@
+"""Alerts: the bot watches the whole account and tells the user what needs them.
+
+Two supervised passes, both bounded by the one limiter the install watcher shares:
+
+* the account check (every ``ALERT_INTERVAL`` per account): ``orders``, ``services`` and
+  ``balance`` once each — renewals due, services suspended or terminated, unpaid orders, a low
+  balance; it also tells the monitor which orders are Active servers;
+* the monitor (every ``MONITOR_INTERVAL``): ``getinfo`` of each monitored Active server — down
+  after two checks in a row that see it not running, back up once it runs again. A change that
+  follows the user's own power or install action through the bot (the action log, an open
+  install watch) is not an outage, nor is a provider that cannot be reached.
+
+What a check finds is stored (:mod:`bot.storage.alerts`) in one transaction with the alerts it
+raises, keyed by their event key; the outbox is then sent at no more than
+:data:`PUSHES_PER_SECOND`, each row marked sent right after Telegram took it. A restart or a
+``kill -9`` therefore loses no alert and repeats at most the one being sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, TelegramObject, User
+
+from bot.config import Settings
+from bot.formatting import format_date, format_money, parse_date
+from bot.handlers.callbacks import ServerAction, ServerCb, ServiceCb
+from bot.handlers.orders import OrderAction, OrderCb
+from bot.handlers.servers import PowerCb, PowerOp, PowerStep
+from bot.i18n import Translator, TranslatorHub
+from bot.inferno.client import InfernoClient
+from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
+from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
+from bot.storage import Account, Database
+from bot.storage.alerts import (
+    DOWN,
+    IDLE,
+    SUSPECT,
+    UP,
+    AccountCheck,
+    AccountState,
+    AlertPrefs,
+    DueAccount,
+    MonitoredServer,
+    NewAlert,
+    PendingAlert,
+    Seen,
+    SeenUpdate,
+    ServerUpdate,
+)
+from bot.ui import clip
+
+log = logging.getLogger(__name__)
+
+ACCOUNTS_TASK = "alerts-accounts"
+MONITOR_TASK = "alerts-monitor"
+
+# Telegram allows about 30 messages a second to different chats; pushes stay below that.
+PUSHES_PER_SECOND = 25.0
+# How often due accounts are looked for (a newly linked account waits at most this long).
+ACCOUNT_TICK = 20.0
+ACCOUNT_BATCH = 2000
+# A refused key or a whitelist block: checks back off up to this.
+MAX_BACKOFF = 6 * 3600.0
+# A server not running within this long after the user's own action through the bot is theirs.
+GRACE = 1800.0
+USER_ACTIONS = ("stop", "reboot", "boot", "install", "reinstall")
+SECOND_REMINDER_AFTER = 86400.0
+# A Boot button in an alert stays usable for a day (power buttons on cards: 10 minutes).
+BOOT_TOKEN_TTL = 86400.0
+SENT_CHECK_BATCH = 100
+
+
+class PushPacer:
+    """Spaces messages so that all pushes together stay under ``rate`` a second."""
+
+    def __init__(self, rate: float = PUSHES_PER_SECOND) -> None:
+        self._gap = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+                now = self._next
+            self._next = now + self._gap
+
+
+class AlertService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        inferno: InfernoClient,
+        hub: TranslatorHub,
+        settings: Settings,
+        limiter: asyncio.Semaphore,
+        pacer: PushPacer | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._inferno = inferno
+        self._hub = hub
+        self._settings = settings
+        self._limiter = limiter
+        self._pacer = pacer or PushPacer()
+        # Public so that tests can move time on.
+        self.clock = clock
+        # One pass of each kind at a time (a test may run one beside the loop's).
+        self._account_lock = asyncio.Lock()
+        self._monitor_lock = asyncio.Lock()
+        self._deliver_lock = asyncio.Lock()
+        # Users who blocked the bot: no pushes until they write again (see UnblockMiddleware).
+        self._blocked: set[int] = set()
+
+    @property
+    def account_tick(self) -> float:
+        return min(ACCOUNT_TICK, self._settings.alert_interval)
+
+    async def load_blocked(self) -> None:
+        self._blocked = await self._db.alerts.blocked_users()
+
+    async def unblock(self, user_id: int) -> None:
+        if user_id in self._blocked:
+            self._blocked.discard(user_id)
+            await self._db.alerts.unblock(user_id)
+            log.info("user=%s alerts: writes again, pushes resume", user_id)
+
+    # ------------------------------------------------------------------ account checks
+
+    async def account_pass(self, bot: Bot) -> float | None:
+        """Checks every account that is due; returns the seconds until the next pass."""
+        async with self._account_lock:
+            return await self._account_pass(bot)
+
+    async def _account_pass(self, bot: Bot) -> float | None:
+        now = self.clock()
+        due = await self._db.alerts.due_accounts(now, ACCOUNT_BATCH)
+        if due:
+            owners = await self._db.users.accounts([d.user_id for d in due])
+            results = await asyncio.gather(
+                *(self._check_account(d, owners.get(d.user_id)) for d in due),
+                return_exceptions=True,
+            )
+            for item, result in zip(due, results, strict=True):
+                if isinstance(result, BaseException):
+                    log.error("user=%s alerts: account check failed: %r", item.user_id, result)
+                elif result is not None:
+                    await self._db.alerts.apply(result)
+        delay = await self.deliver(bot)
+        if len(due) >= ACCOUNT_BATCH:
+            return 0.0
+        return delay
+
+    async def _check_account(
+        self, due: DueAccount, owner: tuple[Account, str | None] | None
+    ) -> AccountCheck | None:
+        if owner is None:
+            return None  # the key cannot be decrypted: nothing to check with
+        account, language = owner
+        i18n = self._hub.get(language)
+        creds = Credentials(cid=account.cid, key=account.api_key)
+        state = due.state or AccountState(due.user_id, account.cid, 0.0)
+        now = self.clock()
+        interval = self._settings.alert_interval
+        try:
+            async with self._limiter:
+                orders = await self._inferno.orders(creds)
+            async with self._limiter:
+                services = await self._inferno.services(creds)
+            async with self._limiter:
+                balance = await self._inferno.balance(creds)
+        except (InvalidCredentials, AccessDenied) as exc:
+            failures = state.failures + 1
+            alerts = []
+            if not state.refused_told:
+                text = (
+                    i18n("alert-key-refused", cid=str(account.cid))
+                    if isinstance(exc, InvalidCredentials)
+                    else i18n("alert-blocked", cid=str(account.cid))
+                )
+                # Keyed by the due time of the check: a second check of the same state adds none.
+                alerts.append(
+                    NewAlert("refused", str(account.cid), str(int(state.next_check_at)), text)
+                )
+            log.info(
+                "user=%s cid=%s alerts: %s, backing off",
+                due.user_id,
+                account.cid,
+                type(exc).__name__,
+            )
+            return AccountCheck(
+                state=AccountState(
+                    due.user_id,
+                    account.cid,
+                    now + min(interval * 2 ** (failures - 1), MAX_BACKOFF),
+                    failures,
+                    True,
+                ),
+                alerts=alerts,
+            )
+        except InfernoError as exc:
+            # The provider cannot be reached: nothing is known, nothing is said.
+            failures = state.failures + 1
+            log.info("user=%s alerts: provider %s, backing off", due.user_id, type(exc).__name__)
+            return AccountCheck(
+                state=AccountState(
+                    due.user_id,
+                    account.cid,
+                    now + min(self._settings.monitor_interval * 2**failures, interval),
+                    failures,
+                    state.refused_told,
+                )
+            )
+        seen = await self._db.alerts.seen(due.user_id) if due.state is not None else {}
+        unpaid_sent = (
+            await self._db.alerts.sent_at(due.user_id, "unpaid") if due.state is not None else {}
+        )
+        updates: list[SeenUpdate] = []
+        alerts = []
+        prefs = due.prefs
+        currency = balance.currency or self._settings.currency
+        cid = str(account.cid)
+        alerts += self._services(i18n, prefs, cid, services, balance, currency, seen, updates)
+        alerts += self._unpaid(i18n, prefs, cid, orders, seen, unpaid_sent, updates, now)
+        alerts += self._balance(i18n, prefs, cid, balance, currency, seen, updates)
+        active = [o.id for o in orders if (o.status or "").strip().lower() == "active"]
+        return AccountCheck(
+            state=AccountState(due.user_id, account.cid, now + interval, 0, False),
+            active_orders=active,
+            seen=updates,
+            alerts=alerts,
+        )
+
+    def _services(
+        self,
+        i18n: Translator,
+        prefs: AlertPrefs,
+        cid: str,
+        services: list[Service],
+        balance: Balance,
+        currency: str,
+        seen: dict[tuple[str, str], Seen],
+        updates: list[SeenUpdate],
+    ) -> list[NewAlert]:
+        alerts: list[NewAlert] = []
+        today = dt.date.fromtimestamp(self.clock())
+        for service in services:
+            status = (service.status or "").strip().lower()
+            before = seen.get(("status", service.id))
+            if before is None or before.value != status:
+                updates.append(SeenUpdate("status", service.id, status, self.clock()))
+            name = clip(service.name or service.product or service.id, 100)
+            button = _button(i18n("alert-btn-service"), ServiceCb(service_id=service.id).pack())
+            if (
+                prefs.renewals
+                and status in ("suspended", "terminated")
+                and before is not None
+                and before.value != status
+            ):
+                text = (
+                    i18n("alert-service-suspended", name=name, service=service.id, cid=cid)
+                    if status == "suspended"
+                    else i18n("alert-service-terminated", name=name, service=service.id, cid=cid)
+                )
+                alerts.append(
+                    NewAlert("status", service.id, f"{status}:{int(before.seen_at)}", text, button)
+                )
+            due = parse_date(service.next_due or "")
+            if not prefs.renewals or status != "active" or due is None:
+                continue
+            days = (due - today).days
+            windows = [t for t in prefs.notice_days if 0 <= days <= t]
+            if not windows:
+                continue
+            threshold = min(windows)
+            amount_currency = service.currency or currency
+            lines = [
+                i18n(
+                    "alert-renewal",
+                    name=name,
+                    service=service.id,
+                    cid=cid,
+                    date=format_date(i18n, due),
+                    days=days,
+                    amount=format_money(service.amount or "—", amount_currency),
+                    balance=format_money(balance.amount, currency),
+                )
+            ]
+            top_up = _shortfall(service.amount, balance.amount)
+            if top_up is not None:
+                lines.append(
+                    i18n("alert-renewal-top-up", amount=format_money(top_up, amount_currency))
+                )
+            alerts.append(
+                NewAlert(
+                    "renewal",
+                    service.id,
+                    f"{due.isoformat()}:{threshold}",
+                    "\n".join(lines),
+                    button,
+                )
+            )
+        return alerts
+
+    def _unpaid(
+        self,
+        i18n: Translator,
+        prefs: AlertPrefs,
+        cid: str,
+        orders: list[Order],
+        seen: dict[tuple[str, str], Seen],
+        sent: dict[tuple[str, str], float],
+        updates: list[SeenUpdate],
+        now: float,
+    ) -> list[NewAlert]:
+        alerts: list[NewAlert] = []
+        for order in orders:
+            if (order.status or "").strip().lower() != "pending":
+                continue
+            first = seen.get(("pending", order.id))
+            if first is None:
+                updates.append(SeenUpdate("pending", order.id, "1", now))
+            if not prefs.unpaid:
+                continue
+            placed = _timestamp(order.date)
+            started = placed if placed is not None else (first.seen_at if first else now)
+            if now - started < self._settings.unpaid_order_after:
+                continue
+            first_sent = sent.get((order.id, "1"))
+            if first_sent is None:
+                occurrence, key = "1", "alert-unpaid"
+            elif (order.id, "2") not in sent and now - first_sent >= SECOND_REMINDER_AFTER:
+                occurrence, key = "2", "alert-unpaid-again"
+            else:
+                continue
+            text = (
+                i18n(
+                    "alert-unpaid",
+                    order=order.id,
+                    cid=cid,
+                    product=clip(order.product_name or "—", 100),
+                    amount=order.amount or "—",
+                )
+                if key == "alert-unpaid"
+                else i18n(
+                    "alert-unpaid-again",
+                    order=order.id,
+                    cid=cid,
+                    product=clip(order.product_name or "—", 100),
+                    amount=order.amount or "—",
+                )
+            )
+            rows: list[list[dict[str, str]]] = [
+                [
+                    {
+                        "text": i18n("alert-btn-cancel"),
+                        "data": OrderCb(action=OrderAction.ASK_CANCEL, order_id=order.id).pack(),
+                    }
+                ]
+            ]
+            template = self._settings.payment_url_template
+            if template and order.invoice_id and order.invoice_id.isdigit():
+                url = template.replace("{invoice_id}", order.invoice_id)
+                rows[0].insert(0, {"text": i18n("alert-btn-pay"), "url": url})
+            alerts.append(NewAlert("unpaid", order.id, occurrence, text, json.dumps(rows)))
+        return alerts
+
+    def _balance(
+        self,
+        i18n: Translator,
+        prefs: AlertPrefs,
+        cid: str,
+        balance: Balance,
+        currency: str,
+        seen: dict[tuple[str, str], Seen],
+        updates: list[SeenUpdate],
+    ) -> list[NewAlert]:
+        if not prefs.low_balance:
+            return []
+        amount = _decimal(balance.amount)
+        threshold = _decimal(prefs.balance_threshold)
+        if amount is None or threshold is None:
+            return []
+        before = seen.get(("balance", ""))
+        armed, count = True, 0
+        if before is not None:
+            mode, _, number = before.value.partition(":")
+            armed, count = mode == "armed", int(number or 0)
+        if amount < threshold and armed:
+            updates.append(SeenUpdate("balance", "", f"fired:{count}", self.clock()))
+            text = i18n(
+                "alert-low-balance",
+                cid=cid,
+                balance=format_money(balance.amount, currency),
+                threshold=format_money(prefs.balance_threshold, currency),
+            )
+            return [NewAlert("low_balance", "", str(count), text)]
+        if amount >= threshold and not armed:
+            updates.append(SeenUpdate("balance", "", f"armed:{count + 1}", self.clock()))
+        return []
+
+    # ------------------------------------------------------------------ the monitor
+
+    async def monitor_pass(self, bot: Bot) -> float | None:
+        async with self._monitor_lock:
+            return await self._monitor_pass(bot)
+
+    async def _monitor_pass(self, bot: Bot) -> float | None:
+        servers = await self._db.alerts.monitored()
+        if servers:
+            owners = await self._db.users.accounts(sorted({s.user_id for s in servers}))
+            results = await asyncio.gather(
+                *(self._check_server(s, owners.get(s.user_id)) for s in servers),
+                return_exceptions=True,
+            )
+            updates: list[ServerUpdate] = []
+            alerts: list[tuple[int, int, NewAlert]] = []
+            for server, result in zip(servers, results, strict=True):
+                if isinstance(result, BaseException):
+                    log.error("order=%s alerts: down check failed: %r", server.order_id, result)
+                    continue
+                if result is None:
+                    continue
+                update, alert = result
+                updates.append(update)
+                if alert is not None:
+                    alerts.append((server.user_id, server.cid, alert))
+            await self._db.alerts.save_servers(updates, alerts)
+        return await self.deliver(bot)
+
+    async def _check_server(
+        self, server: MonitoredServer, owner: tuple[Account, str | None] | None
+    ) -> tuple[ServerUpdate, NewAlert | None] | None:
+        if owner is None or owner[0].cid != server.cid:
+            return None
+        account, language = owner
+        creds = Credentials(cid=account.cid, key=account.api_key)
+        try:
+            async with self._limiter:
+                info = await self._inferno.get_info(creds, server.order_id)
+        except InfernoError:
+            # A provider that cannot be reached is not a server that is down.
+            return None
+        now = self.clock()
+        running = info.power_state is PowerState.RUNNING
+        name = info.name or None
+        ip = info.ip or None
+        order_status = (info.order_status or "").strip().lower()
+        state, since, alert = server.state, server.since, None
+        if order_status and order_status != "active":
+            state, since = IDLE, None
+        elif running:
+            if server.state == DOWN:
+                i18n = self._hub.get(language)
+                minutes = max(0, int((now - (server.since or now)) // 60))
+                alert = NewAlert(
+                    "up",
+                    server.order_id,
+                    str(int(server.since or 0)),
+                    i18n(
+                        "alert-up",
+                        name=_server_name(i18n, name or server.name, server.order_id),
+                        ip=clip(ip or server.ip or "—", 64),
+                        cid=str(server.cid),
+                        minutes=minutes,
+                    ),
+                    _open_row(i18n, server.order_id),
+                )
+            state, since = UP, None
+        elif server.state in (UP, SUSPECT):
+            if await self._users_own(server.user_id, server.order_id, now):
+                state, since = IDLE, None
+            elif server.state == UP:
+                state, since = SUSPECT, now
+            else:
+                state = DOWN
+                i18n = self._hub.get(language)
+                real = info.real_state or info.power_state.value
+                rows = json.loads(_open_row(i18n, server.order_id))
+                rows[0].insert(0, {"text": i18n("alert-btn-boot"), "boot": server.order_id})
+                alert = NewAlert(
+                    "down",
+                    server.order_id,
+                    str(int(server.since or now)),
+                    i18n(
+                        "alert-down",
+                        name=_server_name(i18n, name or server.name, server.order_id),
+                        ip=clip(ip or server.ip or "—", 64),
+                        state=clip(real, 64),
+                        cid=str(server.cid),
+                        order=server.order_id,
+                    ),
+                    json.dumps(rows),
+                )
+        if (
+            state == server.state
+            and since == server.since
+            and (name, ip)
+            == (
+                server.name,
+                server.ip,
+            )
+        ):
+            return None
+        return ServerUpdate(server.user_id, server.order_id, state, since, name, ip), alert
+
+    async def _users_own(self, user_id: int, order_id: str, now: float) -> bool:
+        """The user stopped, rebooted or (re)installed this server through the bot lately."""
+        if await self._db.watches.is_open(user_id, order_id):
+            return True
+        return await self._db.alerts.acted_since(user_id, order_id, USER_ACTIONS, now - GRACE)
+
+    # ------------------------------------------------------------------ sending
+
+    async def deliver(self, bot: Bot) -> float | None:
+        """Sends the outbox; returns how long Telegram asked to wait, None when all went."""
+        async with self._deliver_lock:
+            while True:
+                batch = await self._db.alerts.unsent(SENT_CHECK_BATCH)
+                batch = [a for a in batch if a.user_id not in self._blocked]
+                if not batch:
+                    return None
+                for alert in batch:
+                    wait = await self._send(bot, alert)
+                    if wait is not None:
+                        return wait
+
+    async def _send(self, bot: Bot, alert: PendingAlert) -> float | None:
+        user = await self._db.users.get(alert.user_id)
+        if user is None or not user.linked:
+            # Unlinked since it was stored (unlink deletes the outbox; this is the race).
+            await self._db.alerts.mark_sent([alert.key])
+            return None
+        markup = await self._markup(alert)
+        await self._pacer.wait()
+        try:
+            await bot.send_message(alert.user_id, alert.text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)
+            return float(exc.retry_after)
+        except TelegramForbiddenError:
+            log.info("user=%s blocked the bot: no alerts until they write", alert.user_id)
+            self._blocked.add(alert.user_id)
+            await self._db.alerts.block(alert.user_id, self.clock())
+            return None
+        except TelegramBadRequest as exc:
+            log.warning("user=%s alert %s not deliverable: %s", alert.user_id, alert.kind, exc)
+        except TelegramAPIError as exc:
+            log.info("alerts: Telegram failed (%s); the outbox waits", exc.message)
+            return 5.0
+        await self._db.alerts.mark_sent([alert.key])
+        log.info(
+            "user=%s alert=%s subject=%s occurrence=%s sent",
+            alert.user_id,
+            alert.kind,
+            alert.subject,
+            alert.occurrence,
+        )
+        return None
+
+    async def _markup(self, alert: PendingAlert) -> InlineKeyboardMarkup | None:
+        if not alert.markup:
+            return None
+        rows: list[list[InlineKeyboardButton]] = []
+        for row in json.loads(alert.markup):
+            buttons = []
+            for spec in row:
+                if "boot" in spec:
+                    # One token per sent button, as on the card: a double tap boots once.
+                    token = await self._db.confirmations.issue(
+                        alert.user_id,
+                        PowerOp.BOOT.action,
+                        {"order_id": spec["boot"]},
+                        ttl=BOOT_TOKEN_TTL,
+                    )
+                    data = PowerCb(
+                        step=PowerStep.DO, op=PowerOp.BOOT, order_id=spec["boot"], token=token
+                    ).pack()
+                    buttons.append(InlineKeyboardButton(text=spec["text"], callback_data=data))
+                elif "url" in spec:
+                    buttons.append(InlineKeyboardButton(text=spec["text"], url=spec["url"]))
+                else:
+                    buttons.append(
+                        InlineKeyboardButton(text=spec["text"], callback_data=spec["data"])
+                    )
+            rows.append(buttons)
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+class UnblockMiddleware(BaseMiddleware):
+    """A user who blocked the bot and writes again gets alerts again."""
+
+    def __init__(self, alerts: AlertService) -> None:
+        self._alerts = alerts
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("event_from_user")
+        if isinstance(user, User):
+            await self._alerts.unblock(user.id)
+        return await handler(event, data)
+
+
+def _button(text: str, data: str) -> str:
+    return json.dumps([[{"text": text, "data": data}]])
+
+
+def _open_row(i18n: Translator, order_id: str) -> str:
+    data = ServerCb(order_id=order_id, action=ServerAction.NEW_MESSAGE).pack()
+    return _button(i18n("alert-btn-open"), data)
+
+
+def _server_name(i18n: Translator, name: str | None, order_id: str) -> str:
+    return clip(name, 64) if name else i18n("alert-server-unnamed", order=order_id)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    try:
+        value = Decimal((text or "").strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _shortfall(amount: str | None, balance: str) -> str | None:
+    """How much to top up so that ``balance`` covers ``amount``; None when it does."""
+    due, have = _decimal(amount), _decimal(balance)
+    if due is None or have is None or have >= due:
+        return None
+    return f"{(due - have).quantize(Decimal('0.01')):f}"
+
+
+def _timestamp(text: str | None) -> float | None:
+    """When an order was placed, from the provider's date (its clock taken as ours)."""
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        day = parse_date(text)
+        return None if day is None else dt.datetime.combine(day, dt.time()).timestamp()
