@@ -27,6 +27,7 @@ from bot.inferno.simulator import Simulator, SimulatorServer
 from bot.services.watcher import InstallWatcher
 from bot.storage.startup import open_storage
 from tests.harness import make_settings
+from tests.storage_helpers import start_watch
 
 FIRST_USER_ID = 7_000_000
 # Installs that never finish during the run, and watches that never time out.
@@ -93,7 +94,7 @@ async def run_watcher_bench(
                     await db.users.ensure(user_id, "en")
                     await db.users.link(user_id, customer.cid, customer.key)
                     tg.add_user(user_id)
-                    await db.watches.replace(user_id, user_id, order_id, "install", plan.template)
+                    await start_watch(db, user_id, user_id, order_id, "install", plan.template)
 
             have = 0
             for size in sorted(sizes):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.storage import Account, Database, KeyRing, Watch
 from bot.storage.connection import Connection
 from bot.storage.keyfile import generate_key
-from bot.storage.repositories import _from_row, _watch
+from bot.storage.repositories import WatchIntent, _from_row, _watch
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +85,32 @@ async def actions_of(db: Database, user_id: int, limit: int = 50) -> list[Action
 async def schema_version(db: Database) -> int:
     row = await _conn(db).fetchone("PRAGMA user_version")
     return int(row[0]) if row is not None else 0
+
+
+async def start_watch(
+    db: Database,
+    user_id: int,
+    chat_id: int,
+    order_id: str,
+    kind: str,
+    template: str,
+    status_message_id: int | None = None,
+) -> Watch:
+    """A watch of an install the provider accepted, made the way the bot makes one: a
+    confirmation of ``kind`` spent by ``start_confirmed``, then ``accepted``. Any earlier watch
+    of the same user and order is dropped, as on a real confirm."""
+    token = await db.confirmations.issue(user_id, kind, {"order_id": order_id})
+    started = await db.watches.start_confirmed(
+        user_id,
+        token,
+        {kind},
+        chat_id=chat_id,
+        status_message_id=status_message_id,
+        intent=lambda _confirmation: WatchIntent(order_id=order_id, template=template),
+    )
+    assert started is not None, "a fresh confirmation is always there to spend"
+    _confirmation, watch = started
+    await db.watches.accepted(watch.id)
+    # None when a concurrent start for the same order has already replaced it.
+    accepted = await watch_by_id(db, watch.id)
+    return accepted if accepted is not None else watch

@@ -22,7 +22,7 @@ from bot.inferno.simulator import Customer, make_public_key
 from bot.middlewares.event_log import describe
 from tests import harness, routers
 from tests.harness import PASSWORD, BotEnv, running_bot
-from tests.storage_helpers import actions_of, stored_account, watches_of
+from tests.storage_helpers import actions_of, start_watch, stored_account, watches_of
 
 UID = 501
 
@@ -173,7 +173,7 @@ def _key(env: BotEnv, uid: int) -> StorageKey:
 async def test_linking_another_account_drops_the_old_accounts_watches(env: BotEnv) -> None:
     old, new = env.customer(email="old@example.com"), env.customer(email="new@example.com")
     await env.link(UID, old)
-    await env.db.watches.replace(UID, UID, "47001", "install", "debian12")
+    await start_watch(env.db, UID, UID, "47001", "install", "debian12")
     # A linked user's /start shows the menu; an old "Client id + API key" button still works.
     await command(env, UID, "/menu")
     await env.tg.tap(UID, env.tg.last_bot_message(UID).message_id, "ln:k", verify=False)

@@ -17,6 +17,7 @@ from bot.inferno.models import Order
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.storage_helpers import start_watch
 from tests.test_flow_sshkeys import private_pem
 
 UID = 7001
@@ -259,7 +260,7 @@ async def test_a_watched_install_without_vps_yet_counts_as_installing(env: BotEn
     # it queued one because the install watch is open.
     customer = await env.linked(UID)
     order_id = await paid_order(env, customer)
-    await env.db.watches.replace(UID, UID, order_id, "install", "debian12")
+    await start_watch(env.db, UID, UID, order_id, "install", "debian12")
     card = await open_card(env, order_id)
     assert "being installed" in card.text
     assert not any("Install OS" in t for t in labels(card))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.fsm.storage.base import StorageKey
 
 from tests.harness import BotEnv
-from tests.storage_helpers import actions_of, stored_account, watches_of
+from tests.storage_helpers import actions_of, start_watch, stored_account, watches_of
 from tests.test_flow_link import command, tap
 
 UID = 701
@@ -61,7 +61,7 @@ async def test_language_switch_redraws_settings_in_russian_at_once(env: BotEnv) 
 async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     customer = env.customer()
     await env.link(UID, customer)
-    await env.db.watches.replace(UID, UID, "47001", "install", "debian12")
+    await start_watch(env.db, UID, UID, "47001", "install", "debian12")
     mid = await open_settings(env, UID)
     await tap(env, UID, "Unlink account")
     confirm = env.tg.message(UID, mid)

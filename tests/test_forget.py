@@ -21,7 +21,7 @@ from bot.storage.lock import DatabaseInUseError, DatabaseLock
 from bot.storage.startup import open_storage
 from tests.fakes.telegram import FakeTelegram
 from tests.startup_process import TIMEOUT, process_env, run, running, snapshot
-from tests.storage_helpers import new_keyring, stored_account, watches_of
+from tests.storage_helpers import new_keyring, start_watch, stored_account, watches_of
 
 CURRENT, LOST_EN, LOST_RU, TAMPERED = 3, 1, 2, 4
 
@@ -46,7 +46,7 @@ async def mixed_database(db_path: Path, key_file: Path) -> str:
             await db.users.ensure(user_id, language)
             await db.users.link(user_id, 10 + user_id, f"api-key-of-user-{user_id}-lost")
         for user_id in (CURRENT, LOST_EN, LOST_RU, TAMPERED):
-            await db.watches.replace(user_id, user_id, f"o{user_id}", "install", "debian12")
+            await start_watch(db, user_id, user_id, f"o{user_id}", "install", "debian12")
             await db.confirmations.issue(user_id, "reboot", {"order": f"o{user_id}"})
         row = await db._conn.fetchone("SELECT api_key FROM users WHERE id = ?", (TAMPERED,))
         assert row is not None

@@ -27,7 +27,7 @@ from bot.storage.lock import DatabaseInUseError
 from bot.storage.startup import Footprint, StartupError, open_storage
 from tests.fakes.telegram import FakeTelegram
 from tests.startup_process import TIMEOUT, process_env, run, running, snapshot
-from tests.storage_helpers import new_keyring, stored_account
+from tests.storage_helpers import new_keyring, start_watch, stored_account
 
 
 async def linked_database(db_path: Path, key_file: Path, users: dict[int, str]) -> str:
@@ -37,7 +37,7 @@ async def linked_database(db_path: Path, key_file: Path, users: dict[int, str]) 
         for user_id, language in users.items():
             await db.users.ensure(user_id, language)
             await db.users.link(user_id, 1000 + user_id, f"api-key-of-{user_id}-0123456789")
-            await db.watches.replace(user_id, user_id, f"o{user_id}", "install", "debian12")
+            await start_watch(db, user_id, user_id, f"o{user_id}", "install", "debian12")
         await db.users.ensure(99, "en")  # never linked
         return db.keyring.current_id
 

@@ -25,6 +25,7 @@ from tests.storage_helpers import (
     linked_user_ids,
     new_keyring,
     schema_version,
+    start_watch,
     stored_account,
     user_count,
     watch_by_id,
@@ -244,8 +245,8 @@ async def test_unlink_clears_everything(db: Database) -> None:
     await db.users.ensure(1, "en")
     await db.users.link(1, 10, API_KEY)
     await db.users.link(2, 20, "other-user-key-xyz")
-    await db.watches.replace(1, 1, "o1", "install", "debian")
-    await db.watches.replace(2, 2, "o2", "install", "debian")
+    await start_watch(db, 1, 1, "o1", "install", "debian")
+    await start_watch(db, 2, 2, "o2", "install", "debian")
     await db.fsm.set_state(StorageKey(bot_id=9, chat_id=1, user_id=1), "Link:key")
     await db.fsm.set_data(StorageKey(bot_id=9, chat_id=1, user_id=1), {"x": 1})
     other_key = StorageKey(bot_id=9, chat_id=2, user_id=2)
@@ -279,7 +280,7 @@ async def test_unlink_clears_everything(db: Database) -> None:
 
 async def test_unlink_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     await db.users.link(1, 10, API_KEY)
-    await db.watches.replace(1, 1, "o1", "install", "debian")
+    await start_watch(db, 1, 1, "o1", "install", "debian")
     real_execute = Executor.execute
 
     async def failing_execute(self: Executor, sql: str, params: Params = ()) -> int:
@@ -299,29 +300,29 @@ async def test_unlink_is_one_transaction(db: Database, monkeypatch: pytest.Monke
 
 
 async def test_watch_replace_semantics(db: Database, clock: Clock) -> None:
-    first = await db.watches.replace(1, 100, "o1", "install", "debian-12", status_message_id=7)
+    first = await start_watch(db, 1, 100, "o1", "install", "debian-12", status_message_id=7)
     assert (first.kind, first.template, first.status_message_id) == ("install", "debian-12", 7)
     assert first.started_at == first.next_poll_at == clock.now
     assert (first.failures, first.notified, first.timed_out) == (0, False, False)
     assert first.last_state is None and first.last_edit_at is None
-    other_order = await db.watches.replace(1, 100, "o2", "install", "ubuntu")
-    other_user = await db.watches.replace(2, 200, "o1", "install", "ubuntu")
+    other_order = await start_watch(db, 1, 100, "o2", "install", "ubuntu")
+    other_user = await start_watch(db, 2, 200, "o1", "install", "ubuntu")
 
     clock.now += 60
-    second = await db.watches.replace(1, 100, "o1", "reinstall", "alma-9")
+    second = await start_watch(db, 1, 100, "o1", "reinstall", "alma-9")
     assert second.id != first.id
     assert await watch_by_id(db, first.id) is None
     assert second.kind == "reinstall" and second.started_at == clock.now
     assert {w.id for w in await watches_of(db, 1)} == {other_order.id, second.id}
     assert await watch_by_id(db, other_user.id) is not None
     with pytest.raises(ValueError):
-        await db.watches.replace(1, 100, "o3", "delete", "x")
+        await start_watch(db, 1, 100, "o3", "delete", "x")
 
 
 async def test_watch_status_and_open(db: Database) -> None:
-    a = await db.watches.replace(1, 1, "a", "install", "t")
-    b = await db.watches.replace(1, 1, "b", "install", "t")
-    c = await db.watches.replace(1, 1, "c", "install", "t")
+    a = await start_watch(db, 1, 1, "a", "install", "t")
+    b = await start_watch(db, 1, 1, "b", "install", "t")
+    c = await start_watch(db, 1, 1, "c", "install", "t")
     await db.watches.set_status_message(a.id, 99)
     got = await watch_by_id(db, a.id)
     assert got is not None and got.status_message_id == 99
@@ -340,7 +341,7 @@ async def test_watch_status_and_open(db: Database) -> None:
 async def test_watch_survives_reopen(tmp_path: Path, keyring: KeyRing) -> None:
     path = tmp_path / "bot.sqlite3"
     async with await Database.open(path, keyring) as db:
-        watch = await db.watches.replace(1, 1, "o", "install", "t")
+        watch = await start_watch(db, 1, 1, "o", "install", "t")
     async with await Database.open(path, keyring) as db:
         assert await db.watches.open() == [watch]
 
@@ -507,7 +508,7 @@ async def test_cancellation_at_any_point_leaves_no_open_transaction(
     # A transaction leaked by a cancelled BEGIN shows up as a hang (locked database), so bound it.
     async with asyncio.timeout(20):
         db = await Database.open(path, keyring)
-        task = asyncio.create_task(db.watches.replace(1, 1, "o", "install", "t"))
+        task = asyncio.create_task(start_watch(db, 1, 1, "o", "install", "t"))
         for _ in range(yields):
             await asyncio.sleep(0)
         task.cancel()
@@ -524,7 +525,7 @@ async def test_cancellation_at_any_point_leaves_no_open_transaction(
 async def test_concurrent_writers_do_not_interleave(db: Database) -> None:
     await db.users.link(1, 10, API_KEY)
     await asyncio.gather(
-        *(db.watches.replace(1, 1, "o", "install", f"t{n}") for n in range(20)),
+        *(start_watch(db, 1, 1, "o", "install", f"t{n}") for n in range(20)),
         *(db.actions.record(1, "x", None, "ok") for _ in range(20)),
     )
     assert len(await watches_of(db, 1)) == 1
@@ -539,8 +540,8 @@ async def test_close_is_idempotent(tmp_path: Path, keyring: KeyRing) -> None:
 
 
 async def test_a_sweeps_polls_are_written_together(db: Database) -> None:
-    first = await db.watches.replace(1, 1, "47001", "install", "debian12")
-    second = await db.watches.replace(1, 1, "47002", "install", "debian12", status_message_id=9)
+    first = await start_watch(db, 1, 1, "47001", "install", "debian12")
+    second = await start_watch(db, 1, 1, "47002", "install", "debian12", status_message_id=9)
     await db.watches.update_progress_many(
         [
             WatchPoll(first.id, "not-ready", 0, 100.0),
@@ -580,9 +581,9 @@ async def test_ensure_with_account_refuses_a_foreign_ciphertext(db: Database) ->
 
 async def test_open_watches_are_counted_and_checked_one_by_one(db: Database) -> None:
     assert await db.watches.count_open() == 0
-    running = await db.watches.replace(1, 1, "47001", "install", "debian12")
-    notified = await db.watches.replace(1, 1, "47002", "install", "debian12")
-    timed_out = await db.watches.replace(1, 1, "47003", "install", "debian12")
+    running = await start_watch(db, 1, 1, "47001", "install", "debian12")
+    notified = await start_watch(db, 1, 1, "47002", "install", "debian12")
+    timed_out = await start_watch(db, 1, 1, "47003", "install", "debian12")
     await db.watches.mark_notified(notified.id)
     await db.watches.mark_timed_out(timed_out.id)
     assert await db.watches.count_open() == 1

@@ -13,7 +13,7 @@ import pytest
 
 from bot.services.watcher import InstallWatcher
 from tests.harness import BotEnv, paid_order
-from tests.storage_helpers import stored_account, watches_of
+from tests.storage_helpers import start_watch, stored_account, watches_of
 
 UID = 5150
 
@@ -47,7 +47,7 @@ async def test_unreadable_key_is_kept_and_the_user_told_once(
 ) -> None:
     customer = await env.linked(UID, language=language)
     order_id = await paid_order(env, customer)
-    await env.db.watches.replace(UID, UID, order_id, "install", "debian12")
+    await start_watch(env.db, UID, UID, order_id, "install", "debian12")
     await env.stop()
     db_path = env.settings.database_path
     damage_key(db_path, UID)

@@ -21,7 +21,7 @@ from bot.services.watcher import (
 )
 from bot.storage import Watch, WatchIntent, WatchPoll
 from tests.harness import PASSWORD, BotEnv, creds_of, paid_order, running_bot
-from tests.storage_helpers import watches_of
+from tests.storage_helpers import start_watch, watches_of
 from tests.watch_helpers import age_watches, force_due, watcher_of
 
 UID = 5001
@@ -32,7 +32,7 @@ async def start_install(env: BotEnv, customer: Customer, kind: str = "install") 
     assert env.services is not None
     order_id = await paid_order(env, customer)
     await env.services.inferno.install(creds_of(customer), order_id, "debian12", [], run=True)
-    await env.db.watches.replace(UID, UID, order_id, kind, "debian12")
+    await start_watch(env.db, UID, UID, order_id, kind, "debian12")
     return order_id
 
 
@@ -204,7 +204,7 @@ async def test_second_install_replaces_the_watch(quiet_env: BotEnv) -> None:
     env = quiet_env
     customer = await env.linked(UID)
     order_id = await start_install(env, customer)
-    await env.db.watches.replace(UID, UID, order_id, "reinstall", "ubuntu2404")
+    await start_watch(env.db, UID, UID, order_id, "reinstall", "ubuntu2404")
     assert len(await watches_of(env.db, UID)) == 1
     env.sim.complete_installs()
     watcher = watcher_of(env)
@@ -224,7 +224,7 @@ async def test_reinstall_is_not_ready_until_seen_installing(quiet_env: BotEnv) -
     assert len(ready_messages(env)) == 1
 
     # A reinstall watch on a running server: the old, running state is not "ready".
-    await env.db.watches.replace(UID, UID, order_id, "reinstall", "ubuntu2404")
+    await start_watch(env.db, UID, UID, order_id, "reinstall", "ubuntu2404")
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) == 1
     assert env.services is not None
@@ -243,7 +243,7 @@ async def test_hundred_watches_never_exceed_the_concurrency_bound(quiet_env: Bot
     customer = await env.linked(UID, balance="10000.00")
     for _ in range(100):
         order_id = await paid_order(env, customer)
-        await env.db.watches.replace(UID, UID, order_id, "install", "debian12")
+        await start_watch(env.db, UID, UID, order_id, "install", "debian12")
     env.sim.reset_counters()
     env.sim.faults.latency = 0.02
     await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]

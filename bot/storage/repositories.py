@@ -377,25 +377,6 @@ class WatchRepository:
         self._conn = conn
         self._keyring = keyring
 
-    async def replace(
-        self,
-        user_id: int,
-        chat_id: int,
-        order_id: str,
-        kind: WatchKind | str,
-        template: str,
-        status_message_id: int | None = None,
-    ) -> Watch:
-        """Start watching an order, dropping any earlier watch of the same user and order.
-
-        The new watch is due immediately (``next_poll_at`` = now).
-        """
-        intent = WatchIntent(order_id=order_id, template=template)
-        async with self._conn.transaction() as tx:
-            return await self._insert(
-                tx, user_id, chat_id, kind, intent, status_message_id, outcome_unknown=False
-            )
-
     async def start_confirmed(
         self,
         user_id: int,
