@@ -31,6 +31,7 @@ from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.flood_wait import FloodWait
 from bot.middlewares.inflight import InFlightMiddleware
 from bot.middlewares.response_types import KeepResponseTypes
+from bot.middlewares.update_order import OneUpdatePerUser
 from bot.middlewares.user_lock import UserLockMiddleware
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
@@ -93,7 +94,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
     settings = services.settings
     if not forget_handled_updates():
         log.warning("aiogram's Update.event_type has changed shape: handled updates may be kept")
-    dp = Dispatcher(storage=services.db.fsm)
+    # The FSM middleware, with the lock that keeps one user's updates in order, is added below
+    # after the tap answers rather than first thing (bot/middlewares/update_order.py).
+    dp = Dispatcher(storage=services.db.fsm, events_isolation=OneUpdatePerUser(), disable_fsm=True)
     watcher = InstallWatcher(
         db=services.db,
         inferno=services.inferno,
@@ -121,6 +124,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
     # taps.

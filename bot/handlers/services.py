@@ -38,7 +38,6 @@ from bot.ui import (
 log = logging.getLogger(__name__)
 
 
-
 class ServicesPageCb(CallbackData, prefix="svl"):
     page: int = 0
 
