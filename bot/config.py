@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     read_cache_ttl: float = Field(default=15.0, ge=0)
     # For amounts whose provider answer names no currency, when the balance names none either.
     currency: str = Field(default="USD", min_length=1, max_length=10, pattern=r"^\S+$")
+    # Failed link attempts: per Telegram user before the waits begin, and per minute in all.
+    link_attempts_per_user: int = Field(default=5, ge=1, le=1000)
+    link_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
 
     @field_validator("bot_token")
     @classmethod

@@ -12,6 +12,7 @@ import aiosqlite
 from bot.storage.connection import Clock, Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.link_attempts import LinkAttemptRepository
 from bot.storage.migrations import migrate
 from bot.storage.repositories import (
     ActionRepository,
@@ -40,6 +41,7 @@ class Database:
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)
+        self.link_attempts = LinkAttemptRepository(self._conn)
         self._closed = False
 
     @classmethod
