@@ -84,3 +84,28 @@ settings-unlink-confirm =
 settings-unlinked = ✅ Аккаунт отвязан: ключ и номер клиента удалены из бота. Чтобы привязать снова, нажмите /start.
 
 balance-text = 💰 Баланс аккаунта <code>{ $cid }</code>: <b>{ $amount }</b>
+
+link-wait-seconds = { $count ->
+    [one] { $count } секунду
+    [few] { $count } секунды
+    [many] { $count } секунд
+   *[other] { $count } секунды
+}
+link-wait-minutes = { $count ->
+    [one] { $count } минуту
+    [few] { $count } минуты
+    [many] { $count } минут
+   *[other] { $count } минуты
+}
+link-wait-hours = { $count ->
+    [one] { $count } час
+    [few] { $count } часа
+    [many] { $count } часов
+   *[other] { $count } часа
+}
+link-wait-user = ⏳ Слишком много неудачных попыток привязать аккаунт. В Inferno ничего не отправлено. Попробовать снова можно через { $wait }.
+link-wait-after-failure = ⏳ Неудачных попыток слишком много: попробовать снова можно через { $wait }.
+link-wait-everyone = ⏳ За последнюю минуту у этого бота слишком много неудачных попыток привязать аккаунт — от всех пользователей вместе. Чтобы бот не потерял доступ к Inferno, каждая попытка ждёт. В Inferno ничего не отправлено: попробуйте снова через { $wait }.
+link-pasted-together = 🔒 В сообщении были и номер клиента, и API-ключ: я удалил его из чата и использовал оба.
+link-email-pasted-together = 🔒 В сообщении был не только email (возможно, и пароль), поэтому я удалил его из чата. Email <code>{ $email }</code> я из него взял.
+link-demo-hint = 🧪 Бот работает в демо-режиме: нажмите <b>🧪 Демо-аккаунт</b>, чтобы попробовать все экраны без настоящего аккаунта.
