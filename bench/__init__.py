@@ -1,6 +1,9 @@
-"""The benchmark of GitHub issue #7: ``python -m bench`` (see ``bench/RESULTS.md``).
+"""The benchmark of GitHub issues #7 and #16: ``python -m bench`` (see ``bench/RESULTS.md``).
 
-Everything runs in one process on loopback: the real bot (``bot.app`` factories, real
-middlewares, real polling) against the fake Bot API server of ``tests/fakes/telegram.py`` and the
-provider simulator, next to a bare aiogram bot that serves the same screens as a baseline.
+The bot runs as ``python -m bot`` and the two aiogram baselines as ``python -m bench.baseline``,
+each a process of its own, against the fake Bot API servers of ``tests/fakes/telegram.py`` and
+the provider simulator, which run with the simulated users in the bench process. The watcher
+benchmark drives the real ``InstallWatcher`` in the bench process.
+
+Nothing is imported here: ``python -m bench.baseline`` must be able to start without the bot.
 """

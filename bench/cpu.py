@@ -1,4 +1,7 @@
-"""CPU accounting for one process that holds the bot *and* the fakes it talks to.
+"""CPU accounting for one process that holds the bot *and* the fakes it talks to: the watcher
+benchmark (:mod:`bench.watcher_bench`), which drives the real ``InstallWatcher`` in the bench
+process. (The menu traffic runs each bot as a process of its own and reads its CPU from the
+operating system instead.)
 
 ``time.process_time()`` counts everything: the bot, the fake Bot API server, the provider
 simulator and the simulated users. To say what the bot itself costs, a CPU-time profiling timer

@@ -1,7 +1,10 @@
 """Reads a py-spy profile (``py-spy record -f raw``) of a bench run and says where the CPU went.
 
-    py-spy record -r 400 -f raw -o ours.txt -- python -m bench --users 50 ...
-    python -m bench.pyspy_split ours.txt
+    py-spy record --subprocesses -r 400 -f raw -o prof.txt -- python -m bench --users 50 ...
+    python -m bench.pyspy_split prof.txt
+
+(The bots under test are child processes of the bench; ``--subprocesses`` records them too, or
+``py-spy record --pid`` one of them.)
 
 Stacks are split with the same rules as the in-process meter (:mod:`bench.cpu`): the fakes, the
 simulator and the simulated users versus the bot. Within the bot, self time is grouped by the

@@ -1,37 +1,40 @@
 """Menu traffic: simulated users tapping main menu → My servers → a server card → back → menu.
 
-Each user behaves like a person: one tap, then wait until the bot has edited the menu message,
-then the next tap. All users run at once. For every tap the fake Bot API server gives the time
-the update was handed out by ``getUpdates``, the time of ``answerCallbackQuery`` and the time of
-the edit.
+Each user behaves like a person in a hurry: one tap, then wait until the bot has edited the
+menu message, then the next tap (a closed loop, no think time). All users run at once, and they
+behave the same whichever bot they talk to. For every tap the fake Bot API server gives the
+time the user tapped (the update queued), the time ``getUpdates`` handed it out, the time of
+``answerCallbackQuery`` and the time of the edit. The bot's CPU is read from the operating
+system for its process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from bench.cpu import CpuMeter, CpuReport
 from bench.faketg import BenchTelegram
-from bench.servers import cheapest_plan, customer_with_server
+from bench.processes import BotProcess
 from bench.stats import summary_ms
 from bot.handlers.callbacks import ServerAction, ServerCb
 from bot.handlers.navigation import MenuCb, Screen
 from bot.handlers.servers import ServerListCb
 from bot.inferno.simulator import Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv
 
 # One lap of the route; a lap returns to the screen it started from.
 ROUTE = ("servers", "card", "back", "menu")
 MENU_DATA = MenuCb(screen=Screen.MAIN).pack()
 SERVERS_DATA = MenuCb(screen=Screen.SERVERS).pack()
 BACK_DATA = ServerListCb().pack()
-SETUP_CONCURRENCY = 16
 
 
 def _unpacks_as_card(data: str | None) -> bool:
@@ -60,13 +63,10 @@ def next_tap(step: int, msg: FakeMessage) -> str | None:
 
 @dataclass
 class Screens:
-    """What the bot showed for each tapped callback data (for the baseline to replay)."""
+    """What our bot showed for each tapped callback data, for the baselines to replay."""
 
     main: tuple[str, dict[str, Any]] | None = None
     after: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    # Provider calls our bot made for each tapped data, on a lap with warm caches: the baseline's
-    # users pause for the provider's latency after those taps, so both bots get the same pace.
-    provider_calls: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def of(msg: FakeMessage) -> tuple[str, dict[str, Any]]:
@@ -76,10 +76,15 @@ class Screens:
     def complete(self) -> bool:
         return self.main is not None and len(self.after) >= len(ROUTE)
 
+    def save(self, path: Path) -> None:
+        """As :func:`bench.baseline_bot.load_screens` reads it."""
+        path.write_text(json.dumps({"main": self.main, "after": self.after}), encoding="utf-8")
+
 
 @dataclass
 class Tap:
-    to_answer: float | None  # seconds from getUpdates handing the update out to the answer
+    to_handout: float | None  # seconds from the tap to getUpdates handing the update out
+    to_answer: float | None  # ... to answerCallbackQuery
     to_edit: float  # ... to the edit of the menu message
 
 
@@ -92,7 +97,8 @@ class Drive:
 
 @dataclass
 class TrafficResult:
-    label: str
+    bot: str  # BotProcess.key
+    run: int  # the how-manieth interleaved run at this size
     users: int
     taps_per_user: int
     taps: int
@@ -102,15 +108,15 @@ class TrafficResult:
     telegram_errors: int
     wall: float
     taps_per_s: float
-    answer_ms: dict[str, float]
-    edit_ms: dict[str, float]
-    cpu: CpuReport
-    cpu_per_1k_taps: float  # whole process
-    bot_cpu_per_1k_taps: float  # the bot's share (see bench.cpu)
-    harness_cpu_per_1k_taps: float
+    handout_ms: dict[str, float]  # tap → getUpdates handed it out
+    answer_ms: dict[str, float]  # tap → answerCallbackQuery
+    edit_ms: dict[str, float]  # tap → the edit
+    cpu_ms_per_tap: float  # the bot's process, user + system, from the operating system
+    harness_cpu_ms_per_tap: float  # the bench process: fakes, simulator, simulated users
     provider_calls_per_tap: float
     # getUpdates requests per tap: how the updates were batched, which costs CPU per request.
     polls_per_tap: float
+    load: tuple[float, float]  # the machine's 1-minute load average at the start and the end
 
 
 async def open_menus(tg: BenchTelegram, user_ids: list[int], timeout: float) -> dict[int, int]:
@@ -134,8 +140,6 @@ async def _user(
     drive: Drive,
     record: bool,
     screens: Screens | None,
-    provider_calls: Counter[str] | None,
-    pause: Callable[[str], float] | None,
 ) -> None:
     step = 0
     for _ in range(taps):
@@ -149,7 +153,6 @@ async def _user(
                 return
             data, step = MENU_DATA, len(ROUTE) - 1
         edited = tg.expect_edit(user_id, message_id)
-        calls_before = sum(provider_calls.values()) if provider_calls is not None else 0
         query_id = await tg.tap(user_id, message_id, data)
         try:
             msg = await asyncio.wait_for(edited, timeout)
@@ -157,24 +160,22 @@ async def _user(
             drive.failures += 1
             return
         query = tg.callback_queries[query_id]
-        handed_out = query.update.handed_out_at or query.created_at
+        tapped = query.update.queued_at
+        handed_out = query.update.handed_out_at
         answer = tg.callback_answers.get(query_id)
         if record:
             drive.taps.append(
                 Tap(
-                    to_answer=None if answer is None else answer.answered_at - handed_out,
-                    to_edit=(msg.edited_at or handed_out) - handed_out,
+                    to_handout=None if handed_out is None else handed_out - tapped,
+                    to_answer=None if answer is None else answer.answered_at - tapped,
+                    to_edit=(msg.edited_at or tapped) - tapped,
                 )
             )
         if screens is not None:
             screens.after.setdefault(data, Screens.of(msg))
-            if provider_calls is not None:
-                screens.provider_calls[data] = sum(provider_calls.values()) - calls_before
         if answer is not None:
             tg.forget_query(query_id)
         step += 1
-        if pause is not None and (delay := pause(data)) > 0:
-            await asyncio.sleep(delay)
 
 
 async def drive_users(
@@ -185,49 +186,47 @@ async def drive_users(
     *,
     record: bool = True,
     screens: Screens | None = None,
-    provider_calls: Counter[str] | None = None,
-    pause: Callable[[str], float] | None = None,
 ) -> Drive:
-    """All users at once, ``taps`` taps each; after each tap a user waits ``pause(data)``
-    seconds, if given, before the next one."""
+    """All users at once, ``taps`` taps each."""
     drive = Drive()
     await asyncio.gather(
-        *(
-            _user(tg, uid, mid, taps, timeout, drive, record, screens, provider_calls, pause)
-            for uid, mid in menus.items()
-        )
+        *(_user(tg, uid, mid, taps, timeout, drive, record, screens) for uid, mid in menus.items())
     )
     return drive
 
 
 async def measure(
-    label: str,
-    tg: BenchTelegram,
-    menus: dict[int, int],
+    bot: BotProcess,
+    users: int,
     *,
+    run: int,
     taps: int,
     warmup: int,
     timeout: float,
     provider_calls: Counter[str] | None = None,
-    sample_cpu: bool = True,
-    pause: Callable[[str], float] | None = None,
 ) -> TrafficResult:
-    """Warm up (not measured), then ``taps`` taps per user under the CPU meter."""
+    """Warm up (one lap per user, not measured), then ``taps`` taps for each of the first
+    ``users`` users, with the bot process's CPU time read before and after."""
+    tg = bot.tg
+    menus = dict(list(bot.menus.items())[:users])
     if warmup:
-        await drive_users(tg, menus, warmup, timeout, record=False, pause=pause)
+        await drive_users(tg, menus, warmup, timeout, record=False)
     errors_before = len(tg.errors)
     calls_before = sum(provider_calls.values()) if provider_calls is not None else 0
     polls_before = tg.polls
-    with CpuMeter(sample=sample_cpu) as meter:
-        drive = await drive_users(tg, menus, taps, timeout, pause=pause)
-    report = meter.report
-    assert report is not None
+    load_before = os.getloadavg()[0]
+    cpu_before, harness_before = bot.cpu_seconds(), time.process_time()
+    started = time.perf_counter()
+    drive = await drive_users(tg, menus, taps, timeout)
+    wall = time.perf_counter() - started
+    cpu, harness = bot.cpu_seconds() - cpu_before, time.process_time() - harness_before
     calls = (sum(provider_calls.values()) - calls_before) if provider_calls is not None else 0
     done = len(drive.taps)
-    per_1k = 1000.0 / done if done else 0.0
+    per_tap = 1000.0 / done if done else 0.0
     answers = [t.to_answer for t in drive.taps if t.to_answer is not None]
     return TrafficResult(
-        label=label,
+        bot=bot.key,
+        run=run,
         users=len(menus),
         taps_per_user=taps,
         taps=done,
@@ -235,42 +234,17 @@ async def measure(
         off_route=drive.off_route,
         unanswered=done - len(answers),
         telegram_errors=len(tg.errors) - errors_before,
-        wall=report.wall,
-        taps_per_s=done / report.wall if report.wall > 0 else 0.0,
+        wall=wall,
+        taps_per_s=done / wall if wall > 0 else 0.0,
+        handout_ms=summary_ms([t.to_handout for t in drive.taps if t.to_handout is not None]),
         answer_ms=summary_ms(answers),
         edit_ms=summary_ms([t.to_edit for t in drive.taps]),
-        cpu=report,
-        cpu_per_1k_taps=report.process * per_1k,
-        bot_cpu_per_1k_taps=report.bot * per_1k,
-        harness_cpu_per_1k_taps=report.harness * per_1k,
+        cpu_ms_per_tap=cpu * per_tap,
+        harness_cpu_ms_per_tap=harness * per_tap,
         provider_calls_per_tap=calls / done if done else 0.0,
         polls_per_tap=(tg.polls - polls_before) / done if done else 0.0,
+        load=(load_before, os.getloadavg()[0]),
     )
-
-
-# --------------------------------------------------------------------------- our bot's users
-
-
-async def add_server_users(env: BotEnv, user_ids: list[int]) -> None:
-    """Each user: an own simulator customer with one running server, linked in the bot.
-
-    The server is bought and installed through the real client over HTTP, as a user would.
-    """
-    assert env.services is not None
-    client = env.services.inferno
-    plan = await cheapest_plan(client)
-    limiter = asyncio.Semaphore(SETUP_CONCURRENCY)
-
-    async def one(user_id: int) -> None:
-        async with limiter:
-            customer, _order_id = await customer_with_server(
-                client, env.sim, f"bench{user_id}@example.com", plan
-            )
-            await env.link(user_id, customer)
-            env.tg.add_user(user_id)
-
-    await asyncio.gather(*(one(uid) for uid in user_ids))
-    env.sim.complete_installs()
 
 
 @contextlib.contextmanager
@@ -284,21 +258,12 @@ def provider_latency(sim: Simulator, latency: float, jitter: float = 0.0) -> Ite
         faults.latency, faults.latency_jitter = previous
 
 
-async def capture_screens(
-    tg: BenchTelegram, menus: dict[int, int], timeout: float, provider_calls: Counter[str]
-) -> Screens:
-    """Two laps by the first user, remembering every screen and, from the second lap (caches
-    warm, as in the measured taps), the provider calls each tap made, for the baseline."""
+async def capture_screens(tg: BenchTelegram, menus: dict[int, int], timeout: float) -> Screens:
+    """Two laps by the first user, remembering every screen, for the baselines to replay."""
     user_id, message_id = next(iter(menus.items()))
     screens = Screens(main=Screens.of(tg.message(user_id, message_id)))
     drive = await drive_users(
-        tg,
-        {user_id: message_id},
-        2 * len(ROUTE),
-        timeout,
-        record=False,
-        screens=screens,
-        provider_calls=provider_calls,
+        tg, {user_id: message_id}, 2 * len(ROUTE), timeout, record=False, screens=screens
     )
     if drive.failures or drive.off_route or not screens.complete:
         raise RuntimeError(f"the route did not work on the bot: {drive}")

@@ -25,7 +25,7 @@ from bot.app import Services, create_bot, create_dispatcher, create_inferno_clie
 from bot.i18n import TranslatorHub
 from bot.inferno.simulator import Simulator, SimulatorServer
 from bot.services.watcher import InstallWatcher
-from bot.storage import Database, KeyRing
+from bot.storage.startup import open_storage
 from tests.harness import make_settings
 
 FIRST_USER_ID = 7_000_000
@@ -74,8 +74,7 @@ async def run_watcher_bench(
             watch_timeout=FOREVER,
             watch_concurrency=concurrency,
         )
-        keyring = KeyRing.load(None, settings.encryption_key_file)
-        db = await Database.open(settings.database_path, keyring)
+        db = await open_storage(settings.database_path, settings.encryption_key_file)
         inferno = create_inferno_client(settings)
         hub = TranslatorHub(default_locale=settings.default_language, strict=True)
         bot = create_bot(settings)

@@ -2,7 +2,10 @@
 
 __version__ = "0.1.0"
 
-from bot.lazy_types import import_aiogram_types
+import os
 
-# Before anything imports aiogram: its types are then built when first used (see lazy_types).
-import_aiogram_types()
+from bot.runtime import lazy_types
+
+# Before anything imports aiogram: its types are then built when first used, unless
+# LAZY_TYPES=0 (bot/runtime/lazy_types.py).
+lazy_types.activate(os.environ.get(lazy_types.SWITCH))

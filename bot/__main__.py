@@ -1,5 +1,6 @@
 """``python -m bot`` runs the bot; ``--demo`` adds an in-process simulator; ``rotate-key``
-re-encrypts the stored API keys under a new master key."""
+re-encrypts the stored API keys under a new master key; ``forget-undecryptable`` gives up the
+accounts whose key was lost."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the default)")
     sub.add_parser("rotate-key", help="re-encrypt stored API keys under a new master key")
+    forget = sub.add_parser(
+        "forget-undecryptable",
+        help="unlink the accounts whose stored API key no loaded master key can decrypt, and "
+        "ask each of their users to link again (the bot must be stopped)",
+    )
+    forget.add_argument("--yes", action="store_true", help="do it (without: only say what)")
     return parser.parse_args(argv)
 
 
@@ -39,8 +46,9 @@ def fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # Rotating the key touches only the database and the key file: no bot token needed.
-    overrides = {"bot_token": "0:not-used-by-rotate-key"} if args.command == "rotate-key" else {}
+    # These commands touch only the database and the key file: no bot token needed.
+    offline = args.command in ("rotate-key", "forget-undecryptable")
+    overrides = {"bot_token": f"0:not-used-by-{args.command}"} if offline else {}
     try:
         settings = load_settings(**overrides)
     except SettingsError as exc:
@@ -55,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "rotate-key":
             return asyncio.run(rotate_key(settings))
+        if args.command == "forget-undecryptable":
+            return asyncio.run(forget_undecryptable(settings, apply=args.yes))
         from bot.runner import run_bot
 
         asyncio.run(run_bot(settings, demo=args.demo))
@@ -67,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"inferno-bot: cannot reach the Telegram Bot API at {api}: {reason}", file=sys.stderr)
         return 1
     except StorageError as exc:
-        # Key file problems, a missing or too-new database, an undecryptable row: one line.
+        # The database or key file cannot be used, the keys do not match, another bot runs on
+        # the same database: one line.
         return fail(str(exc))
     except KeyboardInterrupt:
         pass
@@ -85,6 +96,34 @@ async def rotate_key(settings: Settings) -> int:
         f"inferno-bot: new key {report.key_id}; re-encrypted {report.reencrypted} accounts; "
         f"retired keys: {retired}{resumed}"
     )
+    return 0
+
+
+async def forget_undecryptable(settings: Settings, *, apply: bool) -> int:
+    from bot.storage.forget import forget_undecryptable as forget
+
+    report = await forget(
+        settings.database_path,
+        settings.encryption_key_file,
+        env_key=settings.encryption_key,
+        apply=apply,
+    )
+    count = len(report.user_ids)
+    accounts = f"{count} account" + ("" if count == 1 else "s")
+    keys = ", ".join(report.key_ids)
+    if not count:
+        print("inferno-bot: every stored API key can be decrypted; nothing to forget")
+    elif apply:
+        print(
+            f"inferno-bot: unlinked {accounts} whose API key could not be decrypted (key ids: "
+            f"{keys}); the bot asks each of their users to link again when it next starts"
+        )
+    else:
+        print(
+            f"inferno-bot: {accounts} cannot be decrypted (key ids: {keys}); nothing was "
+            "changed. Run again with --yes to unlink them and ask each of their users to link "
+            "again"
+        )
     return 0
 
 

@@ -18,7 +18,6 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.config import Settings
-from bot.forget_updates import forget_handled_updates
 from bot.handlers import setup_routers
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
@@ -30,9 +29,11 @@ from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.flood_wait import FloodWait
 from bot.middlewares.inflight import InFlightMiddleware
-from bot.middlewares.response_types import KeepResponseTypes
 from bot.middlewares.update_order import OneUpdatePerUser
 from bot.middlewares.user_lock import UserLockMiddleware
+from bot.runtime.forget_updates import forget_handled_updates
+from bot.runtime.response_types import KeepResponseTypes
+from bot.screens import DrawnScreens
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks
@@ -74,6 +75,7 @@ def create_bot(settings: Settings) -> Bot:
     )
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
+    bot.session.middleware(DrawnScreens())
     # Innermost of these, so a request sent again does not pass them twice (demo mode adds
     # its mark later; it does nothing to a text that already carries it).
     bot.session.middleware(FloodWait())

@@ -61,8 +61,14 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_url", "inferno_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None if value is None else value
+        if value is None:
+            return None
+        if not value.strip():
+            # An empty value is a half-written setting, not a request for the default: leave
+            # the variable out to get the default.
+            raise ValueError("is empty (remove the line to use the default, or give a URL)")
+        if any(ch.isspace() for ch in value):
+            raise ValueError("must not contain spaces")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         try:

@@ -12,7 +12,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -111,19 +111,36 @@ def _to_fluent(value: Arg) -> Any:
 ARG_MAX = 2000
 
 
-MAX_TEXT = 4096  # Telegram's limit for a message text
+MAX_TEXT = 4096  # Telegram's limit for a message text, in UTF-16 code units
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+
+
+def utf16_len(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units, two for an emoji such as 🔑."""
+    if len(text) <= 1 or text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def utf16_prefix(text: str, units: int) -> str:
+    """The longest start of ``text`` of at most ``units`` UTF-16 code units, never ending in
+    half of a character that takes two."""
+    raw = text.encode("utf-16-le", "surrogatepass")[: 2 * max(units, 0)]
+    if raw and 0xD8 <= raw[-1] <= 0xDB:  # a high surrogate: the first half of a pair
+        raw = raw[:-2]
+    return raw.decode("utf-16-le", "surrogatepass")
 
 
 def fit(text: str, limit: int = MAX_TEXT) -> str:
     """Cuts a text to Telegram's limit without breaking its HTML.
 
-    The limit counts the raw text, which is never shorter than what Telegram counts (the text
-    after parsing), so the result always fits; tags left open by the cut are closed again.
+    The limit counts the raw text in UTF-16 code units, as Telegram does; the raw text is never
+    shorter than what Telegram counts (the text after parsing), so the result always fits.
+    Tags left open by the cut are closed again.
     """
-    if len(text) <= limit:
+    if 2 * len(text) <= limit or utf16_len(text) <= limit:
         return text
-    cut = text[: limit - 1]
+    cut = utf16_prefix(text, limit - 1)
     for opener, closer in (("<", ">"), ("&", ";")):
         start = cut.rfind(opener)
         if start > cut.rfind(closer):
@@ -190,36 +207,3 @@ class TranslatorHub:
             if short in self._resources:
                 return short
         return self.default_locale
-
-    def message_ids(self, locale: str) -> set[str]:
-        ids: set[str] = set()
-        for resource in self._resources[locale]:
-            for entry in resource.body:
-                identifier = getattr(getattr(entry, "id", None), "name", None)
-                if identifier and type(entry).__name__ == "Message":
-                    ids.add(identifier)
-        return ids
-
-    def variables(self, locale: str) -> dict[str, set[str]]:
-        """Variables each message references, for the locale-consistency test."""
-        found: dict[str, set[str]] = {}
-        for resource in self._resources[locale]:
-            for entry in resource.body:
-                if type(entry).__name__ != "Message":
-                    continue
-                found[entry.id.name] = set(_collect_variables(entry))
-        return found
-
-
-def _collect_variables(node: Any) -> Iterable[str]:
-    if type(node).__name__ == "VariableReference":
-        yield node.id.name
-        return
-    if isinstance(node, list):
-        for item in node:
-            yield from _collect_variables(item)
-        return
-    if hasattr(node, "__dict__"):
-        for name, value in vars(node).items():
-            if name != "span":
-                yield from _collect_variables(value)

@@ -1,4 +1,4 @@
-"""Process logging: one line per event, secrets masked even if someone logs them by mistake."""
+"""Process logging: one line per update, secrets masked even if someone logs them by mistake."""
 
 from __future__ import annotations
 
@@ -55,4 +55,8 @@ def setup_logging(level: int, secrets: list[str] | None = None) -> SecretMasking
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
+    # bot.events (EventLogMiddleware) writes the one line per update, with the user and the
+    # action; aiogram's own "Update id=… is handled" line would double every entry. Its
+    # warnings and errors still come through.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     return masking

@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 
+from aiogram import Bot
+
 from bot import __version__
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
 from bot.config import Settings
-from bot.gc_tuning import tune_garbage_collector
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.middlewares.demo import DemoMarkMiddleware
-from bot.storage import Database, KeyRing
+from bot.runtime.gc_tuning import tune_garbage_collector
+from bot.services.notices import NOTICES_INTERVAL, NOTICES_TASK, NoticeSender
+from bot.storage.startup import Footprint, open_storage
 
 log = logging.getLogger("bot")
 
@@ -24,15 +27,20 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
         demo_account: Credentials | None = None
         if demo:
             settings, demo_account = await _start_demo(stack, settings)
-        keyring = KeyRing.load(
-            settings.encryption_key.get_secret_value() if settings.encryption_key else None,
+        hub = TranslatorHub(default_locale=settings.default_language)
+        # Entered first, so it runs last: once the database is closed and unlocked, a start-up
+        # that failed removes the folders and files it created.
+        footprint = Footprint()
+        stack.callback(footprint.undo)
+        db = await open_storage(
+            settings.database_path,
             settings.encryption_key_file,
+            env_key=settings.encryption_key,
+            footprint=footprint,
         )
-        db = await Database.open(settings.database_path, keyring)
         stack.push_async_callback(db.close)
         inferno = create_inferno_client(settings)
         stack.push_async_callback(inferno.aclose)
-        hub = TranslatorHub(default_locale=settings.default_language)
         services = Services(
             settings=settings, db=db, inferno=inferno, hub=hub, demo_account=demo_account
         )
@@ -41,6 +49,12 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             bot.session.middleware(DemoMarkMiddleware())
         stack.push_async_callback(bot.session.close)
         dp = create_dispatcher(services)
+        notices = NoticeSender(db, hub)
+
+        async def start_notices(bot: Bot) -> None:
+            services.background.start(NOTICES_TASK, lambda: notices.deliver(bot), NOTICES_INTERVAL)
+
+        dp.startup.register(start_notices)
         log.info(
             "inferno-bot %s starting: telegram=%s inferno=%s database=%s%s",
             __version__,
@@ -49,8 +63,14 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             settings.database_path,
             " (demo)" if demo else "",
         )
+        if not settings.allowed_users:
+            log.warning(
+                "ALLOWED_USERS is empty: the bot is open to every Telegram user; to restrict it, "
+                "set ALLOWED_USERS=id1,id2 (their Telegram user ids)"
+            )
         # Fail fast, in one line, on a wrong token or an unreachable Bot API (see __main__).
         me = await bot.me()  # cached on the Bot: polling asks for it again
+        footprint.keep()
         log.info("connected to Telegram as @%s", me.username)
         tune_garbage_collector()
         # aiogram stops polling on SIGTERM/SIGINT; shutdown hooks then stop the background tasks.

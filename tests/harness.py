@@ -21,7 +21,8 @@ from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
-from bot.storage import Database, KeyRing
+from bot.storage import Database
+from bot.storage.startup import open_storage
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 
 TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
@@ -72,8 +73,11 @@ class BotEnv:
         return self.services.db
 
     async def start(self) -> None:
-        keyring = KeyRing.load(None, self.settings.encryption_key_file)
-        db = await Database.open(self.settings.database_path, keyring)
+        db = await open_storage(
+            self.settings.database_path,
+            self.settings.encryption_key_file,
+            env_key=self.settings.encryption_key,
+        )
         inferno = create_inferno_client(self.settings)
         hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
         self.services = Services(settings=self.settings, db=db, inferno=inferno, hub=hub)

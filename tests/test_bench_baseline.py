@@ -1,18 +1,27 @@
-"""The bench's baseline users pause like ours wait for the provider, exactly after those taps."""
+"""The bench's aiogram baselines: separate processes, named for what they really run.
+
+"As shipped" imports nothing of the bot and keeps aiogram's and Python's defaults; "with the
+bot's process tuning" applies what ``python -m bot`` applies from ``bot/runtime``. Each process
+reports what it runs with, and serves the screens it was given.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-import bench.traffic
-from bench.baseline import paced_like_our_bot, running_baseline
-from bench.traffic import Screens, drive_users, open_menus
+from bench.faketg import BenchTelegram
+from bench.processes import BotProcess
+from bench.run import baseline_env
+from bench.traffic import Screens, drive_users
+from bot.runtime.gc_tuning import YOUNG_THRESHOLD
 
 USER = 1000
 CARD, LIST = "s:c:1", "m:srv"
+TIMEOUT = 60.0
 
 
 def _screen(text: str, data: str) -> tuple[str, dict[str, Any]]:
@@ -20,45 +29,69 @@ def _screen(text: str, data: str) -> tuple[str, dict[str, Any]]:
 
 
 SCREENS = Screens(
-    main=_screen("Menu", LIST),
+    main=_screen("<b>Menu</b>", LIST),
     after={LIST: _screen("List", CARD), CARD: _screen("Card", LIST)},
-    provider_calls={LIST: 0, CARD: 1},
 )
 
 
-def test_a_pause_follows_only_the_taps_our_bot_asked_the_provider_for() -> None:
-    pause = paced_like_our_bot(SCREENS, latency=0.02, jitter=0.1)
-    assert pause is not None
-    assert pause(LIST) == 0.0
-    cards = [pause(CARD) for _ in range(20)]
-    assert all(0.018 <= wait <= 0.022 for wait in cards)
-    assert len(set(cards)) > 1, "the jitter draws a new wait each time"
-    assert paced_like_our_bot(SCREENS, latency=0.0, jitter=0.1) is None
+async def _serve(tmp_path: Path, *flags: str, **env: str) -> tuple[dict[str, Any], list[str]]:
+    """Start a baseline, tap through two screens; return its own account and what it showed."""
+    screens = tmp_path / "screens.json"
+    SCREENS.save(screens)
+    tg = BenchTelegram()
+    async with tg:
+        argv = ["-m", "bench.baseline", "--api", tg.base_url, "--screens", str(screens)]
+        argv += ["--describe", str(tmp_path / "facts"), *flags]
+        environ = {k: v for k, v in baseline_env(tg).items() if k != "LAZY_TYPES"} | env
+        bot = BotProcess("baseline", "baseline", argv, environ, tg, tmp_path / "log")
+        try:
+            await bot.start(USER, TIMEOUT)
+            message_id = bot.menus[USER]
+            shown = [tg.message(USER, message_id).html or ""]
+            # The bench's route starts with the servers list, then the card.
+            edited = tg.expect_edit(USER, message_id)
+            drive = await drive_users(tg, bot.menus, 1, TIMEOUT)
+            shown.append((await edited).text)
+            assert (drive.failures, drive.off_route, len(drive.taps)) == (0, 0, 1)
+            assert bot.cpu_seconds() > 0 and bot.rss_mb() > 0
+        finally:
+            code = await bot.stop()
+        assert code == 0, bot.log_path.read_text()
+        assert tg.errors == []
+    facts: dict[str, Any] = json.loads((tmp_path / "facts").read_text())
+    return facts, shown
 
 
-async def test_the_simulated_users_pause_after_each_tap(monkeypatch: pytest.MonkeyPatch) -> None:
-    asked: list[str] = []
-    slept: list[float] = []
+async def test_as_shipped_runs_aiogram_alone_with_its_defaults(tmp_path: Path) -> None:
+    facts, shown = await _serve(tmp_path)
+    assert shown == ["<b>Menu</b>", "List"]
+    assert facts["build"] == "as shipped"
+    assert facts["bot_modules_imported"] == 0
+    assert facts["types_built_at_import"] is True
+    assert facts["gc_frozen_objects"] == 0
+    assert facts["gc_threshold"][0] != YOUNG_THRESHOLD
+    assert facts["log_level"] == "INFO"
 
-    class RecordingAsyncio:
-        """The traffic module's asyncio, with its sleeps noted (and not waited for)."""
 
-        def __getattr__(self, name: str) -> Any:
-            return getattr(asyncio, name)
+@pytest.mark.parametrize("lazy", ["1", "0"])
+async def test_tuned_applies_the_bot_s_process_tuning(tmp_path: Path, lazy: str) -> None:
+    facts, shown = await _serve(tmp_path, "--tuned", LAZY_TYPES=lazy)
+    assert shown == ["<b>Menu</b>", "List"]
+    assert facts["build"] == "tuned"
+    assert facts["bot_modules_imported"] > 0
+    # LAZY_TYPES reaches the baseline as it reaches `python -m bot`.
+    assert facts["types_built_at_import"] is (lazy == "0")
+    assert facts["gc_frozen_objects"] > 10_000
+    assert facts["gc_threshold"][0] == YOUNG_THRESHOLD
+    assert facts["log_level"] == "INFO"
 
-        async def sleep(self, delay: float) -> None:
-            slept.append(delay)
 
-    monkeypatch.setattr(bench.traffic, "asyncio", RecordingAsyncio())
-
-    def pause(data: str) -> float:
-        asked.append(data)
-        return 0.001 if data == CARD else 0.0
-
-    async with running_baseline(SCREENS) as tg:
-        menus = await open_menus(tg, [USER], timeout=10)
-        # The bench's route starts with the servers list, then the card.
-        drive = await drive_users(tg, menus, 2, timeout=10, pause=pause)
-    assert drive.failures == 0
-    assert asked == [LIST, CARD]
-    assert slept == [0.001], "a pause only where one is asked for"
+def test_the_environment_reaches_the_baseline_without_the_bot_s_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "1:leaked")
+    monkeypatch.setenv("LAZY_TYPES", "0")
+    tg = BenchTelegram()
+    env = baseline_env(tg)
+    assert "BOT_TOKEN" not in env and env["LAZY_TYPES"] == "0"
+    assert env["BENCH_BOT_TOKEN"] == tg.token

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from bot.storage import DecryptionError, KeyFileError, KeyRing
-from bot.storage.keyfile import format_key_file, generate_key, key_id_of, read_key_file
+from bot.storage.keyfile import (
+    create_key_file,
+    format_key_file,
+    generate_key,
+    key_id_of,
+    read_key_file,
+)
+from tests.storage_helpers import new_keyring
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 
@@ -18,7 +25,7 @@ def _env_key(raw: bytes) -> str:
 
 
 def test_round_trip_and_fresh_nonce() -> None:
-    ring = KeyRing.generate()
+    ring = new_keyring()
     key_id, blob1 = ring.encrypt(123, "secret-api-key")
     _, blob2 = ring.encrypt(123, "secret-api-key")
     assert key_id == ring.current_id
@@ -29,7 +36,7 @@ def test_round_trip_and_fresh_nonce() -> None:
 
 
 def test_ciphertext_bound_to_user() -> None:
-    ring = KeyRing.generate()
+    ring = new_keyring()
     key_id, blob = ring.encrypt(1, "alice-key")
     with pytest.raises(DecryptionError):
         ring.decrypt(2, key_id, blob)
@@ -37,7 +44,7 @@ def test_ciphertext_bound_to_user() -> None:
 
 @pytest.mark.parametrize("position", [0, 12, -1])
 def test_tampered_blob_rejected(position: int) -> None:
-    ring = KeyRing.generate()
+    ring = new_keyring()
     key_id, blob = ring.encrypt(1, "key")
     tampered = bytearray(blob)
     tampered[position] ^= 0x01
@@ -48,7 +55,7 @@ def test_tampered_blob_rejected(position: int) -> None:
 
 
 def test_unknown_key_id_and_wrong_key() -> None:
-    ring, other = KeyRing.generate(), KeyRing.generate()
+    ring, other = new_keyring(), new_keyring()
     key_id, blob = ring.encrypt(1, "key")
     with pytest.raises(DecryptionError, match="not loaded"):
         other.decrypt(1, key_id, blob)
@@ -76,15 +83,17 @@ def test_repr_has_no_key_material() -> None:
 
 
 @posix_only
-def test_key_file_created_0600_with_folder(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "dir" / "secret.key"
-    ring = KeyRing.load(None, path)
+def test_key_file_created_0600(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    keys, created = create_key_file(path)
+    assert created
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     lines = path.read_text().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(ring.current_id + ":")
-    # Loading again gives the same key, not a new one.
-    assert KeyRing.load(None, path).current_id == ring.current_id
+    assert lines[0].startswith(key_id_of(keys[0]) + ":")
+    # Creating again gives the key already there, not a new one.
+    assert create_key_file(path) == (keys, False)
+    assert KeyRing.load(None, path).current_id == key_id_of(keys[0])
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -93,10 +102,17 @@ def test_key_file_created_0600_despite_permissive_umask(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
         path = tmp_path / "secret.key"
-        KeyRing.load(None, path)
+        create_key_file(path)
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_loading_never_creates_a_key_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.key"
+    with pytest.raises(KeyFileError, match=r"secret\.key does not exist"):
+        KeyRing.load(None, path)
+    assert not path.exists()
 
 
 @posix_only

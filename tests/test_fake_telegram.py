@@ -376,6 +376,11 @@ async def test_message_length_limits(fake: FakeTelegram, bot: Bot) -> None:
     # The limit applies to the text after parsing: markup does not count.
     await bot.send_message(USER, "<b>" + "x" * 4096 + "</b>")
     assert await bad_request(bot.send_message(USER, "<b>" + "x" * 4097 + "</b>")) == E_TOO_LONG
+    # Counted in UTF-16 code units: an astral-plane emoji is two, an entity reference one.
+    await bot.send_message(USER, "🔑" * 2048)
+    assert await bad_request(bot.send_message(USER, "🔑" * 2048 + "x")) == E_TOO_LONG
+    assert await bad_request(bot.send_message(USER, "&#128273;" * 2049)) == E_TOO_LONG
+    await bot.send_message(USER, "<b>" + "&lt;" * 4096 + "</b>")
 
     assert await bad_request(bot.send_message(USER, "")) == E_TEXT_EMPTY
     assert await bad_request(bot.send_message(USER, "<b></b>")) == E_TEXT_EMPTY
@@ -530,6 +535,8 @@ async def test_edit_rules(fake: FakeTelegram, bot: Bot) -> None:
     assert (status, body["description"]) == (400, E_INLINE_EXPECTED)
     too_long = bot.edit_message_text("x" * 4097, chat_id=USER, message_id=mid)
     assert await bad_request(too_long) == E_TOO_LONG
+    emoji = bot.edit_message_text("😀" * 2049, chat_id=USER, message_id=mid)
+    assert await bad_request(emoji) == E_TOO_LONG
     bad_html = bot.edit_message_text("<b>x", chat_id=USER, message_id=mid)
     assert "Can't find end tag" in await bad_request(bad_html)
 
@@ -570,6 +577,53 @@ async def test_delete_rules(fake: FakeTelegram, bot: Bot) -> None:
 
 
 # --------------------------------------------------------------------------- faults
+
+
+async def test_server_errors_before_or_after_the_work(fake: FakeTelegram, bot: Bot) -> None:
+    await fake.send_text(USER, "hi")
+    first = await bot.send_message(USER, "one")
+    fake.server_error("deleteMessage", times=2)
+    for _ in range(2):
+        with pytest.raises(TelegramServerError) as info:
+            await bot.delete_message(USER, first.message_id)
+        assert info.value.message == "Internal Server Error"
+    assert not fake.message(USER, first.message_id).deleted
+    assert await bot.delete_message(USER, first.message_id)
+
+    # The work done, the answer lost: a second try finds nothing left to delete.
+    second = await bot.send_message(USER, "two")
+    fake.server_error("deletemessage", code=502, description="Bad Gateway", applied=True)
+    with pytest.raises(TelegramServerError):
+        await bot.delete_message(USER, second.message_id)
+    assert fake.message(USER, second.message_id).deleted
+    assert await bad_request(bot.delete_message(USER, second.message_id)) == E_DELETE_NOT_FOUND
+    assert [e.status for e in fake.errors] == [500, 500, 502, 400]
+    # Other methods are not touched.
+    assert (await bot.send_message(USER, "three")).text == "three"
+
+
+async def test_a_user_edit_arrives_as_an_edited_message(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await fake.send_text(USER, "hello")
+    reply = await bot.send_message(USER, "menu")
+    edited = await fake.edit_text(sent, "hello again")
+    assert fake.message(USER, sent.message_id) is edited
+    assert (edited.text, edited.edit_count, edited.history[0][0]) == ("hello again", 1, "hello")
+    updates = await bot.get_updates(timeout=0)
+    assert [u.event_type for u in updates] == ["message", "edited_message"]
+    update = updates[1].edited_message
+    assert update is not None and update.text == "hello again"
+    assert update.message_id == sent.message_id and update.edit_date is not None
+    with pytest.raises(AssertionError):
+        await fake.edit_text(fake.message(USER, reply.message_id), "not the user's")
+    # Without edited_message among the allowed updates, Telegram never sends one.
+    await fake.edit_text(sent, "third")
+    assert (
+        await bot.get_updates(
+            offset=updates[-1].update_id + 1, timeout=0, allowed_updates=["message"]
+        )
+        == []
+    )
+    assert fake.updates[-1].dropped
 
 
 async def test_blocked_user(fake: FakeTelegram, bot: Bot) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.harness import BotEnv, running_bot
+from tests.storage_helpers import user_count
 from tests.test_flow_link import command, say, tap
 
 UID = 801
@@ -115,7 +116,7 @@ async def test_strangers_get_one_short_refusal_and_no_row(tmp_path: Path) -> Non
         assert all(not m.buttons() for m in refusals)
         assert env.tg.callback_answers[query_id].text == "Sorry, this bot is private."
         assert await env.db.users.get(stranger) is None
-        assert await env.db.users.count() == 0
+        assert await user_count(env.db) == 0
 
         # The allowed user is served normally.
         await command(env, 1, "/start")

@@ -15,6 +15,7 @@ from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, hold_second_call
+from tests.storage_helpers import actions_of
 
 UID = 5101
 
@@ -133,7 +134,7 @@ async def test_buy_with_enough_balance_is_active_and_offers_install(env: BotEnv)
     assert ServerCb(order_id=str(order.id)).pack() in datas
     assert result.button("Orders")
 
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.order_id) for a in actions] == [("create", str(order.id))]
     assert customer.key not in actions[0].result
     assert env.tg.errors == []
@@ -230,7 +231,7 @@ async def test_provider_refusal_on_create_is_shown_and_not_retried(env: BotEnv) 
     assert "Product not found" in result.text, "an unknown refusal is shown as the provider said"
     assert customer.orders == []
     assert not [b for b in result.buttons() if "Retry" in b.text]
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert actions[0].action == "create" and actions[0].result.startswith("fail")
     assert env.tg.errors == []
 

@@ -19,6 +19,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.simulator import Customer, Server, Simulator
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, creds_of, hold_second_call, labels, paid_order, running_bot
+from tests.storage_helpers import actions_of, watches_of
 
 UID = 7001
 OTHER_UID = 7002
@@ -313,10 +314,10 @@ async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) 
     notices = [m for m in env.tg.bot_messages(UID) if "already used" in m.text]
     assert len(notices) == 1
 
-    (watch,) = await env.db.watches.for_user(UID)
+    (watch,) = await watches_of(env.db, UID)
     assert (watch.order_id, watch.kind, watch.chat_id) == (order_id, "install", UID)
     assert watch.status_message_id == summary.message_id
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.order_id, a.result) for a in actions] == [("install", order_id, "queued")]
     assert await env.db.fsm.get_state(_key(env)) is None
     # The old summary button, tapped again later, still answers and still sends nothing.
@@ -354,12 +355,12 @@ async def test_904_is_explained_on_the_dry_run_and_on_the_real_run(env: BotEnv) 
     refused = await env.tap(UID, "Install")
     assert "already being created" in refused.text
     assert "🖥 Open the server" in labels(refused)
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.order_id, a.result) for a in actions] == [
         ("install", other_order, "fail:904"),
         ("install", order_id, "queued"),
     ]
-    assert [w.order_id for w in await env.db.watches.for_user(UID)] == [order_id]
+    assert [w.order_id for w in await watches_of(env.db, UID)] == [order_id]
     assert env.tg.errors == []
 
 
@@ -389,9 +390,9 @@ async def test_reinstall_needs_a_second_confirmation_naming_the_ip(env: BotEnv) 
     assert (env.sim.calls["reinstall"], env.sim.runs["reinstall"]) == (2, 1)
     assert server.installing and server.template == "ubuntu2404"
     assert "Installation queued" in env.tg.message(UID, warning.message_id).text
-    (watch,) = await env.db.watches.for_user(UID)
+    (watch,) = await watches_of(env.db, UID)
     assert (watch.kind, watch.order_id) == ("reinstall", order_id)
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.result) for a in actions] == [("reinstall", "queued")]
     assert env.tg.errors == []
 

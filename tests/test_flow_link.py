@@ -33,6 +33,7 @@ from bot.middlewares.event_log import describe
 from bot.runner import _start_demo
 from tests import harness, routers
 from tests.harness import PASSWORD, BotEnv, running_bot
+from tests.storage_helpers import actions_of, stored_account, watches_of
 
 UID = 501
 
@@ -105,7 +106,7 @@ async def begin_email_link(env: BotEnv, uid: int, email: str) -> None:
 async def assert_not_linked(env: BotEnv, uid: int) -> None:
     user = await env.db.users.get(uid)
     assert user is not None and not user.linked
-    assert await env.db.users.account(uid) is None
+    assert await stored_account(env.db, uid) is None
 
 
 # --------------------------------------------------------------------------- /start
@@ -160,7 +161,7 @@ async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> Non
     assert customer.key[:4] not in reply.text
     assert "100.00 USD" in reply.text
     assert customer.key not in all_bot_text(env, UID)
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None
     assert (account.cid, account.api_key) == (customer.cid, customer.key)
     assert customer.key.encode() not in db_bytes(env)
@@ -191,9 +192,9 @@ async def test_linking_another_account_drops_the_old_accounts_watches(env: BotEn
     await env.tg.wait_idle()
     await say(env, UID, str(new.cid))
     await say(env, UID, new.key)
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.cid == new.cid
-    assert await env.db.watches.for_user(UID) == []
+    assert await watches_of(env.db, UID) == []
     assert env.tg.errors == []
 
 
@@ -206,7 +207,7 @@ async def test_non_numeric_cid_is_refused_and_the_dialog_goes_on(env: BotEnv) ->
         assert "not a client id" in env.tg.last_bot_message(UID).text
     await say(env, UID, str(customer.cid))
     await say(env, UID, customer.key)
-    assert await env.db.users.account(UID) is not None
+    assert await stored_account(env.db, UID) is not None
     assert env.tg.errors == []
 
 
@@ -220,7 +221,7 @@ async def test_key_with_spaces_is_refused_and_deleted(env: BotEnv) -> None:
     await assert_not_linked(env, UID)
     # Still on the key step: the right key now links.
     await say(env, UID, customer.key)
-    assert await env.db.users.account(UID) is not None
+    assert await stored_account(env.db, UID) is not None
     assert env.tg.errors == []
 
 
@@ -257,7 +258,7 @@ async def test_wrong_key_saves_nothing_and_can_be_retried(env: BotEnv) -> None:
     assert any("Try again" in b.text for b in reply.buttons())
     await assert_not_linked(env, UID)
     await say(env, UID, customer.key)
-    assert await env.db.users.account(UID) is not None
+    assert await stored_account(env.db, UID) is not None
     assert env.tg.errors == []
 
 
@@ -296,7 +297,7 @@ async def test_failed_delete_asks_the_user_to_delete_the_key(env: BotEnv) -> Non
     texts = [m.text for m in env.tg.bot_messages(UID) if m.message_id > mid]
     assert any("delete it yourself" in t for t in texts)
     # The key is still checked and stored encrypted; only the chat copy is the user's to remove.
-    assert await env.db.users.account(UID) is not None
+    assert await stored_account(env.db, UID) is not None
     assert customer.key not in all_bot_text(env, UID)
     assert [e.method for e in env.tg.errors] == ["deleteMessage"]
 
@@ -392,7 +393,7 @@ async def test_link_by_email(env: BotEnv, caplog: pytest.LogCaptureFixture) -> N
     assert env.tg.message(UID, mid).deleted
     reply = env.tg.last_bot_message(UID)
     assert Credentials(customer.cid, customer.key).masked_key in reply.text
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.api_key == customer.key
     stored = db_bytes(env)
     assert PASSWORD.encode() not in stored
@@ -412,7 +413,7 @@ async def test_wrong_password_saves_nothing_and_asks_for_the_email_again(env: Bo
     await assert_not_linked(env, UID)
     await say(env, UID, "anna@example.com")
     await say(env, UID, PASSWORD)
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.api_key == customer.key
     assert env.tg.errors == []
 
@@ -451,14 +452,14 @@ async def test_issue_new_key_warns_then_revokes_the_old_key_once(env: BotEnv) ->
     assert env.tg.message(UID, first.message_id).deleted
     assert env.sim.calls["getApiKey"] == 1
     assert customer.key != old_key
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.api_key == customer.key
     async with InfernoClient(env.sim_server.url, timeout=2.0) as client:
         with pytest.raises(InvalidCredentials):
             await client.balance(Credentials(customer.cid, old_key))
         await client.balance(Credentials(customer.cid, customer.key))
     assert PASSWORD.encode() not in db_bytes(env)
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.result) for a in actions] == [("newkey", "ok")]
 
 
@@ -591,7 +592,7 @@ async def test_demo_account_links_after_a_balance_check(
     await tap(env, UID, "Use the demo account")
     assert env.sim.calls["balance"] == 1
     assert "50.00 USD" in env.tg.last_bot_message(UID).text
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.cid == demo.cid
     assert env.tg.errors == []
 
@@ -617,7 +618,7 @@ async def test_in_demo_mode_a_rejected_secret_points_at_the_demo_account(
     assert "demo mode" in reply.text and "Use the demo account" in reply.text
     await tap(env, UID, "Use the demo account")
     assert "is linked" in env.tg.last_bot_message(UID).text
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.cid == demo.cid
     assert env.tg.errors == []
 

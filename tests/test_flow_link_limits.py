@@ -5,7 +5,6 @@ simulator), and the limits survive a restart."""
 from __future__ import annotations
 
 import functools
-import types
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import pytest
 
 from bot.handlers.start import link_limits, wait_text
 from bot.i18n import TranslatorHub
-from bot.storage import Database, LinkAttempt
+from bot.storage import LinkAttempt
+from bot.storage.startup import open_storage
 from tests import harness
 from tests.harness import PASSWORD, BotEnv, running_bot
 from tests.test_flow_link import (
@@ -44,11 +44,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     # The harness opens the database on every (re)start; each open gets this clock.
-    monkeypatch.setattr(
-        harness,
-        "Database",
-        types.SimpleNamespace(open=functools.partial(Database.open, clock=clock)),
-    )
+    monkeypatch.setattr(harness, "open_storage", functools.partial(open_storage, clock=clock))
     return clock
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from bot.handlers.start import cid_and_key, password_after_email
 from tests.harness import PASSWORD, BotEnv
+from tests.storage_helpers import stored_account
 from tests.test_flow_link import (
     all_bot_text,
     assert_not_linked,
@@ -40,7 +41,7 @@ async def test_cid_and_key_pasted_at_the_cid_step_link_at_once(env: BotEnv, shap
     reply = env.tg.last_bot_message(UID).text
     assert "held the client id and the API key together" in reply
     assert "is linked" in reply
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and (account.cid, account.api_key) == (customer.cid, customer.key)
     assert env.sim.calls["balance"] == 1
     assert customer.key not in all_bot_text(env, UID)
@@ -88,7 +89,7 @@ async def test_cid_and_key_pasted_at_the_key_step(env: BotEnv, shape: str) -> No
     mid = await say(env, UID, shape.format(cid=customer.cid, key=customer.key))
     assert env.tg.message(UID, mid).deleted
     assert "is linked" in env.tg.last_bot_message(UID).text
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.cid == customer.cid
     assert customer.key not in all_bot_text(env, UID)
     assert env.tg.errors == []
@@ -108,7 +109,7 @@ async def test_email_and_password_pasted_at_the_email_step(env: BotEnv, shape: s
     assert env.sim.calls["getApiKey"] == 0
     await say(env, UID, PASSWORD)
     assert "is linked" in env.tg.last_bot_message(UID).text
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.api_key == customer.key
     assert PASSWORD not in all_bot_text(env, UID)
     assert env.tg.errors == []

@@ -10,6 +10,7 @@ from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv
+from tests.storage_helpers import actions_of
 from tests.test_flow_buy import UID, forge, open_menu, tap
 
 OTHER_UID = 5202
@@ -55,9 +56,10 @@ async def test_orders_are_paginated(env: BotEnv) -> None:
     order_buttons = [b for b in second.buttons() if (b.callback_data or "").startswith("o:")]
     assert len(order_buttons) == 3
     assert f"#{ids[0]}" in second.text
-    # A forged page number is clamped to a real page.
-    clamped = await forge(env, OrdersPageCb(page=-5).pack())
-    assert clamped.button("1/2")
+    # A forged page number is clamped to a real page; one no button can carry has expired.
+    assert "expired" in (await forge(env, "op:-5")).text
+    clamped = await forge(env, OrdersPageCb(page=9999).pack())
+    assert clamped.button("2/2")
     assert env.tg.errors == []
 
 
@@ -85,7 +87,7 @@ async def test_cancel_a_pending_order_after_confirmation(env: BotEnv) -> None:
     assert f"Order #{order_id} is cancelled" in done.text
     assert customer.order(order_id) is not None
     assert customer.orders[0].status == "Cancelled"
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.order_id, a.result) for a in actions] == [("cancel", order_id, "ok")]
 
     listing = await tap(env, "Orders")
@@ -127,7 +129,7 @@ async def test_cancel_refused_by_the_provider_is_translated(env: BotEnv) -> None
     assert f"Order #{order_id} was not cancelled" in result.text
     assert "no longer unpaid" in result.text, "a known refusal is shown in the user's words"
     assert "Status not Pending" not in result.text
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert actions[0].result.startswith("fail ProviderFail")
     assert env.tg.errors == []
 
@@ -164,7 +166,7 @@ async def test_forged_buttons_for_another_customers_order_are_refused(env: BotEn
 
     assert env.sim.calls["cancel"] == 0
     assert theirs.orders[0].status == "Pending"
-    assert await env.db.actions.for_user(UID) == []
+    assert await actions_of(env.db, UID) == []
     assert env.tg.errors == []
 
 

@@ -16,6 +16,7 @@ from bot.services.deletions import REDACTED
 from bot.storage import Database, KeyRing
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, running_bot
+from tests.storage_helpers import actions_of
 from tests.test_flow_servers import (
     UID,
     installed_server,
@@ -88,7 +89,7 @@ async def test_password_is_a_protected_spoiler_deleted_after_the_ttl(
     await env.tg.wait_for(lambda: message.deleted, timeout=5, message="password deleted")
     assert not env.tg.message(UID, card.message_id).deleted
     await no_deletion_left(env)
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert [(e.action, e.result) for e in entries] == [("show-password", "ok")]
     assert password not in caplog.text
     assert env.tg.errors == []

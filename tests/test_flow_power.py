@@ -12,6 +12,7 @@ from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.inferno.simulator import Simulator
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, creds_of, hold_second_call, labels, running_bot
+from tests.storage_helpers import actions_of
 from tests.test_flow_servers import (
     UID,
     installed_server,
@@ -54,7 +55,7 @@ async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
     order = customer.order(order_id)
     assert order is not None and order.server is not None and not order.server.powered
 
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert [(e.action, e.order_id, e.result) for e in entries] == [("stop", order_id, "ok")]
     assert env.tg.unanswered_callbacks() == []
     assert env.tg.errors == []
@@ -99,7 +100,7 @@ async def test_boot_is_sent_once_per_tap_without_confirmation(env: BotEnv) -> No
     assert power_calls(env) == {"reboot": 0, "stop": 0, "boot": 1}
     screen = env.tg.message(UID, card.message_id)
     assert "🟢 running" in screen.text
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert [(e.action, e.result) for e in entries] == [("boot", "ok")]
 
     # The same Boot button from an old screen: refused, not sent.
@@ -130,7 +131,7 @@ async def test_reboot_confirmation_no_then_yes(env: BotEnv) -> None:
     assert "The reboot command was sent" in screen.text
     assert "🟢 running" in screen.text
     assert env.sim.calls["reboot"] == 1
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert [(e.action, e.result) for e in entries] == [("reboot", "ok")]
     assert env.tg.errors == []
 
@@ -211,7 +212,7 @@ async def test_a_stop_without_an_answer_is_not_retried_and_offers_the_server(
     assert env.sim.calls["stop"] == 1, "a write is never retried"
     assert "may or may not have been carried out" in screen.text
     assert_outcome_unknown_screen(screen, order_id, "Check the server")
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert entries[0].action == "stop" and entries[0].result.startswith("unknown:")
 
     await env.tg.tap_button(UID, "Check the server", message_id=card.message_id)
@@ -253,7 +254,7 @@ async def test_an_unreadable_answer_leaves_the_outcome_unknown(
     assert "may or may not have been carried out" in screen.text
     assert "not carried out" not in screen.text
     assert_outcome_unknown_screen(screen, order_id, "Check the server")
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert entries[0].action == action
     assert entries[0].result == "unknown:UnreadableAnswer"
 
@@ -304,7 +305,7 @@ async def test_a_refused_boot_is_explained(env: BotEnv) -> None:
     assert "The command was not carried out" in screen.text
     assert "not paid yet" in screen.text  # the provider's "Order not active", translated
     assert {"🔄 Retry", "« Back"} <= set(labels(screen))
-    entries = await env.db.actions.for_user(UID)
+    entries = await actions_of(env.db, UID)
     assert entries[0].result == "failed:ProviderFail"
     assert env.tg.errors == []
 

@@ -78,8 +78,9 @@ async def test_services_are_paginated(env: BotEnv) -> None:
     second = await tap(env, "Next")
     service_buttons = [b for b in second.buttons() if (b.callback_data or "").startswith("sv:")]
     assert len(service_buttons) == 1
-    clamped = await forge(env, ServicesPageCb(page=-3).pack())
-    assert clamped.button("1/2")
+    assert "expired" in (await forge(env, "svl:-3")).text
+    clamped = await forge(env, ServicesPageCb(page=9999).pack())
+    assert clamped.button("2/2")
     assert env.tg.errors == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.fsm.storage.base import StorageKey
 
 from tests.harness import BotEnv
+from tests.storage_helpers import actions_of, stored_account, watches_of
 from tests.test_flow_link import command, tap
 
 UID = 701
@@ -72,9 +73,9 @@ async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     assert "unlinked" in env.tg.message(UID, mid).text
     user = await env.db.users.get(UID)
     assert user is not None and not user.linked and user.cid is None
-    assert await env.db.users.account(UID) is None
-    assert await env.db.watches.for_user(UID) == []
-    actions = await env.db.actions.for_user(UID)
+    assert await stored_account(env.db, UID) is None
+    assert await watches_of(env.db, UID) == []
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.result) for a in actions] == [("unlink", "ok")]
 
     # The same confirmation tapped again (an old copy of the button) only says it expired.
@@ -82,7 +83,7 @@ async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     reply = await env.tg.wait_for_bot_message(UID, lambda m: "expired" in m.text)
     assert reply.message_id == mid
     await env.tg.wait_idle()
-    assert [(a.action, a.result) for a in await env.db.actions.for_user(UID)] == [("unlink", "ok")]
+    assert [(a.action, a.result) for a in await actions_of(env.db, UID)] == [("unlink", "ok")]
     assert env.tg.errors == []
 
 
@@ -93,7 +94,7 @@ async def test_unlink_declined_keeps_the_account(env: BotEnv) -> None:
     await tap(env, UID, "Unlink account")
     await tap(env, UID, "No")
     assert "Settings" in env.tg.message(UID, mid).text
-    assert await env.db.users.account(UID) is not None
+    assert await stored_account(env.db, UID) is not None
     assert env.tg.errors == []
 
 
@@ -107,9 +108,9 @@ async def test_logout_command_asks_then_unlinks_and_clears_the_dialog(env: BotEn
 
     await command(env, UID, "/logout")
     assert "Unlink Inferno account" in env.tg.last_bot_message(UID).text
-    assert await env.db.users.account(UID) is not None
+    assert await stored_account(env.db, UID) is not None
     await tap(env, UID, "Yes, unlink")
-    assert await env.db.users.account(UID) is None
+    assert await stored_account(env.db, UID) is None
     assert await env.db.fsm.get_state(fsm_key) is None
     assert await env.db.fsm.get_data(fsm_key) == {}
 

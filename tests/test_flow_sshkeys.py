@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from bot.inferno.simulator import Simulator, make_public_key
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, creds_of, labels, running_bot
+from tests.storage_helpers import actions_of
 
 UID = 8001
 
@@ -64,7 +65,7 @@ async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
     assert f"me@workstation (id {new.id})" in done.text
     assert new.fingerprint in done.text
     assert env.sim.calls["sshkey.add"] == 1
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.result) for a in actions] == [("sshkey-add", "ok")]
     assert env.tg.errors == []
 
@@ -219,7 +220,7 @@ async def test_remove_asks_first_and_a_double_tap_removes_once(env: BotEnv) -> N
     listed = env.tg.message(UID, confirm.message_id)
     assert "Key laptop removed" in listed.text
     assert f"(id {laptop_id})" not in listed.text
-    actions = await env.db.actions.for_user(UID)
+    actions = await actions_of(env.db, UID)
     assert [(a.action, a.result) for a in actions] == [("sshkey-remove", "ok")]
     assert env.tg.errors == []
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.handlers.install import WizAction, WizCb
+from bot.handlers.install.wizard import WizAction, WizCb
 from bot.handlers.settings import SettingsAction, SettingsCb
 from bot.handlers.sshkeys import KeyAction, KeyCb
 from bot.handlers.start import NewKeyCb
 from bot.inferno.simulator import make_public_key
 from tests.harness import BotEnv, creds_of
+from tests.storage_helpers import stored_account
 
 UID = 6101
 
@@ -18,7 +19,7 @@ async def test_unlink_refuses_a_purchase_token(env: BotEnv) -> None:
     await env.command(UID, "/menu")
     token = await env.db.confirmations.issue(UID, "create", {"pid": "101", "cid": customer.cid})
     await env.forge(UID, SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack())
-    assert await env.db.users.account(UID) is not None, "still linked"
+    assert await stored_account(env.db, UID) is not None, "still linked"
     assert await env.db.confirmations.peek(UID, token) is not None, "the token was not spent"
     assert env.tg.unanswered_callbacks() == []
 
@@ -30,7 +31,7 @@ async def test_unlink_token_of_an_earlier_account_is_void(env: BotEnv) -> None:
     token = await env.db.confirmations.issue(UID, "unlink", {"cid": first.cid})
     await env.link(UID, second)
     await env.forge(UID, SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack())
-    account = await env.db.users.account(UID)
+    account = await stored_account(env.db, UID)
     assert account is not None and account.cid == second.cid
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 import pytest
 from aiogram.types import Update
 
-from bot.forget_updates import forget_handled_updates
+from bot.runtime.forget_updates import forget_handled_updates
+from tests.e2e_process import ROOT
 from tests.harness import BotEnv
 
 UID = 3151
@@ -65,3 +68,23 @@ def test_a_shape_aiogram_may_have_later_is_left_alone(monkeypatch: pytest.Monkey
     monkeypatch.setattr(Update, "event_type", unknown)
     assert not forget_handled_updates()  # create_dispatcher logs a warning then
     assert Update.__dict__["event_type"] is unknown
+
+
+def test_the_installed_aiogram_takes_the_fast_path() -> None:
+    """Fails on an aiogram whose ``event_type`` this module no longer changes, either way."""
+    code = (
+        "import bot\n"
+        "from aiogram.types import Update\n"
+        "from bot.runtime.forget_updates import forget_handled_updates\n"
+        "cached = hasattr(Update.__dict__['event_type'].fget, 'cache_clear')\n"
+        "replaced = forget_handled_updates()\n"
+        "uncached = not hasattr(Update.__dict__['event_type'].fget, 'cache_clear')\n"
+        "print(cached, replaced, uncached)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["True", "True", "True"], (
+        "aiogram's Update.event_type has a new shape: adapt bot/runtime/forget_updates.py, or "
+        f"remove it if aiogram no longer keeps handled updates ({done.stdout} {done.stderr})"
+    )

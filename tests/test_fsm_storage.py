@@ -10,6 +10,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.storage import Database, KeyRing, SQLiteStorage
+from tests.storage_helpers import new_keyring
 
 
 class Link(StatesGroup):
@@ -22,7 +23,7 @@ KEY = StorageKey(bot_id=1, chat_id=10, user_id=10)
 
 @pytest.fixture
 def keyring() -> KeyRing:
-    return KeyRing.generate()
+    return new_keyring()
 
 
 @pytest.fixture

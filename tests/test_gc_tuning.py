@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.gc_tuning import YOUNG_THRESHOLD, tune_garbage_collector
+from bot.runtime.gc_tuning import YOUNG_THRESHOLD, tune_garbage_collector
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""aiogram's types, built on first use (bot/lazy_types.py), mean what aiogram's own build means.
+"""aiogram's types, built on first use (bot/runtime/lazy_types.py), mean what aiogram's build means.
 
 Each side runs in a fresh interpreter: one imports aiogram as it is, the other imports the bot
 first. Types are first used the way a polling bot uses them — inside the answer models of
@@ -8,6 +8,7 @@ aiogram's methods — and then every field of every type and method is compared.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +25,8 @@ import aiogram.methods as methods
 import aiogram.types as types
 from aiogram.methods.base import Response, TelegramMethod
 from pydantic import BaseModel
-from pydantic._internal._mock_val_ser import MockValSer
 
-deferred = isinstance(types.Message.__dict__["__pydantic_validator__"], MockValSer)
+deferred = not types.Message.__pydantic_complete__
 
 from aiogram.utils.chat_member import ChatMemberAdapter  # a TypeAdapter built at its import
 
@@ -109,16 +109,59 @@ class User(BaseModel):
 """
 
 
-def _python(code: str, *args: str) -> str:
-    done = subprocess.run(
+def _run(code: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter; LAZY_TYPES is left unset unless ``env`` sets it."""
+    environ = {k: v for k, v in os.environ.items() if k != "LAZY_TYPES"} | env
+    return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=ROOT,
+        env=environ,
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
     )
-    return done.stdout
+
+
+def _python(code: str, *args: str, **env: str) -> str:
+    return _run(code, *args, **env).stdout
+
+
+_OUTCOME = (
+    "import bot\n"
+    "from aiogram.types import Message\n"
+    "from bot.runtime import lazy_types\n"
+    "print(lazy_types.outcome.name, Message.__pydantic_complete__)\n"
+)
+
+
+def test_the_installed_pydantic_and_aiogram_take_the_fast_path() -> None:
+    """Fails on an upgrade that quietly builds every type at import again (about 100 MB)."""
+    done = _run(_OUTCOME)
+    assert done.stdout.split() == ["DEFERRED", "False"], (
+        "bot/runtime/lazy_types.py no longer defers aiogram's types with the installed pydantic "
+        "and aiogram; adapt it to them, or pin the versions it works with "
+        f"(stderr: {done.stderr.strip()})"
+    )
+    assert done.stderr == ""
+
+
+def test_lazy_types_0_leaves_aiogram_to_build_its_types_quietly() -> None:
+    done = _run(_OUTCOME, LAZY_TYPES="0")
+    assert done.stdout.split() == ["SWITCHED_OFF", "True"]
+    assert done.stderr == ""  # switched off on purpose: no warning
+
+
+def test_a_value_that_is_neither_on_nor_off_warns_and_keeps_the_default() -> None:
+    done = _run(_OUTCOME, LAZY_TYPES="maybe")
+    assert done.stdout.split() == ["DEFERRED", "False"]
+    assert "LAZY_TYPES='maybe' is neither 0 nor 1" in done.stderr
+
+
+def test_aiogram_imported_before_the_bot_is_built_as_usual_and_said_so() -> None:
+    done = _run("import aiogram\n" + _OUTCOME)
+    assert done.stdout.split() == ["IMPORTED_FIRST", "True"]
+    assert "RuntimeWarning: aiogram's types are built at import" in done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +214,7 @@ def test_the_bot_builds_what_every_tap_needs_when_it_is_created() -> None:
         "from aiogram.methods import EditMessageText, GetUpdates, SendMessage\n"
         "from aiogram.methods.base import Response\n"
         "from aiogram.types import Message\n"
-        "from bot.middlewares.response_types import KeepResponseTypes\n"
+        "from bot.runtime.response_types import KeepResponseTypes\n"
         "keep = KeepResponseTypes()\n"
         "gc.collect()\n"
         "message = Message.__pydantic_validator__\n"
@@ -201,6 +244,11 @@ def test_a_pydantic_that_refuses_gets_aiogram_s_own_build() -> None:
         "update = Update.model_validate({'update_id': 1, 'message': {'message_id': 1,"
         " 'date': 1, 'chat': {'id': 1, 'type': 'private'},"
         " 'from': {'id': 2, 'is_bot': False, 'first_name': 'A'}}})\n"
-        "print(Message.__pydantic_complete__, type(update.message.from_user).__qualname__)\n"
+        "from bot.runtime import lazy_types\n"
+        "print(lazy_types.outcome.name, Message.__pydantic_complete__,"
+        " type(update.message.from_user).__qualname__)\n"
     )
-    assert _python(code).split() == ["True", "User"]  # built at import, as without the bot
+    done = _run(code)
+    # Built at import, as without the bot, and said so.
+    assert done.stdout.split() == ["REFUSED", "True", "User"]
+    assert "refused the fast path (pydantic " in done.stderr

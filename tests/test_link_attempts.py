@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import Database, KeyRing, LinkAttempt, LinkLimits, LinkRefusal
+from tests.storage_helpers import new_keyring
 from tests.test_storage import Clock
 
 LIMITS = LinkLimits(per_user=5, per_minute=20)
@@ -20,7 +21,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def keyring() -> KeyRing:
-    return KeyRing.generate()
+    return new_keyring()
 
 
 @pytest.fixture

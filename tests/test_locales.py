@@ -14,6 +14,7 @@ import pytest
 
 from bot.handlers.navigation import main_menu_keyboard
 from bot.i18n import MissingTranslationError, TranslatorHub
+from tests import ftl
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("en", "ru")
@@ -52,13 +53,13 @@ def translation_calls() -> list[tuple[str, int, str, set[str] | None]]:
 
 def test_locales_have_the_same_keys(hub: TranslatorHub) -> None:
     assert set(hub.locales) >= set(LOCALES)
-    en, ru = hub.message_ids("en"), hub.message_ids("ru")
+    en, ru = ftl.message_ids("en"), ftl.message_ids("ru")
     assert sorted(en - ru) == [], "missing in ru"
     assert sorted(ru - en) == [], "missing in en"
 
 
 def test_locales_use_the_same_variables(hub: TranslatorHub) -> None:
-    en, ru = hub.variables("en"), hub.variables("ru")
+    en, ru = ftl.variables("en"), ftl.variables("ru")
     different = {key: (en[key], ru[key]) for key in en if key in ru and en[key] != ru[key]}
     assert different == {}
 
@@ -68,8 +69,8 @@ def test_code_calls_existing_keys_with_the_exact_variables(hub: TranslatorHub) -
     assert len(calls) > 20, "the scan found suspiciously few translation calls"
     problems = []
     for locale in LOCALES:
-        ids = hub.message_ids(locale)
-        variables = hub.variables(locale)
+        ids = ftl.message_ids(locale)
+        variables = ftl.variables(locale)
         for file, line, key, passed in calls:
             if key not in ids:
                 problems.append(f"{file}:{line}: {key!r} missing in {locale}")
@@ -85,7 +86,7 @@ def test_code_calls_existing_keys_with_the_exact_variables(hub: TranslatorHub) -
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_message_renders(hub: TranslatorHub, locale: str) -> None:
     i18n = hub.get(locale)
-    for key, names in hub.variables(locale).items():
+    for key, names in ftl.variables(locale).items():
         text = i18n(key, **dict.fromkeys(names, "1"))
         assert text.strip(), key
         assert "{" not in text, f"{locale}:{key} left a placeholder"

@@ -8,9 +8,20 @@ import pytest
 
 from bot import __main__ as cli
 from bot.config import Settings
-from bot.storage import Account, Database, DecryptionError, KeyFileError, KeyRing, StorageError
+from bot.storage import (
+    Account,
+    Database,
+    DecryptionError,
+    KeyFileError,
+    KeyRing,
+    StorageError,
+    rotate,
+)
 from bot.storage.keyfile import read_key_file
-from bot.storage.rotate import SimulatedCrash, rotate_key
+from bot.storage.repositories import UserRepository
+from bot.storage.rotate import rotate_key
+from bot.storage.startup import open_storage
+from tests.storage_helpers import new_keyring, stored_account
 
 USERS = range(1, 8)
 
@@ -19,14 +30,40 @@ def _api_key(user_id: int) -> str:
     return f"api-key-of-user-{user_id:04d}-secret"
 
 
+class SimulatedCrash(RuntimeError):
+    """Stands for the process dying at that point of a rotation."""
+
+
+def crash_after(monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    """The next rotation dies once ``rows`` rows are re-encrypted: before the next row, or
+    (when every row is done by then) before the key file loses its old keys."""
+    reencrypt, write_key_file = UserRepository.reencrypt, rotate.write_key_file
+    done = 0
+
+    async def reencrypt_then_crash(self: UserRepository, user_id: int) -> bool:
+        nonlocal done
+        if done >= rows:
+            raise SimulatedCrash(f"after {done} rows")
+        done += 1
+        return await reencrypt(self, user_id)
+
+    def write_then_crash(path: Path, keys: list[bytes]) -> None:
+        if len(keys) == 1:  # the final trim to the new key alone
+            raise SimulatedCrash(f"after {done} rows, before the key file is trimmed")
+        write_key_file(path, keys)
+
+    monkeypatch.setattr(UserRepository, "reencrypt", reencrypt_then_crash)
+    monkeypatch.setattr(rotate, "write_key_file", write_then_crash)
+
+
 def _temp_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
 async def _setup(tmp_path: Path) -> tuple[Path, Path, str]:
     db_path, key_file = tmp_path / "bot.sqlite3", tmp_path / "secret.key"
-    keyring = KeyRing.load(None, key_file)
-    async with await Database.open(db_path, keyring) as db:
+    async with await open_storage(db_path, key_file) as db:  # as the bot's first start
+        keyring = db.keyring
         for user_id in USERS:
             await db.users.link(user_id, 1000 + user_id, _api_key(user_id))
         await db.users.ensure(99, "en")  # not linked: nothing to rotate
@@ -37,8 +74,8 @@ async def _assert_all_readable(db_path: Path, key_file: Path, *, complete: bool 
     keyring = KeyRing.load(None, key_file)
     async with await Database.open(db_path, keyring) as db:
         for user_id in USERS:
-            assert await db.users.account(user_id) == Account(1000 + user_id, _api_key(user_id))
-        assert await db.users.account(99) is None
+            assert await stored_account(db, user_id) == Account(1000 + user_id, _api_key(user_id))
+        assert await stored_account(db, 99) is None
         if complete:
             assert await db.users.ids_not_on_key(keyring.current_id) == []
     return keyring
@@ -63,11 +100,15 @@ async def test_rotation_reencrypts_all(tmp_path: Path) -> None:
         assert row is not None and row[0] == 0
 
 
-@pytest.mark.parametrize("crash_after", [0, 1, 4])
-async def test_crash_half_way_then_rerun(tmp_path: Path, crash_after: int) -> None:
+@pytest.mark.parametrize("rows_done", [0, 1, 4])
+async def test_crash_half_way_then_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_done: int
+) -> None:
     db_path, key_file, old_id = await _setup(tmp_path)
-    with pytest.raises(SimulatedCrash):
-        await rotate_key(db_path, key_file, fail_after=crash_after)
+    with monkeypatch.context() as patch:
+        crash_after(patch, rows_done)
+        with pytest.raises(SimulatedCrash):
+            await rotate_key(db_path, key_file)
 
     # Mid-rotation the file holds new + old keys and every row is readable by the bot.
     ids = [line.split(":")[0] for line in key_file.read_text().splitlines()]
@@ -75,21 +116,25 @@ async def test_crash_half_way_then_rerun(tmp_path: Path, crash_after: int) -> No
     new_id = ids[0]
     await _assert_all_readable(db_path, key_file, complete=False)
     async with await Database.open(db_path, KeyRing.load(None, key_file)) as db:
-        assert len(await db.users.ids_not_on_key(new_id)) == len(USERS) - crash_after
+        assert len(await db.users.ids_not_on_key(new_id)) == len(USERS) - rows_done
 
     report = await rotate_key(db_path, key_file)
     assert report.resumed
     assert report.key_id == new_id  # no third key generated
     assert report.retired_key_ids == (old_id,)
-    assert report.reencrypted == len(USERS) - crash_after
+    assert report.reencrypted == len(USERS) - rows_done
     assert [line.split(":")[0] for line in key_file.read_text().splitlines()] == [new_id]
     await _assert_all_readable(db_path, key_file)
 
 
-async def test_rerun_after_crash_before_final_write(tmp_path: Path) -> None:
+async def test_rerun_after_crash_before_final_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db_path, key_file, _ = await _setup(tmp_path)
-    with pytest.raises(SimulatedCrash):
-        await rotate_key(db_path, key_file, fail_after=len(USERS))  # all done, file not trimmed
+    with monkeypatch.context() as patch:
+        crash_after(patch, len(USERS))  # all done, file not trimmed
+        with pytest.raises(SimulatedCrash):
+            await rotate_key(db_path, key_file)
     report = await rotate_key(db_path, key_file)
     assert report.resumed and report.reencrypted == 0
     assert len(read_key_file(key_file)) == 1
@@ -123,16 +168,19 @@ async def test_missing_database_or_key_file_refused(tmp_path: Path) -> None:
         await rotate_key(db_path, tmp_path / "missing.key")
 
 
-async def test_undecryptable_row_keeps_old_keys(tmp_path: Path) -> None:
+async def test_undecryptable_row_refuses_before_changing_anything(tmp_path: Path) -> None:
     db_path, key_file, old_id = await _setup(tmp_path)
-    async with await Database.open(db_path, KeyRing.generate()) as db:
+    async with await Database.open(db_path, new_keyring()) as db:
         await db.users.link(50, 5, "from a lost key")
-    with pytest.raises(DecryptionError):
+    before = key_file.read_bytes()
+    with pytest.raises(DecryptionError, match="1 stored API keys cannot be decrypted") as info:
         await rotate_key(db_path, key_file)
-    # Nothing lost: both keys still in the file, everything else still readable.
-    assert old_id in key_file.read_text()
-    assert len(read_key_file(key_file)) == 2
+    assert "forget-undecryptable" in str(info.value)
+    # Nothing changed: the key file is as it was, and every other row still on the old key.
+    assert key_file.read_bytes() == before
     await _assert_all_readable(db_path, key_file, complete=False)
+    async with await Database.open(db_path, KeyRing.load(None, key_file)) as db:
+        assert await db.users.ids_not_on_key(old_id) == [50]
 
 
 async def test_rotate_key_command_says_what_it_did(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DEFAULT_INFERNO_API_URL, Settings, SettingsError, load_settings
+from tests.storage_helpers import stored_account
 
 TOKEN = "123456:ABC-DEF_ghi"
 # Every variable the bot reads, so a test never inherits one from the developer's shell.
@@ -74,6 +75,16 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("INFERNO_API_URL", "https:///api_client.php", "INFERNO_API_URL is invalid"),
         ("INFERNO_API_URL", "https://me:hunter2@cp.inferno.name/api", "INFERNO_API_URL is invalid"),
         ("TELEGRAM_API_URL", "localhost:8081", "TELEGRAM_API_URL is invalid"),
+        ("INFERNO_API_URL", "", "INFERNO_API_URL is invalid: is empty"),
+        ("INFERNO_API_URL", "   ", "INFERNO_API_URL is invalid: is empty"),
+        ("INFERNO_API_URL", "https://cp.inferno .name/api", "INFERNO_API_URL is invalid"),
+        ("INFERNO_API_URL", "https://cp.inferno.name/api client.php", "INFERNO_API_URL is inv"),
+        ("INFERNO_API_URL", " https://cp.inferno.name/api", "INFERNO_API_URL is invalid"),
+        ("INFERNO_API_URL", "https://", "INFERNO_API_URL is invalid: must name a host"),
+        ("INFERNO_API_URL", "http://:8080/api", "INFERNO_API_URL is invalid"),
+        ("TELEGRAM_API_URL", "", "TELEGRAM_API_URL is invalid: is empty"),
+        ("TELEGRAM_API_URL", "http://127.0.0.1: 8081", "TELEGRAM_API_URL is invalid"),
+        ("TELEGRAM_API_URL", "http:///bot", "TELEGRAM_API_URL is invalid"),
     ],
 )
 def test_invalid_setting_names_the_variable(
@@ -100,6 +111,25 @@ def test_invalid_setting_process_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "WATCH_INTERVAL is invalid" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("INFERNO_API_URL", ""),
+        ("INFERNO_API_URL", "https://cp.inferno.name/api client.php"),
+        ("TELEGRAM_API_URL", ""),
+        ("TELEGRAM_API_URL", "http://"),
+    ],
+)
+def test_bad_api_url_process_exits_2_writing_nothing(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    result = run_bot(tmp_path, {"BOT_TOKEN": TOKEN, variable: value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"inferno-bot: {variable} is invalid"), lines
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
 
 
 def test_key_file_with_wrong_permissions_exits_2(tmp_path: Path) -> None:
@@ -148,18 +178,19 @@ def test_rotate_key_command_needs_no_token_and_reencrypts(tmp_path: Path) -> Non
     import asyncio
 
     from bot.storage import Database, KeyRing
+    from bot.storage.startup import open_storage
 
     key_file = tmp_path / "secret.key"
     database = tmp_path / "bot.sqlite3"
 
     async def link() -> None:
-        db = await Database.open(database, KeyRing.load(None, key_file))
+        db = await open_storage(database, key_file)
         await db.users.link(7, 777, "the-api-key-123456")
         await db.close()
 
     async def account() -> str:
         db = await Database.open(database, KeyRing.load(None, key_file))
-        found = await db.users.account(7)
+        found = await stored_account(db, 7)
         await db.close()
         assert found is not None
         return found.api_key

@@ -19,6 +19,16 @@ from bot.storage import (
 )
 from bot.storage.connection import Executor, Params
 from bot.storage.migrations import LATEST_VERSION, MIGRATIONS, migrate, split_statements
+from tests.storage_helpers import (
+    actions_of,
+    linked_user_ids,
+    new_keyring,
+    schema_version,
+    stored_account,
+    user_count,
+    watch_by_id,
+    watches_of,
+)
 
 API_KEY = "KEY-9f8e7d6c5b4a-SUPERSECRET-0123456789"
 
@@ -38,7 +48,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def keyring() -> KeyRing:
-    return KeyRing.generate()
+    return new_keyring()
 
 
 @pytest.fixture
@@ -63,7 +73,7 @@ async def test_open_creates_folder_and_latest_schema(tmp_path: Path, keyring: Ke
     path = tmp_path / "a" / "b" / "bot.sqlite3"
     db = await Database.open(path, keyring)
     try:
-        assert await db.schema_version() == LATEST_VERSION == len(MIGRATIONS)
+        assert await schema_version(db) == LATEST_VERSION == len(MIGRATIONS)
         row = await db._conn.fetchone("PRAGMA journal_mode")
         assert row is not None and row[0] == "wal"
         row = await db._conn.fetchone("PRAGMA foreign_keys")
@@ -73,7 +83,7 @@ async def test_open_creates_folder_and_latest_schema(tmp_path: Path, keyring: Ke
     assert {"users", "watches", "actions", "fsm", "confirmations", "deletions"} <= _tables(path)
     # Re-opening an up-to-date database changes nothing.
     db = await Database.open(path, keyring)
-    assert await db.schema_version() == LATEST_VERSION
+    assert await schema_version(db) == LATEST_VERSION
     await db.close()
 
 
@@ -95,10 +105,10 @@ async def test_upgrade_from_version_1_keeps_data(tmp_path: Path, keyring: KeyRin
 
     db = await Database.open(path, keyring)
     try:
-        assert await db.schema_version() == LATEST_VERSION
+        assert await schema_version(db) == LATEST_VERSION
         user = await db.users.get(42)
         assert user is not None and user.language == "ru" and user.linked
-        assert await db.users.account(42) == Account(cid=777, api_key=API_KEY)
+        assert await stored_account(db, 42) == Account(cid=777, api_key=API_KEY)
         assert [w.order_id for w in await db.watches.open()] == ["o1"]
         token = await db.confirmations.issue(42, "reboot", {"order": "o1"})
         assert (await db.confirmations.consume(42, token, {"reboot"})) is not None
@@ -163,22 +173,22 @@ async def test_users_ensure_get_language(db: Database, clock: Clock) -> None:
     assert got is not None and got.language == "ru" and got.updated_at == clock.now
     assert got.created_at == clock.now - 10
     await db.users.ensure(2, None)
-    assert await db.users.count() == 2
+    assert await user_count(db) == 2
 
 
 async def test_link_account_and_masked_repr(db: Database) -> None:
     await db.users.ensure(5, "en")
-    assert await db.users.account(5) is None
+    assert await stored_account(db, 5) is None
     await db.users.link(5, 1234, API_KEY)
-    account = await db.users.account(5)
+    account = await stored_account(db, 5)
     assert account == Account(cid=1234, api_key=API_KEY)
     assert API_KEY not in repr(account) and API_KEY not in str(account)
     assert "'…6789'" in repr(account) and "KEY-" not in repr(account)
     user = await db.users.get(5)
     assert user is not None and user.linked and user.cid == 1234
     await db.users.link(6, 99, "k")  # linking creates a missing user row
-    assert await db.users.linked_user_ids() == [5, 6]
-    assert "api_key='…'" in repr(await db.users.account(6)), "a short key shows nothing"
+    assert await linked_user_ids(db) == [5, 6]
+    assert "api_key='…'" in repr(await stored_account(db, 6)), "a short key shows nothing"
 
 
 async def test_api_key_column_is_encrypted_blob(db: Database, keyring: KeyRing) -> None:
@@ -214,17 +224,17 @@ async def test_swapped_ciphertext_fails(db: Database) -> None:
         "UPDATE users SET api_key = (SELECT api_key FROM users WHERE id = 1) WHERE id = 2"
     )
     with pytest.raises(DecryptionError):
-        await db.users.account(2)
-    assert await db.users.account(1) == Account(11, "alice-key-0000000")
+        await stored_account(db, 2)
+    assert await stored_account(db, 1) == Account(11, "alice-key-0000000")
 
 
 async def test_account_with_unknown_key_raises(tmp_path: Path, keyring: KeyRing) -> None:
     path = tmp_path / "bot.sqlite3"
     async with await Database.open(path, keyring) as db:
         await db.users.link(1, 11, API_KEY)
-    async with await Database.open(path, KeyRing.generate()) as db:
+    async with await Database.open(path, new_keyring()) as db:
         with pytest.raises(DecryptionError):
-            await db.users.account(1)
+            await stored_account(db, 1)
 
 
 async def test_unlink_clears_everything(db: Database) -> None:
@@ -248,22 +258,22 @@ async def test_unlink_clears_everything(db: Database) -> None:
 
     user = await db.users.get(1)
     assert user is not None and not user.linked and user.cid is None and user.language == "en"
-    assert await db.users.account(1) is None
+    assert await stored_account(db, 1) is None
     row = await db._conn.fetchone("SELECT api_key, key_id FROM users WHERE id = 1")
     assert row is not None and row[0] is None and row[1] is None
-    assert await db.watches.for_user(1) == []
+    assert await watches_of(db, 1) == []
     assert await db.fsm.get_state(StorageKey(bot_id=9, chat_id=1, user_id=1)) is None
     assert await db.fsm.get_data(StorageKey(bot_id=9, chat_id=1, user_id=1)) == {}
     assert await db.confirmations.peek(1, token1) is None
-    assert len(await db.actions.for_user(1)) == 1  # the log stays
+    assert len(await actions_of(db, 1)) == 1  # the log stays
     # Deleting the root-password message must still happen after unlinking.
     assert len(await db.deletions.due(100.0)) == 1
     # The other user is untouched.
-    assert await db.users.account(2) == Account(20, "other-user-key-xyz")
-    assert len(await db.watches.for_user(2)) == 1
+    assert await stored_account(db, 2) == Account(20, "other-user-key-xyz")
+    assert len(await watches_of(db, 2)) == 1
     assert await db.fsm.get_state(other_key) == "Link:key"
     assert await db.confirmations.peek(2, token2) is not None
-    assert await db.users.linked_user_ids() == [2]
+    assert await linked_user_ids(db) == [2]
 
 
 async def test_unlink_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,8 +290,8 @@ async def test_unlink_is_one_transaction(db: Database, monkeypatch: pytest.Monke
     with pytest.raises(sqlite3.OperationalError):
         await db.users.unlink(1)
     monkeypatch.undo()
-    assert await db.users.account(1) == Account(10, API_KEY)
-    assert len(await db.watches.for_user(1)) == 1
+    assert await stored_account(db, 1) == Account(10, API_KEY)
+    assert len(await watches_of(db, 1)) == 1
 
 
 # --- watches -----------------------------------------------------------------------------------
@@ -299,10 +309,10 @@ async def test_watch_replace_semantics(db: Database, clock: Clock) -> None:
     clock.now += 60
     second = await db.watches.replace(1, 100, "o1", "reinstall", "alma-9")
     assert second.id != first.id
-    assert await db.watches.get(first.id) is None
+    assert await watch_by_id(db, first.id) is None
     assert second.kind == "reinstall" and second.started_at == clock.now
-    assert {w.id for w in await db.watches.for_user(1)} == {other_order.id, second.id}
-    assert await db.watches.get(other_user.id) is not None
+    assert {w.id for w in await watches_of(db, 1)} == {other_order.id, second.id}
+    assert await watch_by_id(db, other_user.id) is not None
     with pytest.raises(ValueError):
         await db.watches.replace(1, 100, "o3", "delete", "x")
 
@@ -312,18 +322,18 @@ async def test_watch_status_and_open(db: Database) -> None:
     b = await db.watches.replace(1, 1, "b", "install", "t")
     c = await db.watches.replace(1, 1, "c", "install", "t")
     await db.watches.set_status_message(a.id, 99)
-    got = await db.watches.get(a.id)
+    got = await watch_by_id(db, a.id)
     assert got is not None and got.status_message_id == 99
     await db.watches.mark_notified(b.id)
     await db.watches.mark_timed_out(c.id)
     assert [w.id for w in await db.watches.open()] == [a.id]
-    b_row = await db.watches.get(b.id)
-    c_row = await db.watches.get(c.id)
+    b_row = await watch_by_id(db, b.id)
+    c_row = await watch_by_id(db, c.id)
     assert b_row is not None and b_row.notified and not b_row.timed_out
     assert c_row is not None and c_row.timed_out and not c_row.notified
     await db.watches.delete(a.id)
     assert await db.watches.open() == []
-    assert await db.watches.get(a.id) is None
+    assert await watch_by_id(db, a.id) is None
 
 
 async def test_watch_survives_reopen(tmp_path: Path, keyring: KeyRing) -> None:
@@ -342,11 +352,11 @@ async def test_action_log(db: Database, clock: Clock) -> None:
         clock.now += 1
         await db.actions.record(1, f"act{n}", None if n % 2 else f"o{n}", "ok")
     await db.actions.record(2, "other", None, "failed")
-    entries = await db.actions.for_user(1, limit=3)
+    entries = await actions_of(db, 1, limit=3)
     assert [e.action for e in entries] == ["act4", "act3", "act2"]
     assert entries[0].order_id == "o4" and entries[1].order_id is None
     assert entries[0].created_at == clock.now and entries[0].user_id == 1
-    assert len(await db.actions.for_user(1)) == 5
+    assert len(await actions_of(db, 1)) == 5
 
 
 # --- confirmations -----------------------------------------------------------------------------
@@ -483,9 +493,9 @@ async def test_cancelled_transaction_rolls_back(db: Database) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not db._conn.raw.in_transaction
-    assert await db.actions.for_user(1) == []
+    assert await actions_of(db, 1) == []
     await db.actions.record(1, "b", None, "ok")
-    assert [e.action for e in await db.actions.for_user(1)] == ["b"]
+    assert [e.action for e in await actions_of(db, 1)] == ["b"]
 
 
 @pytest.mark.parametrize("yields", range(8))
@@ -506,8 +516,8 @@ async def test_cancellation_at_any_point_leaves_no_open_transaction(
         assert not db._conn.raw.in_transaction
         await db.close()
         async with await Database.open(path, keyring) as db:
-            assert [e.action for e in await db.actions.for_user(1)] == ["after"]
-            assert len(await db.watches.for_user(1)) in (0, 1)
+            assert [e.action for e in await actions_of(db, 1)] == ["after"]
+            assert len(await watches_of(db, 1)) in (0, 1)
 
 
 async def test_concurrent_writers_do_not_interleave(db: Database) -> None:
@@ -516,8 +526,8 @@ async def test_concurrent_writers_do_not_interleave(db: Database) -> None:
         *(db.watches.replace(1, 1, "o", "install", f"t{n}") for n in range(20)),
         *(db.actions.record(1, "x", None, "ok") for _ in range(20)),
     )
-    assert len(await db.watches.for_user(1)) == 1
-    assert len(await db.actions.for_user(1)) == 20
+    assert len(await watches_of(db, 1)) == 1
+    assert len(await actions_of(db, 1)) == 20
 
 
 async def test_close_is_idempotent(tmp_path: Path, keyring: KeyRing) -> None:
@@ -536,12 +546,12 @@ async def test_a_sweeps_polls_are_written_together(db: Database) -> None:
             WatchPoll(second.id, None, 3, 200.0, last_edit_at=50.0),
         ]
     )
-    one, two = await db.watches.get(first.id), await db.watches.get(second.id)
+    one, two = await watch_by_id(db, first.id), await watch_by_id(db, second.id)
     assert one is not None and two is not None
     assert (one.last_state, one.failures, one.next_poll_at) == ("not-ready", 0, 100.0)
     assert (two.failures, two.next_poll_at, two.last_edit_at) == (3, 200.0, 50.0)
     await db.watches.update_progress_many([WatchPoll(second.id, None, 0, 300.0)])
-    again = await db.watches.get(second.id)
+    again = await watch_by_id(db, second.id)
     assert again is not None and again.last_edit_at == 50.0, "None keeps the last edit time"
     await db.watches.update_progress_many([])
 

@@ -10,16 +10,17 @@ from pathlib import Path
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.storage import Account, Database, KeyRing
+from bot.storage import Account, Database
 from bot.storage.cache import RowCache
 from bot.storage.connection import Connection, Params
+from tests.storage_helpers import new_keyring
 
 KEY = StorageKey(bot_id=1, chat_id=7, user_id=7)
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3", KeyRing.generate())
+    database = await Database.open(tmp_path / "bot.sqlite3", new_keyring())
     try:
         yield database
     finally:
@@ -247,7 +248,7 @@ async def test_a_failed_write_leaves_the_database_truth(
 
 
 async def test_a_dialog_survives_a_restart_without_the_cache(tmp_path: Path) -> None:
-    keyring = KeyRing.generate()
+    keyring = new_keyring()
     async with await Database.open(tmp_path / "bot.sqlite3", keyring) as db:
         await db.fsm.set_state(KEY, "Form:step")
         await db.fsm.set_data(KEY, {"cid": 5})

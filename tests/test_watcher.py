@@ -14,6 +14,7 @@ from bot.middlewares.flood_wait import MAX_FLOOD_WAIT
 from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
 from bot.storage import WatchPoll
 from tests.harness import PASSWORD, BotEnv, creds_of, paid_order, running_bot
+from tests.storage_helpers import watches_of
 
 UID = 5001
 
@@ -184,7 +185,7 @@ async def test_revoked_key_is_reported_once_and_dropped(quiet_env: BotEnv) -> No
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     texts = [m.text for m in env.tg.bot_messages(UID)]
     assert len([t for t in texts if "no longer accepts your API key" in t]) == 1
-    assert await env.db.watches.for_user(UID) == []
+    assert await watches_of(env.db, UID) == []
 
 
 async def test_blocked_user_is_dropped_silently(quiet_env: BotEnv) -> None:
@@ -194,7 +195,7 @@ async def test_blocked_user_is_dropped_silently(quiet_env: BotEnv) -> None:
     env.sim.complete_installs()
     env.tg.block(UID)
     await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
-    assert await env.db.watches.for_user(UID) == []
+    assert await watches_of(env.db, UID) == []
     assert [e for e in env.tg.errors if e.method == "sendMessage"]
 
 
@@ -214,7 +215,7 @@ async def test_second_install_replaces_the_watch(quiet_env: BotEnv) -> None:
     customer = await env.linked(UID)
     order_id = await start_install(env, customer)
     await env.db.watches.replace(UID, UID, order_id, "reinstall", "ubuntu2404")
-    assert len(await env.db.watches.for_user(UID)) == 1
+    assert len(await watches_of(env.db, UID)) == 1
     env.sim.complete_installs()
     watcher = watcher_of(env)
     for _ in range(3):

@@ -23,6 +23,7 @@ from aiogram import Router
 from bot.handlers import (
     balance,
     buy,
+    edits,
     errors,
     fallback,
     help,
@@ -69,6 +70,7 @@ def setup_routers() -> Router:
         buy.create_router(),
         password.create_router(),
         create_not_linked_router(*linked),
+        edits.create_router(),
         fallback.create_router(),
         errors.create_router(),
     )

@@ -42,6 +42,8 @@ from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import (
     PAGE_SIZE,
+    Page,
+    as_page,
     clip,
     page_bounds,
     provider_error_text,
@@ -63,7 +65,7 @@ class BuyCb(CallbackData, prefix="by"):
     # plan_ref() of the product id; empty on list pages.
     ref: str = ""
     # The list page to come back to.
-    page: int = 0
+    page: Page = 0
 
 
 class BuyConfirmCb(CallbackData, prefix="bc"):
@@ -230,7 +232,7 @@ def _plan_button_data(confirmed: dict[str, Any], action: BuyAction) -> BuyCb:
     return BuyCb(
         action=action,
         ref=ref if isinstance(ref, str) else "",
-        page=page if isinstance(page, int) else 0,
+        page=as_page(page),
     )
 
 

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.ui import Page
+
 
 class ServerAction(StrEnum):
     CARD = "c"
@@ -45,7 +47,7 @@ class ServiceCb(CallbackData, prefix="sv"):
 
 
 class OrdersPageCb(CallbackData, prefix="op"):
-    page: int = 0
+    page: Page = 0
 
 
 class ShowPasswordCb(CallbackData, prefix="pw"):

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -23,7 +22,15 @@ from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
 from bot.storage import Database
-from bot.ui import clip, pager_row, provider_error_text, retry_keyboard, show, typing
+from bot.ui import (
+    clip,
+    delete_message,
+    pager_row,
+    provider_error_text,
+    retry_keyboard,
+    show,
+    typing,
+)
 
 T = TypeVar("T")
 G = TypeVar("G")
@@ -90,12 +97,13 @@ async def delete_secret(
     then: str | None = None,
 ) -> bool:
     """Removes a message holding a secret, then shows ``then`` (if given) with ``markup``; if
-    Telegram refuses, asks the user to do it instead, with ``markup`` under that request."""
-    try:
-        await message.delete()
-    except TelegramAPIError as exc:
-        # exc.message is Telegram's description, never the deleted text.
-        log.warning("user=%s secret message not deleted: %s", user_id_of(message), exc.message)
+    Telegram refuses (or keeps failing), asks the user to do it instead, with ``markup`` under
+    that request."""
+    assert message.bot is not None, "a message from an update carries its bot"
+    refusal = await delete_message(message.bot, message.chat.id, message.message_id)
+    if refusal is not None:
+        # Telegram's description, never the deleted text.
+        log.warning("user=%s secret message not deleted: %s", user_id_of(message), refusal)
         await message.answer(i18n("link-delete-failed"), reply_markup=markup)
         return False
     if then is not None:

@@ -37,6 +37,8 @@ from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.ui import (
     PAGE_SIZE,
+    Page,
+    as_page,
     clip,
     page_bounds,
     provider_error_text,
@@ -56,7 +58,7 @@ class OrderCb(CallbackData, prefix="o"):
     action: OrderAction = OrderAction.CARD
     order_id: str
     # The list page to come back to.
-    page: int = 0
+    page: Page = 0
 
 
 class OrderCancelCb(CallbackData, prefix="oc"):
@@ -332,8 +334,7 @@ async def confirm_cancel(
     await db.actions.record(user_id, "cancel", order_id, result)
     log.info("user=%s action=cancel order=%s result=%s", user_id, order_id, result)
 
-    page = payload.get("page")
-    back = orders_button(i18n, page if isinstance(page, int) else 0)
+    back = orders_button(i18n, as_page(payload.get("page")))
     markup = one_per_row_then_menu(i18n, back)
     if error is None:
         text = i18n("orders-cancelled", id=order_id)

@@ -8,7 +8,7 @@ from contextlib import suppress
 from functools import partial
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -28,7 +28,7 @@ from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
-from bot.ui import clip, show, typing
+from bot.ui import clip, delete_message, show, typing
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +126,9 @@ async def delete_now(
     # By chat and message id: a message too old for the bot to see in the update
     # (InaccessibleMessage) still holds the secret and must go too.
     chat_id, message_id = message.chat.id, message.message_id
-    refusal: str | None = None
-    try:
-        await bot.delete_message(chat_id, message_id)
-    except TelegramBadRequest as exc:
-        if "message to delete not found" not in exc.message:
-            refusal = await _redact(bot, chat_id, message_id, exc.message)
+    refusal = await delete_message(bot, chat_id, message_id)
+    if refusal is not None:
+        refusal = await _redact(bot, chat_id, message_id, refusal)
     if refusal is None:
         # Deleted, already gone or redacted: nothing left for the cleaner, which would only
         # fail to delete it in turn and redact it again ("not modified").
@@ -146,7 +143,7 @@ async def _redact(bot: Bot, chat_id: int, message_id: int, refusal: str) -> str 
     None when it is (or the message is gone); else why not, after ``refusal``."""
     try:
         await bot.edit_message_text(REDACTED, chat_id=chat_id, message_id=message_id)
-    except TelegramBadRequest as exc:
+    except TelegramAPIError as exc:
         if "message to edit not found" in exc.message:
             return None
         return f"{refusal}; {exc.message}"

@@ -43,6 +43,7 @@ from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Servi
 from bot.storage import Database
 from bot.ui import (
     PAGE_SIZE,
+    Page,
     clip,
     page_bounds,
     provider_error_text,
@@ -59,6 +60,8 @@ T = TypeVar("T")
 # Longer input cannot be an address; checking first keeps a 10 KB paste away from the parser.
 MAX_IP_INPUT = 64
 BUTTON_LABEL_MAX = 48
+# A server's name as the provider gives it, in the list and on the card (longer ones are clipped).
+NAME_MAX = 64
 # Power confirmations are answered within minutes; an older one is better asked again.
 POWER_CONFIRMATION_TTL = 600.0
 # Order statuses that are not a server the user can have: unpaid or gone.
@@ -76,7 +79,7 @@ class ListAction(StrEnum):
 
 class ServerListCb(CallbackData, prefix="sl"):
     action: ListAction = ListAction.PAGE
-    page: int = 0
+    page: Page = 0
 
 
 class PowerOp(StrEnum):
@@ -254,11 +257,14 @@ async def list_view(
     if shown:
         lines.append("")
     for entry in shown:
-        status = i18n("servers-product-status", status=entry.status or "—")
+        status = i18n("servers-product-status", status=clip(entry.status or "—", 40))
+        name = clip(entry.name, NAME_MAX)
         if entry.ip:
-            lines.append(i18n("servers-item", name=entry.name, ip=entry.ip, status=Html(status)))
+            lines.append(
+                i18n("servers-item", name=name, ip=clip(entry.ip, 64), status=Html(status))
+            )
         else:
-            lines.append(i18n("servers-item-no-ip", name=entry.name, status=Html(status)))
+            lines.append(i18n("servers-item-no-ip", name=name, status=Html(status)))
     if pages > 1:
         lines += ["", i18n("servers-page", page=page + 1, pages=pages)]
     if pending:
@@ -386,8 +392,8 @@ async def render_card(
     else:
         text = i18n(
             "servers-card",
-            name=info.name or i18n("servers-unnamed", order=order),
-            ip=info.ip,
+            name=clip(info.name, NAME_MAX) if info.name else i18n("servers-unnamed", order=order),
+            ip=clip(info.ip, 64) if info.ip else info.ip,
             order=order,
             order_status=status_text,
             product_status=Html(i18n("servers-product-status", status=info.product_status or "—")),

@@ -30,6 +30,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials, Service
 from bot.ui import (
     PAGE_SIZE,
+    Page,
     clip,
     page_bounds,
     show,
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 class ServicesPageCb(CallbackData, prefix="svl"):
-    page: int = 0
+    page: Page = 0
 
 
 def services_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:

@@ -16,7 +16,6 @@ from enum import StrEnum
 from functools import partial
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -52,8 +51,10 @@ from bot.services.sshkey_format import (
 )
 from bot.storage import Database
 from bot.ui import (
+    Page,
     clip,
     cyclic_pager_row,
+    delete_message,
     page_bounds,
     provider_error_text,
     show,
@@ -84,7 +85,7 @@ class KeyAction(StrEnum):
 class KeyCb(CallbackData, prefix="k"):
     action: KeyAction
     key_id: str = ""
-    page: int = 0
+    page: Page = 0
     token: str = ""
 
 
@@ -185,12 +186,11 @@ def problem_text(i18n: Translator, error: InvalidPublicKey) -> str:
 
 async def refuse_private_key(message: Message, i18n: Translator) -> None:
     """Deletes the message first, then warns; the key must be treated as leaked anyway."""
-    try:
-        await message.delete()
-        deleted = True
-    except TelegramAPIError as exc:
-        log.warning("user=%s private key message not deleted: %s", user_id_of(message), exc.message)
-        deleted = False
+    assert message.bot is not None, "a message from an update carries its bot"
+    refusal = await delete_message(message.bot, message.chat.id, message.message_id)
+    if refusal is not None:
+        log.warning("user=%s private key message not deleted: %s", user_id_of(message), refusal)
+    deleted = refusal is None
     log.info("user=%s action=sshkey-paste result=private-key-refused", user_id_of(message))
     text = i18n("sshkeys-private-deleted") if deleted else i18n("sshkeys-private-not-deleted")
     await message.answer(text)
@@ -419,7 +419,7 @@ async def show_keys(
                 i18n(
                     "sshkeys-item",
                     number=number,
-                    name=key.name or f"#{key.id}",
+                    name=key_label(key, NAME_MAX),
                     id=key.id,
                     details=Html(_key_details(key)),
                 )
@@ -518,11 +518,12 @@ async def key_named_or_skipped(
 
 
 def added_notice(i18n: Translator, saved: SavedKey) -> str:
+    name = clip(saved.name, NAME_MAX)
     if saved.already_there:
-        return i18n("sshkeys-already-there", name=saved.name)
+        return i18n("sshkeys-already-there", name=name)
     if saved.key_id is None:
-        return i18n("sshkeys-added-no-id", name=saved.name)
-    return i18n("sshkeys-added", name=saved.name, id=saved.key_id)
+        return i18n("sshkeys-added-no-id", name=name)
+    return i18n("sshkeys-added", name=name, id=saved.key_id)
 
 
 async def remove_ask(
@@ -566,7 +567,7 @@ async def remove_ask(
     yes = button(i18n("sshkeys-btn-remove-yes"), KeyCb(action=KeyAction.REMOVE, token=token))
     no = button(i18n("btn-no"), KeyCb(action=KeyAction.LIST, page=callback_data.page))
     text = i18n(
-        "sshkeys-remove-confirm", name=key.name or f"#{key.id}", details=Html(_key_details(key))
+        "sshkeys-remove-confirm", name=key_label(key, NAME_MAX), details=Html(_key_details(key))
     )
     await show(query, text, InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]))
 

@@ -64,7 +64,7 @@ class AccessMiddleware(BaseMiddleware):
             if isinstance(event.message, Message):
                 await event.message.answer(text)
             elif isinstance(event.callback_query, CallbackQuery):
-                await event.callback_query.answer(text, show_alert=True)
+                await answer_tap(event.callback_query, text, alert=True)
         except TelegramAPIError as exc:
             log.info("user=%s refusal not delivered: %s", user.id, exc.message)
         return None

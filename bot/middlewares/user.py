@@ -6,10 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Chat, TelegramObject, User
 
-from bot.i18n import TranslatorHub
+from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.storage import Account, Database, DecryptionError
 
@@ -22,6 +24,8 @@ class UserContextMiddleware(BaseMiddleware):
     def __init__(self, db: Database, hub: TranslatorHub) -> None:
         self._db = db
         self._hub = hub
+        # Users whose stored key cannot be decrypted, once logged and told (per process).
+        self._unreadable: set[int] = set()
 
     async def __call__(
         self,
@@ -36,13 +40,31 @@ class UserContextMiddleware(BaseMiddleware):
         account: Account | None = None
         try:
             row, account = await self._db.users.ensure_with_account(user.id, language)
-        except DecryptionError:
-            # A row we cannot decrypt (lost key file, tampering) must not lock the user out:
-            # they can link again. Logged without any secret.
-            log.exception("user=%s stored credentials could not be decrypted", user.id)
+        except DecryptionError as exc:
+            # The row stays as it is (linking again replaces it); meanwhile the user counts as
+            # not linked and is told why, once. Start-up refuses a missing master key, so this
+            # is a damaged or tampered row.
             row = await self._db.users.ensure(user.id, language)
+            if user.id not in self._unreadable:
+                self._unreadable.add(user.id)
+                log.warning("user=%s stored API key cannot be used: %s", user.id, exc)
+                await self._tell(data, self._hub.get(row.language))
+        else:
+            if self._unreadable and account is not None:
+                self._unreadable.discard(user.id)  # linked again
         data["user_row"] = row
         data["i18n"] = self._hub.get(row.language)
         creds = Credentials(cid=account.cid, key=account.api_key) if account else None
         data["creds"] = creds
         return await handler(event, data)
+
+    @staticmethod
+    async def _tell(data: dict[str, Any], i18n: Translator) -> None:
+        chat: Chat | None = data.get("event_chat")
+        bot: Bot | None = data.get("bot")
+        if chat is None or bot is None or chat.type != ChatType.PRIVATE:
+            return
+        try:
+            await bot.send_message(chat.id, i18n("credentials-unreadable"))
+        except TelegramAPIError as exc:
+            log.info("chat=%s could not be told to link again: %s", chat.id, exc.message)

@@ -106,6 +106,11 @@ class InstallWatcher:
     ) -> WatchPoll | None:
         """Polls one watch; returns its new progress, or None when the watch ended."""
         if owner is None:
+            if await self._db.users.has_stored_key(watch.user_id):
+                # Linked, but the key cannot be decrypted: the watch waits (backing off) for
+                # the user to link again, and is never dropped for it.
+                log.info("watch=%s user=%s key unreadable: waiting", watch.id, watch.user_id)
+                return self._back_off(watch)
             log.info("watch=%s user=%s unlinked: dropped", watch.id, watch.user_id)
             await self._db.watches.delete(watch.id)
             return None

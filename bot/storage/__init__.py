@@ -7,8 +7,8 @@ from bot.storage.fsm import SQLiteStorage
 from bot.storage.link_attempts import LinkAttempt, LinkLimits, LinkRefusal
 from bot.storage.repositories import (
     Account,
-    ActionEntry,
     Confirmation,
+    Notice,
     ScheduledDeletion,
     User,
     Watch,
@@ -17,7 +17,6 @@ from bot.storage.repositories import (
 
 __all__ = [
     "Account",
-    "ActionEntry",
     "Confirmation",
     "Database",
     "DecryptionError",
@@ -26,6 +25,7 @@ __all__ = [
     "LinkAttempt",
     "LinkLimits",
     "LinkRefusal",
+    "Notice",
     "SQLiteStorage",
     "ScheduledDeletion",
     "SchemaTooNewError",

@@ -13,9 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bot.storage.errors import DecryptionError, KeyFileError
 from bot.storage.keyfile import (
     KEY_BYTES,
-    create_key_file,
     decode_key,
-    generate_key,
     key_id_of,
     read_key_file,
 )
@@ -51,16 +49,13 @@ class KeyRing:
         self._ciphers = {key_id: AESGCM(key) for key_id, key in self._keys.items()}
 
     @classmethod
-    def generate(cls) -> KeyRing:
-        return cls([generate_key()])
-
-    @classmethod
     def load(cls, key: str | SecretLike | None, key_file: Path | str) -> KeyRing:
         """Use ``key`` (the ENCRYPTION_KEY value) if given, else the key file.
 
-        A missing key file is created (mode 0600, parent folders included) with a new key.
-        Raises :class:`KeyFileError` for a bad ENCRYPTION_KEY or an unreadable, malformed or
-        group/other-accessible key file.
+        Raises :class:`KeyFileError` for a bad ENCRYPTION_KEY or a missing, unreadable,
+        malformed or group/other-accessible key file. A new key file is made only by the
+        bot's start-up (:func:`bot.storage.startup.open_storage`), and only for a database
+        that holds no encrypted row.
         """
         if key is not None and not isinstance(key, str):
             key = key.get_secret_value()
@@ -72,10 +67,7 @@ class KeyRing:
                     "(for example the output of: openssl rand -base64 32)"
                 )
             return cls([raw])
-        path = Path(key_file)
-        if not os.path.lexists(path):
-            return cls(create_key_file(path))
-        return cls(read_key_file(path))
+        return cls(read_key_file(Path(key_file)))
 
     @property
     def current_id(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -13,16 +14,58 @@ from bot.storage.connection import Clock, Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.fsm import SQLiteStorage
 from bot.storage.link_attempts import LinkAttemptRepository
-from bot.storage.migrations import migrate
+from bot.storage.lock import DatabaseLock
+from bot.storage.migrations import migrate, schema_version
 from bot.storage.repositories import (
     ActionRepository,
     ConfirmationRepository,
     DeletionRepository,
+    NoticeRepository,
     UserRepository,
     WatchRepository,
 )
 
 BUSY_TIMEOUT_MS = 5000
+FILE_MODE = 0o600
+
+
+def create_file(path: Path) -> bool:
+    """Create an empty database file readable by its owner alone; False if it exists.
+
+    SQLite gives the ``-wal`` and ``-shm`` files it makes later the database file's own
+    permissions, so they are owner-only too, whatever the umask is.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    except FileExistsError:
+        return False
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, FILE_MODE)  # the umask may have taken bits from the mode above
+    finally:
+        os.close(fd)
+    return True
+
+
+async def connect(path: Path) -> aiosqlite.Connection:
+    """A connection with the bot's pragmas; reading the schema version first makes a file
+    that is not a database fail here, before anything is written to it."""
+    # isolation_level=None: transactions are explicit (see Connection.transaction);
+    # Python's implicit BEGIN would otherwise hold transactions open between awaits.
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        await conn.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        await schema_version(conn)
+        await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+        await conn.execute_fetchall("PRAGMA foreign_keys = ON")
+        # Deleted rows (old ciphertexts, finished dialogs) are zeroed rather than left
+        # recoverable in free pages.
+        await conn.execute_fetchall("PRAGMA secure_delete = ON")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
 
 
 class Database:
@@ -41,8 +84,10 @@ class Database:
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)
+        self.notices = NoticeRepository(self._conn)
         self.link_attempts = LinkAttemptRepository(self._conn)
         self._closed = False
+        self._lock: DatabaseLock | None = None
 
     @classmethod
     async def open(
@@ -51,38 +96,36 @@ class Database:
         """Open (creating folder and file if needed) and migrate to the latest schema.
 
         Raises :class:`~bot.storage.errors.SchemaTooNewError` for a database written by a newer
-        bot version.
+        bot version. The bot itself starts through :func:`bot.storage.startup.open_storage`,
+        which checks the file, the lock and the keys first.
         """
         memory = str(path) == ":memory:"
         path = Path(path)
         if not memory:
             path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (see Connection.transaction);
-        # Python's implicit BEGIN would otherwise hold transactions open between awaits.
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+            create_file(path)
+        conn = await connect(path)
         try:
-            conn.row_factory = sqlite3.Row
-            await conn.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-            await conn.execute_fetchall("PRAGMA journal_mode = WAL")
-            await conn.execute_fetchall("PRAGMA foreign_keys = ON")
-            # Deleted rows (old ciphertexts, finished dialogs) are zeroed rather than left
-            # recoverable in free pages.
-            await conn.execute_fetchall("PRAGMA secure_delete = ON")
             await migrate(conn, path=path)
         except BaseException:
             await conn.close()
             raise
         return cls(path, conn, keyring, clock)
 
-    async def schema_version(self) -> int:
-        row = await self._conn.fetchone("PRAGMA user_version")
-        return int(row[0]) if row is not None else 0
+    def hold(self, lock: DatabaseLock) -> None:
+        """Keep ``lock`` for as long as this database is open; :meth:`close` releases it."""
+        self._lock = lock
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        await self._conn.close()
+        try:
+            await self._conn.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     async def __aenter__(self) -> Database:
         return self

@@ -164,11 +164,12 @@ def write_key_file(path: Path, keys: Sequence[bytes]) -> None:
     _fsync_dir(path.parent)
 
 
-def create_key_file(path: Path) -> list[bytes]:
-    """Create a key file holding one new key, unless one appeared meanwhile; return its keys.
+def create_key_file(path: Path) -> tuple[list[bytes], bool]:
+    """Create a key file holding one new key, unless one appeared meanwhile; return its keys
+    and whether this call created it.
 
     Uses a hard link so that two processes starting at once cannot both create a key and have
-    one of them encrypt with a key that is then overwritten.
+    one of them encrypt with a key that is then overwritten. The folder must exist.
     """
     key = generate_key()
     try:
@@ -178,11 +179,11 @@ def create_key_file(path: Path) -> list[bytes]:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        return read_key_file(path)
+        return read_key_file(path), False
     except OSError:
         # Some filesystems (certain network or container mounts) have no hard links.
         if path.exists():
-            return read_key_file(path)
+            return read_key_file(path), False
         try:
             os.replace(tmp, path)
         except OSError as exc:
@@ -190,4 +191,4 @@ def create_key_file(path: Path) -> list[bytes]:
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
-    return [key]
+    return [key], True

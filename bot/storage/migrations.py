@@ -88,7 +88,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX actions_user ON actions (user_id, id);
     CREATE INDEX fsm_user ON fsm (user_id);
     """,
-    # 3: failed link attempts, per user and across all users (bot/storage/link_attempts.py)
+    # 3: messages owed to users, sent by the bot when it runs (e.g. "link your account again"
+    # after the operator gave up accounts whose key was lost)
+    """
+    CREATE TABLE notices (
+        user_id     INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        PRIMARY KEY (user_id, kind)
+    );
+    """,
+    # 4: failed link attempts, per user and across all users (bot/storage/link_attempts.py)
     """
     CREATE TABLE link_guard (
         user_id     INTEGER PRIMARY KEY,
@@ -133,6 +143,16 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     return int(rows[0][0])
 
 
+def check_version(version: int, path: Path | str) -> None:
+    """Raise :class:`SchemaTooNewError` for a schema this version of the bot does not know."""
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"database {path} has schema version {version}, but this version of the bot only "
+            f"knows up to {LATEST_VERSION}: it was written by a newer inferno-bot. Upgrade the "
+            "bot or restore a backup made with this version."
+        )
+
+
 async def migrate(
     conn: aiosqlite.Connection, *, target: int | None = None, path: Path | str = "database"
 ) -> int:
@@ -145,12 +165,7 @@ async def migrate(
     if not 0 <= target <= LATEST_VERSION:
         raise ValueError(f"unknown schema version {target}")
     version = await schema_version(conn)
-    if version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"database {path} has schema version {version}, but this version of the bot only "
-            f"knows up to {LATEST_VERSION}: it was written by a newer inferno-bot. Upgrade the "
-            "bot or restore a backup made with this version."
-        )
+    check_version(version, path)
     while version < target:
         await conn.execute_fetchall("BEGIN IMMEDIATE")
         try:

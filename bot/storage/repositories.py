@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.masking import mask_key
 from bot.storage.cache import RowCache
-from bot.storage.connection import Connection
+from bot.storage.connection import Connection, Params
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
 
@@ -183,25 +183,11 @@ class UserRepository:
             (user_id, cid, blob, key_id, now, now),
         )
 
-    async def account(self, user_id: int) -> Account | None:
-        """Decrypted credentials, or ``None`` when not linked.
-
-        Raises :class:`~bot.storage.errors.DecryptionError` if the stored key cannot be
-        decrypted (e.g. the master key was replaced); the user has to link again then.
-        """
-        row = await self._conn.fetchone(
-            "SELECT cid, api_key, key_id FROM users WHERE id = ?", (user_id,)
-        )
-        if row is None or row["cid"] is None or row["api_key"] is None:
-            return None
-        api_key = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
-        return Account(cid=row["cid"], api_key=api_key)
-
     async def accounts(self, user_ids: list[int]) -> dict[int, tuple[Account, str | None]]:
         """Decrypted credentials and language of every linked user among ``user_ids``.
 
         One query for a whole watcher sweep instead of two per watch. Rows that cannot be
-        decrypted are left out, as if unlinked.
+        decrypted are left out (:meth:`has_stored_key` tells them from unlinked users).
         """
         found: dict[int, tuple[Account, str | None]] = {}
         unique = sorted(set(user_ids))
@@ -241,15 +227,49 @@ class UserRepository:
             await tx.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM confirmations WHERE user_id = ?", (user_id,))
 
-    async def count(self) -> int:
-        row = await self._conn.fetchone("SELECT COUNT(*) FROM users")
-        return int(row[0]) if row is not None else 0
-
-    async def linked_user_ids(self) -> list[int]:
-        rows = await self._conn.fetchall(
-            "SELECT id FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL ORDER BY id"
+    async def has_stored_key(self, user_id: int) -> bool:
+        """Whether the user's row holds an API key, decryptable or not."""
+        row = await self._conn.fetchone(
+            "SELECT 1 FROM users WHERE id = ? AND api_key IS NOT NULL", (user_id,)
         )
-        return [int(row["id"]) for row in rows]
+        return row is not None
+
+    async def undecryptable(self) -> list[tuple[int, str | None]]:
+        """(user id, key id) of every stored key this key ring cannot decrypt, by user id."""
+        rows = await self._conn.fetchall(
+            "SELECT id, key_id, api_key FROM users WHERE api_key IS NOT NULL ORDER BY id"
+        )
+        found: list[tuple[int, str | None]] = []
+        for row in rows:
+            try:
+                self._keyring.decrypt(row["id"], row["key_id"], row["api_key"])
+            except DecryptionError:
+                found.append((int(row["id"]), row["key_id"]))
+        return found
+
+    async def forget(self, user_ids: list[int], notice: str) -> None:
+        """Unlink each of ``user_ids`` as :meth:`unlink` does, and leave each a ``notice``
+        (see :class:`NoticeRepository`), all in one transaction."""
+        now = self._conn.clock()
+        for user_id in user_ids:
+            self._cache.discard(user_id)
+            if self._on_unlink is not None:
+                self._on_unlink(user_id)
+        params: list[Params] = [(user_id,) for user_id in user_ids]
+        async with self._conn.transaction() as tx:
+            await tx.executemany(
+                "UPDATE users SET cid = NULL, api_key = NULL, key_id = NULL, updated_at = ? "
+                "WHERE id = ?",
+                [(now, user_id) for user_id in user_ids],
+            )
+            await tx.executemany("DELETE FROM watches WHERE user_id = ?", params)
+            await tx.executemany("DELETE FROM fsm WHERE user_id = ?", params)
+            await tx.executemany("DELETE FROM confirmations WHERE user_id = ?", params)
+            await tx.executemany(
+                "INSERT INTO notices (user_id, kind, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, kind) DO UPDATE SET created_at = excluded.created_at",
+                [(user_id, notice, now) for user_id in user_ids],
+            )
 
     # Used by key rotation.
 
@@ -368,16 +388,6 @@ class WatchRepository:
         )
         return row is not None
 
-    async def get(self, watch_id: int) -> Watch | None:
-        row = await self._conn.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
-        return _watch(row) if row is not None else None
-
-    async def for_user(self, user_id: int) -> list[Watch]:
-        rows = await self._conn.fetchall(
-            "SELECT * FROM watches WHERE user_id = ? ORDER BY started_at, id", (user_id,)
-        )
-        return [_watch(row) for row in rows]
-
     async def update_progress_many(self, polls: list[WatchPoll]) -> None:
         """Record a whole sweep's polls in one transaction (one commit instead of one each)."""
         if not polls:
@@ -410,16 +420,6 @@ class WatchRepository:
 # --- action log --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ActionEntry:
-    id: int
-    user_id: int
-    action: str
-    order_id: str | None
-    result: str
-    created_at: float
-
-
 class ActionRepository:
     """Audit trail of what users asked the provider to do. Never pass secrets in here."""
 
@@ -432,13 +432,6 @@ class ActionRepository:
             "VALUES (?, ?, ?, ?, ?)",
             (user_id, action, order_id, result, self._conn.clock()),
         )
-
-    async def for_user(self, user_id: int, limit: int = 50) -> list[ActionEntry]:
-        """Newest first."""
-        rows = await self._conn.fetchall(
-            "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
-        )
-        return [_from_row(ActionEntry, row) for row in rows]
 
 
 # --- confirmations -----------------------------------------------------------------------------
@@ -571,3 +564,47 @@ class DeletionRepository:
     async def next_due_at(self) -> float | None:
         row = await self._conn.fetchone("SELECT MIN(delete_at) FROM deletions")
         return None if row is None or row[0] is None else float(row[0])
+
+
+# --- notices -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message owed to a user; ``linked`` tells whether they have linked an account since."""
+
+    user_id: int
+    kind: str
+    language: str | None
+    linked: bool
+
+
+class NoticeRepository:
+    """Messages the bot owes users and sends when it runs (written by commands that run while
+    the bot is stopped, such as ``forget-undecryptable``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def pending(self, limit: int) -> list[Notice]:
+        rows = await self._conn.fetchall(
+            "SELECT n.user_id, n.kind, u.language, "
+            "(u.cid IS NOT NULL AND u.api_key IS NOT NULL) AS linked "
+            "FROM notices n LEFT JOIN users u ON u.id = n.user_id "
+            "ORDER BY n.created_at, n.user_id LIMIT ?",
+            (limit,),
+        )
+        return [
+            Notice(
+                user_id=int(row["user_id"]),
+                kind=row["kind"],
+                language=row["language"],
+                linked=bool(row["linked"]),
+            )
+            for row in rows
+        ]
+
+    async def remove(self, user_id: int, kind: str) -> None:
+        await self._conn.execute(
+            "DELETE FROM notices WHERE user_id = ? AND kind = ?", (user_id, kind)
+        )

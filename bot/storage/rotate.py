@@ -1,8 +1,8 @@
 """Master key rotation for the key file.
 
-Stop the bot first: a running bot keeps its old key ring in memory and would not be able to
-read rows re-encrypted with the new key (and would drop the new key on its next start-up only
-if the file were rewritten, which it never is).
+The bot must be stopped: a running bot keeps its old key ring in memory and could not read
+rows re-encrypted with the new key. Both take the database's lock
+(:mod:`bot.storage.lock`), so a rotation refuses to run beside a bot and the other way round.
 
 The procedure is crash-safe at every step, because each row records the id of the key that
 encrypted it and the key file only loses the old keys after every row has moved:
@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.storage.crypto import KeyRing
-from bot.storage.db import Database
-from bot.storage.errors import KeyFileError, StorageError
+from bot.storage.errors import DecryptionError, KeyFileError, StorageError
 from bot.storage.keyfile import generate_key, key_id_of, read_key_file, write_key_file
+from bot.storage.startup import FORGET_COMMAND, open_existing
 
-
-class SimulatedCrash(RuntimeError):
-    """Raised by ``rotate_key(fail_after=N)`` so tests can interrupt a rotation half way."""
+ROLE = "rotate-key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +44,11 @@ async def rotate_key(
     key_file: Path | str,
     *,
     env_key: str | None = None,
-    fail_after: int | None = None,
 ) -> RotationReport:
     """Rotate the master key in ``key_file`` and re-encrypt every stored API key.
 
     ``env_key`` is the ENCRYPTION_KEY value, if any: with it set the bot never reads the key
-    file, so rotating the file would achieve nothing. ``fail_after`` is a test hook: raise
-    :class:`SimulatedCrash` once that many rows were re-encrypted (before the key file is
-    trimmed, if every row is done by then).
+    file, so rotating the file would achieve nothing.
     """
     if env_key is not None and env_key.strip():
         raise KeyFileError(
@@ -62,45 +57,44 @@ async def rotate_key(
         )
     key_file = Path(key_file)
     database_path = Path(database_path)
-    if not database_path.is_file():
-        # Rotating against a mistyped path would drop the old key while the real database
-        # still needs it.
-        raise StorageError(f"database {database_path} does not exist; nothing was rotated")
-
     keys = read_key_file(key_file)
     resumed = len(keys) > 1
     if not resumed:
         keys = [generate_key(), *keys]
-        write_key_file(key_file, keys)
     keyring = KeyRing(keys)
     current = keyring.current_id
 
     reencrypted = 0
-    db = await Database.open(database_path, keyring)
+    # Locked like a running bot, which refuses to start meanwhile (and is refused here if it
+    # runs). A mistyped path is refused too: it would drop the old key while the real
+    # database still needs it.
+    db = await open_existing(database_path, ROLE, keyring)
     try:
+        broken = await db.users.undecryptable()
+        if broken:
+            ids = ", ".join(sorted({str(key_id) for _, key_id in broken}))
+            raise DecryptionError(
+                f"{len(broken)} stored API keys cannot be decrypted with the keys in {key_file} "
+                f"(they need key {ids}); nothing was rotated. Restore that key, or give those "
+                f"accounts up first with `{FORGET_COMMAND} --yes`"
+            )
+        if not resumed:
+            write_key_file(key_file, keys)
         for user_id in await db.users.ids_not_on_key(current):
-            _maybe_crash(fail_after, reencrypted)
             if await db.users.reencrypt(user_id):
                 reencrypted += 1
-        _maybe_crash(fail_after, reencrypted)
         leftover = await db.users.ids_not_on_key(current)
         if leftover:
             raise StorageError(
-                f"{len(leftover)} rows were written with an old key during rotation; "
-                "stop the bot and run the rotation again"
+                f"{len(leftover)} rows are still on an old key; run the rotation again"
             )
+        write_key_file(key_file, [keys[0]])
     finally:
         await db.close()
 
-    write_key_file(key_file, [keys[0]])
     return RotationReport(
         key_id=current,
         retired_key_ids=tuple(key_id_of(key) for key in keys[1:]),
         reencrypted=reencrypted,
         resumed=resumed,
     )
-
-
-def _maybe_crash(fail_after: int | None, done: int) -> None:
-    if fail_after is not None and done >= fail_after:
-        raise SimulatedCrash(f"simulated crash after {done} rows")

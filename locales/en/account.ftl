@@ -80,6 +80,13 @@ settings-unlinked = ✅ The account is unlinked: your key and client id are dele
 
 balance-text = 💰 Balance of account <code>{ $cid }</code>: <b>{ $amount }</b>
 
+credentials-unreadable =
+    🔑 The bot cannot read your saved API key, so it cannot use your Inferno account now. Your servers and orders at Inferno are not affected.
+    Please link your account again: /start
+notice-link-again =
+    🔑 Your Inferno account is no longer linked to this bot: its saved API key could no longer be read, so the bot's operator removed it. Your servers and orders at Inferno are not affected.
+    Please link your account again: /start
+
 link-wait-seconds = { $count ->
     [one] { $count } second
    *[other] { $count } seconds

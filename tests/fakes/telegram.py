@@ -5,10 +5,11 @@ everything between the bot's handlers and the wire is exercised. The fake is del
 it enforces Telegram's limits with Telegram's exact error texts (see
 ``/work/shared/telegram-rules.md``), because a lenient fake hides the bugs real users would meet.
 
-Tests act as users (``send_text``, ``send_command``, ``tap``, ``tap_button``), observe the private
-chats (``chat``, ``bot_messages``, ``wait_for_bot_message``, ``requests``, ``errors``) and inject
-faults (``block``, ``rate_limit``, ``fail_delete``). Flood control (a burst of 20 messages per
-chat, then one a second; 30 a second overall) is on unless ``flood_limit=False``.
+Tests act as users (``send_text``, ``edit_text``, ``send_command``, ``tap``, ``tap_button``),
+observe the private chats (``chat``, ``bot_messages``, ``wait_for_bot_message``, ``requests``,
+``errors``) and inject faults (``block``, ``rate_limit``, ``fail_delete``, ``server_error``).
+Flood control (a burst of 20 messages per chat, then one a second; 30 a second overall) is on
+unless ``flood_limit=False``.
 
 Known simplifications, chosen so that the fake is never *more* lenient than Telegram in ways that
 matter for this bot:
@@ -41,7 +42,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
-from tests.fakes.tg_html import HTMLParseError, entity_text, parse_html, sort_entities
+from tests.fakes.tg_html import (
+    HTMLParseError,
+    entity_text,
+    parse_html,
+    sort_entities,
+    utf16_len,
+)
 
 __all__ = [
     "DELETE_WINDOW_SECONDS",
@@ -445,6 +452,8 @@ class FakeTelegram:
         self._group_messages = 0
         self.groups: dict[int, str] = {}  # id → title of each group the bot is a member of
         self._fail_edits: dict[int, int] = {}
+        # method (lower case) → pending faults, oldest first: (status, description, applied)
+        self._server_errors: dict[str, list[tuple[int, str, bool]]] = {}
         self._chat_buckets: dict[int, _Bucket] = {}
         self._global_bucket = _Bucket(capacity=60, rate=30, tokens=60, updated=time.monotonic())
 
@@ -561,6 +570,23 @@ class FakeTelegram:
         user.blocked = False
         msg = self._new_message(user_id, from_bot=False, text=text, entities=entities or [])
         self._queue_update("message", self._message_dict(msg))
+        return msg
+
+    async def edit_text(
+        self, message: FakeMessage, text: str, *, entities: list[dict[str, Any]] | None = None
+    ) -> FakeMessage:
+        """The user edits their own ``message`` to ``text``; queues an ``edited_message``
+        update carrying the whole message, with its ``edit_date``, as Telegram does."""
+        msg = self.message(message.chat_id, message.message_id)
+        if msg.from_bot or msg.deleted:
+            raise AssertionError(f"the user cannot edit message {msg.message_id}")
+        msg.history.append((msg.text, msg.html, msg.entities, msg.reply_markup))
+        msg.text, msg.entities = text, entities or []
+        msg.edit_count += 1
+        msg.edited_at = time.monotonic()
+        msg.edit_date = int(time.time())
+        msg.edit_times.append(msg.edited_at)
+        self._queue_update("edited_message", self._message_dict(msg))
         return msg
 
     def send_group_text(self, user_id: int, group_id: int, text: str) -> None:
@@ -814,6 +840,21 @@ class FakeTelegram:
         """The next ``times`` edits of a message in the chat answer "message can't be edited"."""
         self._fail_edits[user_id] = self._fail_edits.get(user_id, 0) + times
 
+    def server_error(
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        code: int = 500,
+        description: str = "Internal Server Error",
+        applied: bool = False,
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer ``code`` (a 5xx by default), as Telegram
+        does now and then. With ``applied`` the call takes effect first and only its answer is
+        lost, as when the server fails after doing the work."""
+        pending = self._server_errors.setdefault(method.lower(), [])
+        pending.extend([(code, description, applied)] * times)
+
     def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
         """Pretend the message was sent ``seconds`` earlier (e.g. past the 48 h delete window)."""
         self.message(chat_id, message_id).date -= int(seconds)
@@ -921,7 +962,12 @@ class FakeTelegram:
                 if method.lower() in _KNOWN_METHODS:
                     raise TelegramError(501, f"Not Implemented: the fake has no {method}")
                 raise TelegramError(404, "Not Found: method not found")
+            fault = self._next_server_error(method)
+            if fault is not None and not fault[2]:
+                raise TelegramError(fault[0], fault[1])
             result = await handler(record.params)
+            if fault is not None:
+                raise TelegramError(fault[0], fault[1])
         except TelegramError as exc:
             record.status = exc.code
             record.description = exc.description
@@ -954,6 +1000,10 @@ class FakeTelegram:
         record.status = 200
         record.result = result
         return web.json_response({"ok": True, "result": result})
+
+    def _next_server_error(self, method: str) -> tuple[int, str, bool] | None:
+        pending = self._server_errors.get(method.lower())
+        return pending.pop(0) if pending else None
 
     # ----------------------------------------------------------------- internals: validation
 
@@ -1018,8 +1068,10 @@ class FakeTelegram:
 
     @staticmethod
     def _check_length(text: str) -> None:
-        # TDLib counts characters (code points) here, not UTF-16 units.
-        if len(text) > MAX_MESSAGE_LENGTH:
+        # Counted in UTF-16 code units of the parsed text, as Telegram's clients and entity
+        # offsets count it: an astral-plane emoji is two. Of the ways to count, this is the
+        # strictest, so a bot that passes here passes on Telegram too.
+        if utf16_len(text) > MAX_MESSAGE_LENGTH:
             raise _bad("message is too long")
 
     @staticmethod

@@ -1,0 +1,170 @@
+"""Lazy type building: aiogram's Telegram types build their validators on first use.
+
+**What it changes.** ``aiogram/types/__init__.py`` ends with a loop that calls
+``model_rebuild()`` on each of its 403 type models, so that their forward references resolve.
+That builds a pydantic-core validator and serializer for every one of them at import, although
+``TelegramObject`` asks for ``defer_build=True``. :func:`import_aiogram_types`, run by
+``bot/__init__.py`` before anything imports aiogram, lets that loop run but records the namespace
+it passes instead of building. Each type's fields are then resolved with exactly that namespace
+— the half of ``model_rebuild()`` that reads annotations — and only the validator is left for
+later: pydantic builds it the first time the type is used (its own ``defer_build`` path).
+
+**Measured gain** (``bench/RESULTS.md``, "Round 4"): a fresh interpreter importing all the bot's
+modules holds 77–79 MB instead of 184–185 MB and imports in 0.7–0.9 s instead of 2.3–2.5 s;
+``python -m bot`` with 10,000 linked users, every active user answered, 98 MB instead of 195 MB.
+CPU per tap is unchanged.
+
+**Switching it off.** ``LAZY_TYPES=0`` in the environment (read by ``bot/__init__.py``, before the
+``.env`` file is) leaves aiogram to build its types at import, as without the bot.
+
+**When a dependency changes under it.** Resolving fields without building uses pydantic's
+internal ``rebuild_model_fields`` (and ``model_rebuild``'s private keyword arguments); pydantic
+is pinned below its next minor version for that reason. If another pydantic or aiogram no
+longer takes this path, the types are built as aiogram builds them — the same types, about
+100 MB more — and a ``RuntimeWarning`` says so at import; ``tests/test_lazy_types.py``
+(``test_the_installed_pydantic_and_aiogram_take_the_fast_path``) then fails, so an upgrade is
+seen at once.
+
+Why the result means what aiogram's build means: with the fields complete, nothing in a type
+depends on names outside aiogram, so no name in whatever frame first touches a type, and no
+model or adapter of someone else's that holds one, can change what it means; a model of the
+bot's own that subclasses ``TelegramObject`` resolves from its own module, as without this.
+``tests/test_lazy_types.py`` compares every field of every type, method and answer with
+aiogram's build.
+
+Side effects: 54 of aiogram's 185 methods are defined while the types' fields are still open,
+so pydantic defers them too and builds each on its first call (milliseconds; the bot's everyday
+ones are built at start-up, ``bot.runtime.response_types``). And, as for any deferred pydantic
+model, reading a type's ``__pydantic_validator__`` directly at the top level of a script raises
+"call stack is not deep enough"; validating or constructing does not.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+SWITCH = "LAZY_TYPES"
+_OFF = frozenset({"0", "false", "no", "off"})
+_ON = frozenset({"", "1", "true", "yes", "on"})
+_TYPES_PACKAGE = "aiogram.types"
+_REBUILD = "model_rebuild"
+
+
+class Outcome(StrEnum):
+    DEFERRED = "deferred: built on first use"
+    SWITCHED_OFF = f"built at import ({SWITCH}=0)"
+    IMPORTED_FIRST = "built at import: aiogram was imported before the bot"
+    REFUSED = "built at import: the installed pydantic or aiogram refused the fast path"
+
+
+# What ``import bot`` did with aiogram's types; read by the tests and the benchmark.
+outcome: Outcome | None = None
+
+
+def activate(switch: str | None) -> Outcome:
+    """Import aiogram with its types deferred unless ``switch`` (``LAZY_TYPES``'s value) is off.
+
+    Any way other than "deferred" and "switched off" warns: it costs about 100 MB per process.
+    """
+    global outcome
+    value = (switch or "").strip().lower()
+    if value in _OFF:
+        outcome = Outcome.SWITCHED_OFF
+        return outcome
+    if value not in _ON:
+        warnings.warn(
+            f"{SWITCH}={switch!r} is neither 0 nor 1: aiogram's types are deferred (the default)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    outcome = import_aiogram_types()
+    if outcome is not Outcome.DEFERRED:
+        warnings.warn(
+            f"aiogram's types are {outcome} ({_versions()}), about 100 MB more per process; "
+            f"see bot/runtime/lazy_types.py, or set {SWITCH}=0 to say it is meant",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return outcome
+
+
+def import_aiogram_types() -> Outcome:
+    """Import aiogram with its types deferred, or say why aiogram built them."""
+    if _TYPES_PACKAGE in sys.modules:
+        return Outcome.IMPORTED_FIRST
+    rebuild = BaseModel.__dict__[_REBUILD].__func__
+    recorded: dict[type[BaseModel], Mapping[str, Any]] = {}
+
+    def record_instead(cls: type[BaseModel], **kwargs: Any) -> bool | None:
+        namespace = kwargs.get("_types_namespace")
+        if namespace is None or not cls.__module__.startswith(f"{_TYPES_PACKAGE}."):
+            # One frame deeper than the caller expects: pydantic reads the caller's namespace.
+            kwargs["_parent_namespace_depth"] = kwargs.get("_parent_namespace_depth", 2) + 1
+            return rebuild(cls, **kwargs)  # type: ignore[no-any-return]
+        recorded[cls] = namespace
+        return None
+
+    _set_rebuild(BaseModel, record_instead)
+    try:
+        import aiogram.types  # noqa: F401  # the import this module exists for
+    finally:
+        _set_rebuild(BaseModel, rebuild)
+
+    namespaces = {id(namespace): namespace for namespace in recorded.values()}
+    if len(namespaces) == 1 and _complete_fields(recorded, next(iter(namespaces.values()))):
+        return Outcome.DEFERRED
+    for cls, namespace in recorded.items():
+        cls.model_rebuild(_types_namespace=dict(namespace))
+    return Outcome.REFUSED
+
+
+def _versions() -> str:
+    from importlib.metadata import version
+
+    return f"pydantic {version('pydantic')}, aiogram {version('aiogram')}"
+
+
+def _set_rebuild(cls: type[BaseModel], function: Callable[..., bool | None]) -> None:
+    setattr(cls, _REBUILD, classmethod(function))
+
+
+def _complete_fields(models: Mapping[type[BaseModel], Any], namespace: Mapping[str, Any]) -> bool:
+    """Resolve every model's fields as ``model_rebuild(_types_namespace=namespace)`` would."""
+    try:
+        from pydantic._internal._config import ConfigWrapper
+        from pydantic._internal._fields import rebuild_model_fields
+        from pydantic._internal._namespace_utils import NsResolver
+
+        if any(_rebuilds_differently(cls) for cls in models):
+            return False
+        resolved = []
+        for cls in models:
+            if cls.__pydantic_fields_complete__:
+                continue
+            answer = rebuild_model_fields(
+                cls,
+                config_wrapper=ConfigWrapper(cls.model_config, check=False),
+                ns_resolver=NsResolver(parent_namespace=dict(namespace)),
+                typevars_map={},
+            )
+            if not (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], dict)):
+                return False  # (fields, extra info) is pydantic 2.13's shape
+            resolved.append((cls, *answer))
+    except Exception:  # any pydantic that differs: aiogram's own build instead
+        return False
+    for cls, fields, extra_info in resolved:
+        cls.__pydantic_fields__ = fields
+        cls.__pydantic_extra_info__ = extra_info
+    return all(cls.__pydantic_fields_complete__ for cls in models)
+
+
+def _rebuilds_differently(cls: type[BaseModel]) -> bool:
+    """A class whose rebuild would also use its own namespace or type variables: not replicated."""
+    parameters = cls.__pydantic_generic_metadata__["parameters"]
+    return cls.__pydantic_parent_namespace__ is not None or bool(parameters)

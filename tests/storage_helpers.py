@@ -1,0 +1,87 @@
+"""What tests read from the database that the bot itself never asks for.
+
+Plain SQL on the bot's own connection (so a test sees exactly what the bot committed), mapped
+to the storage layer's row types. None of this belongs in the product: no screen needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.storage import Account, Database, KeyRing, Watch
+from bot.storage.connection import Connection
+from bot.storage.keyfile import generate_key
+from bot.storage.repositories import _from_row, _watch
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEntry:
+    """One row of the action log."""
+
+    id: int
+    user_id: int
+    action: str
+    order_id: str | None
+    result: str
+    created_at: float
+
+
+def _conn(db: Database) -> Connection:
+    return db._conn
+
+
+def new_keyring() -> KeyRing:
+    """A key ring with one fresh key that lives only in memory."""
+    return KeyRing([generate_key()])
+
+
+async def stored_account(db: Database, user_id: int) -> Account | None:
+    """The user's decrypted credentials, or None when not linked.
+
+    Raises :class:`~bot.storage.DecryptionError` when the stored key cannot be decrypted.
+    """
+    row = await _conn(db).fetchone(
+        "SELECT cid, api_key, key_id FROM users WHERE id = ?", (user_id,)
+    )
+    if row is None or row["cid"] is None or row["api_key"] is None:
+        return None
+    api_key = db.keyring.decrypt(user_id, row["key_id"], row["api_key"])
+    return Account(cid=row["cid"], api_key=api_key)
+
+
+async def user_count(db: Database) -> int:
+    row = await _conn(db).fetchone("SELECT COUNT(*) FROM users")
+    return int(row[0]) if row is not None else 0
+
+
+async def linked_user_ids(db: Database) -> list[int]:
+    rows = await _conn(db).fetchall(
+        "SELECT id FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL ORDER BY id"
+    )
+    return [int(row["id"]) for row in rows]
+
+
+async def watch_by_id(db: Database, watch_id: int) -> Watch | None:
+    row = await _conn(db).fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
+    return _watch(row) if row is not None else None
+
+
+async def watches_of(db: Database, user_id: int) -> list[Watch]:
+    """Every watch of the user, open or finished, oldest first."""
+    rows = await _conn(db).fetchall(
+        "SELECT * FROM watches WHERE user_id = ? ORDER BY started_at, id", (user_id,)
+    )
+    return [_watch(row) for row in rows]
+
+
+async def actions_of(db: Database, user_id: int, limit: int = 50) -> list[ActionEntry]:
+    """The user's action log, newest first."""
+    rows = await _conn(db).fetchall(
+        "SELECT * FROM actions WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+    )
+    return [_from_row(ActionEntry, row) for row in rows]
+
+
+async def schema_version(db: Database) -> int:
+    row = await _conn(db).fetchone("PRAGMA user_version")
+    return int(row[0]) if row is not None else 0
