@@ -81,6 +81,13 @@ async def test_a_key_among_other_words_at_the_cid_step_is_deleted(env: BotEnv, t
     assert env.tg.errors == []
 
 
+@pytest.mark.parametrize("text", ["cid: 777", "Client ID 777", "CID=777"])
+async def test_a_labelled_client_id_is_taken(env: BotEnv, text: str) -> None:
+    await begin_cid_step(env)
+    await say(env, UID, text)
+    assert "Client id 777. Now send your API key" in env.tg.last_bot_message(UID).text
+
+
 @pytest.mark.parametrize("shape", KEY_SHAPES)
 async def test_cid_and_key_pasted_at_the_key_step(env: BotEnv, shape: str) -> None:
     customer = env.customer()

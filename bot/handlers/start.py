@@ -414,8 +414,10 @@ async def cid_entered(
     demo_account: Credentials | None,
 ) -> None:
     text = (message.text or "").strip()
-    if CID_RE.fullmatch(text):
-        cid = int(text)
+    values = pasted_values(text)
+    # The digits alone, or under a label ("cid: 777", "Client ID 777").
+    if CID_RE.fullmatch(text) or (len(values) == 1 and CID_RE.fullmatch(values[0])):
+        cid = int(values[0])
         await state.update_data(cid=cid)
         await state.set_state(LinkStates.key)
         await show(message, i18n("link-ask-key", cid=str(cid)), cancel_keyboard(i18n))
