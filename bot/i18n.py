@@ -1,6 +1,6 @@
 """Fluent translations: one bundle per locale, a fallback chain, and HTML-safe arguments.
 
-Every user-visible string lives in ``locales/<lang>/*.ftl``. Messages are HTML (the bot's
+Every user-visible string lives in ``bot/locales/<lang>/*.ftl``. Messages are HTML (the bot's
 parse mode), so string arguments are escaped here, once, for every caller: provider- and
 user-supplied text can never break the markup or inject tags. Code that already built safe
 HTML wraps it in :class:`Html`.
@@ -23,13 +23,9 @@ from fluent.runtime.types import fluent_number
 log = logging.getLogger(__name__)
 
 
-def _find_locales() -> Path:
-    # Beside the package in a checkout or the Docker image; the working directory otherwise.
-    beside_package = Path(__file__).resolve().parent.parent / "locales"
-    return beside_package if beside_package.is_dir() else Path.cwd() / "locales"
-
-
-LOCALES_DIR = _find_locales()
+# Package data: the same place in a checkout, an installed wheel and the Docker image, whatever
+# the working directory.
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 FALLBACK_LOCALE = "en"
 
 Arg = str | int | float | Decimal | None

@@ -7,13 +7,20 @@ observe what the bot sent; nothing in between is mocked.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import functools
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import certifi
 from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.types import Update
 
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
@@ -27,6 +34,37 @@ from tests.fakes.telegram import FakeMessage, FakeTelegram
 
 TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
 PASSWORD = "secret-pass-1"  # of every customer a test adds to the simulator
+
+
+@functools.cache
+def shared_hub(default_locale: str) -> TranslatorHub:
+    """Translations, parsed once per test process instead of once per test (a tenth of a
+    second of CPU each time). Nothing changes a hub after it is built, so tests can share it;
+    strict, so a missing key fails the test."""
+    return TranslatorHub(default_locale=default_locale, strict=True)
+
+
+@functools.cache
+def _one_authority() -> str:
+    """A CA file holding one authority (certifi's first), removed when the process ends."""
+    end = "-----END CERTIFICATE-----"
+    bundle = Path(certifi.where()).read_text(encoding="utf-8")
+    folder = tempfile.mkdtemp(prefix="inferno-bot-tests-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "one-authority.pem"
+    path.write_text(bundle[: bundle.index(end) + len(end)] + "\n", encoding="utf-8")
+    return str(path)
+
+
+@contextlib.contextmanager
+def plain_http_trust() -> Iterator[None]:
+    """While the bot is created: aiogram's session loads a trust store of one authority instead
+    of certifi's ~150, which costs 40-60 ms of CPU for every started bot. The fakes speak plain
+    HTTP, so no certificate is ever checked against it. ``certifi.where()`` is how aiogram finds
+    its bundle. (The provider client builds its store on its first call, outside this.)"""
+    authority = _one_authority()
+    with mock.patch.object(certifi, "where", lambda: authority):
+        yield
 
 
 def make_settings(tmp_path: Path, tg: FakeTelegram, inferno_url: str, **overrides: Any) -> Settings:
@@ -66,6 +104,10 @@ class BotEnv:
     _polling: asyncio.Task[None] | None = None
     # Which updates the bot has taken in (across restarts), and how many it is still handling.
     _handling: _Handling = field(default_factory=_Handling)
+    # Tests' shortcuts (running_bot sets it): one translation hub per process, a one-authority
+    # trust store, no TLS grace period on closing. The benchmark starts and stops the bot
+    # without them, as the product does.
+    shortcuts: bool = False
 
     @property
     def db(self) -> Database:
@@ -78,10 +120,16 @@ class BotEnv:
             self.settings.encryption_key_file,
             env_key=self.settings.encryption_key,
         )
-        inferno = create_inferno_client(self.settings)
-        hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
+        if self.shortcuts:
+            hub = shared_hub(self.settings.default_language)
+            inferno = create_inferno_client(self.settings)
+            with plain_http_trust():
+                self.bot = create_bot(self.settings)
+        else:
+            hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
+            inferno = create_inferno_client(self.settings)
+            self.bot = create_bot(self.settings)
         self.services = Services(settings=self.settings, db=db, inferno=inferno, hub=hub)
-        self.bot = create_bot(self.settings)
         self.dp = create_dispatcher(self.services)
         self._watch_feeding(self.dp)
         self._polling = asyncio.create_task(
@@ -116,6 +164,11 @@ class BotEnv:
             await self.services.inferno.aclose()
             await self.services.db.close()
         if self.bot is not None:
+            if self.shortcuts and isinstance(self.bot.session, AiohttpSession):
+                # aiogram's close() waits a fixed 250 ms for TLS connections to close; the fakes
+                # speak plain HTTP, so closing the client session itself is all there is to it
+                # (the session's close() then finds it closed and returns at once).
+                await (await self.bot.session.create_session()).close()
             await self.bot.session.close()
         self.services = self.bot = self.dp = self._polling = None
 
@@ -262,7 +315,14 @@ async def running_bot(
     simulator = sim or Simulator(install_delay=0.5)
     async with FakeTelegram() as tg, SimulatorServer(simulator) as server:
         settings = make_settings(tmp_path, tg, server.url, **settings_overrides)
-        env = BotEnv(tmp_path=tmp_path, tg=tg, sim=simulator, sim_server=server, settings=settings)
+        env = BotEnv(
+            tmp_path=tmp_path,
+            tg=tg,
+            sim=simulator,
+            sim_server=server,
+            settings=settings,
+            shortcuts=True,
+        )
         if start:
             await env.start()
         try:

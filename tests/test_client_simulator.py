@@ -290,7 +290,9 @@ async def test_writes_are_not_retried_on_500(env: Env) -> None:
 
 async def test_write_not_retried_after_timeout(env: Env) -> None:
     order_id = await paid_order(env)
-    client = env.new_client(timeout=0.3)
+    # Long enough for the call to reach the simulator on a busy machine (other test workers
+    # share it), where it hangs until the client gives up.
+    client = env.new_client(timeout=1.0)
     try:
         env.sim.reset_counters()
         env.sim.faults.timeout_next = 1
@@ -337,12 +339,13 @@ async def test_a_retry_gets_what_is_left_of_the_budget(env: Env) -> None:
 
 
 async def test_no_retry_is_started_without_a_useful_part_of_the_budget(env: Env) -> None:
-    timeout = 1.0
+    # Long enough that the 500 still arrives inside the budget on a busy machine.
+    timeout = 4.0
     client = env.new_client(timeout=timeout)
     try:
         env.sim.reset_counters()
-        # The 500 comes after 0.8 of the budget: a retry would need that much again.
-        env.sim.faults.latency = timeout * 0.8
+        # The 500 comes after 0.775 of the budget: less than the quarter a retry needs is left.
+        env.sim.faults.latency = timeout * 0.775
         env.sim.faults.http_500_next = 1
         with pytest.raises(ProviderUnavailable) as caught:
             await client.balance(env.creds)

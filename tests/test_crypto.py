@@ -217,3 +217,16 @@ def test_bad_encryption_key_refused(tmp_path: Path, bad: str) -> None:
     with pytest.raises(KeyFileError, match="ENCRYPTION_KEY") as info:
         KeyRing.load(bad, tmp_path / "secret.key")
     assert bad not in str(info.value)
+
+
+def test_a_fingerprint_tells_a_changed_secret_without_holding_it() -> None:
+    ring = new_keyring()
+    mark = ring.fingerprint("root-pass-1")
+    assert "root-pass-1" not in mark and mark.startswith(f"{ring.current_id}:")
+    assert ring.matches(mark, "root-pass-1") is True
+    assert ring.matches(mark, "root-pass-2") is False
+    # Keyed: another key ring makes another digest, and cannot judge this one.
+    other = new_keyring()
+    assert other.fingerprint("root-pass-1").split(":")[1] != mark.split(":")[1]
+    assert other.matches(mark, "root-pass-1") is None
+    assert ring.matches("not a fingerprint", "root-pass-1") is None

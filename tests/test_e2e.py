@@ -71,7 +71,8 @@ async def link_by_key(tg: FakeTelegram, customer: Customer) -> None:
     assert customer.key not in linked.text
 
 
-async def buy_and_install(tg: FakeTelegram, sim: Simulator) -> FakeMessage:
+async def install_summary(tg: FakeTelegram, sim: Simulator) -> FakeMessage:
+    """Buys a server and walks the install wizard up to its checked summary."""
     await say(tg, "/menu")
     await tap(tg, "Buy a server")
     await tap(tg, "VPS Start")
@@ -83,7 +84,12 @@ async def buy_and_install(tg: FakeTelegram, sim: Simulator) -> FakeMessage:
     await tap(tg, "laptop")
     summary = await tap(tg, "Continue")
     if any("Check the settings" in b.text for b in summary.buttons()):
-        await tap(tg, "Check the settings")
+        summary = await tap(tg, "Check the settings")
+    return summary
+
+
+async def buy_and_install(tg: FakeTelegram, sim: Simulator) -> FakeMessage:
+    await install_summary(tg, sim)
     queued = await tap(tg, "Install")
     assert "queued" in queued.text.lower()
     return queued
@@ -182,6 +188,52 @@ async def test_sigkill_mid_install_still_notifies_exactly_once(tmp_path: Path) -
         assert await proc.stop(signal.SIGTERM) == 0
         ready = [m for m in tg.bot_messages(UID) if "Your server is ready" in m.text]
         assert len(ready) == 1
+        assert_no_secrets(proc, customer.key, PASSWORD)
+
+
+async def test_sigkill_while_the_provider_holds_the_install_answer(tmp_path: Path) -> None:
+    """The confirmation is spent and ``run=1`` carried out, but the answer is still on its way
+    when the process dies: after the restart the watcher finds the install and announces the
+    server exactly once, and the message the install was confirmed in follows it."""
+    sim = Simulator(install_delay=3.0)
+    customer = sim.add_customer(email="hold@example.com", password=PASSWORD, balance="100.00")
+    sim.handle(
+        "sshkey.add",
+        {"cid": str(customer.cid), "sshkey": make_public_key("h"), "name": "laptop"},
+        customer.key,
+    )
+    async with bot_process(tmp_path, sim) as (proc, tg, _server):
+        await wait_started(tg, proc)
+        await link_by_key(tg, customer)
+        summary = await install_summary(tg, sim)
+        sim.faults.hold("install")
+        await tg.tap_button(UID, "Install", message_id=summary.message_id)
+        await tg.wait_for(lambda: sim.held == 1, TIMEOUT, "the provider to hold its answer")
+        assert sim.runs["install"] == 1
+
+        assert await proc.stop(signal.SIGKILL) == -signal.SIGKILL
+        sim.faults.release_held()
+        assert not [m for m in tg.bot_messages(UID) if "queued" in m.text.lower()]
+
+        await proc.start()
+        await wait_started(tg, proc)
+        ready = await tg.wait_for_bot_message(
+            UID, lambda m: "Your server is ready" in m.text, timeout=TIMEOUT
+        )
+        server_ip = customer.orders[-1].server.ip  # type: ignore[union-attr]
+        assert server_ip and server_ip in ready.text
+        status = tg.message(UID, summary.message_id)
+        await tg.wait_for(
+            lambda: "finished" in status.text, TIMEOUT, "the status message to say ready"
+        )
+        assert server_ip in status.text
+        # Several more watcher intervals (0.3 s) must stay silent.
+        await asyncio.sleep(1.5)
+        assert await proc.stop(signal.SIGTERM) == 0
+        assert len([m for m in tg.bot_messages(UID) if "Your server is ready" in m.text]) == 1
+        assert sim.runs["install"] == 1, "never sent again"
+        assert not [m for m in tg.bot_messages(UID) if "already used" in m.text]
+        assert "Traceback" not in proc.logs()
         assert_no_secrets(proc, customer.key, PASSWORD)
 
 

@@ -15,11 +15,22 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb
+from bot.handlers.install.wizard import WizCb
 from bot.inferno.client import InfernoClient
 from bot.inferno.simulator import Customer, Server, Simulator
+from bot.services.watcher import UNKNOWN_GRACE
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, creds_of, hold_second_call, labels, paid_order, running_bot
+from tests.harness import (
+    PASSWORD,
+    BotEnv,
+    creds_of,
+    hold_second_call,
+    labels,
+    paid_order,
+    running_bot,
+)
 from tests.storage_helpers import actions_of, watches_of
+from tests.watch_helpers import age_watches, force_due, watcher_of, woken_pass_done
 
 UID = 7001
 OTHER_UID = 7002
@@ -31,6 +42,15 @@ async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
     """Installs stay queued for a minute, so no "ready" message interleaves with the flow."""
     async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
         yield bot_env
+
+
+@pytest.fixture
+async def quiet(tmp_path: Path) -> AsyncIterator[BotEnv]:
+    """Installs take an hour and the watcher runs only when woken: the test runs its passes
+    itself, moving the watch through time."""
+    sim = Simulator(install_delay=3600.0)
+    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0, watch_timeout=7200.0) as e:
+        yield e
 
 
 @pytest.fixture
@@ -389,7 +409,7 @@ async def test_reinstall_needs_a_second_confirmation_naming_the_ip(env: BotEnv) 
     await double_tap(env, UID, f"erase {ip}")
     assert (env.sim.calls["reinstall"], env.sim.runs["reinstall"]) == (2, 1)
     assert server.installing and server.template == "ubuntu2404"
-    assert "Installation queued" in env.tg.message(UID, warning.message_id).text
+    assert "Reinstallation queued" in env.tg.message(UID, warning.message_id).text
     (watch,) = await watches_of(env.db, UID)
     assert (watch.kind, watch.order_id) == ("reinstall", order_id)
     actions = await actions_of(env.db, UID)
@@ -496,7 +516,8 @@ async def test_entry_checks_the_order_belongs_to_the_user(env: BotEnv) -> None:
     no_server = await open_wizard(env, UID, unpaid, InstallMode.REINSTALL)
     assert "Order not active" in no_server.text or "no server" in no_server.text
     stranger_reinstall = await open_wizard(env, UID, foreign, InstallMode.REINSTALL)
-    assert "did not confirm order" in stranger_reinstall.text
+    assert "not in your account" in stranger_reinstall.text
+    assert not [r for r in env.sim.requests if r.names(foreign)], "never asked about it"
 
     for forged in ("is:abc:i", "is:1' OR 1=1:i", "is:47001:z", "iw:zz", "iw:y:"):
         menu = await env.say(UID, "/menu")
@@ -602,4 +623,265 @@ async def test_a_secret_typed_as_a_filter_is_deleted_and_never_shown(many: BotEn
     assert not env.tg.message(UID, kept.message_id).deleted
     assert "Filter: centos7-64-default" in filtered.text
     assert template_labels(filtered) == expected_labels(env, "centos7-64-default")
+    assert env.tg.errors == []
+
+
+# --------------------------------------------------------------------------- a crash mid-call
+
+
+async def debian_summary(env: BotEnv, customer: Customer, uid: int = UID) -> FakeMessage:
+    """A new paid order's install wizard at its checked summary: Debian 12, no key."""
+    order_id = await paid_order(env, customer)
+    await open_wizard(env, uid, order_id)
+    await env.tap(uid, "Debian 12")
+    return await env.tap(uid, "without a key" if uid == UID else "без ключа")
+
+
+async def test_the_watch_is_written_with_the_spent_confirmation_before_the_answer(
+    quiet: BotEnv,
+) -> None:
+    env = quiet
+    customer = await env.linked(UID)
+    summary = await debian_summary(env, customer)
+    order_id = customer.orders[-1].id
+    token = WizCb.unpack(summary.button("Install").callback_data or "").value
+    env.sim.faults.hold("install")
+    await env.tg.tap_button(UID, "Install", message_id=summary.message_id)
+    await env.tg.wait_for(lambda: env.sim.held == 1, message="the provider to hold its answer")
+
+    # run=1 is carried out and its answer is still on the way: a kill -9 now must not lose
+    # the install, so its watch is already written, and the confirmation spent with it.
+    (watch,) = await watches_of(env.db, UID)
+    assert (watch.order_id, watch.kind) == (str(order_id), "install")
+    assert watch.outcome_unknown and watch.accepted_at is None
+    assert watch.status_message_id == summary.message_id
+    assert await env.db.confirmations.peek(UID, token) is None
+    # The watcher leaves it alone while this process still waits for the answer.
+    polled = env.sim.calls["getinfo"]
+    await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    assert env.sim.calls["getinfo"] == polled
+
+    env.sim.faults.release_held()
+    await env.settle()
+    (watch,) = await watches_of(env.db, UID)
+    assert not watch.outcome_unknown and watch.accepted_at is not None
+    assert "Installation queued" in env.tg.message(UID, summary.message_id).text
+    assert env.sim.runs["install"] == 1
+    assert env.tg.errors == []
+
+
+async def test_an_unreadable_install_answer_is_followed_to_the_ready_message(env: BotEnv) -> None:
+    customer = await env.linked(UID)
+    summary = await debian_summary(env, customer)
+    order_id = str(customer.orders[-1].id)
+    # The install is carried out; a PHP warning in front of its answer makes it unreadable.
+    env.sim.faults.only_action = "install"
+    env.sim.faults.warning_next = 1
+    status = await env.tap(UID, "Install")
+    assert status.message_id == summary.message_id
+    assert env.sim.runs["install"] == 1
+    # The watcher may already have followed up on it: the message's texts, in order.
+    texts = [text for text, *_ in status.history] + [status.text]
+    said = next(t for t in texts if "cannot tell yet" in t)
+    assert "I am checking" in said
+    await env.tg.wait_for(
+        lambda: "Installation started" in status.text, message="the watcher to find the install"
+    )
+    env.sim.complete_installs()
+    ready = await env.tg.wait_for_bot_message(
+        UID, lambda m: "Your server is ready" in m.text, timeout=10
+    )
+    ip = server_at(env, customer, order_id).ip
+    assert ip and ip in ready.text
+    await env.tg.wait_for(lambda: "Installation finished" in status.text, message="ready")
+    assert ip in status.text
+    await env.settle()
+    assert len([m for m in env.tg.bot_messages(UID) if "Your server is ready" in m.text]) == 1
+    actions = await actions_of(env.db, UID)
+    assert [(a.action, a.result) for a in actions] == [("install", "unknown:UnreadableAnswer")]
+    assert env.sim.runs["install"] == 1
+    assert env.tg.errors == []
+
+
+async def test_an_install_the_provider_never_got_is_reported_as_maybe_not_sent(
+    env: BotEnv,
+) -> None:
+    customer = await env.linked(UID)
+    summary = await debian_summary(env, customer)
+    order_id = str(customer.orders[-1].id)
+    # The call hangs before the provider does anything, until the client gives up.
+    env.sim.faults.only_action = "install"
+    env.sim.faults.timeout_next = 1
+    unknown = await env.tap(UID, "Install")
+    assert "cannot tell yet" in unknown.text
+    assert env.sim.runs["install"] == 0
+    (watch,) = await watches_of(env.db, UID)
+    assert watch.outcome_unknown
+
+    # A provider may take a moment to show a queued install: a few looks give no verdict.
+    polled = env.sim.calls["getinfo"]
+    await env.tg.wait_for(lambda: env.sim.calls["getinfo"] >= polled + 3, message="polls")
+    assert not [m for m in env.tg.bot_messages(UID) if "may not have been sent" in m.text]
+
+    await age_watches(env.db, UNKNOWN_GRACE)
+    notice = await env.tg.wait_for_bot_message(
+        UID,
+        lambda m: "may not have been sent" in m.text,
+        timeout=10,
+        after=summary.message_id,
+    )
+    assert labels(notice) == ["🖥 Open the server", "🔁 Install again…"]
+    assert "may not have been sent" in env.tg.message(UID, summary.message_id).text
+    await env.settle()
+    assert await watches_of(env.db, UID) == []
+
+    again = await env.tap(UID, "Install again")
+    assert "Step 1 of 3" in again.text, again.text
+    assert order_id in again.text
+    assert env.sim.runs["install"] == 0
+    assert env.tg.errors == []
+
+
+# --------------------------------------------------------------------------- the status message
+
+FOLLOWED = {
+    "en": {
+        "queued": "Installation queued",
+        "progress": (
+            "⏳ Installation of order {order} (Debian 12): installing, {minutes} minutes so far."
+        ),
+        "ready": (
+            "✅ Installation finished for order {order}: Debian 12.\nThe server is ready at {ip}."
+        ),
+        "push": "Your server is ready",
+    },
+    "ru": {
+        "queued": "Установка поставлена в очередь",
+        "progress": (
+            "⏳ Установка заказа {order} (Debian 12): устанавливается, прошло {minutes} минуты."
+        ),
+        "ready": "✅ Установка завершена для заказа {order}: Debian 12.\nСервер готов, адрес {ip}.",
+        "push": "✅ Сервер готов",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+async def test_the_install_message_follows_the_install(quiet: BotEnv, language: str) -> None:
+    env = quiet
+    words = FOLLOWED[language]
+    uid = UID if language == "en" else OTHER_UID
+    customer = await env.linked(uid, language=language)
+    summary = await debian_summary(env, customer, uid)
+    order_id = str(customer.orders[-1].id)
+    queued = await env.tap(uid, "✅")
+    assert queued.message_id == summary.message_id
+    assert words["queued"] in queued.text
+    await woken_pass_done(env)
+    watcher = watcher_of(env)
+    message = env.tg.message(uid, queued.message_id)
+    edits = message.edit_count
+
+    async def sweep() -> None:
+        await force_due(env.db)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+
+    await age_watches(env.db, 180)
+    await sweep()
+    assert message.text == words["progress"].format(order=order_id, minutes=3)
+    assert message.edit_count == edits + 1
+    assert labels(message) == labels(queued), "the keyboard stays"
+    # At most one edit a minute.
+    await sweep()
+    assert message.edit_count == edits + 1
+    await age_watches(env.db, 60)
+    await sweep()
+    assert message.text == words["progress"].format(order=order_id, minutes=4)
+
+    env.sim.complete_installs()
+    await sweep()
+    ip = server_at(env, customer, order_id).ip
+    assert message.text == words["ready"].format(order=order_id, ip=ip)
+    pushes = [m for m in env.tg.bot_messages(uid) if words["push"] in m.text]
+    assert len(pushes) == 1 and pushes[0].message_id != message.message_id
+    final = message.edit_count
+    for _ in range(2):
+        await sweep()
+    assert message.edit_count == final
+    assert env.tg.errors == []
+
+
+ENDINGS = {
+    ("en", "timeout"): ("Installation is taking longer than usual for order", "longer than usual"),
+    ("ru", "timeout"): ("Установка идёт дольше обычного для заказа", "дольше обычного"),
+    ("en", "key"): (
+        "I stopped following the installation of order",
+        "no longer accepts your API key",
+    ),
+    ("ru", "key"): ("Я перестал следить за установкой заказа", "больше не принимает"),
+}
+
+
+@pytest.mark.parametrize(("language", "ending"), list(ENDINGS))
+async def test_the_install_message_says_how_the_watch_ended(
+    quiet: BotEnv, language: str, ending: str
+) -> None:
+    env = quiet
+    status_text, push_text = ENDINGS[(language, ending)]
+    uid = UID if language == "en" else OTHER_UID
+    customer = await env.linked(uid, language=language)
+    await debian_summary(env, customer, uid)
+    queued = await env.tap(uid, "✅")
+    await woken_pass_done(env)
+    if ending == "timeout":
+        await age_watches(env.db, env.settings.watch_timeout + 60)
+    else:
+        await client(env).get_api_key(customer.email, PASSWORD, generate=True)
+    watcher = watcher_of(env)
+    for _ in range(2):
+        await force_due(env.db)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    message = env.tg.message(uid, queued.message_id)
+    assert status_text in message.text
+    assert labels(message) == labels(queued)
+    others = [m for m in env.tg.bot_messages(uid) if m.message_id != message.message_id]
+    assert len([m for m in others if push_text in m.text]) == 1, "and the notification"
+    assert await env.db.watches.open() == []
+    assert env.tg.errors == []
+
+
+async def test_a_reinstall_says_so_and_the_server_list_keeps_its_ip(quiet: BotEnv) -> None:
+    env = quiet
+    customer = await env.linked(UID)
+    order_id = await paid_order(env, customer)
+    await client(env).install(creds_of(customer), order_id, "debian12", [], run=True)
+    env.sim.complete_installs()
+    ip = server_at(env, customer, order_id).ip
+    await open_wizard(env, UID, order_id, InstallMode.REINSTALL)
+    await env.tap(UID, "Ubuntu 24.04")
+    await env.tap(UID, "without a key")
+    await env.tap(UID, "Reinstall…")
+    queued = await env.tap(UID, f"erase {ip}")
+    assert "Reinstallation queued" in queued.text and "Installation" not in queued.text
+    await woken_pass_done(env)
+
+    # The provider shows no address while it reinstalls; the list shows the one it had.
+    listing = await env.command(UID, "/servers")
+    assert ip in listing.text and "no IP yet" not in listing.text
+    assert any(ip in label for label in labels(listing))
+
+    watcher = watcher_of(env)
+    await age_watches(env.db, 120)
+    await force_due(env.db)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    message = env.tg.message(UID, queued.message_id)
+    assert message.text == (
+        f"⏳ Reinstallation of order {order_id} (Ubuntu 24.04): installing, 2 minutes so far."
+    )
+    env.sim.complete_installs()
+    await force_due(env.db)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert message.text.startswith("✅ Reinstallation finished for order")
+    assert ip in message.text
+    assert len([m for m in env.tg.bot_messages(UID) if "Your server is ready" in m.text]) == 1
     assert env.tg.errors == []

@@ -44,7 +44,8 @@ def normal(text: str) -> str:
 
 
 def pieces(line: str) -> tuple[list[str], list[str]]:
-    """A "Bot:" line's text pieces and button labels."""
+    """A "Bot:" line's text pieces and button labels; a note in brackets first is skipped."""
+    line = re.sub(r"^\([^)]*\)", "", line)
     buttons = re.findall(r"\[([^\]]+)\]", line)
     text = re.sub(r"\[[^\]]+\]", " ", line)
     return [normal(p) for p in re.split(r"…| · ", text) if normal(p)], buttons

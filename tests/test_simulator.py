@@ -656,7 +656,8 @@ async def test_standalone_module() -> None:
     )
     try:
         assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        # A bound, not a pause: the line comes as soon as the process has started.
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         assert "cid=777" in line
         assert DEMO_KEY in line
         assert "demo@example.com" in line

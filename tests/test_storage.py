@@ -15,6 +15,7 @@ from bot.storage import (
     DecryptionError,
     KeyRing,
     SchemaTooNewError,
+    WatchIntent,
     WatchPoll,
 )
 from bot.storage.connection import Executor, Params
@@ -617,3 +618,71 @@ async def test_every_statement_of_the_front_door_holds_the_lock(
         await asyncio.sleep(0.05)
         assert not outside.done(), "waits for the open transaction"
     await outside
+
+
+async def test_a_confirmed_install_is_watched_in_the_transaction_that_spends_it(
+    db: Database, clock: Clock
+) -> None:
+    token = await db.confirmations.issue(1, "reinstall", {"order": "o1"})
+    intent = WatchIntent(order_id="o1", template="alma-9", known_ip="10.0.0.1", password="r00t")
+    started = await db.watches.start_confirmed(
+        1,
+        token,
+        {"install", "reinstall"},
+        chat_id=100,
+        status_message_id=7,
+        intent=lambda _: intent,
+    )
+    assert started is not None
+    confirmation, watch = started
+    assert confirmation.payload == {"order": "o1"}
+    assert (watch.kind, watch.order_id, watch.status_message_id) == ("reinstall", "o1", 7)
+    assert watch.outcome_unknown and watch.accepted_at is None
+    assert watch.known_ip == "10.0.0.1"
+    assert watch.password_mac and "r00t" not in watch.password_mac
+    assert db.watches.same_password(watch, "r00t") is True
+    assert db.watches.same_password(watch, "new-one") is False
+    assert await db.confirmations.peek(1, token) is None, "spent with it"
+    # Spent once: a second tap writes nothing.
+    assert (
+        await db.watches.start_confirmed(
+            1, token, {"reinstall"}, chat_id=100, status_message_id=7, intent=lambda _: intent
+        )
+        is None
+    )
+    clock.now += 5
+    await db.watches.accepted(watch.id)
+    accepted = await watch_by_id(db, watch.id)
+    assert accepted is not None and not accepted.outcome_unknown
+    assert accepted.accepted_at == accepted.next_poll_at == clock.now
+    assert await db.watches.known_ips(1) == {"o1": "10.0.0.1"}
+    await db.watches.mark_notified(watch.id)
+    ended = await watch_by_id(db, watch.id)
+    assert ended is not None and ended.password_mac is None
+    assert await db.watches.known_ips(1) == {}
+
+
+async def test_a_declined_confirmation_is_left_unspent_and_nothing_is_watched(
+    db: Database,
+) -> None:
+    token = await db.confirmations.issue(1, "install", {"order": "o2"})
+    declined = await db.watches.start_confirmed(
+        1, token, {"install"}, chat_id=1, status_message_id=None, intent=lambda _: None
+    )
+    assert declined is None
+    assert await db.confirmations.peek(1, token) is not None
+    assert await watches_of(db, 1) == []
+    # Another user's token is neither spent nor watched.
+    assert (
+        await db.watches.start_confirmed(
+            2,
+            token,
+            {"install"},
+            chat_id=2,
+            status_message_id=None,
+            intent=lambda _: WatchIntent(order_id="o2", template="x"),
+        )
+        is None
+    )
+    assert await db.confirmations.peek(1, token) is not None
+    assert await watches_of(db, 2) == []

@@ -9,12 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.inferno.simulator import Customer, Simulator
+from bot.inferno.models import ServerInfo
+from bot.inferno.simulator import Customer, Server, Simulator
 from bot.middlewares.flood_wait import MAX_FLOOD_WAIT
-from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
-from bot.storage import WatchPoll
+from bot.services.watcher import (
+    REINSTALL_SETTLE,
+    UNKNOWN_GRACE,
+    WATCHER_TASK,
+    InstallWatcher,
+    status_keyboard,
+)
+from bot.storage import Watch, WatchIntent, WatchPoll
 from tests.harness import PASSWORD, BotEnv, creds_of, paid_order, running_bot
 from tests.storage_helpers import watches_of
+from tests.watch_helpers import age_watches, force_due, watcher_of
 
 UID = 5001
 
@@ -40,13 +48,6 @@ async def background_pass_done(env: BotEnv) -> None:
             return
         await asyncio.sleep(0.05)
     assert await env.db.watches.open() == []
-
-
-def watcher_of(env: BotEnv) -> InstallWatcher:
-    assert env.dp is not None
-    watcher = env.dp["watcher"]
-    assert isinstance(watcher, InstallWatcher)
-    return watcher
 
 
 @pytest.fixture
@@ -107,20 +108,9 @@ async def test_provider_errors_back_off_then_recover(quiet_env: BotEnv) -> None:
     calls = env.sim.calls["getinfo"]
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert env.sim.calls["getinfo"] == calls
-    await force_due(env)
+    await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) == 1
-
-
-async def force_due(env: BotEnv) -> None:
-    await env.db.watches.update_progress_many(
-        [WatchPoll(w.id, w.last_state, w.failures, 0) for w in await env.db.watches.open()]
-    )
-
-
-async def age_watches(env: BotEnv, seconds: float) -> None:
-    """Every open watch as if started ``seconds`` earlier (past the watch timeout, say)."""
-    await env.db._conn.execute("UPDATE watches SET started_at = started_at - ?", (seconds,))
 
 
 async def test_a_sweep_sleeps_until_the_soonest_watch_due_or_not(tmp_path: Path) -> None:
@@ -141,7 +131,7 @@ async def _sweep_sleeps_until_the_soonest_watch(env: BotEnv) -> None:
     delay = await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert delay is not None and 90 < delay <= 100, "the watch not due in this pass comes first"
     await env.db.watches.delete(later.id)
-    await force_due(env)
+    await force_due(env.db)
     delay = await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert delay is not None and 3590 < delay <= 3600, "the polled watch, one interval on"
 
@@ -219,7 +209,7 @@ async def test_second_install_replaces_the_watch(quiet_env: BotEnv) -> None:
     env.sim.complete_installs()
     watcher = watcher_of(env)
     for _ in range(3):
-        await force_due(env)
+        await force_due(env.db)
         await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) <= 1
 
@@ -239,11 +229,11 @@ async def test_reinstall_is_not_ready_until_seen_installing(quiet_env: BotEnv) -
     assert len(ready_messages(env)) == 1
     assert env.services is not None
     await env.services.inferno.reinstall(creds_of(customer), order_id, "ubuntu2404", [], run=True)
-    await force_due(env)
+    await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) == 1
     env.sim.complete_installs()
-    await force_due(env)
+    await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) == 2
 
@@ -277,7 +267,7 @@ async def test_flood_control_keeps_every_message_for_a_later_pass(
     if message == "ready":
         env.sim.complete_installs()
     elif message == "timeout":
-        await age_watches(env, 3600)
+        await age_watches(env.db, 3600)
     else:
         assert env.services is not None
         await env.services.inferno.get_api_key(customer.email, PASSWORD, generate=True)
@@ -289,7 +279,7 @@ async def test_flood_control_keeps_every_message_for_a_later_pass(
     assert not [m for m in env.tg.bot_messages(UID) if expected in m.text]
     (watch,) = await env.db.watches.open()
     assert watch.failures == 0, "flood control is not the provider's failure"
-    await force_due(env)
+    await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len([m for m in env.tg.bot_messages(UID) if expected in m.text]) == 1
     assert await env.db.watches.open() == []
@@ -306,8 +296,8 @@ async def test_a_ready_message_held_back_past_the_timeout_still_says_ready(
     watcher = watcher_of(env)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert ready_messages(env) == []
-    await age_watches(env, 3600)
-    await force_due(env)
+    await age_watches(env.db, 3600)
+    await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) == 1
     assert not [m for m in env.tg.bot_messages(UID) if "longer than usual" in m.text]
@@ -353,8 +343,8 @@ async def _progress_edit_keeps_the_buttons(env: BotEnv) -> None:
         UID, "Install queued", reply_markup=status_keyboard(i18n, order_id)
     )
     await env.db.watches.set_status_message(watch.id, queued.message_id)
-    await age_watches(env, 600)
-    await force_due(env)
+    await age_watches(env.db, 600)
+    await force_due(env.db)
     await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
     message = env.tg.message(UID, queued.message_id)
     assert message.text != "Install queued", "the progress was written into the message"
@@ -362,3 +352,236 @@ async def _progress_edit_keeps_the_buttons(env: BotEnv) -> None:
         b.text for row in status_keyboard(i18n, order_id).inline_keyboard for b in row
     ]
     assert env.tg.errors == []
+
+
+# --------------------------------------------------------------------------- reinstalls
+
+
+async def watch_as_confirmed(
+    env: BotEnv,
+    order_id: str,
+    kind: str,
+    *,
+    before: ServerInfo | None = None,
+    accepted: bool = True,
+    status_message_id: int | None = None,
+) -> Watch:
+    """A watch written as the install handler writes it: with the spent confirmation, the
+    server as it was just before (for a reinstall), then accepted — or, with
+    ``accepted=False``, as a process that died waiting for the provider's answer left it."""
+    token = await env.db.confirmations.issue(UID, kind, {"order": order_id, "template": "x"})
+    intent = WatchIntent(
+        order_id=order_id,
+        template="ubuntu2404",
+        known_ip=before.ip if before else None,
+        password=before.password if before else None,
+    )
+    started = await env.db.watches.start_confirmed(
+        UID,
+        token,
+        {kind},
+        chat_id=UID,
+        status_message_id=status_message_id,
+        intent=lambda _confirmation: intent,
+    )
+    assert started is not None
+    _, watch = started
+    if accepted:
+        await env.db.watches.accepted(watch.id)
+    return watch
+
+
+async def installed_server(env: BotEnv, customer: Customer) -> tuple[str, ServerInfo]:
+    """A paid order with a finished server, and what ``getinfo`` says of it."""
+    assert env.services is not None
+    order_id = await paid_order(env, customer)
+    await env.services.inferno.install(creds_of(customer), order_id, "debian12", [], run=True)
+    env.sim.complete_installs()
+    info = await env.services.inferno.get_info(creds_of(customer), order_id)
+    assert info.is_ready and info.password
+    return order_id, info
+
+
+def database_bytes(database: Path) -> bytes:
+    """The database and its WAL/SHM companions, raw."""
+    return b"".join(f.read_bytes() for f in database.parent.glob(f"{database.name}*"))
+
+
+def sim_server(customer: Customer, order_id: str) -> Server:
+    order = customer.order(order_id)
+    assert order is not None and order.server is not None
+    return order.server
+
+
+async def test_a_reinstall_finished_while_the_provider_was_unreachable_is_announced_once(
+    tmp_path: Path,
+) -> None:
+    sim = Simulator(install_delay=3600.0)
+    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0, watch_timeout=600.0) as env:
+        assert env.services is not None
+        customer = await env.linked(UID)
+        order_id, before = await installed_server(env, customer)
+        watch = await watch_as_confirmed(env, order_id, "reinstall", before=before)
+        assert before.password and watch.password_mac
+        stored = database_bytes(env.settings.database_path)
+        assert before.password.encode() not in stored, "only a keyed digest is stored"
+        await env.services.inferno.reinstall(
+            creds_of(customer), order_id, "ubuntu2404", [], run=True
+        )
+        # The provider is unreachable while the reinstall runs and finishes.
+        sim.faults.only_action = "getinfo"
+        sim.faults.http_500_next = 1000
+        watcher = watcher_of(env)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        sim.complete_installs()
+        assert sim_server(customer, order_id).password != before.password, "a new password"
+        await force_due(env.db)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        assert env.tg.bot_messages(UID) == []
+        (watch,) = await env.db.watches.open()
+        assert watch.failures == 2 and watch.last_state is None, "never seen down"
+
+        sim.faults.clear()
+        await force_due(env.db)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        assert len(ready_messages(env)) == 1
+        (ended,) = await watches_of(env.db, UID)
+        assert ended.notified and ended.password_mac is None, "no digest kept once it ended"
+        # Past the watch's time: nothing more, no "taking longer than usual".
+        await age_watches(env.db, 3600)
+        for _ in range(2):
+            await force_due(env.db)
+            await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        assert len(ready_messages(env)) == 1
+        assert not [m for m in env.tg.bot_messages(UID) if "longer than usual" in m.text]
+        assert env.tg.errors == []
+
+
+async def test_a_reinstall_without_a_password_to_compare_is_ready_after_a_while(
+    tmp_path: Path,
+) -> None:
+    sim = Simulator(install_delay=3600.0)
+    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0, watch_timeout=7200.0) as env:
+        assert env.services is not None
+        customer = await env.linked(UID)
+        order_id, before = await installed_server(env, customer)
+        # A provider that shows no root password: only the time since it accepted can tell.
+        sim_server(customer, order_id).password = ""
+        await watch_as_confirmed(env, order_id, "reinstall", before=None)
+        await env.services.inferno.reinstall(
+            creds_of(customer), order_id, "ubuntu2404", [], run=True
+        )
+        sim.complete_installs()
+        sim_server(customer, order_id).password = ""
+        watcher = watcher_of(env)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        assert ready_messages(env) == [], "running, as before the reinstall: not yet"
+        await age_watches(env.db, REINSTALL_SETTLE)
+        await force_due(env.db)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+        assert len(ready_messages(env)) == 1
+        assert before.ip and before.ip in ready_messages(env)[0]
+
+
+async def test_a_reinstall_whose_answer_never_came_is_found_and_announced(
+    quiet_env: BotEnv,
+) -> None:
+    env = quiet_env
+    assert env.services is not None
+    customer = await env.linked(UID)
+    order_id, before = await installed_server(env, customer)
+    await watch_as_confirmed(env, order_id, "reinstall", before=before, accepted=False)
+    # The provider carried it out (and, quickly, finished it); the bot died before the answer.
+    await env.services.inferno.reinstall(creds_of(customer), order_id, "ubuntu2404", [], run=True)
+    env.sim.complete_installs()
+    await watcher_of(env).sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert await env.db.watches.open() == []
+    assert env.tg.errors == []
+
+
+async def test_a_reinstall_that_never_reached_the_provider_may_not_have_been_sent(
+    quiet_env: BotEnv,
+) -> None:
+    env = quiet_env
+    customer = await env.linked(UID)
+    order_id, before = await installed_server(env, customer)
+    await watch_as_confirmed(env, order_id, "reinstall", before=before, accepted=False)
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert env.tg.bot_messages(UID) == [], "the same server, same password: no verdict yet"
+    (watch,) = await env.db.watches.open()
+    assert watch.outcome_unknown
+    await age_watches(env.db, UNKNOWN_GRACE)
+    await force_due(env.db)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    (notice,) = env.tg.bot_messages(UID)
+    assert "reinstallation of order" in notice.text and "may not have been sent" in notice.text
+    assert [b.text for b in notice.buttons()] == ["🖥 Open the server", "🔁 Reinstall again…"]
+    assert ready_messages(env) == []
+    assert await watches_of(env.db, UID) == []
+    assert env.sim.runs["reinstall"] == 0
+
+
+# --------------------------------------------------------------------------- the status message
+
+
+async def status_message(env: BotEnv, order_id: str) -> int:
+    """A message for the watch to draw into, as the install handler leaves one."""
+    assert env.bot is not None and env.services is not None
+    i18n = env.services.hub.get("en")
+    queued = await env.bot.send_message(
+        UID, "Install queued", reply_markup=status_keyboard(i18n, order_id)
+    )
+    (watch,) = await env.db.watches.open()
+    await env.db.watches.set_status_message(watch.id, queued.message_id)
+    return queued.message_id
+
+
+async def test_a_ready_push_held_back_does_not_draw_the_status_again(quiet_env: BotEnv) -> None:
+    env = quiet_env
+    customer = await env.linked(UID)
+    order_id = await start_install(env, customer)
+    message_id = await status_message(env, order_id)
+    env.sim.complete_installs()
+    env.tg.rate_limit(UID, retry_after=int(MAX_FLOOD_WAIT) + 5)  # longer than the session waits
+    watcher = watcher_of(env)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    status = env.tg.message(UID, message_id)
+    assert "Installation finished" in status.text
+    assert ready_messages(env) == []
+    edits = status.edit_count
+
+    await force_due(env.db)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert status.edit_count == edits, "the same screen is not sent again"
+    assert [e.method for e in env.tg.errors] == ["sendMessage"]
+
+
+async def test_a_deleted_status_message_is_let_go_quietly(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=7200.0) as env:
+        await _deleted_status_message_is_let_go(env)
+
+
+async def _deleted_status_message_is_let_go(env: BotEnv) -> None:
+    customer = await env.linked(UID)
+    order_id = await start_install(env, customer)
+    message_id = await status_message(env, order_id)
+    env.tg.message(UID, message_id).deleted = True  # the user deleted it
+    watcher = watcher_of(env)
+    for _ in range(3):
+        await age_watches(env.db, 120)
+        await force_due(env.db)
+        await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    edits = [
+        r for r in env.tg.calls("editMessageText") if int(r.params["message_id"]) == message_id
+    ]
+    assert len(edits) == 1, "tried once, then let go"
+    (watch,) = await env.db.watches.open()
+    assert watch.status_message_id is None
+    env.sim.complete_installs()
+    await force_due(env.db)
+    await watcher.sweep(env.bot)  # type: ignore[arg-type]
+    assert len(ready_messages(env)) == 1
+    assert [e.description for e in env.tg.errors] == ["Bad Request: message to edit not found"]

@@ -1,6 +1,6 @@
 """Pieces several areas' handlers share: whose event it is, buttons, provider ids fit for
-callback data, the load-or-explain step in front of a provider list (typing hint, Retry on
-failure) and the run of a confirmed action."""
+callback data, whether an order is the user's own, the load-or-explain step in front of a
+provider list (typing hint, Retry on failure) and the run of a confirmed action."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiogram import Bot
@@ -18,6 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.navigation import back_to_menu_button
 from bot.i18n import Translator, per_locale
+from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
@@ -43,6 +45,9 @@ log = logging.getLogger(__name__)
 # the ":" separator or blow the 64-byte limit of callback data. An entry with another id is
 # listed without a button.
 _PROVIDER_ID = re.compile(r"[0-9]{1,20}")
+
+# Order (and service) statuses that are not a server the user can have: unpaid or gone.
+NOT_A_SERVER = frozenset({"pending", "cancelled", "terminated", "fraud"})
 
 # Words a VPS customer types that are not secrets, though they mix letters and digits: host names
 # (the last label is letters only) and IPv4 addresses, optionally with user@ and :port; versions
@@ -122,6 +127,40 @@ async def delete_pasted_secret(
 
 def is_provider_id(value: str | None) -> bool:
     return value is not None and _PROVIDER_ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class OwnOrder:
+    """An order found among the user's own; ``status`` as their list gives it."""
+
+    order_id: str
+    status: str | None
+
+
+async def own_order(inferno: InfernoClient, creds: Credentials, order_id: str) -> OwnOrder | None:
+    """The order ``order_id`` if it is one of the account's own, else None.
+
+    Every order id that came from a button, a confirmation or a provider's answer is checked
+    here before any provider call names it (getinfo, power, password, reinstall…): the provider
+    never hears about another customer's order from us, whatever it would answer. Own means in
+    the account's ``orders`` list, or the order of one of its services that is still a server (a
+    suspended one, which ``orders`` may leave out while the server list shows it).
+
+    Both lists are read with the account's own key, from the client's read cache while it is
+    fresh: the client drops an account's lists on each of its writes, so the bot's own actions
+    (a cancel) are seen at once; a change made elsewhere may take ``READ_CACHE_TTL`` to be seen,
+    and until then the provider's own refusal answers for that order. Raises ``InfernoError``
+    when a list cannot be read.
+    """
+    if not is_provider_id(order_id):
+        return None
+    for order in await inferno.orders(creds):
+        if order.id == order_id:
+            return OwnOrder(order_id, order.status)
+    for service in await inferno.services(creds):
+        if service.order_id == order_id and (service.status or "").lower() not in NOT_A_SERVER:
+            return OwnOrder(order_id, service.status)
+    return None
 
 
 def newest_first(item_id: str) -> tuple[int, str]:

@@ -20,7 +20,7 @@ from bot.handlers.navigation import back_to_menu
 from bot.handlers.servers import (
     View,
     card_button,
-    order_info,
+    for_own_order,
 )
 from bot.i18n import Html, Translator, fit
 from bot.inferno.client import InfernoClient
@@ -61,11 +61,13 @@ async def show_password(
     chat_id = query.message.chat.id if query.message else user_id
     order_id = callback_data.order_id
     await typing(bot, chat_id)
-    info = await order_info(
+    info = await for_own_order(
         i18n,
         user_id,
         order_id,
         partial(inferno.get_info, account),
+        inferno=inferno,
+        creds=account,
         action="show-password",
         retry=callback_data,
         back_to_card=True,

@@ -9,7 +9,6 @@ from aiogram import F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerCb
-from bot.handlers.common import is_provider_id
 from bot.handlers.filters import DataPrefix
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.servers import (
@@ -20,7 +19,7 @@ from bot.handlers.servers import (
     View,
     boot_button,
     card_view,
-    order_info,
+    for_own_order,
     render_card,
     service_id_of_order,
 )
@@ -81,11 +80,13 @@ async def _ask_view(
     inferno: InfernoClient,
 ) -> View:
     # The order id came from a button: it must be one of this user's servers.
-    info = await order_info(
+    info = await for_own_order(
         i18n,
         user_id,
         order_id,
         partial(inferno.get_info, creds),
+        inferno=inferno,
+        creds=creds,
         action=op.action,
         retry=PowerCb(step=PowerStep.ASK, op=op, order_id=order_id),
     )
@@ -136,30 +137,46 @@ async def do(
 ) -> None:
     user_id = query.from_user.id
     # The lock also covers redrawing the card, so a second tap's "already done" screen
-    # comes after (and shows the outcome of) the first tap's action.
+    # comes after (and shows the outcome of) the first tap's action. The order is checked
+    # before the confirmation is spent: a Retry after a failed check taps the same button.
     async with locks.hold(user_id):
-        confirmation = await db.confirmations.consume(user_id, callback_data.token, _BY_ACTION)
-        order_id = str(confirmation.payload.get("order_id", "")) if confirmation else ""
-        if confirmation is None or not is_provider_id(order_id):
-            log.info(
-                "user=%s action=power order=%s result=already-done-or-expired",
-                user_id,
-                callback_data.order_id,
-            )
-            view = await card_view(
-                i18n=i18n,
-                creds=account,
-                order_id=callback_data.order_id,
-                user_id=user_id,
-                db=db,
-                inferno=inferno,
-                notice=i18n("power-already-done"),
-            )
-        else:
-            view = await _act(
-                user_id, _BY_ACTION[confirmation.action], order_id, i18n, account, db, inferno
-            )
+        view = await for_own_order(
+            i18n,
+            user_id,
+            callback_data.order_id,
+            partial(_confirmed, user_id, callback_data.token, i18n, account, db, inferno),
+            inferno=inferno,
+            creds=account,
+            action="power",
+            retry=callback_data,
+        )
         await show(query, view.text, view.markup)
+
+
+async def _confirmed(
+    user_id: int,
+    token: str,
+    i18n: Translator,
+    creds: Credentials,
+    db: Database,
+    inferno: InfernoClient,
+    order_id: str,
+) -> View:
+    """Spends the confirmation behind the tap and acts on the user's own ``order_id``, if that
+    is the order it was issued for; else the card says it was already done (or has expired)."""
+    confirmation = await db.confirmations.consume(user_id, token, _BY_ACTION)
+    if confirmation is None or str(confirmation.payload.get("order_id")) != order_id:
+        log.info("user=%s action=power order=%s result=already-done-or-expired", user_id, order_id)
+        return await card_view(
+            i18n=i18n,
+            creds=creds,
+            order_id=order_id,
+            user_id=user_id,
+            db=db,
+            inferno=inferno,
+            notice=i18n("power-already-done"),
+        )
+    return await _act(user_id, _BY_ACTION[confirmation.action], order_id, i18n, creds, db, inferno)
 
 
 async def _act(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
@@ -26,10 +26,12 @@ from bot.handlers.callbacks import (
     ShowPasswordCb,
 )
 from bot.handlers.common import (
+    NOT_A_SERVER,
     delete_pasted_secret,
     is_provider_id,
     looks_like_credential,
     newest_first,
+    own_order,
     paged_keyboard,
     user_id_of,
 )
@@ -64,8 +66,6 @@ BUTTON_LABEL_MAX = 48
 NAME_MAX = 64
 # Power confirmations are answered within minutes; an older one is better asked again.
 POWER_CONFIRMATION_TTL = 600.0
-# Order statuses that are not a server the user can have: unpaid or gone.
-_NOT_A_SERVER = frozenset({"pending", "cancelled", "terminated", "fraud"})
 
 
 class ServersForm(StatesGroup):
@@ -143,25 +143,31 @@ def not_found_view(i18n: Translator) -> View:
     )
 
 
-async def order_info(
+async def for_own_order(
     i18n: Translator,
     user_id: int,
     order_id: str,
-    fetch: Callable[[str], Awaitable[T]],
+    work: Callable[[str], Awaitable[T]],
     *,
+    inferno: InfernoClient,
+    creds: Credentials,
     action: str,
     retry: CallbackData,
     back_to_card: bool = False,
 ) -> T | View:
-    """What ``fetch(order_id)``, a ``getinfo`` with the user's own key, gives for the order a
-    button named; or the view to show instead: "not found" for an id that is not one of this
-    user's orders (that is what a failed ``getinfo`` means), else the provider error with Retry
-    (``retry``), Back to the card if asked, and the server list. Nothing is packed from the id
-    before it was checked: a forged one may not even fit in a button."""
+    """What ``work(order_id)`` gives for the order a button named, once it proved to be one of
+    this user's own (:func:`~bot.handlers.common.own_order`); or the view to show instead:
+    "not found in your account" for any other id, and for an order the provider does not find
+    with the user's own key; else the provider error with Retry (``retry``), Back to the card if
+    asked, and the server list. Nothing is packed from the id before it was checked: a forged
+    one may not even fit in a button."""
     if not is_provider_id(order_id):
         return not_found_view(i18n)
     try:
-        return await fetch(order_id)
+        if await own_order(inferno, creds, order_id) is None:
+            log.info("user=%s action=%s order=%s result=not-own", user_id, action, order_id)
+            return not_found_view(i18n)
+        return await work(order_id)
     except InfernoError as exc:
         not_found = is_not_found(exc)
         result = "not-found" if not_found else type(exc).__name__
@@ -220,7 +226,7 @@ def collect_servers(
     for service in services:
         if service.order_id in seen or service.order_id in pending:
             continue
-        if (service.status or "").lower() in _NOT_A_SERVER:
+        if (service.status or "").lower() in NOT_A_SERVER:
             continue
         entries.append(
             Entry(
@@ -236,8 +242,14 @@ def collect_servers(
 
 
 async def list_view(
-    i18n: Translator, creds: Credentials, inferno: InfernoClient, page: int
+    i18n: Translator,
+    creds: Credentials,
+    inferno: InfernoClient,
+    page: int,
+    known_ips: Mapping[str, str] | None = None,
 ) -> View:
+    """The server list; ``known_ips`` (by order id) stand in for addresses the provider does
+    not show while a server is being reinstalled."""
     try:
         orders, services = await inferno.orders_and_services(creds)
     except InfernoError as exc:
@@ -246,6 +258,13 @@ async def list_view(
         markup = retry_keyboard(i18n, retry, back_to_menu_button(i18n))
         return View(provider_error_text(i18n, exc), markup)
     entries, pending = collect_servers(i18n, orders, services)
+    if known_ips:
+        entries = [
+            replace(entry, ip=known_ips.get(entry.order_id or ""))
+            if not entry.ip and entry.order_id in known_ips
+            else entry
+            for entry in entries
+        ]
     page, pages, start = page_bounds(len(entries), page, PAGE_SIZE)
     shown = entries[start : start + PAGE_SIZE]
 
@@ -471,11 +490,13 @@ async def card_view(
             inferno.get_info(creds, order_id), service_id_of_order(inferno, creds, order_id)
         )
 
-    found = await order_info(
+    found = await for_own_order(
         i18n,
         user_id,
         order_id,
         info_and_service,
+        inferno=inferno,
+        creds=creds,
         action="card",
         retry=ServerCb(action=ServerAction.REFRESH, order_id=order_id),
     )
@@ -503,10 +524,12 @@ async def servers_command(
     i18n: Translator,
     account: Credentials,
     inferno: InfernoClient,
+    db: Database,
 ) -> None:
     await state.clear()
     await typing(bot, message.chat.id)
-    view = await list_view(i18n, account, inferno, 0)
+    known = await db.watches.known_ips(user_id_of(message))
+    view = await list_view(i18n, account, inferno, 0, known)
     await show(message, view.text, view.markup)
 
 
@@ -517,10 +540,12 @@ async def servers_page(
     i18n: Translator,
     account: Credentials,
     inferno: InfernoClient,
+    db: Database,
 ) -> None:
     await state.clear()
     page = callback_data.page if isinstance(callback_data, ServerListCb) else 0
-    view = await list_view(i18n, account, inferno, page)
+    known = await db.watches.known_ips(query.from_user.id)
+    view = await list_view(i18n, account, inferno, page, known)
     await show(query, view.text, view.markup)
 
 
@@ -577,7 +602,14 @@ async def find_ip(
     await typing(bot, message.chat.id)
     user_id = user_id_of(message)
     try:
+        # The address goes to the provider as typed, with the user's own key: a read that
+        # changes nothing and names no order, which the provider answers from this account's
+        # servers. Its answer is shown only when the order it names is one of the user's own,
+        # so even a provider that looked further would reveal nothing through us. (Comparing
+        # with the address of each own server instead would cost a getinfo per server.)
         info = await inferno.get_info_by_ip(account, ip)
+        order_id = info.order_id or ""
+        mine = await own_order(inferno, account, order_id) is not None
     except InfernoError as exc:
         # Stay in the step: the user can send another address (or the same one again).
         if is_not_found(exc):
@@ -587,12 +619,10 @@ async def find_ip(
         log.info("user=%s find-by-ip result=%s", user_id, type(exc).__name__)
         await show(message, text, _find_markup(i18n))
         return
-    order_id = info.order_id
-    if not is_provider_id(order_id):
-        log.warning("user=%s find-by-ip: the provider gave no usable order id", user_id)
+    if not mine:
+        log.warning("user=%s find-by-ip: the answer names no order of the account", user_id)
         await show(message, i18n("servers-find-not-found", ip=ip), _find_markup(i18n))
         return
-    assert order_id is not None
     await state.clear()
     view = await render_card(
         i18n=i18n,

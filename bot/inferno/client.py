@@ -8,6 +8,7 @@ of :mod:`bot.inferno.models` or into the errors of :mod:`bot.inferno.errors`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -143,7 +144,13 @@ def _session(max_connections: int, connect_timeout: float) -> aiohttp.ClientSess
 def trusted_authorities() -> ssl.SSLContext:
     """certifi's bundle, which aiogram trusts for Telegram, unless SSL_CERT_FILE or SSL_CERT_DIR
     name others (a hoster's private or intercepting CA), as OpenSSL and httpx honour them."""
-    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    return _trust_store(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _trust_store(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    # Loading a CA bundle costs about 40 ms of CPU; a context serves any number of sessions,
+    # so every client built in one process (tests, the demo) shares it.
     if cafile and os.path.isfile(cafile):
         return ssl.create_default_context(cafile=cafile)
     if capath and os.path.isdir(capath):

@@ -24,7 +24,7 @@ import random
 import re
 import string
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +44,7 @@ __all__ = [
     "Order",
     "Product",
     "Reply",
+    "Request",
     "Server",
     "Simulator",
     "SimulatorServer",
@@ -55,6 +56,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 API_PATH: Final = "/api_client.php"
+# How many of the latest calls ``Simulator.requests`` keeps.
+REQUEST_LOG_LIMIT: Final = 10_000
 
 DEMO_EMAIL: Final = "demo@example.com"
 DEMO_PASSWORD: Final = "demo"
@@ -197,6 +200,13 @@ class Faults:
     # Each call waits latency × (1 ± up to this fraction). A real network never answers calls
     # sent together at the same instant; without jitter they come back in lockstep.
     latency_jitter: float = 0.0
+    # Not a transport fault: a provider bug in which ``getinfo`` by IP finds the server among
+    # every customer's, not only the caller's. The bot must not show what such an answer names.
+    ip_lookup_any_account: bool = False
+    # The answers of this action wait, after the call was carried out, until release_held()
+    # (or the server stops): a provider that did the work but whose answer is late.
+    hold_action: str | None = None
+    released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def clear(self) -> None:
         self.whitelist_denied = False
@@ -204,6 +214,18 @@ class Faults:
         self.warning_next = 0
         self.latency = self.latency_jitter = 0.0
         self.only_action = None
+        self.ip_lookup_any_account = False
+        self.release_held()
+
+    def hold(self, action: str) -> None:
+        """Hold the answers of ``action`` from now on (see ``hold_action``)."""
+        self.hold_action = action
+        self.released.clear()
+
+    def release_held(self) -> None:
+        """Let every held answer go, and hold no more."""
+        self.hold_action = None
+        self.released.set()
 
     def delay(self, rng: random.Random) -> float:
         if self.latency <= 0:
@@ -288,6 +310,19 @@ class Customer:
     def ssh_key(self, key_id: int | str) -> SshKey | None:
         wanted = _as_int(key_id)
         return next((k for k in self.ssh_keys if k.id == wanted), None)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call as the simulator received it: the action and its parameters, the key left out
+    (it may come as a ``key`` parameter too)."""
+
+    action: str
+    params: Mapping[str, str]
+
+    def names(self, value: str) -> bool:
+        """Whether any parameter is exactly ``value`` (an order id, an IP address…)."""
+        return value in self.params.values()
 
 
 class _Rejected(Exception):
@@ -396,14 +431,22 @@ class Simulator:
         self.install_delay = install_delay
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
+        # The latest calls with their parameters, for tests that must prove what the provider
+        # was (not) asked; bounded so that a long demo run does not grow it without end.
+        self.requests: deque[Request] = deque(maxlen=REQUEST_LOG_LIMIT)
         # Installs and reinstalls that really ran (``run=1``); ``calls`` counts dry runs too.
         self.runs: Counter[str] = Counter()
         self.in_flight = 0
+        # Answers carried out and waiting for Faults.release_held().
+        self.held = 0
         self.peak_in_flight = 0
         self.templates: dict[str, str | None] = (
             _many_templates() if many_templates else dict(_BASE_TEMPLATES)
         )
         self.products: dict[str, Product] = {p.id: p for p in _PRODUCTS}
+        # Statuses the ``orders`` answer leaves out. The docs list only active and unpaid
+        # orders there; a test can hide more (a suspended one, found only among the services).
+        self.orders_hidden: set[str] = {"Cancelled", "Fraud", "Terminated"}
         # What balance answers name (None: no currency field, as the docs leave open).
         self.currency: str | None = "USD"
         self.customers: dict[int, Customer] = {}
@@ -503,6 +546,7 @@ class Simulator:
 
     def reset_counters(self) -> None:
         self.calls.clear()
+        self.requests.clear()
         self.runs.clear()
         self.peak_in_flight = self.in_flight
 
@@ -576,7 +620,7 @@ class Simulator:
         return _ok(orderid=order.id, invoiceid=order.invoice_id, productids=str(order.service_id))
 
     def _orders(self, customer: Customer, params: Mapping[str, str]) -> Reply:
-        hidden = {"Cancelled", "Fraud", "Terminated"}
+        hidden = self.orders_hidden
         orders = {
             str(o.id): {
                 "id": str(o.id),
@@ -676,8 +720,17 @@ class Simulator:
         ip = params.get("ip", "").strip()
         order: Order | None
         if raw_id in {"", "0"} and ip:
+            searched = (
+                list(self.customers.values()) if self.faults.ip_lookup_any_account else [customer]
+            )
             order = next(
-                (o for o in customer.orders if o.server is not None and o.server.ip == ip), None
+                (
+                    o
+                    for c in searched
+                    for o in c.orders
+                    if o.server is not None and o.server.ip == ip
+                ),
+                None,
             )
         else:
             order = customer.order(raw_id)
@@ -934,6 +987,9 @@ class SimulatorServer:
             params = await _read_params(request)
             action = request.query.get("action") or params.get("action", "")
             sim.calls[action] += 1
+            sim.requests.append(
+                Request(action, {name: v for name, v in params.items() if name != "key"})
+            )
             delay = sim.faults.delay(sim.latency_rng)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -946,11 +1002,27 @@ class SimulatorServer:
                     log.exception("simulator: action %s crashed", action)
                     reply = Reply(_HTTP_500_PAGE, status=500, content_type="text/html")
                 reply = self._warned(action, reply)
+                if sim.faults.hold_action == action:
+                    await self._hold()
             return web.Response(
                 text=reply.body, status=reply.status, content_type=reply.content_type
             )
         finally:
             sim.in_flight -= 1
+
+    async def _hold(self) -> None:
+        sim = self.sim
+        sim.held += 1
+        released = asyncio.ensure_future(sim.faults.released.wait())
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait(
+                {released, closing}, timeout=_HANG_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            released.cancel()
+            closing.cancel()
+            sim.held -= 1
 
     async def _fault(self, action: str) -> Reply | None:
         faults = self.sim.faults

@@ -1,18 +1,40 @@
-"""The install watcher: follows every install the bot started and tells the user when it is ready.
+"""The install watcher: follows every install the bot started and tells the user how it went.
 
-Watches are rows in SQLite, so a restart (or ``kill -9``) resumes every open one. A pass polls
-the due watches with bounded concurrency; a provider failure only pushes that watch's next poll
-back. "Ready" is never guessed: it is :attr:`ServerInfo.is_ready` (an IP and running, or
-``online``), and for a reinstall the server must first have been seen *not* ready, since it was
-running before the reinstall began.
+Watches are rows in SQLite, written in the same transaction that spends the install's
+confirmation, before the provider is asked (:meth:`WatchRepository.start_confirmed`). So a
+restart, or ``kill -9`` at any moment, resumes every one: a watch whose provider call never
+came back is *outcome unknown*, and the watcher finds out from ``getinfo`` whether the install
+started — then it follows it as usual — or, after :data:`UNKNOWN_GRACE` without a sign of it,
+tells the user it may not have been sent, with a way to start it again (a new confirmation).
+
+A pass polls the due watches with bounded concurrency; a provider failure only pushes that
+watch's next poll back. "Ready" is never guessed: it is :attr:`ServerInfo.is_ready` (an IP and
+running, or ``online``), and for a reinstall, whose server was running before, also evidence
+that the reinstall happened since it was sent, whenever that can be observed: the server seen
+not ready, or a root password other than the one recorded (as a keyed digest) before it was
+sent; only when the provider shows no password, :data:`REINSTALL_SETTLE` seconds since it
+accepted. A reinstall that finished while the provider was unreachable or the bot was down is
+therefore still announced.
+
+The message the install was confirmed in (``status_message_id``) is edited in place as the
+install goes on — started, installing with the minutes elapsed (at most once a minute), then
+ready with the IP, taking too long, or stopped — and the ready message comes as a separate
+push, the notification. What the status message shows is remembered as a digest, so the same
+text is never sent twice ("message is not modified"); a message the user deleted is let go.
+
+What is promised about the ready message: it is never lost, and sent once — except that a crash
+at the instant between sending it and recording that it was sent repeats it once after the
+restart (Telegram offers no way to send a message idempotently).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -24,7 +46,13 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
+from bot.handlers.callbacks import (
+    InstallMode,
+    InstallStartCb,
+    ServerAction,
+    ServerCb,
+    ShowPasswordCb,
+)
 from bot.handlers.navigation import menu_below_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -40,7 +68,14 @@ WATCHER_TASK = "install-watcher"
 
 MAX_BACKOFF = 600.0
 PROGRESS_EDIT_EVERY = 60.0
-# Ready only counts for a reinstall once we have seen the server in this state first.
+# A watch whose install was sent without an answer, and that shows no sign of it this long
+# after it was sent, is reported as possibly not sent. A provider may take a moment to show a
+# queued install, so the first look is not the last.
+UNKNOWN_GRACE = 120.0
+# A reinstall whose server never showed a change (no password to compare) counts as finished
+# once it reports ready this long after the provider accepted it.
+REINSTALL_SETTLE = 300.0
+# The reinstall's server has been seen not ready since it was sent.
 SEEN_NOT_READY = "not-ready"
 
 
@@ -55,6 +90,8 @@ class InstallWatcher:
         timeout: float,
         concurrency: int,
         clock: Callable[[], float] = time.time,
+        unknown_grace: float = UNKNOWN_GRACE,
+        reinstall_settle: float = REINSTALL_SETTLE,
     ) -> None:
         self._db = db
         self._inferno = inferno
@@ -63,13 +100,28 @@ class InstallWatcher:
         self._timeout = timeout
         self._concurrency = concurrency
         self._clock = clock
+        self._unknown_grace = unknown_grace
+        self._reinstall_settle = reinstall_settle
+        # Watches whose install call is still waiting for the provider in this process.
+        self._sending: set[int] = set()
 
     async def count(self) -> int:
         return await self._db.watches.count_open()
 
+    @contextmanager
+    def sending(self, watch_id: int) -> Iterator[None]:
+        """While the install handler waits for the provider's answer about this watch, passes
+        leave it alone: only a watch whose call ended (or whose process died) is looked into.
+        The handler wakes the watcher afterwards."""
+        self._sending.add(watch_id)
+        try:
+            yield
+        finally:
+            self._sending.discard(watch_id)
+
     async def sweep(self, bot: Bot) -> float | None:
         """One pass over the due watches; returns the seconds until the next one is due."""
-        watches = await self._db.watches.open()
+        watches = [w for w in await self._db.watches.open() if w.id not in self._sending]
         now = self._clock()
         due = [watch for watch in watches if watch.next_poll_at <= now]
         # Watches that did not come due keep their time; the others' new times are in polls.
@@ -124,14 +176,7 @@ class InstallWatcher:
             async with limiter:
                 info = await self._inferno.get_info(creds, watch.order_id)
         except InvalidCredentials:
-            sent = await self._send(
-                bot, watch, i18n("watch-key-invalid", order=watch.order_id), None
-            )
-            if isinstance(sent, FloodControl):
-                return self._after_flood(watch, sent)
-            log.info("watch=%s user=%s key rejected: dropped", watch.id, watch.user_id)
-            await self._db.watches.delete(watch.id)
-            return None
+            return await self._report_key_invalid(bot, watch, i18n)
         except InfernoError as exc:
             if timed_out:
                 return await self._report_timeout(bot, watch, i18n)
@@ -143,20 +188,60 @@ class InstallWatcher:
             )
             return self._back_off(watch)
 
-        if info.is_ready and (watch.kind == "install" or watch.last_state == SEEN_NOT_READY):
+        now = self._clock()
+        resolved = False
+        if watch.outcome_unknown:
+            if not self._started(watch, info):
+                if timed_out or now - watch.started_at >= self._unknown_grace:
+                    return await self._report_not_sent(bot, watch, i18n)
+                return WatchPoll(watch.id, watch.last_state, 0, now + self._interval)
+            log.info(
+                "watch=%s order=%s the unanswered %s started", watch.id, watch.order_id, watch.kind
+            )
+            resolved = True
+
+        if info.is_ready and (watch.kind == "install" or self._reinstalled(watch, info, now)):
             return await self._report_ready(bot, watch, info, i18n)
         if timed_out:
             return await self._report_timeout(bot, watch, i18n)
         state = SEEN_NOT_READY if not info.is_ready else watch.last_state
-        now = self._clock()
-        edited_at = await self._maybe_edit_progress(bot, watch, info, i18n, now)
+        if resolved:
+            # The status message may still show the confirmation the bot died on.
+            drawn = await self._draw(bot, watch, i18n, self._started_text(watch, i18n))
+            edited_at: float | None = now
+        else:
+            edited_at, drawn = await self._maybe_edit_progress(bot, watch, info, i18n, now)
         return WatchPoll(
             watch_id=watch.id,
             last_state=state,
             failures=0,
             next_poll_at=now + self._interval,
             last_edit_at=edited_at,
+            resolved=resolved,
+            status_drawn=drawn if isinstance(drawn, str) else None,
         )
+
+    def _started(self, watch: Watch, info: ServerInfo) -> bool:
+        """Whether what the provider shows proves that the unanswered install was carried out."""
+        if watch.kind == "install":
+            # The provider refuses an install where a server exists: one there now is ours.
+            return info.vps_ok
+        if info.power_state is PowerState.INSTALLING or not info.vps_ok or not info.ip:
+            return True
+        return (
+            bool(info.password)
+            and self._db.watches.same_password(watch, info.password or "") is False
+        )
+
+    def _reinstalled(self, watch: Watch, info: ServerInfo, now: float) -> bool:
+        """Whether the reinstall's server, ready now, has been reinstalled since it was sent."""
+        if watch.last_state == SEEN_NOT_READY:
+            return True
+        same = self._db.watches.same_password(watch, info.password) if info.password else None
+        if same is not None:
+            return not same
+        since = watch.accepted_at if watch.accepted_at is not None else watch.started_at
+        return now - since >= self._reinstall_settle
 
     def _after_flood(self, watch: Watch, flood: FloodControl) -> WatchPoll:
         """The message waits for a later pass, no sooner than Telegram allows; flood control is
@@ -182,10 +267,21 @@ class InstallWatcher:
         self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator
     ) -> WatchPoll | None:
         """Announces the server; None once that is done, a poll to try again otherwise."""
+        ip = clip(info.ip or "", 64)
+        status = i18n(
+            "watch-status-ready",
+            kind=watch.kind,
+            order=watch.order_id,
+            template=clip(watch.template, 100),
+            ip=ip,
+        )
+        flood = await self._draw_final(bot, watch, i18n, status)
+        if flood is not None:
+            return self._after_flood(watch, flood)
         text = i18n(
             "watch-ready",
             name=clip(info.name or info.ip or watch.order_id, 200),
-            ip=clip(info.ip or "", 64),
+            ip=ip,
             template=clip(watch.template, 100),
             order=watch.order_id,
         )
@@ -225,6 +321,16 @@ class InstallWatcher:
     async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> WatchPoll | None:
         """Tells the user the install takes too long; None once told, a later pass otherwise."""
         minutes = int((self._clock() - watch.started_at) // 60)
+        status = i18n(
+            "watch-status-timeout",
+            kind=watch.kind,
+            order=watch.order_id,
+            template=clip(watch.template, 100),
+            minutes=minutes,
+        )
+        flood = await self._draw_final(bot, watch, i18n, status)
+        if flood is not None:
+            return self._after_flood(watch, flood)
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
@@ -237,50 +343,154 @@ class InstallWatcher:
                 ]
             ]
         )
-        sent = await self._send(
-            bot, watch, i18n("watch-timeout", order=watch.order_id, minutes=minutes), markup
-        )
+        text = i18n("watch-timeout", kind=watch.kind, order=watch.order_id, minutes=minutes)
+        sent = await self._send(bot, watch, text, markup)
         if isinstance(sent, FloodControl):
             return self._after_flood(watch, sent)
         await self._db.watches.mark_timed_out(watch.id)
         log.info("watch=%s order=%s timed out after %d min", watch.id, watch.order_id, minutes)
         return None
 
-    async def _maybe_edit_progress(
-        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator, now: float
-    ) -> float | None:
-        if watch.status_message_id is None:
-            return None
-        if watch.last_edit_at is not None and now - watch.last_edit_at < PROGRESS_EDIT_EVERY:
-            return None
-        minutes = int((now - watch.started_at) // 60)
-        if minutes < 1:
-            return None
-        state = _state_text(i18n, info)
-        text = i18n(
-            "watch-progress",
+    async def _report_key_invalid(
+        self, bot: Bot, watch: Watch, i18n: Translator
+    ) -> WatchPoll | None:
+        status = i18n("watch-status-stopped", kind=watch.kind, order=watch.order_id)
+        flood = await self._draw_final(bot, watch, i18n, status)
+        if flood is not None:
+            return self._after_flood(watch, flood)
+        sent = await self._send(bot, watch, i18n("watch-key-invalid", order=watch.order_id), None)
+        if isinstance(sent, FloodControl):
+            return self._after_flood(watch, sent)
+        log.info("watch=%s user=%s key rejected: dropped", watch.id, watch.user_id)
+        await self._db.watches.delete(watch.id)
+        return None
+
+    async def _report_not_sent(self, bot: Bot, watch: Watch, i18n: Translator) -> WatchPoll | None:
+        """The install's answer never came and the server shows no sign of it: say that it may
+        not have been sent, with the server and a new start (which asks to confirm again)."""
+        status = i18n(
+            "watch-status-not-sent",
+            kind=watch.kind,
             order=watch.order_id,
             template=clip(watch.template, 100),
-            state=state,
+        )
+        flood = await self._draw_final(bot, watch, i18n, status)
+        if flood is not None:
+            return self._after_flood(watch, flood)
+        mode = InstallMode.REINSTALL if watch.kind == "reinstall" else InstallMode.INSTALL
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=i18n("install-btn-server"),
+                        callback_data=ServerCb(
+                            order_id=watch.order_id, action=ServerAction.NEW_MESSAGE
+                        ).pack(),
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        text=i18n("watch-btn-try-again", kind=watch.kind),
+                        callback_data=InstallStartCb(order_id=watch.order_id, mode=mode).pack(),
+                    )
+                ],
+            ]
+        )
+        text = i18n(
+            "watch-not-sent",
+            kind=watch.kind,
+            order=watch.order_id,
+            template=clip(watch.template, 100),
+        )
+        sent = await self._send(bot, watch, text, markup)
+        if isinstance(sent, FloodControl):
+            return self._after_flood(watch, sent)
+        log.info(
+            "watch=%s order=%s %s shows no sign: may not be sent",
+            watch.id,
+            watch.order_id,
+            watch.kind,
+        )
+        await self._db.watches.delete(watch.id)
+        return None
+
+    def _started_text(self, watch: Watch, i18n: Translator) -> str:
+        return i18n(
+            "watch-status-started",
+            kind=watch.kind,
+            order=watch.order_id,
+            template=clip(watch.template, 100),
+        )
+
+    async def _maybe_edit_progress(
+        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator, now: float
+    ) -> tuple[float | None, str | FloodControl | None]:
+        if watch.status_message_id is None:
+            return None, None
+        if watch.last_edit_at is not None and now - watch.last_edit_at < PROGRESS_EDIT_EVERY:
+            return None, None
+        minutes = int((now - watch.started_at) // 60)
+        if minutes < 1:
+            return None, None
+        text = i18n(
+            "watch-progress",
+            kind=watch.kind,
+            order=watch.order_id,
+            template=clip(watch.template, 100),
+            state=_state_text(i18n, info),
             minutes=minutes,
         )
+        return now, await self._draw(bot, watch, i18n, text)
+
+    async def _draw_final(
+        self, bot: Bot, watch: Watch, i18n: Translator, text: str
+    ) -> FloodControl | None:
+        """Draws the watch's last state into its status message and records it at once, so a
+        later pass (after flood control held back the push, say) does not draw it again."""
+        drawn = await self._draw(bot, watch, i18n, text)
+        if isinstance(drawn, FloodControl):
+            return drawn
+        if drawn is not None and drawn != watch.status_drawn:
+            await self._db.watches.set_status_drawn(watch.id, drawn)
+        return None
+
+    async def _draw(
+        self, bot: Bot, watch: Watch, i18n: Translator, text: str
+    ) -> str | FloodControl | None:
+        """Shows ``text`` in the watch's status message, keeping its keyboard. Returns the
+        digest of what the message shows now (None: there is no message to draw into)."""
+        if watch.status_message_id is None:
+            return None
+        markup = status_keyboard(i18n, watch.order_id)
+        drawn = _digest(text, markup)
+        if drawn == watch.status_drawn:
+            return drawn
         try:
             # Without the keyboard again, an edit would remove it from the message.
             await bot.edit_message_text(
                 text=text,
                 chat_id=watch.chat_id,
                 message_id=watch.status_message_id,
-                reply_markup=status_keyboard(i18n, watch.order_id),
+                reply_markup=markup,
             )
+        except TelegramRetryAfter as exc:
+            log.info("watch=%s status edit: flood control (%ss)", watch.id, exc.retry_after)
+            return FloodControl(exc.retry_after)
         except TelegramForbiddenError:
-            return now
+            # Blocked: the next message to send finds out and ends the watch.
+            return None
         except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
-                # The message is gone or too old: stop trying to edit it.
-                await self._db.watches.set_status_message(watch.id, None)
+            if "message is not modified" in exc.message:
+                # Drawn just before a restart that lost the record of it.
+                return drawn
+            # Deleted by the user, or too old to edit: stop editing it, quietly.
+            log.info("watch=%s status message gone: %s", watch.id, exc.message)
+            await self._db.watches.set_status_message(watch.id, None)
+            return None
         except TelegramAPIError as exc:
-            log.info("watch=%s progress edit failed: %s", watch.id, exc.message)
-        return now
+            log.info("watch=%s status edit failed: %s", watch.id, exc.message)
+            return None
+        return drawn
 
     async def _send(
         self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
@@ -312,14 +522,19 @@ class FloodControl:
 
 
 def status_keyboard(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
-    """The keyboard of the "install queued" message; each progress edit keeps it. Its button
-    opens the card (and the menu) in a new message: the progress edits must never land on a
-    screen the user navigated to from here."""
+    """The keyboard of the install's status message; each edit keeps it. Its button opens the
+    card (and the menu) in a new message: the watcher's edits must never land on a screen the
+    user navigated to from here."""
     server = InlineKeyboardButton(
         text=i18n("install-btn-server"),
         callback_data=ServerCb(order_id=order_id, action=ServerAction.NEW_MESSAGE).pack(),
     )
     return InlineKeyboardMarkup(inline_keyboard=[[server], [menu_below_button(i18n)]])
+
+
+def _digest(text: str, markup: InlineKeyboardMarkup) -> str:
+    content = f"{text}\0{markup.model_dump_json()}"
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
 
 
 def _state_text(i18n: Translator, info: ServerInfo) -> str:

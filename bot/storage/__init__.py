@@ -12,6 +12,7 @@ from bot.storage.repositories import (
     ScheduledDeletion,
     User,
     Watch,
+    WatchIntent,
     WatchPoll,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "StorageError",
     "User",
     "Watch",
+    "WatchIntent",
     "WatchPoll",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +21,8 @@ from bot.storage.keyfile import (
 )
 
 NONCE_BYTES = 12
+# What the keys used for fingerprints are derived with: never the encryption keys themselves.
+FINGERPRINT_CONTEXT = b"inferno-bot secret fingerprint v1"
 
 
 class SecretLike(Protocol):
@@ -102,6 +106,25 @@ class KeyRing:
                 f"secret of user {user_id} failed authentication (wrong key, wrong row or tampered)"
             ) from None
         return plain.decode("utf-8")
+
+    def fingerprint(self, secret: str) -> str:
+        """A keyed one-way digest of ``secret`` (``key_id:hex``), to tell later whether a secret
+        changed without keeping it: HMAC-SHA256 under a key derived from the current master
+        key, so the database alone does not allow guessing the secret offline."""
+        key_id = self.current_id
+        return f"{key_id}:{self._mac(key_id, secret)}"
+
+    def matches(self, fingerprint: str, secret: str) -> bool | None:
+        """Whether ``secret`` is what ``fingerprint`` was made of; None when that cannot be
+        told (the fingerprint's key is no longer loaded, or it is not a fingerprint)."""
+        key_id, _, digest = fingerprint.rpartition(":")
+        if key_id not in self._keys or not digest:
+            return None
+        return hmac.compare_digest(digest, self._mac(key_id, secret))
+
+    def _mac(self, key_id: str, secret: str) -> str:
+        derived = hmac.new(self._keys[key_id], FINGERPRINT_CONTEXT, hashlib.sha256).digest()
+        return hmac.new(derived, secret.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return f"KeyRing(current_id={self.current_id!r}, key_ids={list(self._keys)!r})"

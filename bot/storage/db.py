@@ -80,7 +80,7 @@ class Database:
         self.fsm = SQLiteStorage(self._conn)
         # Unlinking deletes the user's dialogs in its own transaction.
         self.users = UserRepository(self._conn, keyring, on_unlink=self.fsm.forget_user)
-        self.watches = WatchRepository(self._conn)
+        self.watches = WatchRepository(self._conn, keyring)
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)

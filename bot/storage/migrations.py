@@ -98,7 +98,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (user_id, kind)
     );
     """,
-    # 4: failed link attempts, per user and across all users (bot/storage/link_attempts.py)
+    # 4: install watches written before the provider is asked (outcome_unknown until it answers),
+    # so a crash during the call leaves a watch to find out what happened; a keyed digest of
+    # the root password before a reinstall (never the password), the server's known address,
+    # when the provider accepted, and what the status message shows. Touches only `watches`.
+    """
+    ALTER TABLE watches ADD COLUMN outcome_unknown INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE watches ADD COLUMN accepted_at REAL;
+    ALTER TABLE watches ADD COLUMN password_mac TEXT;
+    ALTER TABLE watches ADD COLUMN known_ip TEXT;
+    ALTER TABLE watches ADD COLUMN status_drawn TEXT;
+    """,
+    # 5: failed link attempts, per user and across all users (bot/storage/link_attempts.py)
     """
     CREATE TABLE link_guard (
         user_id     INTEGER PRIMARY KEY,

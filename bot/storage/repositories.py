@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.masking import mask_key
 from bot.storage.cache import RowCache
-from bot.storage.connection import Connection, Params
+from bot.storage.connection import Connection, Executor, Params
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
 
@@ -316,10 +316,26 @@ class Watch:
     next_poll_at: float
     notified: bool
     timed_out: bool
+    # Written before the provider was asked, and the provider's answer never arrived (yet).
+    outcome_unknown: bool = False
+    # When the provider accepted the install; None when it never said so.
+    accepted_at: float | None = None
+    # A keyed digest of the root password before a reinstall (KeyRing.fingerprint).
+    password_mac: str | None = field(default=None, repr=False)
+    # The server's address before a reinstall, while the provider shows none.
+    known_ip: str | None = None
+    # A digest of what the watcher last drew into the status message.
+    status_drawn: str | None = None
 
 
 def _watch(row: sqlite3.Row) -> Watch:
-    return _from_row(Watch, row, notified=bool(row["notified"]), timed_out=bool(row["timed_out"]))
+    return _from_row(
+        Watch,
+        row,
+        notified=bool(row["notified"]),
+        timed_out=bool(row["timed_out"]),
+        outcome_unknown=bool(row["outcome_unknown"]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,11 +347,31 @@ class WatchPoll:
     failures: int
     next_poll_at: float
     last_edit_at: float | None = None
+    # The install turned out to have started: the watch's outcome is known from now on.
+    resolved: bool = False
+    # What the status message shows now (None: unchanged).
+    status_drawn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WatchIntent:
+    """What a confirmed install or reinstall is watched as, recorded before it is sent."""
+
+    order_id: str
+    template: str
+    known_ip: str | None = None
+    # The root password before a reinstall; only its keyed digest is stored.
+    password: str | None = field(default=None, repr=False)
+
+
+class _Declined(Exception):
+    """Rolls back a confirmation the caller would not act on."""
 
 
 class WatchRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keyring: KeyRing) -> None:
         self._conn = conn
+        self._keyring = keyring
 
     async def replace(
         self,
@@ -350,21 +386,118 @@ class WatchRepository:
 
         The new watch is due immediately (``next_poll_at`` = now).
         """
+        intent = WatchIntent(order_id=order_id, template=template)
+        async with self._conn.transaction() as tx:
+            return await self._insert(
+                tx, user_id, chat_id, kind, intent, status_message_id, outcome_unknown=False
+            )
+
+    async def start_confirmed(
+        self,
+        user_id: int,
+        token: str,
+        actions: Collection[str],
+        *,
+        chat_id: int,
+        status_message_id: int | None,
+        intent: Callable[[Confirmation], WatchIntent | None],
+    ) -> tuple[Confirmation, Watch] | None:
+        """Spend the confirmation (as :meth:`ConfirmationRepository.consume` does) and, in the
+        same transaction, start watching what it confirmed — ``intent(confirmation)``, of the
+        kind named by its action — marked *outcome unknown* until :meth:`accepted`.
+
+        So no crash can leave a spent confirmation without a watch: whatever happens to the
+        provider call that follows, the watcher finds the watch and finds out. None when the
+        confirmation is not there to spend, or when ``intent`` declines it (returns None):
+        then it is left unspent and nothing is written.
+        """
+        now = self._conn.clock()
+        try:
+            async with self._conn.transaction() as tx:
+                confirmation = await _take_confirmation(tx, user_id, token, actions, now)
+                if confirmation is None:
+                    return None
+                wanted = intent(confirmation)
+                if wanted is None:
+                    raise _Declined
+                watch = await self._insert(
+                    tx,
+                    user_id,
+                    chat_id,
+                    confirmation.action,
+                    wanted,
+                    status_message_id,
+                    outcome_unknown=True,
+                )
+        except _Declined:
+            return None
+        return confirmation, watch
+
+    async def _insert(
+        self,
+        tx: Executor,
+        user_id: int,
+        chat_id: int,
+        kind: WatchKind | str,
+        intent: WatchIntent,
+        status_message_id: int | None,
+        *,
+        outcome_unknown: bool,
+    ) -> Watch:
         if kind not in ("install", "reinstall"):
             raise ValueError(f"watch kind must be 'install' or 'reinstall', not {kind!r}")
         now = self._conn.clock()
-        async with self._conn.transaction() as tx:
-            await tx.execute(
-                "DELETE FROM watches WHERE user_id = ? AND order_id = ?", (user_id, order_id)
-            )
-            watch_id = await tx.insert(
-                "INSERT INTO watches (user_id, chat_id, order_id, kind, template, started_at, "
-                "status_message_id, next_poll_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (user_id, chat_id, order_id, kind, template, now, status_message_id, now),
-            )
-            row = await tx.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
+        mac = self._keyring.fingerprint(intent.password) if intent.password else None
+        await tx.execute(
+            "DELETE FROM watches WHERE user_id = ? AND order_id = ?", (user_id, intent.order_id)
+        )
+        watch_id = await tx.insert(
+            "INSERT INTO watches (user_id, chat_id, order_id, kind, template, started_at, "
+            "status_message_id, next_poll_at, outcome_unknown, accepted_at, password_mac, "
+            "known_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                user_id,
+                chat_id,
+                intent.order_id,
+                kind,
+                intent.template,
+                now,
+                status_message_id,
+                now,
+                int(outcome_unknown),
+                None if outcome_unknown else now,
+                mac,
+                intent.known_ip,
+            ),
+        )
+        row = await tx.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
         assert row is not None
         return _watch(row)
+
+    async def accepted(self, watch_id: int) -> None:
+        """The provider accepted the install: an ordinary watch, due at once."""
+        now = self._conn.clock()
+        await self._conn.execute(
+            "UPDATE watches SET outcome_unknown = 0, accepted_at = ?, next_poll_at = ? "
+            "WHERE id = ?",
+            (now, now, watch_id),
+        )
+
+    def same_password(self, watch: Watch, password: str) -> bool | None:
+        """Whether ``password`` is the root password recorded when the watch began; None when
+        none was recorded or the digest's key is no longer loaded."""
+        if watch.password_mac is None:
+            return None
+        return self._keyring.matches(watch.password_mac, password)
+
+    async def known_ips(self, user_id: int) -> dict[str, str]:
+        """The server addresses recorded by the user's open watches, by order id."""
+        rows = await self._conn.fetchall(
+            "SELECT order_id, known_ip FROM watches WHERE user_id = ? AND known_ip IS NOT NULL "
+            "AND notified = 0 AND timed_out = 0",
+            (user_id,),
+        )
+        return {str(row["order_id"]): str(row["known_ip"]) for row in rows}
 
     async def open(self) -> list[Watch]:
         """Watches still running (neither notified nor timed out), soonest poll first."""
@@ -393,11 +526,23 @@ class WatchRepository:
         if not polls:
             return
         async with self._conn.transaction() as tx:
+            # outcome_unknown is only ever cleared here: the install handler may have settled
+            # it while the pass was polling.
             await tx.executemany(
                 "UPDATE watches SET last_state = ?, failures = ?, next_poll_at = ?, "
-                "last_edit_at = COALESCE(?, last_edit_at) WHERE id = ?",
+                "last_edit_at = COALESCE(?, last_edit_at), "
+                "outcome_unknown = CASE WHEN ? THEN 0 ELSE outcome_unknown END, "
+                "status_drawn = COALESCE(?, status_drawn) WHERE id = ?",
                 [
-                    (p.last_state, p.failures, p.next_poll_at, p.last_edit_at, p.watch_id)
+                    (
+                        p.last_state,
+                        p.failures,
+                        p.next_poll_at,
+                        p.last_edit_at,
+                        int(p.resolved),
+                        p.status_drawn,
+                        p.watch_id,
+                    )
                     for p in polls
                 ],
             )
@@ -407,11 +552,22 @@ class WatchRepository:
             "UPDATE watches SET status_message_id = ? WHERE id = ?", (message_id, watch_id)
         )
 
+    async def set_status_drawn(self, watch_id: int, drawn: str) -> None:
+        await self._conn.execute(
+            "UPDATE watches SET status_drawn = ? WHERE id = ?", (drawn, watch_id)
+        )
+
+    # An ended watch keeps no digest of a root password: it is needed only while it runs.
+
     async def mark_notified(self, watch_id: int) -> None:
-        await self._conn.execute("UPDATE watches SET notified = 1 WHERE id = ?", (watch_id,))
+        await self._conn.execute(
+            "UPDATE watches SET notified = 1, password_mac = NULL WHERE id = ?", (watch_id,)
+        )
 
     async def mark_timed_out(self, watch_id: int) -> None:
-        await self._conn.execute("UPDATE watches SET timed_out = 1 WHERE id = ?", (watch_id,))
+        await self._conn.execute(
+            "UPDATE watches SET timed_out = 1, password_mac = NULL WHERE id = ?", (watch_id,)
+        )
 
     async def delete(self, watch_id: int) -> None:
         await self._conn.execute("DELETE FROM watches WHERE id = ?", (watch_id,))
@@ -449,6 +605,34 @@ class Confirmation:
 
 def _confirmation(row: sqlite3.Row) -> Confirmation:
     return _from_row(Confirmation, row, payload=json.loads(row["payload"]))
+
+
+def _take_statement(
+    user_id: int, token: str, actions: Collection[str]
+) -> tuple[str, tuple[Any, ...]]:
+    """The single DELETE … RETURNING that spends a confirmation of one of ``actions``."""
+    wanted = sorted(set(actions))
+    if not wanted:
+        raise ValueError("consume needs the actions the token may belong to")
+    marks = ",".join("?" * len(wanted))
+    sql = (
+        "DELETE FROM confirmations WHERE token = ? AND user_id = ? "
+        f"AND action IN ({marks}) RETURNING *"
+    )
+    return sql, (token, user_id, *wanted)
+
+
+def _valid_confirmation(row: sqlite3.Row | None, now: float) -> Confirmation | None:
+    if row is None or row["expires_at"] <= now:
+        return None
+    return _confirmation(row)
+
+
+async def _take_confirmation(
+    tx: Executor, user_id: int, token: str, actions: Collection[str], now: float
+) -> Confirmation | None:
+    sql, params = _take_statement(user_id, token, actions)
+    return _valid_confirmation(await tx.fetchone(sql, params), now)
 
 
 class ConfirmationRepository:
@@ -492,19 +676,9 @@ class ConfirmationRepository:
         to another user, or issued for another action (a forged button carrying another
         screen's token), is left alone: nobody can burn a confirmation they were not shown.
         """
-        wanted = sorted(set(actions))
-        if not wanted:
-            raise ValueError("consume needs the actions the token may belong to")
-        now = self._conn.clock()
-        marks = ",".join("?" * len(wanted))
-        row = await self._conn.fetchone(
-            "DELETE FROM confirmations WHERE token = ? AND user_id = ? "
-            f"AND action IN ({marks}) RETURNING *",
-            (token, user_id, *wanted),
-        )
-        if row is None or row["expires_at"] <= now:
-            return None
-        return _confirmation(row)
+        sql, params = _take_statement(user_id, token, actions)
+        row = await self._conn.fetchone(sql, params)
+        return _valid_confirmation(row, self._conn.clock())
 
     async def peek(self, user_id: int, token: str) -> Confirmation | None:
         row = await self._conn.fetchone(

@@ -27,6 +27,12 @@ async def expired(event: Message | CallbackQuery, i18n: Translator) -> None:
     await show(event, i18n("install-expired"), back_to_menu(i18n))
 
 
+async def not_own_order(query: CallbackQuery, i18n: Translator, order_id: str) -> None:
+    """The order is not (or no longer) one of the user's: nothing is sent for it."""
+    log.info("user=%s action=install order=%s result=not-own", query.from_user.id, order_id)
+    await show(query, i18n("install-order-not-yours", order=order_id), back_to_menu(i18n))
+
+
 async def open_wizard(query: CallbackQuery, state: FSMContext, i18n: Translator) -> Wizard | None:
     """The open wizard, or ``None`` after saying the dialog has expired."""
     wizard = await load_wizard(state)

@@ -9,9 +9,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 
 from bot.handlers.callbacks import InstallMode, InstallStartCb
-from bot.handlers.common import is_provider_id
+from bot.handlers.common import is_provider_id, own_order
 from bot.handlers.install import keyboards
-from bot.handlers.install.common import expired
+from bot.handlers.install.common import expired, not_own_order
 from bot.handlers.install.templates import render_templates
 from bot.handlers.install.wizard import InstallWizard, Wizard, load_wizard
 from bot.handlers.navigation import back_to_menu, back_to_menu_button
@@ -40,14 +40,11 @@ async def start_wizard(
     await typing(bot, query.from_user.id)
     ip: str | None = None
     try:
+        order = await own_order(inferno, account, order_id)
+        if order is None:
+            await not_own_order(query, i18n, order_id)
+            return
         if callback_data.mode is InstallMode.INSTALL:
-            orders = await inferno.orders(account)
-            order = next((o for o in orders if o.id == order_id), None)
-            if order is None:
-                await show(
-                    query, i18n("install-order-not-yours", order=order_id), back_to_menu(i18n)
-                )
-                return
             if (order.status or "").casefold() != "active":
                 text = i18n("install-order-not-paid", order=order_id, status=order.status or "?")
                 await show(query, text, back_to_menu(i18n))
@@ -66,7 +63,7 @@ async def start_wizard(
                 return
             ip = info.ip
     except ProviderFail as exc:
-        # getinfo with the user's own key fails for an order that is not theirs.
+        # The provider refuses an order of the user's own list (gone since the list was read).
         log.info("user=%s action=install-start order=%s result=fail", query.from_user.id, order_id)
         text = i18n("install-order-refused", order=order_id, reason=translate_fail(i18n, exc))
         await show(query, text, back_to_menu(i18n))

@@ -186,14 +186,5 @@ def erase_warning(i18n: Translator, ip: str, token: str) -> InlineKeyboardMarkup
 # --------------------------------------------------------------------------- sending
 
 
-def outcome_unknown(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
-    """The request may have reached the provider: the server to look at, never a resend."""
-    return keyboard(
-        [server_button(i18n, order_id)],
-        [wiz_button(i18n("install-btn-back-to-summary"), WizAction.SUMMARY)],
-        [back_to_menu_button(i18n)],
-    )
-
-
 def run_failed(i18n: Translator) -> InlineKeyboardMarkup:
     return keyboard(*fix_buttons(i18n))

@@ -13,8 +13,15 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 
 from bot.handlers.callbacks import InstallMode
+from bot.handlers.common import own_order
 from bot.handlers.install import keyboards
-from bot.handlers.install.common import expired, header, open_wizard, wizard_load
+from bot.handlers.install.common import (
+    expired,
+    header,
+    not_own_order,
+    open_wizard,
+    wizard_load,
+)
 from bot.handlers.install.keys import drop_vanished_keys, render_keys
 from bot.handlers.install.send import send_install
 from bot.handlers.install.templates import render_templates
@@ -91,6 +98,12 @@ async def summary_step(
     wizard.checked, wizard.token = False, None
     await state.set_state(InstallWizard.summary)
     try:
+        # The wizard's order was the user's when it started; it must still be before the
+        # provider is asked anything about it.
+        if await own_order(inferno, account, wizard.order_id) is None:
+            await state.clear()
+            await not_own_order(query, i18n, wizard.order_id)
+            return
         result = await send_install(inferno, account, wizard, run=False)
     except InfernoError as exc:
         code = exc.code if isinstance(exc, ProviderFail) else None

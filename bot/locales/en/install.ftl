@@ -81,9 +81,12 @@ install-queued =
     ⏳ <b>Installation queued</b> for order { $order }: { $os }.
     The provider says: { $message }
     I will send you a message when the server is ready.
-install-outcome-unknown = ⚠️ The provider did not answer clearly, so I cannot tell whether the installation of order { $order } started. I did not send it again. Open the server to check before trying again.
-install-btn-back-to-summary = « Back to the summary
+install-outcome-unknown = ⚠️ The provider did not answer clearly, so I cannot tell yet whether the installation of order { $order } started. I did not send it again. I am checking the server and will tell you what I find.
 install-already-creating = ⏳ The server of order { $order } is already being created, so nothing new was started. Wait until the current installation is finished.
 install-run-failed = ❌ The provider refused the installation: { $reason }
 install-cancelled = Cancelled. Nothing was installed.
 install-expired = ⌛ This installation dialog has expired. Open the server again to start over.
+install-reinstall-queued =
+    ⏳ <b>Reinstallation queued</b> for order { $order }: { $os }.
+    The provider says: { $message }
+    I will send you a message when the server is ready.
