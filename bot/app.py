@@ -30,6 +30,7 @@ from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.flood_wait import FloodWait
 from bot.middlewares.inflight import InFlightMiddleware
+from bot.middlewares.update_order import OneUpdatePerUser
 from bot.middlewares.user_lock import UserLockMiddleware
 from bot.runtime.forget_updates import forget_handled_updates
 from bot.runtime.response_types import KeepResponseTypes
@@ -97,7 +98,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
     settings = services.settings
     if not forget_handled_updates():
         log.warning("aiogram's Update.event_type has changed shape: handled updates may be kept")
-    dp = Dispatcher(storage=services.db.fsm)
+    # The FSM middleware, with the lock that keeps one user's updates in order, is added below
+    # after the tap answers rather than first thing (bot/middlewares/update_order.py).
+    dp = Dispatcher(storage=services.db.fsm, events_isolation=OneUpdatePerUser(), disable_fsm=True)
     # One limit on provider calls for every background pass: the install watcher and the
     # alerts together never make more than WATCH_CONCURRENCY at once.
     limiter = asyncio.Semaphore(settings.watch_concurrency)
@@ -137,6 +140,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
     dp.update.outer_middleware(UnblockMiddleware(alerts))
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # A link to pay an invoice, "{invoice_id}" replaced: e.g.
     # https://cp.inferno.name/viewinvoice.php?id={invoice_id}
     payment_url_template: str | None = None
+    # Failed link attempts: per Telegram user before the waits begin, and per minute in all.
+    link_attempts_per_user: int = Field(default=5, ge=1, le=1000)
+    link_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
 
     @field_validator("bot_token")
     @classmethod

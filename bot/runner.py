@@ -79,13 +79,24 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
 
 
 async def _start_demo(stack: AsyncExitStack, settings: Settings) -> tuple[Settings, Credentials]:
-    from bot.inferno.simulator import Simulator, SimulatorServer
+    from bot.inferno.simulator import DEMO_PASSWORD, Simulator, SimulatorServer
 
     simulator = Simulator(install_delay=20.0)
     demo_customer = simulator.demo()
     server = SimulatorServer(simulator)
     await stack.enter_async_context(server)
-    log.info("demo simulator on %s (demo cid %s)", server.url, demo_customer.cid)
+    # These credentials are fake and exist only in this simulator: printed so that a newcomer
+    # can try every way of linking (the /start button "Use the demo account" needs none). No
+    # "key=" form: the log's secret masking would hide exactly what is meant to be seen.
+    log.info(
+        "demo simulator on %s; demo account (fake): cid %s, key %s, email %s, password %s "
+        '— or tap "Use the demo account" after /start',
+        server.url,
+        demo_customer.cid,
+        demo_customer.key,
+        demo_customer.email,
+        DEMO_PASSWORD,
+    )
     # Demo data lives in its own database so it never mixes with real accounts.
     demo_db = settings.database_path.with_name("demo-" + settings.database_path.name)
     demo_settings = settings.model_copy(

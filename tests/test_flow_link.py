@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -12,14 +13,24 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
 
 from bot.app import Services
+from bot.config import Settings
 from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
 from bot.handlers.sshkeys import KeyForm
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InvalidCredentials
 from bot.inferno.models import Credentials
-from bot.inferno.simulator import Customer, make_public_key
+from bot.inferno.simulator import (
+    DEMO_CID,
+    DEMO_EMAIL,
+    DEMO_KEY,
+    DEMO_PASSWORD,
+    Customer,
+    make_public_key,
+)
+from bot.logging_setup import mask_text
 from bot.middlewares.event_log import describe
+from bot.runner import _start_demo
 from tests import harness, routers
 from tests.harness import PASSWORD, BotEnv, running_bot
 from tests.storage_helpers import actions_of, start_watch, stored_account, watches_of
@@ -584,3 +595,58 @@ async def test_demo_account_links_after_a_balance_check(
     account = await stored_account(env.db, UID)
     assert account is not None and account.cid == demo.cid
     assert env.tg.errors == []
+
+
+@pytest.mark.parametrize("way", ["key", "password", "new key"])
+async def test_in_demo_mode_a_rejected_secret_points_at_the_demo_account(
+    demo_env: tuple[BotEnv, Customer], way: str
+) -> None:
+    env, demo = demo_env
+    if way == "key":
+        await begin_key_link(env, UID, demo.cid)
+        await say(env, UID, "wrong-key-" + "x" * 20)
+    elif way == "password":
+        await begin_email_link(env, UID, demo.email)
+        await say(env, UID, "not-the-demo-password")
+    else:
+        await command(env, UID, "/start")
+        await tap(env, UID, "Issue a new API key")
+        await tap(env, UID, "Yes, revoke")
+        await say(env, UID, demo.email)
+        await say(env, UID, "not-the-demo-password")
+    reply = env.tg.last_bot_message(UID)
+    assert "demo mode" in reply.text and "Use the demo account" in reply.text
+    await tap(env, UID, "Use the demo account")
+    assert "is linked" in env.tg.last_bot_message(UID).text
+    account = await stored_account(env.db, UID)
+    assert account is not None and account.cid == demo.cid
+    assert env.tg.errors == []
+
+
+async def test_outside_demo_mode_a_rejected_key_has_no_demo_hint(env: BotEnv) -> None:
+    customer = env.customer()
+    await begin_key_link(env, UID, customer.cid)
+    await say(env, UID, "wrong-key-" + "x" * 20)
+    reply = env.tg.last_bot_message(UID)
+    assert "rejected this key" in reply.text
+    assert "demo" not in reply.text.lower()
+    assert not [b for b in reply.buttons() if "demo" in b.text.lower()]
+
+
+async def test_the_demo_start_up_log_names_the_fake_credentials(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, bot_token="123456:ABC-DEF", database_path=tmp_path / "bot.sqlite3"
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        _, account = await _start_demo(stack, settings)
+    lines = [r.getMessage() for r in caplog.records if "demo account" in r.getMessage()]
+    assert len(lines) == 1
+    line = lines[0]
+    for shown in (str(DEMO_CID), DEMO_KEY, DEMO_EMAIL, DEMO_PASSWORD, "Use the demo account"):
+        assert shown in line, shown
+    assert account == Credentials(DEMO_CID, DEMO_KEY)
+    # The process's secret masking leaves it as it is: the credentials are meant to be read.
+    assert mask_text(line, []) == line

@@ -203,3 +203,19 @@ def test_rotate_key_command_needs_no_token_and_reencrypts(tmp_path: Path) -> Non
     assert key_file.read_text() != old_key
     assert asyncio.run(account()) == "the-api-key-123456"
     assert "the-api-key" not in result.stdout + result.stderr
+
+
+def test_link_attempt_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings(bot_token=TOKEN)
+    assert (defaults.link_attempts_per_user, defaults.link_failures_per_minute) == (5, 20)
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("LINK_ATTEMPTS_PER_USER", "3")
+    monkeypatch.setenv("LINK_FAILURES_PER_MINUTE", "100")
+    settings = load_settings()
+    assert (settings.link_attempts_per_user, settings.link_failures_per_minute) == (3, 100)
+    for variable in ("LINK_ATTEMPTS_PER_USER", "LINK_FAILURES_PER_MINUTE"):
+        for bad in ("0", "-1", "many"):
+            monkeypatch.setenv(variable, bad)
+            with pytest.raises(SettingsError, match=f"^{variable} is invalid"):
+                load_settings()
+        monkeypatch.setenv(variable, "10")

@@ -8,6 +8,7 @@ or a reply. Only the client id and the email (not secrets) wait in FSM data betw
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 from aiogram import Bot, F, Router
@@ -17,9 +18,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.config import Settings
 from bot.handlers.balance import money
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.common import (
+    delete_pasted_secret,
     delete_secret,
     looks_like_credential,
     user_id_of,
@@ -38,7 +41,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials, ProviderUnavailable
 from bot.inferno.models import Balance, Credentials
 from bot.services.locks import UserLocks
-from bot.storage import Database
+from bot.storage import Database, LinkAttempt, LinkLimits, LinkRefusal
 from bot.ui import provider_error_text, show, typing
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,21 @@ BOT_COMMANDS = ("start", "menu", "servers", "keys", "help", "cancel", "logout")
 PASS_THROUGH_COMMANDS = frozenset(BOT_COMMANDS)
 _BARE_COMMAND_RE = re.compile(r"\s*/([A-Za-z0-9_]{1,32})(?:@\w+)?\s*")
 NEW_KEY_ACTION = "newkey"
+# Words people put in front of what they paste ("cid: 777", "API key = …", "email: …"); a label
+# glued to its value ("key=…", "cid:777") is taken off it too.
+PASTE_LABELS = frozenset(
+    {
+        *("cid", "client", "clientid", "client_id", "client-id", "id", "клиент", "номер"),
+        *("key", "apikey", "api_key", "api-key", "api", "x-key", "ключ", "api-ключ"),
+        *("email", "e-mail", "mail", "login", "почта", "логин"),
+        *("password", "pass", "pwd", "пароль"),
+    }
+)
+_PASTE_SEPARATORS = re.compile(r"[\s,;]+")
+_GLUED_LABEL = re.compile(r"([^\W\d][\w-]*)[:=](.+)", re.DOTALL)
+_EMAIL_LABEL = r"(?:email|e-mail|mail|login|почта|логин)"
+# "pass: x" and "password x" are labels; "pass word" may be the password itself.
+_PASSWORD_LABEL = r"(?:(?:password|pass|pwd|пароль)\s*[:=]\s*|(?:password|пароль)\s+)"
 
 
 class LinkStates(StatesGroup):
@@ -99,18 +117,30 @@ def link_options_keyboard(i18n: Translator, *, demo: bool) -> InlineKeyboardMark
     return InlineKeyboardMarkup(inline_keyboard=[*rows, [help_button]])
 
 
-def cancel_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
+def demo_rows(i18n: Translator, demo: bool) -> list[list[InlineKeyboardButton]]:
+    """In demo mode, the way in that always works, under a rejected key or password."""
+    if not demo:
+        return []
+    data = LinkCb(action=LinkAction.DEMO).pack()
+    return [[InlineKeyboardButton(text=i18n("link-btn-demo"), callback_data=data)]]
+
+
+def cancel_keyboard(i18n: Translator, *, demo: bool = False) -> InlineKeyboardMarkup:
     # The main menu clears the dialog on its own: cancelling needs no handler of its own.
     cancel = InlineKeyboardButton(text=i18n("btn-cancel"), callback_data=menu_data(Screen.MAIN))
-    return InlineKeyboardMarkup(inline_keyboard=[[cancel]])
+    return InlineKeyboardMarkup(inline_keyboard=[*demo_rows(i18n, demo), [cancel]])
 
 
-def retry_keyboard(i18n: Translator, action: LinkAction) -> InlineKeyboardMarkup:
+def retry_keyboard(
+    i18n: Translator, action: LinkAction, *, demo: bool = False
+) -> InlineKeyboardMarkup:
     """After a failed attempt: start this way of linking over, or leave."""
     again = InlineKeyboardButton(
         text=i18n("link-btn-again"), callback_data=LinkCb(action=action).pack()
     )
-    return InlineKeyboardMarkup(inline_keyboard=[[again], [back_to_menu_button(i18n)]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[again], *demo_rows(i18n, demo), [back_to_menu_button(i18n)]]
+    )
 
 
 def linked_text(i18n: Translator, creds: Credentials, balance: Balance | None) -> str:
@@ -135,6 +165,138 @@ def key_problem(i18n: Translator, key: str | None) -> str | None:
     return None
 
 
+def plausible_key(key: str) -> bool:
+    """What :func:`key_problem` lets through, without saying why not."""
+    return (
+        KEY_MIN <= len(key) <= KEY_MAX
+        and key.isascii()
+        and key.isprintable()
+        and not any(ch.isspace() for ch in key)
+    )
+
+
+def pasted_values(text: str) -> list[str]:
+    """The words of a message, without the labels in front of them."""
+    values = []
+    for word in _PASTE_SEPARATORS.split(text):
+        if not word or word.rstrip(":=").lower() in PASTE_LABELS:
+            continue
+        glued = _GLUED_LABEL.fullmatch(word)
+        if glued is not None and glued.group(1).lower() in PASTE_LABELS:
+            word = glued.group(2)
+        values.append(word)
+    return values
+
+
+def cid_and_key(text: str) -> tuple[int, str] | None:
+    """A client id and an API key pasted in one message (``777 <key>``, on two lines,
+    ``cid 777 key <key>``), or None. A key never holds a space, so the two cannot blur."""
+    values = pasted_values(text)
+    if len(values) != 2:
+        return None
+    cids = [value for value in values if CID_RE.fullmatch(value)]
+    if len(cids) != 1:
+        return None
+    key = values[1] if values[0] == cids[0] else values[0]
+    return (int(cids[0]), key) if plausible_key(key) else None
+
+
+def holds_credential(text: str) -> bool:
+    """Whether any word of ``text`` may be a key or a password."""
+    return any(looks_like_credential(value) for value in pasted_values(text))
+
+
+def password_after_email(text: str, email: str) -> str | None:
+    """The password of an "email password" paste (two lines, labels allowed) sent to the
+    password step; None when the message does not start with the dialog's email."""
+    pattern = (
+        rf"\s*(?:{_EMAIL_LABEL}\s*[:=]?\s*)?{re.escape(email)}[\s,;]+"
+        rf"{_PASSWORD_LABEL}?(?P<password>.+?)\s*"
+    )
+    match = re.fullmatch(pattern, text, re.IGNORECASE | re.DOTALL)
+    return match.group("password") if match is not None else None
+
+
+def link_limits(settings: Settings) -> LinkLimits:
+    return LinkLimits(
+        per_user=settings.link_attempts_per_user,
+        per_minute=settings.link_failures_per_minute,
+    )
+
+
+def wait_text(i18n: Translator, seconds: float) -> str:
+    """How long a wait is, in words: seconds under a minute, then minutes, then hours."""
+    total = max(1, math.ceil(seconds))
+    if total < 60:
+        return i18n("link-wait-seconds", count=total)
+    minutes = math.ceil(total / 60)
+    if minutes < 60:
+        return i18n("link-wait-minutes", count=minutes)
+    hours, minutes = divmod(minutes, 60)
+    text = i18n("link-wait-hours", count=hours)
+    return f"{text} {i18n('link-wait-minutes', count=minutes)}" if minutes else text
+
+
+def refusal_text(i18n: Translator, refusal: LinkRefusal) -> str:
+    wait = wait_text(i18n, refusal.wait)
+    if refusal.everyone:
+        return i18n("link-wait-everyone", wait=wait)
+    return i18n("link-wait-user", wait=wait)
+
+
+async def begin_attempt(
+    db: Database, settings: Settings, user_id: int, method: str
+) -> LinkAttempt | LinkRefusal:
+    """Reserves one check of typed credentials with the provider, or says how long to wait."""
+    attempt = await db.link_attempts.begin(user_id, link_limits(settings))
+    if isinstance(attempt, LinkRefusal):
+        # Many refusals for everyone mean someone is guessing credentials through the bot.
+        log.log(
+            logging.WARNING if attempt.everyone else logging.INFO,
+            "user=%s action=link method=%s result=refused wait=%.0f everyone=%s",
+            user_id,
+            method,
+            attempt.wait,
+            attempt.everyone,
+        )
+    return attempt
+
+
+async def end_attempt(
+    db: Database, settings: Settings, attempt: LinkAttempt, exc: InfernoError
+) -> float:
+    """A check that did not link: a failure unless the provider did not answer at all (an
+    outage says nothing about the credentials). Returns the wait it imposes on the user."""
+    if isinstance(exc, ProviderUnavailable):
+        await db.link_attempts.not_counted(attempt)
+        return 0.0
+    return await db.link_attempts.failed(attempt, link_limits(settings))
+
+
+def after_failure(
+    i18n: Translator, exc: InfernoError, wait: float, demo_account: Credentials | None
+) -> str:
+    """What follows a failed check: the wait it started, and in demo mode the demo button."""
+    lines = []
+    if wait:
+        lines.append(i18n("link-wait-after-failure", wait=wait_text(i18n, wait)))
+    if demo_account is not None and not isinstance(exc, ProviderUnavailable):
+        lines.append(i18n("link-demo-hint"))
+    return "".join("\n" + line for line in lines)
+
+
+async def refused_up_front(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database, settings: Settings
+) -> bool:
+    """A user who must wait is told so before typing anything secret."""
+    refusal = await db.link_attempts.check(query.from_user.id, link_limits(settings))
+    if refusal is None:
+        return False
+    await state.clear()
+    await show(query, refusal_text(i18n, refusal), back_to_menu(i18n))
+    return True
+
+
 async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
     """Saves checked credentials; switching to another account drops the old one's leftovers."""
     previous = await db.users.get(user_id)
@@ -156,21 +318,31 @@ async def link_options(
     )
 
 
-async def link_by_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
+async def link_by_key(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database, settings: Settings
+) -> None:
+    if await refused_up_front(query, state, i18n, db, settings):
+        return
     await state.set_state(LinkStates.cid)
     await state.set_data({})
     await show(query, i18n("link-ask-cid"), cancel_keyboard(i18n))
 
 
-async def link_by_email(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
+async def link_by_email(
+    query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database, settings: Settings
+) -> None:
+    if await refused_up_front(query, state, i18n, db, settings):
+        return
     await state.set_state(LinkStates.email)
     await state.set_data({})
     await show(query, i18n("link-ask-email"), cancel_keyboard(i18n))
 
 
 async def new_key_warning(
-    query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database
+    query: CallbackQuery, state: FSMContext, i18n: Translator, db: Database, settings: Settings
 ) -> None:
+    if await refused_up_front(query, state, i18n, db, settings):
+        return
     await state.clear()
     token = await db.confirmations.issue(query.from_user.id, NEW_KEY_ACTION, {})
     confirm = InlineKeyboardButton(
@@ -231,18 +403,52 @@ async def link_demo(
 # --------------------------------------------------------------------------- client id + API key
 
 
-async def cid_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
+async def cid_entered(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    db: Database,
+    inferno: InfernoClient,
+    settings: Settings,
+    demo_account: Credentials | None,
+) -> None:
     text = (message.text or "").strip()
-    if not CID_RE.fullmatch(text):
-        # The key pasted one step early is a common slip: it must not stay in the chat.
-        if looks_like_credential(text):
-            await delete_secret(message, i18n)
-        await show(message, i18n("link-bad-cid"), cancel_keyboard(i18n))
+    values = pasted_values(text)
+    # The digits alone, or under a label ("cid: 777", "Client ID 777").
+    if CID_RE.fullmatch(text) or (len(values) == 1 and CID_RE.fullmatch(values[0])):
+        cid = int(values[0])
+        await state.update_data(cid=cid)
+        await state.set_state(LinkStates.key)
+        await show(message, i18n("link-ask-key", cid=str(cid)), cancel_keyboard(i18n))
         return
-    cid = int(text)
-    await state.update_data(cid=cid)
-    await state.set_state(LinkStates.key)
-    await show(message, i18n("link-ask-key", cid=str(cid)), cancel_keyboard(i18n))
+    pasted = cid_and_key(text)
+    if pasted is not None:
+        # Both at once: the key must leave the chat, and asking for it again would only make
+        # the user paste it a second time. The check counts as an attempt like any other.
+        await delete_secret(message, i18n)
+        cid, key = pasted
+        await state.update_data(cid=cid)
+        await state.set_state(LinkStates.key)
+        await _check_key(
+            message,
+            state,
+            i18n,
+            bot,
+            db,
+            inferno,
+            settings,
+            demo_account,
+            cid,
+            key,
+            note=i18n("link-pasted-together"),
+        )
+        return
+    # The key pasted one step early, alone or among other words, must not stay in the chat.
+    if holds_credential(text):
+        await delete_pasted_secret(message, i18n, i18n("link-bad-cid"), cancel_keyboard(i18n))
+        return
+    await show(message, i18n("link-bad-cid"), cancel_keyboard(i18n))
 
 
 async def key_entered(
@@ -252,19 +458,52 @@ async def key_entered(
     bot: Bot,
     db: Database,
     inferno: InfernoClient,
+    settings: Settings,
+    demo_account: Credentials | None,
 ) -> None:
     await delete_secret(message, i18n)
-    user_id = user_id_of(message)
     cid = (await state.get_data()).get("cid")
+    text = message.text.strip() if message.text is not None else None
+    # A key holds no space, so only a message with one can be a client id and a key.
+    spaced = text is not None and any(ch.isspace() for ch in text)
+    pasted = cid_and_key(text) if spaced and text is not None else None
+    if pasted is not None:
+        # The client id came along with the key: the one pasted now is the one meant.
+        cid, text = pasted
+        await state.update_data(cid=cid)
     if not isinstance(cid, int):
         # The dialog lost its first step (e.g. an old state); never guess a client id.
         await state.set_state(LinkStates.cid)
         await show(message, i18n("link-ask-cid"), cancel_keyboard(i18n))
         return
-    key = message.text.strip() if message.text is not None else None
-    problem = key_problem(i18n, key)
-    if problem is not None or key is None:
+    problem = key_problem(i18n, text)
+    if problem is not None or text is None:
         await show(message, problem or i18n("link-key-not-text"), cancel_keyboard(i18n))
+        return
+    await _check_key(message, state, i18n, bot, db, inferno, settings, demo_account, cid, text)
+
+
+async def _check_key(
+    message: Message,
+    state: FSMContext,
+    i18n: Translator,
+    bot: Bot,
+    db: Database,
+    inferno: InfernoClient,
+    settings: Settings,
+    demo_account: Credentials | None,
+    cid: int,
+    key: str,
+    *,
+    note: str | None = None,
+) -> None:
+    """One check of a client id and key with the provider, within the attempt limits; the
+    dialog stays on the key step unless it links. ``note`` comes first in whatever is shown."""
+    user_id = user_id_of(message)
+    first = f"{note}\n\n" if note else ""
+    attempt = await begin_attempt(db, settings, user_id, "key")
+    if isinstance(attempt, LinkRefusal):
+        await show(message, first + refusal_text(i18n, attempt), cancel_keyboard(i18n))
         return
     creds = Credentials(cid=cid, key=key)
     await typing(bot, message.chat.id)
@@ -272,10 +511,18 @@ async def key_entered(
         balance = await inferno.balance(creds)
     except InfernoError as exc:
         # Nothing is saved; the dialog stays on this step so the user can send the key again.
+        wait = await end_attempt(db, settings, attempt, exc)
         log.info("user=%s action=link method=key result=%s", user_id, type(exc).__name__)
-        await show(message, _key_failure_text(i18n, exc, cid), retry_keyboard(i18n, LinkAction.KEY))
+        text = (
+            first + _key_failure_text(i18n, exc, cid) + after_failure(i18n, exc, wait, demo_account)
+        )
+        demo = demo_account is not None
+        await show(message, text, retry_keyboard(i18n, LinkAction.KEY, demo=demo))
         return
-    await _save_linked(message, state, i18n, db, inferno, creds, method="key", balance=balance)
+    await db.link_attempts.succeeded(attempt)
+    await _save_linked(
+        message, state, i18n, db, inferno, creds, method="key", balance=balance, note=note
+    )
 
 
 def _key_failure_text(i18n: Translator, exc: InfernoError, cid: int) -> str:
@@ -292,17 +539,32 @@ def _key_failure_text(i18n: Translator, exc: InfernoError, cid: int) -> str:
 
 
 async def email_entered(message: Message, state: FSMContext, i18n: Translator) -> None:
-    email = (message.text or "").strip()
-    if len(email) > EMAIL_MAX or not EMAIL_RE.fullmatch(email):
-        # So is the password sent before the address: here any one word that is not an
-        # address may be it ("sunshine1" too), so it goes.
-        if len(email) >= 6 and not any(c.isspace() for c in email):
-            await delete_secret(message, i18n)
-        await show(message, i18n("link-bad-email"), cancel_keyboard(i18n))
+    text = (message.text or "").strip()
+    if len(text) <= EMAIL_MAX and EMAIL_RE.fullmatch(text):
+        await state.update_data(email=text)
+        await state.set_state(LinkStates.password)
+        await show(message, i18n("link-ask-password"), cancel_keyboard(i18n))
         return
-    await state.update_data(email=email)
-    await state.set_state(LinkStates.password)
-    await show(message, i18n("link-ask-password"), cancel_keyboard(i18n))
+    values = pasted_values(text)
+    emails = [value for value in values if len(value) <= EMAIL_MAX and EMAIL_RE.fullmatch(value)]
+    if len(emails) == 1 and len(values) > 1:
+        # The address with more: perhaps the password pasted along. Its words cannot be told
+        # apart from a password with spaces, so the message goes and the password is asked
+        # for on its own.
+        email = emails[0]
+        await state.update_data(email=email)
+        await state.set_state(LinkStates.password)
+        note = i18n("link-email-pasted-together", email=email)
+        await delete_secret(
+            message, i18n, cancel_keyboard(i18n), then=f"{note}\n\n{i18n('link-ask-password')}"
+        )
+        return
+    # So is the password sent before the address: here any one word that is not an address
+    # may be it ("sunshine1" too), and so is any word among others that looks like one.
+    if (len(text) >= 6 and not any(c.isspace() for c in text)) or holds_credential(text):
+        await delete_pasted_secret(message, i18n, i18n("link-bad-email"), cancel_keyboard(i18n))
+        return
+    await show(message, i18n("link-bad-email"), cancel_keyboard(i18n))
 
 
 async def password_entered(
@@ -313,6 +575,8 @@ async def password_entered(
     db: Database,
     inferno: InfernoClient,
     locks: UserLocks,
+    settings: Settings,
+    demo_account: Credentials | None,
 ) -> None:
     await delete_secret(message, i18n)
     user_id = user_id_of(message)
@@ -324,30 +588,55 @@ async def password_entered(
         return
     # The password lives only in this local variable, for the one call below.
     password = message.text
+    if password:
+        # The email pasted again in front of the password: the password is what follows it.
+        password = password_after_email(password, email) or password
     if not password:
         await show(message, i18n("link-password-not-text"), cancel_keyboard(i18n))
         return
     if len(password) > PASSWORD_MAX:
         await show(message, i18n("link-password-too-long"), cancel_keyboard(i18n))
         return
-    await typing(bot, message.chat.id)
     if isinstance(token, str):
-        await _issue_new_key(message, state, i18n, db, inferno, locks, email, password, token)
+        await _issue_new_key(
+            message,
+            state,
+            i18n,
+            bot,
+            db,
+            inferno,
+            locks,
+            settings,
+            demo_account,
+            email,
+            password,
+            token,
+        )
         return
+    attempt = await begin_attempt(db, settings, user_id, "email")
+    if isinstance(attempt, LinkRefusal):
+        # Still on the password step: after the wait the password can simply be sent again.
+        await show(message, refusal_text(i18n, attempt), cancel_keyboard(i18n))
+        return
+    await typing(bot, message.chat.id)
     try:
         creds = await inferno.get_api_key(email, password, generate=False)
     except InfernoError as exc:
+        wait = await end_attempt(db, settings, attempt, exc)
         log.info("user=%s action=link method=email result=%s", user_id, type(exc).__name__)
+        more = after_failure(i18n, exc, wait, demo_account)
+        demo = demo_account is not None
         if isinstance(exc, InvalidCredentials):
             # Either half may be wrong, so the dialog starts again from the email.
             await state.set_state(LinkStates.email)
-            await show(message, i18n("link-wrong-password"), cancel_keyboard(i18n))
+            text = i18n("link-wrong-password") + more
+            await show(message, text, cancel_keyboard(i18n, demo=demo))
         else:
             await state.clear()
-            await show(
-                message, _email_failure_text(i18n, exc), retry_keyboard(i18n, LinkAction.EMAIL)
-            )
+            text = _email_failure_text(i18n, exc) + more
+            await show(message, text, retry_keyboard(i18n, LinkAction.EMAIL, demo=demo))
         return
+    await db.link_attempts.succeeded(attempt)
     await _save_linked(message, state, i18n, db, inferno, creds, method="email")
 
 
@@ -355,9 +644,12 @@ async def _issue_new_key(
     message: Message,
     state: FSMContext,
     i18n: Translator,
+    bot: Bot,
     db: Database,
     inferno: InfernoClient,
     locks: UserLocks,
+    settings: Settings,
+    demo_account: Credentials | None,
     email: str,
     password: str,
     token: str,
@@ -365,14 +657,22 @@ async def _issue_new_key(
     """``getApiKey`` with generate=1 — revokes the current key, so at most once per confirmation."""
     user_id = user_id_of(message)
     async with locks.hold(user_id):
+        # Before the token is spent: a user who must wait keeps the confirmation for later.
+        attempt = await begin_attempt(db, settings, user_id, "newkey")
+        if isinstance(attempt, LinkRefusal):
+            await show(message, refusal_text(i18n, attempt), cancel_keyboard(i18n))
+            return
         confirmation = await db.confirmations.consume(user_id, token, {NEW_KEY_ACTION})
         await state.clear()
         if confirmation is None:
+            await db.link_attempts.not_counted(attempt)
             await show(message, i18n("expired"), back_to_menu(i18n))
             return
+        await typing(bot, message.chat.id)
         try:
             creds = await inferno.get_api_key(email, password, generate=True)
         except InfernoError as exc:
+            wait = await end_attempt(db, settings, attempt, exc)
             log.info("user=%s action=newkey result=%s", user_id, type(exc).__name__)
             await db.actions.record(user_id, NEW_KEY_ACTION, None, type(exc).__name__)
             if isinstance(exc, InvalidCredentials):
@@ -381,8 +681,11 @@ async def _issue_new_key(
                 text = i18n("link-new-key-unknown")
             else:
                 text = _email_failure_text(i18n, exc)
-            await show(message, text, retry_keyboard(i18n, LinkAction.NEW_KEY))
+            text += after_failure(i18n, exc, wait, demo_account)
+            demo = demo_account is not None
+            await show(message, text, retry_keyboard(i18n, LinkAction.NEW_KEY, demo=demo))
             return
+        await db.link_attempts.succeeded(attempt)
         await db.actions.record(user_id, NEW_KEY_ACTION, None, "ok")
     await _save_linked(message, state, i18n, db, inferno, creds, method="newkey")
 
@@ -405,6 +708,7 @@ async def _save_linked(
     *,
     method: str,
     balance: Balance | None = None,
+    note: str | None = None,
 ) -> None:
     """Stores checked credentials and says so, with the balance (fetched when not known yet)."""
     user_id = user_id_of(message)
@@ -417,7 +721,8 @@ async def _save_linked(
             balance = await inferno.balance(creds)
         except InfernoError as exc:
             log.info("user=%s balance after linking failed: %s", user_id, type(exc).__name__)
-    await show(message, linked_text(i18n, creds, balance), back_to_menu(i18n))
+    text = linked_text(i18n, creds, balance)
+    await show(message, f"{note}\n\n{text}" if note else text, back_to_menu(i18n))
 
 
 # --------------------------------------------------------------------------- commands

@@ -4,6 +4,7 @@ from bot.storage.crypto import KeyRing
 from bot.storage.db import Database
 from bot.storage.errors import DecryptionError, KeyFileError, SchemaTooNewError, StorageError
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.link_attempts import LinkAttempt, LinkLimits, LinkRefusal
 from bot.storage.repositories import (
     Account,
     Confirmation,
@@ -22,6 +23,9 @@ __all__ = [
     "DecryptionError",
     "KeyFileError",
     "KeyRing",
+    "LinkAttempt",
+    "LinkLimits",
+    "LinkRefusal",
     "Notice",
     "SQLiteStorage",
     "ScheduledDeletion",

@@ -14,6 +14,7 @@ from bot.storage.alerts import AlertRepository
 from bot.storage.connection import Clock, Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.link_attempts import LinkAttemptRepository
 from bot.storage.lock import DatabaseLock
 from bot.storage.migrations import migrate, schema_version
 from bot.storage.repositories import (
@@ -86,6 +87,7 @@ class Database:
         self.deletions = DeletionRepository(self._conn)
         self.notices = NoticeRepository(self._conn)
         self.alerts = AlertRepository(self._conn)
+        self.link_attempts = LinkAttemptRepository(self._conn)
         self._closed = False
         self._lock: DatabaseLock | None = None
 

@@ -163,6 +163,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alert_events_unsent ON alert_events (created_at) WHERE sent_at IS NULL;
     """,
+    # 6: failed link attempts, per user and across all users (bot/storage/link_attempts.py)
+    """
+    CREATE TABLE link_guard (
+        user_id     INTEGER PRIMARY KEY,
+        failures    INTEGER NOT NULL,
+        wait_until  REAL NOT NULL
+    );
+    CREATE TABLE link_attempts (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id  INTEGER NOT NULL,
+        at       REAL NOT NULL,
+        failed   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX link_attempts_at ON link_attempts (at);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

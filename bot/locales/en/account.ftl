@@ -86,3 +86,22 @@ credentials-unreadable =
 notice-link-again =
     🔑 Your Inferno account is no longer linked to this bot: its saved API key could no longer be read, so the bot's operator removed it. Your servers and orders at Inferno are not affected.
     Please link your account again: /start
+
+link-wait-seconds = { $count ->
+    [one] { $count } second
+   *[other] { $count } seconds
+}
+link-wait-minutes = { $count ->
+    [one] { $count } minute
+   *[other] { $count } minutes
+}
+link-wait-hours = { $count ->
+    [one] { $count } hour
+   *[other] { $count } hours
+}
+link-wait-user = ⏳ Too many failed attempts to link an account. Nothing was sent to Inferno. You can try again in { $wait }.
+link-wait-after-failure = ⏳ That was too many failed attempts: you can try again in { $wait }.
+link-wait-everyone = ⏳ This bot has seen too many failed attempts to link an account in the last minute, from all its users together. To keep its access to Inferno, every attempt waits. Nothing was sent to Inferno: try again in { $wait }.
+link-pasted-together = 🔒 Your message held the client id and the API key together: I deleted it from the chat and used both.
+link-email-pasted-together = 🔒 Your message held more than the email (your password, perhaps), so I deleted it from the chat. I took the email <code>{ $email }</code> from it.
+link-demo-hint = 🧪 This bot runs in demo mode: tap <b>🧪 Use the demo account</b> to try every screen without a real account.
