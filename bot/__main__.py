@@ -1,6 +1,6 @@
 """``python -m bot`` runs the bot; ``--demo`` adds an in-process simulator; ``rotate-key``
 re-encrypts the stored API keys under a new master key; ``forget-undecryptable`` gives up the
-accounts whose key was lost."""
+accounts whose key was lost; ``healthcheck`` says whether a bot runs and reads its database."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.logging_setup import mask_text, setup_logging
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+EXIT_UNHEALTHY = 1
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -36,6 +37,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "ask each of their users to link again (the bot must be stopped)",
     )
     forget.add_argument("--yes", action="store_true", help="do it (without: only say what)")
+    sub.add_parser(
+        "healthcheck",
+        help="exit 0 when a bot is running on the database (or its --demo one) and the "
+        "database answers a read-only query, 1 otherwise; changes nothing",
+    )
     return parser.parse_args(argv)
 
 
@@ -47,12 +53,16 @@ def fail(message: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # These commands touch only the database and the key file: no bot token needed.
-    offline = args.command in ("rotate-key", "forget-undecryptable")
+    offline = args.command in ("rotate-key", "forget-undecryptable", "healthcheck")
     overrides = {"bot_token": f"0:not-used-by-{args.command}"} if offline else {}
     try:
         settings = load_settings(**overrides)
     except SettingsError as exc:
-        return fail(str(exc))
+        code = fail(str(exc))
+        # Docker reserves 2 in a HEALTHCHECK; a bot that cannot even be configured is unhealthy.
+        return EXIT_UNHEALTHY if args.command == "healthcheck" else code
+    if args.command == "healthcheck":
+        return healthcheck(settings)
     secrets = [settings.bot_token.get_secret_value()]
     setup_logging(settings.log_level_number, secrets=secrets)
 
@@ -83,6 +93,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def healthcheck(settings: Settings) -> int:
+    """One line, and 0 (healthy) or 1 (unhealthy): Docker's HEALTHCHECK reserves every other
+    exit code."""
+    from bot.config import demo_database_path
+    from bot.healthcheck import check
+
+    database = settings.database_path
+    health = check(database, demo_path=demo_database_path(database))
+    print(f"inferno-bot: {health.line}", file=sys.stdout if health.ok else sys.stderr)
+    return 0 if health.ok else EXIT_UNHEALTHY
 
 
 async def rotate_key(settings: Settings) -> int:

@@ -133,6 +133,11 @@ class Settings(BaseSettings):
         return logging.getLevelNamesMapping()[self.log_level]
 
 
+def demo_database_path(database_path: Path) -> Path:
+    """Where ``--demo`` keeps its data: ``demo-<name>`` beside ``DATABASE_PATH``."""
+    return database_path.with_name("demo-" + database_path.name)
+
+
 class SettingsError(Exception):
     """One human sentence naming the variable that is wrong; never a secret's value."""
 

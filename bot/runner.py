@@ -9,7 +9,7 @@ from aiogram import Bot
 
 from bot import __version__
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
-from bot.config import Settings
+from bot.config import Settings, demo_database_path
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.middlewares.demo import DemoMarkMiddleware
@@ -98,7 +98,7 @@ async def _start_demo(stack: AsyncExitStack, settings: Settings) -> tuple[Settin
         DEMO_PASSWORD,
     )
     # Demo data lives in its own database so it never mixes with real accounts.
-    demo_db = settings.database_path.with_name("demo-" + settings.database_path.name)
+    demo_db = demo_database_path(settings.database_path)
     demo_settings = settings.model_copy(
         update={"inferno_api_url": server.url, "database_path": demo_db}
     )

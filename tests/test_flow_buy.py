@@ -413,7 +413,7 @@ async def test_the_question_asked_again_is_drawn_under_the_user_s_lock(
 
     monkeypatch.setattr(inferno, "balance", watched)
     asked = await tap(env, "Confirm the purchase")
-    assert "changed from 5.00 to 7.00" in asked.text
+    assert "changed from 5.00 USD to 7.00 USD" in asked.text
     assert held and all(held)
 
 
@@ -425,7 +425,7 @@ async def test_a_price_changed_since_the_confirmation_is_asked_again(env: BotEnv
     env.sim.products["101"] = SimProduct(start.id, start.name, Decimal("7.00"), start.description)
     # The bot's own list cache still holds the old price: the purchase asks the provider.
     asked = await tap(env, "Confirm the purchase")
-    assert "changed from 5.00 to 7.00" in asked.text
+    assert "changed from 5.00 USD to 7.00 USD" in asked.text
     assert env.sim.calls["create"] == 0
     created = await tap(env, "Confirm the purchase")
     assert "Order created" in created.text

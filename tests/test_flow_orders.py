@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from bot.handlers.callbacks import OrdersPageCb, ServerCb
@@ -14,6 +15,8 @@ from tests.storage_helpers import actions_of
 from tests.test_flow_buy import UID, forge, open_menu, tap
 
 OTHER_UID = 5202
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+RAW_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def place_order(env: BotEnv, customer: Customer, pid: str) -> str:
@@ -37,8 +40,10 @@ async def test_orders_list_shows_status_amount_date_and_plan(env: BotEnv) -> Non
     assert f"#{active}" in listing.text and f"#{pending}" in listing.text
     assert "Active" in listing.text and "Unpaid" in listing.text
     assert "VPS Start" in listing.text and "Dedicated XL" in listing.text
-    assert "500.00" in listing.text
-    assert customer.orders[0].date.strftime("%Y-%m-%d") in listing.text
+    assert "500.00 USD" in listing.text
+    today = customer.orders[0].date
+    assert f"{today.day} {MONTHS_EN[today.month - 1]} {today.year}" in listing.text
+    assert not RAW_DATE.search(listing.text), "never a raw date"
     assert listing.button(f"#{pending}").callback_data == OrderCb(order_id=pending).pack()
     assert listing.button("Services") and listing.button("Main menu")
     assert env.tg.errors == []

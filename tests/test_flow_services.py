@@ -225,8 +225,8 @@ async def test_the_amount_takes_the_balance_currency_once(env: BotEnv) -> None:
     env.sim.currency = "RUB"
     customer = await env.linked(UID, balance="10.00")
     service_id = dated_service(env, customer)
-    await open_services(env)
-    env.sim.reset_counters()
+    listing = await open_services(env)
+    assert "5.00 RUB" in listing.text
     card = await tap(env, f"#{service_id}")
     assert "Recurring amount: 5.00 RUB" in card.text
     await tap(env, "Services")

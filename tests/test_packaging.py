@@ -70,7 +70,7 @@ def test_dockerfile_runs_the_bot_as_non_root_with_a_data_volume() -> None:
     assert instructions["STOPSIGNAL"] == "SIGTERM"
     assert keywords.count("FROM") >= 2, "a build stage keeps compilers out of the final image"
     final_stage = [rest for keyword, rest in dockerfile_instructions() if keyword == "FROM"][-1]
-    assert "slim" in final_stage
+    assert "-slim-" in final_stage
     env = " ".join(rest for keyword, rest in dockerfile_instructions() if keyword == "ENV")
     assert "DATABASE_PATH=/data/" in env and "ENCRYPTION_KEY_FILE=/data/" in env
 
@@ -82,6 +82,42 @@ def test_compose_file() -> None:
     assert service["restart"] == "unless-stopped"
     assert any(volume.endswith(":/data") for volume in service["volumes"])
     assert (ROOT / service.get("build", ".")).is_dir()
+    logging = service["logging"]
+    assert logging["driver"] == "json-file", "the log is kept, in files of a bounded size"
+    assert re.fullmatch(r"\d+[km]", logging["options"]["max-size"])
+    assert int(logging["options"]["max-file"]) >= 1
+
+
+def test_dockerfile_pins_one_debian_release_for_both_stages() -> None:
+    images = [rest.split()[0] for keyword, rest in dockerfile_instructions() if keyword == "FROM"]
+    assert len(set(images)) == 1, images
+    assert re.fullmatch(r"python:3\.1[1-9]-slim-(bookworm|trixie)", images[0]), images[0]
+
+
+def test_dockerfile_compiles_bytecode_at_build_time() -> None:
+    runs = [rest for keyword, rest in dockerfile_instructions() if keyword == "RUN"]
+    assert any("compileall" in run and "/venv/lib" in run for run in runs), "the bot and its deps"
+    assert any("compileall" in run and '"stdlib"' in run for run in runs), "the standard library"
+
+
+def test_dockerfile_healthcheck_runs_the_bot_s_own_check() -> None:
+    checks = [rest for keyword, rest in dockerfile_instructions() if keyword == "HEALTHCHECK"]
+    assert len(checks) == 1
+    options, _, command = checks[0].partition("CMD")
+    assert json.loads(command) == ["python", "-m", "bot", "healthcheck"]
+    assert {"--interval", "--timeout", "--start-period", "--retries"} <= {
+        option.split("=")[0] for option in options.split()
+    }
+    # The subcommand exists in this very package (tests/test_healthcheck.py runs it).
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "healthcheck", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_env_example_lists_every_setting() -> None:

@@ -17,7 +17,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.handlers.balance import money
+from bot.config import Settings
+from bot.handlers.balance import amount_text, currency_for, money
 from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.handlers.common import (
     button,
@@ -36,7 +37,7 @@ from bot.handlers.orders import is_status, orders_button, status_label
 from bot.i18n import Translator, fit
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail, ProviderUnavailable, UnreadableAnswer
-from bot.inferno.models import Catalog, CreatedOrder, Credentials, Order, Product
+from bot.inferno.models import Balance, Catalog, CreatedOrder, Credentials, Order, Product
 from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.storage import Database
@@ -86,12 +87,26 @@ def find_plan(catalog: Catalog, ref: str) -> Product | None:
     return next((p for p in catalog.products if plan_ref(p.id) == ref), None)
 
 
-def _price(i18n: Translator, product: Product) -> str:
-    return clip(product.price, 30) if product.price else i18n("buy-price-unknown")
+def _price(i18n: Translator, product: Product, currency: str | None) -> str:
+    """The plan's price in the currency its answer names, else ``currency``."""
+    if not product.price:
+        return i18n("buy-price-unknown")
+    return amount_text(product.price, product.currency or currency)
 
 
-def plan_line(i18n: Translator, product: Product) -> str:
-    line = i18n("buy-plan-line", name=clip(product.name, 80), price=_price(i18n, product))
+async def _plans_currency(
+    inferno: InfernoClient, creds: Credentials | None, settings: Settings, plans: list[Product]
+) -> str | None:
+    """The currency for the prices among ``plans`` whose answer names none, if any do: the
+    account's when the user has one, else the setting."""
+    if any(p.price and not p.currency for p in plans):
+        return await currency_for(inferno, creds, settings)
+    return None
+
+
+def plan_line(i18n: Translator, product: Product, currency: str | None) -> str:
+    price = _price(i18n, product, currency)
+    line = i18n("buy-plan-line", name=clip(product.name, 80), price=price)
     if product.description:
         line += "\n" + i18n("buy-plan-description", description=clip(product.description, 200))
     return line
@@ -129,6 +144,8 @@ async def plans_page(
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
+    settings: Settings,
+    creds: Credentials | None = None,
 ) -> None:
     page = callback_data.page if isinstance(callback_data, BuyCb) else 0
     catalog = await _catalog(query, i18n, inferno, bot, page)
@@ -141,13 +158,13 @@ async def plans_page(
         return
     page, pages, start = page_bounds(len(products), page)
     chunk = products[start : start + PAGE_SIZE]
-    text = "\n\n".join(
-        [i18n("buy-title", count=len(products)), *(plan_line(i18n, p) for p in chunk)]
-    )
+    currency = await _plans_currency(inferno, creds, settings, chunk)
+    lines = (plan_line(i18n, p, currency) for p in chunk)
+    text = "\n\n".join([i18n("buy-title", count=len(products)), *lines])
     rows = [
         [
             button(
-                f"{clip(p.name, 40)} · {_price(i18n, p)}",
+                f"{clip(p.name, 40)} · {_price(i18n, p, currency)}",
                 BuyCb(action=BuyAction.PLAN, ref=plan_ref(p.id), page=page),
             )
         ]
@@ -157,19 +174,23 @@ async def plans_page(
 
 
 async def plan_card(
-    query: CallbackQuery, callback_data: BuyCb, i18n: Translator, inferno: InfernoClient, bot: Bot
+    query: CallbackQuery,
+    callback_data: BuyCb,
+    i18n: Translator,
+    inferno: InfernoClient,
+    bot: Bot,
+    settings: Settings,
+    creds: Credentials | None = None,
 ) -> None:
     product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
         return
-    lines = [i18n("buy-plan-card", name=clip(product.name, 200), price=_price(i18n, product))]
+    currency = await _plans_currency(inferno, creds, settings, [product])
+    price = _price(i18n, product, currency)
+    lines = [i18n("buy-plan-card", name=clip(product.name, 200), price=price)]
     if product.description:
         lines += ["", i18n("buy-plan-description", description=clip(product.description, 1500))]
-    buy_label = (
-        i18n("buy-btn-buy-for", price=clip(product.price, 30))
-        if product.price
-        else i18n("buy-btn-buy")
-    )
+    buy_label = i18n("buy-btn-buy-for", price=price) if product.price else i18n("buy-btn-buy")
     ask = BuyCb(action=BuyAction.ASK, ref=callback_data.ref, page=callback_data.page)
     markup = one_per_row_then_menu(
         i18n,
@@ -190,21 +211,27 @@ async def ask_buy(
     bot: Bot,
     db: Database,
     account: Credentials,
+    settings: Settings,
     notice: str | None = None,
 ) -> None:
     """The purchase question; ``notice`` (not dispatcher data) heads it when asked again."""
     product = await _find_plan(query, callback_data, i18n, inferno, bot)
     if product is None:
         return
-    lines = [notice, ""] if notice else []
-    lines.append(i18n("buy-confirm", name=clip(product.name, 200), price=_price(i18n, product)))
+    balance: Balance | None = None
     try:
         balance = await inferno.balance(account)
     except InfernoError as exc:
         # Only a hint on this screen; the purchase itself does not depend on it.
         log.info("user=%s action=balance result=%s", query.from_user.id, type(exc).__name__)
-    else:
-        lines.append(i18n("buy-confirm-balance", balance=clip(money(balance), 40)))
+    # Known by now in the usual case: the balance just read, or the plan card before it.
+    currency = await _plans_currency(inferno, account, settings, [product])
+    lines = [notice, ""] if notice else []
+    price = _price(i18n, product, currency)
+    lines.append(i18n("buy-confirm", name=clip(product.name, 200), price=price))
+    if balance is not None:
+        shown = money(balance, settings.currency)
+        lines.append(i18n("buy-confirm-balance", balance=shown))
     lines += ["", i18n("buy-confirm-note")]
     token = await db.confirmations.issue(
         query.from_user.id,
@@ -212,6 +239,8 @@ async def ask_buy(
         {
             "pid": product.id,
             "price": product.price,
+            # As the answer named it: a change of currency is a change of price.
+            "currency": product.currency,
             "cid": account.cid,
             "ref": callback_data.ref,
             "page": callback_data.page,
@@ -251,22 +280,26 @@ async def _plan_changed(inferno: InfernoClient, confirmed: dict[str, Any]) -> _P
     except InfernoError:
         return None
     product = next((p for p in catalog.products if p.id == confirmed.get("pid")), None)
-    if product is not None and product.price == confirmed.get("price"):
+    if (
+        product is not None
+        and product.price == confirmed.get("price")
+        and product.currency == confirmed.get("currency")
+    ):
         return None
     return _PlanChanged(product)
 
 
 def _created_text(
-    i18n: Translator, created: CreatedOrder, order: Order | None, price: str | None
+    i18n: Translator, created: CreatedOrder, order: Order | None, amount: str | None
 ) -> str:
-    amount = (order.amount if order else None) or price or "—"
+    """``amount`` is what the order costs, with its currency, if known."""
     invoice = created.invoice_id or (order.invoice_id if order else None) or "—"
     lines = [
         i18n(
             "buy-created",
             order=clip(created.order_id, 24),
             invoice=clip(invoice, 24),
-            amount=clip(amount, 30),
+            amount=amount or "—",
         ),
         "",
     ]
@@ -288,6 +321,7 @@ async def _ask_again(
     bot: Bot,
     db: Database,
     creds: Credentials,
+    settings: Settings,
     confirmed: dict[str, Any],
     product: Product | None,
 ) -> None:
@@ -297,14 +331,25 @@ async def _ask_again(
         plans = button(i18n("buy-btn-plans"), _plan_button_data(confirmed, BuyAction.PAGE))
         await show(query, i18n("buy-plan-gone"), one_per_row_then_menu(i18n, plans))
         return
+    old_price, old_currency = _confirmed_price(confirmed)
+    fallback = await currency_for(inferno, creds, settings)
     notice = i18n(
         "buy-price-changed",
         name=clip(product.name, 200),
-        old=clip(str(confirmed.get("price") or "—"), 30),
-        new=_price(i18n, product),
+        old=amount_text(old_price, old_currency or fallback) if old_price else "—",
+        new=_price(i18n, product, fallback),
     )
     ask = _plan_button_data(confirmed, BuyAction.ASK)
-    await ask_buy(query, ask, i18n, inferno, bot, db, creds, notice=notice)
+    await ask_buy(query, ask, i18n, inferno, bot, db, creds, settings, notice=notice)
+
+
+def _confirmed_price(confirmed: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The price a confirmation was issued at, and the currency its answer named."""
+    price, currency = confirmed.get("price"), confirmed.get("currency")
+    return (
+        price if isinstance(price, str) else None,
+        currency if isinstance(currency, str) else None,
+    )
 
 
 async def confirm_buy(
@@ -316,6 +361,7 @@ async def confirm_buy(
     db: Database,
     locks: UserLocks,
     account: Credentials,
+    settings: Settings,
 ) -> None:
     user_id = query.from_user.id
     used = one_per_row_then_menu(i18n, orders_button(i18n))
@@ -342,7 +388,9 @@ async def confirm_buy(
         # Drawn under the lock like every question that leads to a purchase (see user_lock):
         # a direct call does not pass ask_buy's flag, and run_confirmed has let go of it.
         async with locks.hold(user_id):
-            await _ask_again(query, i18n, inferno, bot, db, account, payload, outcome.product)
+            await _ask_again(
+                query, i18n, inferno, bot, db, account, settings, payload, outcome.product
+            )
         return
     product_id: str = payload["pid"]
     if isinstance(outcome, InfernoError):
@@ -375,8 +423,13 @@ async def confirm_buy(
         log.info("user=%s action=orders result=%s", user_id, type(exc).__name__)
     else:
         order = next((o for o in orders if o.id == created.order_id), None)
-    price = payload.get("price")
-    text = _created_text(i18n, created, order, price if isinstance(price, str) else None)
+    price, named = _confirmed_price(payload)
+    if order is not None and order.amount:
+        price, named = order.amount, order.currency
+    amount = None
+    if price:
+        amount = amount_text(price, named or await currency_for(inferno, account, settings))
+    text = _created_text(i18n, created, order, amount)
     buttons: list[InlineKeyboardButton] = []
     if order is not None and is_status(order, "active") and is_provider_id(order.id):
         buttons.append(button(i18n("buy-btn-install"), InstallStartCb(order_id=order.id)))

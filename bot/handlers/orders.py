@@ -14,6 +14,9 @@ from aiogram import Bot, F
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
+from bot.config import Settings
+from bot.formatting import format_date
+from bot.handlers.balance import amount_text, fallback_currency
 from bot.handlers.callbacks import OrdersPageCb, ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -96,13 +99,16 @@ def orders_button(i18n: Translator, page: int = 0) -> InlineKeyboardButton:
     return button(i18n("orders-btn-orders"), OrdersPageCb(page=page))
 
 
-def order_line(i18n: Translator, order: Order) -> str:
+def order_line(i18n: Translator, order: Order, currency: str | None = None) -> str:
+    """One order in a list; ``currency`` is for an amount whose answer names none."""
     parts = [i18n("orders-line", id=clip(order.id, 24), status=status_label(i18n, order.status))]
-    parts.extend(
-        html.escape(clip(value, limit), quote=False)
-        for value, limit in ((order.product_name, 60), (order.amount, 20), (order.date, 25))
-        if value
-    )
+    if order.product_name:
+        parts.append(html.escape(clip(order.product_name, 60), quote=False))
+    if order.amount:
+        amount = amount_text(order.amount, order.currency or currency)
+        parts.append(html.escape(amount, quote=False))
+    if order.date:
+        parts.append(html.escape(format_date(i18n, clip(order.date, 40)), quote=False))
     return " · ".join(parts)
 
 
@@ -144,6 +150,7 @@ async def orders_page(
     inferno: InfernoClient,
     bot: Bot,
     account: Credentials,
+    settings: Settings,
 ) -> None:
     orders = await _load_orders(query, i18n, inferno, bot, account, None)
     if orders is None:
@@ -159,9 +166,9 @@ async def orders_page(
     page = callback_data.page if isinstance(callback_data, OrdersPageCb) else 0
     page, pages, start = page_bounds(len(orders), page)
     chunk = orders[start : start + PAGE_SIZE]
-    text = "\n".join(
-        [i18n("orders-title", count=len(orders)), "", *(order_line(i18n, o) for o in chunk)]
-    )
+    currency = await fallback_currency(inferno, account, settings, chunk)
+    lines = (order_line(i18n, o, currency) for o in chunk)
+    text = "\n".join([i18n("orders-title", count=len(orders)), "", *lines])
     rows = [
         [button(order_button_text(i18n, o), OrderCb(order_id=o.id, page=page))]
         for o in chunk
@@ -216,14 +223,16 @@ async def _find_order(
     return order
 
 
-def order_card_text(i18n: Translator, order: Order) -> str:
+def order_card_text(i18n: Translator, order: Order, currency: str | None = None) -> str:
+    """The order's card; ``currency`` is for an amount whose answer names none."""
     lines = [i18n("orders-card", id=order.id, status=status_label(i18n, order.status))]
     if order.product_name:
         lines.append(i18n("orders-card-product", product=clip(order.product_name, 200)))
     if order.amount:
-        lines.append(i18n("orders-card-amount", amount=clip(order.amount, 40)))
+        amount = amount_text(order.amount, order.currency or currency)
+        lines.append(i18n("orders-card-amount", amount=amount))
     if order.date:
-        lines.append(i18n("orders-card-date", date=clip(order.date, 40)))
+        lines.append(i18n("orders-card-date", date=format_date(i18n, clip(order.date, 40))))
     if order.ordernum:
         lines.append(i18n("orders-card-number", number=clip(order.ordernum, 40)))
     if order.invoice_id:
@@ -242,6 +251,7 @@ async def order_card(
     inferno: InfernoClient,
     bot: Bot,
     account: Credentials,
+    settings: Settings,
 ) -> None:
     order = await _find_order(query, callback_data, i18n, inferno, bot, account)
     if order is None:
@@ -256,7 +266,9 @@ async def order_card(
         if service_id is not None:
             buttons.append(button(i18n("orders-btn-service"), ServiceCb(service_id=service_id)))
     buttons.append(orders_button(i18n, callback_data.page))
-    await show(query, order_card_text(i18n, order), one_per_row_then_menu(i18n, *buttons))
+    currency = await fallback_currency(inferno, account, settings, [order])
+    text = order_card_text(i18n, order, currency)
+    await show(query, text, one_per_row_then_menu(i18n, *buttons))
 
 
 # ------------------------------------------------------------------------------ cancelling
@@ -270,6 +282,7 @@ async def ask_cancel(
     bot: Bot,
     db: Database,
     account: Credentials,
+    settings: Settings,
 ) -> None:
     order = await _find_order(query, callback_data, i18n, inferno, bot, account)
     if order is None:
@@ -284,11 +297,12 @@ async def ask_cancel(
         "cancel",
         {"order_id": order.id, "cid": account.cid, "page": callback_data.page},
     )
+    currency = await fallback_currency(inferno, account, settings, [order])
     text = "\n".join(
         [
             i18n("orders-cancel-confirm", id=order.id),
             "",
-            order_line(i18n, order),
+            order_line(i18n, order, currency),
             "",
             i18n("orders-cancel-warning"),
         ]

@@ -10,7 +10,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton
 
 from bot.config import Settings
-from bot.formatting import format_date, format_money
+from bot.formatting import format_date
+from bot.handlers.balance import amount_text, fallback_currency
 from bot.handlers.callbacks import ServerCb, ServiceCb
 from bot.handlers.common import (
     button,
@@ -53,12 +54,18 @@ def _name(i18n: Translator, service: Service) -> str:
     return plain(i18n("services-unnamed", id=clip(service.id, 24)))
 
 
-def service_line(i18n: Translator, service: Service) -> str:
+def service_line(i18n: Translator, service: Service, currency: str | None = None) -> str:
+    """One service in the list; ``currency`` is for an amount whose answer names none."""
     parts = [i18n("services-line", id=clip(service.id, 24), name=_name(i18n, service))]
     if service.status:
         parts.append(html.escape(status_label(i18n, service.status), quote=False))
     if service.ip:
         parts.append(f"<code>{html.escape(clip(service.ip, 45), quote=False)}</code>")
+    if service.amount:
+        amount = amount_text(service.amount, service.currency or currency)
+        parts.append(html.escape(amount, quote=False))
+    if service.next_due:
+        parts.append(i18n("services-line-due", date=format_date(i18n, clip(service.next_due, 40))))
     return " · ".join(parts)
 
 
@@ -82,6 +89,7 @@ async def services_page(
     inferno: InfernoClient,
     bot: Bot,
     account: Credentials,
+    settings: Settings,
 ) -> None:
     services = await _load(query, i18n, inferno, bot, account, orders_button(i18n))
     if services is None:
@@ -93,9 +101,9 @@ async def services_page(
     page = callback_data.page if isinstance(callback_data, ServicesPageCb) else 0
     page, pages, start = page_bounds(len(services), page)
     chunk = services[start : start + PAGE_SIZE]
-    text = "\n".join(
-        [i18n("services-title", count=len(services)), "", *(service_line(i18n, s) for s in chunk)]
-    )
+    currency = await fallback_currency(inferno, account, settings, chunk)
+    lines = (service_line(i18n, s, currency) for s in chunk)
+    text = "\n".join([i18n("services-title", count=len(services)), "", *lines])
     rows = [
         [button(f"#{s.id} · {_name(i18n, s)}", ServiceCb(service_id=s.id))]
         for s in chunk
@@ -148,8 +156,7 @@ def service_card_text(i18n: Translator, service: Service, currency: str | None =
     if service.billing_cycle:
         lines.append(i18n("services-card-cycle", cycle=cycle_label(i18n, service.billing_cycle)))
     if service.amount:
-        code = service.currency or currency
-        amount = format_money(clip(service.amount, 24), clip(code, 10) if code else None)
+        amount = amount_text(service.amount, service.currency or currency)
         lines.append(i18n("services-card-amount", amount=amount))
     if service.registered:
         date = format_date(i18n, clip(service.registered, 40))
@@ -203,18 +210,9 @@ async def service_card(
         order_label = plain(i18n("services-btn-order", order=order_id))
         buttons.append(button(order_label, OrderCb(order_id=order_id)))
     buttons.append(back)
-    currency = await _currency(inferno, account, service, settings)
+    currency = await fallback_currency(inferno, account, settings, [service])
     text = service_card_text(i18n, service, currency)
     await show(query, text, one_per_row_then_menu(i18n, *buttons))
-
-
-async def _currency(
-    inferno: InfernoClient, creds: Credentials, service: Service, settings: Settings
-) -> str | None:
-    """The currency of the service's amount: its own, else the balance's, else CURRENCY."""
-    if not service.amount or service.currency:
-        return service.currency
-    return await inferno.account_currency(creds) or settings.currency
 
 
 def create_linked_area() -> LinkedArea:

@@ -143,10 +143,13 @@ def retry_keyboard(
     )
 
 
-def linked_text(i18n: Translator, creds: Credentials, balance: Balance | None) -> str:
+def linked_text(
+    i18n: Translator, creds: Credentials, balance: Balance | None, currency: str
+) -> str:
+    """``currency`` (the setting) names the balance when its own answer names none."""
     text = i18n("link-done", cid=str(creds.cid), masked=creds.masked_key)
     if balance is not None:
-        text += "\n" + i18n("link-done-balance", amount=money(balance))
+        text += "\n" + i18n("link-done-balance", amount=money(balance, currency))
     return text
 
 
@@ -383,6 +386,7 @@ async def link_demo(
     bot: Bot,
     db: Database,
     inferno: InfernoClient,
+    settings: Settings,
     demo_account: Credentials | None,
 ) -> None:
     if demo_account is None:
@@ -397,7 +401,9 @@ async def link_demo(
         return
     await store_account(db, query.from_user.id, demo_account)
     log.info("user=%s action=link method=demo result=ok", query.from_user.id)
-    await show(query, linked_text(i18n, demo_account, balance), back_to_menu(i18n))
+    await show(
+        query, linked_text(i18n, demo_account, balance, settings.currency), back_to_menu(i18n)
+    )
 
 
 # --------------------------------------------------------------------------- client id + API key
@@ -521,7 +527,16 @@ async def _check_key(
         return
     await db.link_attempts.succeeded(attempt)
     await _save_linked(
-        message, state, i18n, db, inferno, creds, method="key", balance=balance, note=note
+        message,
+        state,
+        i18n,
+        db,
+        inferno,
+        creds,
+        settings.currency,
+        method="key",
+        balance=balance,
+        note=note,
     )
 
 
@@ -637,7 +652,7 @@ async def password_entered(
             await show(message, text, retry_keyboard(i18n, LinkAction.EMAIL, demo=demo))
         return
     await db.link_attempts.succeeded(attempt)
-    await _save_linked(message, state, i18n, db, inferno, creds, method="email")
+    await _save_linked(message, state, i18n, db, inferno, creds, settings.currency, method="email")
 
 
 async def _issue_new_key(
@@ -687,7 +702,7 @@ async def _issue_new_key(
             return
         await db.link_attempts.succeeded(attempt)
         await db.actions.record(user_id, NEW_KEY_ACTION, None, "ok")
-    await _save_linked(message, state, i18n, db, inferno, creds, method="newkey")
+    await _save_linked(message, state, i18n, db, inferno, creds, settings.currency, method="newkey")
 
 
 def _email_failure_text(i18n: Translator, exc: InfernoError) -> str:
@@ -705,6 +720,7 @@ async def _save_linked(
     db: Database,
     inferno: InfernoClient,
     creds: Credentials,
+    currency: str,
     *,
     method: str,
     balance: Balance | None = None,
@@ -721,7 +737,7 @@ async def _save_linked(
             balance = await inferno.balance(creds)
         except InfernoError as exc:
             log.info("user=%s balance after linking failed: %s", user_id, type(exc).__name__)
-    text = linked_text(i18n, creds, balance)
+    text = linked_text(i18n, creds, balance, currency)
     await show(message, f"{note}\n\n{text}" if note else text, back_to_menu(i18n))
 
 

@@ -210,8 +210,9 @@ class InfernoClient:
         self._cache: dict[int | None, dict[tuple[str, str | None], tuple[float, Any]]] = {}
         # forget() calls so far, per account (None: any account's, which the catalog follows).
         self._writes: Counter[int | None] = Counter()
-        # Each account's currency as its last balance answer named it; it does not change.
-        self._currencies: dict[int, str] = {}
+        # Each account's currency as its last balance answer named it (None: named none); it
+        # does not change, so every screen with an amount asks for it at most once.
+        self._currencies: dict[int, str | None] = {}
         self._timeout = timeout
         self._read_retries = max(0, read_retries)
         self._backoff = max(0.0, backoff)
@@ -280,8 +281,8 @@ class InfernoClient:
             return None
 
     def _remember_currency(self, creds: Credentials, currency: str | None) -> None:
-        if currency is None:
-            return
+        if currency is None and self._currencies.get(creds.cid) is not None:
+            return  # an answer without the field does not forget a currency once named
         if creds.cid not in self._currencies and len(self._currencies) >= _CACHE_LIMIT:
             self._currencies.clear()
         self._currencies[creds.cid] = currency

@@ -326,6 +326,8 @@ class Product:
     name: str
     price: str | None
     description: str | None
+    # When the answer names one: a currency field, or the key of WHMCS-like pricing.
+    currency: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -343,9 +345,17 @@ class Product:
         if not product_id:
             return None
         name = _text(_pick(value, "name", "title", "groupname", "product")) or product_id
-        price = _price(_pick(value, "price", "amount", "cost", "pricing", "monthly"))
+        priced = _pick(value, "price", "amount", "cost", "pricing", "monthly")
         description = _text(_pick(value, "description", "desc"))
-        return cls(id=product_id, name=name, price=price, description=description, raw=value)
+        currency = _currency(_pick(value, *_CURRENCY_FIELDS)) or _pricing_currency(priced)
+        return cls(
+            id=product_id,
+            name=name,
+            price=_price(priced),
+            description=description,
+            currency=currency,
+            raw=value,
+        )
 
 
 _PRICE_KEYS = ("monthly", "month", "price", "amount", "cost", "value")
@@ -369,6 +379,20 @@ def _price(value: Any, depth: int = 0) -> str | None:
     if isinstance(value, list):
         return _price(value[0], depth + 1) if value else None
     return _money(value)
+
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def _pricing_currency(value: Any) -> str | None:
+    """The currency code that WHMCS-like pricing keys its price by ({"RUB": {"monthly": ...}}),
+    when the price is read from under one."""
+    if not isinstance(value, dict) or any(_pick(value, name) is not None for name in _PRICE_KEYS):
+        return None
+    for key, inner in value.items():
+        if isinstance(inner, dict | list) and _price(inner) is not None:
+            return str(key) if _CURRENCY_CODE.fullmatch(str(key)) else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -458,6 +482,8 @@ class Order:
     status: str | None
     date: str | None
     product_name: str | None
+    # The currency of ``amount`` when the answer names one.
+    currency: str | None = None
     raw: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -477,6 +503,7 @@ class Order:
             product_name=_text(
                 _pick(value, "product_name", "productname", "product", "name", "groupname")
             ),
+            currency=_currency(_pick(value, *_CURRENCY_FIELDS)),
             raw=value,
         )
 

@@ -455,6 +455,9 @@ class Simulator:
         self.orders_hidden: set[str] = {"Cancelled", "Fraud", "Terminated"}
         # What balance answers name (None: no currency field, as the docs leave open).
         self.currency: str | None = "USD"
+        # What plan, order and service answers name as their currency (None: none, as in the
+        # docs' examples, so amounts take the balance's currency).
+        self.answer_currency: str | None = None
         self.customers: dict[int, Customer] = {}
         self._rng = random.Random(seed)
         # Its own stream, so jitter does not change the keys and passwords a seed gives.
@@ -602,7 +605,12 @@ class Simulator:
             for name, title in self.templates.items()
         }
         products = {
-            p.id: {"name": p.name, "price": _money(p.price), "description": p.description}
+            p.id: {
+                "name": p.name,
+                "price": _money(p.price),
+                "description": p.description,
+                **self._named_currency(),
+            }
             for p in self.products.values()
         }
         return _ok(ostpls=ostpls, products=products)
@@ -648,6 +656,7 @@ class Simulator:
                 "status": o.status,
                 "date": o.date.strftime("%Y-%m-%d %H:%M:%S"),
                 "product": o.product_name,
+                **self._named_currency(),
             }
             for o in customer.orders
             if o.status not in hidden
@@ -847,6 +856,7 @@ class Simulator:
             ),
             "amount": _money(order.amount),
             "billingcycle": order.billing_cycle,
+            **self._named_currency(),
             **order.service_extra,
         }
 
@@ -862,6 +872,9 @@ class Simulator:
         return _ok(service=self._service_view(order))
 
     # ------------------------------------------------------------------ internals
+
+    def _named_currency(self) -> dict[str, str]:
+        return {} if self.answer_currency is None else {"currency": self.answer_currency}
 
     def _new_api_key(self) -> str:
         taken = {c.key for c in self.customers.values()}

@@ -120,3 +120,4 @@ services-cycle-biennially = every 2 years
 services-cycle-triennially = every 3 years
 services-cycle-onetime = one-time
 services-cycle-free = free
+services-line-due = due { $date }

@@ -126,3 +126,4 @@ services-cycle-biennially = раз в 2 года
 services-cycle-triennially = раз в 3 года
 services-cycle-onetime = разовый платёж
 services-cycle-free = бесплатно
+services-line-due = оплата до { $date }

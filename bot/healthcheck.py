@@ -1,0 +1,112 @@
+"""``python -m bot healthcheck``: whether a bot is running on the database and can read it.
+
+For Docker's ``HEALTHCHECK``, so it is cheap and changes nothing: it never takes the database's
+lock (a lock taken even for a moment could make a bot that is starting refuse to start) and
+never writes. The running bot holds an exclusive ``flock`` on ``<database>.lock`` for its whole
+life (:mod:`bot.storage.lock`); the kernel lists every such lock in ``/proc/locks``, which is
+read instead of trying the lock. Only then is the database opened, read-only, for one trivial
+query: a bot that holds the lock has its ``-wal``/``-shm`` files open, so the read-only
+connection creates none of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.storage.lock import BOT, lock_path
+
+PROC_LOCKS = Path("/proc/locks")
+# Seconds the query may wait for a writer's lock: the bot's writes are short.
+QUERY_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    line: str
+
+
+def check(database_path: Path, *, demo_path: Path | None = None) -> Health:
+    """Healthy when a bot holds the lock of ``database_path`` (or of ``demo_path``, where
+    ``--demo`` keeps its data) and that database answers a read-only query."""
+    health = _check_one(database_path)
+    if not health.ok and demo_path is not None:
+        demo = _check_one(demo_path)
+        if demo.ok:
+            return demo
+    return health
+
+
+def _check_one(database_path: Path) -> Health:
+    where = f"DATABASE_PATH={database_path}"
+    try:
+        holder = _lock_holder(lock_path(database_path))
+    except OSError as exc:
+        return Health(False, f"unhealthy: cannot tell whether a bot runs on {where}: {exc}")
+    if holder is None:
+        return Health(False, f"unhealthy: no bot is running on {where}")
+    if holder != BOT:
+        return Health(False, f"unhealthy: `python -m bot {holder}` is running on {where}")
+    try:
+        tables = _count_tables(database_path)
+    except sqlite3.Error as exc:
+        return Health(False, f"unhealthy: the bot's database {database_path} cannot be read: {exc}")
+    if not tables:
+        return Health(False, f"unhealthy: the bot's database {database_path} has no tables")
+    return Health(True, f"healthy: a bot is running on {where} and its database answers")
+
+
+def _lock_holder(path: Path) -> str | None:
+    """The role (``bot``, ``rotate-key``, …) of whoever holds the lock; None when nobody does.
+
+    Raises OSError when the locks cannot be listed (no ``/proc``: not Linux).
+    """
+    try:
+        # O_RDONLY without O_CREAT: a missing lock file is simply "no bot", and nothing is made.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        held = os.fstat(fd)
+        recorded = os.pread(fd, 200, 0).decode("ascii", "replace").split()
+    finally:
+        os.close(fd)
+    if not _flocked(held, PROC_LOCKS.read_text(encoding="ascii", errors="replace")):
+        return None
+    # The holder writes "<pid> <role>" into the file; a bot writes "bot".
+    return recorded[1] if len(recorded) > 1 else BOT
+
+
+def _flocked(file: os.stat_result, proc_locks: str) -> bool:
+    """Whether ``/proc/locks`` lists an exclusive ``flock`` on ``file``.
+
+    A line reads ``7: FLOCK  ADVISORY  WRITE 3099 fe:00:2146480 0 EOF`` — the device as hex
+    major:minor, then the inode; a waiter's line has ``->`` after the number.
+    """
+    for line in proc_locks.splitlines():
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[3] != "WRITE":
+            continue
+        try:
+            major, minor, inode = fields[5].split(":", 2)
+            device = os.makedev(int(major, 16), int(minor, 16))
+            if (device, int(inode)) == (file.st_dev, file.st_ino):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _count_tables(database_path: Path) -> int:
+    if not database_path.is_file():
+        raise sqlite3.OperationalError("no such file")
+    uri = f"{database_path.resolve().as_uri()}?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=QUERY_TIMEOUT)
+    try:
+        (count,) = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        connection.close()
+    return int(count)
