@@ -20,6 +20,7 @@ from bot.storage.repositories import (
     ConfirmationRepository,
     DeletionRepository,
     NoticeRepository,
+    SeenUpdateRepository,
     UserRepository,
     WatchRepository,
 )
@@ -84,6 +85,7 @@ class Database:
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)
         self.notices = NoticeRepository(self._conn)
+        self.seen_updates = SeenUpdateRepository(self._conn)
         self._closed = False
         self._lock: DatabaseLock | None = None
 
