@@ -64,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "healthcheck":
         return healthcheck(settings)
     secrets = [settings.bot_token.get_secret_value()]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
     setup_logging(settings.log_level_number, secrets=secrets)
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -41,11 +42,16 @@ from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks
 from bot.services.watcher import WATCHER_TASK, InstallWatcher
 from bot.storage import Database
+from bot.webhook.dedup import DropRepeatedUpdates
+
+if TYPE_CHECKING:
+    from bot.webhook.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 5.0
 HOUSEKEEPING_INTERVAL = 3600.0
+SEEN_UPDATES_KEPT = 24 * 3600.0
 
 
 @dataclass
@@ -60,6 +66,8 @@ class Services:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # Demo mode: the simulator's demo customer, offered by /start as a one-tap account.
     demo_account: Credentials | None = None
+    # This process's metrics (webhook mode serves them); None counts nothing.
+    metrics: BotMetrics | None = None
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -84,13 +92,14 @@ def create_bot(settings: Settings) -> Bot:
     return bot
 
 
-def create_inferno_client(settings: Settings) -> InfernoClient:
+def create_inferno_client(settings: Settings, metrics: BotMetrics | None = None) -> InfernoClient:
     return InfernoClient(
         settings.inferno_api_url,
         connect_timeout=settings.inferno_connect_timeout,
         timeout=settings.inferno_timeout,
         max_connections=settings.inferno_max_connections,
         cache_ttl=settings.read_cache_ttl,
+        observer=metrics.provider_call if metrics is not None else None,
     )
 
 
@@ -112,6 +121,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         timeout=settings.watch_timeout,
         concurrency=settings.watch_concurrency,
         limiter=limiter,
+        on_push=services.metrics.push if services.metrics is not None else None,
     )
     alerts = AlertService(
         db=services.db,
@@ -136,6 +146,13 @@ def create_dispatcher(services: Services) -> Dispatcher:
     )
 
     dp.update.outer_middleware(in_flight)
+    if settings.webhook_url is not None:
+        # Before anything acts on it (a tap answered twice fails): a delivery Telegram repeats.
+        dp.update.outer_middleware(DropRepeatedUpdates(services.db.seen_updates, services.metrics))
+    if services.metrics is not None:
+        from bot.webhook.metrics import UpdateMetricsMiddleware
+
+        dp.update.outer_middleware(UpdateMetricsMiddleware(services.metrics))
     dp.update.outer_middleware(EventLogMiddleware(PASS_THROUGH_COMMANDS))
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     # Every tap is answered before the database or any slow provider call.
@@ -171,6 +188,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
         purged = await services.db.confirmations.purge_expired()
         if purged:
             log.info("purged %d expired confirmations", purged)
+        # Telegram gives up on a delivery long before this.
+        await services.db.seen_updates.purge(older_than=SEEN_UPDATES_KEPT)
 
     async def on_shutdown() -> None:
         # Polling has stopped: let handlers that are mid-way finish, then stop the loops;

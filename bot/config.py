@@ -6,15 +6,20 @@ The variable names are a contract shared with the README, Docker files and tests
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from yarl import URL
 
 DEFAULT_INFERNO_API_URL = "https://cp.inferno.name/api_client.php"
 SUPPORTED_LANGUAGES = ("ru", "en")
+DEFAULT_WEBHOOK_LISTEN = "0.0.0.0:8080"
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class Settings(BaseSettings):
@@ -56,6 +61,11 @@ class Settings(BaseSettings):
     # Failed link attempts: per Telegram user before the waits begin, and per minute in all.
     link_attempts_per_user: int = Field(default=5, ge=1, le=1000)
     link_failures_per_minute: int = Field(default=20, ge=1, le=10_000)
+    # Webhook mode (README "Webhook mode"): set WEBHOOK_URL to take updates over HTTPS instead
+    # of polling; WEBHOOK_SECRET is then required.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
 
     @field_validator("bot_token")
     @classmethod
@@ -103,6 +113,46 @@ class Settings(BaseSettings):
             raise ValueError("must contain {invoice_id}")
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        checked = cls._http_url(value)
+        assert checked is not None
+        url = URL(checked)
+        # Telegram delivers to HTTPS only; plain HTTP is for a bot and a test on one machine.
+        if url.scheme != "https" and url.host not in _LOOPBACK_HOSTS:
+            raise ValueError("must start with https:// (Telegram delivers updates over HTTPS)")
+        if url.query_string or url.fragment:
+            raise ValueError("must not carry a query or a fragment")
+        return checked
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required but not set (WEBHOOK_URL is set)")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the webhook app takes updates."""
+        assert self.webhook_url is not None
+        return URL(self.webhook_url).path or "/"
+
     @field_validator("allowed_users", mode="before")
     @classmethod
     def _parse_ids(cls, value: object) -> object:
@@ -138,6 +188,15 @@ def demo_database_path(database_path: Path) -> Path:
     return database_path.with_name("demo-" + database_path.name)
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:port`` for IPv6) -> (host, port); ValueError on anything else."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port, e.g. 0.0.0.0:8080")
+    return host, int(port)
+
+
 class SettingsError(Exception):
     """One human sentence naming the variable that is wrong; never a secret's value."""
 
@@ -151,7 +210,9 @@ def load_settings(**overrides: object) -> Settings:
 
 def describe_validation_error(exc: ValidationError) -> str:
     error = exc.errors(include_input=False, include_url=False)[0]
-    variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+    if not error["loc"]:  # a check across settings names them itself
+        return str(error["msg"]).removeprefix("Value error, ")
+    variable = str(error["loc"][0]).upper()
     if error["type"] == "missing":
         return f"{variable} is required but not set"
     reason = str(error["msg"]).removeprefix("Value error, ")

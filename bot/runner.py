@@ -39,10 +39,20 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             footprint=footprint,
         )
         stack.push_async_callback(db.close)
-        inferno = create_inferno_client(settings)
+        metrics = None
+        if settings.webhook_url is not None:
+            from bot.webhook.metrics import BotMetrics
+
+            metrics = BotMetrics()
+        inferno = create_inferno_client(settings, metrics)
         stack.push_async_callback(inferno.aclose)
         services = Services(
-            settings=settings, db=db, inferno=inferno, hub=hub, demo_account=demo_account
+            settings=settings,
+            db=db,
+            inferno=inferno,
+            hub=hub,
+            demo_account=demo_account,
+            metrics=metrics,
         )
         bot = create_bot(settings)
         if demo:
@@ -56,11 +66,12 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
 
         dp.startup.register(start_notices)
         log.info(
-            "inferno-bot %s starting: telegram=%s inferno=%s database=%s%s",
+            "inferno-bot %s starting: telegram=%s inferno=%s database=%s mode=%s%s",
             __version__,
             settings.telegram_api_url or TELEGRAM_DEFAULT_API,
             settings.inferno_api_url,
             settings.database_path,
+            "webhook" if settings.webhook_url else "polling",
             " (demo)" if demo else "",
         )
         if not settings.allowed_users:
@@ -73,9 +84,26 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
         footprint.keep()
         log.info("connected to Telegram as @%s", me.username)
         tune_garbage_collector()
-        # aiogram stops polling on SIGTERM/SIGINT; shutdown hooks then stop the background tasks.
-        await dp.start_polling(bot, polling_timeout=20, handle_signals=True)
+        if metrics is not None:
+            from bot.webhook.server import WebhookServer, serve_until_signal
+
+            server = WebhookServer(settings=settings, bot=bot, dp=dp, db=db, metrics=metrics)
+            await serve_until_signal(server)
+        else:
+            await _leave_webhook_mode(bot)
+            # aiogram stops polling on SIGTERM/SIGINT; shutdown hooks then stop the background
+            # tasks.
+            await dp.start_polling(bot, polling_timeout=20, handle_signals=True)
         log.info("inferno-bot stopped")
+
+
+async def _leave_webhook_mode(bot: Bot) -> None:
+    """Telegram refuses getUpdates while a webhook is set (a bot that ran in webhook mode
+    before): remove it, keeping the updates that wait."""
+    info = await bot.get_webhook_info()
+    if info.url:
+        log.info("a webhook was set; removing it to poll (pending updates are kept)")
+        await bot.delete_webhook(drop_pending_updates=False)
 
 
 async def _start_demo(stack: AsyncExitStack, settings: Settings) -> tuple[Settings, Credentials]:

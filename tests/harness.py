@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import functools
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
 from bot.storage import Database
 from bot.storage.startup import open_storage
+from bot.webhook.metrics import BotMetrics
+from bot.webhook.server import WebhookServer
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 
 TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
@@ -104,6 +107,9 @@ class BotEnv:
     _polling: asyncio.Task[None] | None = None
     # Which updates the bot has taken in (across restarts), and how many it is still handling.
     _handling: _Handling = field(default_factory=_Handling)
+    # Webhook mode (settings.webhook_url is set): the bot's webhook app, which the fake Bot API
+    # delivers to, instead of polling.
+    webhook: WebhookServer | None = None
     # Tests' shortcuts (running_bot sets it): one translation hub per process, a one-authority
     # trust store, no TLS grace period on closing. The benchmark starts and stops the bot
     # without them, as the product does.
@@ -120,18 +126,26 @@ class BotEnv:
             self.settings.encryption_key_file,
             env_key=self.settings.encryption_key,
         )
+        metrics = BotMetrics() if self.settings.webhook_url else None
+        inferno = create_inferno_client(self.settings, metrics)
         if self.shortcuts:
             hub = shared_hub(self.settings.default_language)
-            inferno = create_inferno_client(self.settings)
             with plain_http_trust():
                 self.bot = create_bot(self.settings)
         else:
             hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
-            inferno = create_inferno_client(self.settings)
             self.bot = create_bot(self.settings)
-        self.services = Services(settings=self.settings, db=db, inferno=inferno, hub=hub)
+        self.services = Services(
+            settings=self.settings, db=db, inferno=inferno, hub=hub, metrics=metrics
+        )
         self.dp = create_dispatcher(self.services)
         self._watch_feeding(self.dp)
+        if metrics is not None:
+            self.webhook = WebhookServer(
+                settings=self.settings, bot=self.bot, dp=self.dp, db=db, metrics=metrics
+            )
+            await self.webhook.start()
+            return
         self._polling = asyncio.create_task(
             self.dp.start_polling(
                 self.bot, handle_signals=False, polling_timeout=1, close_bot_session=False
@@ -156,6 +170,8 @@ class BotEnv:
         return any(r.method == "getUpdates" for r in self.tg.requests)
 
     async def stop(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
         if self.dp is not None and self._polling is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
@@ -170,7 +186,7 @@ class BotEnv:
                 # (the session's close() then finds it closed and returns at once).
                 await (await self.bot.session.create_session()).close()
             await self.bot.session.close()
-        self.services = self.bot = self.dp = self._polling = None
+        self.services = self.bot = self.dp = self._polling = self.webhook = None
 
     async def restart(self) -> None:
         await self.stop()
@@ -310,10 +326,15 @@ async def running_bot(
     *,
     sim: Simulator | None = None,
     start: bool = True,
+    webhook: bool = False,
     **settings_overrides: Any,
 ) -> AsyncIterator[BotEnv]:
+    """The bot with the fakes; ``webhook=True`` runs it in webhook mode (on a free loopback
+    port, the same across restarts), the fake delivering each update by POST."""
     simulator = sim or Simulator(install_delay=0.5)
     async with FakeTelegram() as tg, SimulatorServer(simulator) as server:
+        if webhook:
+            settings_overrides = webhook_settings() | settings_overrides
         settings = make_settings(tmp_path, tg, server.url, **settings_overrides)
         env = BotEnv(
             tmp_path=tmp_path,
@@ -329,6 +350,24 @@ async def running_bot(
             yield env
         finally:
             await env.stop()
+
+
+WEBHOOK_SECRET = "test-webhook_Secret-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def webhook_settings() -> dict[str, Any]:
+    port = free_port()
+    return {
+        "webhook_url": f"http://127.0.0.1:{port}/telegram/updates",
+        "webhook_secret": WEBHOOK_SECRET,
+        "webhook_listen": f"127.0.0.1:{port}",
+    }
 
 
 def hold_second_call(

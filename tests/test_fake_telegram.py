@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import (
@@ -47,9 +48,15 @@ from tests.fakes.telegram import (
     E_MARKUP_TOO_LONG,
     E_NOT_MODIFIED,
     E_QUERY_TOO_OLD,
+    E_SECRET_CHARS,
+    E_SECRET_LONG,
     E_TEXT_BUTTONS,
     E_TEXT_EMPTY,
     E_TOO_LONG,
+    E_WEBHOOK_ACTIVE,
+    E_WEBHOOK_HOST,
+    E_WEBHOOK_HTTPS,
+    E_WEBHOOK_PORT,
     FakeTelegram,
     make_bot,
     run_polling,
@@ -889,3 +896,185 @@ def test_parser_errors(source: str, reason: str) -> None:
 )
 def test_parser_results(source: str, text: str, entities: list[dict[str, Any]]) -> None:
     assert parse_html(source) == (text, entities)
+
+
+# --------------------------------------------------------------------------- webhook delivery
+
+
+class Receiver:
+    """A webhook endpoint for the fake to deliver to: records each request and answers with
+    the next queued status (200 once the queue is empty); ``hold`` keeps the next request's
+    answer until released."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.statuses: list[int] = []
+        self.hold: asyncio.Event | None = None
+        self._runner: aiohttp.web.AppRunner | None = None
+        self.url = ""
+
+    async def _handle(self, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        self.requests.append((dict(request.headers), await request.json()))
+        hold, self.hold = self.hold, None
+        if hold is not None:
+            await hold.wait()
+        status = self.statuses.pop(0) if self.statuses else 200
+        return aiohttp.web.json_response({}, status=status)
+
+    async def __aenter__(self) -> Receiver:
+        app = aiohttp.web.Application()
+        app.router.add_post("/hook", self._handle)
+        self._runner = aiohttp.web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = aiohttp.web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/hook"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    def update_ids(self) -> list[int]:
+        return [body["update_id"] for _headers, body in self.requests]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with Receiver() as server:
+        yield server
+
+
+async def test_webhook_delivers_updates_with_the_secret(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    assert await bot.set_webhook(
+        receiver.url,
+        secret_token="s3cret_-X",
+        allowed_updates=["message", "callback_query"],
+        drop_pending_updates=False,
+    )
+    sent = await fake.send_text(USER, "hello")
+    await fake.wait_for(lambda: len(receiver.requests) == 1, message="a delivery")
+    headers, body = receiver.requests[0]
+    assert headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cret_-X"
+    assert body["message"]["text"] == "hello"
+    assert body["message"]["message_id"] == sent.message_id
+    await fake.wait_idle()
+    info = await bot.get_webhook_info()
+    assert info.url == receiver.url
+    assert info.pending_update_count == 0
+    assert info.allowed_updates == ["callback_query", "message"]
+    assert info.last_error_message is None
+    assert [d.delivered for d in fake.deliveries] == [True]
+
+
+async def test_get_updates_conflicts_while_a_webhook_is_set(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    waiting = asyncio.create_task(bot.get_updates(timeout=10))
+    await fake.wait_for(lambda: fake.polling_active, message="a long poll")
+    await bot.set_webhook(receiver.url)
+    # A long poll that waits is ended too.
+    with pytest.raises(TelegramConflictError) as info:
+        await asyncio.wait_for(waiting, 3)
+    assert info.value.message == E_WEBHOOK_ACTIVE
+    with pytest.raises(TelegramConflictError) as info:
+        await bot.get_updates(timeout=0)
+    assert info.value.message == E_WEBHOOK_ACTIVE
+
+    assert await bot.delete_webhook(drop_pending_updates=False)
+    assert (await bot.get_webhook_info()).url == ""
+    await fake.send_text(USER, "polled again")
+    updates = await bot.get_updates(timeout=1)
+    assert [u.message.text for u in updates if u.message] == ["polled again"]
+    assert receiver.requests == []
+
+
+async def test_webhook_retries_a_non_2xx_answer(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    receiver.statuses = [500, 401]
+    await bot.set_webhook(receiver.url, secret_token="abc")
+    await fake.send_text(USER, "again and again")
+    await fake.wait_idle()
+    assert len(receiver.requests) == 3
+    assert len(set(receiver.update_ids())) == 1
+    assert [(d.attempt, d.status, d.delivered) for d in fake.deliveries] == [
+        (1, 500, False),
+        (2, 401, False),
+        (3, 200, True),
+    ]
+    info = await bot.get_webhook_info()
+    assert info.pending_update_count == 0
+    assert info.last_error_message == "Wrong response from the webhook: 401 Unauthorized"
+
+
+async def test_webhook_retries_an_answer_that_times_out(receiver: Receiver) -> None:
+    async with running_fake_telegram(webhook_timeout=0.3) as fake:
+        bot = make_bot(fake)
+        try:
+            receiver.hold = asyncio.Event()  # never set: the first answer never comes
+            await bot.set_webhook(receiver.url)
+            await fake.send_text(USER, "slow")
+            await fake.wait_for(
+                lambda: any(d.delivered for d in fake.deliveries), message="a second delivery"
+            )
+            assert [d.error for d in fake.deliveries] == ["Read timeout expired", None]
+            assert len(receiver.requests) == 2
+            assert len(set(receiver.update_ids())) == 1
+        finally:
+            await bot.session.close()
+
+
+async def test_lost_webhook_answer_delivers_the_update_again(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    fake.lose_webhook_answer()
+    await bot.set_webhook(receiver.url)
+    await fake.send_text(USER, "once")
+    await fake.wait_idle()
+    assert len(receiver.requests) == 2
+    assert receiver.update_ids()[0] == receiver.update_ids()[1]
+    assert [d.error for d in fake.deliveries] == ["Read timeout expired", None]
+
+
+async def test_webhook_keeps_to_allowed_updates(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    fake.add_user(USER)
+    await bot.send_message(USER, "menu", reply_markup=kb([("A", "a")]))
+    await bot.set_webhook(receiver.url, allowed_updates=["message"])
+    await fake.tap(USER, fake.last_bot_message(USER).message_id, "a")
+    await fake.send_text(USER, "text")
+    await fake.wait_idle()
+    assert [body["message"]["text"] for _h, body in receiver.requests] == ["text"]
+
+
+async def test_webhook_waits_for_the_bot_and_drops_pending_on_request(
+    fake: FakeTelegram, bot: Bot, receiver: Receiver
+) -> None:
+    await fake.send_text(USER, "before")
+    await bot.set_webhook(receiver.url, drop_pending_updates=True)
+    await fake.send_text(USER, "after")
+    await fake.wait_idle()
+    assert [body["message"]["text"] for _h, body in receiver.requests] == ["after"]
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "description"),
+    [
+        ("http://example.com/hook", None, E_WEBHOOK_HTTPS),
+        ("https://example.com:8080/hook", None, E_WEBHOOK_PORT),
+        ("https://example.com/hook", None, E_WEBHOOK_HOST),
+        ("http://127.0.0.1:1/hook", "with space", E_SECRET_CHARS),
+        ("http://127.0.0.1:1/hook", "x" * 257, E_SECRET_LONG),
+    ],
+)
+async def test_set_webhook_refuses_what_telegram_refuses(
+    fake: FakeTelegram, bot: Bot, url: str, secret: str | None, description: str
+) -> None:
+    with pytest.raises(TelegramBadRequest) as info:
+        await bot.set_webhook(url, secret_token=secret)
+    assert info.value.message == description
+    assert fake.webhook is None

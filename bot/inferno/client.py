@@ -183,6 +183,10 @@ def env_proxy(url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all") or None
 
 
+# (action, result): result is "ok" or the class name of the InfernoError the call ended with.
+CallObserver = Callable[[str, str], None]
+
+
 class InfernoClient:
     """One shared connection pool for every user; credentials are passed per call."""
 
@@ -196,7 +200,11 @@ class InfernoClient:
         read_retries: int = 2,
         backoff: float = 0.3,
         cache_ttl: float = 0.0,
+        observer: CallObserver | None = None,
     ) -> None:
+        # Told of every call that reached for the provider (not cache hits): its action and
+        # "ok" or the error's class name. The metrics count them; the client knows no more.
+        self._observer = observer
         # Checked by the settings (bot.config) before a deployment gets here.
         self._base = URL(base_url)
         # One URL per action, built once rather than parsed again on every request.
@@ -472,6 +480,23 @@ class InfernoClient:
         entries[(action, creds.key if creds else None)] = (now + self._cache_ttl, value)
 
     async def _call_provider(
+        self,
+        action: str,
+        creds: Credentials | None,
+        params: dict[str, Any],
+        secrets: Sequence[str],
+    ) -> Any:
+        if self._observer is None:
+            return await self._call_with_retries(action, creds, params, secrets)
+        try:
+            payload = await self._call_with_retries(action, creds, params, secrets)
+        except InfernoError as exc:
+            self._observer(action, type(exc).__name__)
+            raise
+        self._observer(action, "ok")
+        return payload
+
+    async def _call_with_retries(
         self,
         action: str,
         creds: Credentials | None,

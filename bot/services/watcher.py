@@ -93,7 +93,9 @@ class InstallWatcher:
         unknown_grace: float = UNKNOWN_GRACE,
         reinstall_settle: float = REINSTALL_SETTLE,
         limiter: asyncio.Semaphore | None = None,
+        on_push: Callable[[bool], None] | None = None,
     ) -> None:
+        self._on_push = on_push  # told of each message sent (True) or not (False): metrics
         self._db = db
         self._inferno = inferno
         self._hub = hub
@@ -501,6 +503,14 @@ class InstallWatcher:
         """True: sent. False: it never can be (blocked, refused). FloodControl: refused for
         longer than the session waits (``FloodWait``); try again on a later pass rather than
         hold the sweep."""
+        sent = await self._send_once(bot, watch, text, markup)
+        if self._on_push is not None:
+            self._on_push(sent is True)
+        return sent
+
+    async def _send_once(
+        self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
+    ) -> bool | FloodControl:
         try:
             await bot.send_message(watch.chat_id, text, reply_markup=markup)
             return True

@@ -22,6 +22,7 @@ from bot.storage.repositories import (
     ConfirmationRepository,
     DeletionRepository,
     NoticeRepository,
+    SeenUpdateRepository,
     UserRepository,
     WatchRepository,
 )
@@ -88,6 +89,7 @@ class Database:
         self.notices = NoticeRepository(self._conn)
         self.alerts = AlertRepository(self._conn)
         self.link_attempts = LinkAttemptRepository(self._conn)
+        self.seen_updates = SeenUpdateRepository(self._conn)
         self._closed = False
         self._lock: DatabaseLock | None = None
 

@@ -178,6 +178,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX link_attempts_at ON link_attempts (at);
     """,
+    # 7: update ids taken in over the webhook, so a delivery Telegram retries is handled once;
+    # only recent ones are kept (the housekeeping loop purges the rest)
+    """
+    CREATE TABLE seen_updates (
+        update_id  INTEGER PRIMARY KEY,
+        seen_at    REAL NOT NULL
+    );
+    CREATE INDEX seen_updates_age ON seen_updates (seen_at);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

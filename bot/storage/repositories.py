@@ -767,3 +767,30 @@ class NoticeRepository:
         await self._conn.execute(
             "DELETE FROM notices WHERE user_id = ? AND kind = ?", (user_id, kind)
         )
+
+
+class SeenUpdateRepository:
+    """Update ids already taken in (webhook mode): Telegram delivers a webhook update again when
+    its answer did not arrive in time, and the second delivery must not act twice. Satisfies
+    ``bot.webhook.UpdateDeduplicator``."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def first_time(self, update_id: int) -> bool:
+        """Records ``update_id``; True only for the first call with it (atomic: one INSERT)."""
+        changed = await self._conn.execute(
+            "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
+            (update_id, self._conn.clock()),
+        )
+        return changed == 1
+
+    async def purge(self, older_than: float) -> int:
+        """Forgets ids seen more than ``older_than`` seconds ago; returns how many."""
+        return await self._conn.execute(
+            "DELETE FROM seen_updates WHERE seen_at < ?", (self._conn.clock() - older_than,)
+        )
+
+    async def ping(self) -> None:
+        """A trivial query: raises when the database does not answer (the health check)."""
+        await self._conn.fetchone("SELECT 1")

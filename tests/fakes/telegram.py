@@ -11,6 +11,13 @@ observe the private chats (``chat``, ``bot_messages``, ``wait_for_bot_message``,
 Flood control (a burst of 20 messages per chat, then one a second; 30 a second overall) is on
 unless ``flood_limit=False``.
 
+Webhook delivery: after ``setWebhook`` the fake POSTs each update to the URL (JSON, with the
+``X-Telegram-Bot-Api-Secret-Token`` header when a secret was set), up to ``max_connections`` at
+once, and delivers again after ``webhook_retry_delay`` any update whose answer is not a 2xx
+within ``webhook_timeout`` (``lose_webhook_answer`` makes the next answers count as late although
+the bot got the update); ``getUpdates`` answers 409 while a webhook is set. Every attempt is
+recorded in ``deliveries``.
+
 Known simplifications, chosen so that the fake is never *more* lenient than Telegram in ways that
 matter for this bot:
 
@@ -18,7 +25,12 @@ matter for this bot:
 * methods aiogram knows but the fake does not implement answer 501, so a test fails loudly
   instead of silently getting a wrong answer;
 * plain URLs, mentions and commands in bot messages are not auto-detected as entities;
-* leading and trailing whitespace of message text is trimmed, as Telegram does.
+* leading and trailing whitespace of message text is trimmed, as Telegram does;
+* a webhook URL must point at this machine (127.0.0.1, ::1 or localhost), where plain http and
+  any port are allowed because a test cannot serve TLS; any other host is refused as
+  unresolvable, after Telegram's https and port checks;
+* a method carried in a webhook answer is not carried out (the bot never answers that way):
+  it is recorded in ``errors``, so a test that meets it fails loudly.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import pytest_asyncio
 from aiogram import Bot, Dispatcher
 from aiogram import methods as aiogram_methods
@@ -41,6 +54,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
+from yarl import URL
 
 from tests.fakes.tg_html import (
     HTMLParseError,
@@ -68,6 +82,7 @@ __all__ = [
     "E_TEXT_BUTTONS",
     "E_TEXT_EMPTY",
     "E_TOO_LONG",
+    "E_WEBHOOK_ACTIVE",
     "MAX_BUTTONS",
     "MAX_BUTTONS_PER_ROW",
     "MAX_CALLBACK_ANSWER_LENGTH",
@@ -82,6 +97,7 @@ __all__ = [
     "QueuedUpdate",
     "RecordedRequest",
     "TelegramError",
+    "WebhookDelivery",
     "fake_telegram",
     "make_bot",
     "run_polling",
@@ -117,6 +133,20 @@ E_CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
+E_WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+E_WEBHOOK_HTTPS = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+E_WEBHOOK_PORT = "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+E_WEBHOOK_HOST = "Bad Request: bad webhook: Failed to resolve host: Name or service not known"
+E_SECRET_CHARS = "Bad Request: secret token contains unallowed characters"
+E_SECRET_LONG = "Bad Request: secret token is too long"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_SECRET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
 E_TEXT_BUTTONS = (
     "Bad Request: can't parse inline keyboard button: "
     "Text buttons are unallowed in the inline keyboard"
@@ -336,6 +366,31 @@ class QueuedUpdate:
 
 
 @dataclass
+class Webhook:
+    url: str
+    secret_token: str | None
+    allowed_updates: frozenset[str] | None
+    max_connections: int
+
+
+@dataclass
+class WebhookDelivery:
+    """One POST of an update to the webhook."""
+
+    update_id: int
+    attempt: int
+    url: str
+    started_at: float
+    status: int | None = None  # the bot's HTTP answer; None: none in time, or no connection
+    error: str | None = None  # what getWebhookInfo would report; None: delivered
+    finished_at: float | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None and self.finished_at is not None
+
+
+@dataclass
 class FakeUser:
     id: int
     first_name: str = "Test"
@@ -418,6 +473,8 @@ class FakeTelegram:
         username: str = "inferno_test_bot",
         callback_answer_timeout: float = 15.0,
         flood_limit: bool = True,
+        webhook_timeout: float = 10.0,
+        webhook_retry_delay: float = 0.05,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -446,6 +503,18 @@ class FakeTelegram:
         self._last_activity = time.monotonic()
         self._closing = False
 
+        self.webhook_timeout = webhook_timeout
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook: Webhook | None = None
+        self.deliveries: list[WebhookDelivery] = []
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message)
+        self._webhook_wakeup = asyncio.Event()
+        self._deliverer: asyncio.Task[None] | None = None
+        self._delivering: dict[int, asyncio.Task[None]] = {}
+        self._retry_at: dict[int, float] = {}
+        self._late_answers = 0
+        self._http: aiohttp.ClientSession | None = None
+
         self._rate_limits: dict[int, list[int]] = {}
         self._delete_rate_limits: dict[int, list[int]] = {}
         self._fail_deletes: dict[int, int] = {}
@@ -462,7 +531,8 @@ class FakeTelegram:
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
             "getme": self._get_me,
             "getupdates": self._get_updates,
-            "deletewebhook": self._true,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "close": self._true,
             "logout": self._true,
@@ -506,6 +576,10 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing = True
         self._wake_poller("closing")
+        await self._stop_delivering()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -802,9 +876,16 @@ class FakeTelegram:
         """
 
         def idle() -> bool:
-            pending = any(
-                u.handed_out_at is None and not u.dropped and not u.confirmed for u in self.updates
-            )
+            if self.webhook is not None:
+                # Delivered means answered with a 2xx; a failed delivery is still to come.
+                pending = bool(self._delivering) or any(
+                    not u.dropped and not u.confirmed and self._allowed(u) for u in self.updates
+                )
+            else:
+                pending = any(
+                    u.handed_out_at is None and not u.dropped and not u.confirmed
+                    for u in self.updates
+                )
             return (
                 not pending
                 and self._in_flight == 0
@@ -854,6 +935,11 @@ class FakeTelegram:
         lost, as when the server fails after doing the work."""
         pending = self._server_errors.setdefault(method.lower(), [])
         pending.extend([(code, description, applied)] * times)
+
+    def lose_webhook_answer(self, times: int = 1) -> None:
+        """The next ``times`` webhook deliveries reach the bot, but their answers count as too
+        late (``Read timeout expired``), so Telegram delivers those updates again."""
+        self._late_answers += times
 
     def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
         """Pretend the message was sent ``seconds`` earlier (e.g. past the 48 h delete window)."""
@@ -915,6 +1001,7 @@ class FakeTelegram:
         )
         self.updates.append(update)
         self._wake_poller("update")
+        self._webhook_wakeup.set()
         return update
 
     def _wake_poller(self, reason: str) -> None:
@@ -1167,9 +1254,23 @@ class FakeTelegram:
 
     async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
         pending = sum(1 for u in self.updates if not u.confirmed and not u.dropped)
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        info: dict[str, Any] = {
+            "url": self.webhook.url if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": pending,
+        }
+        if self.webhook is not None:
+            info["ip_address"] = "127.0.0.1"
+            info["max_connections"] = self.webhook.max_connections
+            if self.webhook.allowed_updates is not None:
+                info["allowed_updates"] = sorted(self.webhook.allowed_updates)
+            if self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise TelegramError(409, E_WEBHOOK_ACTIVE)
         offset = int(params.get("offset") or 0)
         limit = min(max(int(params.get("limit") or 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0.0), 50.0)
@@ -1198,6 +1299,8 @@ class FakeTelegram:
                     self._poll_waiter = None
             if reason == "conflict":
                 raise TelegramError(409, E_CONFLICT)
+            if reason == "webhook":
+                raise TelegramError(409, E_WEBHOOK_ACTIVE)
             batch = self._collect(limit)
         now = time.monotonic()
         for update in batch:
@@ -1223,16 +1326,180 @@ class FakeTelegram:
         for update in self.updates:
             if update.confirmed or update.dropped:
                 continue
-            allowed = self._allowed_updates
-            if (allowed is not None and update.type not in allowed) or (
-                allowed is None and update.type in _DEFAULT_EXCLUDED_UPDATES
-            ):
+            if not self._allowed(update):
                 update.dropped = True
                 continue
             batch.append(update)
             if len(batch) >= limit:
                 break
         return batch
+
+    def _allowed(self, update: QueuedUpdate) -> bool:
+        allowed = self._allowed_updates
+        if allowed is None:
+            return update.type not in _DEFAULT_EXCLUDED_UPDATES
+        return update.type in allowed
+
+    # ----------------------------------------------------------------- webhook
+
+    async def _set_webhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._delete_webhook(params)
+        try:
+            parsed = URL(url)
+            host, port = parsed.host, parsed.port
+        except ValueError:
+            raise _bad("bad webhook: invalid URL") from None
+        loopback = host in _LOOPBACK
+        if parsed.scheme != "https" and not (loopback and parsed.scheme == "http"):
+            raise TelegramError(400, E_WEBHOOK_HTTPS)
+        if not loopback:
+            if port not in _WEBHOOK_PORTS:
+                raise TelegramError(400, E_WEBHOOK_PORT)
+            raise TelegramError(400, E_WEBHOOK_HOST)
+        secret = params.get("secret_token")
+        if secret is not None:
+            secret = str(secret)
+            if len(secret) > 256:
+                raise TelegramError(400, E_SECRET_LONG)
+            if not set(secret) <= _SECRET_CHARS:
+                raise TelegramError(400, E_SECRET_CHARS)
+            secret = secret or None
+        max_connections = int(params.get("max_connections") or 40)
+        if not 1 <= max_connections <= 100:
+            raise _bad("bad webhook: max_connections must be between 1 and 100")
+        if "allowed_updates" in params:
+            allowed = params["allowed_updates"]
+            if not isinstance(allowed, list):
+                raise _bad("can't parse allowed_updates JSON object")
+            self._allowed_updates = frozenset(allowed) if allowed else None
+        if _as_bool(params.get("drop_pending_updates", False)):
+            self._drop_pending()
+        self.webhook = Webhook(url, secret, self._allowed_updates, max_connections)
+        self._webhook_error = None
+        # A waiting long poll ends with a conflict, as a second poller's would.
+        self._wake_poller("webhook")
+        if self._deliverer is None or self._deliverer.done():
+            self._deliverer = asyncio.create_task(self._deliver_updates())
+        self._webhook_wakeup.set()
+        return True
+
+    async def _delete_webhook(self, params: dict[str, Any]) -> bool:
+        if _as_bool(params.get("drop_pending_updates", False)):
+            self._drop_pending()
+        self.webhook = None
+        self._webhook_error = None
+        await self._stop_delivering()
+        return True
+
+    def _drop_pending(self) -> None:
+        for update in self.updates:
+            if update.update_id not in self._delivering:
+                update.confirmed = True
+
+    async def _stop_delivering(self) -> None:
+        tasks = [t for t in (self._deliverer, *self._delivering.values()) if t is not None]
+        self._deliverer = None
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+        await asyncio.gather(*(t for t in tasks if t is not current), return_exceptions=True)
+        self._delivering.clear()
+
+    async def _deliver_updates(self) -> None:
+        """Hands each update to the webhook, oldest first, at most max_connections at once."""
+        while self.webhook is not None and not self._closing:
+            webhook = self.webhook
+            self._webhook_wakeup.clear()
+            now = time.monotonic()
+            next_retry: float | None = None
+            for update in self.updates:
+                if update.confirmed or update.dropped or update.update_id in self._delivering:
+                    continue
+                if not self._allowed(update):
+                    update.dropped = True
+                    continue
+                due = self._retry_at.get(update.update_id, 0.0)
+                if due > now:
+                    next_retry = due if next_retry is None else min(next_retry, due)
+                    continue
+                if len(self._delivering) >= webhook.max_connections:
+                    break
+                self._delivering[update.update_id] = asyncio.create_task(
+                    self._deliver(update, webhook)
+                )
+            wait = None if next_retry is None else max(next_retry - now, 0.0)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._webhook_wakeup.wait()
+
+    async def _deliver(self, update: QueuedUpdate, webhook: Webhook) -> None:
+        attempt = 1 + sum(1 for d in self.deliveries if d.update_id == update.update_id)
+        record = WebhookDelivery(update.update_id, attempt, webhook.url, time.monotonic())
+        self.deliveries.append(record)
+        if update.handed_out_at is None:
+            update.handed_out_at = record.started_at
+        self._last_activity = record.started_at
+        headers = {"Content-Type": "application/json"}
+        if webhook.secret_token is not None:
+            headers[SECRET_HEADER] = webhook.secret_token
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        try:
+            try:
+                async with (
+                    asyncio.timeout(self.webhook_timeout),
+                    self._http.post(
+                        webhook.url, data=json.dumps(update.payload), headers=headers
+                    ) as response,
+                ):
+                    body = await response.read()
+                    record.status = response.status
+                    reason = response.reason or ""
+                if self._late_answers > 0:
+                    self._late_answers -= 1
+                    raise TimeoutError
+            except TimeoutError:
+                record.error = "Read timeout expired"
+            except asyncio.CancelledError:
+                record.error = "Delivery stopped"
+                raise
+            except aiohttp.ClientError as exc:
+                record.error = f"Connection failed: {type(exc).__name__}"
+            else:
+                if not 200 <= record.status < 300:
+                    record.error = f"Wrong response from the webhook: {record.status} {reason}"
+                else:
+                    self._check_webhook_answer(update, body)
+        finally:
+            record.finished_at = self._last_activity = time.monotonic()
+            self._delivering.pop(update.update_id, None)
+            if record.error is None:
+                update.confirmed = True
+                self._retry_at.pop(update.update_id, None)
+            else:
+                self._webhook_error = (int(time.time()), record.error)
+                self._retry_at[update.update_id] = record.finished_at + self.webhook_retry_delay
+            self._webhook_wakeup.set()
+
+    def _check_webhook_answer(self, update: QueuedUpdate, body: bytes) -> None:
+        try:
+            answer = json.loads(body) if body.strip() else None
+        except ValueError:
+            return  # Telegram ignores a body it cannot read
+        if isinstance(answer, dict) and "method" in answer:
+            self.errors.append(
+                RecordedRequest(
+                    method=str(answer["method"]),
+                    params=answer,
+                    time=time.monotonic(),
+                    status=501,
+                    description=f"Not Implemented: the fake does not carry out a method in the "
+                    f"answer to update {update.update_id}",
+                )
+            )
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         markup = self._check_markup(params.get("reply_markup"), inline_only=False)

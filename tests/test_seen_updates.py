@@ -1,0 +1,47 @@
+"""The record of update ids taken in over the webhook (``db.seen_updates``)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.storage import Database
+from bot.webhook.dedup import UpdateDeduplicator
+from tests.storage_helpers import new_keyring
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_update_id_is_new_once_and_only_recent_ones_are_kept(tmp_path: Path) -> None:
+    clock = Clock()
+    db = await Database.open(tmp_path / "bot.sqlite3", new_keyring(), clock=clock)
+    try:
+        seen: UpdateDeduplicator = db.seen_updates
+        # Two deliveries of one update at once: one of them is the first.
+        assert sorted(await asyncio.gather(seen.first_time(7), seen.first_time(7))) == [
+            False,
+            True,
+        ]
+        assert await seen.first_time(8)
+        assert not await seen.first_time(8)
+
+        clock.now += 100
+        assert await seen.first_time(9)
+        assert await db.seen_updates.purge(older_than=50) == 2
+        assert await seen.first_time(7), "a purged id counts as new"
+        assert not await seen.first_time(9), "a recent one is kept"
+    finally:
+        await db.close()
+    # A closed database does not answer the health check's query.
+    try:
+        await db.seen_updates.ping()
+    except Exception:
+        pass
+    else:
+        raise AssertionError("ping answered on a closed database")
