@@ -224,6 +224,9 @@ async def measure(
     done = len(drive.taps)
     per_tap = 1000.0 / done if done else 0.0
     answers = [t.to_answer for t in drive.taps if t.to_answer is not None]
+    if os.environ.get("BENCH_SHOW_ERRORS"):
+        for error in tg.errors[errors_before:]:
+            print(f"bench: {bot.key} {error.method} {error.status} {error.description}")
     return TrafficResult(
         bot=bot.key,
         run=run,
