@@ -45,6 +45,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
 from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
+from bot.services.background import BackgroundTasks
 from bot.storage import Account, Database
 from bot.storage.alerts import (
     DOWN,
@@ -71,7 +72,7 @@ MONITOR_TASK = "alerts-monitor"
 
 # Telegram allows about 30 messages a second to different chats; pushes stay below that.
 PUSHES_PER_SECOND = 25.0
-# How often due accounts are looked for (a newly linked account waits at most this long).
+# How often due accounts are looked for (a link wakes the pass at once; this is the backstop).
 ACCOUNT_TICK = 20.0
 ACCOUNT_BATCH = 2000
 # A refused key or a whitelist block: checks back off up to this.
@@ -141,6 +142,14 @@ class AlertService:
             self._blocked.discard(user_id)
             await self._db.alerts.unblock(user_id)
             log.info("user=%s alerts: writes again, pushes resume", user_id)
+
+    async def check_if_linked(self, user_id: int, background: BackgroundTasks) -> None:
+        """Wakes the account pass when ``user_id`` is linked now: a newly linked account (the
+        demo's too) hears of a renewal due within seconds, not at the next tick."""
+        user = await self._db.users.get(user_id)
+        if user is not None and user.linked:
+            log.info("user=%s alerts: linked, first account check now", user_id)
+            background.wake(ACCOUNTS_TASK)
 
     # ------------------------------------------------------------------ account checks
 
@@ -605,7 +614,12 @@ class AlertService:
 
 
 class UnblockMiddleware(BaseMiddleware):
-    """A user who blocked the bot and writes again gets alerts again."""
+    """A user who blocked the bot and writes again gets alerts again; a user who has just
+    linked an account gets its first check at once rather than at the next account tick.
+
+    Only updates of users who were not linked when the update arrived are looked at after the
+    handler (one read): every link flow starts unlinked. Switching a linked user to another
+    account is found by the next tick (:data:`ACCOUNT_TICK`)."""
 
     def __init__(self, alerts: AlertService) -> None:
         self._alerts = alerts
@@ -617,9 +631,15 @@ class UnblockMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user = data.get("event_from_user")
-        if isinstance(user, User):
-            await self._alerts.unblock(user.id)
-        return await handler(event, data)
+        if not isinstance(user, User):
+            return await handler(event, data)
+        await self._alerts.unblock(user.id)
+        unlinked = data.get("creds") is None
+        result = await handler(event, data)
+        background = data.get("background")
+        if unlinked and isinstance(background, BackgroundTasks):
+            await self._alerts.check_if_linked(user.id, background)
+        return result
 
 
 def _button(text: str, data: str) -> str:
