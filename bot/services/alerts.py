@@ -11,8 +11,9 @@ Two supervised passes, both bounded by the one limiter the install watcher share
   install watch) is not an outage, nor is a provider that cannot be reached.
 
 What a check finds is stored (:mod:`bot.storage.alerts`) in one transaction with the alerts it
-raises, keyed by their event key; the outbox is then sent at no more than
-:data:`PUSHES_PER_SECOND`, each row marked sent right after Telegram took it. A restart or a
+raises, keyed by their event key; the outbox is then sent through the process's one
+:class:`~bot.services.pacer.PushPacer`, each row marked sent right after Telegram took it. A
+restart or a
 ``kill -9`` therefore loses no alert and repeats at most the one being sent.
 """
 
@@ -46,6 +47,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
 from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
 from bot.services.background import BackgroundTasks
+from bot.services.pacer import PushPacer
 from bot.storage import Account, Database
 from bot.storage.alerts import (
     DOWN,
@@ -70,8 +72,6 @@ log = logging.getLogger(__name__)
 ACCOUNTS_TASK = "alerts-accounts"
 MONITOR_TASK = "alerts-monitor"
 
-# Telegram allows about 30 messages a second to different chats; pushes stay below that.
-PUSHES_PER_SECOND = 25.0
 # How often due accounts are looked for (a link wakes the pass at once; this is the backstop).
 ACCOUNT_TICK = 20.0
 ACCOUNT_BATCH = 2000
@@ -84,23 +84,6 @@ SECOND_REMINDER_AFTER = 86400.0
 # A Boot button in an alert stays usable for a day (power buttons on cards: 10 minutes).
 BOOT_TOKEN_TTL = 86400.0
 SENT_CHECK_BATCH = 100
-
-
-class PushPacer:
-    """Spaces messages so that all pushes together stay under ``rate`` a second."""
-
-    def __init__(self, rate: float = PUSHES_PER_SECOND) -> None:
-        self._gap = 1.0 / rate
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-                now = self._next
-            self._next = now + self._gap
 
 
 class AlertService:

@@ -58,6 +58,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
+from bot.services.pacer import PushPacer
 from bot.storage import Account, Database, Watch, WatchPoll
 from bot.ui import clip
 
@@ -93,8 +94,11 @@ class InstallWatcher:
         unknown_grace: float = UNKNOWN_GRACE,
         reinstall_settle: float = REINSTALL_SETTLE,
         limiter: asyncio.Semaphore | None = None,
+        pacer: PushPacer | None = None,
     ) -> None:
         self._db = db
+        # Shared with the alerts and the notices: their pushes together keep Telegram's pace.
+        self._pacer = pacer or PushPacer()
         self._inferno = inferno
         self._hub = hub
         self._interval = interval
@@ -501,6 +505,7 @@ class InstallWatcher:
         """True: sent. False: it never can be (blocked, refused). FloodControl: refused for
         longer than the session waits (``FloodWait``); try again on a later pass rather than
         hold the sweep."""
+        await self._pacer.wait()
         try:
             await bot.send_message(watch.chat_id, text, reply_markup=markup)
             return True
