@@ -40,6 +40,7 @@ from bot.services.alerts import ACCOUNTS_TASK, MONITOR_TASK, AlertService, Unblo
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.locks import UserLocks
+from bot.services.pacer import PushPacer
 from bot.services.watcher import WATCHER_TASK, InstallWatcher
 from bot.storage import Database
 from bot.webhook.dedup import DropRepeatedUpdates
@@ -64,6 +65,9 @@ class Services:
     hub: TranslatorHub
     locks: UserLocks = field(default_factory=UserLocks)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # Every push (alerts, install messages, notices) waits its turn here: together they stay
+    # under Telegram's global rate.
+    pacer: PushPacer = field(default_factory=PushPacer)
     # Demo mode: the simulator's demo customer, offered by /start as a one-tap account.
     demo_account: Credentials | None = None
     # This process's metrics (webhook mode serves them); None counts nothing.
@@ -122,6 +126,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         concurrency=settings.watch_concurrency,
         limiter=limiter,
         on_push=services.metrics.push if services.metrics is not None else None,
+        pacer=services.pacer,
     )
     alerts = AlertService(
         db=services.db,
@@ -129,6 +134,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         hub=services.hub,
         settings=settings,
         limiter=limiter,
+        pacer=services.pacer,
     )
     deletions = DeletionScheduler(services.db)
     in_flight = InFlightMiddleware()

@@ -111,6 +111,17 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL without spaces")
         if "{invoice_id}" not in value:
             raise ValueError("must contain {invoice_id}")
+        # The link goes to users as a button: its host is fixed (not made of the invoice id)
+        # and it carries no credentials; Telegram refuses a button whose URL has no host.
+        try:
+            one, other = (URL(value.replace("{invoice_id}", n)) for n in ("1", "2"))
+            hosts = (one.host, other.host)
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if not hosts[0] or hosts[0] != hosts[1]:
+            raise ValueError("must name a host before {invoice_id}")
+        if one.user is not None or one.password is not None:
+            raise ValueError("must not carry a user name or password")
         return value
 
     @field_validator("webhook_url")

@@ -59,7 +59,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             bot.session.middleware(DemoMarkMiddleware())
         stack.push_async_callback(bot.session.close)
         dp = create_dispatcher(services)
-        notices = NoticeSender(db, hub)
+        notices = NoticeSender(db, hub, services.pacer)
 
         async def start_notices(bot: Bot) -> None:
             services.background.start(NOTICES_TASK, lambda: notices.deliver(bot), NOTICES_INTERVAL)

@@ -224,6 +224,16 @@ class BotEnv:
         await self.db.users.ensure(user_id, language)
         await self.db.users.link(user_id, customer.cid, customer.key)
 
+    async def first_alert_check(self, user_id: int, timeout: float = 10.0) -> None:
+        """Until the account check that a link through the bot starts (bot/services/alerts.py)
+        has read the provider: a test that counts provider calls after a link adds its
+        ``orders``, ``services`` and ``balance``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self.db.alerts.account_state(user_id) is None:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AssertionError(f"no account check of user {user_id} after the link")
+            await asyncio.sleep(0.02)
+
     async def settle(self, timeout: float = 10.0) -> None:
         """Until every update handed out so far has been handled and Telegram went quiet.
 

@@ -357,3 +357,59 @@ async def test_refused_key_is_told_once_and_backs_off(quiet: BotEnv) -> None:
         later(env, 3600 * 2 ** (step + 2))
         await account_pass(env)
     assert len(texts(env, UID, "no longer accepts")) == 1
+
+
+async def test_whitelist_block_is_told_once_backs_off_and_checks_resume(quiet: BotEnv) -> None:
+    env = quiet
+    customer = await env.linked(UID, balance="5.00")
+    order_id = await running_server(env, customer)
+    await account_pass(env)
+    await monitor_pass(env)
+    env.sim.faults.whitelist_denied = True
+    later(env, 4000)
+    await account_pass(env)
+    blocked = texts(env, UID, "refuses the bot's requests")
+    assert len(blocked) == 1 and str(customer.cid) in blocked[0]
+    state = await env.db.alerts.account_state(UID)
+    assert state is not None and state.failures == 1 and state.refused_told
+
+    # Backing off: another pass before the next (doubled) check asks the provider nothing,
+    # and a blocked account's servers are not down-checked either.
+    calls = sum(env.sim.calls[a] for a in ("orders", "services", "balance", "getinfo"))
+    later(env, 1800)
+    await account_pass(env)
+    env.sim.set_power(order_id, False)
+    await monitor_pass(env)
+    await monitor_pass(env)
+    assert sum(env.sim.calls[a] for a in ("orders", "services", "balance", "getinfo")) == calls
+
+    for step in range(3):
+        later(env, 3600 * 2 ** (step + 1))
+        await account_pass(env)
+    state = await env.db.alerts.account_state(UID)
+    assert state is not None and state.failures == 4
+    assert len(texts(env, UID, "refuses the bot's requests")) == 1, "told once"
+    assert texts(env, UID, "is down") == [], "a blocked account is no outage"
+
+    # Let through again: checks resume and the account is back to its normal interval.
+    env.sim.faults.whitelist_denied = False
+    later(env, 3600 * 16)
+    await account_pass(env)
+    state = await env.db.alerts.account_state(UID)
+    assert state is not None and (state.failures, state.refused_told) == (0, False)
+    assert len(texts(env, UID, "refuses the bot's requests")) == 1
+
+
+async def test_a_terminated_service_is_told_once(quiet: BotEnv) -> None:
+    env = quiet
+    customer = await env.linked(UID)
+    order_id = await paid_order(env, customer)
+    await account_pass(env)
+    order_of(customer, order_id).service_status = "Terminated"
+    for step in range(3):
+        later(env, 4000 * (step + 1))
+        await account_pass(env)
+    terminated = texts(env, UID, "has been terminated")
+    assert len(terminated) == 1 and str(customer.cid) in terminated[0]
+    message = next(m for m in env.tg.bot_messages(UID) if "has been terminated" in m.text)
+    assert labels(message) != []

@@ -167,7 +167,8 @@ async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> Non
     assert customer.key.encode() not in db_bytes(env)
     assert "action=link method=key result=ok" in caplog.text  # the logs were captured
     assert customer.key not in caplog.text
-    assert env.sim.calls["balance"] == 1
+    await env.first_alert_check(UID)
+    assert env.sim.calls["balance"] == 2  # the link's check, then the alerts' first check
 
     # The dialog is over: the next text is not taken for a key, and the menu works linked.
     await tap(env, UID, "Main menu")
@@ -590,7 +591,8 @@ async def test_demo_account_links_after_a_balance_check(
     env, demo = demo_env
     await command(env, UID, "/start")
     await tap(env, UID, "Use the demo account")
-    assert env.sim.calls["balance"] == 1
+    await env.first_alert_check(UID)
+    assert env.sim.calls["balance"] == 2  # the link's check, then the alerts' first check
     assert "50.00 USD" in env.tg.last_bot_message(UID).text
     account = await stored_account(env.db, UID)
     assert account is not None and account.cid == demo.cid

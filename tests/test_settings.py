@@ -85,6 +85,13 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("TELEGRAM_API_URL", "", "TELEGRAM_API_URL is invalid: is empty"),
         ("TELEGRAM_API_URL", "http://127.0.0.1: 8081", "TELEGRAM_API_URL is invalid"),
         ("TELEGRAM_API_URL", "http:///bot", "TELEGRAM_API_URL is invalid"),
+        ("PAYMENT_URL_TEMPLATE", "https://pay.example/invoice", "PAYMENT_URL_TEMPLATE is inv"),
+        ("PAYMENT_URL_TEMPLATE", "javascript:{invoice_id}", "PAYMENT_URL_TEMPLATE is invalid"),
+        ("PAYMENT_URL_TEMPLATE", "https://pay .example/{invoice_id}", "PAYMENT_URL_TEMPLATE"),
+        ("PAYMENT_URL_TEMPLATE", "https://{invoice_id}/pay", "PAYMENT_URL_TEMPLATE is invalid"),
+        ("PAYMENT_URL_TEMPLATE", "https://{invoice_id}.x.example/", "PAYMENT_URL_TEMPLATE is i"),
+        ("PAYMENT_URL_TEMPLATE", "https://x.example:99999/{invoice_id}", "PAYMENT_URL_TEMPLATE"),
+        ("PAYMENT_URL_TEMPLATE", "https://me:hunter2@x.example/{invoice_id}", "PAYMENT_URL_"),
     ],
 )
 def test_invalid_setting_names_the_variable(
@@ -111,6 +118,25 @@ def test_invalid_setting_process_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "WATCH_INTERVAL is invalid" in lines[0]
+
+
+def test_payment_url_template_is_optional_and_kept() -> None:
+    assert load_settings(bot_token=TOKEN).payment_url_template is None
+    assert load_settings(bot_token=TOKEN, payment_url_template="  ").payment_url_template is None
+    template = "https://cp.inferno.name/viewinvoice.php?id={invoice_id}"
+    settings = load_settings(bot_token=TOKEN, payment_url_template=f" {template} ")
+    assert settings.payment_url_template == template
+
+
+@pytest.mark.parametrize(
+    "value", ["https://pay.example/invoice", "https://{invoice_id}/pay", "ftp://x/{invoice_id}"]
+)
+def test_bad_payment_url_template_process_exits_2(tmp_path: Path, value: str) -> None:
+    result = run_bot(tmp_path, {"BOT_TOKEN": TOKEN, "PAYMENT_URL_TEMPLATE": value})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inferno-bot: PAYMENT_URL_TEMPLATE is invalid")
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ Two supervised passes, both bounded by the one limiter the install watcher share
   install watch) is not an outage, nor is a provider that cannot be reached.
 
 What a check finds is stored (:mod:`bot.storage.alerts`) in one transaction with the alerts it
-raises, keyed by their event key; the outbox is then sent at no more than
-:data:`PUSHES_PER_SECOND`, each row marked sent right after Telegram took it. A restart or a
+raises, keyed by their event key; the outbox is then sent through the process's one
+:class:`~bot.services.pacer.PushPacer`, each row marked sent right after Telegram took it. A
+restart or a
 ``kill -9`` therefore loses no alert and repeats at most the one being sent.
 """
 
@@ -45,6 +46,8 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
 from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
+from bot.services.background import BackgroundTasks
+from bot.services.pacer import PushPacer
 from bot.storage import Account, Database
 from bot.storage.alerts import (
     DOWN,
@@ -69,9 +72,7 @@ log = logging.getLogger(__name__)
 ACCOUNTS_TASK = "alerts-accounts"
 MONITOR_TASK = "alerts-monitor"
 
-# Telegram allows about 30 messages a second to different chats; pushes stay below that.
-PUSHES_PER_SECOND = 25.0
-# How often due accounts are looked for (a newly linked account waits at most this long).
+# How often due accounts are looked for (a link wakes the pass at once; this is the backstop).
 ACCOUNT_TICK = 20.0
 ACCOUNT_BATCH = 2000
 # A refused key or a whitelist block: checks back off up to this.
@@ -83,23 +84,6 @@ SECOND_REMINDER_AFTER = 86400.0
 # A Boot button in an alert stays usable for a day (power buttons on cards: 10 minutes).
 BOOT_TOKEN_TTL = 86400.0
 SENT_CHECK_BATCH = 100
-
-
-class PushPacer:
-    """Spaces messages so that all pushes together stay under ``rate`` a second."""
-
-    def __init__(self, rate: float = PUSHES_PER_SECOND) -> None:
-        self._gap = 1.0 / rate
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-                now = self._next
-            self._next = now + self._gap
 
 
 class AlertService:
@@ -141,6 +125,14 @@ class AlertService:
             self._blocked.discard(user_id)
             await self._db.alerts.unblock(user_id)
             log.info("user=%s alerts: writes again, pushes resume", user_id)
+
+    async def check_if_linked(self, user_id: int, background: BackgroundTasks) -> None:
+        """Wakes the account pass when ``user_id`` is linked now: a newly linked account (the
+        demo's too) hears of a renewal due within seconds, not at the next tick."""
+        user = await self._db.users.get(user_id)
+        if user is not None and user.linked:
+            log.info("user=%s alerts: linked, first account check now", user_id)
+            background.wake(ACCOUNTS_TASK)
 
     # ------------------------------------------------------------------ account checks
 
@@ -605,7 +597,12 @@ class AlertService:
 
 
 class UnblockMiddleware(BaseMiddleware):
-    """A user who blocked the bot and writes again gets alerts again."""
+    """A user who blocked the bot and writes again gets alerts again; a user who has just
+    linked an account gets its first check at once rather than at the next account tick.
+
+    Only updates of users who were not linked when the update arrived are looked at after the
+    handler (one read): every link flow starts unlinked. Switching a linked user to another
+    account is found by the next tick (:data:`ACCOUNT_TICK`)."""
 
     def __init__(self, alerts: AlertService) -> None:
         self._alerts = alerts
@@ -617,9 +614,15 @@ class UnblockMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user = data.get("event_from_user")
-        if isinstance(user, User):
-            await self._alerts.unblock(user.id)
-        return await handler(event, data)
+        if not isinstance(user, User):
+            return await handler(event, data)
+        await self._alerts.unblock(user.id)
+        unlinked = data.get("creds") is None
+        result = await handler(event, data)
+        background = data.get("background")
+        if unlinked and isinstance(background, BackgroundTasks):
+            await self._alerts.check_if_linked(user.id, background)
+        return result
 
 
 def _button(text: str, data: str) -> str:

@@ -19,6 +19,7 @@ from aiogram.exceptions import (
 )
 
 from bot.i18n import Translator, TranslatorHub
+from bot.services.pacer import PushPacer
 from bot.storage import Database
 from bot.storage.startup import LINK_AGAIN
 
@@ -32,9 +33,12 @@ BATCH = 50
 
 
 class NoticeSender:
-    def __init__(self, db: Database, hub: TranslatorHub) -> None:
+    def __init__(self, db: Database, hub: TranslatorHub, pacer: PushPacer | None = None) -> None:
         self._db = db
         self._hub = hub
+        # The process's one pacer (``Services.pacer``): notices, alerts and install messages
+        # together stay under Telegram's global rate.
+        self._pacer = pacer or PushPacer()
 
     async def deliver(self, bot: Bot) -> float | None:
         """One batch; returns 0 when more are waiting, the wait Telegram asks for, or None."""
@@ -45,6 +49,7 @@ class NoticeSender:
                 # Linked again meanwhile, or a kind this version does not know: nothing to say.
                 await self._db.notices.remove(notice.user_id, notice.kind)
                 continue
+            await self._pacer.wait()
             try:
                 # A private chat's id is its user's id.
                 await bot.send_message(notice.user_id, text)

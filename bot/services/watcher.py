@@ -58,6 +58,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
+from bot.services.pacer import PushPacer
 from bot.storage import Account, Database, Watch, WatchPoll
 from bot.ui import clip
 
@@ -94,9 +95,12 @@ class InstallWatcher:
         reinstall_settle: float = REINSTALL_SETTLE,
         limiter: asyncio.Semaphore | None = None,
         on_push: Callable[[bool], None] | None = None,
+        pacer: PushPacer | None = None,
     ) -> None:
         self._on_push = on_push  # told of each message sent (True) or not (False): metrics
         self._db = db
+        # Shared with the alerts and the notices: their pushes together keep Telegram's pace.
+        self._pacer = pacer or PushPacer()
         self._inferno = inferno
         self._hub = hub
         self._interval = interval
@@ -511,6 +515,7 @@ class InstallWatcher:
     async def _send_once(
         self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool | FloodControl:
+        await self._pacer.wait()
         try:
             await bot.send_message(watch.chat_id, text, reply_markup=markup)
             return True

@@ -238,6 +238,21 @@ class AlertRepository:
             found.append(DueAccount(user_id, row["language"], state, replace(prefs)))
         return found
 
+    async def account_state(self, user_id: int) -> AccountState | None:
+        """How the user's account checks stand; None before the first one."""
+        row = await self._conn.fetchone(
+            "SELECT * FROM alert_accounts WHERE user_id = ?", (user_id,)
+        )
+        if row is None:
+            return None
+        return AccountState(
+            user_id=user_id,
+            cid=int(row["cid"]),
+            next_check_at=float(row["next_check_at"]),
+            failures=int(row["failures"]),
+            refused_told=bool(row["refused_told"]),
+        )
+
     async def next_account_check(self) -> float | None:
         row = await self._conn.fetchone("SELECT MIN(next_check_at) FROM alert_accounts")
         return None if row is None or row[0] is None else float(row[0])
