@@ -248,9 +248,18 @@ def refusal_text(i18n: Translator, refusal: LinkRefusal) -> str:
 
 
 async def begin_attempt(
-    db: Database, settings: Settings, user_id: int, method: str
-) -> LinkAttempt | LinkRefusal:
-    """Reserves one check of typed credentials with the provider, or says how long to wait."""
+    message: Message,
+    i18n: Translator,
+    db: Database,
+    settings: Settings,
+    method: str,
+    *,
+    first: str = "",
+) -> LinkAttempt | None:
+    """Reserves one check of typed credentials with the provider, or says how long to wait
+    (after ``first``) and returns ``None``. The dialog stays on its step either way: after the
+    wait, the secret can simply be sent again."""
+    user_id = user_id_of(message)
     attempt = await db.link_attempts.begin(user_id, link_limits(settings))
     if isinstance(attempt, LinkRefusal):
         # Many refusals for everyone mean someone is guessing credentials through the bot.
@@ -262,24 +271,27 @@ async def begin_attempt(
             attempt.wait,
             attempt.everyone,
         )
+        await show(message, first + refusal_text(i18n, attempt), cancel_keyboard(i18n))
+        return None
     return attempt
 
 
 async def end_attempt(
-    db: Database, settings: Settings, attempt: LinkAttempt, exc: InfernoError
-) -> float:
+    i18n: Translator,
+    db: Database,
+    settings: Settings,
+    attempt: LinkAttempt,
+    exc: InfernoError,
+    demo_account: Credentials | None,
+) -> str:
     """A check that did not link: a failure unless the provider did not answer at all (an
-    outage says nothing about the credentials). Returns the wait it imposes on the user."""
+    outage says nothing about the credentials). Returns what follows the failure's text: the
+    wait it started, and in demo mode the demo button."""
     if isinstance(exc, ProviderUnavailable):
         await db.link_attempts.not_counted(attempt)
-        return 0.0
-    return await db.link_attempts.failed(attempt, link_limits(settings))
-
-
-def after_failure(
-    i18n: Translator, exc: InfernoError, wait: float, demo_account: Credentials | None
-) -> str:
-    """What follows a failed check: the wait it started, and in demo mode the demo button."""
+        wait = 0.0
+    else:
+        wait = await db.link_attempts.failed(attempt, link_limits(settings))
     lines = []
     if wait:
         lines.append(i18n("link-wait-after-failure", wait=wait_text(i18n, wait)))
@@ -507,9 +519,8 @@ async def _check_key(
     dialog stays on the key step unless it links. ``note`` comes first in whatever is shown."""
     user_id = user_id_of(message)
     first = f"{note}\n\n" if note else ""
-    attempt = await begin_attempt(db, settings, user_id, "key")
-    if isinstance(attempt, LinkRefusal):
-        await show(message, first + refusal_text(i18n, attempt), cancel_keyboard(i18n))
+    attempt = await begin_attempt(message, i18n, db, settings, "key", first=first)
+    if attempt is None:
         return
     creds = Credentials(cid=cid, key=key)
     await typing(bot, message.chat.id)
@@ -517,11 +528,9 @@ async def _check_key(
         balance = await inferno.balance(creds)
     except InfernoError as exc:
         # Nothing is saved; the dialog stays on this step so the user can send the key again.
-        wait = await end_attempt(db, settings, attempt, exc)
+        more = await end_attempt(i18n, db, settings, attempt, exc, demo_account)
         log.info("user=%s action=link method=key result=%s", user_id, type(exc).__name__)
-        text = (
-            first + _key_failure_text(i18n, exc, cid) + after_failure(i18n, exc, wait, demo_account)
-        )
+        text = first + _key_failure_text(i18n, exc, cid) + more
         demo = demo_account is not None
         await show(message, text, retry_keyboard(i18n, LinkAction.KEY, demo=demo))
         return
@@ -628,18 +637,16 @@ async def password_entered(
             token,
         )
         return
-    attempt = await begin_attempt(db, settings, user_id, "email")
-    if isinstance(attempt, LinkRefusal):
-        # Still on the password step: after the wait the password can simply be sent again.
-        await show(message, refusal_text(i18n, attempt), cancel_keyboard(i18n))
+    # Refused, the dialog stays on the password step: after the wait it is simply sent again.
+    attempt = await begin_attempt(message, i18n, db, settings, "email")
+    if attempt is None:
         return
     await typing(bot, message.chat.id)
     try:
         creds = await inferno.get_api_key(email, password, generate=False)
     except InfernoError as exc:
-        wait = await end_attempt(db, settings, attempt, exc)
+        more = await end_attempt(i18n, db, settings, attempt, exc, demo_account)
         log.info("user=%s action=link method=email result=%s", user_id, type(exc).__name__)
-        more = after_failure(i18n, exc, wait, demo_account)
         demo = demo_account is not None
         if isinstance(exc, InvalidCredentials):
             # Either half may be wrong, so the dialog starts again from the email.
@@ -673,9 +680,8 @@ async def _issue_new_key(
     user_id = user_id_of(message)
     async with locks.hold(user_id):
         # Before the token is spent: a user who must wait keeps the confirmation for later.
-        attempt = await begin_attempt(db, settings, user_id, "newkey")
-        if isinstance(attempt, LinkRefusal):
-            await show(message, refusal_text(i18n, attempt), cancel_keyboard(i18n))
+        attempt = await begin_attempt(message, i18n, db, settings, "newkey")
+        if attempt is None:
             return
         confirmation = await db.confirmations.consume(user_id, token, {NEW_KEY_ACTION})
         await state.clear()
@@ -687,7 +693,7 @@ async def _issue_new_key(
         try:
             creds = await inferno.get_api_key(email, password, generate=True)
         except InfernoError as exc:
-            wait = await end_attempt(db, settings, attempt, exc)
+            more = await end_attempt(i18n, db, settings, attempt, exc, demo_account)
             log.info("user=%s action=newkey result=%s", user_id, type(exc).__name__)
             await db.actions.record(user_id, NEW_KEY_ACTION, None, type(exc).__name__)
             if isinstance(exc, InvalidCredentials):
@@ -696,7 +702,7 @@ async def _issue_new_key(
                 text = i18n("link-new-key-unknown")
             else:
                 text = _email_failure_text(i18n, exc)
-            text += after_failure(i18n, exc, wait, demo_account)
+            text += more
             demo = demo_account is not None
             await show(message, text, retry_keyboard(i18n, LinkAction.NEW_KEY, demo=demo))
             return

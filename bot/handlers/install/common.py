@@ -33,11 +33,20 @@ async def not_own_order(query: CallbackQuery, i18n: Translator, order_id: str) -
     await show(query, i18n("install-order-not-yours", order=order_id), back_to_menu(i18n))
 
 
-async def open_wizard(query: CallbackQuery, state: FSMContext, i18n: Translator) -> Wizard | None:
-    """The open wizard, or ``None`` after saying the dialog has expired."""
+async def open_wizard(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    i18n: Translator,
+    *,
+    clear: bool = False,
+) -> Wizard | None:
+    """The open wizard, or ``None`` after saying the dialog has expired. With ``clear``, the
+    state left behind (a step that waits for typed text) is dropped as well."""
     wizard = await load_wizard(state)
     if wizard is None:
-        await expired(query, i18n)
+        if clear:
+            await state.clear()
+        await expired(event, i18n)
     return wizard
 
 

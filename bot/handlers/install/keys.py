@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.handlers import sshkeys
 from bot.handlers.common import is_provider_id
 from bot.handlers.install import keyboards
-from bot.handlers.install.common import expired, header, open_wizard, wizard_load
+from bot.handlers.install.common import header, open_wizard, wizard_load
 from bot.handlers.install.templates import render_templates
 from bot.handlers.install.wizard import (
     InstallWizard,
@@ -177,9 +177,7 @@ async def key_toggled(
 
 
 async def add_key(query: CallbackQuery, state: FSMContext, i18n: Translator) -> None:
-    wizard = await load_wizard(state)
-    if wizard is None:
-        await expired(query, i18n)
+    if (wizard := await open_wizard(query, state, i18n)) is None:
         return
     wizard.token = None
     await save_wizard(state, wizard)
@@ -209,10 +207,7 @@ async def key_named_or_skipped(
     go_on, name = await sshkeys.take_name(event, i18n, buttons)
     if not go_on:
         return
-    wizard = await load_wizard(state)
-    if wizard is None:
-        await state.clear()
-        await expired(event, i18n)
+    if (wizard := await open_wizard(event, state, i18n, clear=True)) is None:
         return
     saved = await sshkeys.save_pending_key(
         event, state, i18n, bot, account, inferno, db, locks, buttons, name

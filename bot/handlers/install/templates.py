@@ -9,14 +9,13 @@ from aiogram.types import CallbackQuery, Message
 from bot.handlers import sshkeys
 from bot.handlers.common import delete_secret, looks_like_credential
 from bot.handlers.install import keyboards
-from bot.handlers.install.common import expired, header, wizard_load
+from bot.handlers.install.common import header, open_wizard, wizard_load
 from bot.handlers.install.wizard import (
     InstallWizard,
     WizAction,
     Wizard,
     WizCb,
     filter_templates,
-    load_wizard,
     page_number,
     save_wizard,
 )
@@ -79,9 +78,7 @@ async def templates_page(
     bot: Bot,
     inferno: InfernoClient,
 ) -> None:
-    wizard = await load_wizard(state)
-    if wizard is None:
-        await expired(query, i18n)
+    if (wizard := await open_wizard(query, state, i18n)) is None:
         return
     page = page_number(callback_data.value)
     if callback_data.action is WizAction.PAGE and page is not None:
@@ -98,9 +95,7 @@ async def clear_filter(
     bot: Bot,
     inferno: InfernoClient,
 ) -> None:
-    wizard = await load_wizard(state)
-    if wizard is None:
-        await expired(query, i18n)
+    if (wizard := await open_wizard(query, state, i18n)) is None:
         return
     wizard.filter, wizard.page, wizard.token = "", 0, None
     await to_templates(query, state, i18n, bot, inferno, wizard)
@@ -114,10 +109,7 @@ async def filter_typed(
     inferno: InfernoClient,
 ) -> None:
     text = message.text or ""
-    wizard = await load_wizard(state)
-    if wizard is None:
-        await state.clear()
-        await expired(message, i18n)
+    if (wizard := await open_wizard(message, state, i18n, clear=True)) is None:
         return
     words = " ".join(text.split())
     # Before the length check: an API key is longer than any filter, and must go all the same.
