@@ -43,7 +43,8 @@ async def test_cid_and_key_pasted_at_the_cid_step_link_at_once(env: BotEnv, shap
     assert "is linked" in reply
     account = await stored_account(env.db, UID)
     assert account is not None and (account.cid, account.api_key) == (customer.cid, customer.key)
-    assert env.sim.calls["balance"] == 1
+    await env.first_alert_check(UID)
+    assert env.sim.calls["balance"] == 2  # the link's check, then the alerts' first check
     assert customer.key not in all_bot_text(env, UID)
     assert env.tg.errors == []
 

@@ -20,7 +20,7 @@ from bot.inferno.models import Catalog, Order, Product
 from bot.inferno.simulator import Customer
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, running_bot
-from tests.test_flow_link import begin_key_link
+from tests.test_flow_link import begin_key_link, say
 from tests.test_flow_orders import place_order
 
 UID = 5601
@@ -280,9 +280,7 @@ async def test_the_linked_message_names_the_setting_when_the_balance_names_none(
         env.sim.currency = None
         customer = env.customer(balance="12.00")
         await begin_key_link(env, UID, customer.cid)
-        pasted = await env.tg.send_text(UID, customer.key)
-        linked = await env.tg.wait_for_bot_message(
-            UID, lambda m: "is linked" in m.text, after=pasted.message_id
-        )
+        await say(env, UID, customer.key)
+        (linked,) = [m for m in env.tg.chat(UID) if m.from_bot and "is linked" in m.text]
         assert "12.00 GBP" in linked.text
         assert env.tg.errors == []

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.services.alerts import AlertService
 from bot.services.pacer import PUSHES_PER_SECOND
 from tests.harness import creds_of, paid_order, running_bot
+from tests.storage_helpers import start_watch
 from tests.watch_helpers import watcher_of
 
 USERS = 30
@@ -41,7 +42,7 @@ async def test_alerts_and_install_messages_together_keep_the_global_rate(tmp_pat
             await env.services.inferno.install(
                 creds_of(customer), order_id, "debian12", [], run=True
             )
-            await env.db.watches.replace(uid, uid, order_id, "install", "debian12")
+            await start_watch(env.db, uid, uid, order_id, "install", "debian12")
             # Below the threshold once the order is paid: one low-balance alert each.
             await env.db.alerts.set_prefs(uid, low_balance=True, balance_threshold="100")
         env.sim.complete_installs()
