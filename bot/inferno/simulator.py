@@ -1070,7 +1070,8 @@ class SimulatorServer:
             faults.timeout_next -= 1
             log.info("simulator: hanging a %s call", action)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), _HANG_SECONDS)
+                async with asyncio.timeout(_HANG_SECONDS):
+                    await self._closing.wait()
             return Reply(_HTTP_500_PAGE, status=504, content_type="text/html")
         if faults.html_next > 0:
             faults.html_next -= 1

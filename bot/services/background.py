@@ -46,8 +46,12 @@ class BackgroundTasks:
                 # One failed pass must not end the loop: log it and try again next time.
                 log.exception("background task %s failed; next pass in %.1fs", name, interval)
             sleep_for = interval if delay is None else max(0.0, min(delay, interval))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the wake-up does (a link waking the alerts as the bot stops), and
+            # the loop would then outlive BackgroundTasks.stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=sleep_for)
+                async with asyncio.timeout(sleep_for):
+                    await wakeup.wait()
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())
