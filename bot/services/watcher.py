@@ -297,12 +297,7 @@ class InstallWatcher:
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
-                    InlineKeyboardButton(
-                        text=i18n("watch-btn-open"),
-                        callback_data=ServerCb(
-                            order_id=watch.order_id, action=ServerAction.NEW_MESSAGE
-                        ).pack(),
-                    ),
+                    open_server_button(i18n("watch-btn-open"), watch.order_id),
                     InlineKeyboardButton(
                         text=i18n("watch-btn-password"),
                         callback_data=ShowPasswordCb(order_id=watch.order_id).pack(),
@@ -389,14 +384,7 @@ class InstallWatcher:
         mode = InstallMode.REINSTALL if watch.kind == "reinstall" else InstallMode.INSTALL
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=i18n("install-btn-server"),
-                        callback_data=ServerCb(
-                            order_id=watch.order_id, action=ServerAction.NEW_MESSAGE
-                        ).pack(),
-                    )
-                ],
+                [open_server_button(i18n("install-btn-server"), watch.order_id)],
                 [
                     InlineKeyboardButton(
                         text=i18n("watch-btn-try-again", kind=watch.kind),
@@ -543,11 +531,17 @@ def status_keyboard(i18n: Translator, order_id: str) -> InlineKeyboardMarkup:
     """The keyboard of the install's status message; each edit keeps it. Its button opens the
     card (and the menu) in a new message: the watcher's edits must never land on a screen the
     user navigated to from here."""
-    server = InlineKeyboardButton(
-        text=i18n("install-btn-server"),
+    server = open_server_button(i18n("install-btn-server"), order_id)
+    return InlineKeyboardMarkup(inline_keyboard=[[server], [menu_below_button(i18n)]])
+
+
+def open_server_button(text: str, order_id: str) -> InlineKeyboardButton:
+    """Opens the server's card in a new message, so nothing the watcher edits later lands on
+    a screen the user has moved on to."""
+    return InlineKeyboardButton(
+        text=text,
         callback_data=ServerCb(order_id=order_id, action=ServerAction.NEW_MESSAGE).pack(),
     )
-    return InlineKeyboardMarkup(inline_keyboard=[[server], [menu_below_button(i18n)]])
 
 
 def _digest(text: str, markup: InlineKeyboardMarkup) -> str:
