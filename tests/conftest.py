@@ -7,6 +7,8 @@ import pytest
 
 from tests.harness import BotEnv, running_bot
 
+pytest_plugins = ["tests.engines"]
+
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
