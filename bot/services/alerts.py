@@ -175,9 +175,9 @@ class AlertService:
         interval = self._settings.alert_interval
         try:
             async with self._limiter:
-                orders = await self._inferno.orders(creds)
+                orders = await self._inferno.orders(creds, cache=False)
             async with self._limiter:
-                services = await self._inferno.services(creds)
+                services = await self._inferno.services(creds, cache=False)
             async with self._limiter:
                 balance = await self._inferno.balance(creds)
         except (InvalidCredentials, AccessDenied) as exc:
