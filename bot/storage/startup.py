@@ -97,6 +97,12 @@ class KeyUse:
         return {key_id: n for key_id, n in self.accounts.items() if key_id not in loaded}
 
 
+def key_use_sql(version: int) -> str:
+    """(key id, number of stored API keys it encrypts) in a database at schema ``version``
+    (> 0), on either engine: read before migrating, so it must fit the schema as it is."""
+    return "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
+
+
 async def open_storage(
     database_path: Path | str,
     key_file: Path | str,
@@ -186,9 +192,7 @@ async def open_postgres_storage(
         check_version(version, where)
         use = KeyUse({})
         if version > 0:
-            rows = await pool.fetch(
-                "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
-            )
+            rows = await pool.fetch(key_use_sql(version))
             use = KeyUse({str(row[0]): int(row[1]) for row in rows})
         if keyring is None:
             if key_file is None:
@@ -302,9 +306,7 @@ class _Opened:
         check_version(version, self.path)
         if version == 0:
             return KeyUse({})  # a new database: no table yet, so no stored key
-        rows = await self.conn.execute_fetchall(
-            "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
-        )
+        rows = await self.conn.execute_fetchall(key_use_sql(version))
         return KeyUse({str(row[0]): int(row[1]) for row in rows})
 
     async def migrate(self) -> None:
