@@ -103,6 +103,8 @@ async def test_replicas_starting_at_once_migrate_once(postgres_url: str) -> None
         row = await dbs[0]._conn.fetchone("SELECT COUNT(*) FROM schema_version")
         assert row is not None and row[0] == 1
         assert all(db.shared for db in dbs)
+        pool = dbs[0].postgres_pool
+        assert pool is not None and await pool.fetchval("SELECT 1") == 1
         assert "postgres" in repr(dbs[0])
     finally:
         for db in dbs:
