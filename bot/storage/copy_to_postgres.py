@@ -38,6 +38,7 @@ from bot.storage.startup import (
     key_use_sql,
     open_existing,
     open_postgres_storage,
+    postgres_reason,
 )
 
 ROLE = "migrate-to-postgres"
@@ -92,6 +93,11 @@ async def copy_to_postgres(sqlite_path: Path | str, url: str, keyring: KeyRing) 
         target = await open_postgres_storage(url, keyring=keyring)
         try:
             tables = await _copy_all(raw, target)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            # The copy is one transaction: whatever failed, PostgreSQL holds none of it.
+            raise StartupError(
+                f"DATABASE_URL ({target.name}): {postgres_reason(exc, url)}; nothing was copied"
+            ) from None
         finally:
             await target.close()
         version = await sqlite_version(raw)

@@ -186,7 +186,7 @@ async def open_postgres_storage(
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     ) as exc:
-        raise StartupError(f"{where}: cannot connect: {_postgres_reason(exc, url)}") from None
+        raise StartupError(f"{where}: cannot connect: {postgres_reason(exc, url)}") from None
     try:
         version = await postgres_version(pool)
         check_version(version, where)
@@ -204,12 +204,12 @@ async def open_postgres_storage(
     except BaseException as exc:
         await pool.close()
         if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
-            raise StartupError(f"{where}: {_postgres_reason(exc, url)}") from None
+            raise StartupError(f"{where}: {postgres_reason(exc, url)}") from None
         raise
     return Database(PostgresConnection(pool, clock), keyring, path=None, name=name)
 
 
-def _postgres_reason(exc: BaseException, url: str) -> str:
+def postgres_reason(exc: BaseException, url: str) -> str:
     """The error's own words, with the URL's password taken out should it appear."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, TimeoutError):
