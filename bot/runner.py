@@ -36,6 +36,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             settings.database_path,
             settings.encryption_key_file,
             env_key=settings.encryption_key,
+            database_url=settings.database_url,
             footprint=footprint,
         )
         stack.push_async_callback(db.close)
@@ -70,7 +71,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             __version__,
             settings.telegram_api_url or TELEGRAM_DEFAULT_API,
             settings.inferno_api_url,
-            settings.database_path,
+            db.name,  # never the URL: it may hold a password
             "webhook" if settings.webhook_url else "polling",
             " (demo)" if demo else "",
         )
@@ -128,6 +129,6 @@ async def _start_demo(stack: AsyncExitStack, settings: Settings) -> tuple[Settin
     # Demo data lives in its own database so it never mixes with real accounts.
     demo_db = demo_database_path(settings.database_path)
     demo_settings = settings.model_copy(
-        update={"inferno_api_url": server.url, "database_path": demo_db}
+        update={"inferno_api_url": server.url, "database_path": demo_db, "database_url": None}
     )
     return demo_settings, Credentials(cid=demo_customer.cid, key=demo_customer.key)
