@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = [settings.bot_token.get_secret_value()]
     if settings.webhook_secret is not None:
         secrets.append(settings.webhook_secret.get_secret_value())
+    secrets.extend(settings.redis_secrets)
     setup_logging(settings.log_level_number, secrets=secrets)
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError

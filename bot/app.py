@@ -46,6 +46,10 @@ from bot.storage import Database
 from bot.webhook.dedup import DropRepeatedUpdates
 
 if TYPE_CHECKING:
+    from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+    from redis.asyncio import Redis
+
+    from bot.webhook.dedup import UpdateDeduplicator
     from bot.webhook.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,9 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 5.0
 HOUSEKEEPING_INTERVAL = 3600.0
 SEEN_UPDATES_KEPT = 24 * 3600.0
+# A dialog left half way is forgotten after this long in Redis (in the database it stays until
+# the user moves on): Redis keeps everything in memory.
+REDIS_DIALOG_TTL = 30 * 24 * 3600
 
 
 @dataclass
@@ -72,6 +79,17 @@ class Services:
     demo_account: Credentials | None = None
     # This process's metrics (webhook mode serves them); None counts nothing.
     metrics: BotMetrics | None = None
+    # REDIS_URL's client (bot.services.shared_state.open_redis): dialogs, the per-user locks
+    # and the update ids taken in then live there, shared by every replica. The caller closes
+    # it after the dispatcher has shut down.
+    redis: Redis | None = None
+
+    def __post_init__(self) -> None:
+        if self.redis is not None:
+            from bot.services.locks import RedisUserLocks
+            from bot.services.shared_state import RedisKeys
+
+            self.locks = RedisUserLocks(self.redis, RedisKeys.of(self.settings))
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -113,7 +131,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
         log.warning("aiogram's Update.event_type has changed shape: handled updates may be kept")
     # The FSM middleware, with the lock that keeps one user's updates in order, is added below
     # after the tap answers rather than first thing (bot/middlewares/update_order.py).
-    dp = Dispatcher(storage=services.db.fsm, events_isolation=OneUpdatePerUser(), disable_fsm=True)
+    storage, isolation = _dialogs(services)
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     # One limit on provider calls for every background pass: the install watcher and the
     # alerts together never make more than WATCH_CONCURRENCY at once.
     limiter = asyncio.Semaphore(settings.watch_concurrency)
@@ -154,7 +173,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(in_flight)
     if settings.webhook_url is not None:
         # Before anything acts on it (a tap answered twice fails): a delivery Telegram repeats.
-        dp.update.outer_middleware(DropRepeatedUpdates(services.db.seen_updates, services.metrics))
+        dp.update.outer_middleware(DropRepeatedUpdates(_seen_updates(services), services.metrics))
     if services.metrics is not None:
         from bot.webhook.metrics import UpdateMetricsMiddleware
 
@@ -206,6 +225,35 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
     return dp
+
+
+def _dialogs(services: Services) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Where dialogs live and what keeps one user's updates in order: the database and this
+    process, or Redis for every replica."""
+    if services.redis is None:
+        return services.db.fsm, OneUpdatePerUser()
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+
+    from bot.middlewares.update_order import redis_update_order
+    from bot.services.shared_state import RedisKeys, SharedRedisStorage
+
+    key_builder = DefaultKeyBuilder(prefix=RedisKeys.of(services.settings).fsm)
+    storage = SharedRedisStorage(
+        services.redis,
+        key_builder=key_builder,
+        state_ttl=REDIS_DIALOG_TTL,
+        data_ttl=REDIS_DIALOG_TTL,
+    )
+    return storage, redis_update_order(services.redis, key_builder)
+
+
+def _seen_updates(services: Services) -> UpdateDeduplicator:
+    if services.redis is None:
+        return services.db.seen_updates
+    from bot.services.shared_state import RedisKeys
+    from bot.webhook.dedup import RedisSeenUpdates
+
+    return RedisSeenUpdates(services.redis, RedisKeys.of(services.settings), SEEN_UPDATES_KEPT)
 
 
 async def set_commands(bot: Bot, hub: TranslatorHub) -> None:

@@ -39,6 +39,14 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             footprint=footprint,
         )
         stack.push_async_callback(db.close)
+        redis = None
+        if settings.redis_url is not None:
+            from bot.services.shared_state import check_redis, open_redis
+
+            redis = open_redis(settings)
+            # Closed after the dispatcher's shutdown (the handlers and loops that use it).
+            stack.push_async_callback(redis.aclose)
+            await check_redis(redis, settings)
         metrics = None
         if settings.webhook_url is not None:
             from bot.webhook.metrics import BotMetrics
@@ -53,6 +61,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             hub=hub,
             demo_account=demo_account,
             metrics=metrics,
+            redis=redis,
         )
         bot = create_bot(settings)
         if demo:
@@ -66,11 +75,12 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
 
         dp.startup.register(start_notices)
         log.info(
-            "inferno-bot %s starting: telegram=%s inferno=%s database=%s mode=%s%s",
+            "inferno-bot %s starting: telegram=%s inferno=%s database=%s%s mode=%s%s",
             __version__,
             settings.telegram_api_url or TELEGRAM_DEFAULT_API,
             settings.inferno_api_url,
             settings.database_path,
+            f" redis={settings.redis_url_for_log}" if redis is not None else "",
             "webhook" if settings.webhook_url else "polling",
             " (demo)" if demo else "",
         )
@@ -87,7 +97,9 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
         if metrics is not None:
             from bot.webhook.server import WebhookServer, serve_until_signal
 
-            server = WebhookServer(settings=settings, bot=bot, dp=dp, db=db, metrics=metrics)
+            server = WebhookServer(
+                settings=settings, bot=bot, dp=dp, db=db, metrics=metrics, redis=redis
+            )
             await serve_until_signal(server)
         else:
             await _leave_webhook_mode(bot)

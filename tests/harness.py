@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
+from bot.services.shared_state import open_redis
 from bot.storage import Database
 from bot.storage.startup import open_storage
 from bot.webhook.metrics import BotMetrics
@@ -127,6 +128,7 @@ class BotEnv:
             env_key=self.settings.encryption_key,
         )
         metrics = BotMetrics() if self.settings.webhook_url else None
+        redis = open_redis(self.settings) if self.settings.redis_url is not None else None
         inferno = create_inferno_client(self.settings, metrics)
         if self.shortcuts:
             hub = shared_hub(self.settings.default_language)
@@ -136,13 +138,18 @@ class BotEnv:
             hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
             self.bot = create_bot(self.settings)
         self.services = Services(
-            settings=self.settings, db=db, inferno=inferno, hub=hub, metrics=metrics
+            settings=self.settings, db=db, inferno=inferno, hub=hub, metrics=metrics, redis=redis
         )
         self.dp = create_dispatcher(self.services)
         self._watch_feeding(self.dp)
         if metrics is not None:
             self.webhook = WebhookServer(
-                settings=self.settings, bot=self.bot, dp=self.dp, db=db, metrics=metrics
+                settings=self.settings,
+                bot=self.bot,
+                dp=self.dp,
+                db=db,
+                metrics=metrics,
+                redis=redis,
             )
             await self.webhook.start()
             return
@@ -179,6 +186,8 @@ class BotEnv:
         if self.services is not None:
             await self.services.inferno.aclose()
             await self.services.db.close()
+            if self.services.redis is not None:
+                await self.services.redis.aclose()
         if self.bot is not None:
             if self.shortcuts and isinstance(self.bot.session, AiohttpSession):
                 # aiogram's close() waits a fixed 250 ms for TLS connections to close; the fakes
