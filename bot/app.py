@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ from bot.screens import DrawnScreens
 from bot.services.alerts import ACCOUNTS_TASK, MONITOR_TASK, AlertService, UnblockMiddleware
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
+from bot.services.leader import Leadership, SoleLeader
 from bot.services.locks import UserLocks
 from bot.services.pacer import PushPacer
 from bot.services.watcher import WATCHER_TASK, InstallWatcher
@@ -60,6 +62,8 @@ SEEN_UPDATES_KEPT = 24 * 3600.0
 # A dialog left half way is forgotten after this long in Redis (in the database it stays until
 # the user moves on): Redis keeps everything in memory.
 REDIS_DIALOG_TTL = 30 * 24 * 3600
+BLOCKED_REFRESH_TASK = "blocked-users"
+BLOCKED_REFRESH = 30.0
 
 
 @dataclass
@@ -83,6 +87,11 @@ class Services:
     # and the update ids taken in then live there, shared by every replica. The caller closes
     # it after the dispatcher has shut down.
     redis: Redis | None = None
+    # Who runs the background loops: this process alone (SQLite), or the replica that holds
+    # the leader lock on PostgreSQL.
+    leadership: Leadership = field(default_factory=SoleLeader)
+    # More loops the leader starts (after the dispatcher's own), each given the bot.
+    leader_loops: list[Callable[[Bot], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.redis is not None:
@@ -190,22 +199,39 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.callback_query.middleware(UserLockMiddleware())
     dp.include_router(setup_routers())
 
+    # Loops every replica runs for itself (only with a shared database; see below).
+    replica_loops = BackgroundTasks()
+
     async def on_startup(bot: Bot) -> None:
         try:
             await set_commands(bot, services.hub)
         except TelegramAPIError as exc:
             # The command menu is a convenience; the bot works without it.
             log.warning("could not set the bot's commands: %s", exc.message)
-        services.background.start(WATCHER_TASK, lambda: watcher.sweep(bot), settings.watch_interval)
+        # Every replica: the middleware that lifts a block reads it.
         await alerts.load_blocked()
-        services.background.start(
-            ACCOUNTS_TASK, lambda: alerts.account_pass(bot), alerts.account_tick
-        )
-        services.background.start(
-            MONITOR_TASK, lambda: alerts.monitor_pass(bot), settings.monitor_interval
-        )
-        services.background.start(DELETIONS_TASK, lambda: deletions.run_due(bot), 60.0)
-        services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
+        if not isinstance(services.leadership, SoleLeader):
+            # The leader blocks and other replicas unblock in the shared database: each
+            # replica's copy of who is blocked follows it.
+            replica_loops.start(BLOCKED_REFRESH_TASK, alerts.load_blocked, BLOCKED_REFRESH)
+
+        async def elected() -> None:
+            # Background work runs on the leader alone (bot/services/leader.py).
+            services.background.start(
+                WATCHER_TASK, lambda: watcher.sweep(bot), settings.watch_interval
+            )
+            services.background.start(
+                ACCOUNTS_TASK, lambda: alerts.account_pass(bot), alerts.account_tick
+            )
+            services.background.start(
+                MONITOR_TASK, lambda: alerts.monitor_pass(bot), settings.monitor_interval
+            )
+            services.background.start(DELETIONS_TASK, lambda: deletions.run_due(bot), 60.0)
+            services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
+            for start_loop in services.leader_loops:
+                start_loop(bot)
+
+        await services.leadership.start(elected, services.background.stop)
         log.info("bot is up; watching %d open installs", await watcher.count())
 
     async def purge_expired() -> None:
@@ -220,7 +246,10 @@ def create_dispatcher(services: Services) -> Dispatcher:
         # Polling has stopped: let handlers that are mid-way finish, then stop the loops;
         # only after that may the caller close the HTTP client and the database.
         await in_flight.drain(timeout=SHUTDOWN_GRACE)
+        # Stepping down stops the leader's loops and hands the lead to another replica.
+        await services.leadership.stop()
         await services.background.stop()
+        await replica_loops.stop()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)

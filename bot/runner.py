@@ -70,10 +70,10 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
         dp = create_dispatcher(services)
         notices = NoticeSender(db, hub, services.pacer)
 
-        async def start_notices(bot: Bot) -> None:
+        def start_notices(bot: Bot) -> None:
             services.background.start(NOTICES_TASK, lambda: notices.deliver(bot), NOTICES_INTERVAL)
 
-        dp.startup.register(start_notices)
+        services.leader_loops.append(start_notices)
         log.info(
             "inferno-bot %s starting: telegram=%s inferno=%s database=%s%s mode=%s%s",
             __version__,
