@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     # Every key the bot writes starts with it: one Redis can serve several bots.
     redis_prefix: str = Field(default="inferno-bot", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # Replicas on a shared PostgreSQL (bot/services/leader.py): how often a follower tries for
+    # the leader lock and the leader checks it still holds it.
+    leader_interval: float = Field(default=5.0, ge=0.05, le=300)
 
     @field_validator("bot_token")
     @classmethod
