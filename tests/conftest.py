@@ -7,7 +7,7 @@ import pytest
 
 from tests.harness import BotEnv, running_bot
 
-pytest_plugins = ["tests.engines"]
+pytest_plugins = ["tests.engines", "tests.storage_backends"]
 
 
 @pytest.fixture

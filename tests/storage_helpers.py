@@ -83,7 +83,8 @@ async def actions_of(db: Database, user_id: int, limit: int = 50) -> list[Action
 
 
 async def schema_version(db: Database) -> int:
-    row = await _conn(db).fetchone("PRAGMA user_version")
+    sql = "PRAGMA user_version" if db.path is not None else "SELECT version FROM schema_version"
+    row = await _conn(db).fetchone(sql)
     return int(row[0]) if row is not None else 0
 
 

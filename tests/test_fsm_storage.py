@@ -1,7 +1,8 @@
+"""The FSM storage in the bot's database, on SQLite and on PostgreSQL (used without REDIS_URL)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiogram.exceptions import DataNotDictLikeError
@@ -10,6 +11,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.storage import Database, KeyRing, SQLiteStorage
+from tests.storage_backends import Backend
 from tests.storage_helpers import new_keyring
 
 
@@ -27,12 +29,8 @@ def keyring() -> KeyRing:
 
 
 @pytest.fixture
-async def db(tmp_path: Path, keyring: KeyRing) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3", keyring)
-    try:
-        yield database
-    finally:
-        await database.close()
+async def db(backend: Backend, keyring: KeyRing) -> AsyncIterator[Database]:
+    yield await backend.open(keyring)
 
 
 async def _rows(db: Database) -> int:
@@ -102,21 +100,17 @@ async def test_every_key_part_matters(db: Database) -> None:
     assert await _rows(db) == len(keys)
 
 
-async def test_survives_close_and_reopen(tmp_path: Path, keyring: KeyRing) -> None:
-    path = tmp_path / "bot.sqlite3"
-    db = await Database.open(path, keyring)
+async def test_survives_close_and_reopen(backend: Backend, keyring: KeyRing) -> None:
+    db = await backend.open(keyring)
     await db.fsm.set_state(KEY, Link.key)
     await db.fsm.set_data(KEY, {"cid": 42})
     await db.fsm.close()  # aiogram's shutdown hook; the shared connection stays usable
     assert await db.fsm.get_state(KEY) == "Link:key"
     await db.close()
 
-    db = await Database.open(path, keyring)
-    try:
-        assert await db.fsm.get_state(KEY) == "Link:key"
-        assert await db.fsm.get_data(KEY) == {"cid": 42}
-    finally:
-        await db.close()
+    db = await backend.open(keyring)
+    assert await db.fsm.get_state(KEY) == "Link:key"
+    assert await db.fsm.get_data(KEY) == {"cid": 42}
 
 
 async def test_works_through_fsm_context(db: Database) -> None:

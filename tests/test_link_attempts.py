@@ -1,13 +1,15 @@
-"""The failed-link-attempt limits in storage: per user, across all users, across a reopen."""
+"""The failed-link-attempt limits in storage: per user, across all users, across a reopen;
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.storage import Database, KeyRing, LinkAttempt, LinkLimits, LinkRefusal
+from tests.storage_backends import Backend
 from tests.storage_helpers import new_keyring
 from tests.test_storage import Clock
 
@@ -25,12 +27,8 @@ def keyring() -> KeyRing:
 
 
 @pytest.fixture
-async def db(tmp_path: Path, keyring: KeyRing, clock: Clock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3", keyring, clock=clock)
-    try:
-        yield database
-    finally:
-        await database.close()
+async def db(backend: Backend, keyring: KeyRing, clock: Clock) -> AsyncIterator[Database]:
+    yield await backend.open(keyring, clock=clock)
 
 
 async def attempt(db: Database, user_id: int, limits: LinkLimits = LIMITS) -> LinkAttempt:
@@ -104,9 +102,10 @@ async def test_attempts_still_running_count_across_users(db: Database) -> None:
     assert await db.link_attempts.check(200, LIMITS) is None
 
 
-async def test_the_limits_survive_a_reopen(tmp_path: Path, keyring: KeyRing, clock: Clock) -> None:
-    path = tmp_path / "bot.sqlite3"
-    db = await Database.open(path, keyring, clock=clock)
+async def test_the_limits_survive_a_reopen(
+    backend: Backend, keyring: KeyRing, clock: Clock
+) -> None:
+    db = await backend.open(keyring, clock=clock)
     for _ in range(5):
         await fail(db, 1)
     for user_id in range(100, 114):  # with user 1's five: 19 in the last minute
@@ -114,12 +113,21 @@ async def test_the_limits_survive_a_reopen(tmp_path: Path, keyring: KeyRing, clo
     # A check cut short by a crash: never finished, it counts until it is a minute old.
     await attempt(db, 116)
     await db.close()
-    db = await Database.open(path, keyring, clock=clock)
-    try:
-        assert await db.link_attempts.check(1, LIMITS) == LinkRefusal(wait=60, everyone=False)
-        assert await db.link_attempts.check(2, LIMITS) == LinkRefusal(wait=60, everyone=True)
-        clock.now += 60
-        assert await db.link_attempts.check(2, LIMITS) is None
-        assert await fail(db, 1) == 120
-    finally:
-        await db.close()
+    db = await backend.open(keyring, clock=clock)
+    assert await db.link_attempts.check(1, LIMITS) == LinkRefusal(wait=60, everyone=False)
+    assert await db.link_attempts.check(2, LIMITS) == LinkRefusal(wait=60, everyone=True)
+    clock.now += 60
+    assert await db.link_attempts.check(2, LIMITS) is None
+    assert await fail(db, 1) == 120
+
+
+async def test_replicas_together_never_pass_the_limit_across_users(
+    backend: Backend, keyring: KeyRing, clock: Clock
+) -> None:
+    # Check and reservation are one transaction: two processes (replicas on PostgreSQL)
+    # reserving at once cannot both take the last free attempts.
+    dbs = [await backend.open(keyring, clock=clock) for _ in range(2)]
+    begun = await asyncio.gather(
+        *(db.link_attempts.begin(user_id, LIMITS) for user_id in range(50) for db in dbs)
+    )
+    assert sum(isinstance(b, LinkAttempt) for b in begun) == LIMITS.per_minute

@@ -1,12 +1,12 @@
-"""The record of update ids taken in over the webhook (``db.seen_updates``)."""
+"""The record of update ids taken in over the webhook (``db.seen_updates``), on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-from bot.storage import Database
 from bot.webhook.dedup import UpdateDeduplicator
+from tests.storage_backends import Backend
 from tests.storage_helpers import new_keyring
 
 
@@ -18,9 +18,9 @@ class Clock:
         return self.now
 
 
-async def test_an_update_id_is_new_once_and_only_recent_ones_are_kept(tmp_path: Path) -> None:
+async def test_an_update_id_is_new_once_and_only_recent_ones_are_kept(backend: Backend) -> None:
     clock = Clock()
-    db = await Database.open(tmp_path / "bot.sqlite3", new_keyring(), clock=clock)
+    db = await backend.open(new_keyring(), clock=clock)
     try:
         seen: UpdateDeduplicator = db.seen_updates
         # Two deliveries of one update at once: one of them is the first.
@@ -45,3 +45,12 @@ async def test_an_update_id_is_new_once_and_only_recent_ones_are_kept(tmp_path: 
         pass
     else:
         raise AssertionError("ping answered on a closed database")
+
+
+async def test_two_replicas_taking_one_update_act_once(backend: Backend) -> None:
+    keyring = new_keyring()
+    one, other = await backend.open(keyring), await backend.open(keyring)
+    firsts = await asyncio.gather(
+        *(db.seen_updates.first_time(update_id) for update_id in range(20) for db in (one, other))
+    )
+    assert sum(firsts) == 20

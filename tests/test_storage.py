@@ -1,3 +1,6 @@
+"""The storage layer through its repositories, on SQLite and on PostgreSQL (the ``backend``
+fixture, tests/storage_backends.py). Tests without it are about SQLite alone and say why."""
+
 from __future__ import annotations
 
 import asyncio
@@ -5,6 +8,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -18,8 +22,9 @@ from bot.storage import (
     WatchIntent,
     WatchPoll,
 )
-from bot.storage.connection import Executor, Params
+from bot.storage.connection import Params
 from bot.storage.migrations import LATEST_VERSION, MIGRATIONS, migrate, split_statements
+from tests.storage_backends import Backend
 from tests.storage_helpers import (
     actions_of,
     linked_user_ids,
@@ -54,12 +59,8 @@ def keyring() -> KeyRing:
 
 
 @pytest.fixture
-async def db(tmp_path: Path, keyring: KeyRing, clock: Clock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data" / "bot.sqlite3", keyring, clock=clock)
-    try:
-        yield database
-    finally:
-        await database.close()
+async def db(backend: Backend, keyring: KeyRing, clock: Clock) -> AsyncIterator[Database]:
+    yield await backend.open(keyring, clock=clock)
 
 
 def _tables(path: Path) -> set[str]:
@@ -71,6 +72,7 @@ def _tables(path: Path) -> set[str]:
 # --- migrations --------------------------------------------------------------------------------
 
 
+# SQLite only: the file, its folders and PRAGMAs.
 async def test_open_creates_folder_and_latest_schema(tmp_path: Path, keyring: KeyRing) -> None:
     path = tmp_path / "a" / "b" / "bot.sqlite3"
     db = await Database.open(path, keyring)
@@ -89,6 +91,7 @@ async def test_open_creates_folder_and_latest_schema(tmp_path: Path, keyring: Ke
     await db.close()
 
 
+# SQLite only: built with SQLite's own migrate; PostgreSQL's in test_postgres.py.
 async def test_upgrade_from_version_1_keeps_data(tmp_path: Path, keyring: KeyRing) -> None:
     path = tmp_path / "bot.sqlite3"
     async with aiosqlite.connect(path, isolation_level=None) as conn:
@@ -121,6 +124,7 @@ async def test_upgrade_from_version_1_keeps_data(tmp_path: Path, keyring: KeyRin
     assert {"watches_user_order", "deletions_due", "actions_user"} <= indexes
 
 
+# SQLite only: PRAGMA user_version; PostgreSQL's in test_postgres.py.
 async def test_too_new_database_refused(tmp_path: Path, keyring: KeyRing) -> None:
     path = tmp_path / "bot.sqlite3"
     with sqlite3.connect(path) as conn:
@@ -142,6 +146,7 @@ def test_split_statements() -> None:
         assert split_statements(migration)
 
 
+# SQLite only: SQLite's migrate; PostgreSQL's in test_postgres.py.
 async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     async with aiosqlite.connect(path, isolation_level=None) as conn:
@@ -195,12 +200,13 @@ async def test_link_account_and_masked_repr(db: Database) -> None:
 
 async def test_api_key_column_is_encrypted_blob(db: Database, keyring: KeyRing) -> None:
     await db.users.link(5, 1234, API_KEY)
-    row = await db._conn.fetchone("SELECT api_key, key_id, typeof(api_key) FROM users")
+    row = await db._conn.fetchone("SELECT api_key, key_id FROM users")
     assert row is not None
-    assert row[2] == "blob" and row[1] == keyring.current_id
+    assert isinstance(row[0], bytes) and row[1] == keyring.current_id
     assert API_KEY.encode() not in row[0]
 
 
+# SQLite only: reads the database file and its WAL.
 async def test_api_key_never_on_disk(tmp_path: Path, keyring: KeyRing) -> None:
     path = tmp_path / "bot.sqlite3"
     db = await Database.open(path, keyring)
@@ -230,11 +236,10 @@ async def test_swapped_ciphertext_fails(db: Database) -> None:
     assert await stored_account(db, 1) == Account(11, "alice-key-0000000")
 
 
-async def test_account_with_unknown_key_raises(tmp_path: Path, keyring: KeyRing) -> None:
-    path = tmp_path / "bot.sqlite3"
-    async with await Database.open(path, keyring) as db:
+async def test_account_with_unknown_key_raises(backend: Backend, keyring: KeyRing) -> None:
+    async with await backend.open(keyring) as db:
         await db.users.link(1, 11, API_KEY)
-    async with await Database.open(path, new_keyring()) as db:
+    async with await backend.open(new_keyring()) as db:
         with pytest.raises(DecryptionError):
             await stored_account(db, 1)
 
@@ -278,18 +283,21 @@ async def test_unlink_clears_everything(db: Database) -> None:
     assert await linked_user_ids(db) == [2]
 
 
-async def test_unlink_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unlink_is_one_transaction(
+    db: Database, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await db.users.link(1, 10, API_KEY)
     await start_watch(db, 1, 1, "o1", "install", "debian")
-    real_execute = Executor.execute
+    executor = backend.executor
+    real_execute = executor.execute
 
-    async def failing_execute(self: Executor, sql: str, params: Params = ()) -> int:
+    async def failing_execute(self: Any, sql: str, params: Params = ()) -> int:
         if sql.startswith("DELETE FROM fsm"):
-            raise sqlite3.OperationalError("disk on fire")
+            raise OSError("disk on fire")
         return await real_execute(self, sql, params)
 
-    monkeypatch.setattr(Executor, "execute", failing_execute)
-    with pytest.raises(sqlite3.OperationalError):
+    monkeypatch.setattr(executor, "execute", failing_execute)
+    with pytest.raises(OSError, match="disk on fire"):
         await db.users.unlink(1)
     monkeypatch.undo()
     assert await stored_account(db, 1) == Account(10, API_KEY)
@@ -338,11 +346,10 @@ async def test_watch_status_and_open(db: Database) -> None:
     assert await watch_by_id(db, a.id) is None
 
 
-async def test_watch_survives_reopen(tmp_path: Path, keyring: KeyRing) -> None:
-    path = tmp_path / "bot.sqlite3"
-    async with await Database.open(path, keyring) as db:
+async def test_watch_survives_reopen(backend: Backend, keyring: KeyRing) -> None:
+    async with await backend.open(keyring) as db:
         watch = await start_watch(db, 1, 1, "o", "install", "t")
-    async with await Database.open(path, keyring) as db:
+    async with await backend.open(keyring) as db:
         assert await db.watches.open() == [watch]
 
 
@@ -405,19 +412,41 @@ async def test_confirmation_consumed_exactly_once(db: Database) -> None:
 
 
 async def test_confirmation_consumed_once_across_connections(
-    tmp_path: Path, keyring: KeyRing
+    backend: Backend, keyring: KeyRing
 ) -> None:
-    path = tmp_path / "bot.sqlite3"
-    dbs = [await Database.open(path, keyring) for _ in range(3)]
-    try:
+    # Three connections to one file; on PostgreSQL three replicas, each with a pool.
+    dbs = [await backend.open(keyring) for _ in range(3)]
+    for _ in range(5):
         token = await dbs[0].confirmations.issue(1, "buy", {})
         results = await asyncio.gather(
-            *(db.confirmations.consume(1, token, {"buy"}) for db in dbs for _ in range(4))
+            *(db.confirmations.consume(1, token, {"buy"}) for db in dbs for _ in range(8))
         )
         assert sum(r is not None for r in results) == 1
-    finally:
-        for db in dbs:
-            await db.close()
+
+
+async def test_a_confirmation_spent_by_a_watch_start_is_spent_once_across_replicas(
+    backend: Backend, keyring: KeyRing
+) -> None:
+    # The install path spends its confirmation inside a transaction (start_confirmed); racing
+    # it against plain consumes on other connections still lets exactly one of them win.
+    dbs = [await backend.open(keyring) for _ in range(2)]
+    token = await dbs[0].confirmations.issue(1, "install", {"order_id": "o1"})
+    starts = [
+        db.watches.start_confirmed(
+            1,
+            token,
+            {"install"},
+            chat_id=1,
+            status_message_id=None,
+            intent=lambda _c: WatchIntent(order_id="o1", template="t"),
+        )
+        for db in dbs
+        for _ in range(3)
+    ]
+    consumes = [db.confirmations.consume(1, token, {"install"}) for db in dbs for _ in range(3)]
+    results = await asyncio.gather(*starts, *consumes)
+    assert sum(r is not None for r in results) == 1
+    assert len(await watches_of(dbs[1], 1)) == sum(r is not None for r in results[: len(starts)])
 
 
 async def test_confirmation_expiry(db: Database, clock: Clock) -> None:
@@ -467,18 +496,17 @@ async def test_deletions(db: Database) -> None:
     assert await db.deletions.due(299.0) == []
 
 
-async def test_deletions_survive_reopen(tmp_path: Path, keyring: KeyRing) -> None:
-    path = tmp_path / "bot.sqlite3"
-    async with await Database.open(path, keyring) as db:
+async def test_deletions_survive_reopen(backend: Backend, keyring: KeyRing) -> None:
+    async with await backend.open(keyring) as db:
         await db.deletions.schedule(1, 2, 3.0)
-    async with await Database.open(path, keyring) as db:
+    async with await backend.open(keyring) as db:
         assert [(d.chat_id, d.message_id) for d in await db.deletions.due(3.0)] == [(1, 2)]
 
 
 # --- connection --------------------------------------------------------------------------------
 
 
-async def test_cancelled_transaction_rolls_back(db: Database) -> None:
+async def test_cancelled_transaction_rolls_back(db: Database, backend: Backend) -> None:
     started = asyncio.Event()
 
     async def slow_transaction() -> None:
@@ -494,7 +522,7 @@ async def test_cancelled_transaction_rolls_back(db: Database) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not db._conn.raw.in_transaction
+    assert not await backend.in_transaction(db)
     assert await actions_of(db, 1) == []
     await db.actions.record(1, "b", None, "ok")
     assert [e.action for e in await actions_of(db, 1)] == ["b"]
@@ -502,12 +530,11 @@ async def test_cancelled_transaction_rolls_back(db: Database) -> None:
 
 @pytest.mark.parametrize("yields", range(8))
 async def test_cancellation_at_any_point_leaves_no_open_transaction(
-    tmp_path: Path, keyring: KeyRing, yields: int
+    backend: Backend, keyring: KeyRing, yields: int
 ) -> None:
-    path = tmp_path / "bot.sqlite3"
     # A transaction leaked by a cancelled BEGIN shows up as a hang (locked database), so bound it.
     async with asyncio.timeout(20):
-        db = await Database.open(path, keyring)
+        db = await backend.open(keyring)
         task = asyncio.create_task(start_watch(db, 1, 1, "o", "install", "t"))
         for _ in range(yields):
             await asyncio.sleep(0)
@@ -515,9 +542,9 @@ async def test_cancellation_at_any_point_leaves_no_open_transaction(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await db.actions.record(1, "after", None, "ok")
-        assert not db._conn.raw.in_transaction
+        assert not await backend.in_transaction(db)
         await db.close()
-        async with await Database.open(path, keyring) as db:
+        async with await backend.open(keyring) as db:
             assert [e.action for e in await actions_of(db, 1)] == ["after"]
             assert len(await watches_of(db, 1)) in (0, 1)
 
@@ -532,6 +559,7 @@ async def test_concurrent_writers_do_not_interleave(db: Database) -> None:
     assert len(await actions_of(db, 1)) == 20
 
 
+# SQLite only: names the file.
 async def test_close_is_idempotent(tmp_path: Path, keyring: KeyRing) -> None:
     db = await Database.open(tmp_path / "x.sqlite3", keyring)
     await db.close()
@@ -594,10 +622,13 @@ async def test_open_watches_are_counted_and_checked_one_by_one(db: Database) -> 
     assert not await db.watches.is_open(1, "47004")
 
 
+# SQLite only: every statement shares one connection there, so it must wait for an open
+# transaction; PostgreSQL runs a statement outside a transaction on another pool connection.
 @pytest.mark.parametrize("statement", ["execute", "executemany", "insert", "fetchall", "fetchone"])
 async def test_every_statement_of_the_front_door_holds_the_lock(
-    db: Database, statement: str
+    tmp_path: Path, keyring: KeyRing, statement: str
 ) -> None:
+    db = await Database.open(tmp_path / "bot.sqlite3", keyring)
     # A statement that skipped the lock could land inside another coroutine's transaction.
     conn = db._conn
     calls: dict[str, Callable[[], Awaitable[object]]] = {
@@ -619,6 +650,7 @@ async def test_every_statement_of_the_front_door_holds_the_lock(
         await asyncio.sleep(0.05)
         assert not outside.done(), "waits for the open transaction"
     await outside
+    await db.close()
 
 
 async def test_a_confirmed_install_is_watched_in_the_transaction_that_spends_it(

@@ -1,5 +1,8 @@
 """The read caches in front of the users table and the FSM: hits skip the database, every write
-is seen at once, and a read that raced a write never puts the old row back."""
+is seen at once, and a read that raced a write never puts the old row back.
+
+The caches exist on SQLite only (the bot is the only writer there), so most of this is about
+SQLite; on PostgreSQL, where replicas write too, the last tests show them off."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from aiogram.fsm.storage.base import StorageKey
 
 from bot.storage import Account, Database
 from bot.storage.cache import RowCache
-from bot.storage.connection import Connection, Params
+from bot.storage.connection import Params, SQLiteConnection
+from tests.storage_backends import Backend
 from tests.storage_helpers import new_keyring
 
 KEY = StorageKey(bot_id=1, chat_id=7, user_id=7)
@@ -33,24 +37,24 @@ class Statements:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.reads = 0
         self.writes = 0
-        real_fetchall, real_execute = Connection.fetchall, Connection.execute
-        real_transaction = Connection.transaction
+        real_fetchall, real_execute = SQLiteConnection.fetchall, SQLiteConnection.execute
+        real_transaction = SQLiteConnection.transaction
 
-        async def fetchall(conn: Connection, sql: str, params: Params = ()) -> list:  # type: ignore[type-arg]
+        async def fetchall(conn: SQLiteConnection, sql: str, params: Params = ()) -> list:  # type: ignore[type-arg]
             self.reads += 1
             return await real_fetchall(conn, sql, params)
 
-        async def execute(conn: Connection, sql: str, params: Params = ()) -> int:
+        async def execute(conn: SQLiteConnection, sql: str, params: Params = ()) -> int:
             self.writes += 1
             return await real_execute(conn, sql, params)
 
-        def transaction(conn: Connection):  # type: ignore[no-untyped-def]
+        def transaction(conn: SQLiteConnection):  # type: ignore[no-untyped-def]
             self.writes += 1
             return real_transaction(conn)
 
-        monkeypatch.setattr(Connection, "fetchall", fetchall)
-        monkeypatch.setattr(Connection, "execute", execute)
-        monkeypatch.setattr(Connection, "transaction", transaction)
+        monkeypatch.setattr(SQLiteConnection, "fetchall", fetchall)
+        monkeypatch.setattr(SQLiteConnection, "execute", execute)
+        monkeypatch.setattr(SQLiteConnection, "transaction", transaction)
 
 
 async def traced(db: Database) -> list[str]:
@@ -237,10 +241,10 @@ async def test_a_failed_write_leaves_the_database_truth(
 ) -> None:
     await db.fsm.set_state(KEY, "Form:first")
 
-    async def broken_execute(conn: Connection, sql: str, params: Params = ()) -> int:
+    async def broken_execute(conn: SQLiteConnection, sql: str, params: Params = ()) -> int:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(Connection, "execute", broken_execute)
+    monkeypatch.setattr(SQLiteConnection, "execute", broken_execute)
     with pytest.raises(OSError):
         await db.fsm.set_state(KEY, "Form:second")
     monkeypatch.undo()
@@ -255,3 +259,28 @@ async def test_a_dialog_survives_a_restart_without_the_cache(tmp_path: Path) -> 
     async with await Database.open(tmp_path / "bot.sqlite3", keyring) as db:
         assert await db.fsm.get_state(KEY) == "Form:step"
         assert await db.fsm.get_data(KEY) == {"cid": 5}
+
+
+# --- shared databases --------------------------------------------------------------------------
+
+
+async def test_what_another_process_writes_is_read_at_once(backend: Backend) -> None:
+    # On SQLite a second process is a key rotation or forget-undecryptable, which the file lock
+    # keeps apart from a running bot; on PostgreSQL it is another replica, running now.
+    keyring = new_keyring()
+    one, other = await backend.open(keyring), await backend.open(keyring)
+    assert one.shared is other.shared is (backend.name == "postgres")
+    await one.users.ensure(5, "en")
+    await one.fsm.set_state(KEY, "Menu:main")
+    assert (await one.users.get(5), await one.fsm.get_state(KEY)) != (None, None)
+    await other.users.set_language(5, "ru")
+    await other.users.link(5, 55, "user-five-key-0000")
+    await other.fsm.set_state(KEY, "Link:key")
+    user, account = await one.users.ensure_with_account(5, "en")
+    if backend.name == "postgres":
+        assert user.language == "ru" and account == Account(55, "user-five-key-0000")
+        assert await one.fsm.get_state(KEY) == "Link:key"
+    else:
+        # The cache is why SQLite must have one writer while the bot runs.
+        assert user.language == "en" and account is None
+        assert await one.fsm.get_state(KEY) == "Menu:main"

@@ -1,9 +1,10 @@
-"""SQLite storage: users and their encrypted provider keys, watches, logs, FSM state."""
+"""Storage (SQLite, or PostgreSQL for replicas): users and their encrypted provider keys,
+watches, logs, FSM state."""
 
 from bot.storage.crypto import KeyRing
 from bot.storage.db import Database
 from bot.storage.errors import DecryptionError, KeyFileError, SchemaTooNewError, StorageError
-from bot.storage.fsm import SQLiteStorage
+from bot.storage.fsm import DatabaseStorage, SQLiteStorage
 from bot.storage.link_attempts import LinkAttempt, LinkLimits, LinkRefusal
 from bot.storage.repositories import (
     Account,
@@ -20,6 +21,7 @@ __all__ = [
     "Account",
     "Confirmation",
     "Database",
+    "DatabaseStorage",
     "DecryptionError",
     "KeyFileError",
     "KeyRing",

@@ -12,11 +12,10 @@ the check was made for: an unlink that lands during a check leaves nothing behin
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.storage.connection import Connection, Executor, Params
+from bot.storage.connection import Connection, Executor, Params, Row
 
 # Rows tied to a linked account, removed on unlink (the settings in alert_prefs stay, as the
 # language does).
@@ -49,7 +48,7 @@ def parse_days(text: str) -> tuple[int, ...]:
     return tuple(sorted((d for d in days if 0 < d <= 60), reverse=True))
 
 
-def _prefs(row: sqlite3.Row) -> AlertPrefs:
+def _prefs(row: Row) -> AlertPrefs:
     return AlertPrefs(
         user_id=int(row["user_id"]),
         down=bool(row["down"]),
@@ -318,10 +317,17 @@ class AlertRepository:
                 await tx.executemany(
                     "INSERT INTO alert_seen (user_id, kind, subject, value, seen_at) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, kind, subject) DO UPDATE SET "
-                    "value = excluded.value, seen_at = CASE WHEN ? IS NULL "
+                    "value = excluded.value, seen_at = CASE WHEN ? = 1 "
                     "THEN alert_seen.seen_at ELSE excluded.seen_at END",
                     [
-                        (state.user_id, s.kind, s.subject, s.value, s.seen_at or now, s.seen_at)
+                        (
+                            state.user_id,
+                            s.kind,
+                            s.subject,
+                            s.value,
+                            s.seen_at or now,
+                            int(s.seen_at is None),  # keep the stored time
+                        )
                         for s in check.seen
                     ],
                 )
@@ -446,8 +452,9 @@ async def _store_alerts(tx: Executor, user_id: int, alerts: list[NewAlert], now:
         (user_id, a.kind, a.subject, a.occurrence, now, a.text, a.markup) for a in alerts
     ]
     await tx.executemany(
-        "INSERT OR IGNORE INTO alert_events (user_id, kind, subject, occurrence, created_at, "
-        "text, markup) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO alert_events (user_id, kind, subject, occurrence, created_at, "
+        "text, markup) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (user_id, kind, subject, occurrence) DO NOTHING",
         params,
     )
 

@@ -1,4 +1,6 @@
-"""The database handle: one SQLite file in WAL mode, migrated on open."""
+"""The database handle: one SQLite file in WAL mode, or a PostgreSQL database shared by
+replicas; migrated on open. Repositories see only the
+:class:`~bot.storage.connection.Connection` interface, whichever engine is behind it."""
 
 from __future__ import annotations
 
@@ -11,13 +13,14 @@ from types import TracebackType
 import aiosqlite
 
 from bot.storage.alerts import AlertRepository
-from bot.storage.connection import Clock, Connection
+from bot.storage.connection import Clock, Connection, SQLiteConnection
 from bot.storage.crypto import KeyRing
-from bot.storage.fsm import SQLiteStorage
+from bot.storage.fsm import DIALOG_CACHE_SIZE, DatabaseStorage
 from bot.storage.link_attempts import LinkAttemptRepository
 from bot.storage.lock import DatabaseLock
 from bot.storage.migrations import migrate, schema_version
 from bot.storage.repositories import (
+    USER_CACHE_SIZE,
     ActionRepository,
     ConfirmationRepository,
     DeletionRepository,
@@ -73,15 +76,25 @@ async def connect(path: Path) -> aiosqlite.Connection:
 class Database:
     """Open with :meth:`open`; close with :meth:`close` (or use ``async with``)."""
 
-    def __init__(
-        self, path: Path, conn: aiosqlite.Connection, keyring: KeyRing, clock: Clock
-    ) -> None:
+    def __init__(self, conn: Connection, keyring: KeyRing, *, path: Path | None, name: str) -> None:
+        """Use :meth:`open` / :meth:`open_url`, or bot.storage.startup for the bot itself.
+        ``path`` is the SQLite file (None on PostgreSQL); ``name`` names the database in
+        logs and errors, never with a password."""
         self.path = path
+        self.name = name
         self.keyring = keyring
-        self._conn = Connection(conn, clock)
-        self.fsm = SQLiteStorage(self._conn)
+        self._conn = conn
+        # Row caches only where this process is the only writer: another replica may change
+        # any row of a shared database behind this one's back.
+        shared = conn.shared
+        self.fsm = DatabaseStorage(self._conn, cache_size=0 if shared else DIALOG_CACHE_SIZE)
         # Unlinking deletes the user's dialogs in its own transaction.
-        self.users = UserRepository(self._conn, keyring, on_unlink=self.fsm.forget_user)
+        self.users = UserRepository(
+            self._conn,
+            keyring,
+            cache_size=0 if shared else USER_CACHE_SIZE,
+            on_unlink=self.fsm.forget_user,
+        )
         self.watches = WatchRepository(self._conn, keyring)
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)
@@ -114,7 +127,39 @@ class Database:
         except BaseException:
             await conn.close()
             raise
-        return cls(path, conn, keyring, clock)
+        return cls.sqlite(path, conn, keyring, clock)
+
+    @classmethod
+    def sqlite(
+        cls, path: Path, conn: aiosqlite.Connection, keyring: KeyRing, clock: Clock = time.time
+    ) -> Database:
+        """On an open, migrated SQLite connection (which it then owns)."""
+        return cls(SQLiteConnection(conn, clock), keyring, path=path, name=str(path))
+
+    @classmethod
+    async def open_url(cls, url: str, keyring: KeyRing, *, clock: Clock = time.time) -> Database:
+        """A PostgreSQL database (``postgresql://…``), migrated to the latest schema.
+
+        asyncpg's connection errors propagate as they are; the bot starts through
+        :func:`bot.storage.startup.open_storage`, which words them in one line and checks the
+        keys first. Raises :class:`~bot.storage.errors.SchemaTooNewError` like :meth:`open`.
+        """
+        from bot.storage.postgres import PostgresConnection, create_pool, describe_url
+        from bot.storage.postgres import migrate as migrate_postgres
+
+        name = describe_url(url)
+        pool = await create_pool(url)
+        try:
+            await migrate_postgres(pool, name=name)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(PostgresConnection(pool, clock), keyring, path=None, name=name)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes (replicas) write to this database while this one runs."""
+        return self._conn.shared
 
     def hold(self, lock: DatabaseLock) -> None:
         """Keep ``lock`` for as long as this database is open; :meth:`close` releases it."""
@@ -143,4 +188,6 @@ class Database:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"Database(path={str(self.path)!r})"
+        if self.path is not None:
+            return f"Database(path={str(self.path)!r})"
+        return f"Database(postgres={self.name!r})"

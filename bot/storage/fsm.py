@@ -1,4 +1,5 @@
-"""aiogram FSM storage kept in the bot's SQLite database, so dialogs survive restarts."""
+"""aiogram FSM storage kept in the bot's database (SQLite or PostgreSQL), so dialogs survive
+restarts. With REDIS_URL set, aiogram's RedisStorage takes its place."""
 
 from __future__ import annotations
 
@@ -64,12 +65,13 @@ def _key(key: StorageKey) -> Key:
     )
 
 
-class SQLiteStorage(BaseStorage):
+class DatabaseStorage(BaseStorage):
     """FSM state and data per full ``StorageKey``; data is stored as JSON.
 
     Reads go through a :class:`~bot.storage.cache.RowCache` (every update reads the state, few
-    change it), and a write that would store what is already there is skipped, so the usual
-    ``state.clear()`` of a menu screen costs nothing.
+    change it; ``cache_size=0`` on a database other replicas write too), and a write that would
+    store what is already there is skipped, so the usual ``state.clear()`` of a menu screen
+    costs nothing.
 
     Shares the :class:`~bot.storage.db.Database` connection, so :meth:`close` does nothing:
     aiogram calls it on dispatcher shutdown, while the database is closed by its owner.
@@ -142,3 +144,7 @@ class SQLiteStorage(BaseStorage):
         except BaseException:
             self._cache.discard(k)
             raise
+
+
+# The name it had while SQLite was the only engine.
+SQLiteStorage = DatabaseStorage

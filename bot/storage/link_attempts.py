@@ -95,7 +95,7 @@ class LinkAttemptRepository:
             )
             row = await tx.fetchone(
                 "INSERT INTO link_guard (user_id, failures, wait_until) VALUES (?, 1, 0) "
-                "ON CONFLICT (user_id) DO UPDATE SET failures = failures + 1 "
+                "ON CONFLICT (user_id) DO UPDATE SET failures = link_guard.failures + 1 "
                 "RETURNING failures",
                 (attempt.user_id,),
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from functools import cache
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from bot.masking import mask_key
 from bot.storage.alerts import forget_accounts
 from bot.storage.cache import RowCache
-from bot.storage.connection import Connection, Executor, Params
+from bot.storage.connection import Connection, Executor, Params, Row
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
 
@@ -24,7 +23,7 @@ WatchKind = Literal["install", "reinstall"]
 DEFAULT_CONFIRMATION_TTL = 3600.0
 
 
-# SQLite allows far more bound parameters; chunks keep each statement modest.
+# Both engines allow far more bound parameters; chunks keep each statement modest.
 _IN_CHUNK = 500
 # User rows kept in memory (with the key still encrypted); the rest are read when needed.
 USER_CACHE_SIZE = 10_000
@@ -32,7 +31,7 @@ USER_CACHE_SIZE = 10_000
 Record = TypeVar("Record", bound="DataclassInstance")
 
 
-def _from_row(cls: type[Record], row: sqlite3.Row, **derived: Any) -> Record:
+def _from_row(cls: type[Record], row: Row, **derived: Any) -> Record:
     """``cls`` from the columns named like its fields; ``derived`` gives the fields that are
     not stored as they are. Columns without a field (an encrypted key) are left behind."""
     stored = {name: row[name] for name in _field_names(cls) if name not in derived}
@@ -82,7 +81,7 @@ class _UserRow:
     api_key: bytes | None = field(repr=False)
 
 
-def _user_row(row: sqlite3.Row) -> _UserRow:
+def _user_row(row: Row) -> _UserRow:
     user = _from_row(User, row, linked=row["cid"] is not None and row["api_key"] is not None)
     return _UserRow(user, row["key_id"], row["api_key"])
 
@@ -137,7 +136,7 @@ class UserRepository:
         # the row when a racing write created it first. RETURNING needs SQLite 3.35.
         found = await self._conn.fetchone(
             "INSERT INTO users (id, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET language = language RETURNING *",
+            "ON CONFLICT (id) DO UPDATE SET language = users.language RETURNING *",
             (user_id, language, now, now),
         )
         assert found is not None
@@ -279,7 +278,8 @@ class UserRepository:
 
     async def ids_not_on_key(self, key_id: str) -> list[int]:
         rows = await self._conn.fetchall(
-            "SELECT id FROM users WHERE api_key IS NOT NULL AND key_id IS NOT ? ORDER BY id",
+            "SELECT id FROM users WHERE api_key IS NOT NULL "
+            "AND (key_id IS NULL OR key_id != ?) ORDER BY id",
             (key_id,),
         )
         return [int(row["id"]) for row in rows]
@@ -332,7 +332,7 @@ class Watch:
     status_drawn: str | None = None
 
 
-def _watch(row: sqlite3.Row) -> Watch:
+def _watch(row: Row) -> Watch:
     return _from_row(
         Watch,
         row,
@@ -516,7 +516,7 @@ class WatchRepository:
             await tx.executemany(
                 "UPDATE watches SET last_state = ?, failures = ?, next_poll_at = ?, "
                 "last_edit_at = COALESCE(?, last_edit_at), "
-                "outcome_unknown = CASE WHEN ? THEN 0 ELSE outcome_unknown END, "
+                "outcome_unknown = CASE WHEN ? = 1 THEN 0 ELSE outcome_unknown END, "
                 "status_drawn = COALESCE(?, status_drawn) WHERE id = ?",
                 [
                     (
@@ -588,7 +588,7 @@ class Confirmation:
     expires_at: float
 
 
-def _confirmation(row: sqlite3.Row) -> Confirmation:
+def _confirmation(row: Row) -> Confirmation:
     return _from_row(Confirmation, row, payload=json.loads(row["payload"]))
 
 
@@ -607,7 +607,7 @@ def _take_statement(
     return sql, (token, user_id, *wanted)
 
 
-def _valid_confirmation(row: sqlite3.Row | None, now: float) -> Confirmation | None:
+def _valid_confirmation(row: Row | None, now: float) -> Confirmation | None:
     if row is None or row["expires_at"] <= now:
         return None
     return _confirmation(row)
@@ -641,15 +641,14 @@ class ConfirmationRepository:
         now = self._conn.clock()
         while True:
             token = secrets.token_urlsafe(8)
-            try:
-                await self._conn.execute(
-                    "INSERT INTO confirmations (token, user_id, action, payload, created_at, "
-                    "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (token, user_id, action, encoded, now, now + ttl),
-                )
-            except sqlite3.IntegrityError:  # pragma: no cover - 64-bit token collision
-                continue
-            return token
+            stored = await self._conn.execute(
+                "INSERT INTO confirmations (token, user_id, action, payload, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
+                (token, user_id, action, encoded, now, now + ttl),
+            )
+            if stored == 1:
+                return token
+            # A 64-bit token collision: draw another.
 
     async def consume(
         self, user_id: int, token: str, actions: Collection[str]
@@ -780,7 +779,8 @@ class SeenUpdateRepository:
     async def first_time(self, update_id: int) -> bool:
         """Records ``update_id``; True only for the first call with it (atomic: one INSERT)."""
         changed = await self._conn.execute(
-            "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
+            "INSERT INTO seen_updates (update_id, seen_at) VALUES (?, ?) "
+            "ON CONFLICT (update_id) DO NOTHING",
             (update_id, self._conn.clock()),
         )
         return changed == 1

@@ -127,7 +127,7 @@ async def open_storage(
         if isinstance(exc, sqlite3.Error):
             raise StartupError(describe_sqlite_error(db_path, exc)) from None
         raise
-    db = Database(db_path, opened.conn, keyring, clock)
+    db = Database.sqlite(db_path, opened.conn, keyring, clock)
     db.hold(opened.lock)
     return db
 
@@ -145,7 +145,7 @@ async def open_existing(database_path: Path, role: str, keyring: KeyRing) -> Dat
         if isinstance(exc, sqlite3.Error):
             raise StartupError(describe_sqlite_error(database_path, exc)) from None
         raise
-    db = Database(database_path, opened.conn, keyring, time.time)
+    db = Database.sqlite(database_path, opened.conn, keyring, time.time)
     db.hold(opened.lock)
     return db
 
