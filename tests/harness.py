@@ -22,6 +22,7 @@ from unittest import mock
 import certifi
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import Update
 
 from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
@@ -29,8 +30,9 @@ from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
+from bot.services.leader import elect_on
 from bot.services.shared_state import open_redis
-from bot.storage import Database
+from bot.storage import Database, KeyRing
 from bot.storage.startup import open_storage
 from bot.webhook.metrics import BotMetrics
 from bot.webhook.server import WebhookServer
@@ -89,6 +91,16 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, inferno_url: str, **override
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@dataclass(frozen=True)
+class Production:
+    """The production mode's engines (docs/DEPLOY.md): the bot then runs on this PostgreSQL
+    database and this Redis, in webhook mode, with leader election."""
+
+    postgres_url: str
+    redis_url: str
+    redis_prefix: str
+
+
 @dataclass
 class _Handling:
     fed: set[int] = field(default_factory=set)
@@ -115,18 +127,56 @@ class BotEnv:
     # trust store, no TLS grace period on closing. The benchmark starts and stops the bot
     # without them, as the product does.
     shortcuts: bool = False
+    # The production mode: PostgreSQL (and, through the settings, Redis and the webhook).
+    production: Production | None = None
 
     @property
     def db(self) -> Database:
         assert self.services is not None, "the bot is not running"
         return self.services.db
 
-    async def start(self) -> None:
-        db = await open_storage(
-            self.settings.database_path,
-            self.settings.encryption_key_file,
-            env_key=self.settings.encryption_key,
+    @property
+    def fsm(self) -> BaseStorage:
+        """Where the running bot keeps dialogs: the database, or Redis in production mode."""
+        assert self.dp is not None, "the bot is not running"
+        return self.dp.storage
+
+    async def stored_bytes(self) -> bytes:
+        """Everything the database holds, as an attacker who reads it would: the SQLite file
+        with its WAL and shared-memory files, or every row of every PostgreSQL table."""
+        if self.production is None:
+            path = self.settings.database_path
+            return b"".join(
+                p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file()
+            )
+        import asyncpg
+
+        conn = await asyncpg.connect(self.production.postgres_url)
+        try:
+            tables = await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+            rows = []
+            for table in tables:
+                name = str(table["tablename"]).replace('"', '""')
+                rows += await conn.fetch(f'SELECT row_to_json(t)::text AS row FROM "{name}" t')
+        finally:
+            await conn.close()
+        return "\n".join(str(row["row"]) for row in rows).encode()
+
+    async def _open_database(self) -> Database:
+        if self.production is None:
+            return await open_storage(
+                self.settings.database_path,
+                self.settings.encryption_key_file,
+                env_key=self.settings.encryption_key,
+            )
+        return await Database.open_url(
+            self.production.postgres_url, KeyRing.load(TEST_KEY, self.settings.encryption_key_file)
         )
+
+    async def start(self) -> None:
+        db = await self._open_database()
         metrics = BotMetrics() if self.settings.webhook_url else None
         redis = open_redis(self.settings) if self.settings.redis_url is not None else None
         inferno = create_inferno_client(self.settings, metrics)
@@ -137,8 +187,19 @@ class BotEnv:
         else:
             hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
             self.bot = create_bot(self.settings)
+        leadership = elect_on(
+            self.production.postgres_url if self.production is not None else None,
+            int(self.settings.bot_token.get_secret_value().partition(":")[0]),
+            self.settings.leader_interval,
+        )
         self.services = Services(
-            settings=self.settings, db=db, inferno=inferno, hub=hub, metrics=metrics, redis=redis
+            settings=self.settings,
+            db=db,
+            inferno=inferno,
+            hub=hub,
+            metrics=metrics,
+            redis=redis,
+            leadership=leadership,
         )
         self.dp = create_dispatcher(self.services)
         self._watch_feeding(self.dp)
@@ -346,12 +407,22 @@ async def running_bot(
     sim: Simulator | None = None,
     start: bool = True,
     webhook: bool = False,
+    production: Production | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[BotEnv]:
     """The bot with the fakes; ``webhook=True`` runs it in webhook mode (on a free loopback
-    port, the same across restarts), the fake delivering each update by POST."""
+    port, the same across restarts), the fake delivering each update by POST. ``production``
+    runs it in the production mode: on that PostgreSQL and Redis, in webhook mode, electing
+    itself leader before its background loops start."""
     simulator = sim or Simulator(install_delay=0.5)
     async with FakeTelegram() as tg, SimulatorServer(simulator) as server:
+        if production is not None:
+            webhook = True
+            settings_overrides = {
+                "redis_url": production.redis_url,
+                "redis_prefix": production.redis_prefix,
+                "leader_interval": PRODUCTION_LEADER_INTERVAL,
+            } | settings_overrides
         if webhook:
             settings_overrides = webhook_settings() | settings_overrides
         settings = make_settings(tmp_path, tg, server.url, **settings_overrides)
@@ -362,6 +433,7 @@ async def running_bot(
             sim_server=server,
             settings=settings,
             shortcuts=True,
+            production=production,
         )
         if start:
             await env.start()
@@ -369,9 +441,27 @@ async def running_bot(
             yield env
         finally:
             await env.stop()
+            if production is not None:
+                await forget_redis_keys(production.redis_url, production.redis_prefix)
+
+
+async def forget_redis_keys(redis_url: str, prefix: str) -> None:
+    """Deletes the keys a test wrote under its own prefix (the Redis server is shared)."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
 WEBHOOK_SECRET = "test-webhook_Secret-1"
+# Short, so that the first election (and with it the background loops) follows the start at
+# once; a check may still take a second (bot.services.leader.MIN_TIMEOUT).
+PRODUCTION_LEADER_INTERVAL = 0.2
 
 
 def free_port() -> int:

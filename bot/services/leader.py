@@ -10,10 +10,11 @@ housekeeping): exactly one, the leader.
   ends the session at once); a whole machine that vanishes is noticed by TCP keepalives, set
   on the session below to a few intervals.
 * A leader that cannot reach PostgreSQL any more (its check on the connection fails or takes
-  longer than an interval) stops its loops at once, before the database would give the lock to
-  another: two leaders never run side by side on purpose. What makes a push or an action happen
-  once still lives in the database (a watch's intent is written before its message is sent);
-  the lock keeps the work from being done twice as often, not from being done twice.
+  longer than an interval, a second at least) stops its loops at once, before the database
+  would give the lock to another: two leaders never run side by side on purpose. What makes a
+  push or an action happen once still lives in the database (a watch's intent is written
+  before its message is sent); the lock keeps the work from being done twice as often, not
+  from being done twice.
 
 A second lock of the same kind (:func:`hold_polling_lock`) lets only one replica poll.
 """
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     import asyncpg  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
+
+# The least time a connection or a check may take before it counts as failed, however short
+# the interval: a busy machine must not make a healthy leader step down.
+MIN_TIMEOUT = 1.0
+CONNECT_TIMEOUT = 5.0
 
 Job = Callable[[], Awaitable[None]]
 Connect = Callable[[], Awaitable["asyncpg.Connection"]]
@@ -132,7 +138,8 @@ class PostgresLeader(Leadership):
     async def _campaign(self) -> None:
         while True:
             try:
-                conn = await asyncio.wait_for(self._connect(), timeout=self._interval * 2)
+                async with asyncio.timeout(max(2 * self._interval, CONNECT_TIMEOUT)):
+                    conn = await self._connect()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is down or refuses: try again later
@@ -170,7 +177,7 @@ class PostgresLeader(Leadership):
         while not lost.is_set():
             won = False
             self.rounds += 1
-            async with asyncio.timeout(self._interval):
+            async with asyncio.timeout(max(self._interval, MIN_TIMEOUT)):
                 if self._leading:
                     # The session lives, so the lock is still ours.
                     await conn.fetchval("SELECT 1")
@@ -196,6 +203,28 @@ class PostgresLeader(Leadership):
         log.info("leader election: this replica no longer leads; its background work stops")
         assert self._deposed is not None
         await self._deposed()
+
+
+def connector(database_url: str, interval: float) -> Connect:
+    """Opens the dedicated connection an election (or the polling lock) runs on."""
+
+    async def connect() -> asyncpg.Connection:
+        import asyncpg
+
+        return await asyncpg.connect(
+            database_url,
+            server_settings=keepalive_settings(interval),
+            timeout=max(2 * interval, CONNECT_TIMEOUT),
+        )
+
+    return connect
+
+
+def elect_on(database_url: str | None, bot_id: int, interval: float) -> Leadership:
+    """The leadership for a bot: by election on a shared PostgreSQL, else the sole process."""
+    if database_url is None:
+        return SoleLeader()
+    return PostgresLeader(connector(database_url, interval), leader_key(bot_id), interval)
 
 
 class PollingTakenError(StorageError):
