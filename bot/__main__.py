@@ -1,6 +1,7 @@
 """``python -m bot`` runs the bot; ``--demo`` adds an in-process simulator; ``rotate-key``
 re-encrypts the stored API keys under a new master key; ``forget-undecryptable`` gives up the
-accounts whose key was lost; ``healthcheck`` says whether a bot runs and reads its database."""
+accounts whose key was lost; ``healthcheck`` says whether a bot runs and reads its database;
+``migrate-to-postgres`` copies the SQLite database into the PostgreSQL one of DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "ask each of their users to link again (the bot must be stopped)",
     )
     forget.add_argument("--yes", action="store_true", help="do it (without: only say what)")
+    move = sub.add_parser(
+        "migrate-to-postgres",
+        help="copy the SQLite database (the bot must be stopped) into the PostgreSQL database "
+        "of DATABASE_URL; keys stay encrypted, so keep the same master key; safe to run again",
+    )
+    move.add_argument(
+        "--from",
+        dest="source",
+        metavar="PATH",
+        help="the SQLite database to copy (default: DATABASE_PATH)",
+    )
     sub.add_parser(
         "healthcheck",
         help="exit 0 when a bot is running on the database (or its --demo one) and the "
@@ -53,7 +65,12 @@ def fail(message: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # These commands touch only the database and the key file: no bot token needed.
-    offline = args.command in ("rotate-key", "forget-undecryptable", "healthcheck")
+    offline = args.command in (
+        "rotate-key",
+        "forget-undecryptable",
+        "healthcheck",
+        "migrate-to-postgres",
+    )
     overrides = {"bot_token": f"0:not-used-by-{args.command}"} if offline else {}
     try:
         settings = load_settings(**overrides)
@@ -67,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.webhook_secret is not None:
         secrets.append(settings.webhook_secret.get_secret_value())
     secrets.extend(settings.redis_secrets)
+    if settings.database_url is not None:
+        secrets.extend(database_url_secrets(settings.database_url.get_secret_value()))
     setup_logging(settings.log_level_number, secrets=secrets)
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
@@ -74,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.storage import StorageError
 
     try:
+        if args.command == "migrate-to-postgres":
+            return asyncio.run(migrate_to_postgres(settings, args.source))
+        if args.command in ("rotate-key", "forget-undecryptable") and settings.database_url:
+            return fail(
+                f"{args.command} works on the SQLite database only, and DATABASE_URL is set; "
+                "unset DATABASE_URL to run it on DATABASE_PATH"
+            )
         if args.command == "rotate-key":
             return asyncio.run(rotate_key(settings))
         if args.command == "forget-undecryptable":
@@ -113,6 +139,51 @@ def healthcheck(settings: Settings) -> int:
     health = check(database, demo_path=demo_database_path(database))
     print(f"inferno-bot: {health.line}", file=sys.stdout if health.ok else sys.stderr)
     return 0 if health.ok else EXIT_UNHEALTHY
+
+
+def database_url_secrets(url: str) -> list[str]:
+    """What of DATABASE_URL must never reach a log line: the URL and its password."""
+    from yarl import URL
+
+    found = [url]
+    try:
+        parsed = URL(url)
+        found += [p for p in (parsed.password, parsed.raw_password) if p]
+    except ValueError:
+        pass
+    return found
+
+
+async def migrate_to_postgres(settings: Settings, source: str | None) -> int:
+    from pathlib import Path
+
+    from bot.storage import KeyRing
+    from bot.storage.copy_to_postgres import copy_to_postgres
+
+    if settings.database_url is None:
+        return fail(
+            "migrate-to-postgres copies into the database of DATABASE_URL, which is not set "
+            "(for example DATABASE_URL=postgresql://bot:password@db:5432/bot)"
+        )
+    # The key the SQLite bot used; without a key file and ENCRYPTION_KEY there is none.
+    keyring = KeyRing.load(settings.encryption_key, settings.encryption_key_file)
+    path = Path(source) if source else settings.database_path
+    report = await copy_to_postgres(path, settings.database_url.get_secret_value(), keyring)
+    keys = ", ".join(report.key_ids) or "none"
+    if report.copied == 0:
+        print(
+            f"inferno-bot: nothing to copy: all {report.already_there} rows of {path} are "
+            "already in PostgreSQL (copied by an earlier run)"
+        )
+        return 0
+    tables = ", ".join(f"{t.table} {t.copied}" for t in report.tables if t.copied)
+    again = f"; {report.already_there} were already there" if report.already_there else ""
+    print(
+        f"inferno-bot: copied {report.copied} rows from {path} into PostgreSQL ({tables}){again}. "
+        f"API keys stay encrypted with key {keys}: start the bot with DATABASE_URL and the same "
+        f"ENCRYPTION_KEY / ENCRYPTION_KEY_FILE; {path} is left as it is"
+    )
+    return 0
 
 
 async def rotate_key(settings: Settings) -> int:

@@ -123,6 +123,20 @@ def create_bot(settings: Settings) -> Bot:
     return bot
 
 
+def bot_id_of(settings: Settings) -> int:
+    """The bot's id: the number before the colon of its token."""
+    return int(settings.bot_token.get_secret_value().partition(":")[0])
+
+
+def create_leadership(settings: Settings, db: Database) -> Leadership:
+    """Who runs the background loops: the sole process, or, on a database replicas share
+    (DATABASE_URL), the replica elected through it (bot/services/leader.py)."""
+    from bot.services.leader import elect_on
+
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    return elect_on(url if db.shared else None, bot_id_of(settings), settings.leader_interval)
+
+
 def create_inferno_client(settings: Settings, metrics: BotMetrics | None = None) -> InfernoClient:
     return InfernoClient(
         settings.inferno_api_url,

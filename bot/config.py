@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     telegram_proxy: SecretStr | None = None
     inferno_api_url: str = DEFAULT_INFERNO_API_URL
     database_path: Path = Path("data/bot.sqlite3")
+    # PostgreSQL instead of the SQLite file (several replicas share it). It may carry a
+    # password: a secret, never logged; logs name its host and database only.
+    database_url: SecretStr | None = None
     encryption_key_file: Path = Path("data/secret.key")
     encryption_key: SecretStr | None = None
     watch_interval: float = Field(default=30.0, gt=0)
@@ -147,6 +150,29 @@ class Settings(BaseSettings):
         if url.query_string or url.fragment:
             raise ValueError("must not carry a query or a fragment")
         return checked
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str):
+            return value
+        text = text.strip()
+        if not text:
+            return None  # an empty variable (a compose default) means SQLite
+        # No error text below may quote the value: it may hold the password.
+        if not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or postgres://)")
+        if any(ch.isspace() for ch in text):
+            raise ValueError("must not contain spaces")
+        try:
+            url = URL(text)
+            _host, _port = url.host, url.port  # yarl checks the port only when it is read
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if len(url.path.strip("/").split("/")) > 1:
+            raise ValueError("must name one database: postgresql://user:password@host:5432/db")
+        return SecretStr(text)
 
     @field_validator("webhook_secret")
     @classmethod

@@ -8,7 +8,14 @@ from contextlib import AsyncExitStack
 from aiogram import Bot
 
 from bot import __version__
-from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
+from bot.app import (
+    Services,
+    bot_id_of,
+    create_bot,
+    create_dispatcher,
+    create_inferno_client,
+    create_leadership,
+)
 from bot.config import Settings, demo_database_path
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
@@ -36,9 +43,12 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             settings.database_path,
             settings.encryption_key_file,
             env_key=settings.encryption_key,
+            database_url=settings.database_url,
             footprint=footprint,
         )
         stack.push_async_callback(db.close)
+        if settings.webhook_url is None and db.shared and settings.database_url is not None:
+            await _hold_polling_lock(stack, settings, settings.database_url.get_secret_value())
         redis = None
         if settings.redis_url is not None:
             from bot.services.shared_state import check_redis, open_redis
@@ -62,6 +72,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             demo_account=demo_account,
             metrics=metrics,
             redis=redis,
+            leadership=create_leadership(settings, db),
         )
         bot = create_bot(settings)
         if demo:
@@ -79,7 +90,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             __version__,
             settings.telegram_api_url or TELEGRAM_DEFAULT_API,
             settings.inferno_api_url,
-            settings.database_path,
+            db.name,  # never the URL: it may hold a password
             f" redis={settings.redis_url_for_log}" if redis is not None else "",
             "webhook" if settings.webhook_url else "polling",
             " (demo)" if demo else "",
@@ -107,6 +118,18 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             # tasks.
             await dp.start_polling(bot, polling_timeout=20, handle_signals=True)
         log.info("inferno-bot stopped")
+
+
+async def _hold_polling_lock(stack: AsyncExitStack, settings: Settings, database_url: str) -> None:
+    """Telegram hands each update to one poller: on a shared database, a second replica that
+    would poll stops here in one line (bot.services.leader.PollingTakenError, exit 2)."""
+    from bot.services.leader import connector, hold_polling_lock, polling_key
+
+    conn = await hold_polling_lock(
+        connector(database_url, settings.leader_interval), polling_key(bot_id_of(settings))
+    )
+    # Closing the connection gives the lock up.
+    stack.callback(conn.terminate)
 
 
 async def _leave_webhook_mode(bot: Bot) -> None:
@@ -140,6 +163,6 @@ async def _start_demo(stack: AsyncExitStack, settings: Settings) -> tuple[Settin
     # Demo data lives in its own database so it never mixes with real accounts.
     demo_db = demo_database_path(settings.database_path)
     demo_settings = settings.model_copy(
-        update={"inferno_api_url": server.url, "database_path": demo_db}
+        update={"inferno_api_url": server.url, "database_path": demo_db, "database_url": None}
     )
     return demo_settings, Credentials(cid=demo_customer.cid, key=demo_customer.key)

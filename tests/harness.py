@@ -25,14 +25,19 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import Update
 
-from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
+from bot.app import (
+    Services,
+    create_bot,
+    create_dispatcher,
+    create_inferno_client,
+    create_leadership,
+)
 from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
-from bot.services.leader import elect_on
 from bot.services.shared_state import open_redis
-from bot.storage import Database, KeyRing
+from bot.storage import Database
 from bot.storage.startup import open_storage
 from bot.webhook.metrics import BotMetrics
 from bot.webhook.server import WebhookServer
@@ -164,19 +169,13 @@ class BotEnv:
             await conn.close()
         return "\n".join(str(row["row"]) for row in rows).encode()
 
-    async def _open_database(self) -> Database:
-        if self.production is None:
-            return await open_storage(
-                self.settings.database_path,
-                self.settings.encryption_key_file,
-                env_key=self.settings.encryption_key,
-            )
-        return await Database.open_url(
-            self.production.postgres_url, KeyRing.load(TEST_KEY, self.settings.encryption_key_file)
-        )
-
     async def start(self) -> None:
-        db = await self._open_database()
+        db = await open_storage(
+            self.settings.database_path,
+            self.settings.encryption_key_file,
+            env_key=self.settings.encryption_key,
+            database_url=self.settings.database_url,
+        )
         metrics = BotMetrics() if self.settings.webhook_url else None
         redis = open_redis(self.settings) if self.settings.redis_url is not None else None
         inferno = create_inferno_client(self.settings, metrics)
@@ -187,11 +186,7 @@ class BotEnv:
         else:
             hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
             self.bot = create_bot(self.settings)
-        leadership = elect_on(
-            self.production.postgres_url if self.production is not None else None,
-            int(self.settings.bot_token.get_secret_value().partition(":")[0]),
-            self.settings.leader_interval,
-        )
+        leadership = create_leadership(self.settings, db)
         self.services = Services(
             settings=self.settings,
             db=db,
@@ -419,6 +414,9 @@ async def running_bot(
         if production is not None:
             webhook = True
             settings_overrides = {
+                "database_url": production.postgres_url,
+                # Replicas share the master key: no key file is made for PostgreSQL.
+                "encryption_key": TEST_KEY,
                 "redis_url": production.redis_url,
                 "redis_prefix": production.redis_prefix,
                 "leader_interval": PRODUCTION_LEADER_INTERVAL,

@@ -42,6 +42,8 @@ MIGRATION_LOCK = 0x1F_B0_7002
 
 POOL_MIN_SIZE = 1
 POOL_MAX_SIZE = 10
+# A server that does not answer: the start-up says so instead of hanging for asyncpg's minute.
+CONNECT_TIMEOUT = 10.0
 
 
 def describe_url(url: str) -> str:
@@ -59,7 +61,7 @@ def describe_url(url: str) -> str:
 async def create_pool(url: str) -> asyncpg.Pool:
     """A connection pool on ``url``; asyncpg's errors propagate (the start-up words them)."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        dsn=url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE
+        dsn=url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, timeout=CONNECT_TIMEOUT
     )
     return pool
 

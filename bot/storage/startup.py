@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
+from yarl import URL
 
 from bot.storage.connection import Clock
 from bot.storage.crypto import KeyRing, SecretLike
@@ -101,17 +102,24 @@ async def open_storage(
     key_file: Path | str,
     *,
     env_key: str | SecretLike | None = None,
+    database_url: str | SecretLike | None = None,
     clock: Clock = time.time,
     footprint: Footprint | None = None,
 ) -> Database:
     """The bot's database, locked for this process, with a key ring that reads every stored
     API key. Raises :class:`StartupError` (or another :class:`StorageError`) in one line, after
     removing whatever it created; ``footprint`` lets the caller remove it too if a later step
-    of its start-up fails."""
+    of its start-up fails.
+
+    With ``database_url`` (DATABASE_URL) the database is PostgreSQL, shared by replicas, and
+    ``database_path`` is not used: see :func:`open_postgres_storage`.
+    """
+    env = _secret(env_key)
+    url = _secret(database_url)
+    if url is not None:
+        return await open_postgres_storage(url, key_file, env_key=env, clock=clock)
     footprint = footprint if footprint is not None else Footprint()
     db_path, key_path = Path(database_path), Path(key_file)
-    env = env_key if isinstance(env_key, str) or env_key is None else env_key.get_secret_value()
-    env = env if env and env.strip() else None
     try:
         opened = await _Opened.start(db_path, BOT, footprint)
     except BaseException:
@@ -130,6 +138,115 @@ async def open_storage(
     db = Database.sqlite(db_path, opened.conn, keyring, clock)
     db.hold(opened.lock)
     return db
+
+
+def _secret(value: str | SecretLike | None) -> str | None:
+    text = value if isinstance(value, str) or value is None else value.get_secret_value()
+    return text if text and text.strip() else None
+
+
+async def open_postgres_storage(
+    url: str,
+    key_file: Path | str | None = None,
+    *,
+    env_key: str | None = None,
+    keyring: KeyRing | None = None,
+    clock: Clock = time.time,
+) -> Database:
+    """The bot's PostgreSQL database (DATABASE_URL), migrated, with a key ring that reads
+    every stored API key; the same checks as on SQLite, in one line each, never quoting the
+    URL (it may hold a password).
+
+    There is no file lock: replicas share the database by design. Nor is a key file ever
+    made here: every replica must decrypt what any other stored, so the master key is the
+    operator's to give (ENCRYPTION_KEY or ENCRYPTION_KEY_FILE), the same to all of them.
+    ``keyring``, when given, is used instead of loading one (and checked the same way).
+    """
+    import asyncpg
+
+    from bot.storage.postgres import PostgresConnection, create_pool, describe_url
+    from bot.storage.postgres import migrate as migrate_postgres
+    from bot.storage.postgres import schema_version as postgres_version
+
+    name = describe_url(url)
+    where = f"DATABASE_URL ({name})"
+    try:
+        pool = await create_pool(url)
+    except (
+        OSError,
+        TimeoutError,
+        ValueError,
+        OverflowError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as exc:
+        raise StartupError(f"{where}: cannot connect: {_postgres_reason(exc, url)}") from None
+    try:
+        version = await postgres_version(pool)
+        check_version(version, where)
+        use = KeyUse({})
+        if version > 0:
+            rows = await pool.fetch(
+                "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
+            )
+            use = KeyUse({str(row[0]): int(row[1]) for row in rows})
+        if keyring is None:
+            if key_file is None:
+                raise ValueError("open_postgres_storage needs key_file or keyring")
+            keyring = _shared_keyring(env_key, Path(key_file), use, where)
+        else:
+            _check_keys(keyring, "the key ring", use, where)
+        await migrate_postgres(pool, name=where)
+    except BaseException as exc:
+        await pool.close()
+        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+            raise StartupError(f"{where}: {_postgres_reason(exc, url)}") from None
+        raise
+    return Database(PostgresConnection(pool, clock), keyring, path=None, name=name)
+
+
+def _postgres_reason(exc: BaseException, url: str) -> str:
+    """The error's own words, with the URL's password taken out should it appear."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, TimeoutError):
+        text = "no answer in time"
+    try:
+        parsed = URL(url)
+        secrets = [parsed.password, parsed.raw_password]
+    except ValueError:
+        secrets = []
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text[:300]
+
+
+def _shared_keyring(env_key: str | None, key_file: Path, use: KeyUse, where: str) -> KeyRing:
+    if env_key is not None:
+        keyring = KeyRing.load(env_key, key_file)
+        source = "ENCRYPTION_KEY"
+    elif os.path.lexists(key_file):
+        keyring = KeyRing.load(None, key_file)
+        source = f"ENCRYPTION_KEY_FILE={key_file}"
+    else:
+        raise StartupError(
+            f"ENCRYPTION_KEY_FILE={key_file} does not exist and ENCRYPTION_KEY is not set: with "
+            "DATABASE_URL every replica must use the same master key, so the bot does not make "
+            "one up; set ENCRYPTION_KEY to the same value on every replica (for example the "
+            "output of: openssl rand -base64 32), or give each the same key file"
+        )
+    _check_keys(keyring, source, use, where)
+    return keyring
+
+
+def _check_keys(keyring: KeyRing, source: str, use: KeyUse, where: str) -> None:
+    missing = use.missing_from(keyring)
+    if missing:
+        held = ", ".join(keyring.key_ids)
+        raise StartupError(
+            f"{_accounts(missing)} in {where} {_are_encrypted(missing)}, which {source} does "
+            f"not hold (it holds {held}): {_what_to_do(missing, shared=True)}"
+        )
 
 
 async def open_existing(database_path: Path, role: str, keyring: KeyRing) -> Database:
@@ -279,8 +396,12 @@ def _are_encrypted(counts: Mapping[str, int]) -> str:
     return f"{verb} encrypted with key{'s' if len(counts) > 1 else ''} {ids}"
 
 
-def _what_to_do(counts: Mapping[str, int]) -> str:
+def _what_to_do(counts: Mapping[str, int], *, shared: bool = False) -> str:
     keys = "those keys" if len(counts) > 1 else "that key"
+    if shared:  # forget-undecryptable works on the SQLite file only
+        return (
+            f"restore the key file that holds {keys} from your backup (or set ENCRYPTION_KEY to it)"
+        )
     return (
         f"restore the key file that holds {keys} from your backup (or set ENCRYPTION_KEY to "
         f"it); or, to give those accounts up, run `{FORGET_COMMAND} --yes`, which unlinks them "

@@ -1,0 +1,226 @@
+"""``python -m bot migrate-to-postgres --from data/bot.sqlite3``: move a single-process
+installation into the PostgreSQL database named by DATABASE_URL.
+
+* The SQLite bot must be stopped: the command takes the database's lock
+  (:mod:`bot.storage.lock`) and holds it throughout, so it refuses while the bot runs, and the
+  bot refuses to start meanwhile.
+* Both schemas are brought to the latest version first, as the bot itself would do at its next
+  start: an older SQLite file is migrated in place (it stays a working SQLite database), and a
+  new PostgreSQL database gets its tables. A schema newer than this bot knows is refused.
+* API keys are copied as they are stored, still encrypted: the PostgreSQL bot needs the same
+  master key. Every key id the SQLite rows need must be in the key ring the bot is configured
+  with (ENCRYPTION_KEY or ENCRYPTION_KEY_FILE), or nothing is copied.
+* Every table is copied in one PostgreSQL transaction, all or nothing. A row already there
+  with the same primary key and the same values was copied by an earlier run and is skipped,
+  so running the command again copies nothing twice. A row already there with other values
+  means the target holds data of its own (another installation, or a bot that has run on it
+  since): the copy stops, changing nothing.
+* The identity sequences are set past the copied ids, so new rows never reuse one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import asyncpg
+
+from bot.storage.crypto import KeyRing
+from bot.storage.db import Database
+from bot.storage.errors import StorageError
+from bot.storage.postgres import TRANSACTION_LOCK, PostgresConnection
+from bot.storage.startup import KeyUse, StartupError, open_existing, open_postgres_storage
+
+ROLE = "migrate-to-postgres"
+# PostgreSQL takes at most 65535 parameters in one statement.
+_MAX_PARAMS = 30_000
+_MAX_BATCH = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class TableCopy:
+    table: str
+    copied: int
+    already_there: int
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    tables: tuple[TableCopy, ...]
+    schema_version: int
+    key_ids: tuple[str, ...]
+
+    @property
+    def copied(self) -> int:
+        return sum(t.copied for t in self.tables)
+
+    @property
+    def already_there(self) -> int:
+        return sum(t.already_there for t in self.tables)
+
+
+class CopyConflictError(StorageError):
+    """The target already holds rows of its own."""
+
+
+async def copy_to_postgres(sqlite_path: Path | str, url: str, keyring: KeyRing) -> CopyReport:
+    """Copy every table of the SQLite database into PostgreSQL (see the module's docstring).
+    Raises a :class:`~bot.storage.errors.StorageError` in one line, changing nothing in
+    PostgreSQL, when it cannot."""
+    source = await open_existing(Path(sqlite_path), ROLE, keyring)
+    try:
+        raw = source._conn.raw  # type: ignore[attr-defined]
+        use = await _key_use(raw)
+        missing = use.missing_from(keyring)
+        if missing:
+            ids = ", ".join(sorted(missing))
+            raise StartupError(
+                f"{sum(missing.values())} accounts in DATABASE_PATH={sqlite_path} are encrypted "
+                f"with key {ids}, which the configured ENCRYPTION_KEY / ENCRYPTION_KEY_FILE does "
+                "not hold; the PostgreSQL bot could not read them, so nothing was copied. "
+                "Configure the key the SQLite bot uses"
+            )
+        target = await open_postgres_storage(url, keyring=keyring)
+        try:
+            tables = await _copy_all(raw, target)
+        finally:
+            await target.close()
+        version = int((await raw.execute_fetchall("PRAGMA user_version"))[0][0])
+    finally:
+        await source.close()
+    return CopyReport(tables=tables, schema_version=version, key_ids=tuple(sorted(use.accounts)))
+
+
+async def _key_use(raw: aiosqlite.Connection) -> KeyUse:
+    rows = await raw.execute_fetchall(
+        "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
+    )
+    return KeyUse({str(row[0]): int(row[1]) for row in rows})
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    types: tuple[str, ...]  # PostgreSQL's data_type of each column
+
+
+async def _copy_all(raw: aiosqlite.Connection, target: Database) -> tuple[TableCopy, ...]:
+    conn = target._conn
+    assert isinstance(conn, PostgresConnection)
+    names = [
+        str(row[0])
+        for row in await raw.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite%' ORDER BY name"
+        )
+    ]
+    copies: list[TableCopy] = []
+    async with conn.pool.acquire() as pg, pg.transaction():
+        # Serialised with any replica's transactions, should one run already.
+        await pg.execute("SELECT pg_advisory_xact_lock($1)", TRANSACTION_LOCK)
+        for name in names:
+            table = await _describe(raw, pg, name)
+            copies.append(await _copy_table(raw, pg, table))
+            if "id" in table.columns and await _is_identity(pg, name):
+                await pg.execute(
+                    f"SELECT setval(pg_get_serial_sequence($1, 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)",
+                    name,
+                )
+    return tuple(copies)
+
+
+async def _describe(raw: aiosqlite.Connection, pg: asyncpg.Connection, name: str) -> _Table:
+    info = list(await raw.execute_fetchall(f"PRAGMA table_info({name})"))
+    columns = tuple(str(row[1]) for row in info)
+    key = tuple(str(row[1]) for row in sorted(info, key=lambda r: int(r[5])) if int(row[5]) > 0)
+    if not key:
+        raise StartupError(
+            f"table {name} has no primary key, so copying it again could duplicate rows; "
+            "nothing was copied"
+        )
+    pg_types = {
+        str(row["column_name"]): str(row["data_type"])
+        for row in await pg.fetch(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = $1",
+            name,
+        )
+    }
+    absent = [c for c in columns if c not in pg_types]
+    if absent:
+        raise StartupError(
+            f"PostgreSQL's table {name} lacks columns {', '.join(absent)}; nothing was copied"
+        )
+    return _Table(name, columns, key, tuple(pg_types[c] for c in columns))
+
+
+async def _is_identity(pg: asyncpg.Connection, name: str) -> bool:
+    found = await pg.fetchval(
+        "SELECT is_identity FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = $1 AND column_name = 'id'",
+        name,
+    )
+    return bool(found == "YES")
+
+
+def _convert(value: Any, pg_type: str) -> Any:
+    """A SQLite value as the PostgreSQL column takes it (SQLite's types are only affinities)."""
+    if value is None:
+        return None
+    if pg_type == "bigint":
+        return int(value)
+    if pg_type == "double precision":
+        return float(value)
+    if pg_type == "bytea":
+        return bytes(value)
+    if pg_type == "text":
+        return str(value)
+    return value
+
+
+async def _copy_table(
+    raw: aiosqlite.Connection, pg: asyncpg.Connection, table: _Table
+) -> TableCopy:
+    cols = ", ".join(table.columns)
+    key_at = [table.columns.index(k) for k in table.key]
+    existing: dict[tuple[Any, ...], tuple[Any, ...]] = {
+        tuple(row[k] for k in table.key): tuple(row)
+        for row in await pg.fetch(f"SELECT {cols} FROM {table.name}")
+    }
+    fresh: list[tuple[Any, ...]] = []
+    already = 0
+    for source_row in await raw.execute_fetchall(f"SELECT {cols} FROM {table.name}"):
+        row = tuple(_convert(v, t) for v, t in zip(source_row, table.types, strict=True))
+        there = existing.get(tuple(row[i] for i in key_at))
+        if there is None:
+            fresh.append(row)
+        elif there == row:
+            already += 1
+        else:
+            raise CopyConflictError(
+                f"PostgreSQL's table {table.name} already holds other values under a key that "
+                "the SQLite database uses: the target is not empty (another installation, or a "
+                "bot has run on it since an earlier copy); nothing was copied"
+            )
+    batch = max(1, min(_MAX_BATCH, _MAX_PARAMS // len(table.columns)))
+    for start in range(0, len(fresh), batch):
+        await _insert(pg, table, fresh[start : start + batch])
+    return TableCopy(table.name, copied=len(fresh), already_there=already)
+
+
+async def _insert(pg: asyncpg.Connection, table: _Table, rows: list[tuple[Any, ...]]) -> None:
+    width = len(table.columns)
+    values = ", ".join(
+        "(" + ", ".join(f"${n * width + i + 1}" for i in range(width)) + ")"
+        for n in range(len(rows))
+    )
+    # The ids are copied as they are (identity columns are GENERATED BY DEFAULT).
+    await pg.execute(
+        f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES {values}",
+        *(value for row in rows for value in row),
+    )

@@ -1,0 +1,238 @@
+"""``python -m bot migrate-to-postgres``: a SQLite installation built through the repositories
+is copied whole into PostgreSQL, read back through the repositories, never twice, never while
+the SQLite bot runs, never over data PostgreSQL already has of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+
+from bot.storage import Account, Database, KeyRing, LinkLimits, LinkRefusal
+from bot.storage.alerts import AccountCheck, AccountState, NewAlert, SeenUpdate, ServerUpdate
+from bot.storage.keyfile import create_key_file, generate_key, write_key_file
+from bot.storage.lock import BOT, DatabaseLock
+from bot.storage.migrations import LATEST_VERSION, migrate
+from bot.storage.repositories import WatchIntent
+from bot.storage.startup import open_storage
+from tests.startup_process import Result, process_env, run
+from tests.storage_helpers import actions_of, schema_version, start_watch, stored_account
+
+FSM_KEY = StorageKey(bot_id=1, chat_id=3, user_id=3)
+LIMITS = LinkLimits(per_user=5, per_minute=20)
+NOW = 1_000_000.0
+
+
+def clock() -> float:
+    return NOW
+
+
+async def build_installation(path: Path, keyring: KeyRing) -> dict[str, int]:
+    """A SQLite database with a row in every table, written as the bot writes them."""
+    db = await Database.open(path, keyring, clock=clock)
+    try:
+        await db.users.ensure(1, "en")
+        await db.users.link(1, 101, "KEY-user-one-0123456789")
+        await db.users.set_language(2, "ru")
+        await db.users.link(3, 303, "KEY-user-three-0123456789")
+        await db.users.link(4, 404, "KEY-user-four-0123456789")
+        await db.users.forget([4], "link-again")  # a notice owed
+        watch = await start_watch(db, 1, 1, "47001", "install", "debian12", status_message_id=9)
+        started = await db.watches.start_confirmed(
+            3,
+            await db.confirmations.issue(3, "reinstall", {"order_id": "47003"}),
+            {"reinstall"},
+            chat_id=3,
+            status_message_id=None,
+            intent=lambda _c: WatchIntent(order_id="47003", template="alma", password="pw-1"),
+        )
+        assert started is not None
+        token = await db.confirmations.issue(1, "reboot", {"order_id": "47001"})
+        await db.actions.record(1, "reboot", "47001", "ok")
+        await db.actions.record(3, "create", None, "failed")
+        deletion = await db.deletions.schedule(1, 77, NOW + 300)
+        await db.fsm.set_state(FSM_KEY, "Link:key")
+        await db.fsm.set_data(FSM_KEY, {"cid": 303, "ünïcode": "✓"})
+        await db.alerts.set_prefs(1, notice_days=(5, 2), low_balance=True)
+        applied = await db.alerts.apply(
+            AccountCheck(
+                state=AccountState(user_id=1, cid=101, next_check_at=NOW + 900),
+                active_orders=["47001"],
+                seen=[SeenUpdate("balance", "", "12.50")],
+                alerts=[NewAlert("renewal", "47001", "7", "Renews in 7 days")],
+            )
+        )
+        assert applied
+        await db.alerts.save_servers(
+            [ServerUpdate(1, "47001", "up", NOW, "web-1", "203.0.113.5")], []
+        )
+        for _ in range(5):
+            attempt = await db.link_attempts.begin(3, LIMITS)
+            assert not isinstance(attempt, LinkRefusal)
+            await db.link_attempts.failed(attempt, LIMITS)
+        assert await db.seen_updates.first_time(555)
+        return {"watch": watch.id, "deletion": deletion, "token_len": len(token)}
+    finally:
+        await db.close()
+
+
+async def check_installation(db: Database, ids: dict[str, int]) -> None:
+    """Everything build_installation wrote, read through the repositories."""
+    one = await db.users.get(1)
+    assert one is not None and one.language == "en" and one.linked
+    two = await db.users.get(2)
+    assert two is not None and two.language == "ru" and not two.linked
+    assert await stored_account(db, 1) == Account(101, "KEY-user-one-0123456789")
+    assert await stored_account(db, 3) == Account(303, "KEY-user-three-0123456789")
+    assert await stored_account(db, 4) is None
+    notices = await db.notices.pending(10)
+    assert [(n.user_id, n.kind) for n in notices] == [(4, "link-again")]
+    watches = await db.watches.open()
+    assert {(w.user_id, w.order_id, w.kind) for w in watches} == {
+        (1, "47001", "install"),
+        (3, "47003", "reinstall"),
+    }
+    first = next(w for w in watches if w.user_id == 1)
+    assert first.id == ids["watch"] and first.status_message_id == 9
+    reinstall = next(w for w in watches if w.user_id == 3)
+    assert db.watches.same_password(reinstall, "pw-1") is True
+    assert [a.action for a in await actions_of(db, 1)] == ["reboot"]
+    due = await db.deletions.due(NOW + 300)
+    assert [(d.id, d.chat_id, d.message_id) for d in due] == [(ids["deletion"], 1, 77)]
+    assert await db.fsm.get_state(FSM_KEY) == "Link:key"
+    assert await db.fsm.get_data(FSM_KEY) == {"cid": 303, "ünïcode": "✓"}
+    prefs = await db.alerts.prefs(1)
+    assert prefs.notice_days == (5, 2) and prefs.low_balance
+    state = await db.alerts.account_state(1)
+    assert state is not None and state.next_check_at == NOW + 900
+    assert (await db.alerts.seen(1))[("balance", "")].value == "12.50"
+    assert [(a.kind, a.text) for a in await db.alerts.unsent(10)] == [
+        ("renewal", "Renews in 7 days")
+    ]
+    servers = await db.alerts.monitored()
+    assert [(s.order_id, s.state, s.ip) for s in servers] == [("47001", "up", "203.0.113.5")]
+    refusal = await db.link_attempts.check(3, LIMITS)
+    assert refusal == LinkRefusal(wait=60.0, everyone=False)
+    assert not await db.seen_updates.first_time(555)
+
+
+async def migrate_command(tmp_path: Path, env: dict[str, str], *args: str) -> Result:
+    return await run(tmp_path, env, "migrate-to-postgres", *args)
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data" / "secret.key"
+    path.parent.mkdir(mode=0o700)
+    create_key_file(path)
+    return path
+
+
+def command_env(tmp_path: Path, key_file: Path, postgres_url: str) -> dict[str, str]:
+    return process_env(
+        DATABASE_URL=postgres_url,
+        ENCRYPTION_KEY_FILE=str(key_file),
+        DATABASE_PATH=str(tmp_path / "elsewhere.sqlite3"),
+    )
+
+
+async def test_an_installation_is_copied_whole_once(
+    tmp_path: Path, key_file: Path, postgres_url: str
+) -> None:
+    keyring = KeyRing.load(None, key_file)
+    source = tmp_path / "data" / "bot.sqlite3"
+    ids = await build_installation(source, keyring)
+    before = source.read_bytes()
+    env = command_env(tmp_path, key_file, postgres_url)
+
+    copied = await migrate_command(tmp_path, env, "--from", str(source))
+    assert copied.code == 0, copied.stderr
+    assert copied.stdout.startswith("inferno-bot: copied ")
+    assert "API keys stay encrypted with key" in copied.stdout
+    assert source.read_bytes() == before, "the SQLite database is left as it was"
+
+    db = await open_storage(source, key_file, database_url=postgres_url, clock=clock)
+    try:
+        assert await schema_version(db) == LATEST_VERSION
+        await check_installation(db, ids)
+    finally:
+        await db.close()
+
+    again = await migrate_command(tmp_path, env, "--from", str(source))
+    assert again.code == 0, again.stderr
+    assert again.stdout.startswith("inferno-bot: nothing to copy: all ")
+    db = await open_storage(source, key_file, database_url=postgres_url, clock=clock)
+    try:
+        await check_installation(db, ids)  # nothing doubled: e.g. one action, one notice
+        # The PostgreSQL bot runs: new rows never take a copied id...
+        new_watch = await start_watch(db, 2, 2, "47009", "install", "debian12")
+        assert new_watch.id > ids["watch"]
+        assert await db.deletions.schedule(2, 1, NOW) > ids["deletion"]
+        await db.users.set_language(1, "ru")  # ... and it changes copied ones
+    finally:
+        await db.close()
+
+    conflict = await migrate_command(tmp_path, env, "--from", str(source))
+    assert conflict.code == 2
+    assert "already holds other values" in conflict.line and "nothing was copied" in conflict.line
+
+
+async def test_refused_while_the_sqlite_bot_runs_or_without_its_key(
+    tmp_path: Path, key_file: Path, postgres_url: str
+) -> None:
+    source = tmp_path / "data" / "bot.sqlite3"
+    await build_installation(source, KeyRing.load(None, key_file))
+    env = command_env(tmp_path, key_file, postgres_url)
+
+    lock = DatabaseLock.acquire(source, BOT)  # what the running bot holds
+    try:
+        refused = await migrate_command(tmp_path, env, "--from", str(source))
+    finally:
+        lock.release()
+    assert refused.code == 2
+    assert "stop the bot first, then run migrate-to-postgres again" in refused.line
+
+    other_key = tmp_path / "other.key"
+    write_key_file(other_key, [generate_key()])
+    wrong = await migrate_command(
+        tmp_path, {**env, "ENCRYPTION_KEY_FILE": str(other_key)}, "--from", str(source)
+    )
+    assert wrong.code == 2
+    assert "could not read them, so nothing was copied" in wrong.line
+
+    no_url = await migrate_command(
+        tmp_path, {k: v for k, v in env.items() if k != "DATABASE_URL"}, "--from", str(source)
+    )
+    assert no_url.code == 2 and "DATABASE_URL, which is not set" in no_url.line
+
+    # Nothing reached PostgreSQL: a first real run copies everything.
+    copied = await migrate_command(tmp_path, env, "--from", str(source))
+    assert copied.code == 0 and copied.stdout.startswith("inferno-bot: copied "), copied.stderr
+
+
+async def test_an_older_sqlite_schema_is_migrated_first(
+    tmp_path: Path, key_file: Path, postgres_url: str
+) -> None:
+    keyring = KeyRing.load(None, key_file)
+    source = tmp_path / "data" / "bot.sqlite3"
+    async with aiosqlite.connect(source, isolation_level=None) as conn:
+        await migrate(conn, target=1)
+        key_id, blob = keyring.encrypt(42, "KEY-42-0123456789")
+        await conn.execute(
+            "INSERT INTO users (id, language, cid, api_key, key_id, created_at, updated_at) "
+            "VALUES (42, 'ru', 777, ?, ?, 1.0, 1.0)",
+            (blob, key_id),
+        )
+    env = command_env(tmp_path, key_file, postgres_url)
+    copied = await migrate_command(tmp_path, env, "--from", str(source))
+    assert copied.code == 0, copied.stderr
+    async with aiosqlite.connect(source) as conn:
+        rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+    assert rows[0][0] == LATEST_VERSION
+    db = await open_storage(source, key_file, database_url=postgres_url)
+    try:
+        assert await stored_account(db, 42) == Account(777, "KEY-42-0123456789")
+    finally:
+        await db.close()
