@@ -101,7 +101,8 @@ class Services:
             self.locks = RedisUserLocks(self.redis, RedisKeys.of(self.settings))
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, redis: Redis | None = None) -> Bot:
+    """The bot; with ``redis`` (replicas) its memory of what each message shows is shared."""
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
@@ -116,7 +117,12 @@ def create_bot(settings: Settings) -> Bot:
     )
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
-    bot.session.middleware(DrawnScreens())
+    if redis is None:
+        bot.session.middleware(DrawnScreens())
+    else:
+        from bot.services.shared_state import RedisKeys, SharedDrawnScreens
+
+        bot.session.middleware(SharedDrawnScreens(redis, RedisKeys.of(settings)))
     # Innermost of these, so a request sent again does not pass them twice (demo mode adds
     # its mark later; it does nothing to a text that already carries it).
     bot.session.middleware(FloodWait())
@@ -143,7 +149,9 @@ def create_inferno_client(settings: Settings, metrics: BotMetrics | None = None)
         connect_timeout=settings.inferno_connect_timeout,
         timeout=settings.inferno_timeout,
         max_connections=settings.inferno_max_connections,
-        cache_ttl=settings.read_cache_ttl,
+        # Replicas on a shared database do not cache reads: an order one replica creates drops
+        # only its own copy of the lists, and the next tap may reach another.
+        cache_ttl=0.0 if settings.database_url is not None else settings.read_cache_ttl,
         observer=metrics.provider_call if metrics is not None else None,
     )
 

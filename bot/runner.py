@@ -74,7 +74,7 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             redis=redis,
             leadership=create_leadership(settings, db),
         )
-        bot = create_bot(settings)
+        bot = create_bot(settings, redis)
         if demo:
             bot.session.middleware(DemoMarkMiddleware())
         stack.push_async_callback(bot.session.close)

@@ -182,10 +182,10 @@ class BotEnv:
         if self.shortcuts:
             hub = shared_hub(self.settings.default_language)
             with plain_http_trust():
-                self.bot = create_bot(self.settings)
+                self.bot = create_bot(self.settings, redis)
         else:
             hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
-            self.bot = create_bot(self.settings)
+            self.bot = create_bot(self.settings, redis)
         leadership = create_leadership(self.settings, db)
         self.services = Services(
             settings=self.settings,

@@ -329,3 +329,35 @@ async def test_healthz_is_503_while_redis_does_not_answer(
                     assert await response.text() == "redis unavailable\n"
     finally:
         await relay.cut()
+
+
+async def test_what_a_message_shows_is_shared_by_the_replicas(
+    two_clients: tuple[Redis, Redis], redis_url: str, redis_prefix: str
+) -> None:
+    """A replica that drew the menu must not take it for still shown after the other replica
+    drew the balance over it (it would skip the edit back to the menu)."""
+    from aiogram import Bot
+    from aiogram.methods import EditMessageText
+
+    from bot.services.shared_state import SharedDrawnScreens
+
+    keys = RedisKeys.of(settings_for(redis_url, redis_prefix))
+    one, other = (SharedDrawnScreens(client, keys) for client in two_clients)
+    bot = Bot(TOKEN)
+    sent: list[str] = []
+
+    async def make_request(_bot: Bot, method: Any) -> bool:
+        sent.append(method.text)
+        return True
+
+    async def draw(screens: SharedDrawnScreens, text: str) -> None:
+        async with screens.drawing(UID, 2):
+            await screens(make_request, bot, EditMessageText(chat_id=UID, message_id=2, text=text))
+
+    await draw(one, "menu")
+    await draw(other, "balance")
+    async with one.drawing(UID, 2):
+        assert one.shows(UID, 2, "menu", None) is False
+        assert one.shows(UID, 2, "balance", None) is True
+    assert sent == ["menu", "balance"]
+    await bot.session.close()

@@ -7,17 +7,26 @@ keys.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import Message
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.config import Settings
+from bot.screens import DrawnScreens, touched
 from bot.storage.errors import StorageError
 
+# Telegram lets a bot edit its messages for 48 hours: what one shows matters no longer.
+SCREEN_TTL = 2 * 24 * 3600
 # A command that takes longer than this means Redis is gone: the update fails instead of hanging.
 SOCKET_TIMEOUT = 5.0
 
@@ -66,6 +75,9 @@ class RedisKeys:
     def update(self, update_id: int) -> str:
         return f"{self.base}:update:{update_id}"
 
+    def screen(self, chat_id: int, message_id: int) -> str:
+        return f"{self.base}:screen:{chat_id}:{message_id}"
+
 
 async def check_redis(redis: Redis, settings: Settings) -> None:
     """Fails the start-up in one line when Redis does not answer."""
@@ -85,3 +97,55 @@ class SharedRedisStorage(RedisStorage):
 
     async def close(self) -> None:
         pass
+
+
+class SharedDrawnScreens(DrawnScreens):
+    """What each message shows (bot/screens.py), shared by the replicas through Redis: a tap
+    handled here may follow an edit another replica made, and comparing with this process's
+    own memory would skip an edit that is due (or make one Telegram calls "not modified").
+
+    Before a screen is compared (:meth:`drawing`, which holds the message's lock) its
+    fingerprint is read from Redis; after every send, edit or delete the new one (or its
+    absence) is written back. One user's updates are handled one at a time across replicas
+    (the update isolation), so the read and the write cannot interleave with another's."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        super().__init__()
+        self._redis = redis
+        self._keys = keys
+
+    @asynccontextmanager
+    async def drawing(self, chat_id: int, message_id: int) -> AsyncIterator[None]:
+        async with super().drawing(chat_id, message_id):
+            stored = await self._redis.get(self._keys.screen(chat_id, message_id))
+            self.restore(chat_id, message_id, int(stored) if stored is not None else None)
+            yield
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        keys: list[tuple[int, int]] = list(touched(method))
+        edit = method if isinstance(method, EditMessageText) else None
+        if edit is not None and isinstance(edit.chat_id, int) and edit.message_id is not None:
+            keys.append((edit.chat_id, edit.message_id))
+        try:
+            result = await super().__call__(make_request, bot, method)
+        finally:
+            await self._share(keys)
+        if isinstance(method, SendMessage):
+            sent: Any = result
+            if isinstance(sent, Message):
+                await self._share([(sent.chat.id, sent.message_id)])
+        return result
+
+    async def _share(self, keys: list[tuple[int, int]]) -> None:
+        for chat_id, message_id in keys:
+            print_ = self.drawn(chat_id, message_id)
+            name = self._keys.screen(chat_id, message_id)
+            if print_ is None:
+                await self._redis.delete(name)
+            else:
+                await self._redis.set(name, str(print_), ex=SCREEN_TTL)
