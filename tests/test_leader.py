@@ -97,6 +97,17 @@ async def terminate(url: str, pid: int) -> None:
         await conn.close()
 
 
+async def session_gone(url: str, pid: int) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + 10
+        while await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            assert time.monotonic() < deadline, f"session {pid} still there"
+            await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def replicas(postgres_url: str) -> AsyncIterator[tuple[Replica, Replica]]:
     pair = tuple(
@@ -136,10 +147,12 @@ async def test_the_other_replica_takes_over_when_the_leaders_connection_goes(
     await until(lambda: b.leader.rounds >= 2, "b campaigns")
     [holder] = await lock_holders(postgres_url, leader_key(BOT_ID))
 
-    b_rounds = b.leader.rounds
     await terminate(postgres_url, holder)
+    # pg_terminate_backend only asks: the lock is free once a's session has ended.
+    await session_gone(postgres_url, holder)
+    b_rounds = b.leader.rounds
     await until(lambda: b.leader.is_leader, "b takes over")
-    # Within two of b's check intervals (counted in b's rounds, not timed).
+    # Within two of b's check intervals of the lock being free (counted in b's rounds).
     assert b.leader.rounds - b_rounds <= 2
     # a lost its connection: its loop stopped, and it campaigns again as a follower.
     assert a.deposed == 1 and not a.working and not a.leader.is_leader
