@@ -236,3 +236,23 @@ async def test_an_older_sqlite_schema_is_migrated_first(
         assert await stored_account(db, 42) == Account(777, "KEY-42-0123456789")
     finally:
         await db.close()
+
+
+async def test_a_failing_copy_leaves_postgres_as_it_was(
+    tmp_path: Path, key_file: Path, postgres_url: str
+) -> None:
+    source = tmp_path / "data" / "bot.sqlite3"
+    await build_installation(source, KeyRing.load(None, key_file))
+    async with await Database.open_url(postgres_url, KeyRing.load(None, key_file)) as db:
+        # Tables are copied in name order: actions and users go in before watches fails.
+        await db._conn.execute(
+            "ALTER TABLE watches ADD CONSTRAINT no_debian CHECK (template != 'debian12')"
+        )
+    env = command_env(tmp_path, key_file, postgres_url)
+    failed = await migrate_command(tmp_path, env, "--from", str(source))
+    assert failed.code == 2, failed.stderr
+    assert "no_debian" in failed.line and failed.line.endswith("; nothing was copied")
+    async with await Database.open_url(postgres_url, KeyRing.load(None, key_file)) as db:
+        for table in ("actions", "users", "watches"):
+            row = await db._conn.fetchone(f"SELECT COUNT(*) FROM {table}")
+            assert row is not None and row[0] == 0, table

@@ -14,7 +14,8 @@ import asyncpg
 import pytest
 from yarl import URL
 
-from bot.storage import Database, SchemaTooNewError
+from bot.config import SettingsError, load_settings
+from bot.storage import Database, SchemaTooNewError, postgres
 from bot.storage.keyfile import encode_key, generate_key
 from bot.storage.migrations import LATEST_VERSION, MIGRATIONS, split_statements, to_postgres
 from bot.storage.postgres import changed_rows, describe_url, migrate, translate
@@ -92,6 +93,32 @@ def test_the_url_is_described_without_its_credentials() -> None:
     assert PASSWORD not in describe_url(url) and "bot" not in describe_url(url)
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (f"mysql://bot:{PASSWORD}@db/bot", "must start with postgresql:// (or postgres://)"),
+        (f"postgresql://bot:{PASSWORD}@db:99999/bot", "is not a valid URL"),
+        (f"postgresql://bot:{PASSWORD}@db/bot extra", "must not contain spaces"),
+        (f"postgresql://bot:{PASSWORD}@db/bot/more", "must name one database"),
+    ],
+)
+def test_database_url_is_checked_without_quoting_it(value: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(bot_token="1:a", database_url=value)
+    assert str(info.value).startswith(f"DATABASE_URL is invalid: {reason}")
+    assert PASSWORD not in str(info.value)
+
+
+def test_database_url_is_a_secret_and_empty_means_sqlite() -> None:
+    url = f"postgres://bot:{PASSWORD}@db.example/bot"
+    settings = load_settings(bot_token="1:a", database_url=url)
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == url
+    assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
+    assert load_settings(bot_token="1:a", database_url="  ").database_url is None
+    assert load_settings(bot_token="1:a").database_url is None
+
+
 # --- schema ------------------------------------------------------------------------------------
 
 
@@ -103,6 +130,8 @@ async def test_replicas_starting_at_once_migrate_once(postgres_url: str) -> None
         row = await dbs[0]._conn.fetchone("SELECT COUNT(*) FROM schema_version")
         assert row is not None and row[0] == 1
         assert all(db.shared for db in dbs)
+        pool = dbs[0].postgres_pool
+        assert pool is not None and await pool.fetchval("SELECT 1") == 1
         assert "postgres" in repr(dbs[0])
     finally:
         for db in dbs:
@@ -191,6 +220,32 @@ async def test_unknown_database_and_no_server_are_one_line_without_the_password(
         line = str(info.value)
         assert expected in line and "DATABASE_URL (" in line
         assert PASSWORD not in line and "\n" not in line
+
+
+async def test_a_server_that_never_answers_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "CONNECT_TIMEOUT", 0.3)
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # keeps the connection open, says nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/bot"
+        key = tmp_path / "k"
+        with pytest.raises(StartupError) as info:
+            await open_storage(key, key, env_key=encode_key(generate_key()), database_url=url)
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert str(info.value) == (
+        f"DATABASE_URL (127.0.0.1:{port}/bot): cannot connect: no answer in time"
+    )
 
 
 async def test_python_m_bot_refuses_a_bad_database_url_in_one_line(

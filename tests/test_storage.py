@@ -562,6 +562,7 @@ async def test_concurrent_writers_do_not_interleave(db: Database) -> None:
 # SQLite only: names the file.
 async def test_close_is_idempotent(tmp_path: Path, keyring: KeyRing) -> None:
     db = await Database.open(tmp_path / "x.sqlite3", keyring)
+    assert db.postgres_pool is None and not db.shared
     await db.close()
     await db.close()
     assert "x.sqlite3" in repr(db)

@@ -30,8 +30,16 @@ import asyncpg
 from bot.storage.crypto import KeyRing
 from bot.storage.db import Database
 from bot.storage.errors import StorageError
+from bot.storage.migrations import schema_version as sqlite_version
 from bot.storage.postgres import TRANSACTION_LOCK, PostgresConnection
-from bot.storage.startup import KeyUse, StartupError, open_existing, open_postgres_storage
+from bot.storage.startup import (
+    KeyUse,
+    StartupError,
+    key_use_sql,
+    open_existing,
+    open_postgres_storage,
+    postgres_reason,
+)
 
 ROLE = "migrate-to-postgres"
 # PostgreSQL takes at most 65535 parameters in one statement.
@@ -85,18 +93,22 @@ async def copy_to_postgres(sqlite_path: Path | str, url: str, keyring: KeyRing) 
         target = await open_postgres_storage(url, keyring=keyring)
         try:
             tables = await _copy_all(raw, target)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            # The copy is one transaction: whatever failed, PostgreSQL holds none of it.
+            raise StartupError(
+                f"DATABASE_URL ({target.name}): {postgres_reason(exc, url)}; nothing was copied"
+            ) from None
         finally:
             await target.close()
-        version = int((await raw.execute_fetchall("PRAGMA user_version"))[0][0])
+        version = await sqlite_version(raw)
     finally:
         await source.close()
     return CopyReport(tables=tables, schema_version=version, key_ids=tuple(sorted(use.accounts)))
 
 
 async def _key_use(raw: aiosqlite.Connection) -> KeyUse:
-    rows = await raw.execute_fetchall(
-        "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
-    )
+    version = await sqlite_version(raw)
+    rows = await raw.execute_fetchall(key_use_sql(version))
     return KeyUse({str(row[0]): int(row[1]) for row in rows})
 
 

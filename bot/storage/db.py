@@ -9,6 +9,7 @@ import sqlite3
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
@@ -29,6 +30,9 @@ from bot.storage.repositories import (
     UserRepository,
     WatchRepository,
 )
+
+if TYPE_CHECKING:
+    import asyncpg
 
 BUSY_TIMEOUT_MS = 5000
 FILE_MODE = 0o600
@@ -160,6 +164,16 @@ class Database:
     def shared(self) -> bool:
         """Whether other processes (replicas) write to this database while this one runs."""
         return self._conn.shared
+
+    @property
+    def postgres_pool(self) -> asyncpg.Pool | None:
+        """The asyncpg pool on PostgreSQL (None on SQLite), for what replicas coordinate
+        outside the repositories: a session advisory lock on a connection of its own (the
+        leader), a health query. Keys of pg_advisory locks in bot/storage/postgres.py are
+        taken; use others."""
+        from bot.storage.postgres import PostgresConnection
+
+        return self._conn.pool if isinstance(self._conn, PostgresConnection) else None
 
     def hold(self, lock: DatabaseLock) -> None:
         """Keep ``lock`` for as long as this database is open; :meth:`close` releases it."""

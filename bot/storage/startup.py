@@ -97,6 +97,12 @@ class KeyUse:
         return {key_id: n for key_id, n in self.accounts.items() if key_id not in loaded}
 
 
+def key_use_sql(version: int) -> str:
+    """(key id, number of stored API keys it encrypts) in a database at schema ``version``
+    (> 0), on either engine: read before migrating, so it must fit the schema as it is."""
+    return "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
+
+
 async def open_storage(
     database_path: Path | str,
     key_file: Path | str,
@@ -180,15 +186,13 @@ async def open_postgres_storage(
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     ) as exc:
-        raise StartupError(f"{where}: cannot connect: {_postgres_reason(exc, url)}") from None
+        raise StartupError(f"{where}: cannot connect: {postgres_reason(exc, url)}") from None
     try:
         version = await postgres_version(pool)
         check_version(version, where)
         use = KeyUse({})
         if version > 0:
-            rows = await pool.fetch(
-                "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
-            )
+            rows = await pool.fetch(key_use_sql(version))
             use = KeyUse({str(row[0]): int(row[1]) for row in rows})
         if keyring is None:
             if key_file is None:
@@ -200,12 +204,12 @@ async def open_postgres_storage(
     except BaseException as exc:
         await pool.close()
         if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
-            raise StartupError(f"{where}: {_postgres_reason(exc, url)}") from None
+            raise StartupError(f"{where}: {postgres_reason(exc, url)}") from None
         raise
     return Database(PostgresConnection(pool, clock), keyring, path=None, name=name)
 
 
-def _postgres_reason(exc: BaseException, url: str) -> str:
+def postgres_reason(exc: BaseException, url: str) -> str:
     """The error's own words, with the URL's password taken out should it appear."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, TimeoutError):
@@ -302,9 +306,7 @@ class _Opened:
         check_version(version, self.path)
         if version == 0:
             return KeyUse({})  # a new database: no table yet, so no stored key
-        rows = await self.conn.execute_fetchall(
-            "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
-        )
+        rows = await self.conn.execute_fetchall(key_use_sql(version))
         return KeyUse({str(row[0]): int(row[1]) for row in rows})
 
     async def migrate(self) -> None:
