@@ -5,6 +5,7 @@ real PostgreSQL and Redis, behind a round-robin proxy (Caddy's part in docker-co
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -64,6 +65,10 @@ def leaders(procs: list[BotProcess]) -> list[int]:
         if led >= 0 and led > logs.rfind("this replica no longer leads"):
             found.append(index)
     return found
+
+
+def started_tasks(proc: BotProcess) -> set[str]:
+    return set(re.findall(r"background task (\S+) started", proc.logs()))
 
 
 def screen(tg: FakeTelegram, uid: int) -> dict[int, tuple[int, bool]]:
@@ -212,6 +217,9 @@ async def test_two_replicas_behind_a_round_robin_proxy(
         assert sim.runs["install"] == 1
         [leader] = leaders(procs)
         follower = 1 - leader
+        # The background loops run on the leader alone (every replica follows who is blocked).
+        assert "background task install-watcher started" in procs[leader].logs()
+        assert started_tasks(procs[follower]) == {"blocked-users"}
         dead = procs[leader]
         assert dead.process is not None
         dead.process.kill()  # SIGKILL: no shutdown, no unlock; its connections just close
@@ -219,6 +227,7 @@ async def test_two_replicas_behind_a_round_robin_proxy(
         dead.process = None
         survivors = [procs[follower]]
         await until(tg, survivors, lambda: leaders(survivors) == [0], "the follower to lead")
+        assert "background task install-watcher started" in procs[follower].logs()
         ready = await tg.wait_for_bot_message(
             BUYER, lambda m: "Your server is ready" in m.text, timeout=TIMEOUT
         )
