@@ -119,6 +119,25 @@ def test_database_url_is_a_secret_and_empty_means_sqlite() -> None:
     assert load_settings(bot_token="1:a").database_url is None
 
 
+def test_the_logs_mask_the_url_and_its_password(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from bot.__main__ import database_url_secrets
+    from bot.logging_setup import SecretMaskingFilter
+
+    url = f"postgresql://bot:{PASSWORD}@db.example/bot"
+    masking = SecretMaskingFilter(database_url_secrets(url))
+    log = logging.getLogger("test.masking")
+    log.addFilter(masking)
+    try:
+        with caplog.at_level(logging.INFO, logger="test.masking"):
+            log.info("connecting to %s", url)
+            log.info("password was %s", PASSWORD)
+    finally:
+        log.removeFilter(masking)
+    assert PASSWORD not in caplog.text and url not in caplog.text
+
+
 # --- schema ------------------------------------------------------------------------------------
 
 
