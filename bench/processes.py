@@ -15,7 +15,7 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,10 +120,12 @@ async def write_users(
     dormant: int,
     active: Sequence[int],
 ) -> int:
-    """``dormant`` linked users straight into our bot's database; ``active`` ones each with a
-    simulator customer and a running server, bought and installed through the real client over
-    HTTP, and known to every fake Bot API server. Returns how many linked users the database
-    then holds (counted in the file, not the number asked for)."""
+    """``dormant`` linked users straight into our bot's database, each with a simulator
+    customer of its own (no servers) and a chat every fake Bot API server knows, as on a real
+    installation: the alerts' account checks read valid accounts and message real chats.
+    ``active`` ones each with a simulator customer and a running server, bought and installed
+    through the real client over HTTP. Returns how many linked users the database then holds
+    (counted in the file, not the number asked for)."""
     db = await open_storage(
         settings.database_path,
         settings.encryption_key_file,
@@ -133,9 +135,14 @@ async def write_users(
     client = create_inferno_client(settings)
     try:
         for index in range(max(dormant, 0)):
-            await db.users.link(
-                FIRST_DORMANT_ID + index, FIRST_DORMANT_CID + index, secrets.token_urlsafe(24)
+            customer = sim.add_customer(
+                f"dormant{index}@example.com",
+                secrets.token_urlsafe(12),
+                cid=FIRST_DORMANT_CID + index,
             )
+            await db.users.link(FIRST_DORMANT_ID + index, customer.cid, customer.key)
+            for tg in fakes:
+                tg.add_user(FIRST_DORMANT_ID + index)
         plan = await cheapest_plan(client)
         limiter = asyncio.Semaphore(SETUP_CONCURRENCY)
 
@@ -165,3 +172,25 @@ async def write_users(
     with contextlib.closing(sqlite3.connect(settings.database_path)) as conn:
         (linked,) = conn.execute(count).fetchone()
     return int(linked)
+
+
+async def first_account_checks(
+    database: Path, linked: int, timeout: float, *, log: Callable[[str], None]
+) -> float:
+    """Waits until the bot's alerts have checked every linked account once; returns how long
+    that took. A bot started on a database of linked users it has never checked reads each
+    account at once (bot/services/alerts.py); on a running installation those checks are
+    spread over ALERT_INTERVAL. Taps are measured after it, in the steady state."""
+    started = time.monotonic()
+    deadline = started + timeout
+    uri = f"file:{database}?mode=ro"
+    while True:
+        # Read-only, beside the running bot (WAL): the bench never writes its database.
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
+            (checked,) = conn.execute("SELECT COUNT(*) FROM alert_accounts").fetchone()
+        if checked >= linked:
+            return time.monotonic() - started
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"alerts checked {checked} of {linked} accounts in {timeout:.0f} s")
+        log(f"setup: alerts checked {checked} of {linked} accounts")
+        await asyncio.sleep(5.0)

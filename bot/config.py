@@ -231,6 +231,18 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_SECRET is required but not set (WEBHOOK_URL is set)")
         return self
 
+    @model_validator(mode="after")
+    def _taps_keep_a_connection(self) -> Settings:
+        # The background passes share WATCH_CONCURRENCY slots; with fewer provider connections
+        # than that, a sweep could hold every connection and a user's tap would wait behind it.
+        if self.watch_concurrency >= self.inferno_max_connections:
+            raise ValueError(
+                f"WATCH_CONCURRENCY ({self.watch_concurrency}) must be below "
+                f"INFERNO_MAX_CONNECTIONS ({self.inferno_max_connections}), so that users' "
+                "taps always find a free provider connection while the background checks run"
+            )
+        return self
+
     @property
     def webhook_path(self) -> str:
         """The path of WEBHOOK_URL, where the webhook app takes updates."""

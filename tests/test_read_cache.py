@@ -48,6 +48,20 @@ async def test_list_reads_are_reused(
     assert sim.calls["balance"] == 2, "balance is never cached"
 
 
+async def test_background_reads_neither_use_nor_fill_the_cache(
+    setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
+) -> None:
+    sim, client, creds, other = setup
+    await client.orders(other, cache=False)
+    await client.services(other, cache=False)
+    assert not client.has_fresh("orders", other) and not client.has_fresh("services", other)
+    await client.orders(creds)  # a tap's read, kept
+    await client.orders(creds, cache=False)  # a background read still asks the provider
+    await client.orders(creds)  # and the tap's entry is still there
+    assert sim.calls["orders"] == 3
+    assert sim.calls["services"] == 1
+
+
 async def test_a_write_drops_the_accounts_lists(
     setup: tuple[Simulator, InfernoClient, Credentials, Credentials],
 ) -> None:

@@ -245,3 +245,17 @@ def test_link_attempt_limits(monkeypatch: pytest.MonkeyPatch) -> None:
             with pytest.raises(SettingsError, match=f"^{variable} is invalid"):
                 load_settings()
         monkeypatch.setenv(variable, "10")
+
+
+@pytest.mark.parametrize(("watch", "connections"), [(16, 16), (20, 16), (1, 1)])
+def test_background_slots_must_leave_a_connection_for_taps(
+    monkeypatch: pytest.MonkeyPatch, watch: int, connections: int
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("WATCH_CONCURRENCY", str(watch))
+    monkeypatch.setenv("INFERNO_MAX_CONNECTIONS", str(connections))
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "WATCH_CONCURRENCY" in message and "INFERNO_MAX_CONNECTIONS" in message
+    assert "\n" not in message

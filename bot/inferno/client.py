@@ -299,8 +299,10 @@ class InfernoClient:
         params = {"pid": _wire_id(product_id)}
         return await self._request("create", creds, params, CreatedOrder.from_raw)
 
-    async def orders(self, creds: Credentials) -> list[Order]:
-        return list(await self._cached_read("orders", creds, Order.list_from_raw))
+    async def orders(self, creds: Credentials, *, cache: bool = True) -> list[Order]:
+        """``cache=False`` (background checks) asks the provider and keeps nothing: a pass over
+        every account would otherwise fill the cache with lists no tap is going to read."""
+        return list(await self._cached_read("orders", creds, Order.list_from_raw, cache=cache))
 
     async def cancel(self, creds: Credentials, order_id: str | int) -> ActionResult:
         return await self._action("cancel", creds, {"orderid": _wire_id(order_id)})
@@ -366,8 +368,9 @@ class InfernoClient:
         orders, services = await asyncio.gather(self.orders(creds), self.services(creds))
         return orders, services
 
-    async def services(self, creds: Credentials) -> list[Service]:
-        return list(await self._cached_read("services", creds, Service.list_from_raw))
+    async def services(self, creds: Credentials, *, cache: bool = True) -> list[Service]:
+        """``cache=False`` as for :meth:`orders`."""
+        return list(await self._cached_read("services", creds, Service.list_from_raw, cache=cache))
 
     async def get_service(self, creds: Credentials, service_id: str | int) -> Service:
         parse = partial(Service.from_raw, service_id=str(service_id))
@@ -429,12 +432,17 @@ class InfernoClient:
         return await self._call_provider(action, creds, params, secrets)
 
     async def _cached_read(
-        self, action: str, creds: Credentials | None, parser: Callable[[Any], _T]
+        self,
+        action: str,
+        creds: Credentials | None,
+        parser: Callable[[Any], _T],
+        *,
+        cache: bool = True,
     ) -> _T:
         """A parameterless list read, reused for ``cache_ttl`` seconds. The parsed models are
         kept (frozen dataclasses; callers get their own list), so an answer that could not be
-        read is never kept and a cache hit costs no parsing."""
-        fresh = self._fresh(action, creds)
+        read is never kept and a cache hit costs no parsing. ``cache=False``: a plain read."""
+        fresh = self._fresh(action, creds) if cache else None
         if fresh is not None:
             return cast(_T, fresh[1])
         secrets = (creds.key,) if creds is not None else ()
@@ -443,7 +451,7 @@ class InfernoClient:
         payload = await self._call_provider(action, creds, {}, secrets)
         value = self._parse(action, payload, parser, secrets)
         # A write while this read was out may have changed what it got: not worth keeping.
-        if self._cache_ttl and writes_before == self._writes[account]:
+        if cache and self._cache_ttl and writes_before == self._writes[account]:
             self._remember(action, creds, value)
         return value
 

@@ -47,6 +47,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
 from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
 from bot.services.background import BackgroundTasks
+from bot.services.bounded import map_bounded
 from bot.services.pacer import PushPacer
 from bot.storage import Account, Database
 from bot.storage.alerts import (
@@ -146,9 +147,10 @@ class AlertService:
         due = await self._db.alerts.due_accounts(now, ACCOUNT_BATCH)
         if due:
             owners = await self._db.users.accounts([d.user_id for d in due])
-            results = await asyncio.gather(
-                *(self._check_account(d, owners.get(d.user_id)) for d in due),
-                return_exceptions=True,
+            results = await map_bounded(
+                lambda d: self._check_account(d, owners.get(d.user_id)),
+                due,
+                self._settings.watch_concurrency,
             )
             for item, result in zip(due, results, strict=True):
                 if isinstance(result, BaseException):
@@ -173,9 +175,9 @@ class AlertService:
         interval = self._settings.alert_interval
         try:
             async with self._limiter:
-                orders = await self._inferno.orders(creds)
+                orders = await self._inferno.orders(creds, cache=False)
             async with self._limiter:
-                services = await self._inferno.services(creds)
+                services = await self._inferno.services(creds, cache=False)
             async with self._limiter:
                 balance = await self._inferno.balance(creds)
         except (InvalidCredentials, AccessDenied) as exc:
@@ -418,9 +420,10 @@ class AlertService:
         servers = await self._db.alerts.monitored()
         if servers:
             owners = await self._db.users.accounts(sorted({s.user_id for s in servers}))
-            results = await asyncio.gather(
-                *(self._check_server(s, owners.get(s.user_id)) for s in servers),
-                return_exceptions=True,
+            results = await map_bounded(
+                lambda s: self._check_server(s, owners.get(s.user_id)),
+                servers,
+                self._settings.watch_concurrency,
             )
             updates: list[ServerUpdate] = []
             alerts: list[tuple[int, int, NewAlert]] = []

@@ -58,6 +58,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
+from bot.services.bounded import map_bounded
 from bot.services.pacer import PushPacer
 from bot.storage import Account, Database, Watch, WatchPoll
 from bot.ui import clip
@@ -139,9 +140,10 @@ class InstallWatcher:
         if due:
             limiter = self._limiter or asyncio.Semaphore(self._concurrency)
             accounts = await self._db.users.accounts([watch.user_id for watch in due])
-            results = await asyncio.gather(
-                *(self._check(bot, watch, accounts.get(watch.user_id), limiter) for watch in due),
-                return_exceptions=True,
+            results = await map_bounded(
+                lambda watch: self._check(bot, watch, accounts.get(watch.user_id), limiter),
+                due,
+                self._concurrency,
             )
             polls: list[WatchPoll] = []
             for watch, result in zip(due, results, strict=True):
