@@ -361,3 +361,24 @@ async def test_what_a_message_shows_is_shared_by_the_replicas(
         assert one.shows(UID, 2, "balance", None) is True
     assert sent == ["menu", "balance"]
     await bot.session.close()
+
+
+async def test_python_m_bot_stops_in_one_line_when_redis_does_not_answer(tmp_path: Path) -> None:
+    """Before Telegram is asked anything, and leaving nothing behind."""
+    from tests.startup_process import process_env, run
+
+    port = free_port()
+    env = process_env(
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL="http://127.0.0.1:9",
+        DATABASE_PATH=str(tmp_path / "data" / "bot.sqlite3"),
+        ENCRYPTION_KEY_FILE=str(tmp_path / "data" / "secret.key"),
+        REDIS_URL=f"redis://:hunter2pw@127.0.0.1:{port}/0",
+    )
+    result = await run(tmp_path, env)
+    assert result.code == 2
+    assert result.line.startswith(
+        f"inferno-bot: REDIS_URL=redis://127.0.0.1:{port}/0 does not answer: ConnectionError"
+    )
+    assert "hunter2pw" not in result.stdout + result.stderr
+    assert not (tmp_path / "data").exists()
