@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -382,3 +383,36 @@ async def test_python_m_bot_stops_in_one_line_when_redis_does_not_answer(tmp_pat
     )
     assert "hunter2pw" not in result.stdout + result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_screens_fingerprint_is_the_same_in_every_process() -> None:
+    """Replicas compare fingerprints another process made: Python's salted hash() would differ
+    between them."""
+    import subprocess
+    import sys
+
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+    from bot.screens import fingerprint
+
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="« Main menu", callback_data="m:main")]]
+    )
+    code = (
+        "from aiogram.types import InlineKeyboardButton as B, InlineKeyboardMarkup as M\n"
+        "from bot.screens import fingerprint\n"
+        "print(fingerprint('menu', M(inline_keyboard=[[B(text='« Main menu', "
+        "callback_data='m:main')]])))\n"
+    )
+    printed = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert printed == {str(fingerprint("menu", markup))}
