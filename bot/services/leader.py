@@ -12,9 +12,10 @@ housekeeping): exactly one, the leader.
 * A leader that cannot reach PostgreSQL any more (its check on the connection fails or takes
   longer than an interval, a second at least) stops its loops at once, before the database
   would give the lock to another: two leaders never run side by side on purpose. What makes a
-  push or an action happen once still lives in the database (a watch's intent is written
-  before its message is sent); the lock keeps the work from being done twice as often, not
-  from being done twice.
+  push or an action happen once lives in the database (a watch is marked notified as its
+  ready message goes out, a deletion's row is removed when done): a new leader carries on from
+  there exactly as a restarted single bot would, with the same narrow exception (a leader
+  that dies between sending a message and recording it).
 
 A second lock of the same kind (:func:`hold_polling_lock`) lets only one replica poll.
 """
