@@ -128,11 +128,18 @@ def healthcheck(settings: Settings) -> int:
     """One line, and 0 (healthy) or 1 (unhealthy): Docker's HEALTHCHECK reserves every other
     exit code."""
     from bot.config import demo_database_path
-    from bot.healthcheck import check, check_webhook
+    from bot.healthcheck import check, check_postgres, check_webhook
 
     if settings.webhook_url is not None:
         # A replica (perhaps on PostgreSQL and Redis) says itself whether it can serve.
         health = check_webhook(settings.webhook_listen)
+        print(f"inferno-bot: {health.line}", file=sys.stdout if health.ok else sys.stderr)
+        return 0 if health.ok else EXIT_UNHEALTHY
+    if settings.database_url is not None:
+        from bot.storage.postgres import describe_url
+
+        url = settings.database_url.get_secret_value()
+        health = check_postgres(url, describe_url(url))
         print(f"inferno-bot: {health.line}", file=sys.stdout if health.ok else sys.stderr)
         return 0 if health.ok else EXIT_UNHEALTHY
     database = settings.database_path

@@ -2,7 +2,9 @@
 
 In webhook mode (``WEBHOOK_URL`` set: one of several replicas, perhaps on PostgreSQL and
 Redis) it asks the running bot's own ``GET /healthz`` on ``WEBHOOK_LISTEN`` instead
-(:func:`check_webhook`): that answers 200 only while the database and Redis answer it.
+(:func:`check_webhook`): that answers 200 only while the database and Redis answer it. Polling
+on PostgreSQL (``DATABASE_URL``, no lock file) it asks the database whether the poller's
+session, which holds the polling lock, is there (:func:`check_postgres`).
 
 For Docker's ``HEALTHCHECK``, so it is cheap and changes nothing: it never takes the database's
 lock (a lock taken even for a moment could make a bot that is starting refuse to start) and
@@ -145,3 +147,38 @@ def check_webhook(listen: str) -> Health:
     if status != 200:
         return Health(False, f"unhealthy: the bot on {where} answers {status}: {body}")
     return Health(True, f"healthy: the bot on {where} and its database answer")
+
+
+def check_postgres(database_url: str, name: str) -> Health:
+    """Healthy when the database at ``database_url`` (``name``: its host and database, never
+    the URL) answers and a polling bot's session is connected to it."""
+    import asyncio
+
+    from bot.services.leader import POLLER_SESSION
+
+    async def pollers() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(database_url, timeout=QUERY_TIMEOUT)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = $1",
+                    POLLER_SESSION,
+                    timeout=QUERY_TIMEOUT,
+                )
+            )
+        finally:
+            await conn.close()
+
+    where = f"DATABASE_URL ({name})"
+    try:
+        found = asyncio.run(pollers())
+    except Exception as exc:  # the text of any of them may not quote the URL: the class only
+        return Health(
+            False, f"unhealthy: the database {where} does not answer ({type(exc).__name__})"
+        )
+    if not found:
+        return Health(False, f"unhealthy: no bot is polling on {where}")
+    return Health(True, f"healthy: a bot is polling on {where} and its database answers")

@@ -123,11 +123,10 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
 async def _hold_polling_lock(stack: AsyncExitStack, settings: Settings, database_url: str) -> None:
     """Telegram hands each update to one poller: on a shared database, a second replica that
     would poll stops here in one line (bot.services.leader.PollingTakenError, exit 2)."""
-    from bot.services.leader import connector, hold_polling_lock, polling_key
+    from bot.services.leader import POLLER_SESSION, connector, hold_polling_lock, polling_key
 
-    conn = await hold_polling_lock(
-        connector(database_url, settings.leader_interval), polling_key(bot_id_of(settings))
-    )
+    connect = connector(database_url, settings.leader_interval, POLLER_SESSION)
+    conn = await hold_polling_lock(connect, polling_key(bot_id_of(settings)))
     # Closing the connection gives the lock up.
     stack.callback(conn.terminate)
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yarl import URL
 
-from bot.healthcheck import check_webhook
+from bot.healthcheck import check_postgres, check_webhook
 from tests.harness import free_port, running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +98,25 @@ async def test_the_containers_health_check_asks_the_replicas_healthz(tmp_path: P
         assert not health.ok and "503" in health.line and "database unavailable" in health.line
     nobody = await asyncio.to_thread(check_webhook, f"0.0.0.0:{free_port()}")
     assert not nobody.ok and nobody.line.startswith("unhealthy: no bot answers on WEBHOOK_LISTEN")
+
+
+async def test_the_health_check_of_a_bot_polling_on_postgresql(postgres_url: str) -> None:
+    """No lock file on PostgreSQL: healthy while the poller's session (holding the polling
+    lock) is connected, and the database answers."""
+    from bot.services.leader import POLLER_SESSION, connector, hold_polling_lock, polling_key
+    from bot.storage.postgres import describe_url
+
+    name = describe_url(postgres_url)
+    nobody = await asyncio.to_thread(check_postgres, postgres_url, name)
+    assert not nobody.ok
+    assert nobody.line == f"unhealthy: no bot is polling on DATABASE_URL ({name})"
+    conn = await hold_polling_lock(connector(postgres_url, 1.0, POLLER_SESSION), polling_key(1))
+    try:
+        health = await asyncio.to_thread(check_postgres, postgres_url, name)
+        assert health.ok, health.line
+    finally:
+        conn.terminate()
+    gone = URL(postgres_url).with_port(free_port())
+    down = await asyncio.to_thread(check_postgres, str(gone), name)
+    assert not down.ok and "does not answer" in down.line
+    assert str(gone) not in down.line and (gone.password or "\\0") not in down.line

@@ -58,7 +58,13 @@ def polling_key(bot_id: int) -> int:
     return advisory_key(f"inferno-bot:polling:{bot_id}")
 
 
-def keepalive_settings(interval: float) -> dict[str, str]:
+# What the lock-holding sessions call themselves in pg_stat_activity (the health check of a
+# polling bot on PostgreSQL looks for the poller's).
+LEADER_SESSION = "inferno-bot leader"
+POLLER_SESSION = "inferno-bot poller"
+
+
+def keepalive_settings(interval: float, name: str = LEADER_SESSION) -> dict[str, str]:
     """Session settings that make PostgreSQL notice a vanished peer within about five
     intervals (the leader notices a vanished database within two, and steps down first)."""
     seconds = max(1, round(interval))
@@ -66,7 +72,7 @@ def keepalive_settings(interval: float) -> dict[str, str]:
         "tcp_keepalives_idle": str(2 * seconds),
         "tcp_keepalives_interval": str(seconds),
         "tcp_keepalives_count": "3",
-        "application_name": "inferno-bot leader",
+        "application_name": name,
     }
 
 
@@ -206,7 +212,7 @@ class PostgresLeader(Leadership):
         await self._deposed()
 
 
-def connector(database_url: str, interval: float) -> Connect:
+def connector(database_url: str, interval: float, name: str = LEADER_SESSION) -> Connect:
     """Opens the dedicated connection an election (or the polling lock) runs on."""
 
     async def connect() -> asyncpg.Connection:
@@ -214,7 +220,7 @@ def connector(database_url: str, interval: float) -> Connect:
 
         return await asyncpg.connect(
             database_url,
-            server_settings=keepalive_settings(interval),
+            server_settings=keepalive_settings(interval, name),
             timeout=max(2 * interval, CONNECT_TIMEOUT),
         )
 
