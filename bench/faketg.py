@@ -14,7 +14,13 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from tests.fakes.telegram import FakeMessage, FakeTelegram, RecordedRequest
+from tests.fakes.telegram import (
+    FakeMessage,
+    FakeTelegram,
+    QueuedUpdate,
+    RecordedRequest,
+    Webhook,
+)
 
 KEEP_REQUESTS = 500
 
@@ -78,6 +84,13 @@ class BenchTelegram(FakeTelegram):
         super()._confirm(offset)
         # Handed-out times stay reachable through ``callback_queries[...].update``.
         self.updates[:] = [u for u in self.updates if not u.confirmed and not u.dropped]
+
+    async def _deliver(self, update: QueuedUpdate, webhook: Webhook) -> None:
+        # Webhook mode: a delivered update is forgotten too, or every delivery would rescan
+        # all the updates of the run.
+        await super()._deliver(update, webhook)
+        if update.confirmed:
+            self.updates[:] = [u for u in self.updates if not u.confirmed and not u.dropped]
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         result = await super()._send_message(params)

@@ -126,7 +126,12 @@ async def write_users(
     ``active`` ones each with a simulator customer and a running server, bought and installed
     through the real client over HTTP. Returns how many linked users the database then holds
     (counted in the file, not the number asked for)."""
-    db = await open_storage(settings.database_path, settings.encryption_key_file)
+    db = await open_storage(
+        settings.database_path,
+        settings.encryption_key_file,
+        env_key=settings.encryption_key,
+        database_url=settings.database_url,
+    )
     client = create_inferno_client(settings)
     try:
         for index in range(max(dormant, 0)):
@@ -155,10 +160,17 @@ async def write_users(
     finally:
         await client.aclose()
         await db.close()
+    count = "SELECT COUNT(*) FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL"
+    if settings.database_url is not None:
+        import asyncpg
+
+        conn = await asyncpg.connect(settings.database_url.get_secret_value())
+        try:
+            return int(await conn.fetchval(count))
+        finally:
+            await conn.close()
     with contextlib.closing(sqlite3.connect(settings.database_path)) as conn:
-        (linked,) = conn.execute(
-            "SELECT COUNT(*) FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL"
-        ).fetchone()
+        (linked,) = conn.execute(count).fetchone()
     return int(linked)
 
 

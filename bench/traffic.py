@@ -19,10 +19,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.faketg import BenchTelegram
-from bench.processes import BotProcess
 from bench.stats import summary_ms
 from bot.handlers.callbacks import ServerAction, ServerCb
 from bot.handlers.navigation import MenuCb, Screen
@@ -79,6 +78,16 @@ class Screens:
     def save(self, path: Path) -> None:
         """As :func:`bench.baseline_bot.load_screens` reads it."""
         path.write_text(json.dumps({"main": self.main, "after": self.after}), encoding="utf-8")
+
+
+class Measured(Protocol):
+    """What :func:`measure` drives: one bot process, or several replicas behind a proxy."""
+
+    key: str
+    tg: BenchTelegram
+    menus: dict[int, int]
+
+    def cpu_seconds(self) -> float: ...
 
 
 @dataclass
@@ -196,7 +205,7 @@ async def drive_users(
 
 
 async def measure(
-    bot: BotProcess,
+    bot: Measured,
     users: int,
     *,
     run: int,

@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = [settings.bot_token.get_secret_value()]
     if settings.webhook_secret is not None:
         secrets.append(settings.webhook_secret.get_secret_value())
+    secrets.extend(settings.redis_secrets)
     if settings.database_url is not None:
         secrets.extend(database_url_secrets(settings.database_url.get_secret_value()))
     setup_logging(settings.log_level_number, secrets=secrets)
@@ -127,8 +128,20 @@ def healthcheck(settings: Settings) -> int:
     """One line, and 0 (healthy) or 1 (unhealthy): Docker's HEALTHCHECK reserves every other
     exit code."""
     from bot.config import demo_database_path
-    from bot.healthcheck import check
+    from bot.healthcheck import check, check_postgres, check_webhook
 
+    if settings.webhook_url is not None:
+        # A replica (perhaps on PostgreSQL and Redis) says itself whether it can serve.
+        health = check_webhook(settings.webhook_listen)
+        print(f"inferno-bot: {health.line}", file=sys.stdout if health.ok else sys.stderr)
+        return 0 if health.ok else EXIT_UNHEALTHY
+    if settings.database_url is not None:
+        from bot.storage.postgres import describe_url
+
+        url = settings.database_url.get_secret_value()
+        health = check_postgres(url, describe_url(url))
+        print(f"inferno-bot: {health.line}", file=sys.stdout if health.ok else sys.stderr)
+        return 0 if health.ok else EXIT_UNHEALTHY
     database = settings.database_path
     health = check(database, demo_path=demo_database_path(database))
     print(f"inferno-bot: {health.line}", file=sys.stdout if health.ok else sys.stderr)

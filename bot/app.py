@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ from bot.screens import DrawnScreens
 from bot.services.alerts import ACCOUNTS_TASK, MONITOR_TASK, AlertService, UnblockMiddleware
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
+from bot.services.leader import Leadership, SoleLeader
 from bot.services.locks import UserLocks
 from bot.services.pacer import PushPacer
 from bot.services.watcher import WATCHER_TASK, InstallWatcher
@@ -46,6 +48,10 @@ from bot.storage import Database
 from bot.webhook.dedup import DropRepeatedUpdates
 
 if TYPE_CHECKING:
+    from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+    from redis.asyncio import Redis
+
+    from bot.webhook.dedup import UpdateDeduplicator
     from bot.webhook.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,11 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 5.0
 HOUSEKEEPING_INTERVAL = 3600.0
 SEEN_UPDATES_KEPT = 24 * 3600.0
+# A dialog left half way is forgotten after this long in Redis (in the database it stays until
+# the user moves on): Redis keeps everything in memory.
+REDIS_DIALOG_TTL = 30 * 24 * 3600
+BLOCKED_REFRESH_TASK = "blocked-users"
+BLOCKED_REFRESH = 30.0
 
 
 @dataclass
@@ -72,9 +83,26 @@ class Services:
     demo_account: Credentials | None = None
     # This process's metrics (webhook mode serves them); None counts nothing.
     metrics: BotMetrics | None = None
+    # REDIS_URL's client (bot.services.shared_state.open_redis): dialogs, the per-user locks
+    # and the update ids taken in then live there, shared by every replica. The caller closes
+    # it after the dispatcher has shut down.
+    redis: Redis | None = None
+    # Who runs the background loops: this process alone (SQLite), or the replica that holds
+    # the leader lock on PostgreSQL.
+    leadership: Leadership = field(default_factory=SoleLeader)
+    # More loops the leader starts (after the dispatcher's own), each given the bot.
+    leader_loops: list[Callable[[Bot], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.redis is not None:
+            from bot.services.locks import RedisUserLocks
+            from bot.services.shared_state import RedisKeys
+
+            self.locks = RedisUserLocks(self.redis, RedisKeys.of(self.settings))
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, redis: Redis | None = None) -> Bot:
+    """The bot; with ``redis`` (replicas) its memory of what each message shows is shared."""
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
@@ -89,11 +117,30 @@ def create_bot(settings: Settings) -> Bot:
     )
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
-    bot.session.middleware(DrawnScreens())
+    if redis is None:
+        bot.session.middleware(DrawnScreens())
+    else:
+        from bot.services.shared_state import RedisKeys, SharedDrawnScreens
+
+        bot.session.middleware(SharedDrawnScreens(redis, RedisKeys.of(settings)))
     # Innermost of these, so a request sent again does not pass them twice (demo mode adds
     # its mark later; it does nothing to a text that already carries it).
     bot.session.middleware(FloodWait())
     return bot
+
+
+def bot_id_of(settings: Settings) -> int:
+    """The bot's id: the number before the colon of its token."""
+    return int(settings.bot_token.get_secret_value().partition(":")[0])
+
+
+def create_leadership(settings: Settings, db: Database) -> Leadership:
+    """Who runs the background loops: the sole process, or, on a database replicas share
+    (DATABASE_URL), the replica elected through it (bot/services/leader.py)."""
+    from bot.services.leader import elect_on
+
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    return elect_on(url if db.shared else None, bot_id_of(settings), settings.leader_interval)
 
 
 def create_inferno_client(settings: Settings, metrics: BotMetrics | None = None) -> InfernoClient:
@@ -102,7 +149,9 @@ def create_inferno_client(settings: Settings, metrics: BotMetrics | None = None)
         connect_timeout=settings.inferno_connect_timeout,
         timeout=settings.inferno_timeout,
         max_connections=settings.inferno_max_connections,
-        cache_ttl=settings.read_cache_ttl,
+        # Replicas on a shared database do not cache reads: an order one replica creates drops
+        # only its own copy of the lists, and the next tap may reach another.
+        cache_ttl=0.0 if settings.database_url is not None else settings.read_cache_ttl,
         observer=metrics.provider_call if metrics is not None else None,
     )
 
@@ -113,7 +162,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
         log.warning("aiogram's Update.event_type has changed shape: handled updates may be kept")
     # The FSM middleware, with the lock that keeps one user's updates in order, is added below
     # after the tap answers rather than first thing (bot/middlewares/update_order.py).
-    dp = Dispatcher(storage=services.db.fsm, events_isolation=OneUpdatePerUser(), disable_fsm=True)
+    storage, isolation = _dialogs(services)
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     # One limit on provider calls for every background pass: the install watcher and the
     # alerts together never make more than WATCH_CONCURRENCY at once.
     limiter = asyncio.Semaphore(settings.watch_concurrency)
@@ -154,7 +204,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(in_flight)
     if settings.webhook_url is not None:
         # Before anything acts on it (a tap answered twice fails): a delivery Telegram repeats.
-        dp.update.outer_middleware(DropRepeatedUpdates(services.db.seen_updates, services.metrics))
+        dp.update.outer_middleware(DropRepeatedUpdates(_seen_updates(services), services.metrics))
     if services.metrics is not None:
         from bot.webhook.metrics import UpdateMetricsMiddleware
 
@@ -171,22 +221,39 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.callback_query.middleware(UserLockMiddleware())
     dp.include_router(setup_routers())
 
+    # Loops every replica runs for itself (only with a shared database; see below).
+    replica_loops = BackgroundTasks()
+
     async def on_startup(bot: Bot) -> None:
         try:
             await set_commands(bot, services.hub)
         except TelegramAPIError as exc:
             # The command menu is a convenience; the bot works without it.
             log.warning("could not set the bot's commands: %s", exc.message)
-        services.background.start(WATCHER_TASK, lambda: watcher.sweep(bot), settings.watch_interval)
+        # Every replica: the middleware that lifts a block reads it.
         await alerts.load_blocked()
-        services.background.start(
-            ACCOUNTS_TASK, lambda: alerts.account_pass(bot), alerts.account_tick
-        )
-        services.background.start(
-            MONITOR_TASK, lambda: alerts.monitor_pass(bot), settings.monitor_interval
-        )
-        services.background.start(DELETIONS_TASK, lambda: deletions.run_due(bot), 60.0)
-        services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
+        if not isinstance(services.leadership, SoleLeader):
+            # The leader blocks and other replicas unblock in the shared database: each
+            # replica's copy of who is blocked follows it.
+            replica_loops.start(BLOCKED_REFRESH_TASK, alerts.load_blocked, BLOCKED_REFRESH)
+
+        async def elected() -> None:
+            # Background work runs on the leader alone (bot/services/leader.py).
+            services.background.start(
+                WATCHER_TASK, lambda: watcher.sweep(bot), settings.watch_interval
+            )
+            services.background.start(
+                ACCOUNTS_TASK, lambda: alerts.account_pass(bot), alerts.account_tick
+            )
+            services.background.start(
+                MONITOR_TASK, lambda: alerts.monitor_pass(bot), settings.monitor_interval
+            )
+            services.background.start(DELETIONS_TASK, lambda: deletions.run_due(bot), 60.0)
+            services.background.start("housekeeping", purge_expired, HOUSEKEEPING_INTERVAL)
+            for start_loop in services.leader_loops:
+                start_loop(bot)
+
+        await services.leadership.start(elected, services.background.stop)
         log.info("bot is up; watching %d open installs", await watcher.count())
 
     async def purge_expired() -> None:
@@ -201,11 +268,43 @@ def create_dispatcher(services: Services) -> Dispatcher:
         # Polling has stopped: let handlers that are mid-way finish, then stop the loops;
         # only after that may the caller close the HTTP client and the database.
         await in_flight.drain(timeout=SHUTDOWN_GRACE)
+        # Stepping down stops the leader's loops and hands the lead to another replica.
+        await services.leadership.stop()
         await services.background.stop()
+        await replica_loops.stop()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
     return dp
+
+
+def _dialogs(services: Services) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Where dialogs live and what keeps one user's updates in order: the database and this
+    process, or Redis for every replica."""
+    if services.redis is None:
+        return services.db.fsm, OneUpdatePerUser()
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+
+    from bot.middlewares.update_order import redis_update_order
+    from bot.services.shared_state import RedisKeys, SharedRedisStorage
+
+    key_builder = DefaultKeyBuilder(prefix=RedisKeys.of(services.settings).fsm)
+    storage = SharedRedisStorage(
+        services.redis,
+        key_builder=key_builder,
+        state_ttl=REDIS_DIALOG_TTL,
+        data_ttl=REDIS_DIALOG_TTL,
+    )
+    return storage, redis_update_order(services.redis, key_builder)
+
+
+def _seen_updates(services: Services) -> UpdateDeduplicator:
+    if services.redis is None:
+        return services.db.seen_updates
+    from bot.services.shared_state import RedisKeys
+    from bot.webhook.dedup import RedisSeenUpdates
+
+    return RedisSeenUpdates(services.redis, RedisKeys.of(services.settings), SEEN_UPDATES_KEPT)
 
 
 async def set_commands(bot: Bot, hub: TranslatorHub) -> None:

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+    # The production mode (docs/DEPLOY.md): with REDIS_URL, dialogs, the per-user locks and the
+    # update ids already taken in live in Redis, shared by every replica. A SecretStr: the URL
+    # may carry a password, and nothing prints it (see redis_url_for_log).
+    redis_url: SecretStr | None = None
+    # Every key the bot writes starts with it: one Redis can serve several bots.
+    redis_prefix: str = Field(default="inferno-bot", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # Replicas on a shared PostgreSQL (bot/services/leader.py): how often a follower tries for
+    # the leader lock and the leader checks it still holds it.
+    leader_interval: float = Field(default=5.0, ge=0.05, le=300)
 
     @field_validator("bot_token")
     @classmethod
@@ -171,6 +180,44 @@ class Settings(BaseSettings):
         if value is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value().strip()
+        if not text:
+            raise ValueError("is empty (remove the line to run without Redis, or give a URL)")
+        if not text.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        if any(ch.isspace() for ch in text):
+            raise ValueError("must not contain spaces")
+        try:
+            url = URL(text)
+            _port = url.port  # yarl checks the port only when it is read
+        except ValueError:
+            # Not the parser's text: it may quote the URL, password included.
+            raise ValueError("is not a valid URL") from None
+        if url.scheme != "unix" and not url.host:
+            raise ValueError("must name a host")
+        return SecretStr(text)
+
+    @property
+    def redis_url_for_log(self) -> str | None:
+        """REDIS_URL without its user name and password, for the start-up line."""
+        if self.redis_url is None:
+            return None
+        url = URL(self.redis_url.get_secret_value())
+        return str(url.with_user(None).with_password(None).with_query(None))
+
+    @property
+    def redis_secrets(self) -> list[str]:
+        """The password in REDIS_URL, which the logs mask."""
+        if self.redis_url is None:
+            return []
+        password = URL(self.redis_url.get_secret_value()).password
+        return [password] if password else []
 
     @field_validator("webhook_listen")
     @classmethod

@@ -1,5 +1,11 @@
 """``python -m bot healthcheck``: whether a bot is running on the database and can read it.
 
+In webhook mode (``WEBHOOK_URL`` set: one of several replicas, perhaps on PostgreSQL and
+Redis) it asks the running bot's own ``GET /healthz`` on ``WEBHOOK_LISTEN`` instead
+(:func:`check_webhook`): that answers 200 only while the database and Redis answer it. Polling
+on PostgreSQL (``DATABASE_URL``, no lock file) it asks the database whether the poller's
+session, which holds the polling lock, is there (:func:`check_postgres`).
+
 For Docker's ``HEALTHCHECK``, so it is cheap and changes nothing: it never takes the database's
 lock (a lock taken even for a moment could make a bot that is starting refuse to start) and
 never writes. The running bot holds an exclusive ``flock`` on ``<database>.lock`` for its whole
@@ -16,11 +22,16 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import parse_listen
 from bot.storage.lock import BOT, lock_path
 
 PROC_LOCKS = Path("/proc/locks")
 # Seconds the query may wait for a writer's lock: the bot's writes are short.
 QUERY_TIMEOUT = 5.0
+# Seconds /healthz may take (it gives the database and Redis 3 s each at most).
+HTTP_TIMEOUT = 10.0
+# A bot listening on every address answers on loopback.
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 @dataclass(frozen=True)
@@ -110,3 +121,64 @@ def _count_tables(database_path: Path) -> int:
     finally:
         connection.close()
     return int(count)
+
+
+def check_webhook(listen: str) -> Health:
+    """Healthy when the bot listening on ``listen`` (``WEBHOOK_LISTEN``) answers ``/healthz``
+    with 200."""
+    import urllib.error
+    import urllib.request
+
+    host, port = parse_listen(listen)
+    host = _LOOPBACK.get(host, host)
+    url = f"http://[{host}]:{port}/healthz" if ":" in host else f"http://{host}:{port}/healthz"
+    where = f"WEBHOOK_LISTEN={listen}"
+    # No proxy: HTTP_PROXY in the container's environment must not catch a loopback request.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=HTTP_TIMEOUT) as response:
+            status = int(response.status)
+            body = response.read(200).decode("utf-8", "replace").strip()
+    except urllib.error.HTTPError as exc:
+        reason = exc.read(200).decode("utf-8", "replace").strip() or exc.reason
+        return Health(False, f"unhealthy: the bot on {where} answers {exc.code}: {reason}")
+    except (OSError, ValueError) as exc:
+        return Health(False, f"unhealthy: no bot answers on {where}: {exc}")
+    if status != 200:
+        return Health(False, f"unhealthy: the bot on {where} answers {status}: {body}")
+    return Health(True, f"healthy: the bot on {where} and its database answer")
+
+
+def check_postgres(database_url: str, name: str) -> Health:
+    """Healthy when the database at ``database_url`` (``name``: its host and database, never
+    the URL) answers and a polling bot's session is connected to it."""
+    import asyncio
+
+    from bot.services.leader import POLLER_SESSION
+
+    async def pollers() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(database_url, timeout=QUERY_TIMEOUT)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = $1",
+                    POLLER_SESSION,
+                    timeout=QUERY_TIMEOUT,
+                )
+            )
+        finally:
+            await conn.close()
+
+    where = f"DATABASE_URL ({name})"
+    try:
+        found = asyncio.run(pollers())
+    except Exception as exc:  # the text of any of them may not quote the URL: the class only
+        return Health(
+            False, f"unhealthy: the database {where} does not answer ({type(exc).__name__})"
+        )
+    if not found:
+        return Health(False, f"unhealthy: no bot is polling on {where}")
+    return Health(True, f"healthy: a bot is polling on {where} and its database answers")

@@ -8,7 +8,14 @@ from contextlib import AsyncExitStack
 from aiogram import Bot
 
 from bot import __version__
-from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
+from bot.app import (
+    Services,
+    bot_id_of,
+    create_bot,
+    create_dispatcher,
+    create_inferno_client,
+    create_leadership,
+)
 from bot.config import Settings, demo_database_path
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
@@ -40,6 +47,16 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             footprint=footprint,
         )
         stack.push_async_callback(db.close)
+        if settings.webhook_url is None and db.shared and settings.database_url is not None:
+            await _hold_polling_lock(stack, settings, settings.database_url.get_secret_value())
+        redis = None
+        if settings.redis_url is not None:
+            from bot.services.shared_state import check_redis, open_redis
+
+            redis = open_redis(settings)
+            # Closed after the dispatcher's shutdown (the handlers and loops that use it).
+            stack.push_async_callback(redis.aclose)
+            await check_redis(redis, settings)
         metrics = None
         if settings.webhook_url is not None:
             from bot.webhook.metrics import BotMetrics
@@ -54,24 +71,27 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             hub=hub,
             demo_account=demo_account,
             metrics=metrics,
+            redis=redis,
+            leadership=create_leadership(settings, db),
         )
-        bot = create_bot(settings)
+        bot = create_bot(settings, redis)
         if demo:
             bot.session.middleware(DemoMarkMiddleware())
         stack.push_async_callback(bot.session.close)
         dp = create_dispatcher(services)
         notices = NoticeSender(db, hub, services.pacer)
 
-        async def start_notices(bot: Bot) -> None:
+        def start_notices(bot: Bot) -> None:
             services.background.start(NOTICES_TASK, lambda: notices.deliver(bot), NOTICES_INTERVAL)
 
-        dp.startup.register(start_notices)
+        services.leader_loops.append(start_notices)
         log.info(
-            "inferno-bot %s starting: telegram=%s inferno=%s database=%s mode=%s%s",
+            "inferno-bot %s starting: telegram=%s inferno=%s database=%s%s mode=%s%s",
             __version__,
             settings.telegram_api_url or TELEGRAM_DEFAULT_API,
             settings.inferno_api_url,
             db.name,  # never the URL: it may hold a password
+            f" redis={settings.redis_url_for_log}" if redis is not None else "",
             "webhook" if settings.webhook_url else "polling",
             " (demo)" if demo else "",
         )
@@ -88,7 +108,9 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
         if metrics is not None:
             from bot.webhook.server import WebhookServer, serve_until_signal
 
-            server = WebhookServer(settings=settings, bot=bot, dp=dp, db=db, metrics=metrics)
+            server = WebhookServer(
+                settings=settings, bot=bot, dp=dp, db=db, metrics=metrics, redis=redis
+            )
             await serve_until_signal(server)
         else:
             await _leave_webhook_mode(bot)
@@ -96,6 +118,17 @@ async def run_bot(settings: Settings, *, demo: bool = False) -> None:
             # tasks.
             await dp.start_polling(bot, polling_timeout=20, handle_signals=True)
         log.info("inferno-bot stopped")
+
+
+async def _hold_polling_lock(stack: AsyncExitStack, settings: Settings, database_url: str) -> None:
+    """Telegram hands each update to one poller: on a shared database, a second replica that
+    would poll stops here in one line (bot.services.leader.PollingTakenError, exit 2)."""
+    from bot.services.leader import POLLER_SESSION, connector, hold_polling_lock, polling_key
+
+    connect = connector(database_url, settings.leader_interval, POLLER_SESSION)
+    conn = await hold_polling_lock(connect, polling_key(bot_id_of(settings)))
+    # Closing the connection gives the lock up.
+    stack.callback(conn.terminate)
 
 
 async def _leave_webhook_mode(bot: Bot) -> None:

@@ -10,12 +10,15 @@ message (:meth:`DrawnScreens.drawing`).
 
 The memory is bounded: the oldest entries go first, and a message no longer remembered is
 compared with the tap's copy as before. A fingerprint is one int per message (about 200 bytes
-with its key), so the default capacity costs under a megabyte.
+with its key), so the default capacity costs under a megabyte. It is the same in every process
+(not Python's salted ``hash``): replicas share it through Redis
+(``bot.services.shared_state.SharedDrawnScreens``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,7 +55,7 @@ def fingerprint(text: str | None, markup: object) -> int | None:
     if text is None:
         return None
     if markup is None:
-        return hash((text, None))
+        return _digest((text, None))
     if not isinstance(markup, InlineKeyboardMarkup):
         return None
     rows = []
@@ -63,7 +66,12 @@ def fingerprint(text: str | None, markup: object) -> int | None:
                 return None
             buttons.append((button.text, button.callback_data, button.url))
         rows.append(tuple(buttons))
-    return hash((text, tuple(rows)))
+    return _digest((text, tuple(rows)))
+
+
+def _digest(value: tuple[Any, ...]) -> int:
+    # repr of str, None and tuples of them is stable across processes and Python runs.
+    return int.from_bytes(hashlib.blake2b(repr(value).encode(), digest_size=8).digest(), "big")
 
 
 def _html(method: SendMessage | EditMessageText) -> bool:
@@ -99,6 +107,14 @@ class DrawnScreens(BaseRequestMiddleware):
 
     def forget(self, chat_id: int, message_id: int) -> None:
         self._drawn.pop((chat_id, message_id), None)
+
+    def drawn(self, chat_id: int, message_id: int) -> int | None:
+        """The fingerprint of what the message shows; None when it is not known."""
+        return self._drawn.get((chat_id, message_id))
+
+    def restore(self, chat_id: int, message_id: int, print_: int | None) -> None:
+        """Takes a fingerprint another process drew (None: not known)."""
+        self._store((chat_id, message_id), print_)
 
     @asynccontextmanager
     async def drawing(self, chat_id: int, message_id: int) -> AsyncIterator[None]:
@@ -154,12 +170,12 @@ class DrawnScreens(BaseRequestMiddleware):
             if isinstance(sent, Message):
                 self._store((sent.chat.id, sent.message_id), drawn)
             return result
-        for key in _touched(method):
+        for key in touched(method):
             self._drawn.pop(key, None)
         return await make_request(bot, method)
 
 
-def _touched(method: TelegramMethod[Any]) -> Sequence[_Key]:
+def touched(method: TelegramMethod[Any]) -> Sequence[_Key]:
     """Messages whose look another kind of request changes (or removes)."""
     if isinstance(
         method, DeleteMessage | EditMessageReplyMarkup | EditMessageCaption | EditMessageMedia

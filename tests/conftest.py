@@ -5,13 +5,69 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import BotEnv, running_bot
+from bot.services.leader import PostgresLeader
+from bot.services.locks import RedisUserLocks
+from bot.services.shared_state import SharedRedisStorage
+from tests.harness import BotEnv, Production, running_bot
 
 pytest_plugins = ["tests.engines", "tests.storage_backends"]
 
+EMBEDDED = "embedded"
+PRODUCTION = "production"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{PRODUCTION}: the test's `env` runs twice: {EMBEDDED} (SQLite, polling, one process) "
+        "and in the production mode (PostgreSQL, Redis, webhook, leader election; "
+        "docs/DEPLOY.md)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The one parametrization of the flow tests marked ``production``. Only where the test is
+    defined: a module that imports it to run it again (tests/test_webhook.py) brings its own
+    ``env``."""
+    function = metafunc.function
+    if (
+        metafunc.definition.get_closest_marker(PRODUCTION) is None
+        or function.__module__ != metafunc.module.__name__
+    ):
+        return
+    if "engines" not in metafunc.fixturenames:
+        # A module's own `env` that ignores `engines` would run the test embedded twice.
+        raise ValueError(f"{metafunc.definition.nodeid}: its `env` fixture must take `engines`")
+    metafunc.parametrize("engines", [EMBEDDED, PRODUCTION], indirect=True)
+
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    """The whole bot, running, with default test settings."""
-    async with running_bot(tmp_path) as bot_env:
+def engines(request: pytest.FixtureRequest) -> Production | None:
+    """None (embedded), or the production mode's engines for a test marked ``production``:
+    skipped with one line when they are not configured, a failure under ``CI=true``
+    (tests/engines.py). Synchronous, so that it may ask for the async engine fixtures."""
+    if getattr(request, "param", EMBEDDED) != PRODUCTION:
+        return None
+    return Production(
+        postgres_url=request.getfixturevalue("postgres_url"),
+        redis_url=request.getfixturevalue("redis_url"),
+        redis_prefix=request.getfixturevalue("redis_prefix"),
+    )
+
+
+@pytest.fixture
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    """The whole bot, running, with default test settings (see ``engines``)."""
+    async with running_bot(tmp_path, production=engines) as bot_env:
+        if engines is not None:
+            assert_production(bot_env)
         yield bot_env
+
+
+def assert_production(env: BotEnv) -> None:
+    """The production mode is what it says: nothing falls back to the embedded engines."""
+    assert env.services is not None and env.webhook is not None
+    assert env.services.db.shared and env.services.db.path is None
+    assert isinstance(env.fsm, SharedRedisStorage)
+    assert isinstance(env.services.locks, RedisUserLocks)
+    assert isinstance(env.services.leadership, PostgresLeader)

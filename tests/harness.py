@@ -22,13 +22,21 @@ from unittest import mock
 import certifi
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import Update
 
-from bot.app import Services, create_bot, create_dispatcher, create_inferno_client
+from bot.app import (
+    Services,
+    create_bot,
+    create_dispatcher,
+    create_inferno_client,
+    create_leadership,
+)
 from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
+from bot.services.shared_state import open_redis
 from bot.storage import Database
 from bot.storage.startup import open_storage
 from bot.webhook.metrics import BotMetrics
@@ -88,6 +96,16 @@ def make_settings(tmp_path: Path, tg: FakeTelegram, inferno_url: str, **override
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@dataclass(frozen=True)
+class Production:
+    """The production mode's engines (docs/DEPLOY.md): the bot then runs on this PostgreSQL
+    database and this Redis, in webhook mode, with leader election."""
+
+    postgres_url: str
+    redis_url: str
+    redis_prefix: str
+
+
 @dataclass
 class _Handling:
     fed: set[int] = field(default_factory=set)
@@ -114,35 +132,80 @@ class BotEnv:
     # trust store, no TLS grace period on closing. The benchmark starts and stops the bot
     # without them, as the product does.
     shortcuts: bool = False
+    # The production mode: PostgreSQL (and, through the settings, Redis and the webhook).
+    production: Production | None = None
 
     @property
     def db(self) -> Database:
         assert self.services is not None, "the bot is not running"
         return self.services.db
 
+    @property
+    def fsm(self) -> BaseStorage:
+        """Where the running bot keeps dialogs: the database, or Redis in production mode."""
+        assert self.dp is not None, "the bot is not running"
+        return self.dp.storage
+
+    async def stored_bytes(self) -> bytes:
+        """Everything the database holds, as an attacker who reads it would: the SQLite file
+        with its WAL and shared-memory files, or every row of every PostgreSQL table."""
+        if self.production is None:
+            path = self.settings.database_path
+            return b"".join(
+                p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file()
+            )
+        import asyncpg
+
+        conn = await asyncpg.connect(self.production.postgres_url)
+        try:
+            tables = await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+            rows = []
+            for table in tables:
+                name = str(table["tablename"]).replace('"', '""')
+                rows += await conn.fetch(f'SELECT row_to_json(t)::text AS row FROM "{name}" t')
+        finally:
+            await conn.close()
+        return "\n".join(str(row["row"]) for row in rows).encode()
+
     async def start(self) -> None:
         db = await open_storage(
             self.settings.database_path,
             self.settings.encryption_key_file,
             env_key=self.settings.encryption_key,
+            database_url=self.settings.database_url,
         )
         metrics = BotMetrics() if self.settings.webhook_url else None
+        redis = open_redis(self.settings) if self.settings.redis_url is not None else None
         inferno = create_inferno_client(self.settings, metrics)
         if self.shortcuts:
             hub = shared_hub(self.settings.default_language)
             with plain_http_trust():
-                self.bot = create_bot(self.settings)
+                self.bot = create_bot(self.settings, redis)
         else:
             hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
-            self.bot = create_bot(self.settings)
+            self.bot = create_bot(self.settings, redis)
+        leadership = create_leadership(self.settings, db)
         self.services = Services(
-            settings=self.settings, db=db, inferno=inferno, hub=hub, metrics=metrics
+            settings=self.settings,
+            db=db,
+            inferno=inferno,
+            hub=hub,
+            metrics=metrics,
+            redis=redis,
+            leadership=leadership,
         )
         self.dp = create_dispatcher(self.services)
         self._watch_feeding(self.dp)
         if metrics is not None:
             self.webhook = WebhookServer(
-                settings=self.settings, bot=self.bot, dp=self.dp, db=db, metrics=metrics
+                settings=self.settings,
+                bot=self.bot,
+                dp=self.dp,
+                db=db,
+                metrics=metrics,
+                redis=redis,
             )
             await self.webhook.start()
             return
@@ -179,6 +242,8 @@ class BotEnv:
         if self.services is not None:
             await self.services.inferno.aclose()
             await self.services.db.close()
+            if self.services.redis is not None:
+                await self.services.redis.aclose()
         if self.bot is not None:
             if self.shortcuts and isinstance(self.bot.session, AiohttpSession):
                 # aiogram's close() waits a fixed 250 ms for TLS connections to close; the fakes
@@ -337,12 +402,25 @@ async def running_bot(
     sim: Simulator | None = None,
     start: bool = True,
     webhook: bool = False,
+    production: Production | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[BotEnv]:
     """The bot with the fakes; ``webhook=True`` runs it in webhook mode (on a free loopback
-    port, the same across restarts), the fake delivering each update by POST."""
+    port, the same across restarts), the fake delivering each update by POST. ``production``
+    runs it in the production mode: on that PostgreSQL and Redis, in webhook mode, electing
+    itself leader before its background loops start."""
     simulator = sim or Simulator(install_delay=0.5)
     async with FakeTelegram() as tg, SimulatorServer(simulator) as server:
+        if production is not None:
+            webhook = True
+            settings_overrides = {
+                "database_url": production.postgres_url,
+                # Replicas share the master key: no key file is made for PostgreSQL.
+                "encryption_key": TEST_KEY,
+                "redis_url": production.redis_url,
+                "redis_prefix": production.redis_prefix,
+                "leader_interval": PRODUCTION_LEADER_INTERVAL,
+            } | settings_overrides
         if webhook:
             settings_overrides = webhook_settings() | settings_overrides
         settings = make_settings(tmp_path, tg, server.url, **settings_overrides)
@@ -353,6 +431,7 @@ async def running_bot(
             sim_server=server,
             settings=settings,
             shortcuts=True,
+            production=production,
         )
         if start:
             await env.start()
@@ -360,9 +439,27 @@ async def running_bot(
             yield env
         finally:
             await env.stop()
+            if production is not None:
+                await forget_redis_keys(production.redis_url, production.redis_prefix)
+
+
+async def forget_redis_keys(redis_url: str, prefix: str) -> None:
+    """Deletes the keys a test wrote under its own prefix (the Redis server is shared)."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
 WEBHOOK_SECRET = "test-webhook_Secret-1"
+# Short, so that the first election (and with it the background loops) follows the start at
+# once; a check may still take a second (bot.services.leader.MIN_TIMEOUT).
+PRODUCTION_LEADER_INTERVAL = 0.2
 
 
 def free_port() -> int:

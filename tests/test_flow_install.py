@@ -23,6 +23,7 @@ from tests.fakes.telegram import FakeMessage
 from tests.harness import (
     PASSWORD,
     BotEnv,
+    Production,
     creds_of,
     hold_second_call,
     labels,
@@ -38,9 +39,11 @@ LONG_TEMPLATE = "ubuntu2204-docker-ce-portainer-and-traefik-reverse-proxy-preins
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """Installs stay queued for a minute, so no "ready" message interleaves with the flow."""
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+    async with running_bot(
+        tmp_path, sim=Simulator(install_delay=60.0), production=engines
+    ) as bot_env:
         yield bot_env
 
 
@@ -310,6 +313,7 @@ async def test_dry_run_failure_is_explained_with_a_way_back(env: BotEnv) -> None
 # --------------------------------------------------------------------------- step 4 and 5
 
 
+@pytest.mark.production
 async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop",))
     order_id = await paid_order(env, customer)
@@ -339,7 +343,7 @@ async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) 
     assert watch.status_message_id == summary.message_id
     actions = await actions_of(env.db, UID)
     assert [(a.action, a.order_id, a.result) for a in actions] == [("install", order_id, "queued")]
-    assert await env.db.fsm.get_state(_key(env)) is None
+    assert await env.fsm.get_state(_key(env)) is None
     # The old summary button, tapped again later, still answers and still sends nothing.
     late = await env.forge(UID, install_data, summary.message_id)
     assert env.sim.runs["install"] == 1
@@ -480,6 +484,7 @@ async def test_callback_data_fits_with_long_names_and_twenty_keys(many: BotEnv) 
     assert env.tg.errors == []
 
 
+@pytest.mark.production
 async def test_the_wizard_survives_a_restart(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop", "work"))
     order_id = await paid_order(env, customer)

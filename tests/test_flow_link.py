@@ -148,6 +148,7 @@ async def test_start_when_linked_shows_the_main_menu(env: BotEnv) -> None:
 # --------------------------------------------------------------------------- client id + API key
 
 
+@pytest.mark.production
 async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     customer = env.customer()
@@ -164,7 +165,7 @@ async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> Non
     account = await stored_account(env.db, UID)
     assert account is not None
     assert (account.cid, account.api_key) == (customer.cid, customer.key)
-    assert customer.key.encode() not in db_bytes(env)
+    assert customer.key.encode() not in await env.stored_bytes()
     assert "action=link method=key result=ok" in caplog.text  # the logs were captured
     assert customer.key not in caplog.text
     await env.first_alert_check(UID)
@@ -173,7 +174,7 @@ async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> Non
     # The dialog is over: the next text is not taken for a key, and the menu works linked.
     await tap(env, UID, "Main menu")
     assert str(customer.cid) in env.tg.last_bot_message(UID).text
-    assert await env.db.fsm.get_state(_key(env, UID)) is None
+    assert await env.fsm.get_state(_key(env, UID)) is None
     assert env.tg.errors == []
 
 

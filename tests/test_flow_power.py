@@ -11,7 +11,7 @@ from bot.handlers.callbacks import ServerCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.inferno.simulator import Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, creds_of, hold_second_call, labels, running_bot
+from tests.harness import BotEnv, Production, creds_of, hold_second_call, labels, running_bot
 from tests.storage_helpers import actions_of
 from tests.test_flow_servers import (
     UID,
@@ -23,8 +23,10 @@ from tests.test_flow_servers import (
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(
+        tmp_path, sim=Simulator(install_delay=60.0), production=engines
+    ) as bot_env:
         yield bot_env
 
 
@@ -32,6 +34,7 @@ def power_calls(env: BotEnv) -> dict[str, int]:
     return {name: env.sim.calls[name] for name in ("reboot", "stop", "boot")}
 
 
+@pytest.mark.production
 async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
     customer = await env.linked(UID)
     order_id = await installed_server(env, customer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from tests.harness import BotEnv
@@ -30,6 +31,7 @@ async def test_settings_show_language_and_masked_key(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
+@pytest.mark.production
 async def test_language_switch_redraws_settings_in_russian_at_once(env: BotEnv) -> None:
     customer = env.customer()
     await env.link(UID, customer)
@@ -58,6 +60,7 @@ async def test_language_switch_redraws_settings_in_russian_at_once(env: BotEnv) 
     assert env.tg.errors == []
 
 
+@pytest.mark.production
 async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     customer = env.customer()
     await env.link(UID, customer)

@@ -11,15 +11,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from bot.inferno.simulator import Simulator, make_public_key
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, creds_of, labels, running_bot
+from tests.harness import BotEnv, Production, creds_of, labels, running_bot
 from tests.storage_helpers import actions_of
 
 UID = 8001
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(
+        tmp_path, sim=Simulator(install_delay=60.0), production=engines
+    ) as bot_env:
         yield bot_env
 
 
@@ -46,6 +48,7 @@ async def open_keys(env: BotEnv) -> FakeMessage:
     return await env.command(UID, "/keys")
 
 
+@pytest.mark.production
 async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop",))
     env.sim.reset_counters()
@@ -198,6 +201,7 @@ async def test_a_double_tap_on_skip_adds_the_key_once(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
+@pytest.mark.production
 async def test_remove_asks_first_and_a_double_tap_removes_once(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop", "work"))
     laptop_id = customer.ssh_keys[0].id

@@ -13,16 +13,25 @@ This lock is not :class:`~bot.middlewares.user_lock.UserLockMiddleware`'s: that 
 confirmed action against a second tap, and a handler holding this one may take that one (and
 does); nothing takes them the other way round, and no update waits for a later one, so the two
 cannot deadlock.
+
+With ``REDIS_URL`` (several replicas) :func:`redis_update_order` is used instead: aiogram's
+``RedisEventIsolation``, the same lock held in Redis, keyed by chat and user (the bot talks in
+private chats only, so that is one key per user).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, DefaultKeyBuilder, StorageKey
 
-from bot.services.locks import UserLocks
+from bot.services.locks import REDIS_LOCK_POLL, REDIS_LOCK_TIMEOUT, UserLocks
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisEventIsolation
+    from redis.asyncio import Redis
 
 
 class OneUpdatePerUser(BaseEventIsolation):
@@ -40,3 +49,20 @@ class OneUpdatePerUser(BaseEventIsolation):
 
     async def close(self) -> None:
         """Nothing to release: a lock lives only while an update holds or waits for it."""
+
+
+def redis_update_order(redis: Redis, key_builder: DefaultKeyBuilder) -> RedisEventIsolation:
+    """aiogram's Redis isolation with a lease (see ``bot.services.locks.REDIS_LOCK_TIMEOUT``):
+    a replica that dies mid-update holds the user's updates back for at most that long, and an
+    update that outlives its lease finishes with a warning instead of failing."""
+    from aiogram.fsm.storage.redis import RedisEventIsolation
+
+    return RedisEventIsolation(
+        redis,
+        key_builder=key_builder,
+        lock_kwargs={
+            "timeout": REDIS_LOCK_TIMEOUT,
+            "sleep": REDIS_LOCK_POLL,
+            "raise_on_release_error": False,
+        },
+    )

@@ -2,8 +2,8 @@
 
 A webhook delivery whose answer was lost or late is delivered again with the same update_id.
 :class:`DropRepeatedUpdates` stops such an update before any handler sees it, asking an
-:class:`UpdateDeduplicator`: now the database's ``seen_updates`` (one process); a store shared
-by several replicas (Redis) can take its place behind the same interface.
+:class:`UpdateDeduplicator`: Redis (:class:`RedisSeenUpdates`) when ``REDIS_URL`` is set, else
+the database's ``seen_updates``. Either is shared by every replica on it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from bot.services.shared_state import RedisKeys
     from bot.webhook.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,21 @@ class UpdateDeduplicator(Protocol):
         """Records ``update_id``; True only the first time it is seen (by any replica sharing
         the store)."""
         ...
+
+
+class RedisSeenUpdates:
+    """Update ids already taken in, one Redis key each (``SET NX EX``: atomic, so of two
+    replicas handed the same update exactly one sees True). A key expires after ``keep``
+    seconds; Telegram gives up on a delivery long before that."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys, keep: float) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._keep = max(1, int(keep))
+
+    async def first_time(self, update_id: int) -> bool:
+        created = await self._redis.set(self._keys.update(update_id), b"1", nx=True, ex=self._keep)
+        return bool(created)
 
 
 class DropRepeatedUpdates(BaseMiddleware):

@@ -5,7 +5,9 @@ It listens on ``WEBHOOK_LISTEN`` and serves, on one port:
 * ``POST <path of WEBHOOK_URL>`` — aiogram's ``SimpleRequestHandler``: a request without the
   right ``X-Telegram-Bot-Api-Secret-Token`` gets 401 and is not handled; a good one is answered
   at once and handled in the background (Telegram delivers again what is not answered in time);
-* ``GET /healthz`` — 200 when the database answers a trivial query, else 503;
+* ``GET /healthz`` — 200 when the database answers a trivial query and Redis (with
+  ``REDIS_URL``) a PING, else 503: a proxy or orchestrator stops sending updates to a
+  replica that could not handle them;
 * ``GET /metrics`` — :mod:`bot.metrics` in Prometheus' text format.
 
 A delivery Telegram repeats is dropped by ``bot.webhook.dedup`` (registered by
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -25,6 +28,9 @@ from aiohttp.typedefs import Handler
 from bot.config import Settings, parse_listen
 from bot.storage import Database
 from bot.webhook.metrics import CONTENT_TYPE_LATEST, BotMetrics
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ class WebhookServer:
         dp: Dispatcher,
         db: Database,
         metrics: BotMetrics,
+        redis: Redis | None = None,
     ) -> None:
         assert settings.webhook_url is not None and settings.webhook_secret is not None
         self._settings = settings
@@ -55,6 +62,7 @@ class WebhookServer:
         self._dp = dp
         self._db = db
         self._metrics = metrics
+        self._redis = redis
         self._receiving = 0
         self._received = asyncio.Event()
         self._received.set()
@@ -113,6 +121,15 @@ class WebhookServer:
         except Exception as exc:  # whatever the reason, the bot cannot serve without it
             log.warning("health check: the database does not answer (%s)", type(exc).__name__)
             return web.Response(status=503, text="database unavailable\n")
+        if self._redis is not None:
+            from bot.services.shared_state import ping
+
+            try:
+                async with asyncio.timeout(HEALTH_TIMEOUT):
+                    await ping(self._redis)
+            except Exception as exc:  # dialogs, locks and update ids all live there
+                log.warning("health check: Redis does not answer (%s)", type(exc).__name__)
+                return web.Response(status=503, text="redis unavailable\n")
         return web.Response(text="ok\n")
 
     async def _render_metrics(self, request: web.Request) -> web.Response:
