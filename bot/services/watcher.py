@@ -59,7 +59,8 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
 from bot.services.pacer import PushPacer
-from bot.storage import Account, Database, Watch, WatchPoll
+from bot.storage import Database, Watch, WatchPoll
+from bot.storage.accounts import AccountInfo
 from bot.ui import clip
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,15 @@ class InstallWatcher:
         next_polls = [watch.next_poll_at for watch in watches if watch.next_poll_at > now]
         if due:
             limiter = self._limiter or asyncio.Semaphore(self._concurrency)
-            accounts = await self._db.users.accounts([watch.user_id for watch in due])
+            accounts = await self._db.accounts.credentials(
+                [watch.account_id for watch in due if watch.account_id is not None]
+            )
+            languages = await self._db.users.languages([watch.user_id for watch in due])
             results = await asyncio.gather(
-                *(self._check(bot, watch, accounts.get(watch.user_id), limiter) for watch in due),
+                *(
+                    self._check(bot, watch, accounts, languages.get(watch.user_id), limiter)
+                    for watch in due
+                ),
                 return_exceptions=True,
             )
             polls: list[WatchPoll] = []
@@ -162,12 +169,14 @@ class InstallWatcher:
         self,
         bot: Bot,
         watch: Watch,
-        owner: tuple[Account, str | None] | None,
+        accounts: dict[int, tuple[AccountInfo, str]],
+        language: str | None,
         limiter: asyncio.Semaphore,
     ) -> WatchPoll | None:
         """Polls one watch; returns its new progress, or None when the watch ended."""
-        if owner is None:
-            if await self._db.users.has_stored_key(watch.user_id):
+        found = accounts.get(watch.account_id) if watch.account_id is not None else None
+        if found is None:
+            if watch.account_id is not None and await self._db.accounts.exists(watch.account_id):
                 # Linked, but the key cannot be decrypted: the watch waits (backing off) for
                 # the user to link again, and is never dropped for it.
                 log.info("watch=%s user=%s key unreadable: waiting", watch.id, watch.user_id)
@@ -175,12 +184,12 @@ class InstallWatcher:
             log.info("watch=%s user=%s unlinked: dropped", watch.id, watch.user_id)
             await self._db.watches.delete(watch.id)
             return None
-        account, language = owner
+        account, api_key = found
         i18n = self._hub.get(language)
         # Polled even when past its time: a server that got ready meanwhile (its announcement
         # held back by flood control, say) is announced, not reported as taking too long.
         timed_out = self._clock() - watch.started_at > self._timeout
-        creds = Credentials(cid=account.cid, key=account.api_key)
+        creds = Credentials(cid=account.cid, key=api_key)
         try:
             async with limiter:
                 info = await self._inferno.get_info(creds, watch.order_id)

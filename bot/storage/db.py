@@ -10,6 +10,7 @@ from types import TracebackType
 
 import aiosqlite
 
+from bot.storage.accounts import AccountRepository
 from bot.storage.alerts import AlertRepository
 from bot.storage.connection import Clock, Connection
 from bot.storage.crypto import KeyRing
@@ -80,8 +81,11 @@ class Database:
         self.keyring = keyring
         self._conn = Connection(conn, clock)
         self.fsm = SQLiteStorage(self._conn)
+        self.accounts = AccountRepository(self._conn, keyring)
         # Unlinking deletes the user's dialogs in its own transaction.
-        self.users = UserRepository(self._conn, keyring, on_unlink=self.fsm.forget_user)
+        self.users = UserRepository(
+            self._conn, keyring, accounts=self.accounts, on_unlink=self.fsm.forget_user
+        )
         self.watches = WatchRepository(self._conn, keyring)
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)

@@ -31,6 +31,9 @@ from bot.storage.keyfile import create_key_file
 from bot.storage.lock import BOT, DatabaseLock
 from bot.storage.migrations import check_version, migrate, schema_version
 
+# The schema version from which the API keys live in the accounts' rows.
+ACCOUNTS_SCHEMA = 8
+
 FORGET_COMMAND = "python -m bot forget-undecryptable"
 FOLDER_MODE = 0o700
 # What the notice left by forget-undecryptable asks of its user.
@@ -185,8 +188,10 @@ class _Opened:
         check_version(version, self.path)
         if version == 0:
             return KeyUse({})  # a new database: no table yet, so no stored key
+        # Schema 8 moved the keys from the users' rows to the accounts' (not migrated yet here).
+        table = "users" if version < ACCOUNTS_SCHEMA else "accounts"
         rows = await self.conn.execute_fetchall(
-            "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
+            f"SELECT key_id, COUNT(*) FROM {table} WHERE api_key IS NOT NULL GROUP BY key_id"
         )
         return KeyUse({str(row[0]): int(row[1]) for row in rows})
 
