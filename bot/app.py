@@ -19,8 +19,10 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
+from bot.account_scope import BindButtons
 from bot.config import Settings
 from bot.handlers import setup_routers
+from bot.handlers.accounts import FOLLOWS_ACTIVE
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -87,6 +89,8 @@ def create_bot(settings: Settings) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    # First: the others (the drawn screens) see each keyboard bound as Telegram will show it.
+    bot.session.middleware(BindButtons())
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
     bot.session.middleware(DrawnScreens())
@@ -164,7 +168,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(dp.fsm)
-    dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
+    dp.update.outer_middleware(
+        UserContextMiddleware(services.db, services.hub, follows_active=FOLLOWS_ACTIVE.matches)
+    )
     dp.update.outer_middleware(UnblockMiddleware(alerts))
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
     # taps.

@@ -21,6 +21,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.handlers import (
+    accounts,
     balance,
     buy,
     edits,
@@ -60,6 +61,7 @@ def setup_routers() -> Router:
         install.create_linked_area(),
         sshkeys.create_linked_area(),
         notifications.create_linked_area(),
+        accounts.create_linked_area(),
     )
     root = Router(name="bot")
     root.include_routers(
@@ -69,6 +71,7 @@ def setup_routers() -> Router:
         help.create_router(),
         create_gate(*linked),
         settings.create_router(),
+        accounts.create_router(),
         buy.create_router(),
         password.create_router(),
         create_not_linked_router(*linked),

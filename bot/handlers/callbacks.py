@@ -75,3 +75,28 @@ class MonitorCb(CallbackData, prefix="al"):
 
     order_id: str
     on: bool
+
+
+class AccountsAction(StrEnum):
+    LIST = "l"
+    OPEN = "o"
+    SWITCH = "s"
+
+
+class AccountsCb(CallbackData, prefix="ac"):
+    """The user's accounts (``accounts.py``): the list, one account's card, making one active.
+    Names the account in its data; such a tap always opens the user's own view, whatever
+    account the button was drawn for."""
+
+    action: AccountsAction = AccountsAction.LIST
+    account: int = 0
+
+
+class AccountAction(StrEnum):
+    RENAME = "n"
+
+
+class AccountCb(CallbackData, prefix="aa"):
+    """Changing the account a card was drawn for (its name)."""
+
+    action: AccountAction

@@ -28,7 +28,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
 from bot.handlers.common import link_button
 from bot.handlers.filters import DataPrefix, IsLinked, NotLinked
-from bot.handlers.navigation import back_to_menu_button
+from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Translator, per_locale
 from bot.ui import show
 
@@ -73,23 +73,36 @@ def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])
 
 
-async def not_linked_screen(event: Message | CallbackQuery, i18n: Translator) -> None:
-    await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
+def _answer(i18n: Translator, refusal: str | None) -> tuple[str, InlineKeyboardMarkup]:
+    """ "Not linked" with a way to link; or, for a user who has an account but not the one the
+    update is for (``refusal``: access lost, or a plain button of a user with several), why."""
+    if refusal is None:
+        return i18n("not-linked"), not_linked_keyboard(i18n)
+    return i18n(refusal), back_to_menu(i18n)
 
 
-async def not_linked_below(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
+async def not_linked_screen(
+    event: Message | CallbackQuery, i18n: Translator, refusal: str | None = None
+) -> None:
+    await show(event, *_answer(i18n, refusal))
+
+
+async def not_linked_below(
+    query: CallbackQuery, bot: Bot, i18n: Translator, refusal: str | None = None
+) -> None:
     """Taps whose screen comes as a new message (the root password; a server card opened from a
     notice the watcher keeps editing) get the answer the same way: the tapped message stays."""
-    await bot.send_message(
-        query.from_user.id, i18n("not-linked"), reply_markup=not_linked_keyboard(i18n)
-    )
+    text, markup = _answer(i18n, refusal)
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
-async def not_linked_dialog(message: Message, state: FSMContext, i18n: Translator) -> None:
+async def not_linked_dialog(
+    message: Message, state: FSMContext, i18n: Translator, refusal: str | None = None
+) -> None:
     """A message to a dialog of an area behind the gate, whose account has gone meanwhile: the
     dialog cannot go on."""
     await state.clear()
-    await not_linked_screen(message, i18n)
+    await not_linked_screen(message, i18n, refusal)
 
 
 def create_not_linked_router(*areas: LinkedArea) -> Router:

@@ -42,6 +42,7 @@ from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials, P
 from bot.inferno.models import Balance, Credentials
 from bot.services.locks import UserLocks
 from bot.storage import Database, LinkAttempt, LinkLimits, LinkRefusal
+from bot.storage.accounts import Access
 from bot.ui import provider_error_text, show, typing
 
 log = logging.getLogger(__name__)
@@ -313,11 +314,8 @@ async def refused_up_front(
 
 
 async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
-    """Saves checked credentials; switching to another account drops the old one's leftovers."""
-    previous = await db.users.get(user_id)
-    if previous is not None and previous.cid is not None and previous.cid != creds.cid:
-        # Install watches and confirmations of the other account's orders mean nothing now.
-        await db.users.unlink(user_id)
+    """Saves checked credentials as one of the user's accounts (the same cid again gets the new
+    key) and makes it the active one; the user's other accounts stay."""
     await db.users.link(user_id, creds.cid, creds.key)
 
 
@@ -754,14 +752,14 @@ async def start_command(
     message: Message,
     state: FSMContext,
     i18n: Translator,
-    creds: Credentials | None,
+    access: Access | None,
     demo_account: Credentials | None,
 ) -> None:
     await state.clear()
     name = message.from_user.first_name if message.from_user else ""
     greeting = i18n("start-greeting", name=name)
-    if creds is not None:
-        await show(message, greeting + "\n\n" + menu_text(i18n, creds), main_menu_keyboard(i18n))
+    if access is not None:
+        await show(message, greeting + "\n\n" + menu_text(i18n, access), main_menu_keyboard(i18n))
         return
     await show(
         message,

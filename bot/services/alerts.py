@@ -37,6 +37,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, TelegramObject, User
 
+from bot.account_scope import drawing_for
 from bot.config import Settings
 from bot.formatting import format_date, format_money, parse_date
 from bot.handlers.callbacks import ServerAction, ServerCb, ServiceCb
@@ -541,9 +542,14 @@ class AlertService:
             await self._db.alerts.mark_sent([alert.key])
             return None
         markup = await self._markup(alert)
+        # The alerts follow the user's active account, and switching drops what was not sent
+        # yet: the buttons act on the active account (bound to it when the user has several).
+        several = bool(await self._db.accounts.with_several([alert.user_id]))
+        bound = await self._db.accounts.active_id(alert.user_id) if several else None
         await self._pacer.wait()
         try:
-            await bot.send_message(alert.user_id, alert.text, reply_markup=markup)
+            with drawing_for(bound):
+                await bot.send_message(alert.user_id, alert.text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)
             return float(exc.retry_after)

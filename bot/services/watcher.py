@@ -46,6 +46,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.account_scope import drawing_for
 from bot.handlers.callbacks import (
     InstallMode,
     InstallStartCb,
@@ -53,6 +54,7 @@ from bot.handlers.callbacks import (
     ServerCb,
     ShowPasswordCb,
 )
+from bot.handlers.common import account_name
 from bot.handlers.navigation import menu_below_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -112,6 +114,8 @@ class InstallWatcher:
         self._reinstall_settle = reinstall_settle
         # Watches whose install call is still waiting for the provider in this process.
         self._sending: set[int] = set()
+        # The line naming the account, for the pushes of the watches being checked.
+        self._headers: dict[int, str] = {}
         # Shared with the alerts, so that both together never exceed the concurrency.
         self._limiter = limiter
 
@@ -142,10 +146,19 @@ class InstallWatcher:
             accounts = await self._db.accounts.credentials(
                 [watch.account_id for watch in due if watch.account_id is not None]
             )
-            languages = await self._db.users.languages([watch.user_id for watch in due])
+            users = [watch.user_id for watch in due]
+            languages = await self._db.users.languages(users)
+            several = await self._db.accounts.with_several(users)
             results = await asyncio.gather(
                 *(
-                    self._check(bot, watch, accounts, languages.get(watch.user_id), limiter)
+                    self._check(
+                        bot,
+                        watch,
+                        accounts,
+                        languages.get(watch.user_id),
+                        limiter,
+                        several=watch.user_id in several,
+                    )
                     for watch in due
                 ),
                 return_exceptions=True,
@@ -172,9 +185,31 @@ class InstallWatcher:
         accounts: dict[int, tuple[AccountInfo, str]],
         language: str | None,
         limiter: asyncio.Semaphore,
+        *,
+        several: bool = False,
     ) -> WatchPoll | None:
-        """Polls one watch; returns its new progress, or None when the watch ended."""
+        """Polls one watch; returns its new progress, or None when the watch ended.
+
+        What it sends names the account, and its buttons act on that account (drawn for it
+        when the user has several, bot.account_scope)."""
         found = accounts.get(watch.account_id) if watch.account_id is not None else None
+        if found is not None:
+            i18n = self._hub.get(language)
+            self._headers[watch.id] = i18n("push-account", account=account_name(i18n, found[0]))
+        try:
+            with drawing_for(found[0].id if found is not None and several else None):
+                return await self._poll(bot, watch, found, language, limiter)
+        finally:
+            self._headers.pop(watch.id, None)
+
+    async def _poll(
+        self,
+        bot: Bot,
+        watch: Watch,
+        found: tuple[AccountInfo, str] | None,
+        language: str | None,
+        limiter: asyncio.Semaphore,
+    ) -> WatchPoll | None:
         if found is None:
             if watch.account_id is not None and await self._db.accounts.exists(watch.account_id):
                 # Linked, but the key cannot be decrypted: the watch waits (backing off) for
@@ -513,6 +548,9 @@ class InstallWatcher:
         self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool | FloodControl:
         await self._pacer.wait()
+        header = self._headers.get(watch.id)
+        if header is not None:
+            text = f"{header}\n{text}"
         try:
             await bot.send_message(watch.chat_id, text, reply_markup=markup)
             return True

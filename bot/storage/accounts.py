@@ -64,6 +64,8 @@ class Access:
     role: Role
     joined_at: float
     api_key: str = field(repr=False)
+    # How many accounts the user may use (theirs and shared ones).
+    accounts: int = 1
 
     @property
     def masked_key(self) -> str:
@@ -100,7 +102,8 @@ _ACCOUNT_COLUMNS = "a.id, a.owner_id, a.label, a.cid, a.created_at, a.api_key, a
 
 # The account a user acts on: the one named (a button drawn for it), else their active one.
 _ACCESS = (
-    f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at FROM users u "
+    f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, "
+    "(SELECT COUNT(*) FROM memberships c WHERE c.user_id = u.id) AS accounts FROM users u "
     "JOIN memberships m ON m.user_id = u.id AND m.account_id = COALESCE(?, u.active_account) "
     "JOIN accounts a ON a.id = m.account_id WHERE u.id = ?"
 )
@@ -161,6 +164,7 @@ class AccountRepository:
             role=Role(row["role"]),
             joined_at=float(row["joined_at"]),
             api_key=api_key,
+            accounts=int(row["accounts"]),
         )
 
     async def access(self, user_id: int, account_id: int | None = None) -> Access | None:
@@ -175,6 +179,36 @@ class AccountRepository:
             f"SELECT {ACTIVE_CID} AS cid FROM users u WHERE u.id = ?", (user_id,)
         )
         return None if row is None or row["cid"] is None else int(row["cid"])
+
+    async def count(self, user_id: int) -> int:
+        """How many accounts the user may use."""
+        row = await self._conn.fetchone(
+            "SELECT COUNT(*) FROM memberships WHERE user_id = ?", (user_id,)
+        )
+        return int(row[0]) if row is not None else 0
+
+    async def with_several(self, user_ids: list[int]) -> set[int]:
+        """Those of ``user_ids`` who may use more than one account."""
+        found: set[int] = set()
+        unique = sorted(set(user_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._conn.fetchall(
+                f"SELECT user_id FROM memberships WHERE user_id IN ({marks}) "
+                "GROUP BY user_id HAVING COUNT(*) > 1",
+                chunk,
+            )
+            found.update(int(row["user_id"]) for row in rows)
+        return found
+
+    async def active_id(self, user_id: int) -> int | None:
+        row = await self._conn.fetchone(
+            "SELECT u.active_account FROM users u JOIN memberships m ON m.user_id = u.id "
+            "AND m.account_id = u.active_account WHERE u.id = ?",
+            (user_id,),
+        )
+        return None if row is None else int(row[0])
 
     async def memberships(self, user_id: int) -> list[Membership]:
         """Every account the user may use, oldest first."""

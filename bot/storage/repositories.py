@@ -236,9 +236,10 @@ class UserRepository:
             found.update((int(row["id"]), row["language"]) for row in rows)
         return found
 
-    async def unlink(self, user_id: int) -> None:
-        """Give up the user's active account, atomically: the owner unlinks it for every member
-        (its key, memberships and install watches go); a member leaves it. Either way the
+    async def unlink(self, user_id: int, account_id: int | None = None) -> None:
+        """Give up ``account_id`` (the user's active account when None), atomically: the owner
+        unlinks it for every member (its key, memberships and install watches go); a member
+        leaves it. Either way the
         user's dialogs and pending confirmations go too.
 
         Keeps the user row (language) and the action log. Scheduled message deletions are kept
@@ -250,8 +251,9 @@ class UserRepository:
         async with self._conn.transaction() as tx:
             active = await tx.fetchone(
                 "SELECT m.account_id, m.role FROM users u JOIN memberships m "
-                "ON m.user_id = u.id AND m.account_id = u.active_account WHERE u.id = ?",
-                (user_id,),
+                "ON m.user_id = u.id AND m.account_id = COALESCE(?, u.active_account) "
+                "WHERE u.id = ?",
+                (account_id, user_id),
             )
             if active is not None and active["role"] == Role.OWNER.value:
                 await unlink_accounts(tx, [int(active["account_id"])])
