@@ -6,7 +6,9 @@ than one account, every callback button the bot draws for them carries the numbe
 account it was drawn for, ``<id in base 36>|<data>``, added in one place: the session
 middleware :class:`BindButtons` rewrites every keyboard the bot sends, with the account of the
 update (or push) being handled — :func:`drawing_for` — and :func:`bot.ui.show` binds a screen
-the same way before comparing it with what the message shows. The user middleware
+the same way before comparing it with what the message shows. The same place leaves out the
+buttons the member's role may not use: those the role gate (bot/handlers/linked.py) would
+refuse, found by the same data prefixes. The user middleware
 (:mod:`bot.middlewares.user`) reads the number back, strips it before any router sees the
 data, and checks on every tap that the user still has access to that account.
 
@@ -18,9 +20,10 @@ refused as expired rather than guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -28,12 +31,36 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.storage.accounts import Role
+
 SEPARATOR = "|"
 _BOUND = re.compile(r"([0-9a-z]{1,8})\|")
 # Telegram's limit on callback data, in bytes.
 MAX_DATA = 64
 
-_drawing: ContextVar[int | None] = ContextVar("drawing_for", default=None)
+# Data predicates of the areas that need more than the viewer's role, with that role.
+Guarded = tuple[tuple[Callable[[str], bool], Role], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Drawing:
+    """What the buttons drawn now are for: the account they name (None: plain buttons) and the
+    role there, whose forbidden buttons are left out (None: all shown)."""
+
+    account_id: int | None = None
+    role: Role | None = None
+    guarded: Guarded = ()
+
+    def hides(self, data: str) -> bool:
+        role = self.role
+        return role is not None and any(
+            matches(data) and not role.allows(needed) for matches, needed in self.guarded
+        )
+
+
+_NOTHING = Drawing()
+_drawing: ContextVar[Drawing] = ContextVar("drawing_for", default=_NOTHING)
+_KEEP = object()
 
 
 def _base36(number: int) -> str:
@@ -64,30 +91,41 @@ def split(data: str) -> tuple[int | None, str]:
     return int(found.group(1), 36), data[found.end() :]
 
 
-def current() -> int | None:
-    """The account the screens drawn now are bound to (None: plain buttons)."""
+def names_account(accounts: int, role: Role) -> bool:
+    """Whether a user's buttons name the account: when they may use several, and always for a
+    member (so that a revoked member's old buttons are refused, never taken for another)."""
+    return accounts > 1 or role != Role.OWNER
+
+
+def current() -> Drawing:
     return _drawing.get()
 
 
 @contextmanager
-def drawing_for(account_id: int | None) -> Iterator[None]:
-    """Buttons drawn inside name ``account_id`` (None: plain)."""
-    token = _drawing.set(account_id)
+def drawing(what: Drawing) -> Iterator[None]:
+    token = _drawing.set(what)
     try:
         yield
     finally:
         _drawing.reset(token)
 
 
-def set_drawing(account_id: int | None) -> None:
-    """For the rest of the current task (an update's handling): buttons name ``account_id``."""
-    _drawing.set(account_id)
+@contextmanager
+def drawing_for(account_id: int | None, role: Role | object | None = _KEEP) -> Iterator[None]:
+    """Buttons drawn inside name ``account_id`` (None: plain) and show what ``role`` may use
+    (by default the role of the drawing around)."""
+    outer = _drawing.get()
+    kept = outer.role if role is _KEEP else role
+    assert kept is None or isinstance(kept, Role)
+    with drawing(Drawing(account_id, kept, outer.guarded)):
+        yield
 
 
 def bind_markup(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
-    """A copy of ``markup`` whose callback buttons name the account drawn for (if any)."""
-    account_id = _drawing.get()
-    if account_id is None or markup is None:
+    """A copy of ``markup`` whose callback buttons name the account drawn for (if any), without
+    the buttons the role drawn for may not use (the role gate would refuse them)."""
+    what = _drawing.get()
+    if markup is None or (what.account_id is None and what.role is None):
         return markup
     changed = False
     rows: list[list[InlineKeyboardButton]] = []
@@ -96,12 +134,17 @@ def bind_markup(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | N
         for button in row:
             data = button.callback_data
             if data is not None:
-                bound = bind(data, account_id)
-                if bound != data:
-                    button = button.model_copy(update={"callback_data": bound})
+                if what.hides(data):
                     changed = True
+                    continue
+                if what.account_id is not None:
+                    bound = bind(data, what.account_id)
+                    if bound != data:
+                        button = button.model_copy(update={"callback_data": bound})
+                        changed = True
             new_row.append(button)
-        rows.append(new_row)
+        if new_row:
+            rows.append(new_row)
     return InlineKeyboardMarkup(inline_keyboard=rows) if changed else markup
 
 
@@ -118,7 +161,7 @@ class BindButtons(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         markup = getattr(method, "reply_markup", None)
-        if isinstance(markup, InlineKeyboardMarkup) and _drawing.get() is not None:
+        if isinstance(markup, InlineKeyboardMarkup) and _drawing.get() is not _NOTHING:
             bound = bind_markup(markup)
             if bound is not markup:
                 method = method.model_copy(update={"reply_markup": bound})

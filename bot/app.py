@@ -21,7 +21,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.account_scope import BindButtons
 from bot.config import Settings
-from bot.handlers import setup_routers
+from bot.handlers import guarded_taps, setup_routers
 from bot.handlers.accounts import FOLLOWS_ACTIVE
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
@@ -169,7 +169,12 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(
-        UserContextMiddleware(services.db, services.hub, follows_active=FOLLOWS_ACTIVE.matches)
+        UserContextMiddleware(
+            services.db,
+            services.hub,
+            follows_active=FOLLOWS_ACTIVE.matches,
+            guarded=guarded_taps(),
+        )
     )
     dp.update.outer_middleware(UnblockMiddleware(alerts))
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's

@@ -16,14 +16,16 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.account_scope import drawing_for
+from bot.account_scope import drawing_for, names_account
 from bot.handlers.callbacks import (
     AccountAction,
     AccountCb,
     AccountsAction,
     AccountsCb,
+    JoinCb,
     LinkAction,
     LinkCb,
+    MembersCb,
 )
 from bot.handlers.common import account_name, button, role_name
 from bot.handlers.filters import DataPrefix, NotCommand
@@ -145,11 +147,13 @@ async def _show_card(
             ]
         )
     if membership.role == Role.OWNER:
+        rows.append([button(i18n("account-btn-members"), MembersCb())])
         rows.append([button(i18n("account-btn-rename"), AccountCb(action=AccountAction.RENAME))])
         rows.append([button(i18n("settings-btn-unlink"), SettingsCb(action=SettingsAction.UNLINK))])
     rows.append([button(i18n("accounts-btn-back"), AccountsCb()), back_to_menu_button(i18n)])
     # The card's buttons act on the account it shows, whichever is active.
-    with drawing_for(account.id if accounts > 1 else None):
+    named = names_account(accounts, membership.role)
+    with drawing_for(account.id if named else None, membership.role):
         await show(event, "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
 
 
@@ -228,6 +232,7 @@ async def label_entered(
 # their button was drawn for: they act on no account but the active one.
 FOLLOWS_ACTIVE = DataPrefix(
     AccountsCb,
+    JoinCb,
     LinkCb,
     MenuBelowCb,
     "lg",  # the language switch (settings.LanguageCb)
@@ -252,7 +257,9 @@ def create_router() -> Router:
 
 def create_linked_area() -> LinkedArea:
     """Naming the account a card was drawn for."""
-    area = linked_area(f"{__name__}.manage", DataPrefix(AccountCb), dialogs=[AccountStates])
+    area = linked_area(
+        f"{__name__}.manage", DataPrefix(AccountCb), dialogs=[AccountStates], role=Role.OWNER
+    )
     area.router.callback_query.register(
         rename_asked, AccountCb.filter(F.action == AccountAction.RENAME)
     )

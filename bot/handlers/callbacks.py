@@ -100,3 +100,36 @@ class AccountCb(CallbackData, prefix="aa"):
     """Changing the account a card was drawn for (its name)."""
 
     action: AccountAction
+
+
+class MembersAction(StrEnum):
+    LIST = "l"
+    INVITE = "i"
+    CREATE = "c"
+    MEMBER = "m"
+    ROLE = "r"
+    REVOKE_ASK = "q"
+    REVOKE = "x"
+    REVOKE_INVITE = "y"
+
+
+class MembersCb(CallbackData, prefix="mm"):
+    """The members of the account the screen was drawn for (its owner only): inviting,
+    changing a role, revoking."""
+
+    action: MembersAction = MembersAction.LIST
+    user: int = 0
+    role: str = ""
+    invite: int = 0
+
+
+class JoinAction(StrEnum):
+    ACCEPT = "a"
+    DECLINE = "d"
+
+
+class JoinCb(CallbackData, prefix="jn"):
+    """Accepting or declining an invite; carries the invite's token (the one in its link)."""
+
+    action: JoinAction
+    token: str

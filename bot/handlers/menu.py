@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.account_scope import drawing_for
+from bot.account_scope import drawing_for, names_account
 from bot.handlers.common import account_name
 from bot.handlers.filters import DataPrefix
 from bot.handlers.navigation import MenuBelowCb, MenuCb, Screen, main_menu_keyboard, menu_taps
@@ -27,7 +27,11 @@ async def draw_menu(
 ) -> None:
     """The main menu of ``access``'s account (its buttons drawn for it)."""
     text = menu_text(i18n, access)
-    with drawing_for(access.account.id if access is not None and access.accounts > 1 else None):
+    named = access is not None and names_account(access.accounts, access.role)
+    with drawing_for(
+        access.account.id if access is not None and named else None,
+        access.role if access is not None else None,
+    ):
         await show(event, f"{note}\n\n{text}" if note else text, main_menu_keyboard(i18n))
 
 

@@ -28,6 +28,7 @@ from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
+from bot.storage.accounts import Role
 from bot.ui import clip, delete_message, show, typing
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,6 @@ def create_router() -> Router:
 
 def create_linked_area() -> LinkedArea:
     """Showing the root password of one of the user's servers."""
-    area = linked_area(f"{__name__}.show", DataPrefix(ShowPasswordCb))
+    area = linked_area(f"{__name__}.show", DataPrefix(ShowPasswordCb), role=Role.ADMIN)
     area.router.callback_query.register(show_password, ShowPasswordCb.filter())
     return area

@@ -30,6 +30,7 @@ from bot.inferno.models import ActionResult, Credentials
 from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.storage import Database
+from bot.storage.accounts import Role
 from bot.ui import provider_error_text, show
 
 log = logging.getLogger(__name__)
@@ -252,7 +253,7 @@ async def _failure_view(
 
 def create_linked_area() -> LinkedArea:
     """Reboot, stop and boot."""
-    area = linked_area(__name__, DataPrefix(PowerCb))
+    area = linked_area(__name__, DataPrefix(PowerCb), role=Role.OPERATOR)
     router = area.router
     # Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
     # ends, like any unreadable tap, at the fallback's "expired".

@@ -19,6 +19,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.config import Settings
+from bot.handlers import members
 from bot.handlers.balance import money
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.common import (
@@ -794,6 +795,11 @@ def create_router() -> Router:
     # After the dialog steps: aiogram tries a router's handlers in the order they were
     # registered, and a step must see "/start <secret>" (it deletes it as the secret) before
     # /start does.
+    # An invite link (members.py): after the steps, like /start itself.
+    router.message.register(
+        members.invite_opened,
+        CommandStart(deep_link=True, magic=F.args.regexp(members.INVITE_PAYLOAD.pattern)),
+    )
     router.message.register(start_command, CommandStart())
     router.message.register(cancel_command, Command("cancel"))
     return router

@@ -12,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from bot.account_scope import drawing_for, split
+from bot.account_scope import Drawing, Guarded, drawing, names_account, split
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.storage import Database, DecryptionError
@@ -41,10 +41,13 @@ class UserContextMiddleware(BaseMiddleware):
         db: Database,
         hub: TranslatorHub,
         follows_active: Callable[[str], bool] = lambda data: False,
+        guarded: Guarded = (),
     ) -> None:
         self._db = db
         self._hub = hub
         self._follows_active = follows_active
+        # The taps each role above the viewer's needs: what a member's screens leave out.
+        self._guarded = guarded
         # Users whose stored key cannot be decrypted, once logged and told (per process).
         self._unreadable: set[int] = set()
 
@@ -97,18 +100,23 @@ class UserContextMiddleware(BaseMiddleware):
             and access is not None
             and named is None
             and not personal
-            and access.accounts > 1
+            and names_account(access.accounts, access.role)
         ):
-            # A plain button, drawn before the user had several accounts: which one it meant
-            # is not known, so it acts on none.
+            # A plain button, drawn before the user had several accounts (a member's buttons
+            # always name the account): which one it meant is not known, so it acts on none.
             access, refusal = None, "expired"
         data["user_row"] = row
         data["i18n"] = self._hub.get(row.language)
         data["creds"] = Credentials(cid=access.account.cid, key=access.api_key) if access else None
         data["access"] = access
         data["refusal"] = refusal
-        drawn_for = access.account.id if access is not None and access.accounts > 1 else None
-        with drawing_for(drawn_for):
+        drawn_for = (
+            access.account.id
+            if access is not None and names_account(access.accounts, access.role)
+            else None
+        )
+        role = access.role if access is not None else None
+        with drawing(Drawing(drawn_for, role, self._guarded)):
             result = await handler(event, data)
         # A dialog goes on with the account it was started on, whatever the user switches to
         # meanwhile.

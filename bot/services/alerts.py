@@ -37,11 +37,11 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, TelegramObject, User
 
-from bot.account_scope import drawing_for
+from bot.account_scope import drawing_for, names_account
 from bot.config import Settings
 from bot.formatting import format_date, format_money, parse_date
 from bot.handlers.callbacks import ServerAction, ServerCb, ServiceCb
-from bot.handlers.orders import OrderAction, OrderCb
+from bot.handlers.orders import OrderAskCancelCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -66,6 +66,7 @@ from bot.storage.alerts import (
     SeenUpdate,
     ServerUpdate,
 )
+from bot.storage.errors import DecryptionError
 from bot.ui import clip
 
 log = logging.getLogger(__name__)
@@ -364,7 +365,7 @@ class AlertService:
                 [
                     {
                         "text": i18n("alert-btn-cancel"),
-                        "data": OrderCb(action=OrderAction.ASK_CANCEL, order_id=order.id).pack(),
+                        "data": OrderAskCancelCb(order_id=order.id).pack(),
                     }
                 ]
             ]
@@ -544,11 +545,17 @@ class AlertService:
         markup = await self._markup(alert)
         # The alerts follow the user's active account, and switching drops what was not sent
         # yet: the buttons act on the active account (bound to it when the user has several).
-        several = bool(await self._db.accounts.with_several([alert.user_id]))
-        bound = await self._db.accounts.active_id(alert.user_id) if several else None
+        try:
+            access = await self._db.accounts.access(alert.user_id)
+        except DecryptionError:
+            access = None
+        named = access is not None and names_account(access.accounts, access.role)
         await self._pacer.wait()
         try:
-            with drawing_for(bound):
+            with drawing_for(
+                access.account.id if access is not None and named else None,
+                access.role if access is not None else None,
+            ):
                 await bot.send_message(alert.user_id, alert.text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)

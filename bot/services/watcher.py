@@ -197,7 +197,8 @@ class InstallWatcher:
             i18n = self._hub.get(language)
             self._headers[watch.id] = i18n("push-account", account=account_name(i18n, found[0]))
         try:
-            with drawing_for(found[0].id if found is not None and several else None):
+            named = found is not None and (several or found[0].owner_id != watch.user_id)
+            with drawing_for(found[0].id if found is not None and named else None):
                 return await self._poll(bot, watch, found, language, limiter)
         finally:
             self._headers.pop(watch.id, None)

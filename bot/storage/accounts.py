@@ -86,6 +86,8 @@ class Membership:
     user_id: int
     role: Role
     joined_at: float
+    # The Telegram name the member joined with (None for owners linked before schema 9).
+    name: str | None = None
 
 
 def _info(row: sqlite3.Row) -> AccountInfo:
@@ -95,6 +97,16 @@ def _info(row: sqlite3.Row) -> AccountInfo:
         label=row["label"],
         cid=int(row["cid"]),
         created_at=float(row["created_at"]),
+    )
+
+
+def _membership(row: sqlite3.Row) -> Membership:
+    return Membership(
+        _info(row),
+        int(row["user_id"]),
+        Role(row["role"]),
+        float(row["joined_at"]),
+        row["name"],
     )
 
 
@@ -120,6 +132,7 @@ async def unlink_accounts(tx: Executor, account_ids: list[int]) -> list[int]:
         await tx.execute("DELETE FROM memberships WHERE account_id = ?", (account_id,))
         await tx.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
         await tx.execute("DELETE FROM watches WHERE account_id = ?", (account_id,))
+        await tx.execute("DELETE FROM invites WHERE account_id = ?", (account_id,))
     for user_id in moved:
         await _pick_active(tx, user_id)
     await forget_accounts(tx, moved)
@@ -213,14 +226,12 @@ class AccountRepository:
     async def memberships(self, user_id: int) -> list[Membership]:
         """Every account the user may use, oldest first."""
         rows = await self._conn.fetchall(
-            f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at FROM memberships m "
-            "JOIN accounts a ON a.id = m.account_id WHERE m.user_id = ? ORDER BY a.id",
+            f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, m.name "
+            "FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.user_id = ? "
+            "ORDER BY a.id",
             (user_id,),
         )
-        return [
-            Membership(_info(row), int(row["user_id"]), Role(row["role"]), float(row["joined_at"]))
-            for row in rows
-        ]
+        return [_membership(row) for row in rows]
 
     async def link(self, owner_id: int, cid: int, api_key: str) -> int:
         """Stores checked credentials as an account of ``owner_id`` (the same cid again gets the
@@ -304,6 +315,67 @@ class AccountRepository:
                     continue
                 found[int(row["id"])] = (_info(row), key)
         return found
+
+    # --- sharing -----------------------------------------------------------------------------
+
+    async def members(self, account_id: int) -> list[Membership]:
+        """Everyone who may use the account, the owner first, then by joining time."""
+        rows = await self._conn.fetchall(
+            f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, m.name "
+            "FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.id = ? "
+            "ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.joined_at, m.user_id",
+            (account_id,),
+        )
+        return [_membership(row) for row in rows]
+
+    async def member(self, account_id: int, user_id: int) -> Membership | None:
+        rows = [m for m in await self.members(account_id) if m.user_id == user_id]
+        return rows[0] if rows else None
+
+    async def join(self, user_id: int, account_id: int, role: Role, name: str | None) -> bool:
+        """Makes the user a member with ``role`` (an owner stays owner); their active account
+        when they had none. False when the account is gone."""
+        now = self._conn.clock()
+        async with self._conn.transaction() as tx:
+            if await tx.fetchone("SELECT 1 FROM accounts WHERE id = ?", (account_id,)) is None:
+                return False
+            await tx.execute(
+                "INSERT INTO memberships (user_id, account_id, role, joined_at, name) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, account_id) DO UPDATE SET "
+                "role = CASE WHEN memberships.role = 'owner' THEN memberships.role "
+                "ELSE excluded.role END, name = excluded.name",
+                (user_id, account_id, role.value, now, name),
+            )
+            await tx.execute(
+                "INSERT INTO users (id, created_at, updated_at, active_account) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET active_account = "
+                "COALESCE(users.active_account, excluded.active_account)",
+                (user_id, now, now, account_id),
+            )
+        return True
+
+    async def set_role(self, account_id: int, user_id: int, role: Role) -> bool:
+        """Changes a member's role (never the owner's, never to owner)."""
+        if role == Role.OWNER:
+            raise ValueError("ownership is not handed over")
+        changed = await self._conn.execute(
+            "UPDATE memberships SET role = ? WHERE account_id = ? AND user_id = ? "
+            "AND role != 'owner'",
+            (role.value, account_id, user_id),
+        )
+        return changed == 1
+
+    async def revoke(self, account_id: int, user_id: int) -> bool:
+        """Takes a member's access away (never the owner's); their watches of it go too."""
+        async with self._conn.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT role FROM memberships WHERE account_id = ? AND user_id = ?",
+                (account_id, user_id),
+            )
+            if row is None or row["role"] == Role.OWNER.value:
+                return False
+            await leave_account(tx, user_id, account_id)
+        return True
 
     async def info(self, account_id: int) -> AccountInfo | None:
         row = await self._conn.fetchone(

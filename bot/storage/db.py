@@ -15,6 +15,7 @@ from bot.storage.alerts import AlertRepository
 from bot.storage.connection import Clock, Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.invites import InviteRepository
 from bot.storage.link_attempts import LinkAttemptRepository
 from bot.storage.lock import DatabaseLock
 from bot.storage.migrations import migrate, schema_version
@@ -82,6 +83,7 @@ class Database:
         self._conn = Connection(conn, clock)
         self.fsm = SQLiteStorage(self._conn)
         self.accounts = AccountRepository(self._conn, keyring)
+        self.invites = InviteRepository(self._conn)
         # Unlinking deletes the user's dialogs in its own transaction.
         self.users = UserRepository(
             self._conn, keyring, accounts=self.accounts, on_unlink=self.fsm.forget_user

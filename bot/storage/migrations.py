@@ -224,6 +224,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     UPDATE users SET cid = NULL, api_key = NULL, key_id = NULL;
     """,
+    # 9: sharing an account: one-time invites (only a hash of the token is stored; an invite
+    # carries a role, never a key) and the Telegram name a member joined with (for the owner's
+    # members screen and the history).
+    """
+    CREATE TABLE invites (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        token_hash  TEXT NOT NULL UNIQUE,
+        account_id  INTEGER NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+        owner_name  TEXT,
+        created_at  REAL NOT NULL,
+        expires_at  REAL NOT NULL
+    );
+    CREATE INDEX invites_account ON invites (account_id);
+    ALTER TABLE memberships ADD COLUMN name TEXT;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

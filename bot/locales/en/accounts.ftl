@@ -33,3 +33,51 @@ account-ask-label =
 account-label-bad = ❌ A name has 1 to 32 characters on one line. Send another, or /cancel.
 account-label-saved = ✅ Renamed: { $account }
 account-access-lost = ⛔ This button belongs to an account you can no longer use here.
+role-not-allowed = ⛔ Not allowed: your role in this account does not include that. Nothing was done.
+role-can-viewer = A viewer sees the servers and their state, orders, services and the balance; no root password, no actions.
+role-can-operator = An operator sees what a viewer sees, and can reboot, stop and boot servers.
+role-can-admin = An admin can do everything the owner can on servers and orders: buy, cancel, install, reinstall, SSH keys, root passwords.
+
+account-btn-members = 👥 Members
+member-unnamed = user { $id }
+members-title = 👥 <b>Members of { $account }</b>
+members-line = • { $name } — { $role }, since { $date }
+members-invites = { $count ->
+    [one] One invite is waiting to be answered.
+   *[other] { $count } invites are waiting to be answered.
+}
+members-btn-invite = ➕ Invite
+members-btn-revoke-invite = ✖️ Revoke the { $role } invite
+members-btn-back = ⬅️ Members
+members-btn-role = { $role }
+members-btn-make = Make { $role }
+members-btn-revoke = 🚫 Revoke access
+members-btn-revoke-confirm = 🚫 Yes, revoke
+members-pick-role = Invite someone to { $account }. Which role?
+members-invite-link =
+    Send this link to your teammate. It works once, for 24 hours, and you can revoke it until it is used. It carries no key.
+    Account: { $account }
+    Role: { $role }
+    { $link }
+members-invite-revoked = ✅ The invite is revoked: its link no longer works.
+members-invite-gone = That invite was already used, revoked or expired.
+members-gone = That member is no longer in this account.
+members-card =
+    <b>{ $name }</b>
+    Role: { $role }
+    Member since { $date }
+members-revoke-confirm = Revoke the access of { $name } to { $account }? Their buttons stop working at once.
+members-revoked = ✅ { $name } no longer has access.
+
+invite-invalid = ❌ This invite is not valid: it was used, revoked or has expired. Ask for a new link.
+invite-own = This invite is for an account you own.
+invite-offer =
+    { $owner } invites you to an Inferno account: { $account }, as <b>{ $role }</b>.
+    { $can }
+    You never see the account's API key.
+invite-btn-accept = ✅ Accept
+invite-btn-decline = ✖️ Decline
+invite-declined = You declined the invite.
+invite-joined = ✅ You joined { $account } as { $role }.
+invite-owner-accepted = ✅ { $name } accepted your invite: { $account }, as { $role }.
+invite-owner-declined = ✖️ { $name } declined your invite to { $account } ({ $role }).
