@@ -131,6 +131,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         limiter=limiter,
         on_push=services.metrics.push if services.metrics is not None else None,
         pacer=services.pacer,
+        allowed_users=settings.allowed_users,
     )
     alerts = AlertService(
         db=services.db,

@@ -14,6 +14,7 @@ import pytest
 from bot.handlers.callbacks import ServerCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.inferno.simulator import Customer, Simulator
+from bot.storage import WatchIntent
 from bot.storage.accounts import Role
 from bot.storage.invites import token_hash
 from tests.fakes.telegram import FakeMessage
@@ -238,3 +239,44 @@ async def test_allowed_users_applies_to_members(tmp_path: Path) -> None:
         assert "invites you" not in refused.text
         assert await env.db.invites.peek(payload[1:]) is not None, "the invite is not spent"
         assert await env.db.accounts.memberships(MATE) == []
+
+
+async def test_the_ready_push_goes_to_each_member_who_wants_it(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, sim=Simulator(install_delay=0.3)) as env:
+        customer = await env.linked(OWNER)
+        env.tg.add_user(OWNER, first_name="Olga")
+        await join(env, await invite(env, customer, "Viewer"), first_name="Mate")
+        order_id = await installed_server(env, customer, ready=False)
+        await env.db.watches.start_confirmed(
+            OWNER,
+            await env.db.confirmations.issue(OWNER, "install", {"cid": customer.cid}),
+            {"install"},
+            chat_id=OWNER,
+            status_message_id=None,
+            intent=lambda confirmation: WatchIntent(order_id, "debian12"),
+        )
+        pushed = await env.tg.wait_for_bot_message(MATE, lambda m: "installed by" in m.text)
+        assert "Olga" in pushed.text and str(customer.cid) in pushed.text
+        # Its button opens the card, for the viewer, of that account.
+        before = env.screen(MATE)
+        await env.tg.tap_button(MATE, "Open server", message_id=pushed.message_id)
+        card = await env.answered(MATE, before)
+        assert sim_server_ip(customer, order_id) in card.text
+        assert not any("Stop" in label for label in labels(card))
+
+        # Turned off, the next one is not sent.
+        await env.db.alerts.set_prefs(MATE, team_ready=False)
+        second = await installed_server(env, customer, ready=False)
+        await env.db.watches.start_confirmed(
+            OWNER,
+            await env.db.confirmations.issue(OWNER, "install", {"cid": customer.cid}),
+            {"install"},
+            chat_id=OWNER,
+            status_message_id=None,
+            intent=lambda confirmation: WatchIntent(second, "debian12"),
+        )
+        await env.tg.wait_for_bot_message(
+            OWNER, lambda m: second in m.text and "ready" in m.text.lower()
+        )
+        await env.settle()
+        assert sum("installed by" in m.text for m in env.tg.bot_messages(MATE)) == 1

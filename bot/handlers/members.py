@@ -152,6 +152,8 @@ async def create_invite(
     if role is None:
         await show(query, i18n("expired"), back_to_menu(i18n))
         return
+    # The owner's name as the teammates will see it (the invite, the members, the history).
+    await db.accounts.set_name(scope.account.id, scope.user_id, query.from_user.full_name)
     invite_id, token = await db.invites.create(scope.account.id, role, query.from_user.full_name)
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={INVITE_PREFIX}{token}"

@@ -62,7 +62,7 @@ from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
 from bot.services.pacer import PushPacer
 from bot.storage import Database, Watch, WatchPoll
-from bot.storage.accounts import AccountInfo
+from bot.storage.accounts import AccountInfo, Role
 from bot.ui import clip
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,10 @@ class InstallWatcher:
         limiter: asyncio.Semaphore | None = None,
         on_push: Callable[[bool], None] | None = None,
         pacer: PushPacer | None = None,
+        allowed_users: frozenset[int] = frozenset(),
     ) -> None:
+        # ALLOWED_USERS, when set: teammates outside it are not told.
+        self._allowed = allowed_users
         self._on_push = on_push  # told of each message sent (True) or not (False): metrics
         self._db = db
         # Shared with the alerts and the notices: their pushes together keep Telegram's pace.
@@ -255,7 +258,7 @@ class InstallWatcher:
             resolved = True
 
         if info.is_ready and (watch.kind == "install" or self._reinstalled(watch, info, now)):
-            return await self._report_ready(bot, watch, info, i18n)
+            return await self._report_ready(bot, watch, info, i18n, account)
         if timed_out:
             return await self._report_timeout(bot, watch, i18n)
         state = SEEN_NOT_READY if not info.is_ready else watch.last_state
@@ -318,7 +321,7 @@ class InstallWatcher:
         )
 
     async def _report_ready(
-        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator
+        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator, account: AccountInfo
     ) -> WatchPoll | None:
         """Announces the server; None once that is done, a poll to try again otherwise."""
         ip = clip(info.ip or "", 64)
@@ -357,6 +360,7 @@ class InstallWatcher:
         # Marked right after the send: a crash in between repeats the message once at most,
         # but a ready server is never left unannounced.
         await self._db.watches.mark_notified(watch.id)
+        await self._tell_team(bot, watch, info, account)
         log.info(
             "watch=%s user=%s order=%s ready ip=%s delivered=%s",
             watch.id,
@@ -366,6 +370,49 @@ class InstallWatcher:
             delivered,
         )
         return None
+
+    async def _tell_team(
+        self, bot: Bot, watch: Watch, info: ServerInfo, account: AccountInfo
+    ) -> None:
+        """The other members of the account (every role sees servers) are told too, each
+        unless they turned it off, once: after the watch is marked, so a crash in between
+        tells them nothing rather than twice."""
+        everyone = await self._db.accounts.members(account.id)
+        starter = next((m.name for m in everyone if m.user_id == watch.user_id), None)
+        team = [
+            m
+            for m in everyone
+            if m.user_id != watch.user_id and (not self._allowed or m.user_id in self._allowed)
+        ]
+        if not team:
+            return
+        ids = [m.user_id for m in team]
+        languages = await self._db.users.languages(ids)
+        several = await self._db.accounts.with_several(ids)
+        for member in team:
+            prefs = await self._db.alerts.prefs(member.user_id)
+            if prefs.blocked or not prefs.team_ready:
+                continue
+            i18n = self._hub.get(languages.get(member.user_id))
+            text = i18n("push-account", account=account_name(i18n, account)) + "\n"
+            text += i18n(
+                "watch-ready-team",
+                name=clip(info.name or info.ip or watch.order_id, 200),
+                ip=clip(info.ip or "", 64),
+                template=clip(watch.template, 100),
+                order=watch.order_id,
+                by=starter or "—",
+            )
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[[open_server_button(i18n("watch-btn-open"), watch.order_id)]]
+            )
+            named = member.user_id in several or member.role != Role.OWNER
+            await self._pacer.wait()
+            try:
+                with drawing_for(account.id if named else None, member.role):
+                    await bot.send_message(member.user_id, text, reply_markup=markup)
+            except TelegramAPIError as exc:
+                log.info("watch=%s member=%s not told: %s", watch.id, member.user_id, exc.message)
 
     async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> WatchPoll | None:
         """Tells the user the install takes too long; None once told, a later pass otherwise."""

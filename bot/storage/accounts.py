@@ -354,6 +354,13 @@ class AccountRepository:
             )
         return True
 
+    async def set_name(self, account_id: int, user_id: int, name: str | None) -> None:
+        """The Telegram name the members' screens and the history show for this member."""
+        await self._conn.execute(
+            "UPDATE memberships SET name = ? WHERE account_id = ? AND user_id = ?",
+            (name, account_id, user_id),
+        )
+
     async def set_role(self, account_id: int, user_id: int, role: Role) -> bool:
         """Changes a member's role (never the owner's, never to owner)."""
         if role == Role.OWNER:

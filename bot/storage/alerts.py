@@ -24,7 +24,7 @@ ACCOUNT_TABLES = ("alert_accounts", "alert_servers", "alert_seen", "alert_events
 
 DEFAULT_NOTICE_DAYS = (7, 3, 1)
 _PREF_COLUMNS = frozenset(
-    {"down", "renewals", "notice_days", "unpaid", "low_balance", "balance_threshold"}
+    {"down", "renewals", "notice_days", "unpaid", "low_balance", "balance_threshold", "team_ready"}
 )
 
 # Server states of the monitor: idle (not running, or not known to run: never alerts),
@@ -42,6 +42,8 @@ class AlertPrefs:
     low_balance: bool = False
     balance_threshold: str = "10"
     blocked: bool = False
+    # Told when a teammate's install on a shared account is ready.
+    team_ready: bool = True
 
 
 def parse_days(text: str) -> tuple[int, ...]:
@@ -59,6 +61,7 @@ def _prefs(row: sqlite3.Row) -> AlertPrefs:
         low_balance=bool(row["low_balance"]),
         balance_threshold=str(row["balance_threshold"]),
         blocked=bool(row["blocked"]),
+        team_ready=bool(row["team_ready"]),
     )
 
 

@@ -240,6 +240,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX invites_account ON invites (account_id);
     ALTER TABLE memberships ADD COLUMN name TEXT;
     """,
+    # 10: whether a member is told when a server of an account they share gets ready after a
+    # teammate's install (each member's own setting)
+    """
+    ALTER TABLE alert_prefs ADD COLUMN team_ready INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
