@@ -155,6 +155,7 @@ AREA_ROLES = {
     "bot.handlers.orders": Role.VIEWER,
     "bot.handlers.services": Role.VIEWER,
     "bot.handlers.notifications": Role.VIEWER,  # each member's own alert settings
+    "bot.handlers.history": Role.VIEWER,  # a viewer sees the server actions
     "bot.handlers.power": Role.OPERATOR,
     "bot.handlers.password.show": Role.ADMIN,
     "bot.handlers.buy.purchase": Role.ADMIN,

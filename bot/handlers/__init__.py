@@ -29,6 +29,7 @@ from bot.handlers import (
     errors,
     fallback,
     help,
+    history,
     install,
     members,
     menu,
@@ -68,6 +69,7 @@ def linked_areas() -> tuple[LinkedArea, ...]:
         notifications.create_linked_area(),
         accounts.create_linked_area(),
         members.create_linked_area(),
+        history.create_linked_area(),
     )
 
 

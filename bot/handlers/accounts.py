@@ -29,6 +29,7 @@ from bot.handlers.callbacks import (
 )
 from bot.handlers.common import account_name, button, role_name
 from bot.handlers.filters import DataPrefix, NotCommand
+from bot.handlers.history import HistoryCb
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.menu import draw_menu
 from bot.handlers.navigation import MenuBelowCb, Screen, back_to_menu_button, menu_data, menu_taps
@@ -146,6 +147,7 @@ async def _show_card(
                 )
             ]
         )
+    rows.append([button(i18n("account-btn-history"), HistoryCb())])
     if membership.role == Role.OWNER:
         rows.append([button(i18n("account-btn-members"), MembersCb())])
         rows.append([button(i18n("account-btn-rename"), AccountCb(action=AccountAction.RENAME))])

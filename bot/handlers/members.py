@@ -157,6 +157,7 @@ async def create_invite(
     invite_id, token = await db.invites.create(scope.account.id, role, query.from_user.full_name)
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={INVITE_PREFIX}{token}"
+    await db.actions.record(scope.user_id, "member-invite", None, f"ok:{role.value}")
     log.info(
         "user=%s action=invite account=%s role=%s", scope.user_id, scope.account.id, role.value
     )
@@ -235,6 +236,9 @@ async def change_role(
     if role is None or not await db.accounts.set_role(scope.account.id, callback_data.user, role):
         await _draw_members(query, i18n, db, scope, i18n("members-gone"))
         return
+    member = await db.accounts.member(scope.account.id, callback_data.user)
+    who = _who(i18n, member) if member is not None else str(callback_data.user)
+    await db.actions.record(scope.user_id, "member-role", None, f"ok:{role.value}:{who}")
     log.info(
         "user=%s action=role account=%s member=%s role=%s",
         scope.user_id,
@@ -285,6 +289,7 @@ async def revoke_member(
     if member is None or not await db.accounts.revoke(scope.account.id, callback_data.user):
         await _draw_members(query, i18n, db, scope, i18n("members-gone"))
         return
+    await db.actions.record(scope.user_id, "member-revoke", None, f"ok:{_who(i18n, member)}")
     log.info(
         "user=%s action=revoke account=%s member=%s",
         scope.user_id,
@@ -362,6 +367,10 @@ async def invite_answered(
     if accepted and not await db.accounts.join(user.id, account.id, invite.role, user.full_name):
         await show(query, i18n("invite-invalid"), back_to_menu(i18n))
         return
+    if accepted:
+        await db.actions.record(
+            user.id, "member-join", None, f"ok:{invite.role.value}", account_id=account.id
+        )
     log.info(
         "user=%s action=invite-%s account=%s role=%s",
         user.id,

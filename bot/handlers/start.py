@@ -706,7 +706,14 @@ async def _issue_new_key(
             await show(message, text, retry_keyboard(i18n, LinkAction.NEW_KEY, demo=demo))
             return
         await db.link_attempts.succeeded(attempt)
-        await db.actions.record(user_id, NEW_KEY_ACTION, None, "ok")
+        # On the account of that cid (the key it had is revoked now), if it is linked already.
+        await db.actions.record(
+            user_id,
+            NEW_KEY_ACTION,
+            None,
+            "ok",
+            account_id=await db.accounts.find(user_id, creds.cid),
+        )
     await _save_linked(message, state, i18n, db, inferno, creds, settings.currency, method="newkey")
 
 

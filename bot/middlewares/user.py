@@ -17,6 +17,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.storage import Database, DecryptionError
 from bot.storage.accounts import Access
+from bot.storage.history import acting_as
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,11 @@ class UserContextMiddleware(BaseMiddleware):
             else None
         )
         role = access.role if access is not None else None
-        with drawing(Drawing(drawn_for, role, self._guarded)):
+        acted_on = access.account.id if access is not None else None
+        with (
+            drawing(Drawing(drawn_for, role, self._guarded)),
+            acting_as(acted_on, user.full_name),
+        ):
             result = await handler(event, data)
         # A dialog goes on with the account it was started on, whatever the user switches to
         # meanwhile.

@@ -291,6 +291,13 @@ class AccountRepository:
         async with self._conn.transaction() as tx:
             return await unlink_accounts(tx, [account_id])
 
+    async def find(self, owner_id: int, cid: int) -> int | None:
+        """The id of ``owner_id``'s account of that cid, if they linked one."""
+        row = await self._conn.fetchone(
+            "SELECT id FROM accounts WHERE owner_id = ? AND cid = ?", (owner_id, cid)
+        )
+        return None if row is None else int(row["id"])
+
     async def owned(self, owner_id: int) -> list[int]:
         rows = await self._conn.fetchall(
             "SELECT id FROM accounts WHERE owner_id = ? ORDER BY id", (owner_id,)

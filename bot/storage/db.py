@@ -15,6 +15,7 @@ from bot.storage.alerts import AlertRepository
 from bot.storage.connection import Clock, Connection
 from bot.storage.crypto import KeyRing
 from bot.storage.fsm import SQLiteStorage
+from bot.storage.history import HistoryRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.link_attempts import LinkAttemptRepository
 from bot.storage.lock import DatabaseLock
@@ -84,6 +85,7 @@ class Database:
         self.fsm = SQLiteStorage(self._conn)
         self.accounts = AccountRepository(self._conn, keyring)
         self.invites = InviteRepository(self._conn)
+        self.history = HistoryRepository(self._conn)
         # Unlinking deletes the user's dialogs in its own transaction.
         self.users = UserRepository(
             self._conn, keyring, accounts=self.accounts, on_unlink=self.fsm.forget_user

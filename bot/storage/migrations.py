@@ -245,6 +245,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE alert_prefs ADD COLUMN team_ready INTEGER NOT NULL DEFAULT 1;
     """,
+    # 11: the history of each account (bot/storage/history.py): the action log names the
+    # account acted on and the Telegram name of who acted; older entries are purged
+    # (HISTORY_DAYS)
+    """
+    ALTER TABLE actions ADD COLUMN account_id INTEGER;
+    ALTER TABLE actions ADD COLUMN actor TEXT;
+    UPDATE actions SET account_id = (
+        SELECT MIN(a.id) FROM accounts a WHERE a.owner_id = actions.user_id
+    );
+    CREATE INDEX actions_account ON actions (account_id, id);
+    CREATE INDEX actions_age ON actions (created_at);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

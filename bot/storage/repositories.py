@@ -17,6 +17,7 @@ from bot.storage.cache import RowCache
 from bot.storage.connection import Connection, Executor, Params
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
+from bot.storage.history import current_actor
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -617,11 +618,32 @@ class ActionRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def record(self, user_id: int, action: str, order_id: str | None, result: str) -> None:
+    async def record(
+        self,
+        user_id: int,
+        action: str,
+        order_id: str | None,
+        result: str,
+        *,
+        account_id: int | None = None,
+    ) -> None:
+        """Logs the action; the account and the actor's name come from
+        :func:`bot.storage.history.acting_as` (``account_id`` names another account)."""
+        actor = current_actor()
+        if account_id is None and actor is not None:
+            account_id = actor.account_id
         await self._conn.execute(
-            "INSERT INTO actions (user_id, action, order_id, result, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (user_id, action, order_id, result, self._conn.clock()),
+            "INSERT INTO actions (user_id, action, order_id, result, created_at, account_id, "
+            "actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                user_id,
+                action,
+                order_id,
+                result,
+                self._conn.clock(),
+                account_id,
+                actor.name if actor is not None else None,
+            ),
         )
 
 

@@ -81,3 +81,34 @@ invite-declined = You declined the invite.
 invite-joined = ✅ You joined { $account } as { $role }.
 invite-owner-accepted = ✅ { $name } accepted your invite: { $account }, as { $role }.
 invite-owner-declined = ✖️ { $name } declined your invite to { $account } ({ $role }).
+
+account-btn-history = 📜 History
+history-title = 📜 <b>History of { $account }</b> (times in UTC)
+history-empty = Nothing has been done on this account through the bot yet.
+history-line = • { $when } · { $who }: { $what }{ $detail ->
+    [none] {""}
+   *[other] {" "}({ $detail })
+}{ $order ->
+    [none] {""}
+   *[other] {" "}· order <code>{ $order }</code>
+} — { $outcome }
+history-done = ✅ done
+history-refused = ⛔ refused by the provider
+history-failed = ❌ failed
+history-pending = ⏳ outcome not known yet
+history-buy = bought
+history-cancel = cancelled an order
+history-install = installed
+history-reinstall = reinstalled
+history-reboot = rebooted
+history-stop = stopped
+history-boot = booted
+history-sshkey-add = added an SSH key
+history-sshkey-remove = removed an SSH key
+history-password = viewed a root password
+history-newkey = issued a new API key
+history-unlink = unlinked
+history-member-invite = invited a member
+history-member-join = joined
+history-member-role = changed a role
+history-member-revoke = revoked a member

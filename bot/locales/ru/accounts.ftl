@@ -82,3 +82,34 @@ invite-declined = Вы отказались от приглашения.
 invite-joined = ✅ Вы в аккаунте { $account }, роль: { $role }.
 invite-owner-accepted = ✅ { $name } принял(а) приглашение: { $account }, роль: { $role }.
 invite-owner-declined = ✖️ { $name } отказался(ась) от приглашения в { $account } ({ $role }).
+
+account-btn-history = 📜 История
+history-title = 📜 <b>История: { $account }</b> (время UTC)
+history-empty = Через бота с этим аккаунтом пока ничего не делали.
+history-line = • { $when } · { $who }: { $what }{ $detail ->
+    [none] {""}
+   *[other] {" "}({ $detail })
+}{ $order ->
+    [none] {""}
+   *[other] {" "}· заказ <code>{ $order }</code>
+} — { $outcome }
+history-done = ✅ выполнено
+history-refused = ⛔ отказ провайдера
+history-failed = ❌ не удалось
+history-pending = ⏳ результат пока неизвестен
+history-buy = купил(а)
+history-cancel = отменил(а) заказ
+history-install = установил(а)
+history-reinstall = переустановил(а)
+history-reboot = перезагрузил(а)
+history-stop = выключил(а)
+history-boot = включил(а)
+history-sshkey-add = добавил(а) SSH-ключ
+history-sshkey-remove = удалил(а) SSH-ключ
+history-password = посмотрел(а) root-пароль
+history-newkey = выпустил(а) новый API-ключ
+history-unlink = отвязал(а)
+history-member-invite = пригласил(а) участника
+history-member-join = присоединился(ась)
+history-member-role = изменил(а) роль
+history-member-revoke = закрыл(а) доступ участнику
