@@ -280,3 +280,31 @@ async def test_the_ready_push_goes_to_each_member_who_wants_it(tmp_path: Path) -
         )
         await env.settle()
         assert sum("installed by" in m.text for m in env.tg.bot_messages(MATE)) == 1
+
+
+async def test_an_operator_names_a_server_for_everyone_and_a_viewer_cannot(env: BotEnv) -> None:
+    customer, order_id = await shared(env, "Operator")
+    card = await mate_card(env, order_id)
+    await env.tap(MATE, "Name")
+    too_long = await env.say(MATE, "x" * 33)
+    assert "1 to 32 characters" in too_long.text
+    named = await env.say(MATE, "<i>web & db</i>")
+    assert "&lt;i&gt;web &amp; db&lt;/i&gt;" in named.html
+    assert "<i>web" not in named.html
+    # The owner sees the name too: on the card and in the list.
+    listing = await env.command(OWNER, "/servers")
+    assert "&lt;i&gt;web &amp; db&lt;/i&gt;" in listing.html
+    owner_card = await env.tap(OWNER, "web")
+    assert "&lt;i&gt;web &amp; db&lt;/i&gt;" in owner_card.html
+
+    # Lowered to viewer, the mate no longer gets the button, and a forged one does nothing.
+    await open_members(env, customer)
+    await env.tap(OWNER, "Mate")
+    await env.tap(OWNER, "Make viewer")
+    card = await mate_card(env, order_id)
+    assert not any("Name" in label for label in labels(card))
+    env.sim.reset_counters()
+    refused = await env.forge(MATE, bound(card, f"sn:{order_id}"), card.message_id)
+    assert "Not allowed" in refused.text
+    assert list(env.sim.calls.elements()) == []
+    assert env.tg.errors == []

@@ -157,6 +157,7 @@ AREA_ROLES = {
     "bot.handlers.notifications": Role.VIEWER,  # each member's own alert settings
     "bot.handlers.history": Role.VIEWER,  # a viewer sees the server actions
     "bot.handlers.power": Role.OPERATOR,
+    "bot.handlers.server_names": Role.OPERATOR,
     "bot.handlers.password.show": Role.ADMIN,
     "bot.handlers.buy.purchase": Role.ADMIN,
     "bot.handlers.orders.cancel": Role.ADMIN,

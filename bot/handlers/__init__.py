@@ -37,6 +37,7 @@ from bot.handlers import (
     orders,
     password,
     power,
+    server_names,
     servers,
     services,
     settings,
@@ -70,6 +71,7 @@ def linked_areas() -> tuple[LinkedArea, ...]:
         accounts.create_linked_area(),
         members.create_linked_area(),
         history.create_linked_area(),
+        server_names.create_linked_area(),
     )
 
 

@@ -133,3 +133,9 @@ class JoinCb(CallbackData, prefix="jn"):
 
     action: JoinAction
     token: str
+
+
+class ServerNameCb(CallbackData, prefix="sn"):
+    """Give a server a local name (``server_names.py``; operators and up)."""
+
+    order_id: str

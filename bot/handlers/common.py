@@ -25,6 +25,7 @@ from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
 from bot.storage import Database
 from bot.storage.accounts import AccountInfo, Role
+from bot.storage.history import current_account
 from bot.ui import (
     clip,
     delete_message,
@@ -304,3 +305,16 @@ def account_name(i18n: Translator, account: AccountInfo) -> Html:
 
 def role_name(i18n: Translator, role: Role) -> str:
     return i18n(f"role-{role.value}")
+
+
+async def server_name(
+    db: Database, order_id: str, provider: str | None, account_id: int | None = None
+) -> str | None:
+    """The name a server is shown by: the one its account's members gave it, else the
+    provider's. The account is the one the update (or push) is for unless named."""
+    account = account_id if account_id is not None else current_account()
+    if account is not None:
+        local = await db.server_names.get(account, order_id)
+        if local is not None:
+            return local
+    return provider

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.config import Settings
 from bot.handlers.callbacks import ShowPasswordCb
+from bot.handlers.common import server_name
 from bot.handlers.filters import DataPrefix
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import back_to_menu
@@ -83,10 +84,11 @@ async def show_password(
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[card_button(i18n, order_id)]]),
         )
         return
+    shown = await server_name(db, order_id, info.name)
     text = i18n(
         "password-message",
         # Clipped, never fitted: cutting the whole text could cut the password.
-        name=clip(info.name, 64) if info.name else i18n("servers-unnamed", order=order_id),
+        name=clip(shown, 64) if shown else i18n("servers-unnamed", order=order_id),
         ip=clip(info.ip, 64) if info.ip else i18n("servers-no-ip"),
         password=info.password,
         expiry=Html(expiry_text(i18n, settings.password_ttl)),

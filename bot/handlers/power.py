@@ -9,6 +9,7 @@ from aiogram import F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerCb
+from bot.handlers.common import server_name
 from bot.handlers.filters import DataPrefix
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.servers import (
@@ -106,7 +107,7 @@ async def _ask_view(
     token = await db.confirmations.issue(
         user_id, op.action, {"order_id": order_id}, ttl=POWER_CONFIRMATION_TTL
     )
-    name = info.name or i18n("servers-unnamed", order=order_id)
+    name = await server_name(db, order_id, info.name) or i18n("servers-unnamed", order=order_id)
     if op is PowerOp.REBOOT:
         text = i18n("power-confirm-reboot", name=name, ip=info.ip)
         yes = i18n("power-btn-confirm-reboot")

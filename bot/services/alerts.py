@@ -41,6 +41,7 @@ from bot.account_scope import drawing_for, names_account
 from bot.config import Settings
 from bot.formatting import format_date, format_money, parse_date
 from bot.handlers.callbacks import ServerAction, ServerCb, ServiceCb
+from bot.handlers.common import server_name
 from bot.handlers.orders import OrderAskCancelCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.i18n import Translator, TranslatorHub
@@ -454,7 +455,9 @@ class AlertService:
             return None
         now = self.clock()
         running = info.power_state is PowerState.RUNNING
-        name = info.name or None
+        # The name the account's members gave it, if any (the alerts follow the active account).
+        account_id = await self._db.accounts.active_id(server.user_id)
+        name = await server_name(self._db, server.order_id, info.name, account_id) or None
         ip = info.ip or None
         order_status = (info.order_status or "").strip().lower()
         state, since, alert = server.state, server.since, None

@@ -54,7 +54,7 @@ from bot.handlers.callbacks import (
     ServerCb,
     ShowPasswordCb,
 )
-from bot.handlers.common import account_name
+from bot.handlers.common import account_name, server_name
 from bot.handlers.navigation import menu_below_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -335,9 +335,10 @@ class InstallWatcher:
         flood = await self._draw_final(bot, watch, i18n, status)
         if flood is not None:
             return self._after_flood(watch, flood)
+        shown = await server_name(self._db, watch.order_id, info.name, account.id)
         text = i18n(
             "watch-ready",
-            name=clip(info.name or info.ip or watch.order_id, 200),
+            name=clip(shown or info.ip or watch.order_id, 200),
             ip=ip,
             template=clip(watch.template, 100),
             order=watch.order_id,
@@ -389,6 +390,7 @@ class InstallWatcher:
         ids = [m.user_id for m in team]
         languages = await self._db.users.languages(ids)
         several = await self._db.accounts.with_several(ids)
+        shown = await server_name(self._db, watch.order_id, info.name, account.id)
         for member in team:
             prefs = await self._db.alerts.prefs(member.user_id)
             if prefs.blocked or not prefs.team_ready:
@@ -397,7 +399,7 @@ class InstallWatcher:
             text = i18n("push-account", account=account_name(i18n, account)) + "\n"
             text += i18n(
                 "watch-ready-team",
-                name=clip(info.name or info.ip or watch.order_id, 200),
+                name=clip(shown or info.ip or watch.order_id, 200),
                 ip=clip(info.ip or "", 64),
                 template=clip(watch.template, 100),
                 order=watch.order_id,

@@ -133,6 +133,7 @@ async def unlink_accounts(tx: Executor, account_ids: list[int]) -> list[int]:
         await tx.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
         await tx.execute("DELETE FROM watches WHERE account_id = ?", (account_id,))
         await tx.execute("DELETE FROM invites WHERE account_id = ?", (account_id,))
+        await tx.execute("DELETE FROM server_names WHERE account_id = ?", (account_id,))
     for user_id in moved:
         await _pick_active(tx, user_id)
     await forget_accounts(tx, moved)

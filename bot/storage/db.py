@@ -29,6 +29,7 @@ from bot.storage.repositories import (
     UserRepository,
     WatchRepository,
 )
+from bot.storage.server_names import ServerNameRepository
 
 BUSY_TIMEOUT_MS = 5000
 FILE_MODE = 0o600
@@ -86,6 +87,7 @@ class Database:
         self.accounts = AccountRepository(self._conn, keyring)
         self.invites = InviteRepository(self._conn)
         self.history = HistoryRepository(self._conn)
+        self.server_names = ServerNameRepository(self._conn)
         # Unlinking deletes the user's dialogs in its own transaction.
         self.users = UserRepository(
             self._conn, keyring, accounts=self.accounts, on_unlink=self.fsm.forget_user

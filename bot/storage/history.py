@@ -43,6 +43,12 @@ def current_actor() -> Actor | None:
     return _acting.get()
 
 
+def current_account() -> int | None:
+    """The account the work under way is for (an update's, a push's), if any."""
+    actor = _acting.get()
+    return actor.account_id if actor is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     id: int

@@ -257,6 +257,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX actions_account ON actions (account_id, id);
     CREATE INDEX actions_age ON actions (created_at);
     """,
+    # 12: the names an account's members give its servers, shown instead of the provider's
+    """
+    CREATE TABLE server_names (
+        account_id  INTEGER NOT NULL,
+        order_id    TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        updated_at  REAL NOT NULL,
+        PRIMARY KEY (account_id, order_id)
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
