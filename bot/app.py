@@ -208,6 +208,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
             log.info("purged %d expired confirmations", purged)
         # Telegram gives up on a delivery long before this.
         await services.db.seen_updates.purge(older_than=SEEN_UPDATES_KEPT)
+        # Invites nobody answered within their 24 hours.
+        await services.db.invites.purge_expired()
         # Each account's history is kept for HISTORY_DAYS.
         forgotten = await services.db.history.purge(older_than=settings.history_days * 86400.0)
         if forgotten:

@@ -308,3 +308,20 @@ async def test_an_operator_names_a_server_for_everyone_and_a_viewer_cannot(env: 
     assert "Not allowed" in refused.text
     assert list(env.sim.calls.elements()) == []
     assert env.tg.errors == []
+
+
+async def test_a_member_unlinking_only_leaves_and_the_owner_keeps_the_account(
+    env: BotEnv,
+) -> None:
+    customer, _ = await shared(env, "Admin")
+    await env.command(MATE, "/menu")
+    await env.tap(MATE, "Settings")
+    question = await env.tap(MATE, "Unlink account")
+    assert "Give up your access" in question.text
+    await env.tap(MATE, "Yes, unlink")
+    assert await env.db.accounts.memberships(MATE) == []
+    (owned,) = await env.db.accounts.memberships(OWNER)
+    assert owned.role == Role.OWNER and owned.account.cid == customer.cid
+    _, account = await env.db.users.ensure_with_account(OWNER, "en")
+    assert account is not None and account.api_key == customer.key
+    no_key_shown(env, customer)

@@ -12,7 +12,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers.callbacks import AccountsCb
-from bot.handlers.common import button, link_button, role_name, spend_confirmation, user_id_of
+from bot.handlers.common import (
+    account_name,
+    button,
+    link_button,
+    role_name,
+    spend_confirmation,
+    user_id_of,
+)
 from bot.handlers.filters import DataPrefix
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import (
@@ -127,6 +134,7 @@ async def _ask_unlink(
     i18n: Translator,
     db: Database,
     account: Credentials,
+    scope: Access,
 ) -> None:
     # Bound to this account: linking another one in between voids the button.
     token = await db.confirmations.issue(user_id, UNLINK_ACTION, {"cid": account.cid})
@@ -135,17 +143,19 @@ async def _ask_unlink(
         callback_data=SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack(),
     )
     no = InlineKeyboardButton(text=i18n("btn-no"), callback_data=menu_data(Screen.SETTINGS))
-    await show(
-        event,
-        i18n("settings-unlink-confirm", cid=str(account.cid)),
-        InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]),
+    # A member's "unlink" gives up their own access only; the owner's unlinks it for everyone.
+    question = (
+        i18n("settings-unlink-confirm", cid=str(account.cid))
+        if scope.role == Role.OWNER
+        else i18n("settings-leave-confirm", account=account_name(i18n, scope.account))
     )
+    await show(event, question, InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]))
 
 
 async def unlink_asked(
-    query: CallbackQuery, i18n: Translator, db: Database, account: Credentials
+    query: CallbackQuery, i18n: Translator, db: Database, account: Credentials, scope: Access
 ) -> None:
-    await _ask_unlink(query, query.from_user.id, i18n, db, account)
+    await _ask_unlink(query, query.from_user.id, i18n, db, account, scope)
 
 
 async def logout_command(
@@ -154,9 +164,10 @@ async def logout_command(
     i18n: Translator,
     db: Database,
     account: Credentials,
+    scope: Access,
 ) -> None:
     await state.clear()
-    await _ask_unlink(message, user_id_of(message), i18n, db, account)
+    await _ask_unlink(message, user_id_of(message), i18n, db, account, scope)
 
 
 async def unlink_confirmed(

@@ -112,3 +112,6 @@ history-member-invite = invited a member
 history-member-join = joined
 history-member-role = changed a role
 history-member-revoke = revoked a member
+settings-leave-confirm =
+    Give up your access to { $account }?
+    The account stays with its owner and their team; you can only come back with a new invite.

@@ -113,3 +113,6 @@ history-member-invite = пригласил(а) участника
 history-member-join = присоединился(ась)
 history-member-role = изменил(а) роль
 history-member-revoke = закрыл(а) доступ участнику
+settings-leave-confirm =
+    Отказаться от доступа к { $account }?
+    Аккаунт останется у владельца и его команды; вернуться можно только по новому приглашению.
