@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers.callbacks import ServerCb
+from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.inferno.simulator import Customer, Simulator
 from bot.storage import WatchIntent
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, labels, running_bot
-from tests.storage_helpers import stored_account
+from tests.harness import BotEnv, labels, paid_order, running_bot
+from tests.storage_helpers import stored_account, watches_of
 from tests.test_flow_servers import installed_server, sim_server_ip
 
 UID = 8101
@@ -186,3 +186,31 @@ async def test_the_ready_push_names_the_account(tmp_path: Path) -> None:
         )
         ready = await env.tg.wait_for_bot_message(UID, lambda m: "👤" in m.text)
         assert "Clients" in ready.text and str(customer.cid) in ready.text
+
+
+async def test_an_install_from_a_button_of_a_runs_and_is_watched_on_a(env: BotEnv) -> None:
+    a = await env.linked(UID)
+    order_a = await paid_order(env, a)
+    b = env.customer(email="b@example.com")
+    await add_account(env, UID, b)
+    menu_a = await switch_to(env, UID, str(a.cid))
+    await switch_to(env, UID, str(b.cid))
+
+    # The install button of A's order, on a screen drawn for A, while B is active.
+    (named,) = {d.split("|", 1)[0] for d in (x.callback_data or "" for x in menu_a.buttons())}
+    start = f"{named}|{InstallStartCb(order_id=order_a).pack()}"
+    wizard = await env.forge(UID, start, menu_a.message_id)
+    assert wizard.message_id == menu_a.message_id and "Debian 12" in str(labels(wizard))
+    await tap_on(env, UID, wizard.message_id, "Debian 12")
+    await tap_on(env, UID, wizard.message_id, "without a key")
+    await tap_on(env, UID, wizard.message_id, "Install")
+    # The dry run and the run, both with A's cid; nothing on B.
+    assert calls_for(env, "install", a) == 2 and calls_for(env, "install", b) == 0
+    assert env.sim.runs["install"] == 1
+    (membership_a,) = [m for m in await env.db.accounts.memberships(UID) if m.account.cid == a.cid]
+    (watch,) = await watches_of(env.db, UID)
+    assert watch.account_id == membership_a.account.id
+    env.sim.complete_installs()
+    ready = await env.tg.wait_for_bot_message(UID, lambda m: "Your server is ready" in m.text)
+    assert f"{a.cid}" in ready.text.splitlines()[0], "the push names the account"
+    assert env.tg.errors == []
