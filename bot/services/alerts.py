@@ -41,7 +41,7 @@ from bot.account_scope import drawing_for, names_account
 from bot.config import Settings
 from bot.formatting import format_date, format_money, parse_date
 from bot.handlers.callbacks import ServerAction, ServerCb, ServiceCb
-from bot.handlers.common import server_name
+from bot.handlers.common import account_name, server_name
 from bot.handlers.orders import OrderAskCancelCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.i18n import Translator, TranslatorHub
@@ -553,13 +553,18 @@ class AlertService:
         except DecryptionError:
             access = None
         named = access is not None and names_account(access.accounts, access.role)
+        text = alert.text
+        if access is not None and text is not None:
+            # Every push names its account, by its label when it has one.
+            i18n = self._hub.get(user.language)
+            text = i18n("push-account", account=account_name(i18n, access.account)) + "\n" + text
         await self._pacer.wait()
         try:
             with drawing_for(
                 access.account.id if access is not None and named else None,
                 access.role if access is not None else None,
             ):
-                await bot.send_message(alert.user_id, alert.text, reply_markup=markup)
+                await bot.send_message(alert.user_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)
             return float(exc.retry_after)
