@@ -106,9 +106,8 @@ async def test_an_invite_is_accepted_once_and_the_owner_is_told(env: BotEnv) -> 
     assert "You joined" in joined.text
     told = env.tg.last_bot_message(OWNER)
     assert "Mate accepted" in told.text and "viewer" in told.text
-    (member,) = [
-        m for m in await env.db.accounts.members(customer_account(env)) if m.user_id == MATE
-    ]
+    (owned,) = await env.db.accounts.memberships(OWNER)
+    (member,) = [m for m in await env.db.accounts.members(owned.account.id) if m.user_id == MATE]
     assert member.role == Role.VIEWER and member.name == "Mate"
 
     # Used up: the same link again, or another account's user, gets nothing.
@@ -116,11 +115,6 @@ async def test_an_invite_is_accepted_once_and_the_owner_is_told(env: BotEnv) -> 
     assert "not valid" in again.text
     assert env.tg.errors == []
     assert env.tg.unanswered_callbacks() == []
-
-
-def customer_account(env: BotEnv) -> int:
-    # The owner's only account in these tests.
-    return 1
 
 
 async def test_a_declined_invite_tells_the_owner_and_grants_nothing(env: BotEnv) -> None:

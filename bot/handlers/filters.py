@@ -76,7 +76,7 @@ class IsLinked(Filter):
     the handlers behind this filter receive it, never None, as ``account``."""
 
     async def __call__(
-        self, event: TelegramObject, creds: Credentials | None = None, access: Any = None
+        self, event: TelegramObject, creds: Credentials | None = None, access: Access | None = None
     ) -> bool | dict[str, Any]:
         return False if creds is None else {"account": creds, "scope": access}
 
