@@ -319,3 +319,23 @@ async def test_a_member_unlinking_only_leaves_and_the_owner_keeps_the_account(
     _, account = await env.db.users.ensure_with_account(OWNER, "en")
     assert account is not None and account.api_key == customer.key
     no_key_shown(env, customer)
+
+
+async def test_the_owner_unlinking_removes_every_members_access(env: BotEnv) -> None:
+    _, order_id = await shared(env, "Operator")
+    card = await mate_card(env, order_id)
+    await env.command(OWNER, "/menu")
+    await env.tap(OWNER, "Settings")
+    question = await env.tap(OWNER, "Unlink account")
+    assert "Give up" not in question.text
+    await env.tap(OWNER, "Yes, unlink")
+    assert await env.db.accounts.memberships(OWNER) == []
+    assert await env.db.accounts.memberships(MATE) == []
+    row = await env.db._conn.fetchone("SELECT COUNT(*) FROM accounts")
+    assert row is not None and row[0] == 0, "the key is gone"
+    env.sim.reset_counters()
+    before = env.screen(MATE)
+    await env.tg.tap_button(MATE, "Stop", message_id=card.message_id)
+    refused = await env.answered(MATE, before)
+    assert "can no longer use" in refused.text
+    assert list(env.sim.calls.elements()) == []
