@@ -160,7 +160,8 @@ async def write_users(
     finally:
         await client.aclose()
         await db.close()
-    count = "SELECT COUNT(*) FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL"
+    # A linked user is a member (the owner, at least) of an account (bot/storage/accounts.py).
+    count = "SELECT COUNT(DISTINCT user_id) FROM memberships"
     if settings.database_url is not None:
         import asyncpg
 

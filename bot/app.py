@@ -20,8 +20,10 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
+from bot.account_scope import BindButtons
 from bot.config import Settings
-from bot.handlers import setup_routers
+from bot.handlers import guarded_taps, setup_routers
+from bot.handlers.accounts import FOLLOWS_ACTIVE
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -115,6 +117,8 @@ def create_bot(settings: Settings, redis: Redis | None = None) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    # First: the others (the drawn screens) see each keyboard bound as Telegram will show it.
+    bot.session.middleware(BindButtons())
     bot.session.middleware(KeepResponseTypes())
     bot.session.middleware(ChatActionThrottle())
     if redis is None:
@@ -177,6 +181,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         limiter=limiter,
         on_push=services.metrics.push if services.metrics is not None else None,
         pacer=services.pacer,
+        allowed_users=settings.allowed_users,
     )
     alerts = AlertService(
         db=services.db,
@@ -214,7 +219,14 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(dp.fsm)
-    dp.update.outer_middleware(UserContextMiddleware(services.db, services.hub))
+    dp.update.outer_middleware(
+        UserContextMiddleware(
+            services.db,
+            services.hub,
+            follows_active=FOLLOWS_ACTIVE.matches,
+            guarded=guarded_taps(),
+        )
+    )
     dp.update.outer_middleware(UnblockMiddleware(alerts))
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
     # taps.
@@ -263,6 +275,12 @@ def create_dispatcher(services: Services) -> Dispatcher:
             log.info("purged %d expired confirmations", purged)
         # Telegram gives up on a delivery long before this.
         await services.db.seen_updates.purge(older_than=SEEN_UPDATES_KEPT)
+        # Invites nobody answered within their 24 hours.
+        await services.db.invites.purge_expired()
+        # Each account's history is kept for HISTORY_DAYS.
+        forgotten = await services.db.history.purge(older_than=settings.history_days * 86400.0)
+        if forgotten:
+            log.info("purged %d history entries", forgotten)
 
     async def on_shutdown() -> None:
         # Polling has stopped: let handlers that are mid-way finish, then stop the loops;

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     watch_interval: float = Field(default=30.0, gt=0)
     watch_timeout: float = Field(default=7200.0, gt=0)
+    # Days each account's history (who did what through the bot) is kept.
+    history_days: int = Field(default=90, ge=1, le=3650)
     watch_concurrency: int = Field(default=8, ge=1, le=256)
     password_ttl: float = Field(default=300.0, gt=0)
     default_language: Literal["ru", "en"] = "ru"

@@ -22,6 +22,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
+from bot.account_scope import bind_markup
 from bot.i18n import Html, Translator, fit, utf16_len, utf16_prefix
 from bot.inferno.errors import (
     AccessDenied,
@@ -55,6 +56,8 @@ async def show(
 ) -> Message | None:
     """Edits the menu message in place on a tap, sends a new one for a typed message."""
     text = fit(text)
+    # Bound as it will be sent (bot.account_scope), so it compares with what a message shows.
+    markup = bind_markup(markup)
     if isinstance(event, CallbackQuery):
         message = event.message
         if isinstance(message, Message):

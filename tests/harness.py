@@ -285,8 +285,15 @@ class BotEnv:
         return customer
 
     async def link(self, user_id: int, customer: Customer, language: str = "en") -> None:
-        """Shortcut for tests that are not about linking: store the credentials directly."""
+        """Shortcut for tests that are not about linking: store the credentials directly, as
+        the user's one account (another account they linked before is unlinked first; the
+        same one gets the key, as linking it again does; tests of several accounts add them
+        through the bot)."""
         await self.db.users.ensure(user_id, language)
+        same = await self.db.accounts.find(user_id, customer.cid)
+        for account_id in await self.db.accounts.owned(user_id):
+            if account_id != same:
+                await self.db.accounts.unlink(account_id)
         await self.db.users.link(user_id, customer.cid, customer.key)
 
     async def first_alert_check(self, user_id: int, timeout: float = 10.0) -> None:

@@ -20,9 +20,24 @@ from bot.handlers import setup_routers
 from bot.handlers.filters import DataPrefix, data_prefix
 from bot.handlers.navigation import MenuCb, Screen, menu_data
 from bot.inferno.models import Credentials
+from bot.storage.accounts import Access, AccountInfo, Role
 
 USER = User(id=1, is_bot=False, first_name="T")
 ACCOUNT = Credentials(cid=1, key="k" * 16)
+# A member of someone else's account, with the least role.
+MEMBER = Access(
+    account=AccountInfo(id=1, owner_id=2, label=None, cid=1, created_at=0.0),
+    user_id=USER.id,
+    role=Role.VIEWER,
+    joined_at=0.0,
+    api_key="k" * 16,
+)
+# Who may tap: nobody linked, a user with an account (the owner), a viewer of one.
+WHO: tuple[dict[str, Any], ...] = (
+    {"creds": None},
+    {"creds": ACCOUNT},
+    {"creds": ACCOUNT, "access": MEMBER},
+)
 MENU_TAPS = frozenset(menu_data(screen) for screen in Screen)
 
 

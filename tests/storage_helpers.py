@@ -41,11 +41,14 @@ async def stored_account(db: Database, user_id: int) -> Account | None:
     Raises :class:`~bot.storage.DecryptionError` when the stored key cannot be decrypted.
     """
     row = await _conn(db).fetchone(
-        "SELECT cid, api_key, key_id FROM users WHERE id = ?", (user_id,)
+        "SELECT a.owner_id, a.cid, a.api_key, a.key_id FROM users u "
+        "JOIN memberships m ON m.user_id = u.id AND m.account_id = u.active_account "
+        "JOIN accounts a ON a.id = m.account_id WHERE u.id = ?",
+        (user_id,),
     )
-    if row is None or row["cid"] is None or row["api_key"] is None:
+    if row is None:
         return None
-    api_key = db.keyring.decrypt(user_id, row["key_id"], row["api_key"])
+    api_key = db.keyring.decrypt(row["owner_id"], row["key_id"], row["api_key"])
     return Account(cid=row["cid"], api_key=api_key)
 
 
@@ -56,7 +59,8 @@ async def user_count(db: Database) -> int:
 
 async def linked_user_ids(db: Database) -> list[int]:
     rows = await _conn(db).fetchall(
-        "SELECT id FROM users WHERE cid IS NOT NULL AND api_key IS NOT NULL ORDER BY id"
+        "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id "
+        "AND m.account_id = u.active_account ORDER BY u.id"
     )
     return [int(row["id"]) for row in rows]
 

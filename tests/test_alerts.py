@@ -413,3 +413,17 @@ async def test_a_terminated_service_is_told_once(quiet: BotEnv) -> None:
     assert len(terminated) == 1 and str(customer.cid) in terminated[0]
     message = next(m for m in env.tg.bot_messages(UID) if "has been terminated" in m.text)
     assert labels(message) != []
+
+
+async def test_an_alert_names_its_account_by_its_label(quiet: BotEnv) -> None:
+    env = quiet
+    await env.linked(UID, balance="5.00")
+    (membership,) = await env.db.accounts.memberships(UID)
+    await env.db.accounts.set_label(membership.account.id, "<Clients>")
+    await env.db.alerts.set_prefs(UID, low_balance=True, balance_threshold="10.00")
+    await account_pass(env)
+    later(env, 4000)
+    await account_pass(env)
+    (alert,) = [m for m in env.tg.bot_messages(UID) if "below your threshold" in m.text]
+    assert alert.text.startswith("👤 <Clients>")
+    assert "&lt;Clients&gt;" in alert.html

@@ -17,7 +17,7 @@ def _areas() -> list[Router]:
 
 async def test_only_the_fallback_lets_in_any_tap() -> None:
     for router in _areas():
-        let_in = [await routers.admits(router, "zzz", creds=c) for c in (None, routers.ACCOUNT)]
+        let_in = [await routers.admits(router, "zzz", **who) for who in routers.WHO]
         if router.name == fallback.__name__:
             assert all(let_in), "the fallback takes every tap"
         else:
@@ -34,11 +34,11 @@ async def test_an_area_lets_in_its_own_taps_and_no_other_areas() -> None:
         for data in every_tap:
             # Filters that ask for an account pass with one and refuse without; either way the
             # tap must be one the area reads.
-            for creds in (None, routers.ACCOUNT):
-                if await routers.admits(router, data, creds=creds):
+            for who in routers.WHO:
+                if await routers.admits(router, data, **who):
                     assert taps.holds(data), (router.name, data)
         for data in taps.samples():
-            let_in = [await routers.admits(router, data, creds=c) for c in (None, routers.ACCOUNT)]
+            let_in = [await routers.admits(router, data, **who) for who in routers.WHO]
             assert any(let_in), (router.name, data)
 
 

@@ -183,7 +183,7 @@ def _key(env: BotEnv, uid: int) -> StorageKey:
     return StorageKey(bot_id=env.bot.id, chat_id=uid, user_id=uid)
 
 
-async def test_linking_another_account_drops_the_old_accounts_watches(env: BotEnv) -> None:
+async def test_linking_another_account_adds_it_and_keeps_the_first(env: BotEnv) -> None:
     old, new = env.customer(email="old@example.com"), env.customer(email="new@example.com")
     await env.link(UID, old)
     await start_watch(env.db, UID, UID, "47001", "install", "debian12")
@@ -195,8 +195,10 @@ async def test_linking_another_account_drops_the_old_accounts_watches(env: BotEn
     await say(env, UID, str(new.cid))
     await say(env, UID, new.key)
     account = await stored_account(env.db, UID)
-    assert account is not None and account.cid == new.cid
-    assert await watches_of(env.db, UID) == []
+    assert account is not None and account.cid == new.cid, "the new account is the active one"
+    # The first account is still the user's, with its install watch.
+    assert [m.account.cid for m in await env.db.accounts.memberships(UID)] == [old.cid, new.cid]
+    assert [w.order_id for w in await watches_of(env.db, UID)] == ["47001"]
     assert env.tg.errors == []
 
 

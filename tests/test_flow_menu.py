@@ -82,7 +82,7 @@ async def test_a_tap_is_answered_even_when_loading_the_user_fails(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(env.db.users, "ensure_with_account", broken)
+    monkeypatch.setattr(env.db.users, "ensure_with_access", broken)
     query_id = await env.tg.tap(UID, menu.message_id, menu_data(Screen.HELP))
     await env.tg.wait_for(
         lambda: any("Something went wrong" in m.text for m in env.tg.bot_messages(UID)),

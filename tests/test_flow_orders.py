@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bot.handlers.callbacks import OrdersPageCb, ServerCb
-from bot.handlers.orders import OrderAction, OrderCancelCb, OrderCb
+from bot.handlers.orders import OrderAction, OrderAskCancelCb, OrderCancelCb, OrderCb
 from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
@@ -163,7 +163,8 @@ async def test_forged_buttons_for_another_customers_order_are_refused(env: BotEn
     foreign = place_order(env, theirs, "102")
 
     forged = [OrderCb(action=action, order_id=foreign).pack() for action in OrderAction]
-    forged += [f"o:x:{garbage}:0" for garbage in ("x' OR 1=1", "", "9" * 40)]
+    forged += [OrderAskCancelCb(order_id=foreign).pack()]
+    forged += [f"ox:{garbage}:0" for garbage in ("x' OR 1=1", "", "9" * 40)]
     for data in forged:
         await open_orders(env)
         refused = await forge(env, data)

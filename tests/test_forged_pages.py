@@ -39,7 +39,7 @@ FORGED = [
     "op:{pad}",
     "o:c:{order}:{pad}",
     "o::{pending}:{pad}",
-    "o:x:{pending}:{pad}",
+    "ox:{pending}:{pad}",
     "o:c:{pad}",
     # servers
     f"sl:p:{HUGE}",

@@ -48,12 +48,14 @@ async def mixed_database(db_path: Path, key_file: Path) -> str:
         for user_id in (CURRENT, LOST_EN, LOST_RU, TAMPERED):
             await start_watch(db, user_id, user_id, f"o{user_id}", "install", "debian12")
             await db.confirmations.issue(user_id, "reboot", {"order": f"o{user_id}"})
-        row = await db._conn.fetchone("SELECT api_key FROM users WHERE id = ?", (TAMPERED,))
+        row = await db._conn.fetchone(
+            "SELECT api_key FROM accounts WHERE owner_id = ?", (TAMPERED,)
+        )
         assert row is not None
         damaged = bytearray(row[0])
         damaged[20] ^= 0x01
         await db._conn.execute(
-            "UPDATE users SET api_key = ? WHERE id = ?", (bytes(damaged), TAMPERED)
+            "UPDATE accounts SET api_key = ? WHERE owner_id = ?", (bytes(damaged), TAMPERED)
         )
     return current
 
@@ -66,7 +68,7 @@ async def test_without_yes_nothing_changes(tmp_path: Path) -> None:
     assert not report.applied
     keyring = KeyRing.load(None, key_file)
     async with await Database.open(db_path, keyring) as db:
-        assert await _count(db, "SELECT COUNT(*) FROM users WHERE api_key IS NOT NULL") == 4
+        assert await _count(db, "SELECT COUNT(*) FROM accounts") == 4
         assert await _count(db, "SELECT COUNT(*) FROM watches") == 4
         assert await _count(db, "SELECT COUNT(*) FROM notices") == 0
 
@@ -104,14 +106,14 @@ async def test_no_key_file_at_all_gives_up_every_account(tmp_path: Path) -> None
     assert not key_file.exists(), "the command makes no key"
     async with await open_storage(db_path, key_file) as db:  # now a new key is fine
         assert key_file.exists()
-        assert await _count(db, "SELECT COUNT(*) FROM users WHERE api_key IS NOT NULL") == 0
+        assert await _count(db, "SELECT COUNT(*) FROM accounts") == 0
 
 
 async def test_refused_while_a_bot_holds_the_database(tmp_path: Path) -> None:
     db_path, key_file = tmp_path / "bot.sqlite3", tmp_path / "secret.key"
     await mixed_database(db_path, key_file)
     async with await Database.open(db_path, KeyRing.load(None, key_file)) as db:
-        before = await _count(db, "SELECT COUNT(*) FROM users WHERE api_key IS NOT NULL")
+        before = await _count(db, "SELECT COUNT(*) FROM accounts")
     running_bot = DatabaseLock.acquire(db_path)  # what a running bot holds
     try:
         with pytest.raises(DatabaseInUseError, match="stop the bot first"):
@@ -119,7 +121,7 @@ async def test_refused_while_a_bot_holds_the_database(tmp_path: Path) -> None:
     finally:
         running_bot.release()
     async with await Database.open(db_path, KeyRing.load(None, key_file)) as db:
-        assert await _count(db, "SELECT COUNT(*) FROM users WHERE api_key IS NOT NULL") == before
+        assert await _count(db, "SELECT COUNT(*) FROM accounts") == before
 
 
 async def test_the_command_then_the_bot_tells_each_user_in_their_language(

@@ -106,13 +106,13 @@ def test_russian_plural_forms(hub: TranslatorHub) -> None:
 
 
 def test_arguments_are_html_escaped(hub: TranslatorHub) -> None:
-    text = hub.get("en")("menu-title", cid="<b>&")
+    text = hub.get("en")("account-ask-label", account="<b>&")
     assert "&lt;b&gt;&amp;" in text
     assert "<b>&" not in text
 
 
 def test_ids_are_not_grouped(hub: TranslatorHub) -> None:
-    assert "47001" in hub.get("en")("menu-title", cid=47001)
+    assert "47001" in hub.get("en")("account-name-plain", cid=47001)
 
 
 def test_a_message_without_arguments_is_formatted_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +130,7 @@ def test_a_message_without_arguments_is_formatted_once(monkeypatch: pytest.Monke
     assert i18n("btn-menu") == i18n("btn-menu") == i18n("btn-menu")
     assert len(calls) == 1
     # With arguments every call renders: the arguments differ.
-    assert i18n("menu-title", cid="1") != i18n("menu-title", cid="2")
+    assert i18n("account-name-plain", cid="1") != i18n("account-name-plain", cid="2")
     assert len(calls) == 3
 
 

@@ -96,7 +96,7 @@ async def test_rotation_reencrypts_all(tmp_path: Path) -> None:
     assert not _temp_files(tmp_path)
     # The old key is really gone: a ring with only it cannot read anything any more.
     async with await Database.open(db_path, keyring) as db:
-        row = await db._conn.fetchone("SELECT COUNT(*) FROM users WHERE key_id = ?", (old_id,))
+        row = await db._conn.fetchone("SELECT COUNT(*) FROM accounts WHERE key_id = ?", (old_id,))
         assert row is not None and row[0] == 0
 
 

@@ -200,7 +200,7 @@ async def test_link_account_and_masked_repr(db: Database) -> None:
 
 async def test_api_key_column_is_encrypted_blob(db: Database, keyring: KeyRing) -> None:
     await db.users.link(5, 1234, API_KEY)
-    row = await db._conn.fetchone("SELECT api_key, key_id FROM users")
+    row = await db._conn.fetchone("SELECT api_key, key_id FROM accounts")
     assert row is not None
     assert isinstance(row[0], bytes) and row[1] == keyring.current_id
     assert API_KEY.encode() not in row[0]
@@ -229,7 +229,8 @@ async def test_swapped_ciphertext_fails(db: Database) -> None:
     await db.users.link(1, 11, "alice-key-0000000")
     await db.users.link(2, 22, "bob-key-00000000")
     await db._conn.execute(
-        "UPDATE users SET api_key = (SELECT api_key FROM users WHERE id = 1) WHERE id = 2"
+        "UPDATE accounts SET api_key = (SELECT api_key FROM accounts WHERE owner_id = 1) "
+        "WHERE owner_id = 2"
     )
     with pytest.raises(DecryptionError):
         await stored_account(db, 2)
@@ -266,8 +267,8 @@ async def test_unlink_clears_everything(db: Database) -> None:
     user = await db.users.get(1)
     assert user is not None and not user.linked and user.cid is None and user.language == "en"
     assert await stored_account(db, 1) is None
-    row = await db._conn.fetchone("SELECT api_key, key_id FROM users WHERE id = 1")
-    assert row is not None and row[0] is None and row[1] is None
+    row = await db._conn.fetchone("SELECT COUNT(*) FROM accounts WHERE owner_id = 1")
+    assert row is not None and row[0] == 0, "the key is gone with the account"
     assert await watches_of(db, 1) == []
     assert await db.fsm.get_state(StorageKey(bot_id=9, chat_id=1, user_id=1)) is None
     assert await db.fsm.get_data(StorageKey(bot_id=9, chat_id=1, user_id=1)) == {}
@@ -602,7 +603,8 @@ async def test_ensure_with_account_refuses_a_foreign_ciphertext(db: Database) ->
     await db.users.link(21, 1, "first-user-key-000")
     await db.users.link(22, 2, "second-user-key-00")
     await db._conn.execute(  # a ciphertext copied into another user's row
-        "UPDATE users SET api_key = (SELECT api_key FROM users WHERE id = 21) WHERE id = 22"
+        "UPDATE accounts SET api_key = (SELECT api_key FROM accounts WHERE owner_id = 21) "
+        "WHERE owner_id = 22"
     )
     with pytest.raises(DecryptionError):
         await db.users.ensure_with_account(22, "en")

@@ -21,16 +21,20 @@ UID = 5150
 def damage_key(db_path: Path, user_id: int) -> None:
     """Flip one bit of the user's stored ciphertext (while the bot is stopped)."""
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        (blob,) = conn.execute("SELECT api_key FROM users WHERE id = ?", (user_id,)).fetchone()
+        (blob,) = conn.execute(
+            "SELECT api_key FROM accounts WHERE owner_id = ?", (user_id,)
+        ).fetchone()
         damaged = bytearray(blob)
         damaged[-1] ^= 0x01
-        conn.execute("UPDATE users SET api_key = ? WHERE id = ?", (bytes(damaged), user_id))
+        conn.execute(
+            "UPDATE accounts SET api_key = ? WHERE owner_id = ?", (bytes(damaged), user_id)
+        )
         conn.commit()
 
 
 def stored_key(db_path: Path, user_id: int) -> bytes | None:
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        row = conn.execute("SELECT api_key FROM users WHERE id = ?", (user_id,)).fetchone()
+        row = conn.execute("SELECT api_key FROM accounts WHERE owner_id = ?", (user_id,)).fetchone()
     return None if row is None else row[0]
 
 

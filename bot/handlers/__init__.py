@@ -20,26 +20,67 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot.account_scope import Guarded
 from bot.handlers import (
+    accounts,
     balance,
     buy,
     edits,
     errors,
     fallback,
     help,
+    history,
     install,
+    members,
     menu,
     notifications,
     orders,
     password,
     power,
+    server_names,
     servers,
     services,
     settings,
     sshkeys,
     start,
 )
-from bot.handlers.linked import create_gate, create_not_linked_router
+from bot.handlers.linked import (
+    LinkedArea,
+    create_gate,
+    create_not_allowed_router,
+    create_not_linked_router,
+)
+from bot.storage.accounts import Role
+
+
+def linked_areas() -> tuple[LinkedArea, ...]:
+    """The areas behind the gate, built afresh, in the order they are tried."""
+    return (
+        servers.create_linked_area(),
+        power.create_linked_area(),
+        password.create_linked_area(),
+        settings.create_linked_area(),
+        balance.create_linked_area(),
+        buy.create_linked_area(),
+        orders.create_linked_area(),
+        orders.create_cancel_area(),
+        services.create_linked_area(),
+        install.create_linked_area(),
+        sshkeys.create_linked_area(),
+        notifications.create_linked_area(),
+        accounts.create_linked_area(),
+        members.create_linked_area(),
+        history.create_linked_area(),
+        server_names.create_linked_area(),
+    )
+
+
+def guarded_taps() -> Guarded:
+    """The taps of each area a viewer may not use, with the role it needs: what the screens
+    drawn for a member leave out (bot.account_scope), by the same data the gate refuses."""
+    return tuple(
+        (area.taps.matches, area.role) for area in linked_areas() if area.role != Role.VIEWER
+    )
 
 
 def setup_routers() -> Router:
@@ -48,19 +89,7 @@ def setup_routers() -> Router:
     aiogram attaches a router to one parent only, so each dispatcher (the bot, a test, the
     demo, a benchmark) gets routers of its own.
     """
-    linked = (
-        servers.create_linked_area(),
-        power.create_linked_area(),
-        password.create_linked_area(),
-        settings.create_linked_area(),
-        balance.create_linked_area(),
-        buy.create_linked_area(),
-        orders.create_linked_area(),
-        services.create_linked_area(),
-        install.create_linked_area(),
-        sshkeys.create_linked_area(),
-        notifications.create_linked_area(),
-    )
+    linked = linked_areas()
     root = Router(name="bot")
     root.include_routers(
         sshkeys.create_private_key_router(),
@@ -69,8 +98,11 @@ def setup_routers() -> Router:
         help.create_router(),
         create_gate(*linked),
         settings.create_router(),
+        accounts.create_router(),
+        members.create_router(),
         buy.create_router(),
         password.create_router(),
+        create_not_allowed_router(*linked),
         create_not_linked_router(*linked),
         edits.create_router(),
         fallback.create_router(),

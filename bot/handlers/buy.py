@@ -41,6 +41,7 @@ from bot.inferno.models import Balance, Catalog, CreatedOrder, Credentials, Orde
 from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.storage import Database
+from bot.storage.accounts import Role
 from bot.ui import (
     PAGE_SIZE,
     Page,
@@ -471,7 +472,7 @@ def create_router() -> Router:
 
 def create_linked_area() -> LinkedArea:
     """The purchase question and the confirmed purchase."""
-    area = linked_area(f"{__name__}.purchase", DataPrefix(BuyCb, BuyConfirmCb))
+    area = linked_area(f"{__name__}.purchase", DataPrefix(BuyCb, BuyConfirmCb), role=Role.ADMIN)
     area.router.callback_query.register(
         ask_buy, BuyCb.filter(F.action == BuyAction.ASK), flags={USER_LOCK: True}
     )

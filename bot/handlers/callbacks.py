@@ -75,3 +75,67 @@ class MonitorCb(CallbackData, prefix="al"):
 
     order_id: str
     on: bool
+
+
+class AccountsAction(StrEnum):
+    LIST = "l"
+    OPEN = "o"
+    SWITCH = "s"
+
+
+class AccountsCb(CallbackData, prefix="ac"):
+    """The user's accounts (``accounts.py``): the list, one account's card, making one active.
+    Names the account in its data; such a tap always opens the user's own view, whatever
+    account the button was drawn for."""
+
+    action: AccountsAction = AccountsAction.LIST
+    account: int = 0
+
+
+class AccountAction(StrEnum):
+    RENAME = "n"
+
+
+class AccountCb(CallbackData, prefix="aa"):
+    """Changing the account a card was drawn for (its name)."""
+
+    action: AccountAction
+
+
+class MembersAction(StrEnum):
+    LIST = "l"
+    INVITE = "i"
+    CREATE = "c"
+    MEMBER = "m"
+    ROLE = "r"
+    REVOKE_ASK = "q"
+    REVOKE = "x"
+    REVOKE_INVITE = "y"
+
+
+class MembersCb(CallbackData, prefix="mm"):
+    """The members of the account the screen was drawn for (its owner only): inviting,
+    changing a role, revoking."""
+
+    action: MembersAction = MembersAction.LIST
+    user: int = 0
+    role: str = ""
+    invite: int = 0
+
+
+class JoinAction(StrEnum):
+    ACCEPT = "a"
+    DECLINE = "d"
+
+
+class JoinCb(CallbackData, prefix="jn"):
+    """Accepting or declining an invite; carries the invite's token (the one in its link)."""
+
+    action: JoinAction
+    token: str
+
+
+class ServerNameCb(CallbackData, prefix="sn"):
+    """Give a server a local name (``server_names.py``; operators and up)."""
+
+    order_id: str

@@ -18,12 +18,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.navigation import back_to_menu_button
-from bot.i18n import Translator, per_locale
+from bot.i18n import Html, Translator, per_locale
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
 from bot.storage import Database
+from bot.storage.accounts import AccountInfo, Role
+from bot.storage.history import current_account
 from bot.ui import (
     clip,
     delete_message,
@@ -292,3 +294,27 @@ async def run_confirmed(
 def failure_note(exc: InfernoError) -> str:
     """A provider failure for the action log (error texts never hold a key or a password)."""
     return f"{type(exc).__name__}: {clip(str(exc), 200)}"
+
+
+def account_name(i18n: Translator, account: AccountInfo) -> Html:
+    """The account as every screen and push names it: its label and cid, escaped."""
+    if account.label:
+        return Html(i18n("account-name-labeled", label=account.label, cid=str(account.cid)))
+    return Html(i18n("account-name-plain", cid=str(account.cid)))
+
+
+def role_name(i18n: Translator, role: Role) -> str:
+    return i18n(f"role-{role.value}")
+
+
+async def server_name(
+    db: Database, order_id: str, provider: str | None, account_id: int | None = None
+) -> str | None:
+    """The name a server is shown by: the one its account's members gave it, else the
+    provider's. The account is the one the update (or push) is for unless named."""
+    account = account_id if account_id is not None else current_account()
+    if account is not None:
+        local = await db.server_names.get(account, order_id)
+        if local is not None:
+            return local
+    return provider

@@ -18,6 +18,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.inferno.models import Credentials
+from bot.storage.accounts import Access, Role
 
 
 def data_prefix(owner: type[CallbackData] | str) -> str:
@@ -75,9 +76,9 @@ class IsLinked(Filter):
     the handlers behind this filter receive it, never None, as ``account``."""
 
     async def __call__(
-        self, event: TelegramObject, creds: Credentials | None = None
+        self, event: TelegramObject, creds: Credentials | None = None, access: Access | None = None
     ) -> bool | dict[str, Any]:
-        return False if creds is None else {"account": creds}
+        return False if creds is None else {"account": creds, "scope": access}
 
 
 class NotLinked(Filter):
@@ -100,3 +101,24 @@ class TextMatches(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.text is not None and self.predicate(message.text)
+
+
+class HasRole(Filter):
+    """The user's role in the account the update acts on allows what ``role`` may do
+    (``access`` is put in by the user middleware)."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+    async def __call__(self, event: TelegramObject, access: Access | None = None) -> bool:
+        return access is not None and access.role.allows(self.role)
+
+
+class LacksRole(Filter):
+    """A user with an account, whose role there does not allow what ``role`` may do."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+    async def __call__(self, event: TelegramObject, access: Access | None = None) -> bool:
+        return access is not None and not access.role.allows(self.role)

@@ -27,9 +27,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.handlers.callbacks import ServerAction, ServerCb, ShowPasswordCb
 from bot.handlers.common import link_button
-from bot.handlers.filters import DataPrefix, IsLinked, NotLinked
-from bot.handlers.navigation import back_to_menu_button
+from bot.handlers.filters import DataPrefix, HasRole, IsLinked, LacksRole, NotLinked
+from bot.handlers.navigation import back_to_menu, back_to_menu_button
 from bot.i18n import Translator, per_locale
+from bot.storage.accounts import Role
 from bot.ui import show
 
 
@@ -42,6 +43,8 @@ class LinkedArea:
     taps: DataPrefix
     commands: tuple[str, ...] = ()
     dialogs: tuple[type[StatesGroup], ...] = ()
+    # The least role in the account that may use the area (see README, "Teams").
+    role: Role = Role.VIEWER
 
 
 def linked_area(
@@ -50,21 +53,79 @@ def linked_area(
     *,
     commands: Iterable[str] = (),
     dialogs: Iterable[type[StatesGroup]] = (),
+    role: Role = Role.VIEWER,
 ) -> LinkedArea:
-    """A router for an area behind the gate; taps meant for other areas are turned away before
-    any of its handlers is tried."""
+    """A router for an area behind the gate, open to members of at least ``role``; taps meant
+    for other areas are turned away before any of its handlers is tried."""
     router = Router(name=name)
     router.callback_query.filter(taps)
-    return LinkedArea(router, taps, tuple(commands), tuple(dialogs))
+    return LinkedArea(router, taps, tuple(commands), tuple(dialogs), role)
+
+
+ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN, Role.OWNER)
 
 
 def create_gate(*areas: LinkedArea) -> Router:
-    """One router holding ``areas``: only users with a linked account get in."""
+    """One router holding ``areas``: only users with a linked account get in, and each area
+    only with the role it needs — one router per role (:class:`HasRole`), the one place roles
+    are enforced. An update refused for its role leaves the gate for
+    :func:`create_not_allowed_router`."""
     gate = Router(name=__name__)
     gate.callback_query.filter(IsLinked())
     gate.message.filter(IsLinked())
-    gate.include_routers(*(area.router for area in areas))
+    for role in ROLES:
+        held = [area.router for area in areas if area.role == role]
+        if not held:
+            continue
+        by_role = Router(name=f"{__name__}.{role.value}")
+        by_role.callback_query.filter(HasRole(role))
+        by_role.message.filter(HasRole(role))
+        by_role.include_routers(*held)
+        gate.include_router(by_role)
     return gate
+
+
+async def not_allowed(event: Message | CallbackQuery, i18n: Translator) -> None:
+    """A member tapped (or typed) something their role does not allow: nothing is done and the
+    provider is not asked."""
+    if isinstance(event, CallbackQuery):
+        await show(event, i18n("role-not-allowed"), back_to_menu(i18n))
+    else:
+        await event.answer(i18n("role-not-allowed"), reply_markup=back_to_menu(i18n))
+
+
+async def not_allowed_dialog(message: Message, state: FSMContext, i18n: Translator) -> None:
+    """A message to a dialog whose role was taken away meanwhile: the dialog ends."""
+    await state.clear()
+    await not_allowed(message, i18n)
+
+
+def create_not_allowed_router(*areas: LinkedArea) -> Router:
+    """The "not allowed" answer to a member whose role is below what an area needs: its taps,
+    commands and dialog messages."""
+    router = Router(name=f"{__name__}.not_allowed")
+    guarded = [area for area in areas if area.role != Role.VIEWER]
+    # An owner may do everything: only members ever get here.
+    member = LacksRole(Role.OWNER)
+    router.callback_query.filter(
+        IsLinked(), member, DataPrefix.any_of(area.taps for area in guarded)
+    )
+    router.message.filter(IsLinked(), member)
+    for role in ROLES[1:]:
+        needing = [area for area in areas if area.role == role]
+        if not needing:
+            continue
+        lacks = LacksRole(role)
+        router.callback_query.register(
+            not_allowed, DataPrefix.any_of(area.taps for area in needing), lacks
+        )
+        commands = [command for area in needing for command in area.commands]
+        if commands:
+            router.message.register(not_allowed, Command(*commands), lacks)
+        dialogs = [dialog for area in needing for dialog in area.dialogs]
+        if dialogs:
+            router.message.register(not_allowed_dialog, StateFilter(*dialogs), lacks)
+    return router
 
 
 @per_locale
@@ -73,23 +134,36 @@ def not_linked_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[link_button(i18n)], [back_to_menu_button(i18n)]])
 
 
-async def not_linked_screen(event: Message | CallbackQuery, i18n: Translator) -> None:
-    await show(event, i18n("not-linked"), not_linked_keyboard(i18n))
+def _answer(i18n: Translator, refusal: str | None) -> tuple[str, InlineKeyboardMarkup]:
+    """ "Not linked" with a way to link; or, for a user who has an account but not the one the
+    update is for (``refusal``: access lost, or a plain button of a user with several), why."""
+    if refusal is None:
+        return i18n("not-linked"), not_linked_keyboard(i18n)
+    return i18n(refusal), back_to_menu(i18n)
 
 
-async def not_linked_below(query: CallbackQuery, bot: Bot, i18n: Translator) -> None:
+async def not_linked_screen(
+    event: Message | CallbackQuery, i18n: Translator, refusal: str | None = None
+) -> None:
+    await show(event, *_answer(i18n, refusal))
+
+
+async def not_linked_below(
+    query: CallbackQuery, bot: Bot, i18n: Translator, refusal: str | None = None
+) -> None:
     """Taps whose screen comes as a new message (the root password; a server card opened from a
     notice the watcher keeps editing) get the answer the same way: the tapped message stays."""
-    await bot.send_message(
-        query.from_user.id, i18n("not-linked"), reply_markup=not_linked_keyboard(i18n)
-    )
+    text, markup = _answer(i18n, refusal)
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
-async def not_linked_dialog(message: Message, state: FSMContext, i18n: Translator) -> None:
+async def not_linked_dialog(
+    message: Message, state: FSMContext, i18n: Translator, refusal: str | None = None
+) -> None:
     """A message to a dialog of an area behind the gate, whose account has gone meanwhile: the
     dialog cannot go on."""
     await state.clear()
-    await not_linked_screen(message, i18n)
+    await not_linked_screen(message, i18n, refusal)
 
 
 def create_not_linked_router(*areas: LinkedArea) -> Router:

@@ -42,6 +42,7 @@ class NotifyAction(StrEnum):
     RENEWALS = "r"
     UNPAID = "u"
     LOW_BALANCE = "l"
+    TEAM_READY = "m"
     DAYS = "n"
     THRESHOLD = "t"
 
@@ -105,6 +106,7 @@ def notify_view(i18n: Translator, prefs: AlertPrefs, cid: int, notice: str | Non
         ],
         toggle(NotifyAction.UNPAID, prefs.unpaid, i18n("notify-kind-unpaid")),
         toggle(NotifyAction.LOW_BALANCE, prefs.low_balance, i18n("notify-kind-low-balance")),
+        toggle(NotifyAction.TEAM_READY, prefs.team_ready, i18n("notify-kind-team-ready")),
         [
             InlineKeyboardButton(
                 text=i18n("notify-btn-threshold", threshold=prefs.balance_threshold),
@@ -133,6 +135,7 @@ _TOGGLES = {
     NotifyAction.RENEWALS: "renewals",
     NotifyAction.UNPAID: "unpaid",
     NotifyAction.LOW_BALANCE: "low_balance",
+    NotifyAction.TEAM_READY: "team_ready",
 }
 
 

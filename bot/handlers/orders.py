@@ -38,6 +38,7 @@ from bot.inferno.models import Credentials, Order, Service
 from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.storage import Database
+from bot.storage.accounts import Role
 from bot.ui import (
     PAGE_SIZE,
     Page,
@@ -54,13 +55,20 @@ log = logging.getLogger(__name__)
 
 class OrderAction(StrEnum):
     CARD = "c"
-    ASK_CANCEL = "x"
 
 
 class OrderCb(CallbackData, prefix="o"):
     action: OrderAction = OrderAction.CARD
     order_id: str
     # The list page to come back to.
+    page: Page = 0
+
+
+class OrderAskCancelCb(CallbackData, prefix="ox"):
+    """Asking to cancel an order: a class of its own, as it needs the admin's role (the card
+    does not)."""
+
+    order_id: str
     page: Page = 0
 
 
@@ -201,7 +209,7 @@ async def _service_of(
 
 async def _find_order(
     query: CallbackQuery,
-    callback_data: OrderCb,
+    callback_data: OrderCb | OrderAskCancelCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
@@ -258,7 +266,7 @@ async def order_card(
         return
     buttons: list[InlineKeyboardButton] = []
     if is_status(order, "pending"):
-        cancel = OrderCb(action=OrderAction.ASK_CANCEL, order_id=order.id, page=callback_data.page)
+        cancel = OrderAskCancelCb(order_id=order.id, page=callback_data.page)
         buttons.append(button(i18n("orders-btn-cancel"), cancel))
     elif is_status(order, "active"):
         buttons.append(button(i18n("orders-btn-server"), ServerCb(order_id=order.id)))
@@ -276,7 +284,7 @@ async def order_card(
 
 async def ask_cancel(
     query: CallbackQuery,
-    callback_data: OrderCb,
+    callback_data: OrderAskCancelCb,
     i18n: Translator,
     inferno: InfernoClient,
     bot: Bot,
@@ -363,15 +371,21 @@ async def confirm_cancel(
 
 def create_linked_area() -> LinkedArea:
     """The orders list, an order's card and cancelling."""
-    area = linked_area(
-        __name__, DataPrefix(OrderCb, OrderCancelCb, OrdersPageCb, exact=menu_taps(Screen.ORDERS))
-    )
+    area = linked_area(__name__, DataPrefix(OrderCb, OrdersPageCb, exact=menu_taps(Screen.ORDERS)))
     router = area.router
     router.callback_query.register(orders_page, OrdersPageCb.filter())
     router.callback_query.register(orders_page, MenuCb.filter(F.screen == Screen.ORDERS))
     router.callback_query.register(order_card, OrderCb.filter(F.action == OrderAction.CARD))
-    router.callback_query.register(
-        ask_cancel, OrderCb.filter(F.action == OrderAction.ASK_CANCEL), flags={USER_LOCK: True}
+    return area
+
+
+def create_cancel_area() -> LinkedArea:
+    """Cancelling an order: admins and the owner."""
+    area = linked_area(
+        f"{__name__}.cancel", DataPrefix(OrderAskCancelCb, OrderCancelCb), role=Role.ADMIN
     )
-    router.callback_query.register(confirm_cancel, OrderCancelCb.filter())
+    area.router.callback_query.register(
+        ask_cancel, OrderAskCancelCb.filter(), flags={USER_LOCK: True}
+    )
+    area.router.callback_query.register(confirm_cancel, OrderCancelCb.filter())
     return area

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.config import Settings
 from bot.handlers.callbacks import ShowPasswordCb
+from bot.handlers.common import server_name
 from bot.handlers.filters import DataPrefix
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import back_to_menu
@@ -28,6 +29,7 @@ from bot.inferno.models import Credentials
 from bot.services.background import BackgroundTasks
 from bot.services.deletions import DELETIONS_TASK, REDACTED, DeletionScheduler
 from bot.storage import Database
+from bot.storage.accounts import Role
 from bot.ui import clip, delete_message, show, typing
 
 log = logging.getLogger(__name__)
@@ -82,10 +84,11 @@ async def show_password(
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[card_button(i18n, order_id)]]),
         )
         return
+    shown = await server_name(db, order_id, info.name)
     text = i18n(
         "password-message",
         # Clipped, never fitted: cutting the whole text could cut the password.
-        name=clip(info.name, 64) if info.name else i18n("servers-unnamed", order=order_id),
+        name=clip(shown, 64) if shown else i18n("servers-unnamed", order=order_id),
         ip=clip(info.ip, 64) if info.ip else i18n("servers-no-ip"),
         password=info.password,
         expiry=Html(expiry_text(i18n, settings.password_ttl)),
@@ -164,6 +167,6 @@ def create_router() -> Router:
 
 def create_linked_area() -> LinkedArea:
     """Showing the root password of one of the user's servers."""
-    area = linked_area(f"{__name__}.show", DataPrefix(ShowPasswordCb))
+    area = linked_area(f"{__name__}.show", DataPrefix(ShowPasswordCb), role=Role.ADMIN)
     area.router.callback_query.register(show_password, ShowPasswordCb.filter())
     return area

@@ -9,6 +9,7 @@ from aiogram import F
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.callbacks import ServerCb
+from bot.handlers.common import server_name
 from bot.handlers.filters import DataPrefix
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.servers import (
@@ -30,6 +31,7 @@ from bot.inferno.models import ActionResult, Credentials
 from bot.middlewares.user_lock import USER_LOCK
 from bot.services.locks import UserLocks
 from bot.storage import Database
+from bot.storage.accounts import Role
 from bot.ui import provider_error_text, show
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ async def _ask_view(
     token = await db.confirmations.issue(
         user_id, op.action, {"order_id": order_id}, ttl=POWER_CONFIRMATION_TTL
     )
-    name = info.name or i18n("servers-unnamed", order=order_id)
+    name = await server_name(db, order_id, info.name) or i18n("servers-unnamed", order=order_id)
     if op is PowerOp.REBOOT:
         text = i18n("power-confirm-reboot", name=name, ip=info.ip)
         yes = i18n("power-btn-confirm-reboot")
@@ -252,7 +254,7 @@ async def _failure_view(
 
 def create_linked_area() -> LinkedArea:
     """Reboot, stop and boot."""
-    area = linked_area(__name__, DataPrefix(PowerCb))
+    area = linked_area(__name__, DataPrefix(PowerCb), role=Role.OPERATOR)
     router = area.router
     # Boot is never asked about (its button carries a token already): a Boot "ask" is forged and
     # ends, like any unreadable tap, at the fallback's "expired".

@@ -23,6 +23,7 @@ from bot.handlers.callbacks import (
     MonitorCb,
     ServerAction,
     ServerCb,
+    ServerNameCb,
     ServiceCb,
     ShowPasswordCb,
 )
@@ -34,6 +35,7 @@ from bot.handlers.common import (
     newest_first,
     own_order,
     paged_keyboard,
+    server_name,
     user_id_of,
 )
 from bot.handlers.filters import DataPrefix, NoText, TypedText
@@ -44,6 +46,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, ProviderFail
 from bot.inferno.models import Credentials, Order, PowerState, ServerInfo, Service
 from bot.storage import Database
+from bot.storage.history import current_account
 from bot.ui import (
     PAGE_SIZE,
     Page,
@@ -248,9 +251,11 @@ async def list_view(
     inferno: InfernoClient,
     page: int,
     known_ips: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> View:
     """The server list; ``known_ips`` (by order id) stand in for addresses the provider does
-    not show while a server is being reinstalled."""
+    not show while a server is being reinstalled, ``names`` (by order id) are the names the
+    account's members gave its servers."""
     try:
         orders, services = await inferno.orders_and_services(creds)
     except InfernoError as exc:
@@ -259,6 +264,13 @@ async def list_view(
         markup = retry_keyboard(i18n, retry, back_to_menu_button(i18n))
         return View(provider_error_text(i18n, exc), markup)
     entries, pending = collect_servers(i18n, orders, services)
+    if names:
+        entries = [
+            replace(entry, name=names[entry.order_id])
+            if entry.order_id is not None and entry.order_id in names
+            else entry
+            for entry in entries
+        ]
     if known_ips:
         entries = [
             replace(entry, ip=known_ips.get(entry.order_id or ""))
@@ -348,6 +360,12 @@ async def service_id_of_order(
     return None
 
 
+async def _names(db: Database) -> dict[str, str]:
+    """Every name the members of the update's account gave its servers."""
+    account = current_account()
+    return await db.server_names.all(account) if account is not None else {}
+
+
 async def render_card(
     *,
     i18n: Translator,
@@ -410,9 +428,10 @@ async def render_card(
             [refresh, list_button(i18n)],
         ]
     else:
+        shown_name = await server_name(db, order, info.name)
         text = i18n(
             "servers-card",
-            name=clip(info.name, NAME_MAX) if info.name else i18n("servers-unnamed", order=order),
+            name=clip(shown_name, NAME_MAX) if shown_name else i18n("servers-unnamed", order=order),
             ip=clip(info.ip, 64) if info.ip else info.ip,
             order=order,
             order_status=status_text,
@@ -446,6 +465,12 @@ async def render_card(
                 ),
             ],
             service_row,
+            [
+                InlineKeyboardButton(
+                    text=i18n("servers-btn-name"),
+                    callback_data=ServerNameCb(order_id=order).pack(),
+                )
+            ],
             [await monitor_button(i18n, db, user_id, order)],
             [refresh, list_button(i18n)],
         ]
@@ -542,7 +567,7 @@ async def servers_command(
     await state.clear()
     await typing(bot, message.chat.id)
     known = await db.watches.known_ips(user_id_of(message))
-    view = await list_view(i18n, account, inferno, 0, known)
+    view = await list_view(i18n, account, inferno, 0, known, await _names(db))
     await show(message, view.text, view.markup)
 
 
@@ -558,7 +583,7 @@ async def servers_page(
     await state.clear()
     page = callback_data.page if isinstance(callback_data, ServerListCb) else 0
     known = await db.watches.known_ips(query.from_user.id)
-    view = await list_view(i18n, account, inferno, page, known)
+    view = await list_view(i18n, account, inferno, page, known, await _names(db))
     await show(query, view.text, view.markup)
 
 

@@ -11,7 +11,15 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.handlers.common import link_button, spend_confirmation, user_id_of
+from bot.handlers.callbacks import AccountsCb
+from bot.handlers.common import (
+    account_name,
+    button,
+    link_button,
+    role_name,
+    spend_confirmation,
+    user_id_of,
+)
 from bot.handlers.filters import DataPrefix
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.handlers.navigation import (
@@ -27,6 +35,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.models import Credentials
 from bot.services.locks import UserLocks
 from bot.storage import Database
+from bot.storage.accounts import Access, Role
 from bot.ui import show
 
 log = logging.getLogger(__name__)
@@ -55,16 +64,28 @@ class SettingsCb(CallbackData, prefix="st"):
     token: str = ""
 
 
-def settings_text(i18n: Translator, creds: Credentials | None) -> str:
+def settings_text(i18n: Translator, access: Access | None) -> str:
     lines = [i18n("settings-title"), i18n("settings-language", language=i18n("settings-lang-name"))]
-    if creds is None:
+    if access is None:
         lines.append(i18n("settings-account-none"))
+    elif access.role == Role.OWNER:
+        lines.append(
+            i18n("settings-account", cid=str(access.account.cid), masked=access.masked_key)
+        )
     else:
-        lines.append(i18n("settings-account", cid=str(creds.cid), masked=creds.masked_key))
+        # A member never sees any part of the owner's key.
+        lines.append(
+            i18n(
+                "settings-account-shared",
+                cid=str(access.account.cid),
+                role=role_name(i18n, access.role),
+            )
+        )
     return "\n".join(lines)
 
 
-def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyboardMarkup:
+def settings_keyboard(i18n: Translator, access: Access | None) -> InlineKeyboardMarkup:
+    creds = access
     languages = []
     for language, label in (
         (Language.RU, i18n("settings-btn-ru")),
@@ -82,16 +103,15 @@ def settings_keyboard(i18n: Translator, creds: Credentials | None) -> InlineKeyb
             callback_data=SettingsCb(action=SettingsAction.UNLINK).pack(),
         )
     )
-    rows = [languages, [account], [back_to_menu_button(i18n)]]
+    accounts = button(i18n("settings-btn-accounts"), AccountsCb())
+    rows = [languages, [accounts], [account], [back_to_menu_button(i18n)]]
     if creds is not None:
         rows.insert(1, [notifications_button(i18n)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def settings_screen(
-    query: CallbackQuery, i18n: Translator, creds: Credentials | None
-) -> None:
-    await show(query, settings_text(i18n, creds), settings_keyboard(i18n, creds))
+async def settings_screen(query: CallbackQuery, i18n: Translator, access: Access | None) -> None:
+    await show(query, settings_text(i18n, access), settings_keyboard(i18n, access))
 
 
 async def switch_language(
@@ -99,13 +119,13 @@ async def switch_language(
     callback_data: LanguageCb,
     db: Database,
     hub: TranslatorHub,
-    creds: Credentials | None,
+    access: Access | None,
 ) -> None:
     await db.users.set_language(query.from_user.id, callback_data.lang.value)
     log.info("user=%s action=language result=%s", query.from_user.id, callback_data.lang.value)
     # The middleware picked the translator before the switch; redraw with the new one at once.
     i18n = hub.get(callback_data.lang.value)
-    await show(query, settings_text(i18n, creds), settings_keyboard(i18n, creds))
+    await show(query, settings_text(i18n, access), settings_keyboard(i18n, access))
 
 
 async def _ask_unlink(
@@ -114,6 +134,7 @@ async def _ask_unlink(
     i18n: Translator,
     db: Database,
     account: Credentials,
+    scope: Access,
 ) -> None:
     # Bound to this account: linking another one in between voids the button.
     token = await db.confirmations.issue(user_id, UNLINK_ACTION, {"cid": account.cid})
@@ -122,17 +143,19 @@ async def _ask_unlink(
         callback_data=SettingsCb(action=SettingsAction.UNLINK_CONFIRM, token=token).pack(),
     )
     no = InlineKeyboardButton(text=i18n("btn-no"), callback_data=menu_data(Screen.SETTINGS))
-    await show(
-        event,
-        i18n("settings-unlink-confirm", cid=str(account.cid)),
-        InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]),
+    # A member's "unlink" gives up their own access only; the owner's unlinks it for everyone.
+    question = (
+        i18n("settings-unlink-confirm", cid=str(account.cid))
+        if scope.role == Role.OWNER
+        else i18n("settings-leave-confirm", account=account_name(i18n, scope.account))
     )
+    await show(event, question, InlineKeyboardMarkup(inline_keyboard=[[yes], [no]]))
 
 
 async def unlink_asked(
-    query: CallbackQuery, i18n: Translator, db: Database, account: Credentials
+    query: CallbackQuery, i18n: Translator, db: Database, account: Credentials, scope: Access
 ) -> None:
-    await _ask_unlink(query, query.from_user.id, i18n, db, account)
+    await _ask_unlink(query, query.from_user.id, i18n, db, account, scope)
 
 
 async def logout_command(
@@ -141,9 +164,10 @@ async def logout_command(
     i18n: Translator,
     db: Database,
     account: Credentials,
+    scope: Access,
 ) -> None:
     await state.clear()
-    await _ask_unlink(message, user_id_of(message), i18n, db, account)
+    await _ask_unlink(message, user_id_of(message), i18n, db, account, scope)
 
 
 async def unlink_confirmed(
@@ -153,18 +177,25 @@ async def unlink_confirmed(
     db: Database,
     locks: UserLocks,
     creds: Credentials | None,
+    access: Access | None,
 ) -> None:
     user_id = query.from_user.id
     async with locks.hold(user_id):
         # Outside the gate: an old copy of this button, tapped once the account is gone, says
         # it expired like any used confirmation.
-        if creds is None or (
-            await spend_confirmation(db, user_id, callback_data.token, UNLINK_ACTION, creds) is None
+        if (
+            creds is None
+            or access is None
+            or (
+                await spend_confirmation(db, user_id, callback_data.token, UNLINK_ACTION, creds)
+                is None
+            )
         ):
             await show(query, i18n("expired"), back_to_menu(i18n))
             return
-        # Key, cid, watches, FSM state and pending confirmations go in one transaction.
-        await db.users.unlink(user_id)
+        # The account the button was drawn for: its key, memberships and watches (or, for a
+        # member, their access), the user's FSM state and pending confirmations, at once.
+        await db.users.unlink(user_id, access.account.id)
         await db.actions.record(user_id, UNLINK_ACTION, None, "ok")
     log.info("user=%s action=unlink result=ok", user_id)
     await show(query, i18n("settings-unlinked"), back_to_menu(i18n))

@@ -50,6 +50,7 @@ from bot.services.sshkey_format import (
     parse_public_key,
 )
 from bot.storage import Database
+from bot.storage.accounts import Role
 from bot.ui import (
     Page,
     clip,
@@ -627,6 +628,7 @@ def create_linked_area() -> LinkedArea:
         DataPrefix(KeyCb, exact=menu_taps(Screen.KEYS)),
         commands=["keys"],
         dialogs=[KeyForm],
+        role=Role.ADMIN,
     )
     router = area.router
     router.callback_query.register(keys_screen, MenuCb.filter(F.screen == Screen.KEYS))

@@ -19,6 +19,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.config import Settings
+from bot.handlers import members
 from bot.handlers.balance import money
 from bot.handlers.callbacks import LinkAction, LinkCb
 from bot.handlers.common import (
@@ -42,6 +43,7 @@ from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials, P
 from bot.inferno.models import Balance, Credentials
 from bot.services.locks import UserLocks
 from bot.storage import Database, LinkAttempt, LinkLimits, LinkRefusal
+from bot.storage.accounts import Access
 from bot.ui import provider_error_text, show, typing
 
 log = logging.getLogger(__name__)
@@ -313,11 +315,8 @@ async def refused_up_front(
 
 
 async def store_account(db: Database, user_id: int, creds: Credentials) -> None:
-    """Saves checked credentials; switching to another account drops the old one's leftovers."""
-    previous = await db.users.get(user_id)
-    if previous is not None and previous.cid is not None and previous.cid != creds.cid:
-        # Install watches and confirmations of the other account's orders mean nothing now.
-        await db.users.unlink(user_id)
+    """Saves checked credentials as one of the user's accounts (the same cid again gets the new
+    key) and makes it the active one; the user's other accounts stay."""
     await db.users.link(user_id, creds.cid, creds.key)
 
 
@@ -707,7 +706,14 @@ async def _issue_new_key(
             await show(message, text, retry_keyboard(i18n, LinkAction.NEW_KEY, demo=demo))
             return
         await db.link_attempts.succeeded(attempt)
-        await db.actions.record(user_id, NEW_KEY_ACTION, None, "ok")
+        # On the account of that cid (the key it had is revoked now), if it is linked already.
+        await db.actions.record(
+            user_id,
+            NEW_KEY_ACTION,
+            None,
+            "ok",
+            account_id=await db.accounts.find(user_id, creds.cid),
+        )
     await _save_linked(message, state, i18n, db, inferno, creds, settings.currency, method="newkey")
 
 
@@ -754,14 +760,14 @@ async def start_command(
     message: Message,
     state: FSMContext,
     i18n: Translator,
-    creds: Credentials | None,
+    access: Access | None,
     demo_account: Credentials | None,
 ) -> None:
     await state.clear()
     name = message.from_user.first_name if message.from_user else ""
     greeting = i18n("start-greeting", name=name)
-    if creds is not None:
-        await show(message, greeting + "\n\n" + menu_text(i18n, creds), main_menu_keyboard(i18n))
+    if access is not None:
+        await show(message, greeting + "\n\n" + menu_text(i18n, access), main_menu_keyboard(i18n))
         return
     await show(
         message,
@@ -796,6 +802,11 @@ def create_router() -> Router:
     # After the dialog steps: aiogram tries a router's handlers in the order they were
     # registered, and a step must see "/start <secret>" (it deletes it as the secret) before
     # /start does.
+    # An invite link (members.py): after the steps, like /start itself.
+    router.message.register(
+        members.invite_opened,
+        CommandStart(deep_link=True, magic=F.args.regexp(members.INVITE_PAYLOAD.pattern)),
+    )
     router.message.register(start_command, CommandStart())
     router.message.register(cancel_command, Command("cancel"))
     return router

@@ -37,10 +37,12 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, TelegramObject, User
 
+from bot.account_scope import drawing_for, names_account
 from bot.config import Settings
 from bot.formatting import format_date, format_money, parse_date
 from bot.handlers.callbacks import ServerAction, ServerCb, ServiceCb
-from bot.handlers.orders import OrderAction, OrderCb
+from bot.handlers.common import account_name, server_name
+from bot.handlers.orders import OrderAskCancelCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -66,6 +68,7 @@ from bot.storage.alerts import (
     SeenUpdate,
     ServerUpdate,
 )
+from bot.storage.errors import DecryptionError
 from bot.ui import clip
 
 log = logging.getLogger(__name__)
@@ -365,7 +368,7 @@ class AlertService:
                 [
                     {
                         "text": i18n("alert-btn-cancel"),
-                        "data": OrderCb(action=OrderAction.ASK_CANCEL, order_id=order.id).pack(),
+                        "data": OrderAskCancelCb(order_id=order.id).pack(),
                     }
                 ]
             ]
@@ -455,7 +458,9 @@ class AlertService:
             return None
         now = self.clock()
         running = info.power_state is PowerState.RUNNING
-        name = info.name or None
+        # The name the account's members gave it, if any (the alerts follow the active account).
+        account_id = await self._db.accounts.active_id(server.user_id)
+        name = await server_name(self._db, server.order_id, info.name, account_id) or None
         ip = info.ip or None
         order_status = (info.order_status or "").strip().lower()
         state, since, alert = server.state, server.since, None
@@ -544,9 +549,25 @@ class AlertService:
             await self._db.alerts.mark_sent([alert.key])
             return None
         markup = await self._markup(alert)
+        # The alerts follow the user's active account, and switching drops what was not sent
+        # yet: the buttons act on the active account (bound to it when the user has several).
+        try:
+            access = await self._db.accounts.access(alert.user_id)
+        except DecryptionError:
+            access = None
+        named = access is not None and names_account(access.accounts, access.role)
+        text = alert.text
+        if access is not None and text is not None:
+            # Every push names its account, by its label when it has one.
+            i18n = self._hub.get(user.language)
+            text = i18n("push-account", account=account_name(i18n, access.account)) + "\n" + text
         await self._pacer.wait()
         try:
-            await bot.send_message(alert.user_id, alert.text, reply_markup=markup)
+            with drawing_for(
+                access.account.id if access is not None and named else None,
+                access.role if access is not None else None,
+            ):
+                await bot.send_message(alert.user_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)
             return float(exc.retry_after)

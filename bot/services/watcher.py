@@ -46,6 +46,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.account_scope import drawing_for
 from bot.handlers.callbacks import (
     InstallMode,
     InstallStartCb,
@@ -53,6 +54,7 @@ from bot.handlers.callbacks import (
     ServerCb,
     ShowPasswordCb,
 )
+from bot.handlers.common import account_name, server_name
 from bot.handlers.navigation import menu_below_button
 from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
@@ -60,7 +62,8 @@ from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
 from bot.services.bounded import map_bounded
 from bot.services.pacer import PushPacer
-from bot.storage import Account, Database, Watch, WatchPoll
+from bot.storage import Database, Watch, WatchPoll
+from bot.storage.accounts import AccountInfo, Role
 from bot.ui import clip
 
 log = logging.getLogger(__name__)
@@ -97,7 +100,10 @@ class InstallWatcher:
         limiter: asyncio.Semaphore | None = None,
         on_push: Callable[[bool], None] | None = None,
         pacer: PushPacer | None = None,
+        allowed_users: frozenset[int] = frozenset(),
     ) -> None:
+        # ALLOWED_USERS, when set: teammates outside it are not told.
+        self._allowed = allowed_users
         self._on_push = on_push  # told of each message sent (True) or not (False): metrics
         self._db = db
         # Shared with the alerts and the notices: their pushes together keep Telegram's pace.
@@ -112,6 +118,8 @@ class InstallWatcher:
         self._reinstall_settle = reinstall_settle
         # Watches whose install call is still waiting for the provider in this process.
         self._sending: set[int] = set()
+        # The line naming the account, for the pushes of the watches being checked.
+        self._headers: dict[int, str] = {}
         # Shared with the alerts, so that both together never exceed the concurrency.
         self._limiter = limiter
 
@@ -139,9 +147,21 @@ class InstallWatcher:
         next_polls = [watch.next_poll_at for watch in watches if watch.next_poll_at > now]
         if due:
             limiter = self._limiter or asyncio.Semaphore(self._concurrency)
-            accounts = await self._db.users.accounts([watch.user_id for watch in due])
+            accounts = await self._db.accounts.credentials(
+                [watch.account_id for watch in due if watch.account_id is not None]
+            )
+            users = [watch.user_id for watch in due]
+            languages = await self._db.users.languages(users)
+            several = await self._db.accounts.with_several(users)
             results = await map_bounded(
-                lambda watch: self._check(bot, watch, accounts.get(watch.user_id), limiter),
+                lambda watch: self._check(
+                    bot,
+                    watch,
+                    accounts,
+                    languages.get(watch.user_id),
+                    limiter,
+                    several=watch.user_id in several,
+                ),
                 due,
                 self._concurrency,
             )
@@ -164,12 +184,37 @@ class InstallWatcher:
         self,
         bot: Bot,
         watch: Watch,
-        owner: tuple[Account, str | None] | None,
+        accounts: dict[int, tuple[AccountInfo, str]],
+        language: str | None,
+        limiter: asyncio.Semaphore,
+        *,
+        several: bool = False,
+    ) -> WatchPoll | None:
+        """Polls one watch; returns its new progress, or None when the watch ended.
+
+        What it sends names the account, and its buttons act on that account (drawn for it
+        when the user has several, bot.account_scope)."""
+        found = accounts.get(watch.account_id) if watch.account_id is not None else None
+        if found is not None:
+            i18n = self._hub.get(language)
+            self._headers[watch.id] = i18n("push-account", account=account_name(i18n, found[0]))
+        try:
+            named = found is not None and (several or found[0].owner_id != watch.user_id)
+            with drawing_for(found[0].id if found is not None and named else None):
+                return await self._poll(bot, watch, found, language, limiter)
+        finally:
+            self._headers.pop(watch.id, None)
+
+    async def _poll(
+        self,
+        bot: Bot,
+        watch: Watch,
+        found: tuple[AccountInfo, str] | None,
+        language: str | None,
         limiter: asyncio.Semaphore,
     ) -> WatchPoll | None:
-        """Polls one watch; returns its new progress, or None when the watch ended."""
-        if owner is None:
-            if await self._db.users.has_stored_key(watch.user_id):
+        if found is None:
+            if watch.account_id is not None and await self._db.accounts.exists(watch.account_id):
                 # Linked, but the key cannot be decrypted: the watch waits (backing off) for
                 # the user to link again, and is never dropped for it.
                 log.info("watch=%s user=%s key unreadable: waiting", watch.id, watch.user_id)
@@ -177,12 +222,12 @@ class InstallWatcher:
             log.info("watch=%s user=%s unlinked: dropped", watch.id, watch.user_id)
             await self._db.watches.delete(watch.id)
             return None
-        account, language = owner
+        account, api_key = found
         i18n = self._hub.get(language)
         # Polled even when past its time: a server that got ready meanwhile (its announcement
         # held back by flood control, say) is announced, not reported as taking too long.
         timed_out = self._clock() - watch.started_at > self._timeout
-        creds = Credentials(cid=account.cid, key=account.api_key)
+        creds = Credentials(cid=account.cid, key=api_key)
         try:
             async with limiter:
                 info = await self._inferno.get_info(creds, watch.order_id)
@@ -212,7 +257,7 @@ class InstallWatcher:
             resolved = True
 
         if info.is_ready and (watch.kind == "install" or self._reinstalled(watch, info, now)):
-            return await self._report_ready(bot, watch, info, i18n)
+            return await self._report_ready(bot, watch, info, i18n, account)
         if timed_out:
             return await self._report_timeout(bot, watch, i18n)
         state = SEEN_NOT_READY if not info.is_ready else watch.last_state
@@ -275,7 +320,7 @@ class InstallWatcher:
         )
 
     async def _report_ready(
-        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator
+        self, bot: Bot, watch: Watch, info: ServerInfo, i18n: Translator, account: AccountInfo
     ) -> WatchPoll | None:
         """Announces the server; None once that is done, a poll to try again otherwise."""
         ip = clip(info.ip or "", 64)
@@ -289,9 +334,10 @@ class InstallWatcher:
         flood = await self._draw_final(bot, watch, i18n, status)
         if flood is not None:
             return self._after_flood(watch, flood)
+        shown = await server_name(self._db, watch.order_id, info.name, account.id)
         text = i18n(
             "watch-ready",
-            name=clip(info.name or info.ip or watch.order_id, 200),
+            name=clip(shown or info.ip or watch.order_id, 200),
             ip=ip,
             template=clip(watch.template, 100),
             order=watch.order_id,
@@ -314,6 +360,7 @@ class InstallWatcher:
         # Marked right after the send: a crash in between repeats the message once at most,
         # but a ready server is never left unannounced.
         await self._db.watches.mark_notified(watch.id)
+        await self._tell_team(bot, watch, info, account)
         log.info(
             "watch=%s user=%s order=%s ready ip=%s delivered=%s",
             watch.id,
@@ -323,6 +370,50 @@ class InstallWatcher:
             delivered,
         )
         return None
+
+    async def _tell_team(
+        self, bot: Bot, watch: Watch, info: ServerInfo, account: AccountInfo
+    ) -> None:
+        """The other members of the account (every role sees servers) are told too, each
+        unless they turned it off, once: after the watch is marked, so a crash in between
+        tells them nothing rather than twice."""
+        everyone = await self._db.accounts.members(account.id)
+        starter = next((m.name for m in everyone if m.user_id == watch.user_id), None)
+        team = [
+            m
+            for m in everyone
+            if m.user_id != watch.user_id and (not self._allowed or m.user_id in self._allowed)
+        ]
+        if not team:
+            return
+        ids = [m.user_id for m in team]
+        languages = await self._db.users.languages(ids)
+        several = await self._db.accounts.with_several(ids)
+        shown = await server_name(self._db, watch.order_id, info.name, account.id)
+        for member in team:
+            prefs = await self._db.alerts.prefs(member.user_id)
+            if prefs.blocked or not prefs.team_ready:
+                continue
+            i18n = self._hub.get(languages.get(member.user_id))
+            text = i18n("push-account", account=account_name(i18n, account)) + "\n"
+            text += i18n(
+                "watch-ready-team",
+                name=clip(shown or info.ip or watch.order_id, 200),
+                ip=clip(info.ip or "", 64),
+                template=clip(watch.template, 100),
+                order=watch.order_id,
+                by=starter or "—",
+            )
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[[open_server_button(i18n("watch-btn-open"), watch.order_id)]]
+            )
+            named = member.user_id in several or member.role != Role.OWNER
+            await self._pacer.wait()
+            try:
+                with drawing_for(account.id if named else None, member.role):
+                    await bot.send_message(member.user_id, text, reply_markup=markup)
+            except TelegramAPIError as exc:
+                log.info("watch=%s member=%s not told: %s", watch.id, member.user_id, exc.message)
 
     async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> WatchPoll | None:
         """Tells the user the install takes too long; None once told, a later pass otherwise."""
@@ -506,6 +597,9 @@ class InstallWatcher:
         self, bot: Bot, watch: Watch, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool | FloodControl:
         await self._pacer.wait()
+        header = self._headers.get(watch.id)
+        if header is not None:
+            text = f"{header}\n{text}"
         try:
             await bot.send_message(watch.chat_id, text, reply_markup=markup)
             return True

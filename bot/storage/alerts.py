@@ -23,7 +23,7 @@ ACCOUNT_TABLES = ("alert_accounts", "alert_servers", "alert_seen", "alert_events
 
 DEFAULT_NOTICE_DAYS = (7, 3, 1)
 _PREF_COLUMNS = frozenset(
-    {"down", "renewals", "notice_days", "unpaid", "low_balance", "balance_threshold"}
+    {"down", "renewals", "notice_days", "unpaid", "low_balance", "balance_threshold", "team_ready"}
 )
 
 # Server states of the monitor: idle (not running, or not known to run: never alerts),
@@ -41,6 +41,8 @@ class AlertPrefs:
     low_balance: bool = False
     balance_threshold: str = "10"
     blocked: bool = False
+    # Told when a teammate's install on a shared account is ready.
+    team_ready: bool = True
 
 
 def parse_days(text: str) -> tuple[int, ...]:
@@ -58,6 +60,7 @@ def _prefs(row: Row) -> AlertPrefs:
         low_balance=bool(row["low_balance"]),
         balance_threshold=str(row["balance_threshold"]),
         blocked=bool(row["blocked"]),
+        team_ready=bool(row["team_ready"]),
     )
 
 
@@ -152,7 +155,13 @@ class AccountCheck:
     alerts: list[NewAlert] | None = None
 
 
-_LINKED_TO = "EXISTS (SELECT 1 FROM users WHERE id = ? AND cid = ? AND api_key IS NOT NULL)"
+# SQL for the cid of the active account of the user row ``u`` (NULL when they have none): the
+# alerts follow each user's active account (bot/storage/accounts.py).
+ACTIVE_CID = (
+    "(SELECT ac.cid FROM accounts ac JOIN memberships am ON am.account_id = ac.id "
+    "AND am.user_id = u.id WHERE ac.id = u.active_account)"
+)
+_LINKED_TO = f"EXISTS (SELECT 1 FROM users u WHERE u.id = ? AND {ACTIVE_CID} = ?)"
 
 
 class AlertRepository:
@@ -212,13 +221,14 @@ class AlertRepository:
     async def due_accounts(self, now: float, limit: int) -> list[DueAccount]:
         """Linked, not blocked users whose account check is due (never checked: at once)."""
         rows = await self._conn.fetchall(
-            "SELECT u.id AS uid, u.language, u.cid AS ucid, a.cid AS acid, a.next_check_at, "
-            "a.failures, a.refused_told, p.* "
-            "FROM users u LEFT JOIN alert_accounts a ON a.user_id = u.id "
-            "LEFT JOIN alert_prefs p ON p.user_id = u.id "
-            "WHERE u.cid IS NOT NULL AND u.api_key IS NOT NULL AND COALESCE(p.blocked, 0) = 0 "
-            "AND (a.next_check_at IS NULL OR a.next_check_at <= ? OR a.cid != u.cid) "
-            "ORDER BY COALESCE(a.next_check_at, 0), u.id LIMIT ?",
+            "SELECT uid, language, ucid, acid, next_check_at, failures, refused_told, p.* "
+            f"FROM (SELECT u.id AS uid, u.language, {ACTIVE_CID} AS ucid, a.cid AS acid, "
+            "a.next_check_at, a.failures, a.refused_told "
+            "FROM users u LEFT JOIN alert_accounts a ON a.user_id = u.id) linked "
+            "LEFT JOIN alert_prefs p ON p.user_id = uid "
+            "WHERE ucid IS NOT NULL AND COALESCE(p.blocked, 0) = 0 "
+            "AND (next_check_at IS NULL OR next_check_at <= ? OR acid != ucid) "
+            "ORDER BY COALESCE(next_check_at, 0), uid LIMIT ?",
             (now, limit),
         )
         found: list[DueAccount] = []
@@ -343,7 +353,7 @@ class AlertRepository:
         rows = await self._conn.fetchall(
             "SELECT s.user_id, a.cid, s.order_id, s.name, s.ip, s.state, s.since, u.language "
             "FROM alert_servers s JOIN alert_accounts a ON a.user_id = s.user_id "
-            "JOIN users u ON u.id = s.user_id AND u.cid = a.cid AND u.api_key IS NOT NULL "
+            f"JOIN users u ON u.id = s.user_id AND {ACTIVE_CID} = a.cid "
             "LEFT JOIN alert_prefs p ON p.user_id = s.user_id "
             "WHERE s.monitored = 1 AND s.active = 1 AND a.failures = 0 "
             "AND COALESCE(p.blocked, 0) = 0 AND COALESCE(p.down, 1) = 1 "

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
+from bot.storage.accounts import AccountRepository
 from bot.storage.alerts import AlertRepository
 from bot.storage.connection import Clock, Connection, SQLiteConnection
 from bot.storage.crypto import KeyRing
 from bot.storage.fsm import DIALOG_CACHE_SIZE, DatabaseStorage
+from bot.storage.history import HistoryRepository
+from bot.storage.invites import InviteRepository
 from bot.storage.link_attempts import LinkAttemptRepository
 from bot.storage.lock import DatabaseLock
 from bot.storage.migrations import migrate, schema_version
@@ -30,6 +33,7 @@ from bot.storage.repositories import (
     UserRepository,
     WatchRepository,
 )
+from bot.storage.server_names import ServerNameRepository
 
 if TYPE_CHECKING:
     import asyncpg
@@ -92,10 +96,15 @@ class Database:
         # any row of a shared database behind this one's back.
         shared = conn.shared
         self.fsm = DatabaseStorage(self._conn, cache_size=0 if shared else DIALOG_CACHE_SIZE)
+        self.accounts = AccountRepository(self._conn, keyring)
+        self.invites = InviteRepository(self._conn)
+        self.history = HistoryRepository(self._conn)
+        self.server_names = ServerNameRepository(self._conn)
         # Unlinking deletes the user's dialogs in its own transaction.
         self.users = UserRepository(
             self._conn,
             keyring,
+            accounts=self.accounts,
             cache_size=0 if shared else USER_CACHE_SIZE,
             on_unlink=self.fsm.forget_user,
         )

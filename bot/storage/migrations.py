@@ -191,6 +191,86 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX seen_updates_age ON seen_updates (seen_at);
     """,
+    # 8: several Inferno accounts per Telegram user, shared by role. The key moves from the
+    # users row into the account's row (still encrypted with its owner's id as associated data,
+    # so the ciphertext moves as it is); every linked user becomes the owner of one account,
+    # which is their active one, and each open install watch belongs to it.
+    """
+    CREATE TABLE accounts (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        owner_id    INTEGER NOT NULL,
+        label       TEXT,
+        cid         INTEGER NOT NULL,
+        api_key     BLOB NOT NULL,
+        key_id      TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL,
+        UNIQUE (owner_id, cid)
+    );
+    CREATE TABLE memberships (
+        user_id     INTEGER NOT NULL,
+        account_id  INTEGER NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'operator', 'viewer')),
+        joined_at   REAL NOT NULL,
+        PRIMARY KEY (user_id, account_id)
+    );
+    CREATE INDEX memberships_account ON memberships (account_id);
+    ALTER TABLE users ADD COLUMN active_account INTEGER;
+    ALTER TABLE watches ADD COLUMN account_id INTEGER;
+    INSERT INTO accounts (owner_id, cid, api_key, key_id, created_at, updated_at)
+        SELECT id, cid, api_key, key_id, created_at, updated_at FROM users
+        WHERE cid IS NOT NULL AND api_key IS NOT NULL AND key_id IS NOT NULL;
+    INSERT INTO memberships (user_id, account_id, role, joined_at)
+        SELECT owner_id, id, 'owner', created_at FROM accounts;
+    UPDATE users SET active_account = (SELECT a.id FROM accounts a WHERE a.owner_id = users.id);
+    UPDATE watches SET account_id = (
+        SELECT a.id FROM accounts a WHERE a.owner_id = watches.user_id
+    );
+    UPDATE users SET cid = NULL, api_key = NULL, key_id = NULL;
+    """,
+    # 9: sharing an account: one-time invites (only a hash of the token is stored; an invite
+    # carries a role, never a key) and the Telegram name a member joined with (for the owner's
+    # members screen and the history).
+    """
+    CREATE TABLE invites (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        token_hash  TEXT NOT NULL UNIQUE,
+        account_id  INTEGER NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+        owner_name  TEXT,
+        created_at  REAL NOT NULL,
+        expires_at  REAL NOT NULL
+    );
+    CREATE INDEX invites_account ON invites (account_id);
+    ALTER TABLE memberships ADD COLUMN name TEXT;
+    """,
+    # 10: whether a member is told when a server of an account they share gets ready after a
+    # teammate's install (each member's own setting)
+    """
+    ALTER TABLE alert_prefs ADD COLUMN team_ready INTEGER NOT NULL DEFAULT 1;
+    """,
+    # 11: the history of each account (bot/storage/history.py): the action log names the
+    # account acted on and the Telegram name of who acted; older entries are purged
+    # (HISTORY_DAYS)
+    """
+    ALTER TABLE actions ADD COLUMN account_id INTEGER;
+    ALTER TABLE actions ADD COLUMN actor TEXT;
+    UPDATE actions SET account_id = (
+        SELECT MIN(a.id) FROM accounts a WHERE a.owner_id = actions.user_id
+    );
+    CREATE INDEX actions_account ON actions (account_id, id);
+    CREATE INDEX actions_age ON actions (created_at);
+    """,
+    # 12: the names an account's members give its servers, shown instead of the provider's
+    """
+    CREATE TABLE server_names (
+        account_id  INTEGER NOT NULL,
+        order_id    TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        updated_at  REAL NOT NULL,
+        PRIMARY KEY (account_id, order_id)
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -10,11 +10,13 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.masking import mask_key
+from bot.storage.accounts import Access, AccountRepository, Role, leave_account, unlink_accounts
 from bot.storage.alerts import forget_accounts
 from bot.storage.cache import RowCache
 from bot.storage.connection import Connection, Executor, Params, Row
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
+from bot.storage.history import current_actor
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -74,23 +76,28 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class _UserRow:
-    """A users row as stored: the key stays encrypted until an update needs it."""
+    """A users row as stored (the keys live in the accounts' rows, bot/storage/accounts.py)."""
 
-    user: User
-    key_id: str | None = field(repr=False)
-    api_key: bytes | None = field(repr=False)
+    id: int
+    language: str | None
+    created_at: float
+    updated_at: float
+
+    def user(self, cid: int | None) -> User:
+        return User(self.id, self.language, cid, cid is not None, self.created_at, self.updated_at)
 
 
 def _user_row(row: Row) -> _UserRow:
-    user = _from_row(User, row, linked=row["cid"] is not None and row["api_key"] is not None)
-    return _UserRow(user, row["key_id"], row["api_key"])
+    return _from_row(_UserRow, row)
 
 
 class UserRepository:
-    """Users and their encrypted credentials.
+    """Users, and through :class:`~bot.storage.accounts.AccountRepository` the account each
+    one acts on.
 
     Rows are cached (see :mod:`bot.storage.cache`): every method that writes a user row drops
-    that row from the cache before writing it.
+    that row from the cache before writing it. Accounts and memberships are never cached: a
+    revoked member must be refused on their very next update.
     """
 
     def __init__(
@@ -98,30 +105,44 @@ class UserRepository:
         conn: Connection,
         keyring: KeyRing,
         *,
+        accounts: AccountRepository | None = None,
         cache_size: int = USER_CACHE_SIZE,
         on_unlink: Callable[[int], None] | None = None,
     ) -> None:
         self._conn = conn
         self._keyring = keyring
+        self._accounts = accounts if accounts is not None else AccountRepository(conn, keyring)
         self._cache: RowCache[int, _UserRow] = RowCache(cache_size)
         self._on_unlink = on_unlink
 
     async def ensure(self, user_id: int, language: str | None) -> User:
         """Insert the user if missing; an existing user keeps its stored language."""
-        return (await self._ensure_row(user_id, language)).user
+        row = await self._ensure_row(user_id, language)
+        return row.user(await self._accounts.active_cid(user_id))
 
     async def ensure_with_account(
         self, user_id: int, language: str | None
     ) -> tuple[User, Account | None]:
-        """:meth:`ensure` and :meth:`account` from one read — what every update needs.
+        """:meth:`ensure` and the user's active account, decrypted.
 
-        Raises :class:`~bot.storage.errors.DecryptionError` like :meth:`account`.
+        Raises :class:`~bot.storage.errors.DecryptionError` for an unreadable key.
+        """
+        user, access = await self.ensure_with_access(user_id, language)
+        if access is None:
+            return user, None
+        return user, Account(cid=access.account.cid, api_key=access.api_key)
+
+    async def ensure_with_access(
+        self, user_id: int, language: str | None, account_id: int | None = None
+    ) -> tuple[User, Access | None]:
+        """:meth:`ensure` and the user's access to ``account_id`` (their active account when
+        None) — what every update needs. ``User.cid`` is that account's.
+
+        Raises :class:`~bot.storage.errors.DecryptionError` for an unreadable key.
         """
         row = await self._ensure_row(user_id, language)
-        if row.key_id is None or row.api_key is None or row.user.cid is None:
-            return row.user, None
-        api_key = self._keyring.decrypt(user_id, row.key_id, row.api_key)
-        return row.user, Account(cid=row.user.cid, api_key=api_key)
+        access = await self._accounts.access(user_id, account_id)
+        return row.user(access.account.cid if access else None), access
 
     async def _ensure_row(self, user_id: int, language: str | None) -> _UserRow:
         # Called on every update: a known user is a cache hit or one read, a new one a read
@@ -158,7 +179,7 @@ class UserRepository:
 
     async def get(self, user_id: int) -> User | None:
         row = await self._row(user_id)
-        return row.user if row is not None else None
+        return row.user(await self._accounts.active_cid(user_id)) if row is not None else None
 
     async def set_language(self, user_id: int, lang: str | None) -> None:
         now = self._conn.clock()
@@ -170,23 +191,17 @@ class UserRepository:
             (user_id, lang, now, now),
         )
 
-    async def link(self, user_id: int, cid: int, api_key: str) -> None:
-        """Store the provider account; the API key is encrypted, bound to ``user_id``."""
-        key_id, blob = self._keyring.encrypt(user_id, api_key)
-        now = self._conn.clock()
+    async def link(self, user_id: int, cid: int, api_key: str) -> int:
+        """Store the provider account as one of the user's own (the key encrypted, bound to
+        ``user_id``) and make it their active one; returns the account's id."""
         self._cache.discard(user_id)
-        await self._conn.execute(
-            "INSERT INTO users (id, cid, api_key, key_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET cid = excluded.cid, api_key = excluded.api_key, "
-            "key_id = excluded.key_id, updated_at = excluded.updated_at",
-            (user_id, cid, blob, key_id, now, now),
-        )
+        return await self._accounts.link(user_id, cid, api_key)
 
     async def accounts(self, user_ids: list[int]) -> dict[int, tuple[Account, str | None]]:
-        """Decrypted credentials and language of every linked user among ``user_ids``.
+        """Decrypted credentials of the active account and the language of every user among
+        ``user_ids`` who has one.
 
-        One query for a whole watcher sweep instead of two per watch. Rows that cannot be
+        One query for a whole sweep instead of two per user. Accounts whose key cannot be
         decrypted are left out (:meth:`has_stored_key` tells them from unlinked users).
         """
         found: dict[int, tuple[Account, str | None]] = {}
@@ -195,76 +210,99 @@ class UserRepository:
             chunk = unique[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = await self._conn.fetchall(
-                "SELECT id, language, cid, api_key, key_id FROM users "
-                f"WHERE id IN ({marks}) AND cid IS NOT NULL AND api_key IS NOT NULL",
+                "SELECT u.id, u.language, a.owner_id, a.cid, a.api_key, a.key_id FROM users u "
+                "JOIN memberships m ON m.user_id = u.id AND m.account_id = u.active_account "
+                f"JOIN accounts a ON a.id = m.account_id WHERE u.id IN ({marks})",
                 chunk,
             )
             for row in rows:
                 try:
-                    api_key = self._keyring.decrypt(row["id"], row["key_id"], row["api_key"])
+                    api_key = self._keyring.decrypt(row["owner_id"], row["key_id"], row["api_key"])
                 except DecryptionError:
                     continue
                 found[row["id"]] = (Account(cid=row["cid"], api_key=api_key), row["language"])
         return found
 
-    async def unlink(self, user_id: int) -> None:
-        """Forget the account and everything tied to it, atomically.
+    async def languages(self, user_ids: list[int]) -> dict[int, str | None]:
+        """The stored language of each known user among ``user_ids``."""
+        found: dict[int, str | None] = {}
+        unique = sorted(set(user_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._conn.fetchall(
+                f"SELECT id, language FROM users WHERE id IN ({marks})", chunk
+            )
+            found.update((int(row["id"]), row["language"]) for row in rows)
+        return found
+
+    async def unlink(self, user_id: int, account_id: int | None = None) -> None:
+        """Give up ``account_id`` (the user's active account when None), atomically: the owner
+        unlinks it for every member (its key, memberships and install watches go); a member
+        leaves it. Either way the
+        user's dialogs and pending confirmations go too.
 
         Keeps the user row (language) and the action log. Scheduled message deletions are kept
         on purpose: they remove root passwords from the chat, which must still happen.
         """
-        now = self._conn.clock()
         self._cache.discard(user_id)
         if self._on_unlink is not None:
             self._on_unlink(user_id)
         async with self._conn.transaction() as tx:
-            await tx.execute(
-                "UPDATE users SET cid = NULL, api_key = NULL, key_id = NULL, updated_at = ? "
-                "WHERE id = ?",
-                (now, user_id),
+            active = await tx.fetchone(
+                "SELECT m.account_id, m.role FROM users u JOIN memberships m "
+                "ON m.user_id = u.id AND m.account_id = COALESCE(?, u.active_account) "
+                "WHERE u.id = ?",
+                (account_id, user_id),
             )
-            await tx.execute("DELETE FROM watches WHERE user_id = ?", (user_id,))
+            if active is not None and active["role"] == Role.OWNER.value:
+                await unlink_accounts(tx, [int(active["account_id"])])
+            elif active is not None:
+                await leave_account(tx, user_id, int(active["account_id"]))
             await tx.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM confirmations WHERE user_id = ?", (user_id,))
             # Alerts stop at once; linking again starts from nothing (no backlog).
             await forget_accounts(tx, [user_id])
 
     async def has_stored_key(self, user_id: int) -> bool:
-        """Whether the user's row holds an API key, decryptable or not."""
+        """Whether the user has an active account, its key decryptable or not."""
         row = await self._conn.fetchone(
-            "SELECT 1 FROM users WHERE id = ? AND api_key IS NOT NULL", (user_id,)
+            "SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id "
+            "AND m.account_id = u.active_account WHERE u.id = ?",
+            (user_id,),
         )
         return row is not None
 
     async def undecryptable(self) -> list[tuple[int, str | None]]:
-        """(user id, key id) of every stored key this key ring cannot decrypt, by user id."""
+        """(owner id, key id) of every stored key this key ring cannot decrypt, by owner id."""
+        return [(owner, key_id) for owner, key_id, _ in await self._undecryptable()]
+
+    async def _undecryptable(self) -> list[tuple[int, str | None, int]]:
         rows = await self._conn.fetchall(
-            "SELECT id, key_id, api_key FROM users WHERE api_key IS NOT NULL ORDER BY id"
+            "SELECT id, owner_id, key_id, api_key FROM accounts ORDER BY owner_id, id"
         )
-        found: list[tuple[int, str | None]] = []
+        found: list[tuple[int, str | None, int]] = []
         for row in rows:
             try:
-                self._keyring.decrypt(row["id"], row["key_id"], row["api_key"])
+                self._keyring.decrypt(row["owner_id"], row["key_id"], row["api_key"])
             except DecryptionError:
-                found.append((int(row["id"]), row["key_id"]))
+                found.append((int(row["owner_id"]), row["key_id"], int(row["id"])))
         return found
 
     async def forget(self, user_ids: list[int], notice: str) -> None:
-        """Unlink each of ``user_ids`` as :meth:`unlink` does, and leave each a ``notice``
-        (see :class:`NoticeRepository`), all in one transaction."""
+        """Unlink the accounts of ``user_ids`` whose key cannot be decrypted, as :meth:`unlink`
+        does, and leave each owner a ``notice`` (see :class:`NoticeRepository`), all in one
+        transaction."""
         now = self._conn.clock()
+        owners = set(user_ids)
+        broken = [account for owner, _, account in await self._undecryptable() if owner in owners]
         for user_id in user_ids:
             self._cache.discard(user_id)
             if self._on_unlink is not None:
                 self._on_unlink(user_id)
         params: list[Params] = [(user_id,) for user_id in user_ids]
         async with self._conn.transaction() as tx:
-            await tx.executemany(
-                "UPDATE users SET cid = NULL, api_key = NULL, key_id = NULL, updated_at = ? "
-                "WHERE id = ?",
-                [(now, user_id) for user_id in user_ids],
-            )
-            await tx.executemany("DELETE FROM watches WHERE user_id = ?", params)
+            await unlink_accounts(tx, broken)
             await tx.executemany("DELETE FROM fsm WHERE user_id = ?", params)
             await tx.executemany("DELETE FROM confirmations WHERE user_id = ?", params)
             await forget_accounts(tx, user_ids)
@@ -277,28 +315,31 @@ class UserRepository:
     # Used by key rotation.
 
     async def ids_not_on_key(self, key_id: str) -> list[int]:
+        """The owners of the stored keys not encrypted with ``key_id``."""
         rows = await self._conn.fetchall(
-            "SELECT id FROM users WHERE api_key IS NOT NULL "
-            "AND (key_id IS NULL OR key_id != ?) ORDER BY id",
+            "SELECT DISTINCT owner_id FROM accounts WHERE key_id != ? ORDER BY owner_id",
             (key_id,),
         )
-        return [int(row["id"]) for row in rows]
+        return [int(row["owner_id"]) for row in rows]
 
     async def reencrypt(self, user_id: int) -> bool:
-        """Re-encrypt one user's key with the current master key; ``False`` if nothing to do."""
-        self._cache.discard(user_id)
+        """Re-encrypt the keys of one owner's accounts with the current master key; ``False``
+        if there was nothing to do."""
+        done = False
         async with self._conn.transaction() as tx:
-            row = await tx.fetchone("SELECT api_key, key_id FROM users WHERE id = ?", (user_id,))
-            if row is None or row["api_key"] is None:
-                return False
-            if row["key_id"] == self._keyring.current_id:
-                return False
-            plain = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
-            key_id, blob = self._keyring.encrypt(user_id, plain)
-            await tx.execute(
-                "UPDATE users SET api_key = ?, key_id = ? WHERE id = ?", (blob, key_id, user_id)
+            rows = await tx.fetchall(
+                "SELECT id, api_key, key_id FROM accounts WHERE owner_id = ? AND key_id != ?",
+                (user_id, self._keyring.current_id),
             )
-            return True
+            for row in rows:
+                plain = self._keyring.decrypt(user_id, row["key_id"], row["api_key"])
+                key_id, blob = self._keyring.encrypt(user_id, plain)
+                await tx.execute(
+                    "UPDATE accounts SET api_key = ?, key_id = ? WHERE id = ?",
+                    (blob, key_id, row["id"]),
+                )
+                done = True
+        return done
 
 
 # --- watches -----------------------------------------------------------------------------------
@@ -330,6 +371,8 @@ class Watch:
     known_ip: str | None = None
     # A digest of what the watcher last drew into the status message.
     status_drawn: str | None = None
+    # The account the install runs on (whose key the watcher polls with).
+    account_id: int | None = None
 
 
 def _watch(row: Row) -> Watch:
@@ -386,6 +429,7 @@ class WatchRepository:
         chat_id: int,
         status_message_id: int | None,
         intent: Callable[[Confirmation], WatchIntent | None],
+        account_id: int | None = None,
     ) -> tuple[Confirmation, Watch] | None:
         """Spend the confirmation (as :meth:`ConfirmationRepository.consume` does) and, in the
         same transaction, start watching what it confirmed — ``intent(confirmation)``, of the
@@ -413,6 +457,7 @@ class WatchRepository:
                     wanted,
                     status_message_id,
                     outcome_unknown=True,
+                    account_id=account_id,
                 )
         except _Declined:
             return None
@@ -428,6 +473,7 @@ class WatchRepository:
         status_message_id: int | None,
         *,
         outcome_unknown: bool,
+        account_id: int | None = None,
     ) -> Watch:
         if kind not in ("install", "reinstall"):
             raise ValueError(f"watch kind must be 'install' or 'reinstall', not {kind!r}")
@@ -439,7 +485,9 @@ class WatchRepository:
         watch_id = await tx.insert(
             "INSERT INTO watches (user_id, chat_id, order_id, kind, template, started_at, "
             "status_message_id, next_poll_at, outcome_unknown, accepted_at, password_mac, "
-            "known_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "known_ip, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            # Not named: the account the user acts on now.
+            "COALESCE(?, (SELECT active_account FROM users WHERE id = ?)))",
             (
                 user_id,
                 chat_id,
@@ -453,6 +501,8 @@ class WatchRepository:
                 None if outcome_unknown else now,
                 mac,
                 intent.known_ip,
+                account_id,
+                user_id,
             ),
         )
         row = await tx.fetchone("SELECT * FROM watches WHERE id = ?", (watch_id,))
@@ -567,11 +617,32 @@ class ActionRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def record(self, user_id: int, action: str, order_id: str | None, result: str) -> None:
+    async def record(
+        self,
+        user_id: int,
+        action: str,
+        order_id: str | None,
+        result: str,
+        *,
+        account_id: int | None = None,
+    ) -> None:
+        """Logs the action; the account and the actor's name come from
+        :func:`bot.storage.history.acting_as` (``account_id`` names another account)."""
+        actor = current_actor()
+        if account_id is None and actor is not None:
+            account_id = actor.account_id
         await self._conn.execute(
-            "INSERT INTO actions (user_id, action, order_id, result, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (user_id, action, order_id, result, self._conn.clock()),
+            "INSERT INTO actions (user_id, action, order_id, result, created_at, account_id, "
+            "actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                user_id,
+                action,
+                order_id,
+                result,
+                self._conn.clock(),
+                account_id,
+                actor.name if actor is not None else None,
+            ),
         )
 
 

@@ -32,6 +32,9 @@ from bot.storage.keyfile import create_key_file
 from bot.storage.lock import BOT, DatabaseLock
 from bot.storage.migrations import check_version, migrate, schema_version
 
+# The schema version from which the API keys live in the accounts' rows.
+ACCOUNTS_SCHEMA = 8
+
 FORGET_COMMAND = "python -m bot forget-undecryptable"
 FOLDER_MODE = 0o700
 # What the notice left by forget-undecryptable asks of its user.
@@ -100,7 +103,9 @@ class KeyUse:
 def key_use_sql(version: int) -> str:
     """(key id, number of stored API keys it encrypts) in a database at schema ``version``
     (> 0), on either engine: read before migrating, so it must fit the schema as it is."""
-    return "SELECT key_id, COUNT(*) FROM users WHERE api_key IS NOT NULL GROUP BY key_id"
+    # Schema 8 moved the keys from the users' rows to the accounts' (bot/storage/accounts.py).
+    table = "users" if version < ACCOUNTS_SCHEMA else "accounts"
+    return f"SELECT key_id, COUNT(*) FROM {table} WHERE api_key IS NOT NULL GROUP BY key_id"
 
 
 async def open_storage(

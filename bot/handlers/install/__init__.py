@@ -32,11 +32,14 @@ from bot.handlers.install.templates import clear_filter, filter_typed, not_a_wor
 from bot.handlers.install.wizard import InstallWizard, WizAction, WizCb
 from bot.handlers.linked import LinkedArea, linked_area
 from bot.middlewares.user_lock import USER_LOCK
+from bot.storage.accounts import Role
 
 
 def create_linked_area() -> LinkedArea:
     """The install / reinstall wizard."""
-    area = linked_area(__name__, DataPrefix(InstallStartCb, WizCb), dialogs=[InstallWizard])
+    area = linked_area(
+        __name__, DataPrefix(InstallStartCb, WizCb), dialogs=[InstallWizard], role=Role.ADMIN
+    )
     router = area.router
     router.callback_query.register(start_wizard, InstallStartCb.filter())
     router.callback_query.register(

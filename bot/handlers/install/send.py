@@ -28,6 +28,7 @@ from bot.services.background import BackgroundTasks
 from bot.services.locks import UserLocks
 from bot.services.watcher import WATCHER_TASK, InstallWatcher, status_keyboard
 from bot.storage import Confirmation, Database, Watch, WatchIntent
+from bot.storage.accounts import Access
 from bot.ui import provider_error_text, retry_keyboard, show, translate_fail, typing
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ async def confirmed(
     locks: UserLocks,
     background: BackgroundTasks,
     watcher: InstallWatcher,
+    scope: Access,
 ) -> None:
     user_id = query.from_user.id
     token = callback_data.value
@@ -99,6 +101,7 @@ async def confirmed(
             chat_id=message.chat.id if message is not None else user_id,
             status_message_id=message.message_id if message is not None else None,
             intent=lambda confirmation: _intent(confirmation, wizard, before),
+            account_id=scope.account.id,
         )
         if started is None:
             await _confirmation_used(bot, i18n, user_id)

@@ -56,6 +56,7 @@ notify-kind-down = Server down / back up
 notify-kind-renewals = Renewals due
 notify-kind-unpaid = Unpaid orders
 notify-kind-low-balance = Low balance
+notify-kind-team-ready = Teammates' servers ready
 notify-btn-days = 📅 Notice days: { $days }
 notify-btn-threshold = 💰 Threshold: { $threshold }
 notify-threshold-prompt = Send the balance below which you want an alert, e.g. <code>10</code> or <code>25.50</code>.

@@ -3,7 +3,7 @@
 demo-mark = 🧪 <b>DEMO</b>
 
 menu-title =
-    <b>Inferno VPS</b> · account <code>{ $cid }</code>
+    <b>Inferno VPS</b> · { $account }
     Choose what to do:
 menu-title-unlinked =
     <b>Inferno VPS</b>

@@ -126,3 +126,9 @@ password-unavailable =
     🔑 The provider reports no root password for this server. It may still be installing; try again when it is ready.
 password-btn-delete = 🗑 Delete now
 password-delete-failed = ⚠️ Telegram did not let me delete or hide the password message. Please delete it yourself: long-press it → Delete.
+servers-btn-name = ✏️ Name
+servers-ask-name =
+    Send a name for the server of order <code>{ $order }</code>: up to 32 characters on one line. Every member of this account sees it instead of the provider's name.
+    Send { $clear } to go back to the provider's name.
+servers-name-bad = ❌ A name has 1 to 32 characters on one line (or { $clear } to remove it). Send another, or /cancel.
+servers-name-saved = ✅ Name saved.

@@ -70,3 +70,9 @@ watch-btn-try-again = { $kind ->
         [reinstall] 🔁 Reinstall again…
        *[install] 🔁 Install again…
     }
+watch-ready-team =
+    ✅ <b>A server is ready</b> (installed by { $by })
+    Name: <b>{ $name }</b>
+    IP: <code>{ $ip }</code>
+    OS: { $template }
+    Order: { $order }

@@ -58,6 +58,7 @@ notify-kind-down = Сервер упал / снова работает
 notify-kind-renewals = Продление услуг
 notify-kind-unpaid = Неоплаченные заказы
 notify-kind-low-balance = Низкий баланс
+notify-kind-team-ready = Серверы коллег готовы
 notify-btn-days = 📅 Напоминать за: { $days }
 notify-btn-threshold = 💰 Порог: { $threshold }
 notify-threshold-prompt = Пришлите сумму, ниже которой нужно предупредить, например <code>10</code> или <code>25.50</code>.

@@ -3,7 +3,7 @@
 demo-mark = 🧪 <b>ДЕМО</b>
 
 menu-title =
-    <b>Inferno VPS</b> · аккаунт <code>{ $cid }</code>
+    <b>Inferno VPS</b> · { $account }
     Выберите действие:
 menu-title-unlinked =
     <b>Inferno VPS</b>

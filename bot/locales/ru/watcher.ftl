@@ -73,3 +73,9 @@ watch-btn-try-again = { $kind ->
         [reinstall] 🔁 Переустановить заново…
        *[install] 🔁 Установить заново…
     }
+watch-ready-team =
+    ✅ <b>Сервер готов</b> (установил(а): { $by })
+    Имя: <b>{ $name }</b>
+    IP: <code>{ $ip }</code>
+    ОС: { $template }
+    Заказ: { $order }
