@@ -66,6 +66,11 @@ async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     await env.link(UID, customer)
     await start_watch(env.db, UID, UID, "47001", "install", "debian12")
     mid = await open_settings(env, UID)
+    # A dialog left half done, wherever this mode keeps dialogs (the database, or Redis).
+    assert env.bot is not None
+    fsm_key = StorageKey(bot_id=env.bot.id, chat_id=UID, user_id=UID)
+    await env.fsm.set_state(fsm_key, "SomeWizard:step")
+    await env.fsm.set_data(fsm_key, {"draft": "x"})
     await tap(env, UID, "Unlink account")
     confirm = env.tg.message(UID, mid)
     assert str(customer.cid) in confirm.text
@@ -80,6 +85,8 @@ async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     assert await watches_of(env.db, UID) == []
     actions = await actions_of(env.db, UID)
     assert [(a.action, a.result) for a in actions] == [("unlink", "ok")]
+    assert await env.fsm.get_state(fsm_key) is None
+    assert await env.fsm.get_data(fsm_key) == {}
 
     # The same confirmation tapped again (an old copy of the button) only says it expired.
     await env.tg.tap(UID, mid, yes_data, verify=False)

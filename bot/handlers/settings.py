@@ -173,6 +173,7 @@ async def logout_command(
 async def unlink_confirmed(
     query: CallbackQuery,
     callback_data: SettingsCb,
+    state: FSMContext,
     i18n: Translator,
     db: Database,
     locks: UserLocks,
@@ -196,6 +197,8 @@ async def unlink_confirmed(
         # The account the button was drawn for: its key, memberships and watches (or, for a
         # member, their access), the user's FSM state and pending confirmations, at once.
         await db.users.unlink(user_id, access.account.id)
+        # The dialog store may not be the database (Redis with REDIS_URL): clear it here too.
+        await state.clear()
         await db.actions.record(user_id, UNLINK_ACTION, None, "ok")
     log.info("user=%s action=unlink result=ok", user_id)
     await show(query, i18n("settings-unlinked"), back_to_menu(i18n))
