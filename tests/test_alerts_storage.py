@@ -178,6 +178,8 @@ async def test_notices_and_the_users_bulk_reads(db: Database, keyring: KeyRing) 
     assert not await db.users.reencrypt(1), "already on the current key"
     assert await db.users.has_stored_key(1) and not await db.users.has_stored_key(99)
 
+    # Their keys cannot be read any more (a master key lost): forget-undecryptable's case.
+    await db._conn.execute("UPDATE accounts SET key_id = 'lost' WHERE owner_id IN (2, 3)")
     await db.users.forget([2, 3], "link-again")
     notices = await db.notices.pending(10)
     assert [(n.user_id, n.kind, n.language, n.linked) for n in notices] == [

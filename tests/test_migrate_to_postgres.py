@@ -38,7 +38,9 @@ async def build_installation(path: Path, keyring: KeyRing) -> dict[str, int]:
         await db.users.set_language(2, "ru")
         await db.users.link(3, 303, "KEY-user-three-0123456789")
         await db.users.link(4, 404, "KEY-user-four-0123456789")
-        await db.users.forget([4], "link-again")  # a notice owed
+        # A key that cannot be read any more, given up with a notice owed.
+        await db._conn.execute("UPDATE accounts SET key_id = 'lost' WHERE owner_id = 4")
+        await db.users.forget([4], "link-again")
         watch = await start_watch(db, 1, 1, "47001", "install", "debian12", status_message_id=9)
         started = await db.watches.start_confirmed(
             3,

@@ -817,8 +817,9 @@ class NoticeRepository:
 
     async def pending(self, limit: int) -> list[Notice]:
         rows = await self._conn.fetchall(
+            # Linked: a member (the owner, at least) of some account again.
             "SELECT n.user_id, n.kind, u.language, "
-            "(u.cid IS NOT NULL AND u.api_key IS NOT NULL) AS linked "
+            "EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = n.user_id) AS linked "
             "FROM notices n LEFT JOIN users u ON u.id = n.user_id "
             "ORDER BY n.created_at, n.user_id LIMIT ?",
             (limit,),
