@@ -54,3 +54,19 @@ async def test_two_replicas_taking_one_update_act_once(backend: Backend) -> None
         *(db.seen_updates.first_time(update_id) for update_id in range(20) for db in (one, other))
     )
     assert sum(firsts) == 20
+
+
+async def test_updates_taken_in_together_share_a_write_and_each_id_is_first_once(
+    backend: Backend,
+) -> None:
+    db = await backend.open(new_keyring())
+    try:
+        # 25 ids, each delivered 4 times, all at once: the writes are grouped, the answers not.
+        calls = [db.seen_updates.first_time(update_id) for _ in range(4) for update_id in range(25)]
+        firsts = await asyncio.gather(*calls)
+        assert sum(firsts) == 25
+        assert firsts[:25] == [True] * 25, "the first call for each id is the first"
+        assert not await db.seen_updates.first_time(3)
+        assert await db.seen_updates.first_time(25)
+    finally:
+        await db.close()
