@@ -18,11 +18,11 @@ import os
 import platform
 import statistics
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from bench.baseline import TOKEN_VARIABLE
 from bench.faketg import BenchTelegram
@@ -702,17 +702,30 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     return config, args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    config, args = parse_args(argv)
+class Reportable(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+ResultsT = TypeVar("ResultsT", bound=Reportable)
+
+
+def run_and_report(
+    args: argparse.Namespace,
+    prefix: str,
+    run: Callable[[Path, Callable[[str], None]], Coroutine[Any, Any, ResultsT]],
+    render_results: Callable[[ResultsT], str],
+) -> int:
+    """What every bench's ``main`` does: run in ``--workdir`` (or a temporary folder), print
+    the progress and the report, and write ``--json`` / ``--markdown`` when asked."""
 
     def log(message: str) -> None:
         print(f"· {message}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="inferno-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        results = asyncio.run(run_bench(config, workdir, log=log))
-    report = render(results)
+        results = asyncio.run(run(workdir, log))
+    report = render_results(results)
     print()
     print(report)
     if args.json:
@@ -720,3 +733,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.markdown:
         args.markdown.write_text(report)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config, args = parse_args(argv)
+    return run_and_report(
+        args, "inferno-bench-", lambda workdir, log: run_bench(config, workdir, log=log), render
+    )

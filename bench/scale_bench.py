@@ -23,11 +23,8 @@ the cores are not all busy already; the report gives the load average beside eac
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import json
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,7 +33,7 @@ from typing import Any
 
 from bench.faketg import BenchTelegram
 from bench.processes import BotProcess, write_users
-from bench.run import machine_info
+from bench.run import machine_info, run_and_report
 from bench.traffic import ROUTE, TrafficResult, measure, open_menus, provider_latency
 from bot.inferno.simulator import Simulator, SimulatorServer
 from tests.e2e_process import RoundRobinProxy, process_env
@@ -362,19 +359,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[ScaleConfig, argparse.Namesp
 
 def main(argv: Sequence[str] | None = None) -> int:
     config, args = parse_args(argv)
-
-    def log(message: str) -> None:
-        print(f"· {message}", flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="inferno-bench-scale-") as tmp:
-        workdir = args.workdir or Path(tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
-        results = asyncio.run(run_scale_bench(config, workdir, log=log))
-    report = render(results)
-    print()
-    print(report)
-    if args.json:
-        args.json.write_text(json.dumps(results.as_dict(), indent=2, default=str) + "\n")
-    if args.markdown:
-        args.markdown.write_text(report)
-    return 0
+    return run_and_report(
+        args,
+        "inferno-bench-scale-",
+        lambda workdir, log: run_scale_bench(config, workdir, log=log),
+        render,
+    )

@@ -191,12 +191,23 @@ async def revoke_invite(
     await _draw_members(query, i18n, db, scope, note)
 
 
-async def member_card(
+async def _other_member(
     query: CallbackQuery, callback_data: MembersCb, i18n: Translator, db: Database, scope: Access
-) -> None:
+) -> Membership | None:
+    """The member the button names, or None (the list drawn again, saying so) when they are gone
+    or are the owner, whom no button may change."""
     member = await db.accounts.member(scope.account.id, callback_data.user)
     if member is None or member.role == Role.OWNER:
         await _draw_members(query, i18n, db, scope, i18n("members-gone"))
+        return None
+    return member
+
+
+async def member_card(
+    query: CallbackQuery, callback_data: MembersCb, i18n: Translator, db: Database, scope: Access
+) -> None:
+    member = await _other_member(query, callback_data, i18n, db, scope)
+    if member is None:
         return
     rows = [
         [
@@ -252,9 +263,8 @@ async def change_role(
 async def revoke_asked(
     query: CallbackQuery, callback_data: MembersCb, i18n: Translator, db: Database, scope: Access
 ) -> None:
-    member = await db.accounts.member(scope.account.id, callback_data.user)
-    if member is None or member.role == Role.OWNER:
-        await _draw_members(query, i18n, db, scope, i18n("members-gone"))
+    member = await _other_member(query, callback_data, i18n, db, scope)
+    if member is None:
         return
     await show(
         query,

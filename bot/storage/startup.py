@@ -204,7 +204,7 @@ async def open_postgres_storage(
                 raise ValueError("open_postgres_storage needs key_file or keyring")
             keyring = _shared_keyring(env_key, Path(key_file), use, where)
         else:
-            _check_keys(keyring, "the key ring", use, where)
+            _check_keys(keyring, "the key ring", use, where, shared=True)
         await migrate_postgres(pool, name=where)
     except BaseException as exc:
         await pool.close()
@@ -230,31 +230,37 @@ def postgres_reason(exc: BaseException, url: str) -> str:
     return text[:300]
 
 
-def _shared_keyring(env_key: str | None, key_file: Path, use: KeyUse, where: str) -> KeyRing:
+def _configured_keyring(env_key: str | None, key_file: Path) -> tuple[KeyRing, str] | None:
+    """The key ring ENCRYPTION_KEY or an existing key file gives, with where it came from;
+    None when neither is there."""
     if env_key is not None:
-        keyring = KeyRing.load(env_key, key_file)
-        source = "ENCRYPTION_KEY"
-    elif os.path.lexists(key_file):
-        keyring = KeyRing.load(None, key_file)
-        source = f"ENCRYPTION_KEY_FILE={key_file}"
-    else:
+        return KeyRing.load(env_key, key_file), "ENCRYPTION_KEY"
+    if os.path.lexists(key_file):
+        return KeyRing.load(None, key_file), f"ENCRYPTION_KEY_FILE={key_file}"
+    return None
+
+
+def _shared_keyring(env_key: str | None, key_file: Path, use: KeyUse, where: str) -> KeyRing:
+    configured = _configured_keyring(env_key, key_file)
+    if configured is None:
         raise StartupError(
             f"ENCRYPTION_KEY_FILE={key_file} does not exist and ENCRYPTION_KEY is not set: with "
             "DATABASE_URL every replica must use the same master key, so the bot does not make "
             "one up; set ENCRYPTION_KEY to the same value on every replica (for example the "
             "output of: openssl rand -base64 32), or give each the same key file"
         )
-    _check_keys(keyring, source, use, where)
+    keyring, source = configured
+    _check_keys(keyring, source, use, where, shared=True)
     return keyring
 
 
-def _check_keys(keyring: KeyRing, source: str, use: KeyUse, where: str) -> None:
+def _check_keys(keyring: KeyRing, source: str, use: KeyUse, where: str, *, shared: bool) -> None:
     missing = use.missing_from(keyring)
     if missing:
         held = ", ".join(keyring.key_ids)
         raise StartupError(
             f"{_accounts(missing)} in {where} {_are_encrypted(missing)}, which {source} does "
-            f"not hold (it holds {held}): {_what_to_do(missing, shared=True)}"
+            f"not hold (it holds {held}): {_what_to_do(missing, shared=shared)}"
         )
 
 
@@ -358,38 +364,28 @@ def _lock(path: Path, role: str, footprint: Footprint, *, must_exist: bool) -> D
 def _keyring(
     env_key: str | None, key_file: Path, use: KeyUse, db_path: Path, footprint: Footprint
 ) -> KeyRing:
-    if env_key is not None:
-        keyring = KeyRing.load(env_key, key_file)
-        source = "ENCRYPTION_KEY"
-    elif os.path.lexists(key_file):
-        keyring = KeyRing.load(None, key_file)
-        source = f"ENCRYPTION_KEY_FILE={key_file}"
-    elif use.accounts:
+    configured = _configured_keyring(env_key, key_file)
+    if configured is not None:
+        keyring, source = configured
+        _check_keys(keyring, source, use, f"DATABASE_PATH={db_path}", shared=False)
+        return keyring
+    if use.accounts:
         raise StartupError(
             f"ENCRYPTION_KEY_FILE={key_file} does not exist, but {_accounts(use.accounts)} in "
             f"DATABASE_PATH={db_path} {_are_encrypted(use.accounts)}: {_what_to_do(use.accounts)}"
         )
-    else:
-        # Nothing is encrypted yet, so a new key cannot make anything unreadable.
-        where = f"ENCRYPTION_KEY_FILE={key_file}"
-        try:
-            footprint.make_folders(key_file.parent)
-        except NotADirectoryError as exc:
-            raise StartupError(f"{where}: {exc.filename} is a file, not a folder") from None
-        except OSError as exc:
-            raise StartupError(_cannot(where, "create the folder", exc)) from None
-        keys, created = create_key_file(key_file)
-        if created:
-            footprint.created(key_file)
-        return KeyRing(keys)
-    missing = use.missing_from(keyring)
-    if missing:
-        held = ", ".join(keyring.key_ids)
-        raise StartupError(
-            f"{_accounts(missing)} in DATABASE_PATH={db_path} {_are_encrypted(missing)}, which "
-            f"{source} does not hold (it holds {held}): {_what_to_do(missing)}"
-        )
-    return keyring
+    # Nothing is encrypted yet, so a new key cannot make anything unreadable.
+    where = f"ENCRYPTION_KEY_FILE={key_file}"
+    try:
+        footprint.make_folders(key_file.parent)
+    except NotADirectoryError as exc:
+        raise StartupError(f"{where}: {exc.filename} is a file, not a folder") from None
+    except OSError as exc:
+        raise StartupError(_cannot(where, "create the folder", exc)) from None
+    keys, created = create_key_file(key_file)
+    if created:
+        footprint.created(key_file)
+    return KeyRing(keys)
 
 
 def _accounts(counts: Mapping[str, int]) -> str:
