@@ -64,6 +64,14 @@ class Drawing:
 _NOTHING = Drawing()
 _drawing: ContextVar[Drawing] = ContextVar("drawing_for", default=_NOTHING)
 _KEEP = object()
+# The taps each role above the viewer's needs, for pushes drawn outside any update (the
+# alerts, the watcher): set once when the dispatcher is built (:func:`guard_pushes`).
+_push_guarded: list[Guarded] = [()]
+
+
+def guard_pushes(guarded: Guarded) -> None:
+    """What a push drawn for a role leaves out (the same data the role gate refuses)."""
+    _push_guarded[0] = guarded
 
 
 def _base36(number: int) -> str:
@@ -123,7 +131,7 @@ def drawing_for(account_id: int | None, role: Role | object | None = _KEEP) -> I
     outer = _drawing.get()
     kept = outer.role if role is _KEEP else role
     assert kept is None or isinstance(kept, Role)
-    with drawing(Drawing(account_id, kept, outer.guarded)):
+    with drawing(Drawing(account_id, kept, outer.guarded or _push_guarded[0])):
         yield
 
 

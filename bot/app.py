@@ -20,7 +20,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
-from bot.account_scope import BindButtons
+from bot.account_scope import BindButtons, guard_pushes
 from bot.config import Settings
 from bot.handlers import guarded_taps, setup_routers
 from bot.handlers.accounts import FOLLOWS_ACTIVE
@@ -219,12 +219,15 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(dp.fsm)
+    guarded = guarded_taps()
+    # Pushes are drawn outside any update: they leave out the same buttons by role.
+    guard_pushes(guarded)
     dp.update.outer_middleware(
         UserContextMiddleware(
             services.db,
             services.hub,
             follows_active=FOLLOWS_ACTIVE.matches,
-            guarded=guarded_taps(),
+            guarded=guarded,
         )
     )
     dp.update.outer_middleware(UnblockMiddleware(alerts))

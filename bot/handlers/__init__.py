@@ -79,7 +79,7 @@ def guarded_taps() -> Guarded:
     """The taps of each area a viewer may not use, with the role it needs: what the screens
     drawn for a member leave out (bot.account_scope), by the same data the gate refuses."""
     return tuple(
-        (area.taps.matches, area.role) for area in linked_areas() if area.role != Role.VIEWER
+        (area.guards.matches, area.role) for area in linked_areas() if area.role != Role.VIEWER
     )
 
 
@@ -97,12 +97,14 @@ def setup_routers() -> Router:
         menu.create_router(),
         help.create_router(),
         create_gate(*linked),
+        # Before the public screens: a member is refused what their role lacks even where
+        # the screen itself is open to anyone (the plans, for a viewer).
+        create_not_allowed_router(*linked),
         settings.create_router(),
         accounts.create_router(),
         members.create_router(),
         buy.create_router(),
         password.create_router(),
-        create_not_allowed_router(*linked),
         create_not_linked_router(*linked),
         edits.create_router(),
         fallback.create_router(),

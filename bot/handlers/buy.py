@@ -471,8 +471,16 @@ def create_router() -> Router:
 
 
 def create_linked_area() -> LinkedArea:
-    """The purchase question and the confirmed purchase."""
-    area = linked_area(f"{__name__}.purchase", DataPrefix(BuyCb, BuyConfirmCb), role=Role.ADMIN)
+    """The purchase question and the confirmed purchase. The catalog's screens (the menu's Buy,
+    the plan pages: ``by:`` taps) are drawn by the public router, but serve only buying: a
+    member whose role cannot buy is not shown them, and a forged one is refused
+    (:mod:`bot.handlers.linked`)."""
+    area = linked_area(
+        f"{__name__}.purchase",
+        DataPrefix(BuyCb, BuyConfirmCb),
+        role=Role.ADMIN,
+        leads_here=menu_taps(Screen.BUY),
+    )
     area.router.callback_query.register(
         ask_buy, BuyCb.filter(F.action == BuyAction.ASK), flags={USER_LOCK: True}
     )

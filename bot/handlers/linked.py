@@ -45,6 +45,16 @@ class LinkedArea:
     dialogs: tuple[type[StatesGroup], ...] = ()
     # The least role in the account that may use the area (see README, "Teams").
     role: Role = Role.VIEWER
+    # Taps of screens drawn outside the gate that lead only here (the plans, for buying): a
+    # member whose role may not use the area is neither shown nor let open them.
+    leads_here: tuple[str, ...] = ()
+
+    @property
+    def guards(self) -> DataPrefix:
+        """Every tap the area's role is needed for: its own and those of ``leads_here``."""
+        if not self.leads_here:
+            return self.taps
+        return DataPrefix.any_of((self.taps, DataPrefix(exact=self.leads_here)))
 
 
 def linked_area(
@@ -54,12 +64,14 @@ def linked_area(
     commands: Iterable[str] = (),
     dialogs: Iterable[type[StatesGroup]] = (),
     role: Role = Role.VIEWER,
+    leads_here: Iterable[str] = (),
 ) -> LinkedArea:
     """A router for an area behind the gate, open to members of at least ``role``; taps meant
-    for other areas are turned away before any of its handlers is tried."""
+    for other areas are turned away before any of its handlers is tried. ``leads_here``: the
+    exact data of screens outside the gate that serve only this area (see LinkedArea)."""
     router = Router(name=name)
     router.callback_query.filter(taps)
-    return LinkedArea(router, taps, tuple(commands), tuple(dialogs), role)
+    return LinkedArea(router, taps, tuple(commands), tuple(dialogs), role, tuple(leads_here))
 
 
 ROLES = (Role.VIEWER, Role.OPERATOR, Role.ADMIN, Role.OWNER)
@@ -108,7 +120,7 @@ def create_not_allowed_router(*areas: LinkedArea) -> Router:
     # An owner may do everything: only members ever get here.
     member = LacksRole(Role.OWNER)
     router.callback_query.filter(
-        IsLinked(), member, DataPrefix.any_of(area.taps for area in guarded)
+        IsLinked(), member, DataPrefix.any_of(area.guards for area in guarded)
     )
     router.message.filter(IsLinked(), member)
     for role in ROLES[1:]:
@@ -117,7 +129,7 @@ def create_not_allowed_router(*areas: LinkedArea) -> Router:
             continue
         lacks = LacksRole(role)
         router.callback_query.register(
-            not_allowed, DataPrefix.any_of(area.taps for area in needing), lacks
+            not_allowed, DataPrefix.any_of(area.guards for area in needing), lacks
         )
         commands = [command for area in needing for command in area.commands]
         if commands:

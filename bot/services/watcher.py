@@ -24,7 +24,10 @@ text is never sent twice ("message is not modified"); a message the user deleted
 
 What is promised about the ready message: it is never lost, and sent once — except that a crash
 at the instant between sending it and recording that it was sent repeats it once after the
-restart (Telegram offers no way to send a message idempotently).
+restart (Telegram offers no way to send a message idempotently). The same holds for the copies
+the account's other members get: they are stored (``team_pushes``) in the transaction that
+records the owner's message as sent, and each is removed once Telegram took it; every pass
+first sends what a crash or flood control left there.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
 from bot.services.bounded import map_bounded
 from bot.services.pacer import PushPacer
-from bot.storage import Database, Watch, WatchPoll
+from bot.storage import Database, TeamPush, Watch, WatchPoll
 from bot.storage.accounts import AccountInfo, Role
 from bot.ui import clip
 
@@ -82,6 +85,10 @@ UNKNOWN_GRACE = 120.0
 REINSTALL_SETTLE = 300.0
 # The reinstall's server has been seen not ready since it was sent.
 SEEN_NOT_READY = "not-ready"
+# Teammates' copies of the ready message: read this many at a time; those Telegram kept from
+# going are tried again this many seconds later.
+TEAM_BATCH = 100
+TEAM_RETRY = 5.0
 
 
 class InstallWatcher:
@@ -122,6 +129,8 @@ class InstallWatcher:
         self._headers: dict[int, str] = {}
         # Shared with the alerts, so that both together never exceed the concurrency.
         self._limiter = limiter
+        # One sender of the teammates' copies at a time (a pass, a ready watch).
+        self._team_lock = asyncio.Lock()
 
     async def count(self) -> int:
         return await self._db.watches.count_open()
@@ -139,12 +148,15 @@ class InstallWatcher:
 
     async def sweep(self, bot: Bot) -> float | None:
         """One pass over the due watches; returns the seconds until the next one is due."""
+        # Teammates' copies a crash (or Telegram) kept from going, first.
+        team_waits = not await self.deliver_team(bot)
+        next_polls = [self._clock() + TEAM_RETRY] if team_waits else []
         watches = [w for w in await self._db.watches.open() if w.id not in self._sending]
         now = self._clock()
         due = [watch for watch in watches if watch.next_poll_at <= now]
         # Watches that did not come due keep their time; the others' new times are in polls.
         # A watch added meanwhile wakes the loop itself (BackgroundTasks.wake).
-        next_polls = [watch.next_poll_at for watch in watches if watch.next_poll_at > now]
+        next_polls += [watch.next_poll_at for watch in watches if watch.next_poll_at > now]
         if due:
             limiter = self._limiter or asyncio.Semaphore(self._concurrency)
             accounts = await self._db.accounts.credentials(
@@ -358,9 +370,12 @@ class InstallWatcher:
             # The watch stays open and announces the server on a later pass.
             return self._after_flood(watch, delivered)
         # Marked right after the send: a crash in between repeats the message once at most,
-        # but a ready server is never left unannounced.
-        await self._db.watches.mark_notified(watch.id)
-        await self._tell_team(bot, watch, info, account)
+        # but a ready server is never left unannounced. The teammates' copies are stored with
+        # the mark, and sent from there: a crash before they go only delays them.
+        team = await self._team_copies(watch, info, account)
+        await self._db.watches.mark_notified(watch.id, team)
+        if team:
+            await self.deliver_team(bot)
         log.info(
             "watch=%s user=%s order=%s ready ip=%s delivered=%s",
             watch.id,
@@ -371,12 +386,11 @@ class InstallWatcher:
         )
         return None
 
-    async def _tell_team(
-        self, bot: Bot, watch: Watch, info: ServerInfo, account: AccountInfo
-    ) -> None:
-        """The other members of the account (every role sees servers) are told too, each
-        unless they turned it off, once: after the watch is marked, so a crash in between
-        tells them nothing rather than twice."""
+    async def _team_copies(
+        self, watch: Watch, info: ServerInfo, account: AccountInfo
+    ) -> list[TeamPush]:
+        """The copies for the other members of the account (every role sees servers), each in
+        their language, for those who did not turn them off."""
         everyone = await self._db.accounts.members(account.id)
         starter = next((m.name for m in everyone if m.user_id == watch.user_id), None)
         team = [
@@ -385,11 +399,10 @@ class InstallWatcher:
             if m.user_id != watch.user_id and (not self._allowed or m.user_id in self._allowed)
         ]
         if not team:
-            return
-        ids = [m.user_id for m in team]
-        languages = await self._db.users.languages(ids)
-        several = await self._db.accounts.with_several(ids)
+            return []
+        languages = await self._db.users.languages([m.user_id for m in team])
         shown = await server_name(self._db, watch.order_id, info.name, account.id)
+        copies: list[TeamPush] = []
         for member in team:
             prefs = await self._db.alerts.prefs(member.user_id)
             if prefs.blocked or not prefs.team_ready:
@@ -404,16 +417,57 @@ class InstallWatcher:
                 order=watch.order_id,
                 by=starter or "—",
             )
-            markup = InlineKeyboardMarkup(
-                inline_keyboard=[[open_server_button(i18n("watch-btn-open"), watch.order_id)]]
+            copies.append(
+                TeamPush(
+                    watch.id,
+                    member.user_id,
+                    account.id,
+                    watch.order_id,
+                    text,
+                    i18n("watch-btn-open"),
+                )
             )
-            named = member.user_id in several or member.role != Role.OWNER
-            await self._pacer.wait()
-            try:
-                with drawing_for(account.id if named else None, member.role):
-                    await bot.send_message(member.user_id, text, reply_markup=markup)
-            except TelegramAPIError as exc:
-                log.info("watch=%s member=%s not told: %s", watch.id, member.user_id, exc.message)
+        return copies
+
+    async def deliver_team(self, bot: Bot) -> bool:
+        """Sends the stored teammates' copies, each removed once Telegram took it (or never
+        can); False when some wait for a later pass (flood control, Telegram failing)."""
+        async with self._team_lock:
+            while True:
+                pending = await self._db.watches.team_pushes(TEAM_BATCH)
+                if not pending:
+                    return True
+                for push in pending:
+                    if not await self._send_team(bot, push):
+                        return False
+
+    async def _send_team(self, bot: Bot, push: TeamPush) -> bool:
+        """One copy; False when it must wait for a later pass."""
+        member = await self._db.accounts.member(push.account_id, push.user_id)
+        if member is None:
+            # No longer a member: the copy is not theirs to see.
+            await self._db.watches.team_push_done(push.watch_id, push.user_id)
+            return True
+        several = push.user_id in await self._db.accounts.with_several([push.user_id])
+        named = several or member.role != Role.OWNER
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[[open_server_button(push.button, push.order_id)]]
+        )
+        await self._pacer.wait()
+        try:
+            with drawing_for(push.account_id if named else None, member.role):
+                await bot.send_message(push.user_id, push.text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            log.info("watch=%s team copies: flood control (%ss)", push.watch_id, exc.retry_after)
+            return False
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            # Blocked, or refused as it is: another try says the same.
+            log.info("watch=%s member=%s not told: %s", push.watch_id, push.user_id, exc.message)
+        except TelegramAPIError as exc:
+            log.info("watch=%s team copies wait: Telegram failed (%s)", push.watch_id, exc.message)
+            return False
+        await self._db.watches.team_push_done(push.watch_id, push.user_id)
+        return True
 
     async def _report_timeout(self, bot: Bot, watch: Watch, i18n: Translator) -> WatchPoll | None:
         """Tells the user the install takes too long; None once told, a later pass otherwise."""

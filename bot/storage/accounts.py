@@ -133,6 +133,7 @@ async def unlink_accounts(tx: Executor, account_ids: list[int]) -> list[int]:
         await tx.execute("DELETE FROM watches WHERE account_id = ?", (account_id,))
         await tx.execute("DELETE FROM invites WHERE account_id = ?", (account_id,))
         await tx.execute("DELETE FROM server_names WHERE account_id = ?", (account_id,))
+        await tx.execute("DELETE FROM team_pushes WHERE account_id = ?", (account_id,))
     for user_id in moved:
         await _pick_active(tx, user_id)
     await forget_accounts(tx, moved)
@@ -147,6 +148,9 @@ async def leave_account(tx: Executor, user_id: int, account_id: int) -> None:
     )
     await tx.execute(
         "DELETE FROM watches WHERE user_id = ? AND account_id = ?", (user_id, account_id)
+    )
+    await tx.execute(
+        "DELETE FROM team_pushes WHERE user_id = ? AND account_id = ?", (user_id, account_id)
     )
     row = await tx.fetchone(
         "SELECT 1 FROM users WHERE id = ? AND active_account = ?", (user_id, account_id)

@@ -271,6 +271,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account_id, order_id)
     );
     """,
+    # 13: the outbox of the "server ready" copies for an account's other members, written with
+    # the watch's "notified" mark (bot/services/watcher.py), so a crash loses none
+    """
+    CREATE TABLE team_pushes (
+        watch_id    INTEGER NOT NULL,
+        user_id     INTEGER NOT NULL,
+        account_id  INTEGER NOT NULL,
+        order_id    TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        text        TEXT NOT NULL,
+        button      TEXT NOT NULL,
+        PRIMARY KEY (watch_id, user_id)
+    );
+    CREATE INDEX team_pushes_account ON team_pushes (account_id);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

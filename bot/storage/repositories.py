@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -346,6 +346,19 @@ class UserRepository:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamPush:
+    """The "server ready" copy for another member of the watch's account, as stored: its text
+    (in the member's language, naming the account) and its "open server" button's label."""
+
+    watch_id: int
+    user_id: int
+    account_id: int
+    order_id: str
+    text: str
+    button: str
+
+
+@dataclass(frozen=True, slots=True)
 class Watch:
     id: int
     user_id: int
@@ -594,9 +607,48 @@ class WatchRepository:
 
     # An ended watch keeps no digest of a root password: it is needed only while it runs.
 
-    async def mark_notified(self, watch_id: int) -> None:
+    async def mark_notified(self, watch_id: int, team: Sequence[TeamPush] = ()) -> None:
+        """The ready message went; ``team``, the copies for the account's other members, are
+        stored in the same transaction and sent from there (:meth:`team_pushes`)."""
+        async with self._conn.transaction() as tx:
+            await tx.execute(
+                "UPDATE watches SET notified = 1, password_mac = NULL WHERE id = ?", (watch_id,)
+            )
+            if team:
+                now = self._conn.clock()
+                await tx.executemany(
+                    "INSERT INTO team_pushes (watch_id, user_id, account_id, order_id, "
+                    "created_at, text, button) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (watch_id, user_id) DO NOTHING",
+                    [
+                        (watch_id, p.user_id, p.account_id, p.order_id, now, p.text, p.button)
+                        for p in team
+                    ],
+                )
+
+    async def team_pushes(self, limit: int = 100) -> list[TeamPush]:
+        """Copies of ready messages not sent yet, oldest first."""
+        rows = await self._conn.fetchall(
+            "SELECT watch_id, user_id, account_id, order_id, text, button FROM team_pushes "
+            "ORDER BY created_at, watch_id, user_id LIMIT ?",
+            (limit,),
+        )
+        return [
+            TeamPush(
+                watch_id=int(r["watch_id"]),
+                user_id=int(r["user_id"]),
+                account_id=int(r["account_id"]),
+                order_id=str(r["order_id"]),
+                text=str(r["text"]),
+                button=str(r["button"]),
+            )
+            for r in rows
+        ]
+
+    async def team_push_done(self, watch_id: int, user_id: int) -> None:
+        """The copy went (or never can): it is not sent again."""
         await self._conn.execute(
-            "UPDATE watches SET notified = 1, password_mac = NULL WHERE id = ?", (watch_id,)
+            "DELETE FROM team_pushes WHERE watch_id = ? AND user_id = ?", (watch_id, user_id)
         )
 
     async def mark_timed_out(self, watch_id: int) -> None:
