@@ -627,7 +627,8 @@ def _growth(sweep: SweepResult, sweeps: list[SweepResult]) -> str:
 # --------------------------------------------------------------------------- command line
 
 
-def _sizes(text: str) -> list[int]:
+def sizes_argument(text: str) -> list[int]:
+    """``--users 10,50,200`` and the like (every bench's command line)."""
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -642,7 +643,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     parser = argparse.ArgumentParser(
         prog="python -m bench", description="Benchmark of the Inferno bot (issues #7 and #16)"
     )
-    parser.add_argument("--users", type=_sizes, help="simultaneous users, e.g. 10,50,200")
+    parser.add_argument("--users", type=sizes_argument, help="simultaneous users, e.g. 10,50,200")
     parser.add_argument(
         "--runs", type=int, help=f"interleaved runs of each bot per size ({defaults.runs})"
     )
@@ -656,7 +657,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
         type=float,
         help=f"provider latency jitter, a fraction: ±{defaults.jitter:g} × latency",
     )
-    parser.add_argument("--watches", type=_sizes, help="open watches, e.g. 10,100,1000")
+    parser.add_argument("--watches", type=sizes_argument, help="open watches, e.g. 10,100,1000")
     parser.add_argument(
         "--concurrency", type=int, help=f"watcher concurrency ({defaults.concurrency})"
     )

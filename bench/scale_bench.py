@@ -33,7 +33,7 @@ from typing import Any
 
 from bench.faketg import BenchTelegram
 from bench.processes import BotProcess, write_users
-from bench.run import machine_info, run_and_report
+from bench.run import machine_info, run_and_report, sizes_argument
 from bench.traffic import ROUTE, TrafficResult, measure, open_menus, provider_latency
 from bot.inferno.simulator import Simulator, SimulatorServer
 from tests.e2e_process import RoundRobinProxy, process_env
@@ -315,24 +315,14 @@ def _rows(
 # --------------------------------------------------------------------------- command line
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError("sizes must be positive")
-    return values
-
-
 def parse_args(argv: Sequence[str] | None) -> tuple[ScaleConfig, argparse.Namespace]:
     defaults = ScaleConfig()
     parser = argparse.ArgumentParser(
         prog="python -m bench scale",
         description="Webhook against polling, and 2 replicas against 1 (issue 19)",
     )
-    parser.add_argument("--users", type=_sizes, help="simultaneous users (50,200)")
-    parser.add_argument("--replicas", type=_sizes, help="replica counts to compare (1,2)")
+    parser.add_argument("--users", type=sizes_argument, help="simultaneous users (50,200)")
+    parser.add_argument("--replicas", type=sizes_argument, help="replica counts to compare (1,2)")
     parser.add_argument("--runs", type=int, help=f"runs per size and mode ({defaults.runs})")
     parser.add_argument("--taps", type=int, help=f"measured taps per user ({defaults.taps})")
     parser.add_argument("--warmup", type=int, help=f"warm-up taps per user ({defaults.warmup})")
