@@ -64,8 +64,12 @@ async def test_updates_taken_in_together_share_a_write_and_each_id_is_first_once
         # 25 ids, each delivered 4 times, all at once: the writes are grouped, the answers not.
         calls = [db.seen_updates.first_time(update_id) for _ in range(4) for update_id in range(25)]
         firsts = await asyncio.gather(*calls)
-        assert sum(firsts) == 25
-        assert firsts[:25] == [True] * 25, "the first call for each id is the first"
+        per_id = [sum(firsts[update_id::25]) for update_id in range(25)]
+        assert per_id == [1] * 25, "each id is first exactly once"
+        if backend.name == "sqlite":
+            # One connection answers in the order asked; a PostgreSQL pool spreads the calls
+            # over several connections, so there any one of the four may win.
+            assert firsts[:25] == [True] * 25, "the first call for each id is the first"
         assert not await db.seen_updates.first_time(3)
         assert await db.seen_updates.first_time(25)
     finally:
