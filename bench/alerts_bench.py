@@ -171,8 +171,8 @@ async def write_accounts(
                     customer.key,
                 )
             await db.users.ensure(user_id, "en")
-            await db.users.link(user_id, customer.cid, customer.key)
-            await db.alerts.set_monitored(user_id, str(customer.orders[1].id), False)
+            account_id = await db.users.link(user_id, customer.cid, customer.key)
+            await db.alerts.set_monitored(user_id, account_id, str(customer.orders[1].id), False)
             monitored += 1
             tg.add_user(user_id)
         sim.complete_installs()

@@ -188,7 +188,7 @@ async def first_account_checks(
     while True:
         # Read-only, beside the running bot (WAL): the bench never writes its database.
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
-            (checked,) = conn.execute("SELECT COUNT(*) FROM alert_accounts").fetchone()
+            (checked,) = conn.execute("SELECT COUNT(*) FROM alert_checks").fetchone()
         if checked >= linked:
             return time.monotonic() - started
         if time.monotonic() > deadline:

@@ -301,7 +301,9 @@ class BotEnv:
         has read the provider: a test that counts provider calls after a link adds its
         ``orders``, ``services`` and ``balance``."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while await self.db.alerts.account_state(user_id) is None:
+        while (
+            account_id := await self.db.accounts.active_id(user_id)
+        ) is None or await self.db.alerts.check_state(account_id) is None:
             if asyncio.get_running_loop().time() >= deadline:
                 raise AssertionError(f"no account check of user {user_id} after the link")
             await asyncio.sleep(0.02)

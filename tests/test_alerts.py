@@ -12,6 +12,7 @@ import pytest
 
 from bot.inferno.simulator import Customer
 from bot.services.alerts import AlertService
+from bot.storage.alerts import CheckState
 from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
 
 UID = 7001
@@ -53,6 +54,13 @@ async def account_pass(env: BotEnv) -> None:
 async def monitor_pass(env: BotEnv) -> None:
     assert env.bot is not None
     await alerts_of(env).monitor_pass(env.bot)
+
+
+async def check_state(env: BotEnv, uid: int) -> CheckState | None:
+    """How the checks of the user's active account stand."""
+    account_id = await env.db.accounts.active_id(uid)
+    assert account_id is not None
+    return await env.db.alerts.check_state(account_id)
 
 
 def texts(env: BotEnv, uid: int, needle: str) -> list[str]:
@@ -128,7 +136,8 @@ async def test_no_alert_after_the_users_own_stop_or_when_the_provider_fails(
     await account_pass(env)
     await monitor_pass(env)
     # The user stopped one through the bot (what the power handler logs)…
-    await env.db.actions.record(UID, "stop", mine, "ok")
+    account = await env.db.accounts.active_id(UID)
+    await env.db.actions.record(UID, "stop", mine, "ok", account_id=account)
     env.sim.set_power(mine, False)
     for _ in range(3):
         await monitor_pass(env)
@@ -151,7 +160,9 @@ async def test_card_toggle_turns_down_alerts_off_for_that_server(quiet: BotEnv) 
     await env.tap(UID, "VPS Start")
     card = await env.tap(UID, "Alert me if it goes down: on")
     assert any("Alert me if it goes down: off" in label for label in labels(card))
-    assert not await env.db.alerts.is_monitored(UID, order_id)
+    account = await env.db.accounts.active_id(UID)
+    assert account is not None
+    assert not await env.db.alerts.is_monitored(UID, account, order_id)
     env.sim.set_power(order_id, False)
     await monitor_pass(env)
     await monitor_pass(env)
@@ -167,7 +178,10 @@ async def test_forged_toggle_for_another_accounts_server_is_refused(quiet: BotEn
     await env.command(UID, "/start")
     answer = await env.forge(UID, f"al:{theirs}:0")
     assert "not found" in answer.text.lower() or "expired" in answer.text.lower()
-    assert await env.db.alerts.is_monitored(UID, theirs)  # nothing stored for a forged id
+    for account in (await env.db.accounts.active_id(UID), await env.db.accounts.active_id(OTHER)):
+        assert account is not None
+        # Nothing stored for a forged id, under either account.
+        assert await env.db.alerts.is_monitored(UID, account, theirs)
 
 
 # --------------------------------------------------------------------------- renewals
@@ -370,7 +384,7 @@ async def test_whitelist_block_is_told_once_backs_off_and_checks_resume(quiet: B
     await account_pass(env)
     blocked = texts(env, UID, "refuses the bot's requests")
     assert len(blocked) == 1 and str(customer.cid) in blocked[0]
-    state = await env.db.alerts.account_state(UID)
+    state = await check_state(env, UID)
     assert state is not None and state.failures == 1 and state.refused_told
 
     # Backing off: another pass before the next (doubled) check asks the provider nothing,
@@ -386,7 +400,7 @@ async def test_whitelist_block_is_told_once_backs_off_and_checks_resume(quiet: B
     for step in range(3):
         later(env, 3600 * 2 ** (step + 1))
         await account_pass(env)
-    state = await env.db.alerts.account_state(UID)
+    state = await check_state(env, UID)
     assert state is not None and state.failures == 4
     assert len(texts(env, UID, "refuses the bot's requests")) == 1, "told once"
     assert texts(env, UID, "is down") == [], "a blocked account is no outage"
@@ -395,7 +409,7 @@ async def test_whitelist_block_is_told_once_backs_off_and_checks_resume(quiet: B
     env.sim.faults.whitelist_denied = False
     later(env, 3600 * 16)
     await account_pass(env)
-    state = await env.db.alerts.account_state(UID)
+    state = await check_state(env, UID)
     assert state is not None and (state.failures, state.refused_told) == (0, False)
     assert len(texts(env, UID, "refuses the bot's requests")) == 1
 

@@ -11,7 +11,14 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.storage import Account, Database, KeyRing, LinkLimits, LinkRefusal
-from bot.storage.alerts import AccountCheck, AccountState, NewAlert, SeenUpdate, ServerUpdate
+from bot.storage.alerts import (
+    AccountCheck,
+    Addressed,
+    CheckState,
+    NewAlert,
+    SeenUpdate,
+    ServerUpdate,
+)
 from bot.storage.keyfile import create_key_file, generate_key, write_key_file
 from bot.storage.lock import BOT, DatabaseLock
 from bot.storage.migrations import LATEST_VERSION, migrate
@@ -34,7 +41,7 @@ async def build_installation(path: Path, keyring: KeyRing) -> dict[str, int]:
     db = await Database.open(path, keyring, clock=clock)
     try:
         await db.users.ensure(1, "en")
-        await db.users.link(1, 101, "KEY-user-one-0123456789")
+        one = await db.users.link(1, 101, "KEY-user-one-0123456789")
         await db.users.set_language(2, "ru")
         await db.users.link(3, 303, "KEY-user-three-0123456789")
         await db.users.link(4, 404, "KEY-user-four-0123456789")
@@ -60,16 +67,17 @@ async def build_installation(path: Path, keyring: KeyRing) -> dict[str, int]:
         await db.alerts.set_prefs(1, notice_days=(5, 2), low_balance=True)
         applied = await db.alerts.apply(
             AccountCheck(
-                state=AccountState(user_id=1, cid=101, next_check_at=NOW + 900),
+                state=CheckState(account_id=one, next_check_at=NOW + 900),
                 active_orders=["47001"],
-                seen=[SeenUpdate("balance", "", "12.50")],
-                alerts=[NewAlert("renewal", "47001", "7", "Renews in 7 days")],
+                seen=[SeenUpdate("balance", "1", "12.50")],
+                alerts=[Addressed(1, one, NewAlert("renewal", "47001", "7", "Renews in 7 days"))],
             )
         )
         assert applied
         await db.alerts.save_servers(
-            [ServerUpdate(1, "47001", "up", NOW, "web-1", "203.0.113.5")], []
+            [ServerUpdate(one, "47001", "up", NOW, "web-1", "203.0.113.5")], []
         )
+        await db.alerts.set_monitored(1, one, "47009", False)
         for _ in range(5):
             attempt = await db.link_attempts.begin(3, LIMITS)
             assert not isinstance(attempt, LinkRefusal)
@@ -107,9 +115,12 @@ async def check_installation(db: Database, ids: dict[str, int]) -> None:
     assert await db.fsm.get_data(FSM_KEY) == {"cid": 303, "ünïcode": "✓"}
     prefs = await db.alerts.prefs(1)
     assert prefs.notice_days == (5, 2) and prefs.low_balance
-    state = await db.alerts.account_state(1)
+    account = await db.accounts.active_id(1)
+    assert account is not None
+    state = await db.alerts.check_state(account)
     assert state is not None and state.next_check_at == NOW + 900
-    assert (await db.alerts.seen(1))[("balance", "")].value == "12.50"
+    assert (await db.alerts.seen(account))[("balance", "1")].value == "12.50"
+    assert not await db.alerts.is_monitored(1, account, "47009")
     assert [(a.kind, a.text) for a in await db.alerts.unsent(10)] == [
         ("renewal", "Renews in 7 days")
     ]

@@ -26,6 +26,7 @@ from bot.i18n import Translator
 from bot.inferno.client import InfernoClient
 from bot.inferno.models import Credentials
 from bot.storage import Database
+from bot.storage.accounts import Access
 from bot.storage.alerts import AlertPrefs
 from bot.ui import show
 
@@ -229,8 +230,9 @@ async def toggle_monitor(
     db: Database,
     inferno: InfernoClient,
     account: Credentials,
+    access: Access,
 ) -> None:
-    """The card's toggle: only for a server of this user's own account (a forged or stale
+    """The card's toggle, for this member alone: only for a server of the account (a forged or stale
     button names an order that is not, and gets "not found" without a provider call)."""
     user_id = query.from_user.id
     order_id = callback_data.order_id
@@ -247,7 +249,7 @@ async def toggle_monitor(
     if isinstance(found, View):
         await show(query, found.text, found.markup)
         return
-    await db.alerts.set_monitored(user_id, order_id, callback_data.on)
+    await db.alerts.set_monitored(user_id, access.account.id, order_id, callback_data.on)
     log.info("user=%s action=monitor order=%s result=%s", user_id, order_id, callback_data.on)
     view = await render_card(
         i18n=i18n,

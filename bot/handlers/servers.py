@@ -482,8 +482,10 @@ async def render_card(
 async def monitor_button(
     i18n: Translator, db: Database, user_id: int, order_id: str
 ) -> InlineKeyboardButton:
-    """The down-alert toggle (bot/handlers/notifications.py); on unless the user turned it off."""
-    on = await db.alerts.is_monitored(user_id, order_id)
+    """The down-alert toggle (bot/handlers/notifications.py); on unless the user turned it off
+    for this server of the account shown."""
+    account = current_account()
+    on = account is None or await db.alerts.is_monitored(user_id, account, order_id)
     return InlineKeyboardButton(
         text=i18n("alert-btn-monitor-on") if on else i18n("alert-btn-monitor-off"),
         callback_data=MonitorCb(order_id=order_id, on=not on).pack(),

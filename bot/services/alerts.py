@@ -1,4 +1,4 @@
-"""Alerts: the bot watches the whole account and tells the user what needs them.
+"""Alerts: the bot watches the whole account and tells its members what needs them.
 
 Two supervised passes, both bounded by the one limiter the install watcher shares:
 
@@ -10,11 +10,14 @@ Two supervised passes, both bounded by the one limiter the install watcher share
   follows the user's own power or install action through the bot (the action log, an open
   install watch) is not an outage, nor is a provider that cannot be reached.
 
-What a check finds is stored (:mod:`bot.storage.alerts`) in one transaction with the alerts it
-raises, keyed by their event key; the outbox is then sent through the process's one
-:class:`~bot.services.pacer.PushPacer`, each row marked sent right after Telegram took it. A
-restart or a
-``kill -9`` therefore loses no alert and repeats at most the one being sent.
+Both passes work per account, not per user: an account is read once however many members
+share it, and each member who is told gets their own copy, rendered in their language with
+their settings and with the buttons their role may use (only the owner hears that the key was
+refused or the bot blocked). What a check finds is stored (:mod:`bot.storage.alerts`) in one
+transaction with the alerts it raises, keyed by their event key; the outbox is then sent
+through the process's one :class:`~bot.services.pacer.PushPacer`, each row marked sent right
+after Telegram took it. A restart or a ``kill -9`` therefore loses no alert and repeats at most
+the one being sent.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -51,19 +55,22 @@ from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
 from bot.services.background import BackgroundTasks
 from bot.services.bounded import map_bounded
 from bot.services.pacer import PushPacer
-from bot.storage import Account, Database
+from bot.storage import Database
+from bot.storage.accounts import AccountInfo, Role
 from bot.storage.alerts import (
     DOWN,
     IDLE,
     SUSPECT,
     UP,
     AccountCheck,
-    AccountState,
+    Addressed,
     AlertPrefs,
+    CheckState,
     DueAccount,
     MonitoredServer,
     NewAlert,
     PendingAlert,
+    Recipient,
     Seen,
     SeenUpdate,
     ServerUpdate,
@@ -88,6 +95,40 @@ SECOND_REMINDER_AFTER = 86400.0
 # A Boot button in an alert stays usable for a day (power buttons on cards: 10 minutes).
 BOOT_TOKEN_TTL = 86400.0
 SENT_CHECK_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """A server went down or came back up: one event of the account, rendered for each member
+    in their own language (:meth:`render`)."""
+
+    kind: str  # "down" or "up"
+    order_id: str
+    occurrence: str
+    name: str | None
+    ip: str
+    cid: int
+    real_state: str = ""
+    minutes: int = 0
+
+    def render(self, i18n: Translator) -> NewAlert:
+        name = _server_name(i18n, self.name, self.order_id)
+        if self.kind == "up":
+            text = i18n("alert-up", name=name, ip=self.ip, cid=str(self.cid), minutes=self.minutes)
+            return NewAlert(
+                "up", self.order_id, self.occurrence, text, _open_row(i18n, self.order_id)
+            )
+        text = i18n(
+            "alert-down",
+            name=name,
+            ip=self.ip,
+            state=self.real_state,
+            cid=str(self.cid),
+            order=self.order_id,
+        )
+        rows = json.loads(_open_row(i18n, self.order_id))
+        rows[0].insert(0, {"text": i18n("alert-btn-boot"), "boot": self.order_id})
+        return NewAlert("down", self.order_id, self.occurrence, text, json.dumps(rows))
 
 
 class AlertService:
@@ -149,15 +190,21 @@ class AlertService:
         now = self.clock()
         due = await self._db.alerts.due_accounts(now, ACCOUNT_BATCH)
         if due:
-            owners = await self._db.users.accounts([d.user_id for d in due])
+            ids = [d.account_id for d in due]
+            keys = await self._db.accounts.credentials(ids)
+            recipients = await self._db.alerts.recipients(ids)
             results = await map_bounded(
-                lambda d: self._check_account(d, owners.get(d.user_id)),
+                lambda d: self._check_account(
+                    d, keys.get(d.account_id), recipients.get(d.account_id, [])
+                ),
                 due,
                 self._settings.watch_concurrency,
             )
             for item, result in zip(due, results, strict=True):
                 if isinstance(result, BaseException):
-                    log.error("user=%s alerts: account check failed: %r", item.user_id, result)
+                    log.error(
+                        "account=%s alerts: account check failed: %r", item.account_id, result
+                    )
                 elif result is not None:
                     await self._db.alerts.apply(result)
         delay = await self.deliver(bot)
@@ -166,14 +213,18 @@ class AlertService:
         return delay
 
     async def _check_account(
-        self, due: DueAccount, owner: tuple[Account, str | None] | None
+        self,
+        due: DueAccount,
+        key: tuple[AccountInfo, str] | None,
+        recipients: list[Recipient],
     ) -> AccountCheck | None:
-        if owner is None:
-            return None  # the key cannot be decrypted: nothing to check with
-        account, language = owner
-        i18n = self._hub.get(language)
-        creds = Credentials(cid=account.cid, key=account.api_key)
-        state = due.state or AccountState(due.user_id, account.cid, 0.0)
+        """One check of an account for all of its members: the provider is read once, each
+        member gets the alerts their own settings ask for, in their own language."""
+        if key is None or not recipients:
+            return None  # the key cannot be decrypted, or nobody is left to tell
+        account, api_key = key
+        creds = Credentials(cid=account.cid, key=api_key)
+        state = due.state or CheckState(account.id, 0.0)
         now = self.clock()
         interval = self._settings.alert_interval
         try:
@@ -187,25 +238,29 @@ class AlertService:
             failures = state.failures + 1
             alerts = []
             if not state.refused_told:
-                text = (
-                    i18n("alert-key-refused", cid=str(account.cid))
-                    if isinstance(exc, InvalidCredentials)
-                    else i18n("alert-blocked", cid=str(account.cid))
-                )
-                # Keyed by the due time of the check: a second check of the same state adds none.
-                alerts.append(
-                    NewAlert("refused", str(account.cid), str(int(state.next_check_at)), text)
-                )
+                # Only the owner can issue a new key or whitelist an address: only they hear.
+                for owner in (r for r in recipients if r.role == Role.OWNER.value):
+                    i18n = self._hub.get(owner.language)
+                    text = (
+                        i18n("alert-key-refused", cid=str(account.cid))
+                        if isinstance(exc, InvalidCredentials)
+                        else i18n("alert-blocked", cid=str(account.cid))
+                    )
+                    # Keyed by the due time of the check: a second check of the same state
+                    # adds none.
+                    alert = NewAlert(
+                        "refused", str(account.cid), str(int(state.next_check_at)), text
+                    )
+                    alerts.append(Addressed(owner.user_id, account.id, alert))
             log.info(
-                "user=%s cid=%s alerts: %s, backing off",
-                due.user_id,
+                "account=%s cid=%s alerts: %s, backing off",
+                account.id,
                 account.cid,
                 type(exc).__name__,
             )
             return AccountCheck(
-                state=AccountState(
-                    due.user_id,
-                    account.cid,
+                state=CheckState(
+                    account.id,
                     now + min(interval * 2 ** (failures - 1), MAX_BACKOFF),
                     failures,
                     True,
@@ -215,33 +270,40 @@ class AlertService:
         except InfernoError as exc:
             # The provider cannot be reached: nothing is known, nothing is said.
             failures = state.failures + 1
-            log.info("user=%s alerts: provider %s, backing off", due.user_id, type(exc).__name__)
+            log.info("account=%s alerts: provider %s, backing off", account.id, type(exc).__name__)
             return AccountCheck(
-                state=AccountState(
-                    due.user_id,
-                    account.cid,
+                state=CheckState(
+                    account.id,
                     now + min(self._settings.monitor_interval * 2**failures, interval),
                     failures,
                     state.refused_told,
                 )
             )
-        seen = await self._db.alerts.seen(due.user_id) if due.state is not None else {}
-        unpaid_sent = (
-            await self._db.alerts.sent_at(due.user_id, "unpaid") if due.state is not None else {}
-        )
-        updates: list[SeenUpdate] = []
+        first = due.state is None
+        seen = {} if first else await self._db.alerts.seen(account.id)
+        unpaid_sent = {} if first else await self._db.alerts.sent_at(account.id, "unpaid")
+        # What the check saw is the account's: the same for every member, stored once.
+        updates: dict[tuple[str, str], SeenUpdate] = {}
         alerts = []
-        prefs = due.prefs
         currency = balance.currency or self._settings.currency
         cid = str(account.cid)
-        alerts += self._services(i18n, prefs, cid, services, balance, currency, seen, updates)
-        alerts += self._unpaid(i18n, prefs, cid, orders, seen, unpaid_sent, updates, now)
-        alerts += self._balance(i18n, prefs, cid, balance, currency, seen, updates)
+        for member in recipients:
+            i18n = self._hub.get(member.language)
+            prefs = member.prefs
+            sent = {
+                (subject, occurrence): at
+                for (user_id, subject, occurrence), at in unpaid_sent.items()
+                if user_id == member.user_id
+            }
+            found = self._services(i18n, prefs, cid, services, balance, currency, seen, updates)
+            found += self._unpaid(i18n, prefs, cid, orders, seen, sent, updates, now)
+            found += self._balance(i18n, prefs, cid, balance, currency, seen, updates)
+            alerts += [Addressed(member.user_id, account.id, alert) for alert in found]
         active = [o.id for o in orders if (o.status or "").strip().lower() == "active"]
         return AccountCheck(
-            state=AccountState(due.user_id, account.cid, now + interval, 0, False),
+            state=CheckState(account.id, now + interval, 0, False),
             active_orders=active,
-            seen=updates,
+            seen=list(updates.values()),
             alerts=alerts,
         )
 
@@ -254,7 +316,7 @@ class AlertService:
         balance: Balance,
         currency: str,
         seen: dict[tuple[str, str], Seen],
-        updates: list[SeenUpdate],
+        updates: dict[tuple[str, str], SeenUpdate],
     ) -> list[NewAlert]:
         alerts: list[NewAlert] = []
         today = dt.date.fromtimestamp(self.clock())
@@ -262,7 +324,9 @@ class AlertService:
             status = (service.status or "").strip().lower()
             before = seen.get(("status", service.id))
             if before is None or before.value != status:
-                updates.append(SeenUpdate("status", service.id, status, self.clock()))
+                updates[("status", service.id)] = SeenUpdate(
+                    "status", service.id, status, self.clock()
+                )
             name = clip(service.name or service.product or service.id, 100)
             button = _button(i18n("alert-btn-service"), ServiceCb(service_id=service.id).pack())
             if (
@@ -324,7 +388,7 @@ class AlertService:
         orders: list[Order],
         seen: dict[tuple[str, str], Seen],
         sent: dict[tuple[str, str], float],
-        updates: list[SeenUpdate],
+        updates: dict[tuple[str, str], SeenUpdate],
         now: float,
     ) -> list[NewAlert]:
         alerts: list[NewAlert] = []
@@ -333,7 +397,7 @@ class AlertService:
                 continue
             first = seen.get(("pending", order.id))
             if first is None:
-                updates.append(SeenUpdate("pending", order.id, "1", now))
+                updates[("pending", order.id)] = SeenUpdate("pending", order.id, "1", now)
             if not prefs.unpaid:
                 continue
             placed = _timestamp(order.date)
@@ -387,7 +451,7 @@ class AlertService:
         balance: Balance,
         currency: str,
         seen: dict[tuple[str, str], Seen],
-        updates: list[SeenUpdate],
+        updates: dict[tuple[str, str], SeenUpdate],
     ) -> list[NewAlert]:
         if not prefs.low_balance:
             return []
@@ -395,13 +459,15 @@ class AlertService:
         threshold = _decimal(prefs.balance_threshold)
         if amount is None or threshold is None:
             return []
-        before = seen.get(("balance", ""))
+        # Each member has a threshold of their own, so each has their own armed state.
+        key = ("balance", str(prefs.user_id))
+        before = seen.get(key)
         armed, count = True, 0
         if before is not None:
             mode, _, number = before.value.partition(":")
             armed, count = mode == "armed", int(number or 0)
         if amount < threshold and armed:
-            updates.append(SeenUpdate("balance", "", f"fired:{count}", self.clock()))
+            updates[key] = SeenUpdate(*key, f"fired:{count}", self.clock())
             text = i18n(
                 "alert-low-balance",
                 cid=cid,
@@ -410,7 +476,7 @@ class AlertService:
             )
             return [NewAlert("low_balance", "", str(count), text)]
         if amount >= threshold and not armed:
-            updates.append(SeenUpdate("balance", "", f"armed:{count + 1}", self.clock()))
+            updates[key] = SeenUpdate(*key, f"armed:{count + 1}", self.clock())
         return []
 
     # ------------------------------------------------------------------ the monitor
@@ -422,34 +488,66 @@ class AlertService:
     async def _monitor_pass(self, bot: Bot) -> float | None:
         servers = await self._db.alerts.monitored()
         if servers:
-            owners = await self._db.users.accounts(sorted({s.user_id for s in servers}))
+            ids = sorted({s.account_id for s in servers})
+            keys = await self._db.accounts.credentials(ids)
             results = await map_bounded(
-                lambda s: self._check_server(s, owners.get(s.user_id)),
+                lambda s: self._check_server(s, keys.get(s.account_id)),
                 servers,
                 self._settings.watch_concurrency,
             )
+            recipients = await self._db.alerts.recipients(ids)
+            mutes = await self._db.alerts.mutes(ids)
             updates: list[ServerUpdate] = []
-            alerts: list[tuple[int, int, NewAlert]] = []
+            alerts: list[Addressed] = []
             for server, result in zip(servers, results, strict=True):
                 if isinstance(result, BaseException):
                     log.error("order=%s alerts: down check failed: %r", server.order_id, result)
                     continue
                 if result is None:
                     continue
-                update, alert = result
+                update, event = result
                 updates.append(update)
-                if alert is not None:
-                    alerts.append((server.user_id, server.cid, alert))
+                if event is not None:
+                    alerts += await self._address(
+                        server, event, recipients.get(server.account_id, []), mutes
+                    )
             await self._db.alerts.save_servers(updates, alerts)
         return await self.deliver(bot)
 
+    async def _address(
+        self,
+        server: MonitoredServer,
+        event: ServerEvent,
+        recipients: list[Recipient],
+        mutes: set[tuple[int, int, str]],
+    ) -> list[Addressed]:
+        """The down or up alert for each member it is for, in their language: "down" to those
+        with down alerts on for this server, "back up" to those who were told it was down."""
+        if event.kind == "up":
+            told = await self._db.alerts.told(
+                server.account_id, "down", server.order_id, event.occurrence
+            )
+            members = [r for r in recipients if r.user_id in told]
+        else:
+            members = [
+                r
+                for r in recipients
+                if r.prefs.down and (r.user_id, server.account_id, server.order_id) not in mutes
+            ]
+        return [
+            Addressed(
+                member.user_id, server.account_id, event.render(self._hub.get(member.language))
+            )
+            for member in members
+        ]
+
     async def _check_server(
-        self, server: MonitoredServer, owner: tuple[Account, str | None] | None
-    ) -> tuple[ServerUpdate, NewAlert | None] | None:
-        if owner is None or owner[0].cid != server.cid:
+        self, server: MonitoredServer, key: tuple[AccountInfo, str] | None
+    ) -> tuple[ServerUpdate, ServerEvent | None] | None:
+        if key is None or key[0].cid != server.cid:
             return None
-        account, language = owner
-        creds = Credentials(cid=account.cid, key=account.api_key)
+        account, api_key = key
+        creds = Credentials(cid=account.cid, key=api_key)
         try:
             async with self._limiter:
                 info = await self._inferno.get_info(creds, server.order_id)
@@ -458,56 +556,44 @@ class AlertService:
             return None
         now = self.clock()
         running = info.power_state is PowerState.RUNNING
-        # The name the account's members gave it, if any (the alerts follow the active account).
-        account_id = await self._db.accounts.active_id(server.user_id)
-        name = await server_name(self._db, server.order_id, info.name, account_id) or None
+        # The name the account's members gave it, if any.
+        name = await server_name(self._db, server.order_id, info.name, server.account_id) or None
         ip = info.ip or None
         order_status = (info.order_status or "").strip().lower()
-        state, since, alert = server.state, server.since, None
+        state, since, event = server.state, server.since, None
+        shown_ip = clip(ip or server.ip or "—", 64)
         if order_status and order_status != "active":
             state, since = IDLE, None
         elif running:
             if server.state == DOWN:
-                i18n = self._hub.get(language)
-                minutes = max(0, int((now - (server.since or now)) // 60))
-                alert = NewAlert(
+                event = ServerEvent(
                     "up",
                     server.order_id,
                     str(int(server.since or 0)),
-                    i18n(
-                        "alert-up",
-                        name=_server_name(i18n, name or server.name, server.order_id),
-                        ip=clip(ip or server.ip or "—", 64),
-                        cid=str(server.cid),
-                        minutes=minutes,
-                    ),
-                    _open_row(i18n, server.order_id),
+                    name or server.name,
+                    shown_ip,
+                    server.cid,
+                    minutes=max(0, int((now - (server.since or now)) // 60)),
                 )
             state, since = UP, None
         elif server.state in (UP, SUSPECT):
-            if await self._users_own(server.user_id, server.order_id, now):
+            if await self._db.alerts.acted_since(
+                server.account_id, server.order_id, USER_ACTIONS, now - GRACE
+            ):
+                # A member stopped, rebooted or (re)installed it through the bot lately.
                 state, since = IDLE, None
             elif server.state == UP:
                 state, since = SUSPECT, now
             else:
                 state = DOWN
-                i18n = self._hub.get(language)
-                real = info.real_state or info.power_state.value
-                rows = json.loads(_open_row(i18n, server.order_id))
-                rows[0].insert(0, {"text": i18n("alert-btn-boot"), "boot": server.order_id})
-                alert = NewAlert(
+                event = ServerEvent(
                     "down",
                     server.order_id,
                     str(int(server.since or now)),
-                    i18n(
-                        "alert-down",
-                        name=_server_name(i18n, name or server.name, server.order_id),
-                        ip=clip(ip or server.ip or "—", 64),
-                        state=clip(real, 64),
-                        cid=str(server.cid),
-                        order=server.order_id,
-                    ),
-                    json.dumps(rows),
+                    name or server.name,
+                    shown_ip,
+                    server.cid,
+                    real_state=clip(info.real_state or info.power_state.value, 64),
                 )
         if (
             state == server.state
@@ -519,13 +605,8 @@ class AlertService:
             )
         ):
             return None
-        return ServerUpdate(server.user_id, server.order_id, state, since, name, ip), alert
-
-    async def _users_own(self, user_id: int, order_id: str, now: float) -> bool:
-        """The user stopped, rebooted or (re)installed this server through the bot lately."""
-        if await self._db.watches.is_open(user_id, order_id):
-            return True
-        return await self._db.alerts.acted_since(user_id, order_id, USER_ACTIONS, now - GRACE)
+        update = ServerUpdate(server.account_id, server.order_id, state, since, name, ip)
+        return update, event
 
     # ------------------------------------------------------------------ sending
 
@@ -543,30 +624,27 @@ class AlertService:
                         return wait
 
     async def _send(self, bot: Bot, alert: PendingAlert) -> float | None:
-        user = await self._db.users.get(alert.user_id)
-        if user is None or not user.linked:
-            # Unlinked since it was stored (unlink deletes the outbox; this is the race).
-            await self._db.alerts.mark_sent([alert.key])
-            return None
-        markup = await self._markup(alert)
-        # The alerts follow the user's active account, and switching drops what was not sent
-        # yet: the buttons act on the active account (bound to it when the user has several).
         try:
-            access = await self._db.accounts.access(alert.user_id)
+            access = await self._db.accounts.access(alert.user_id, alert.account_id)
         except DecryptionError:
             access = None
-        named = access is not None and names_account(access.accounts, access.role)
-        text = alert.text
-        if access is not None and text is not None:
-            # Every push names its account, by its label when it has one.
-            i18n = self._hub.get(user.language)
-            text = i18n("push-account", account=account_name(i18n, access.account)) + "\n" + text
+        if access is None:
+            # No longer a member of that account since it was stored (unlinking and revoking
+            # delete the outbox; this is the race).
+            await self._db.alerts.mark_sent([alert.key])
+            return None
+        user = await self._db.users.get(alert.user_id)
+        language = user.language if user is not None else None
+        markup = await self._markup(alert, access.role)
+        named = names_account(access.accounts, access.role)
+        # Every push names its account, by its label when it has one.
+        i18n = self._hub.get(language)
+        text = i18n("push-account", account=account_name(i18n, access.account)) + "\n" + alert.text
         await self._pacer.wait()
         try:
-            with drawing_for(
-                access.account.id if access is not None and named else None,
-                access.role if access is not None else None,
-            ):
+            # The buttons act on the alert's account (bound to it when the user may use
+            # several) and leave out what the member's role may not use.
+            with drawing_for(access.account.id if named else None, access.role):
                 await bot.send_message(alert.user_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)
@@ -591,13 +669,15 @@ class AlertService:
         )
         return None
 
-    async def _markup(self, alert: PendingAlert) -> InlineKeyboardMarkup | None:
+    async def _markup(self, alert: PendingAlert, role: Role) -> InlineKeyboardMarkup | None:
         if not alert.markup:
             return None
         rows: list[list[InlineKeyboardButton]] = []
         for row in json.loads(alert.markup):
             buttons = []
             for spec in row:
+                if "boot" in spec and not role.allows(Role.OPERATOR):
+                    continue  # a viewer may not boot: no token, no button
                 if "boot" in spec:
                     # One token per sent button, as on the card: a double tap boots once.
                     token = await self._db.confirmations.issue(
@@ -625,8 +705,8 @@ class UnblockMiddleware(BaseMiddleware):
     linked an account gets its first check at once rather than at the next account tick.
 
     Only updates of users who were not linked when the update arrived are looked at after the
-    handler (one read): every link flow starts unlinked. Switching a linked user to another
-    account is found by the next tick (:data:`ACCOUNT_TICK`)."""
+    handler (one read): every link flow and every accepted invite starts unlinked. An account
+    added by a user who already has one is found by the next tick (:data:`ACCOUNT_TICK`)."""
 
     def __init__(self, alerts: AlertService) -> None:
         self._alerts = alerts

@@ -16,12 +16,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.masking import mask_key
-from bot.storage.alerts import ACTIVE_CID, forget_accounts
+from bot.storage.alerts import forget_accounts, forget_member
 from bot.storage.connection import Connection, Executor, Row
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
 
 _IN_CHUNK = 500
+
+# SQL for the cid of the active account of the user row ``u`` (NULL when they have none).
+ACTIVE_CID = (
+    "(SELECT ac.cid FROM accounts ac JOIN memberships am ON am.account_id = ac.id "
+    "AND am.user_id = u.id WHERE ac.id = u.active_account)"
+)
 
 
 class Role(StrEnum):
@@ -122,8 +128,8 @@ _ACCESS = (
 
 async def unlink_accounts(tx: Executor, account_ids: list[int]) -> list[int]:
     """Removes the accounts, every membership in them and their install watches in the
-    caller's transaction; a member whose active account went gets another of theirs (or none),
-    and the alerts' state that followed it starts again. Returns those members' ids."""
+    caller's transaction, with the accounts' alerts; a member whose active account went gets
+    another of theirs (or none). Returns those members' ids."""
     moved: list[int] = []
     for account_id in account_ids:
         rows = await tx.fetchall("SELECT id FROM users WHERE active_account = ?", (account_id,))
@@ -136,13 +142,14 @@ async def unlink_accounts(tx: Executor, account_ids: list[int]) -> list[int]:
         await tx.execute("DELETE FROM team_pushes WHERE account_id = ?", (account_id,))
     for user_id in moved:
         await _pick_active(tx, user_id)
-    await forget_accounts(tx, moved)
+    await forget_accounts(tx, account_ids)
     return moved
 
 
 async def leave_account(tx: Executor, user_id: int, account_id: int) -> None:
     """A member gives up (or loses) an account, in the caller's transaction: their membership
-    and their install watches of it go; another of their accounts becomes active if it was."""
+    their install watches and their alerts of it go; another of their accounts becomes active if
+    it was."""
     await tx.execute(
         "DELETE FROM memberships WHERE user_id = ? AND account_id = ?", (user_id, account_id)
     )
@@ -155,9 +162,9 @@ async def leave_account(tx: Executor, user_id: int, account_id: int) -> None:
     row = await tx.fetchone(
         "SELECT 1 FROM users WHERE id = ? AND active_account = ?", (user_id, account_id)
     )
+    await forget_member(tx, user_id, account_id)
     if row is not None:
         await _pick_active(tx, user_id)
-        await forget_accounts(tx, [user_id])
 
 
 async def _pick_active(tx: Executor, user_id: int) -> None:
@@ -279,15 +286,11 @@ class AccountRepository:
 
     async def switch(self, user_id: int, account_id: int) -> bool:
         """Makes ``account_id`` the user's active account; False when they are no member."""
-        async with self._conn.transaction() as tx:
-            changed = await tx.execute(
-                "UPDATE users SET active_account = ?, updated_at = ? WHERE id = ? AND EXISTS "
-                "(SELECT 1 FROM memberships WHERE user_id = ? AND account_id = ?)",
-                (account_id, self._conn.clock(), user_id, user_id, account_id),
-            )
-            if changed:
-                # The alerts follow the active account: they start again for this one.
-                await forget_accounts(tx, [user_id])
+        changed = await self._conn.execute(
+            "UPDATE users SET active_account = ?, updated_at = ? WHERE id = ? AND EXISTS "
+            "(SELECT 1 FROM memberships WHERE user_id = ? AND account_id = ?)",
+            (account_id, self._conn.clock(), user_id, user_id, account_id),
+        )
         return changed == 1
 
     async def unlink(self, account_id: int) -> list[int]:

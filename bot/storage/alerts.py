@@ -1,30 +1,37 @@
-"""Alerts' storage: notification settings, what the last checks saw, and the outbox.
+"""Alerts' storage: notification settings, what each account's checks saw, and the outbox.
 
-An alert is stored as a row of ``alert_events`` whose primary key is its event key (user, kind,
-subject, occurrence) in the same transaction that records the state change behind it, and is
-sent while its ``sent_at`` is NULL. So an event is stored once whatever the passes that see it,
-and a crash between storing and sending only delays it; a crash between sending and
-:meth:`AlertRepository.mark_sent` repeats that one message at most.
+An account is checked once per pass whoever uses it: its check state (``alert_checks``), its
+servers' monitor state (``alert_orders``) and what its checks saw (``alert_observed``) are the
+account's. What a check raises is stored as one row of ``alert_outbox`` per member who is told,
+keyed by its event key (recipient, account, kind, subject, occurrence), in the same transaction
+that records the state change behind it, and sent while its ``sent_at`` is NULL. So an event is
+stored once per member whatever the passes that see it, and a crash between storing and sending
+only delays it; a crash between sending and :meth:`AlertRepository.mark_sent` repeats that one
+message at most.
 
-Every write that creates alerts is conditioned on the user still being linked to the account
-the check was made for: an unlink that lands during a check leaves nothing behind.
+Every write that creates alerts keeps only the recipients who are still members of the account
+the check was made for: an unlink or a revocation that lands during a check leaves nothing
+behind for them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.storage.connection import Connection, Executor, Params, Row
 
-# Rows tied to a linked account, removed on unlink (the settings in alert_prefs stay, as the
-# language does).
-ACCOUNT_TABLES = ("alert_accounts", "alert_servers", "alert_seen", "alert_events")
+# The account's rows, removed when it is unlinked (the members' settings in alert_prefs stay,
+# as their language does).
+ACCOUNT_TABLES = ("alert_checks", "alert_orders", "alert_observed", "alert_outbox", "alert_mutes")
+# A member's own rows of an account, removed when they leave it or lose it.
+MEMBER_TABLES = ("alert_outbox", "alert_mutes")
 
 DEFAULT_NOTICE_DAYS = (7, 3, 1)
 _PREF_COLUMNS = frozenset(
     {"down", "renewals", "notice_days", "unpaid", "low_balance", "balance_threshold", "team_ready"}
 )
+_IN_CHUNK = 500
 
 # Server states of the monitor: idle (not running, or not known to run: never alerts),
 # up (running), suspect (seen not running once), down (told).
@@ -50,9 +57,11 @@ def parse_days(text: str) -> tuple[int, ...]:
     return tuple(sorted((d for d in days if 0 < d <= 60), reverse=True))
 
 
-def _prefs(row: Row) -> AlertPrefs:
+def _prefs(row: Row, user_id: int) -> AlertPrefs:
+    if row["down"] is None:  # no settings row: the defaults
+        return AlertPrefs(user_id)
     return AlertPrefs(
-        user_id=int(row["user_id"]),
+        user_id=user_id,
         down=bool(row["down"]),
         renewals=bool(row["renewals"]),
         notice_days=parse_days(row["notice_days"]),
@@ -64,23 +73,39 @@ def _prefs(row: Row) -> AlertPrefs:
     )
 
 
+_PREFS = (
+    "p.down, p.renewals, p.notice_days, p.unpaid, p.low_balance, p.balance_threshold, "
+    "p.blocked, p.team_ready"
+)
+
+
 @dataclass(frozen=True, slots=True)
-class AccountState:
+class CheckState:
     """When an account is checked next, and how its last checks went."""
 
-    user_id: int
-    cid: int
+    account_id: int
     next_check_at: float
     failures: int = 0
     refused_told: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class DueAccount:
+class Recipient:
+    """A member of an account who may be told about it (not blocked), with their settings."""
+
     user_id: int
+    # The member's role (bot.storage.accounts.Role's value).
+    role: str
     language: str | None
-    state: AccountState | None
     prefs: AlertPrefs
+
+
+@dataclass(frozen=True, slots=True)
+class DueAccount:
+    account_id: int
+    cid: int
+    # None before the account's first check.
+    state: CheckState | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +119,18 @@ class NewAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class Addressed:
+    """An alert for one member of one account."""
+
+    user_id: int
+    account_id: int
+    alert: NewAlert
+
+
+@dataclass(frozen=True, slots=True)
 class PendingAlert:
     user_id: int
+    account_id: int
     kind: str
     subject: str
     occurrence: str
@@ -103,8 +138,8 @@ class PendingAlert:
     markup: str | None
 
     @property
-    def key(self) -> tuple[int, str, str, str]:
-        return (self.user_id, self.kind, self.subject, self.occurrence)
+    def key(self) -> tuple[int, int, str, str, str]:
+        return (self.user_id, self.account_id, self.kind, self.subject, self.occurrence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,19 +159,18 @@ class SeenUpdate:
 
 @dataclass(frozen=True, slots=True)
 class MonitoredServer:
-    user_id: int
+    account_id: int
     cid: int
     order_id: str
     name: str | None
     ip: str | None
     state: str
     since: float | None
-    language: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class ServerUpdate:
-    user_id: int
+    account_id: int
     order_id: str
     state: str
     since: float | None
@@ -148,20 +182,11 @@ class ServerUpdate:
 class AccountCheck:
     """Everything one account check changes, applied in one transaction."""
 
-    state: AccountState
+    state: CheckState
     # Order ids of the account's Active orders (servers the monitor may check); others go.
     active_orders: list[str] | None = None
     seen: list[SeenUpdate] | None = None
-    alerts: list[NewAlert] | None = None
-
-
-# SQL for the cid of the active account of the user row ``u`` (NULL when they have none): the
-# alerts follow each user's active account (bot/storage/accounts.py).
-ACTIVE_CID = (
-    "(SELECT ac.cid FROM accounts ac JOIN memberships am ON am.account_id = ac.id "
-    "AND am.user_id = u.id WHERE ac.id = u.active_account)"
-)
-_LINKED_TO = f"EXISTS (SELECT 1 FROM users u WHERE u.id = ? AND {ACTIVE_CID} = ?)"
+    alerts: list[Addressed] | None = None
 
 
 class AlertRepository:
@@ -171,8 +196,10 @@ class AlertRepository:
     # --- settings ------------------------------------------------------------------------
 
     async def prefs(self, user_id: int) -> AlertPrefs:
-        row = await self._conn.fetchone("SELECT * FROM alert_prefs WHERE user_id = ?", (user_id,))
-        return _prefs(row) if row is not None else AlertPrefs(user_id)
+        row = await self._conn.fetchone(
+            f"SELECT {_PREFS} FROM alert_prefs p WHERE p.user_id = ?", (user_id,)
+        )
+        return _prefs(row, user_id) if row is not None else AlertPrefs(user_id)
 
     async def set_prefs(self, user_id: int, **changes: Any) -> AlertPrefs:
         unknown = set(changes) - _PREF_COLUMNS
@@ -204,7 +231,7 @@ class AlertRepository:
                 (user_id,),
             )
             await tx.execute(
-                "UPDATE alert_events SET sent_at = ?, text = NULL, markup = NULL "
+                "UPDATE alert_outbox SET sent_at = ?, text = NULL, markup = NULL "
                 "WHERE user_id = ? AND sent_at IS NULL",
                 (now, user_id),
             )
@@ -216,122 +243,148 @@ class AlertRepository:
         rows = await self._conn.fetchall("SELECT user_id FROM alert_prefs WHERE blocked = 1")
         return {int(row["user_id"]) for row in rows}
 
+    # --- who is told -----------------------------------------------------------------------
+
+    async def recipients(self, account_ids: list[int]) -> dict[int, list[Recipient]]:
+        """The members of each account who are not blocked, the owner first."""
+        found: dict[int, list[Recipient]] = {}
+        unique = sorted(set(account_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._conn.fetchall(
+                f"SELECT m.account_id, m.user_id, m.role, u.language, {_PREFS} "
+                "FROM memberships m JOIN users u ON u.id = m.user_id "
+                "LEFT JOIN alert_prefs p ON p.user_id = m.user_id "
+                f"WHERE m.account_id IN ({marks}) AND COALESCE(p.blocked, 0) = 0 "
+                "ORDER BY m.account_id, CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, "
+                "m.joined_at, m.user_id",
+                chunk,
+            )
+            for row in rows:
+                user_id = int(row["user_id"])
+                found.setdefault(int(row["account_id"]), []).append(
+                    Recipient(user_id, str(row["role"]), row["language"], _prefs(row, user_id))
+                )
+        return found
+
     # --- account checks ------------------------------------------------------------------
 
     async def due_accounts(self, now: float, limit: int) -> list[DueAccount]:
-        """Linked, not blocked users whose account check is due (never checked: at once)."""
+        """Linked accounts whose check is due (never checked: at once) and that have a member
+        who is not blocked."""
         rows = await self._conn.fetchall(
-            "SELECT uid, language, ucid, acid, next_check_at, failures, refused_told, p.* "
-            f"FROM (SELECT u.id AS uid, u.language, {ACTIVE_CID} AS ucid, a.cid AS acid, "
-            "a.next_check_at, a.failures, a.refused_told "
-            "FROM users u LEFT JOIN alert_accounts a ON a.user_id = u.id) linked "
-            "LEFT JOIN alert_prefs p ON p.user_id = uid "
-            "WHERE ucid IS NOT NULL AND COALESCE(p.blocked, 0) = 0 "
-            "AND (next_check_at IS NULL OR next_check_at <= ? OR acid != ucid) "
-            "ORDER BY COALESCE(next_check_at, 0), uid LIMIT ?",
+            "SELECT a.id, a.cid, c.next_check_at, c.failures, c.refused_told "
+            "FROM accounts a LEFT JOIN alert_checks c ON c.account_id = a.id "
+            "WHERE (c.next_check_at IS NULL OR c.next_check_at <= ?) AND EXISTS ("
+            "SELECT 1 FROM memberships m LEFT JOIN alert_prefs p ON p.user_id = m.user_id "
+            "WHERE m.account_id = a.id AND COALESCE(p.blocked, 0) = 0) "
+            "ORDER BY COALESCE(c.next_check_at, 0), a.id LIMIT ?",
             (now, limit),
         )
-        found: list[DueAccount] = []
-        for row in rows:
-            user_id = int(row["uid"])
-            state = None
-            if row["acid"] is not None and row["acid"] == row["ucid"]:
-                state = AccountState(
-                    user_id=user_id,
-                    cid=int(row["acid"]),
+        return [
+            DueAccount(
+                account_id=int(row["id"]),
+                cid=int(row["cid"]),
+                state=None
+                if row["next_check_at"] is None
+                else CheckState(
+                    account_id=int(row["id"]),
                     next_check_at=float(row["next_check_at"]),
                     failures=int(row["failures"]),
                     refused_told=bool(row["refused_told"]),
-                )
-            prefs = _prefs(row) if row["user_id"] is not None else AlertPrefs(user_id)
-            found.append(DueAccount(user_id, row["language"], state, replace(prefs)))
-        return found
+                ),
+            )
+            for row in rows
+        ]
 
-    async def account_state(self, user_id: int) -> AccountState | None:
-        """How the user's account checks stand; None before the first one."""
+    async def check_state(self, account_id: int) -> CheckState | None:
+        """How the account's checks stand; None before the first one."""
         row = await self._conn.fetchone(
-            "SELECT * FROM alert_accounts WHERE user_id = ?", (user_id,)
+            "SELECT * FROM alert_checks WHERE account_id = ?", (account_id,)
         )
         if row is None:
             return None
-        return AccountState(
-            user_id=user_id,
-            cid=int(row["cid"]),
+        return CheckState(
+            account_id=account_id,
             next_check_at=float(row["next_check_at"]),
             failures=int(row["failures"]),
             refused_told=bool(row["refused_told"]),
         )
 
     async def next_account_check(self) -> float | None:
-        row = await self._conn.fetchone("SELECT MIN(next_check_at) FROM alert_accounts")
+        row = await self._conn.fetchone("SELECT MIN(next_check_at) FROM alert_checks")
         return None if row is None or row[0] is None else float(row[0])
 
-    async def seen(self, user_id: int) -> dict[tuple[str, str], Seen]:
+    async def seen(self, account_id: int) -> dict[tuple[str, str], Seen]:
         rows = await self._conn.fetchall(
-            "SELECT kind, subject, value, seen_at FROM alert_seen WHERE user_id = ?", (user_id,)
+            "SELECT kind, subject, value, seen_at FROM alert_observed WHERE account_id = ?",
+            (account_id,),
         )
         return {(r["kind"], r["subject"]): Seen(r["value"], float(r["seen_at"])) for r in rows}
 
-    async def sent_at(self, user_id: int, kind: str) -> dict[tuple[str, str], float]:
-        """(subject, occurrence) → when stored, of the user's alerts of ``kind``."""
+    async def sent_at(self, account_id: int, kind: str) -> dict[tuple[int, str, str], float]:
+        """(recipient, subject, occurrence) → when stored, of the account's alerts of
+        ``kind``."""
         rows = await self._conn.fetchall(
-            "SELECT subject, occurrence, created_at FROM alert_events "
-            "WHERE user_id = ? AND kind = ?",
-            (user_id, kind),
+            "SELECT user_id, subject, occurrence, created_at FROM alert_outbox "
+            "WHERE account_id = ? AND kind = ?",
+            (account_id, kind),
         )
-        return {(r["subject"], r["occurrence"]): float(r["created_at"]) for r in rows}
+        return {
+            (int(r["user_id"]), r["subject"], r["occurrence"]): float(r["created_at"]) for r in rows
+        }
+
+    async def told(self, account_id: int, kind: str, subject: str, occurrence: str) -> set[int]:
+        """The members an alert of this key was stored for (the "back up" goes to those who
+        heard the "down")."""
+        rows = await self._conn.fetchall(
+            "SELECT user_id FROM alert_outbox WHERE account_id = ? AND kind = ? "
+            "AND subject = ? AND occurrence = ?",
+            (account_id, kind, subject, occurrence),
+        )
+        return {int(r["user_id"]) for r in rows}
 
     async def apply(self, check: AccountCheck) -> bool:
-        """Applies one account check; False (nothing written) when the user is no longer
-        linked to that account. A first check of another account starts from nothing."""
+        """Applies one account check; False (nothing written) when the account was unlinked
+        meanwhile. Alerts of recipients no longer members are left out."""
         state = check.state
+        account_id = state.account_id
         now = self._conn.clock()
         async with self._conn.transaction() as tx:
-            linked = await tx.fetchone(f"SELECT {_LINKED_TO}", (state.user_id, state.cid))
-            if linked is None or not linked[0]:
+            if await tx.fetchone("SELECT 1 FROM accounts WHERE id = ?", (account_id,)) is None:
                 return False
-            previous = await tx.fetchone(
-                "SELECT cid FROM alert_accounts WHERE user_id = ?", (state.user_id,)
-            )
-            if previous is not None and previous["cid"] != state.cid:
-                await _forget_account(tx, state.user_id)
             await tx.execute(
-                "INSERT INTO alert_accounts (user_id, cid, next_check_at, failures, "
-                "refused_told) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET "
-                "cid = excluded.cid, next_check_at = excluded.next_check_at, "
-                "failures = excluded.failures, refused_told = excluded.refused_told",
-                (
-                    state.user_id,
-                    state.cid,
-                    state.next_check_at,
-                    state.failures,
-                    int(state.refused_told),
-                ),
+                "INSERT INTO alert_checks (account_id, next_check_at, failures, refused_told) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
+                "next_check_at = excluded.next_check_at, failures = excluded.failures, "
+                "refused_told = excluded.refused_told",
+                (account_id, state.next_check_at, state.failures, int(state.refused_told)),
             )
             if check.active_orders is not None:
                 await tx.execute(
-                    "UPDATE alert_servers SET active = 0 WHERE user_id = ?", (state.user_id,)
+                    "UPDATE alert_orders SET active = 0 WHERE account_id = ?", (account_id,)
                 )
                 await tx.executemany(
-                    "INSERT INTO alert_servers (user_id, order_id, active) VALUES (?, ?, 1) "
-                    "ON CONFLICT (user_id, order_id) DO UPDATE SET active = 1",
-                    [(state.user_id, order_id) for order_id in check.active_orders],
+                    "INSERT INTO alert_orders (account_id, order_id, active) VALUES (?, ?, 1) "
+                    "ON CONFLICT (account_id, order_id) DO UPDATE SET active = 1",
+                    [(account_id, order_id) for order_id in check.active_orders],
                 )
                 # A server that stopped being an Active order starts from idle if it returns.
                 await tx.execute(
-                    "UPDATE alert_servers SET state = ?, since = NULL "
-                    "WHERE user_id = ? AND active = 0",
-                    (IDLE, state.user_id),
+                    "UPDATE alert_orders SET state = ?, since = NULL "
+                    "WHERE account_id = ? AND active = 0",
+                    (IDLE, account_id),
                 )
             if check.seen:
                 await tx.executemany(
-                    "INSERT INTO alert_seen (user_id, kind, subject, value, seen_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, kind, subject) DO UPDATE SET "
-                    "value = excluded.value, seen_at = CASE WHEN ? = 1 "
-                    "THEN alert_seen.seen_at ELSE excluded.seen_at END",
+                    "INSERT INTO alert_observed (account_id, kind, subject, value, seen_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, kind, subject) "
+                    "DO UPDATE SET value = excluded.value, seen_at = CASE WHEN ? = 1 "
+                    "THEN alert_observed.seen_at ELSE excluded.seen_at END",
                     [
                         (
-                            state.user_id,
+                            account_id,
                             s.kind,
                             s.subject,
                             s.value,
@@ -342,81 +395,116 @@ class AlertRepository:
                     ],
                 )
             if check.alerts:
-                await _store_alerts(tx, state.user_id, check.alerts, now)
+                await _store_alerts(tx, check.alerts, now)
         return True
 
     # --- the monitor -----------------------------------------------------------------------
 
     async def monitored(self) -> list[MonitoredServer]:
-        """Servers to check: monitored, Active at the last account check, of a linked, not
-        blocked user whose account is not backing off and whose down alerts are on."""
+        """Servers to check: Active at the last check of a linked account that is not backing
+        off, with a member who is not blocked, has down alerts on and has not turned them off
+        for that server."""
         rows = await self._conn.fetchall(
-            "SELECT s.user_id, a.cid, s.order_id, s.name, s.ip, s.state, s.since, u.language "
-            "FROM alert_servers s JOIN alert_accounts a ON a.user_id = s.user_id "
-            f"JOIN users u ON u.id = s.user_id AND {ACTIVE_CID} = a.cid "
-            "LEFT JOIN alert_prefs p ON p.user_id = s.user_id "
-            "WHERE s.monitored = 1 AND s.active = 1 AND a.failures = 0 "
-            "AND COALESCE(p.blocked, 0) = 0 AND COALESCE(p.down, 1) = 1 "
-            "ORDER BY s.user_id, s.order_id"
+            "SELECT o.account_id, a.cid, o.order_id, o.name, o.ip, o.state, o.since "
+            "FROM alert_orders o JOIN alert_checks c ON c.account_id = o.account_id "
+            "JOIN accounts a ON a.id = o.account_id "
+            "WHERE o.active = 1 AND c.failures = 0 AND EXISTS ("
+            "SELECT 1 FROM memberships m LEFT JOIN alert_prefs p ON p.user_id = m.user_id "
+            "WHERE m.account_id = o.account_id AND COALESCE(p.blocked, 0) = 0 "
+            "AND COALESCE(p.down, 1) = 1 AND NOT EXISTS (SELECT 1 FROM alert_mutes x "
+            "WHERE x.user_id = m.user_id AND x.account_id = o.account_id "
+            "AND x.order_id = o.order_id)) "
+            "ORDER BY o.account_id, o.order_id"
         )
         return [
             MonitoredServer(
-                user_id=int(r["user_id"]),
+                account_id=int(r["account_id"]),
                 cid=int(r["cid"]),
                 order_id=str(r["order_id"]),
                 name=r["name"],
                 ip=r["ip"],
                 state=str(r["state"]),
                 since=r["since"],
-                language=r["language"],
             )
             for r in rows
         ]
 
-    async def save_servers(
-        self, updates: list[ServerUpdate], alerts: list[tuple[int, int, NewAlert]]
-    ) -> None:
-        """A monitor pass's state changes and the alerts they raise ((user, cid, alert)), in
-        one transaction. Alerts of a user no longer linked to that account are not stored."""
+    async def mutes(self, account_ids: list[int]) -> set[tuple[int, int, str]]:
+        """(user, account, order) of the servers members turned their down alerts off for."""
+        found: set[tuple[int, int, str]] = set()
+        unique = sorted(set(account_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._conn.fetchall(
+                "SELECT user_id, account_id, order_id FROM alert_mutes "
+                f"WHERE account_id IN ({marks})",
+                chunk,
+            )
+            found.update((int(r["user_id"]), int(r["account_id"]), r["order_id"]) for r in rows)
+        return found
+
+    async def save_servers(self, updates: list[ServerUpdate], alerts: list[Addressed]) -> None:
+        """A monitor pass's state changes and the alerts they raise, in one transaction.
+        Alerts of recipients no longer members of that account are not stored."""
         if not updates and not alerts:
             return
         now = self._conn.clock()
         async with self._conn.transaction() as tx:
             await tx.executemany(
-                "UPDATE alert_servers SET state = ?, since = ?, name = COALESCE(?, name), "
-                "ip = COALESCE(?, ip) WHERE user_id = ? AND order_id = ?",
-                [(u.state, u.since, u.name, u.ip, u.user_id, u.order_id) for u in updates],
+                "UPDATE alert_orders SET state = ?, since = ?, name = COALESCE(?, name), "
+                "ip = COALESCE(?, ip) WHERE account_id = ? AND order_id = ?",
+                [(u.state, u.since, u.name, u.ip, u.account_id, u.order_id) for u in updates],
             )
-            for user_id, cid, alert in alerts:
-                linked = await tx.fetchone(f"SELECT {_LINKED_TO}", (user_id, cid))
-                if linked is not None and linked[0]:
-                    await _store_alerts(tx, user_id, [alert], now)
+            if alerts:
+                await _store_alerts(tx, alerts, now)
 
-    async def is_monitored(self, user_id: int, order_id: str) -> bool:
+    async def is_monitored(self, user_id: int, account_id: int, order_id: str) -> bool:
         row = await self._conn.fetchone(
-            "SELECT monitored FROM alert_servers WHERE user_id = ? AND order_id = ?",
-            (user_id, order_id),
+            "SELECT 1 FROM alert_mutes WHERE user_id = ? AND account_id = ? AND order_id = ?",
+            (user_id, account_id, order_id),
         )
-        return row is None or bool(row["monitored"])
+        return row is None
 
-    async def set_monitored(self, user_id: int, order_id: str, on: bool) -> None:
-        # Turned on again, a server starts from idle: what happened meanwhile is not news.
-        await self._conn.execute(
-            "INSERT INTO alert_servers (user_id, order_id, monitored, active) VALUES (?, ?, ?, 0) "
-            "ON CONFLICT (user_id, order_id) DO UPDATE SET monitored = excluded.monitored, "
-            "state = ?, since = NULL",
-            (user_id, order_id, int(on), IDLE),
-        )
+    async def set_monitored(self, user_id: int, account_id: int, order_id: str, on: bool) -> None:
+        if not on:
+            await self._conn.execute(
+                "INSERT INTO alert_mutes (user_id, account_id, order_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, account_id, order_id) DO NOTHING",
+                (user_id, account_id, order_id),
+            )
+            return
+        async with self._conn.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM alert_mutes WHERE user_id = ? AND account_id = ? AND order_id = ?",
+                (user_id, account_id, order_id),
+            )
+            # A server nobody may have watched meanwhile starts from idle when it is turned on
+            # again: a stop long ago is not news. One being told about (down) keeps its state,
+            # so that those told it was down hear that it is back.
+            await tx.execute(
+                "UPDATE alert_orders SET state = ?, since = NULL "
+                "WHERE account_id = ? AND order_id = ? AND state IN (?, ?)",
+                (IDLE, account_id, order_id, UP, SUSPECT),
+            )
 
     async def acted_since(
-        self, user_id: int, order_id: str, actions: tuple[str, ...], since: float
+        self, account_id: int, order_id: str, actions: tuple[str, ...], since: float
     ) -> bool:
-        """Whether the action log has one of ``actions`` on this order since ``since``."""
+        """Whether a member of the account acted on this server through the bot lately: an
+        install watch of it still open, or one of ``actions`` in the log since ``since``."""
+        row = await self._conn.fetchone(
+            "SELECT 1 FROM watches WHERE account_id = ? AND order_id = ? "
+            "AND notified = 0 AND timed_out = 0 LIMIT 1",
+            (account_id, order_id),
+        )
+        if row is not None:
+            return True
         marks = ",".join("?" * len(actions))
         row = await self._conn.fetchone(
-            "SELECT 1 FROM actions WHERE user_id = ? AND order_id = ? "
+            "SELECT 1 FROM actions WHERE account_id = ? AND order_id = ? "
             f"AND action IN ({marks}) AND created_at >= ? LIMIT 1",
-            (user_id, order_id, *actions, since),
+            (account_id, order_id, *actions, since),
         )
         return row is not None
 
@@ -424,15 +512,16 @@ class AlertRepository:
 
     async def unsent(self, limit: int) -> list[PendingAlert]:
         rows = await self._conn.fetchall(
-            "SELECT e.user_id, e.kind, e.subject, e.occurrence, e.text, e.markup "
-            "FROM alert_events e LEFT JOIN alert_prefs p ON p.user_id = e.user_id "
+            "SELECT e.user_id, e.account_id, e.kind, e.subject, e.occurrence, e.text, e.markup "
+            "FROM alert_outbox e LEFT JOIN alert_prefs p ON p.user_id = e.user_id "
             "WHERE e.sent_at IS NULL AND COALESCE(p.blocked, 0) = 0 "
-            "ORDER BY e.created_at, e.user_id LIMIT ?",
+            "ORDER BY e.created_at, e.user_id, e.account_id LIMIT ?",
             (limit,),
         )
         return [
             PendingAlert(
                 user_id=int(r["user_id"]),
+                account_id=int(r["account_id"]),
                 kind=r["kind"],
                 subject=r["subject"],
                 occurrence=r["occurrence"],
@@ -442,40 +531,65 @@ class AlertRepository:
             for r in rows
         ]
 
-    async def mark_sent(self, keys: list[tuple[int, str, str, str]]) -> None:
+    async def mark_sent(self, keys: list[tuple[int, int, str, str, str]]) -> None:
         if not keys:
             return
         now = self._conn.clock()
         await self._conn.executemany(
-            "UPDATE alert_events SET sent_at = ?, text = NULL, markup = NULL "
-            "WHERE user_id = ? AND kind = ? AND subject = ? AND occurrence = ?",
+            "UPDATE alert_outbox SET sent_at = ?, text = NULL, markup = NULL "
+            "WHERE user_id = ? AND account_id = ? AND kind = ? AND subject = ? "
+            "AND occurrence = ?",
             [(now, *key) for key in keys],
         )
 
     async def count_unsent(self) -> int:
-        row = await self._conn.fetchone("SELECT COUNT(*) FROM alert_events WHERE sent_at IS NULL")
+        row = await self._conn.fetchone("SELECT COUNT(*) FROM alert_outbox WHERE sent_at IS NULL")
         return int(row[0]) if row is not None else 0
 
 
-async def _store_alerts(tx: Executor, user_id: int, alerts: list[NewAlert], now: float) -> None:
+async def _store_alerts(tx: Executor, alerts: list[Addressed], now: float) -> None:
+    """Stores the alerts whose recipient is still a member of the account, in ``tx``."""
+    members: dict[int, set[int]] = {}
+    for account_id in {a.account_id for a in alerts}:
+        rows = await tx.fetchall(
+            "SELECT user_id FROM memberships WHERE account_id = ?", (account_id,)
+        )
+        members[account_id] = {int(row["user_id"]) for row in rows}
     params: list[Params] = [
-        (user_id, a.kind, a.subject, a.occurrence, now, a.text, a.markup) for a in alerts
+        (
+            a.user_id,
+            a.account_id,
+            a.alert.kind,
+            a.alert.subject,
+            a.alert.occurrence,
+            now,
+            a.alert.text,
+            a.alert.markup,
+        )
+        for a in alerts
+        if a.user_id in members[a.account_id]
     ]
-    await tx.executemany(
-        "INSERT INTO alert_events (user_id, kind, subject, occurrence, created_at, "
-        "text, markup) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (user_id, kind, subject, occurrence) DO NOTHING",
-        params,
-    )
+    if params:
+        await tx.executemany(
+            "INSERT INTO alert_outbox (user_id, account_id, kind, subject, occurrence, "
+            "created_at, text, markup) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (user_id, account_id, kind, subject, occurrence) DO NOTHING",
+            params,
+        )
 
 
-async def _forget_account(tx: Executor, user_id: int) -> None:
+async def forget_accounts(tx: Executor, account_ids: list[int]) -> None:
+    """Unlinking: the accounts' alert state and every member's alerts of them go, in the
+    caller's transaction."""
+    params: list[Params] = [(account_id,) for account_id in account_ids]
     for table in ACCOUNT_TABLES:
-        await tx.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+        await tx.executemany(f"DELETE FROM {table} WHERE account_id = ?", params)
 
 
-async def forget_accounts(tx: Executor, user_ids: list[int]) -> None:
-    """Unlinking: the alerts' state of these users goes in the caller's transaction."""
-    params: list[Params] = [(user_id,) for user_id in user_ids]
-    for table in ACCOUNT_TABLES:
-        await tx.executemany(f"DELETE FROM {table} WHERE user_id = ?", params)
+async def forget_member(tx: Executor, user_id: int, account_id: int) -> None:
+    """A member leaves or loses an account: their alerts of it (sent or not) and their
+    per-server settings of it go, in the caller's transaction."""
+    for table in MEMBER_TABLES:
+        await tx.execute(
+            f"DELETE FROM {table} WHERE user_id = ? AND account_id = ?", (user_id, account_id)
+        )

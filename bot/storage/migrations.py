@@ -286,6 +286,101 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX team_pushes_account ON team_pushes (account_id);
     """,
+    # 14: alerts follow accounts, not each user's active one (bot/storage/alerts.py): one check
+    # per account (alert_checks), its servers' monitor state (alert_orders) and what its checks
+    # saw (alert_observed) are the account's; every member gets their own copy of an alert
+    # (alert_outbox, keyed by recipient and account) and turns a server's down alerts off for
+    # themselves (alert_mutes). Each user's rows move to the account they were checking (their
+    # active one of that cid); the monitor state and what was seen come from the owner's rows,
+    # a member's low-balance state stays theirs (subject: their user id).
+    """
+    CREATE TABLE alert_checks (
+        account_id     INTEGER PRIMARY KEY,
+        next_check_at  REAL NOT NULL,
+        failures       INTEGER NOT NULL DEFAULT 0,
+        refused_told   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX alert_checks_due ON alert_checks (next_check_at);
+    CREATE TABLE alert_orders (
+        account_id  INTEGER NOT NULL,
+        order_id    TEXT NOT NULL,
+        active      INTEGER NOT NULL DEFAULT 1,
+        name        TEXT,
+        ip          TEXT,
+        state       TEXT NOT NULL DEFAULT 'idle',
+        since       REAL,
+        PRIMARY KEY (account_id, order_id)
+    );
+    CREATE TABLE alert_mutes (
+        user_id     INTEGER NOT NULL,
+        account_id  INTEGER NOT NULL,
+        order_id    TEXT NOT NULL,
+        PRIMARY KEY (user_id, account_id, order_id)
+    );
+    CREATE INDEX alert_mutes_account ON alert_mutes (account_id);
+    CREATE TABLE alert_observed (
+        account_id  INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        seen_at     REAL NOT NULL,
+        PRIMARY KEY (account_id, kind, subject)
+    );
+    CREATE TABLE alert_outbox (
+        user_id     INTEGER NOT NULL,
+        account_id  INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        occurrence  TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        text        TEXT,
+        markup      TEXT,
+        sent_at     REAL,
+        PRIMARY KEY (user_id, account_id, kind, subject, occurrence)
+    );
+    CREATE INDEX alert_outbox_unsent ON alert_outbox (created_at) WHERE sent_at IS NULL;
+    CREATE INDEX alert_outbox_account ON alert_outbox (account_id, kind, subject);
+    CREATE TABLE alert_move (
+        user_id     INTEGER PRIMARY KEY,
+        account_id  INTEGER NOT NULL,
+        owner       INTEGER NOT NULL
+    );
+    INSERT INTO alert_move (user_id, account_id, owner)
+        SELECT aa.user_id, MIN(m.account_id), MAX(CASE WHEN m.role = 'owner' THEN 1 ELSE 0 END)
+        FROM alert_accounts aa
+        JOIN memberships m ON m.user_id = aa.user_id
+        JOIN accounts ac ON ac.id = m.account_id AND ac.cid = aa.cid
+        GROUP BY aa.user_id;
+    INSERT INTO alert_checks (account_id, next_check_at, failures, refused_told)
+        SELECT mv.account_id, MIN(aa.next_check_at), MAX(aa.failures), MAX(aa.refused_told)
+        FROM alert_accounts aa JOIN alert_move mv ON mv.user_id = aa.user_id
+        GROUP BY mv.account_id;
+    INSERT INTO alert_orders (account_id, order_id, active, name, ip, state, since)
+        SELECT mv.account_id, s.order_id, s.active, s.name, s.ip, s.state, s.since
+        FROM alert_servers s JOIN alert_move mv ON mv.user_id = s.user_id AND mv.owner = 1;
+    INSERT INTO alert_mutes (user_id, account_id, order_id)
+        SELECT s.user_id, mv.account_id, s.order_id
+        FROM alert_servers s JOIN alert_move mv ON mv.user_id = s.user_id
+        WHERE s.monitored = 0;
+    INSERT INTO alert_observed (account_id, kind, subject, value, seen_at)
+        SELECT mv.account_id, o.kind, o.subject, o.value, o.seen_at
+        FROM alert_seen o JOIN alert_move mv ON mv.user_id = o.user_id AND mv.owner = 1
+        WHERE o.kind != 'balance';
+    INSERT INTO alert_observed (account_id, kind, subject, value, seen_at)
+        SELECT mv.account_id, o.kind, CAST(o.user_id AS TEXT), o.value, o.seen_at
+        FROM alert_seen o JOIN alert_move mv ON mv.user_id = o.user_id
+        WHERE o.kind = 'balance';
+    INSERT INTO alert_outbox (user_id, account_id, kind, subject, occurrence, created_at, text,
+        markup, sent_at)
+        SELECT e.user_id, mv.account_id, e.kind, e.subject, e.occurrence, e.created_at, e.text,
+            e.markup, e.sent_at
+        FROM alert_events e JOIN alert_move mv ON mv.user_id = e.user_id;
+    DROP TABLE alert_move;
+    DROP TABLE alert_accounts;
+    DROP TABLE alert_servers;
+    DROP TABLE alert_seen;
+    DROP TABLE alert_events;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.masking import mask_key
 from bot.storage.accounts import Access, AccountRepository, Role, leave_account, unlink_accounts
-from bot.storage.alerts import forget_accounts
 from bot.storage.cache import RowCache
 from bot.storage.connection import Connection, Executor, Params, Row
 from bot.storage.crypto import KeyRing
@@ -197,32 +196,6 @@ class UserRepository:
         self._cache.discard(user_id)
         return await self._accounts.link(user_id, cid, api_key)
 
-    async def accounts(self, user_ids: list[int]) -> dict[int, tuple[Account, str | None]]:
-        """Decrypted credentials of the active account and the language of every user among
-        ``user_ids`` who has one.
-
-        One query for a whole sweep instead of two per user. Accounts whose key cannot be
-        decrypted are left out (:meth:`has_stored_key` tells them from unlinked users).
-        """
-        found: dict[int, tuple[Account, str | None]] = {}
-        unique = sorted(set(user_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = await self._conn.fetchall(
-                "SELECT u.id, u.language, a.owner_id, a.cid, a.api_key, a.key_id FROM users u "
-                "JOIN memberships m ON m.user_id = u.id AND m.account_id = u.active_account "
-                f"JOIN accounts a ON a.id = m.account_id WHERE u.id IN ({marks})",
-                chunk,
-            )
-            for row in rows:
-                try:
-                    api_key = self._keyring.decrypt(row["owner_id"], row["key_id"], row["api_key"])
-                except DecryptionError:
-                    continue
-                found[row["id"]] = (Account(cid=row["cid"], api_key=api_key), row["language"])
-        return found
-
     async def languages(self, user_ids: list[int]) -> dict[int, str | None]:
         """The stored language of each known user among ``user_ids``."""
         found: dict[int, str | None] = {}
@@ -261,8 +234,6 @@ class UserRepository:
                 await leave_account(tx, user_id, int(active["account_id"]))
             await tx.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
             await tx.execute("DELETE FROM confirmations WHERE user_id = ?", (user_id,))
-            # Alerts stop at once; linking again starts from nothing (no backlog).
-            await forget_accounts(tx, [user_id])
 
     async def has_stored_key(self, user_id: int) -> bool:
         """Whether the user has an active account, its key decryptable or not."""
@@ -305,7 +276,6 @@ class UserRepository:
             await unlink_accounts(tx, broken)
             await tx.executemany("DELETE FROM fsm WHERE user_id = ?", params)
             await tx.executemany("DELETE FROM confirmations WHERE user_id = ?", params)
-            await forget_accounts(tx, user_ids)
             await tx.executemany(
                 "INSERT INTO notices (user_id, kind, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_id, kind) DO UPDATE SET created_at = excluded.created_at",
