@@ -9,6 +9,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     watch_timeout: float = Field(default=7200.0, gt=0)
     # Days each account's history (who did what through the bot) is kept.
     history_days: int = Field(default=90, ge=1, le=3650)
+    # The IANA time zone the history's times are shown in (Telegram tells a bot no user's).
+    timezone: str = "UTC"
     watch_concurrency: int = Field(default=8, ge=1, le=256)
     password_ttl: float = Field(default=300.0, gt=0)
     default_language: Literal["ru", "en"] = "ru"
@@ -114,6 +117,18 @@ class Settings(BaseSettings):
             # The URL is logged at start-up; credentials in it would be too.
             raise ValueError("must not carry a user name or password")
         return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        value = value.strip() or "UTC"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "is not an IANA time zone name (for example UTC or Europe/Moscow)"
+            ) from None
+        return value
 
     @field_validator("payment_url_template")
     @classmethod

@@ -5,6 +5,7 @@ HISTORY_DAYS go with the background cleaner."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -81,3 +82,18 @@ async def test_old_history_is_purged_by_the_cleaner(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.05)  # until the cleaner's pass (a loop of the bot's own)
         assert [e.order_id for e in entries] == ["47002"]
+
+
+async def test_the_history_shows_times_in_the_configured_zone(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, timezone="Europe/Moscow") as env:
+        customer = await env.linked(OWNER)
+        (membership,) = await env.db.accounts.memberships(OWNER)
+        with acting_as(membership.account.id, "Olga"):
+            await env.db.actions.record(OWNER, "reboot", "47001", "ok")
+        # 2026-03-01 21:30 UTC is 2026-03-02 00:30 in Moscow (UTC+3 all year).
+        moment = dt.datetime(2026, 3, 1, 21, 30, tzinfo=dt.UTC).timestamp()
+        await env.db._conn.execute("UPDATE actions SET created_at = ?", (moment,))
+        shown = await open_history(env, OWNER, customer)
+        assert "(times in Europe/Moscow)" in shown.text
+        assert "00:30" in shown.text and "21:30" not in shown.text
+        assert "2 Mar 2026 00:30" in shown.text.splitlines()[1]

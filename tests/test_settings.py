@@ -92,6 +92,8 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("PAYMENT_URL_TEMPLATE", "https://{invoice_id}.x.example/", "PAYMENT_URL_TEMPLATE is i"),
         ("PAYMENT_URL_TEMPLATE", "https://x.example:99999/{invoice_id}", "PAYMENT_URL_TEMPLATE"),
         ("PAYMENT_URL_TEMPLATE", "https://me:hunter2@x.example/{invoice_id}", "PAYMENT_URL_"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE is invalid: is not an IANA time zone name"),
+        ("TIMEZONE", "../../etc/passwd", "TIMEZONE is invalid"),
     ],
 )
 def test_invalid_setting_names_the_variable(

@@ -5,10 +5,12 @@ Owners and admins see all of it; operators and viewers see the actions on server
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery
 
+from bot.config import Settings
 from bot.formatting import format_date
 from bot.handlers.common import account_name, paged_keyboard
 from bot.handlers.filters import DataPrefix
@@ -55,19 +57,19 @@ def outcome(result: str) -> str:
     return "failed"
 
 
-def _when(i18n: Translator, timestamp: float) -> str:
-    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+def _when(i18n: Translator, timestamp: float, zone: ZoneInfo) -> str:
+    moment = dt.datetime.fromtimestamp(timestamp, zone)
     return f"{format_date(i18n, moment.date())} {moment:%H:%M}"
 
 
-def _line(i18n: Translator, entry: Entry) -> str:
+def _line(i18n: Translator, entry: Entry, zone: ZoneInfo) -> str:
     key = ACTION_KEYS.get(entry.action)
     what = i18n(key) if key is not None else entry.action
     # Members' actions carry their subject after "ok:" (a role, a member's name).
     detail = entry.result.split(":", 1)[1] if entry.action.startswith("member-") else ""
     return i18n(
         "history-line",
-        when=_when(i18n, entry.created_at),
+        when=_when(i18n, entry.created_at, zone),
         who=entry.actor or i18n("member-unnamed", id=str(entry.user_id)),
         what=what,
         detail=detail.replace(":", " · ") or "none",
@@ -77,17 +79,25 @@ def _line(i18n: Translator, entry: Entry) -> str:
 
 
 async def history_screen(
-    query: CallbackQuery, callback_data: HistoryCb, i18n: Translator, db: Database, scope: Access
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    i18n: Translator,
+    db: Database,
+    scope: Access,
+    settings: Settings,
 ) -> None:
     # Owners and admins see everything; the others the actions on servers.
     only = None if scope.role.allows(Role.ADMIN) else SERVER_ACTIONS
     total, _ = await db.history.page(scope.account.id, 0, 0, only)
     page, pages, first = page_bounds(total, callback_data.page)
     _, entries = await db.history.page(scope.account.id, first, PAGE_SIZE, only)
-    lines = [i18n("history-title", account=account_name(i18n, scope.account))]
+    zone = ZoneInfo(settings.timezone)
+    lines = [
+        i18n("history-title", account=account_name(i18n, scope.account), zone=settings.timezone)
+    ]
     if not entries:
         lines.append(i18n("history-empty"))
-    lines += [_line(i18n, entry) for entry in entries]
+    lines += [_line(i18n, entry, zone) for entry in entries]
     markup = paged_keyboard(i18n, [], page, pages, lambda p: HistoryCb(page=p))
     await show(query, "\n".join(lines), markup)
 

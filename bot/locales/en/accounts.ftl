@@ -83,7 +83,7 @@ invite-owner-accepted = ✅ { $name } accepted your invite: { $account }, as { $
 invite-owner-declined = ✖️ { $name } declined your invite to { $account } ({ $role }).
 
 account-btn-history = 📜 History
-history-title = 📜 <b>History of { $account }</b> (times in UTC)
+history-title = 📜 <b>History of { $account }</b> (times in { $zone })
 history-empty = Nothing has been done on this account through the bot yet.
 history-line = • { $when } · { $who }: { $what }{ $detail ->
     [none] {""}

@@ -84,7 +84,7 @@ invite-owner-accepted = ✅ { $name } принял(а) приглашение: {
 invite-owner-declined = ✖️ { $name } отказался(ась) от приглашения в { $account } ({ $role }).
 
 account-btn-history = 📜 История
-history-title = 📜 <b>История: { $account }</b> (время UTC)
+history-title = 📜 <b>История: { $account }</b> (время: { $zone })
 history-empty = Через бота с этим аккаунтом пока ничего не делали.
 history-line = • { $when } · { $who }: { $what }{ $detail ->
     [none] {""}
