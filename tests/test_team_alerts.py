@@ -181,7 +181,9 @@ async def test_unpaid_order_reminder_offers_cancel_only_to_a_role_that_may_cance
     (admin,) = alerts_to(env, MATE, "is still unpaid")
     (viewer,) = alerts_to(env, RU_MATE, "всё ещё не оплачен")
     assert any("Cancel order" in label for label in labels(admin))
+    assert any("Pay" in label for label in labels(admin))
     assert not any("Отменить" in label for label in labels(viewer)), labels(viewer)
+    assert not any("Оплатить" in label for label in labels(viewer)), labels(viewer)
     # The admin cancels from their alert: the account's order, once.
     await env.tap(MATE, "Cancel order")
     await env.tap(MATE, "Yes")

@@ -678,6 +678,8 @@ class AlertService:
             for spec in row:
                 if "boot" in spec and not role.allows(Role.OPERATOR):
                     continue  # a viewer may not boot: no token, no button
+                if "url" in spec and not role.allows(Role.ADMIN):
+                    continue  # paying an order is for those who may buy and cancel
                 if "boot" in spec:
                     # One token per sent button, as on the card: a double tap boots once.
                     token = await self._db.confirmations.issue(
