@@ -14,7 +14,7 @@ import pytest
 
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.harness import BotEnv, Production, creds_of, labels, paid_order, running_bot
 from tests.test_alerts import account_pass, later, monitor_pass, order_of
 from tests.test_flow_members import MATE, OWNER, invite, join, mate_card
 from tests.test_flow_servers import installed_server
@@ -23,9 +23,10 @@ RU_MATE = 8203
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     async with running_bot(
         tmp_path,
+        production=engines,
         sim=Simulator(install_delay=60.0),
         alert_interval=3600.0,
         monitor_interval=3600.0,
@@ -62,6 +63,7 @@ async def take_down(env: BotEnv, order_id: str) -> None:
     await monitor_pass(env)
 
 
+@pytest.mark.production
 async def test_one_check_per_account_and_every_member_told_in_their_language(
     env: BotEnv,
 ) -> None:
@@ -91,6 +93,7 @@ async def test_one_check_per_account_and_every_member_told_in_their_language(
     assert env.sim.calls["getinfo"] - calls["getinfo"] == 1
 
 
+@pytest.mark.production
 async def test_down_and_up_reach_each_member_with_their_roles_buttons(env: BotEnv) -> None:
     _, order_id = await team(env)
     calls = env.sim.calls["getinfo"]
