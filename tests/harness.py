@@ -42,6 +42,7 @@ from bot.storage.startup import open_storage
 from bot.webhook.metrics import BotMetrics
 from bot.webhook.server import WebhookServer
 from tests.fakes.telegram import FakeMessage, FakeTelegram
+from tests.storage_helpers import check_state
 
 TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
 PASSWORD = "secret-pass-1"  # of every customer a test adds to the simulator
@@ -303,7 +304,7 @@ class BotEnv:
         deadline = asyncio.get_running_loop().time() + timeout
         while (
             account_id := await self.db.accounts.active_id(user_id)
-        ) is None or await self.db.alerts.check_state(account_id) is None:
+        ) is None or await check_state(self.db, account_id) is None:
             if asyncio.get_running_loop().time() >= deadline:
                 raise AssertionError(f"no account check of user {user_id} after the link")
             await asyncio.sleep(0.02)

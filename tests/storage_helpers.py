@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.storage import Account, Database, KeyRing, Watch
+from bot.storage.alerts import CheckState
 from bot.storage.connection import Connection
 from bot.storage.keyfile import generate_key
 from bot.storage.repositories import WatchIntent, _from_row, _watch
@@ -119,3 +120,31 @@ async def start_watch(
     # None when a concurrent start for the same order has already replaced it.
     accepted = await watch_by_id(db, watch.id)
     return accepted if accepted is not None else watch
+
+
+async def check_state(db: Database, account_id: int) -> CheckState | None:
+    """How the alerts' checks of an account stand; None before the first one."""
+    row = await _conn(db).fetchone(
+        "SELECT next_check_at, failures, refused_told FROM alert_checks WHERE account_id = ?",
+        (account_id,),
+    )
+    if row is None:
+        return None
+    return CheckState(
+        account_id=account_id,
+        next_check_at=float(row["next_check_at"]),
+        failures=int(row["failures"]),
+        refused_told=bool(row["refused_told"]),
+    )
+
+
+async def next_account_check(db: Database) -> float | None:
+    """When the alerts' next account check is due."""
+    row = await _conn(db).fetchone("SELECT MIN(next_check_at) FROM alert_checks")
+    return None if row is None or row[0] is None else float(row[0])
+
+
+async def count_unsent(db: Database) -> int:
+    """How many alerts wait in the outbox."""
+    row = await _conn(db).fetchone("SELECT COUNT(*) FROM alert_outbox WHERE sent_at IS NULL")
+    return int(row[0]) if row is not None else 0

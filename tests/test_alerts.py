@@ -14,6 +14,7 @@ from bot.inferno.simulator import Customer
 from bot.services.alerts import AlertService
 from bot.storage.alerts import CheckState
 from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.storage_helpers import check_state, count_unsent
 
 UID = 7001
 OTHER = 7002
@@ -56,11 +57,11 @@ async def monitor_pass(env: BotEnv) -> None:
     await alerts_of(env).monitor_pass(env.bot)
 
 
-async def check_state(env: BotEnv, uid: int) -> CheckState | None:
+async def active_check_state(env: BotEnv, uid: int) -> CheckState | None:
     """How the checks of the user's active account stand."""
     account_id = await env.db.accounts.active_id(uid)
     assert account_id is not None
-    return await env.db.alerts.check_state(account_id)
+    return await check_state(env.db, account_id)
 
 
 def texts(env: BotEnv, uid: int, needle: str) -> list[str]:
@@ -335,7 +336,7 @@ async def test_flood_control_keeps_the_alert_for_later_and_sends_it_once(quiet: 
     env.tg.rate_limit(UID, retry_after=30)
     await account_pass(env)
     assert texts(env, UID, "below your threshold") == []
-    assert await env.db.alerts.count_unsent() == 1
+    assert await count_unsent(env.db) == 1
     assert env.bot is not None
     await alerts_of(env).deliver(env.bot)
     await alerts_of(env).deliver(env.bot)
@@ -348,9 +349,9 @@ async def test_unlink_drops_queued_alerts_and_relinking_starts_fresh(quiet: BotE
     await env.db.alerts.set_prefs(UID, low_balance=True, balance_threshold="10")
     env.tg.rate_limit(UID, retry_after=30)
     await account_pass(env)
-    assert await env.db.alerts.count_unsent() == 1
+    assert await count_unsent(env.db) == 1
     await env.db.users.unlink(UID)
-    assert await env.db.alerts.count_unsent() == 0
+    assert await count_unsent(env.db) == 0
     assert env.bot is not None
     await alerts_of(env).deliver(env.bot)
     later(env, 4000)
@@ -384,7 +385,7 @@ async def test_whitelist_block_is_told_once_backs_off_and_checks_resume(quiet: B
     await account_pass(env)
     blocked = texts(env, UID, "refuses the bot's requests")
     assert len(blocked) == 1 and str(customer.cid) in blocked[0]
-    state = await check_state(env, UID)
+    state = await active_check_state(env, UID)
     assert state is not None and state.failures == 1 and state.refused_told
 
     # Backing off: another pass before the next (doubled) check asks the provider nothing,
@@ -400,7 +401,7 @@ async def test_whitelist_block_is_told_once_backs_off_and_checks_resume(quiet: B
     for step in range(3):
         later(env, 3600 * 2 ** (step + 1))
         await account_pass(env)
-    state = await check_state(env, UID)
+    state = await active_check_state(env, UID)
     assert state is not None and state.failures == 4
     assert len(texts(env, UID, "refuses the bot's requests")) == 1, "told once"
     assert texts(env, UID, "is down") == [], "a blocked account is no outage"
@@ -409,7 +410,7 @@ async def test_whitelist_block_is_told_once_backs_off_and_checks_resume(quiet: B
     env.sim.faults.whitelist_denied = False
     later(env, 3600 * 16)
     await account_pass(env)
-    state = await check_state(env, UID)
+    state = await active_check_state(env, UID)
     assert state is not None and (state.failures, state.refused_told) == (0, False)
     assert len(texts(env, UID, "refuses the bot's requests")) == 1
 

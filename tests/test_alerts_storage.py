@@ -24,7 +24,7 @@ from bot.storage.alerts import (
 )
 from bot.storage.history import acting_as
 from tests.storage_backends import Backend
-from tests.storage_helpers import new_keyring
+from tests.storage_helpers import check_state, count_unsent, new_keyring, next_account_check
 from tests.test_storage import Clock
 
 NOW = 1_000_000.0
@@ -64,10 +64,10 @@ async def test_prefs_and_blocking(db: Database) -> None:
 
     two = await db.users.link(2, 20, "KEY-two-0123456789")
     assert await db.alerts.apply(check(two, alerts=to(2, two, NewAlert("k", "s", "o", "text"))))
-    assert await db.alerts.count_unsent() == 1
+    assert await count_unsent(db) == 1
     await db.alerts.block(2, NOW)
     assert await db.alerts.blocked_users() == {2}
-    assert await db.alerts.count_unsent() == 0, "what waited for a blocked user is dropped"
+    assert await count_unsent(db) == 0, "what waited for a blocked user is dropped"
     assert await db.alerts.due_accounts(NOW + 10_000, 10) == [], "nobody left to tell"
     assert await db.alerts.recipients([two]) == {}
     await db.alerts.unblock(2)
@@ -89,8 +89,8 @@ async def test_account_checks(db: Database, clock: Clock) -> None:
         )
     )
     assert await db.alerts.due_accounts(NOW, 10) == []
-    assert await db.alerts.check_state(one) == CheckState(one, NOW + 900)
-    assert await db.alerts.next_account_check() == NOW + 900
+    assert await check_state(db, one) == CheckState(one, NOW + 900)
+    assert await next_account_check(db) == NOW + 900
     assert await db.alerts.sent_at(one, "renewal") == {(1, "o1", "7"): NOW}
     assert await db.alerts.told(one, "renewal", "o1", "7") == {1}
 
@@ -111,20 +111,20 @@ async def test_account_checks(db: Database, clock: Clock) -> None:
         ((1, one, "renewal", "o1", "7"), "Renews in 7 days", '{"k": 1}')
     ]
     await db.alerts.mark_sent([a.key for a in unsent])
-    assert await db.alerts.unsent(10) == [] and await db.alerts.count_unsent() == 0
+    assert await db.alerts.unsent(10) == [] and await count_unsent(db) == 0
 
     # Another account of the same user is checked on its own; switching changes nothing.
     other = await db.users.link(1, 11, "KEY-one-other-0123")
     assert [d.account_id for d in await db.alerts.due_accounts(NOW, 10)] == [other]
     assert await db.accounts.switch(1, one)
-    assert await db.alerts.check_state(one) == CheckState(one, NOW + 900)
+    assert await check_state(db, one) == CheckState(one, NOW + 900)
 
     # Unlinked during a check: the check writes nothing, and the account's state is gone.
     await db.accounts.unlink(one)
     assert not await db.alerts.apply(check(one, alerts=to(1, one, NewAlert("k", "s", "o", "x"))))
-    assert await db.alerts.check_state(one) is None
+    assert await check_state(db, one) is None
     assert await db.alerts.seen(one) == {} and await db.alerts.sent_at(one, "renewal") == {}
-    assert await db.alerts.count_unsent() == 0
+    assert await count_unsent(db) == 0
 
 
 async def test_members_are_told_each_their_own_and_only_while_members(db: Database) -> None:
@@ -215,7 +215,7 @@ async def test_the_monitor(db: Database, clock: Clock) -> None:
     assert not await db.alerts.acted_since(two, "a", ("stop",), NOW), "another account's log"
 
     await db.users.unlink(1)
-    assert await db.alerts.check_state(one) is None
+    assert await check_state(db, one) is None
     assert await db.alerts.unsent(10) == []
     assert (await db.alerts.prefs(1)) == AlertPrefs(1), "settings stay"
 

@@ -25,7 +25,13 @@ from bot.storage.migrations import LATEST_VERSION, migrate
 from bot.storage.repositories import WatchIntent
 from bot.storage.startup import open_storage
 from tests.startup_process import Result, process_env, run
-from tests.storage_helpers import actions_of, schema_version, start_watch, stored_account
+from tests.storage_helpers import (
+    actions_of,
+    check_state,
+    schema_version,
+    start_watch,
+    stored_account,
+)
 
 FSM_KEY = StorageKey(bot_id=1, chat_id=3, user_id=3)
 LIMITS = LinkLimits(per_user=5, per_minute=20)
@@ -117,7 +123,7 @@ async def check_installation(db: Database, ids: dict[str, int]) -> None:
     assert prefs.notice_days == (5, 2) and prefs.low_balance
     account = await db.accounts.active_id(1)
     assert account is not None
-    state = await db.alerts.check_state(account)
+    state = await check_state(db, account)
     assert state is not None and state.next_check_at == NOW + 900
     assert (await db.alerts.seen(account))[("balance", "1")].value == "12.50"
     assert not await db.alerts.is_monitored(1, account, "47009")

@@ -18,6 +18,7 @@ from bot.storage.crypto import KeyRing
 from bot.storage.keyfile import generate_key, write_key_file
 from bot.storage.migrations import migrate
 from tests.harness import creds_of, running_bot
+from tests.storage_helpers import check_state, count_unsent
 
 OWNER, MATE, ELSEWHERE = 7101, 7102, 7103
 ACCOUNT, OTHER_ACCOUNT = 1, 2
@@ -158,9 +159,9 @@ async def test_a_schema_13_database_keeps_its_alerts_and_goes_on(tmp_path: Path)
         db = env.db
 
         # One check state per account.
-        state = await db.alerts.check_state(ACCOUNT)
+        state = await check_state(db, ACCOUNT)
         assert state is not None and state.failures == 0
-        other = await db.alerts.check_state(OTHER_ACCOUNT)
+        other = await check_state(db, OTHER_ACCOUNT)
         assert other is not None and other.failures == 2
         # The account's monitor state is the owner's: the server they were told was down runs
         # again, so the first down check of the upgraded bot tells them it is back up (and
@@ -196,5 +197,5 @@ async def test_a_schema_13_database_keeps_its_alerts_and_goes_on(tmp_path: Path)
         await env.settle()
         assert not any("back up" in m.text for m in env.tg.bot_messages(MATE))
         assert not any("back up" in m.text for m in env.tg.bot_messages(ELSEWHERE))
-        assert await db.alerts.count_unsent() == 0
+        assert await count_unsent(db) == 0
         assert env.tg.errors == []

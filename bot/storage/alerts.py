@@ -298,24 +298,6 @@ class AlertRepository:
             for row in rows
         ]
 
-    async def check_state(self, account_id: int) -> CheckState | None:
-        """How the account's checks stand; None before the first one."""
-        row = await self._conn.fetchone(
-            "SELECT * FROM alert_checks WHERE account_id = ?", (account_id,)
-        )
-        if row is None:
-            return None
-        return CheckState(
-            account_id=account_id,
-            next_check_at=float(row["next_check_at"]),
-            failures=int(row["failures"]),
-            refused_told=bool(row["refused_told"]),
-        )
-
-    async def next_account_check(self) -> float | None:
-        row = await self._conn.fetchone("SELECT MIN(next_check_at) FROM alert_checks")
-        return None if row is None or row[0] is None else float(row[0])
-
     async def seen(self, account_id: int) -> dict[tuple[str, str], Seen]:
         rows = await self._conn.fetchall(
             "SELECT kind, subject, value, seen_at FROM alert_observed WHERE account_id = ?",
@@ -541,10 +523,6 @@ class AlertRepository:
             "AND occurrence = ?",
             [(now, *key) for key in keys],
         )
-
-    async def count_unsent(self) -> int:
-        row = await self._conn.fetchone("SELECT COUNT(*) FROM alert_outbox WHERE sent_at IS NULL")
-        return int(row[0]) if row is not None else 0
 
 
 async def _store_alerts(tx: Executor, alerts: list[Addressed], now: float) -> None:
