@@ -257,6 +257,9 @@ async def test_demo_mode_needs_only_a_token(tmp_path: Path) -> None:
             await say(tg, "/start")
             linked = await tap(tg, "Use the demo account")
             assert "DEMO" in linked.text
+            # The demo's renewal alert comes at once after the link; wait for it, so that the
+            # menu below is the last message.
+            await tg.wait_for_bot_message(UID, lambda m: "due for renewal" in m.text)
             await say(tg, "/menu")
             servers = await tap(tg, "My servers")
             assert "DEMO" in servers.text

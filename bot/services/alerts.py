@@ -52,7 +52,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
 from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
-from bot.services.background import BackgroundTasks
+from bot.services.background import BackgroundTasks, uninterrupted
 from bot.services.bounded import map_bounded
 from bot.services.pacer import PushPacer
 from bot.storage import Database
@@ -641,11 +641,16 @@ class AlertService:
         i18n = self._hub.get(language)
         text = i18n("push-account", account=account_name(i18n, access.account)) + "\n" + alert.text
         await self._pacer.wait()
+        # The buttons act on the alert's account (bound to it when the user may use several)
+        # and leave out what the member's role may not use; the task copies this context.
+        with drawing_for(access.account.id if named else None, access.role):
+            return await uninterrupted(self._send_and_mark(bot, alert, text, markup))
+
+    async def _send_and_mark(
+        self, bot: Bot, alert: PendingAlert, text: str, markup: InlineKeyboardMarkup | None
+    ) -> float | None:
         try:
-            # The buttons act on the alert's account (bound to it when the user may use
-            # several) and leave out what the member's role may not use.
-            with drawing_for(access.account.id if named else None, access.role):
-                await bot.send_message(alert.user_id, text, reply_markup=markup)
+            await bot.send_message(alert.user_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)
             return float(exc.retry_after)

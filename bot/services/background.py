@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A pass returns the seconds to sleep before the next one (None: the default interval).
 Step = Callable[[], Awaitable[float | None]]
@@ -64,3 +67,24 @@ class BackgroundTasks:
         self._tasks.clear()
         self._wakeups.clear()
         log.info("background tasks stopped")
+
+
+async def uninterrupted(work: Awaitable[T]) -> T:
+    """Awaits ``work`` to its end even when the caller is cancelled meanwhile (a stop of the
+    loop), and then lets the cancellation through.
+
+    For a push and the record that it went: once the request is on its way, the stop waits for
+    Telegram's answer and the mark, so a graceful stop never leaves a delivered message unmarked
+    (to be sent again after the restart). Only a crash can still repeat one.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            # Cancelled again while waiting: the work still ends first.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task})
+        if not task.cancelled() and task.exception() is not None:
+            log.error("work finished during a stop failed: %r", task.exception())
+        raise

@@ -19,8 +19,9 @@ from aiogram.exceptions import (
 )
 
 from bot.i18n import Translator, TranslatorHub
+from bot.services.background import uninterrupted
 from bot.services.pacer import PushPacer
-from bot.storage import Database
+from bot.storage import Database, Notice
 from bot.storage.startup import LINK_AGAIN
 
 log = logging.getLogger(__name__)
@@ -50,25 +51,35 @@ class NoticeSender:
                 await self._db.notices.remove(notice.user_id, notice.kind)
                 continue
             await self._pacer.wait()
-            try:
-                # A private chat's id is its user's id.
-                await bot.send_message(notice.user_id, text)
-            except TelegramRetryAfter as exc:
-                return float(exc.retry_after)
-            except (TelegramForbiddenError, TelegramBadRequest) as exc:
-                log.info(
-                    "notice %s for user=%s cannot be sent: %s",
-                    notice.kind,
-                    notice.user_id,
-                    exc.message,
-                )
-            except TelegramAPIError as exc:
-                log.info("notices wait for Telegram: %s", exc.message)
-                return None
-            else:
-                log.info("notice %s sent to user=%s", notice.kind, notice.user_id)
-            await self._db.notices.remove(notice.user_id, notice.kind)
+            # Sent and removed to the end even when the bot stops meanwhile.
+            stop, wait = await uninterrupted(self._send_and_remove(bot, notice, text))
+            if stop:
+                return wait
         return 0.0 if len(notices) == BATCH else None
+
+    async def _send_and_remove(
+        self, bot: Bot, notice: Notice, text: str
+    ) -> tuple[bool, float | None]:
+        """(whether the batch stops here, what to return then)."""
+        try:
+            # A private chat's id is its user's id.
+            await bot.send_message(notice.user_id, text)
+        except TelegramRetryAfter as exc:
+            return True, float(exc.retry_after)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            log.info(
+                "notice %s for user=%s cannot be sent: %s",
+                notice.kind,
+                notice.user_id,
+                exc.message,
+            )
+        except TelegramAPIError as exc:
+            log.info("notices wait for Telegram: %s", exc.message)
+            return True, None
+        else:
+            log.info("notice %s sent to user=%s", notice.kind, notice.user_id)
+        await self._db.notices.remove(notice.user_id, notice.kind)
+        return False, None
 
 
 def _text(i18n: Translator, kind: str) -> str | None:

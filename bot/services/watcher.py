@@ -63,6 +63,7 @@ from bot.i18n import Translator, TranslatorHub
 from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
+from bot.services.background import uninterrupted
 from bot.services.bounded import map_bounded
 from bot.services.pacer import PushPacer
 from bot.storage import Database, TeamPush, Watch, WatchPoll
@@ -365,15 +366,23 @@ class InstallWatcher:
                 ]
             ]
         )
-        delivered = await self._send(bot, watch, text, markup)
+
+        async def announce() -> tuple[bool | FloodControl, list[TeamPush]]:
+            delivered = await self._send(bot, watch, text, markup)
+            if isinstance(delivered, FloodControl):
+                return delivered, []
+            # Marked right after the send (a stop waits for both): a crash in between repeats
+            # the message once at most, but a ready server is never left unannounced. The
+            # teammates' copies are stored with the mark, and sent from there: a crash before
+            # they go only delays them.
+            team = await self._team_copies(watch, info, account)
+            await self._db.watches.mark_notified(watch.id, team)
+            return delivered, team
+
+        delivered, team = await uninterrupted(announce())
         if isinstance(delivered, FloodControl):
             # The watch stays open and announces the server on a later pass.
             return self._after_flood(watch, delivered)
-        # Marked right after the send: a crash in between repeats the message once at most,
-        # but a ready server is never left unannounced. The teammates' copies are stored with
-        # the mark, and sent from there: a crash before they go only delays them.
-        team = await self._team_copies(watch, info, account)
-        await self._db.watches.mark_notified(watch.id, team)
         if team:
             await self.deliver_team(bot)
         log.info(
@@ -454,9 +463,16 @@ class InstallWatcher:
             inline_keyboard=[[open_server_button(push.button, push.order_id)]]
         )
         await self._pacer.wait()
+        # Sent and marked to the end even when the bot stops meanwhile; the task copies the
+        # drawing context.
+        with drawing_for(push.account_id if named else None, member.role):
+            return await uninterrupted(self._send_team_and_mark(bot, push, markup))
+
+    async def _send_team_and_mark(
+        self, bot: Bot, push: TeamPush, markup: InlineKeyboardMarkup
+    ) -> bool:
         try:
-            with drawing_for(push.account_id if named else None, member.role):
-                await bot.send_message(push.user_id, push.text, reply_markup=markup)
+            await bot.send_message(push.user_id, push.text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("watch=%s team copies: flood control (%ss)", push.watch_id, exc.retry_after)
             return False
