@@ -96,8 +96,9 @@ class UserRepository:
     one acts on.
 
     Rows are cached (see :mod:`bot.storage.cache`): every method that writes a user row drops
-    that row from the cache before writing it. Accounts and memberships are never cached: a
-    revoked member must be refused on their very next update.
+    that row from the cache before writing it. Every statement goes through the accounts'
+    connection, whose writes forget the accesses it keeps (a revoked member must be refused on
+    their very next update; see :mod:`bot.storage.accounts`).
     """
 
     def __init__(
@@ -109,9 +110,11 @@ class UserRepository:
         cache_size: int = USER_CACHE_SIZE,
         on_unlink: Callable[[int], None] | None = None,
     ) -> None:
-        self._conn = conn
         self._keyring = keyring
         self._accounts = accounts if accounts is not None else AccountRepository(conn, keyring)
+        # The users' rows (their active account) are part of what the accounts' repository
+        # keeps in memory: every write here goes through its connection, which forgets it.
+        self._conn = self._accounts.connection
         self._cache: RowCache[int, _UserRow] = RowCache(cache_size)
         self._on_unlink = on_unlink
 
