@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from bot.masking import mask_key
 from bot.storage.alerts import ACTIVE_CID, forget_accounts
@@ -208,13 +209,20 @@ _NO_ACCESS = _Sealed(AccountInfo(0, 0, None, 0, 0.0), 0, Role.VIEWER, 0.0, 0, ""
 
 class AccountRepository:
     def __init__(
-        self, conn: Connection, keyring: KeyRing, *, cache_size: int = ACCESS_CACHE_SIZE
+        self,
+        conn: Connection,
+        keyring: KeyRing,
+        *,
+        cache_size: int = ACCESS_CACHE_SIZE,
+        forget_too: tuple[RowCache[Any, Any], ...] = (),
     ) -> None:
+        """``forget_too``: other caches of rows that go with an account (its servers' names),
+        forgotten at the same writes."""
         # Nothing is kept when another process writes to the database too.
         self._cache: RowCache[tuple[int, int | None], _Sealed] = RowCache(
             0 if conn.shared else cache_size
         )
-        self._conn = ForgetOnWrite(conn, self._cache)
+        self._conn = ForgetOnWrite(conn, self._cache, *forget_too)
         self._keyring = keyring
 
     @property

@@ -96,10 +96,13 @@ class Database:
         # any row of a shared database behind this one's back.
         shared = conn.shared
         self.fsm = DatabaseStorage(self._conn, cache_size=0 if shared else DIALOG_CACHE_SIZE)
-        self.accounts = AccountRepository(self._conn, keyring)
+        self.server_names = ServerNameRepository(self._conn)
+        # Unlinking an account removes its servers' names.
+        self.accounts = AccountRepository(
+            self._conn, keyring, forget_too=(self.server_names.cache,)
+        )
         self.invites = InviteRepository(self._conn)
         self.history = HistoryRepository(self._conn)
-        self.server_names = ServerNameRepository(self._conn)
         # Unlinking deletes the user's dialogs in its own transaction.
         self.users = UserRepository(
             self._conn,
