@@ -1,7 +1,8 @@
 """The accesses kept in memory (bot/storage/accounts.py): every update reads who may use which
 account, so on SQLite the answer is kept until the next write to ``users``, ``memberships`` or
 ``accounts``, and every such write forgets it, whatever method makes it. The names of an
-account's servers (bot/storage/server_names.py) are kept the same way.
+account's servers (bot/storage/server_names.py) and the addresses of a user's open watches
+(``WatchRepository.known_ips``) are kept the same way.
 
 The flow tests hold the promise itself end to end (tests/test_flow_members.py,
 tests/test_flow_accounts.py: a lowered role, a revocation, a switch or an unlink holds on the very
@@ -26,7 +27,7 @@ from bot.storage import Database
 from bot.storage.accounts import AccountRepository, Role
 from bot.storage.cache import ForgetOnWrite, RowCache
 from bot.storage.connection import Connection
-from bot.storage.repositories import UserRepository
+from bot.storage.repositories import UserRepository, WatchIntent
 from tests.storage_backends import Backend
 from tests.storage_helpers import new_keyring
 
@@ -203,6 +204,8 @@ _WRITE_NAMES = re.compile(
     r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+server_names\b", re.IGNORECASE
 )
 _NAME_WRITERS = {"storage/server_names.py", "storage/accounts.py"}
+_WRITE_WATCHES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+watches\b", re.IGNORECASE)
+_WATCH_WRITERS = {"storage/repositories.py", "storage/accounts.py"}
 
 
 def test_nothing_else_writes_those_tables() -> None:
@@ -218,6 +221,8 @@ def test_nothing_else_writes_those_tables() -> None:
             strays += [f"{name}: {m.group(0)}" for m in _HELPERS.finditer(text)]
         if name not in _NAME_WRITERS:
             strays += [f"{name}: {m.group(0)}" for m in _WRITE_NAMES.finditer(text)]
+        if name not in _WATCH_WRITERS:
+            strays += [f"{name}: {m.group(0)}" for m in _WRITE_WATCHES.finditer(text)]
     assert strays == []
 
 
@@ -258,8 +263,10 @@ async def test_a_shared_database_keeps_nothing(backend: Backend) -> None:
     if backend.name == "sqlite":
         # One writer at a time on SQLite (the file lock): the caches are on.
         assert cache_of(one).capacity > 0 and one.server_names.cache.capacity > 0
+        assert one.watches.known.capacity > 0
         return
     assert cache_of(one).capacity == one.server_names.cache.capacity == 0
+    assert one.watches.known.capacity == 0
     account = await team(one)
     await one.server_names.set(account, "47001", "web")
     assert await one.server_names.get(account, "47001") == "web"
@@ -273,3 +280,45 @@ async def test_a_shared_database_keeps_nothing(backend: Backend) -> None:
     assert now is not None and now.role == Role.VIEWER
     await other.accounts.revoke(account, MATE)
     assert await one.accounts.access(MATE, account) is None
+
+
+# --- the addresses of open watches ---------------------------------------------------------------
+
+
+async def watch_with_ip(db: Database, user_id: int, account: int) -> int:
+    token = await db.confirmations.issue(user_id, "install", {"order_id": "47001"})
+    started = await db.watches.start_confirmed(
+        user_id,
+        token,
+        {"install"},
+        chat_id=user_id,
+        status_message_id=None,
+        intent=lambda _: WatchIntent(order_id="47001", template="debian12", known_ip="10.0.0.7"),
+        account_id=account,
+    )
+    assert started is not None
+    return started[1].id
+
+
+async def test_known_addresses_are_read_once_and_every_change_is_seen(db: Database) -> None:
+    account = await team(db)
+    assert await db.watches.known_ips(MATE) == {}
+    watch_id = await watch_with_ip(db, MATE, account)
+    statements: list[str] = []
+    await db._conn.raw.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    for _ in range(3):
+        known = await db.watches.known_ips(MATE)
+        assert known == {"47001": "10.0.0.7"}
+        known.clear()  # a caller's own change
+    assert len(statements) == 1
+    await db.watches.mark_timed_out(watch_id)
+    assert await db.watches.known_ips(MATE) == {}
+
+
+@pytest.mark.parametrize("method", ["accounts.revoke", "accounts.unlink", "users.unlink"])
+async def test_losing_the_account_forgets_the_addresses(db: Database, method: str) -> None:
+    account = await team(db)
+    await watch_with_ip(db, MATE, account)
+    assert await db.watches.known_ips(MATE) == {"47001": "10.0.0.7"}
+    await WRITES[method](db, account)
+    assert await db.watches.known_ips(MATE) == {}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from bot.masking import mask_key
 from bot.storage.accounts import Access, AccountRepository, Role, leave_account, unlink_accounts
 from bot.storage.alerts import forget_accounts
-from bot.storage.cache import RowCache
+from bot.storage.cache import ForgetOnWrite, RowCache
 from bot.storage.connection import Connection, Executor, Params, Row
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
@@ -432,8 +432,18 @@ class _Declined(Exception):
 
 
 class WatchRepository:
-    def __init__(self, conn: Connection, keyring: KeyRing) -> None:
-        self._conn = conn
+    """Install watches. The addresses of a user's open watches (:meth:`known_ips`), which every
+    server list shows, are kept in memory on SQLite until the next write to ``watches``: every
+    write here goes through a :class:`~bot.storage.cache.ForgetOnWrite` connection, and the
+    accounts' repository forgets them too (it deletes the watches of an account it removes;
+    ``Database`` wires it so)."""
+
+    def __init__(
+        self, conn: Connection, keyring: KeyRing, *, cache_size: int = USER_CACHE_SIZE
+    ) -> None:
+        # Nothing is kept when another process writes to the database too.
+        self.known: RowCache[int, dict[str, str]] = RowCache(0 if conn.shared else cache_size)
+        self._conn = ForgetOnWrite(conn, self.known)
         self._keyring = keyring
 
     async def start_confirmed(
@@ -543,12 +553,18 @@ class WatchRepository:
 
     async def known_ips(self, user_id: int) -> dict[str, str]:
         """The server addresses recorded by the user's open watches, by order id."""
-        rows = await self._conn.fetchall(
-            "SELECT order_id, known_ip FROM watches WHERE user_id = ? AND known_ip IS NOT NULL "
-            "AND notified = 0 AND timed_out = 0",
-            (user_id,),
-        )
-        return {str(row["order_id"]): str(row["known_ip"]) for row in rows}
+        kept = self.known.get(user_id)
+        if kept is None:
+            ticket = self.known.ticket()
+            rows = await self._conn.fetchall(
+                "SELECT order_id, known_ip FROM watches WHERE user_id = ? "
+                "AND known_ip IS NOT NULL AND notified = 0 AND timed_out = 0",
+                (user_id,),
+            )
+            kept = {str(row["order_id"]): str(row["known_ip"]) for row in rows}
+            self.known.fill(user_id, kept, ticket)
+        # A copy: what the caller does with it must not change what is kept.
+        return dict(kept)
 
     async def open(self) -> list[Watch]:
         """Watches still running (neither notified nor timed out), soonest poll first."""
