@@ -57,6 +57,7 @@ WRITES: dict[str, Call] = {
 # ... and those that only read (for users the bot knows: a new user's row is an insert).
 READS: dict[str, Call] = {
     "accounts.access": lambda db, a: db.accounts.access(MATE, a),
+    "accounts.user_and_access": lambda db, a: db.accounts.user_and_access(MATE, a),
     "accounts.active_cid": lambda db, a: db.accounts.active_cid(MATE),
     "accounts.count": lambda db, a: db.accounts.count(MATE),
     "accounts.with_several": lambda db, a: db.accounts.with_several([OWNER, MATE]),
@@ -322,3 +323,40 @@ async def test_losing_the_account_forgets_the_addresses(db: Database, method: st
     assert await db.watches.known_ips(MATE) == {"47001": "10.0.0.7"}
     await WRITES[method](db, account)
     assert await db.watches.known_ips(MATE) == {}
+
+
+# --- one statement per update where nothing is kept ---------------------------------------------
+
+
+def count_statements(db: Database) -> list[str]:
+    """The statements the users' and accounts' repositories send from now on."""
+    sent: list[str] = []
+    conn = db.accounts.connection
+    for name in ("fetchall", "fetchone", "execute", "executemany", "insert", "transaction"):
+        method = getattr(conn, name)
+
+        def counting(*args: Any, _method: Any = method, _name: str = name) -> Any:
+            sent.append(_name)
+            return _method(*args)
+
+        setattr(conn, name, counting)
+    return sent
+
+
+async def test_an_update_reads_the_user_and_the_access_in_one_statement(
+    backend: Backend,
+) -> None:
+    db = await backend.open(new_keyring())
+    account = await team(db)
+    sent = count_statements(db)
+    for _ in range(2):
+        user, access = await db.users.ensure_with_access(MATE, "en", account)
+        assert user.linked and access is not None and access.role == Role.OPERATOR
+    # SQLite keeps both (the user's row since team() stored it); PostgreSQL reads both at once
+    # on every update.
+    assert sent == (["fetchone"] if backend.name == "sqlite" else ["fetchone", "fetchone"])
+    sent.clear()
+    user, access = await db.users.ensure_with_access(STRANGER, "en")
+    assert (user.linked, access) == (False, None)
+    # A new user: the read finds no row, the insert, and the access (a link may have raced).
+    assert sent == ["fetchone", "fetchone", "fetchone"]

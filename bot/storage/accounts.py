@@ -130,6 +130,19 @@ _ACCESS = (
 )
 
 
+# The same with the user's row, in one statement, for an update whose user row is not kept
+# (PostgreSQL, where nothing is kept): no row when the user is new; no account columns when the
+# user is no member of the account.
+_USER_AND_ACCESS = (
+    "SELECT u.id AS u_id, u.language AS u_language, u.created_at AS u_created_at, "
+    f"u.updated_at AS u_updated_at, {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, "
+    "(SELECT COUNT(*) FROM memberships c WHERE c.user_id = u.id) AS accounts FROM users u "
+    "LEFT JOIN memberships m ON m.user_id = u.id "
+    "AND m.account_id = COALESCE(?, u.active_account) "
+    "LEFT JOIN accounts a ON a.id = m.account_id WHERE u.id = ?"
+)
+
+
 async def unlink_accounts(tx: Executor, account_ids: list[int]) -> list[int]:
     """Removes the accounts, every membership in them and their install watches in the
     caller's transaction; a member whose active account went gets another of theirs (or none),
@@ -256,6 +269,20 @@ class AccountRepository:
             sealed = _sealed(row) if row is not None else _NO_ACCESS
             self._cache.fill(key, sealed, ticket)
         return None if sealed is _NO_ACCESS else self._open(sealed)
+
+    async def user_and_access(
+        self, user_id: int, account_id: int | None = None
+    ) -> tuple[Row | None, Access | None]:
+        """The user's row (its columns prefixed ``u_``; None for a user not stored yet) and
+        :meth:`access`, in one statement: what an update needs when nothing is kept."""
+        key = (user_id, account_id)
+        ticket = self._cache.ticket()
+        row = await self._conn.fetchone(_USER_AND_ACCESS, (account_id, user_id))
+        if row is None:
+            return None, None
+        sealed = _NO_ACCESS if row["user_id"] is None or row["id"] is None else _sealed(row)
+        self._cache.fill(key, sealed, ticket)
+        return row, None if sealed is _NO_ACCESS else self._open(sealed)
 
     async def active_cid(self, user_id: int) -> int | None:
         """The cid of the user's active account, without decrypting anything."""

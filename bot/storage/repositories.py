@@ -143,7 +143,21 @@ class UserRepository:
 
         Raises :class:`~bot.storage.errors.DecryptionError` for an unreadable key.
         """
-        row = await self._ensure_row(user_id, language)
+        row = self._cache.get(user_id)
+        if row is None:
+            # Not kept (always on PostgreSQL): the row and the access in one statement.
+            ticket = self._cache.ticket()
+            found, access = await self._accounts.user_and_access(user_id, account_id)
+            if found is not None:
+                row = _UserRow(
+                    found["u_id"],
+                    found["u_language"],
+                    found["u_created_at"],
+                    found["u_updated_at"],
+                )
+                self._cache.fill(user_id, row, ticket)
+                return row.user(access.account.cid if access else None), access
+            row = await self._insert_row(user_id, language)
         access = await self._accounts.access(user_id, account_id)
         return row.user(access.account.cid if access else None), access
 
@@ -153,6 +167,9 @@ class UserRepository:
         row = await self._row(user_id)
         if row is not None:
             return row
+        return await self._insert_row(user_id, language)
+
+    async def _insert_row(self, user_id: int, language: str | None) -> _UserRow:
         now = self._conn.clock()
         self._cache.discard(user_id)
         ticket = self._cache.ticket()
