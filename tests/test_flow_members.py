@@ -223,6 +223,47 @@ async def test_an_operator_reboots_then_a_lowered_role_and_a_revocation_hold_at_
     assert env.tg.unanswered_callbacks() == []
 
 
+async def test_the_owners_taps_hold_on_the_mates_next_tap_though_the_access_is_kept(
+    env: BotEnv,
+) -> None:
+    """The mate's access is kept in memory between their taps (SQLite). The owner lowers it,
+    then revokes it, by taps handled by the same process, and each time the mate's very next
+    tap, on a button already on their screen, is refused without a provider call."""
+    customer, order_id = await shared(env, "Operator")
+    account = await env.db.accounts.find(OWNER, customer.cid)
+    kept = env.db.accounts._cache
+
+    async def stop_is_refused(card: FakeMessage, answer: str) -> None:
+        env.sim.reset_counters()
+        before = env.screen(MATE)
+        await env.tg.tap_button(MATE, "Stop", message_id=card.message_id)
+        refused = await env.answered(MATE, before)
+        assert answer in refused.text
+        assert list(env.sim.calls.elements()) == []
+
+    card = await mate_card(env, order_id)
+    kept_role = kept.get((MATE, account))
+    assert kept_role is not None and kept_role.role == Role.OPERATOR, "kept from the mate's tap"
+    await open_members(env, customer)
+    await env.tap(OWNER, "Mate")
+    await env.tap(OWNER, "Make viewer")
+    await stop_is_refused(card, "Not allowed")
+
+    await open_members(env, customer)
+    await env.tap(OWNER, "Mate")
+    await env.tap(OWNER, "Make operator")
+    card = await mate_card(env, order_id)
+    assert kept.get((MATE, account)) is not None
+    await open_members(env, customer)
+    await env.tap(OWNER, "Mate")
+    await env.tap(OWNER, "Revoke access")
+    await env.tap(OWNER, "Yes, revoke")
+    await stop_is_refused(card, "can no longer use")
+    order = customer.order(order_id)
+    assert order is not None and order.server is not None and order.server.powered
+    assert env.tg.errors == []
+
+
 async def test_allowed_users_applies_to_members(tmp_path: Path) -> None:
     async with running_bot(tmp_path, allowed_users=frozenset({OWNER})) as env:
         customer = await env.linked(OWNER)

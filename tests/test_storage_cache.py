@@ -122,9 +122,9 @@ async def test_a_known_user_is_read_once(db: Database, monkeypatch: pytest.Monke
     for _ in range(3):
         _, account = await db.users.ensure_with_account(5, "en")
         assert account == Account(55, "user-five-key-0000")
-    # The user's row once; the access to the account on every update, never from a cache, so
-    # that a revoked member is refused at their very next tap (bot/storage/accounts.py).
-    assert (statements.reads, statements.writes) == (1 + 3, 0)
+    # The user's row and the access to the account, once and in one statement: both stay true
+    # until a write (the tests below and tests/test_access_cache.py show every write is seen).
+    assert (statements.reads, statements.writes) == (1, 0)
 
 
 async def test_every_user_write_is_seen_by_the_next_read(db: Database) -> None:
@@ -161,7 +161,7 @@ async def test_a_new_user_is_one_read_and_one_insert(db: Database) -> None:
     # The user's row, its insert, and the (missing) access to an account.
     assert [statement.split()[0] for statement in statements] == ["SELECT", "INSERT", "SELECT"]
     assert (await db.users.ensure_with_account(10, "ru"))[0] == user
-    assert len(statements) == 4, "the inserted row is cached; the access is read again"
+    assert len(statements) == 3, "the inserted row and the missing access are kept"
 
 
 async def test_a_link_racing_a_new_user_is_kept(db: Database) -> None:
@@ -179,6 +179,10 @@ async def test_the_cache_holds_no_key(db: Database) -> None:
     row = db.users._cache.get(9)
     assert row is not None and not hasattr(row, "api_key")
     assert "user-nine-key-0000" not in repr(row)
+    # The access keeps the key as stored, encrypted, and decrypts it on each use.
+    sealed = db.accounts._cache.get((9, None))
+    assert sealed is not None and b"user-nine-key-0000" not in sealed.api_key
+    assert "user-nine-key-0000" not in repr(sealed)
 
 
 # --- FSM ---------------------------------------------------------------------------------------
@@ -286,7 +290,7 @@ async def test_what_another_process_writes_is_read_at_once(backend: Backend) -> 
         assert user.language == "ru" and account == Account(55, "user-five-key-0000")
         assert await one.fsm.get_state(KEY) == "Link:key"
     else:
-        # The cache is why SQLite must have one writer while the bot runs. Accounts and roles
-        # are never cached (a revoked member's next tap must see it), users' rows are.
+        # The cache is why SQLite must have one writer while the bot runs: the user's row was
+        # kept; the access was never read by ``one`` before, so it is read now.
         assert user.language == "en" and account == Account(55, "user-five-key-0000")
         assert await one.fsm.get_state(KEY) == "Menu:main"

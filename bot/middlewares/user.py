@@ -33,7 +33,8 @@ class UserContextMiddleware(BaseMiddleware):
     The account an update acts on (see :mod:`bot.account_scope`): the one a tapped button was
     drawn for, the one a dialog was started on, else the user's active account. Taps that
     ``follows_active`` accepts (the menu, settings, accounts, linking) always open the active
-    one. The access is read on every update: a member whose access was revoked or lowered is
+    one. The access is asked for on every update (from memory on SQLite, where every change
+    of a membership or an account forgets it): a member whose access was revoked or lowered is
     refused on their very next tap, old buttons included.
     """
 

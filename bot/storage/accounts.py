@@ -6,22 +6,32 @@ only to make provider calls inside the bot. Other users reach an account through
 with a role (viewer < operator < admin < owner); nothing but the owner's row ever holds the key.
 Each user has one *active* account (``users.active_account``), the one the menu opens.
 
-Nothing here is cached: a revoked membership or a lowered role must hold on the member's very
-next update, whichever replica takes it.
+Who may use which account is read on every update, and a revoked membership or a lowered role
+must hold on the member's very next one. On a database only this process writes (SQLite), the
+accesses read are kept in memory, their keys still encrypted, and forgotten at every write to
+``users``, ``memberships`` or ``accounts``: those writes all go through this repository's
+connection (:class:`~bot.storage.cache.ForgetOnWrite`; ``UserRepository`` writes through it
+too), which empties the cache at each one. On a shared database (PostgreSQL with replicas)
+another replica may write at any time, so nothing is kept and every update reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from bot.masking import mask_key
 from bot.storage.alerts import forget_accounts, forget_member
+from bot.storage.cache import ForgetOnWrite, RowCache
 from bot.storage.connection import Connection, Executor, Row
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
 
 _IN_CHUNK = 500
+# Accesses kept in memory (SQLite): one or two per user who taps (the active account, and the
+# one a button names); the rest are read when needed.
+ACCESS_CACHE_SIZE = 10_000
 
 # SQL for the cid of the active account of the user row ``u`` (NULL when they have none).
 ACTIVE_CID = (
@@ -126,6 +136,19 @@ _ACCESS = (
 )
 
 
+# The same with the user's row, in one statement, for an update whose user row is not kept
+# (PostgreSQL, where nothing is kept): no row when the user is new; no account columns when the
+# user is no member of the account.
+_USER_AND_ACCESS = (
+    "SELECT u.id AS u_id, u.language AS u_language, u.created_at AS u_created_at, "
+    f"u.updated_at AS u_updated_at, {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, "
+    "(SELECT COUNT(*) FROM memberships c WHERE c.user_id = u.id) AS accounts FROM users u "
+    "LEFT JOIN memberships m ON m.user_id = u.id "
+    "AND m.account_id = COALESCE(?, u.active_account) "
+    "LEFT JOIN accounts a ON a.id = m.account_id WHERE u.id = ?"
+)
+
+
 async def unlink_accounts(tx: Executor, account_ids: list[int]) -> list[int]:
     """Removes the accounts, every membership in them and their install watches in the
     caller's transaction, with the accounts' alerts; a member whose active account went gets
@@ -175,27 +198,98 @@ async def _pick_active(tx: Executor, user_id: int) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    """An access as read, its key still encrypted: what the cache keeps."""
+
+    account: AccountInfo
+    user_id: int
+    role: Role
+    joined_at: float
+    accounts: int
+    key_id: str
+    api_key: bytes = field(repr=False)
+
+
+def _sealed(row: Row) -> _Sealed:
+    return _Sealed(
+        account=_info(row),
+        user_id=int(row["user_id"]),
+        role=Role(row["role"]),
+        joined_at=float(row["joined_at"]),
+        accounts=int(row["accounts"]),
+        key_id=row["key_id"],
+        api_key=row["api_key"],
+    )
+
+
+# What the cache keeps for a user who is no member of the account asked for.
+_NO_ACCESS = _Sealed(AccountInfo(0, 0, None, 0, 0.0), 0, Role.VIEWER, 0.0, 0, "", b"")
+
+
 class AccountRepository:
-    def __init__(self, conn: Connection, keyring: KeyRing) -> None:
-        self._conn = conn
+    def __init__(
+        self,
+        conn: Connection,
+        keyring: KeyRing,
+        *,
+        cache_size: int = ACCESS_CACHE_SIZE,
+        forget_too: tuple[RowCache[Any, Any], ...] = (),
+    ) -> None:
+        """``forget_too``: other caches of rows that go with an account (its servers' names),
+        forgotten at the same writes."""
+        # Nothing is kept when another process writes to the database too.
+        self._cache: RowCache[tuple[int, int | None], _Sealed] = RowCache(
+            0 if conn.shared else cache_size
+        )
+        self._conn = ForgetOnWrite(conn, self._cache, *forget_too)
         self._keyring = keyring
 
-    def _access(self, row: Row) -> Access:
-        api_key = self._keyring.decrypt(row["owner_id"], row["key_id"], row["api_key"])
+    @property
+    def connection(self) -> Connection:
+        """The connection every read and write of ``users``, ``memberships`` and ``accounts``
+        goes through: each write forgets the accesses kept in memory."""
+        return self._conn
+
+    def _open(self, sealed: _Sealed) -> Access:
+        api_key = self._keyring.decrypt(sealed.account.owner_id, sealed.key_id, sealed.api_key)
         return Access(
-            account=_info(row),
-            user_id=int(row["user_id"]),
-            role=Role(row["role"]),
-            joined_at=float(row["joined_at"]),
+            account=sealed.account,
+            user_id=sealed.user_id,
+            role=sealed.role,
+            joined_at=sealed.joined_at,
             api_key=api_key,
-            accounts=int(row["accounts"]),
+            accounts=sealed.accounts,
         )
 
     async def access(self, user_id: int, account_id: int | None = None) -> Access | None:
         """The user's access to ``account_id`` (their active account when None); None when
-        they are no member of it. Raises :class:`DecryptionError` for an unreadable key."""
-        row = await self._conn.fetchone(_ACCESS, (account_id, user_id))
-        return self._access(row) if row is not None else None
+        they are no member of it. Raises :class:`DecryptionError` for an unreadable key.
+
+        Kept in memory between writes on a database only this process writes (see the
+        module's doc); the key is decrypted on each call all the same."""
+        key = (user_id, account_id)
+        sealed = self._cache.get(key)
+        if sealed is None:
+            ticket = self._cache.ticket()
+            row = await self._conn.fetchone(_ACCESS, (account_id, user_id))
+            sealed = _sealed(row) if row is not None else _NO_ACCESS
+            self._cache.fill(key, sealed, ticket)
+        return None if sealed is _NO_ACCESS else self._open(sealed)
+
+    async def user_and_access(
+        self, user_id: int, account_id: int | None = None
+    ) -> tuple[Row | None, Access | None]:
+        """The user's row (its columns prefixed ``u_``; None for a user not stored yet) and
+        :meth:`access`, in one statement: what an update needs when nothing is kept."""
+        key = (user_id, account_id)
+        ticket = self._cache.ticket()
+        row = await self._conn.fetchone(_USER_AND_ACCESS, (account_id, user_id))
+        if row is None:
+            return None, None
+        sealed = _NO_ACCESS if row["user_id"] is None or row["id"] is None else _sealed(row)
+        self._cache.fill(key, sealed, ticket)
+        return row, None if sealed is _NO_ACCESS else self._open(sealed)
 
     async def active_cid(self, user_id: int) -> int | None:
         """The cid of the user's active account, without decrypting anything."""

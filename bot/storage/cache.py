@@ -13,8 +13,11 @@ read takes a ticket first, and its result is kept only if no write happened in b
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Generic, TypeVar
+
+from bot.storage.connection import Connection, Executor, Params, Row
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -58,6 +61,11 @@ class RowCache(Generic[K, V]):
         self._writes += 1
         self._rows.pop(key, None)
 
+    def clear(self) -> None:
+        """Something the rows were read from changed, no matter which row: forget them all."""
+        self._writes += 1
+        self._rows.clear()
+
     def discard_where(self, predicate: Callable[[K], bool]) -> None:
         self._writes += 1
         for key in [key for key in self._rows if predicate(key)]:
@@ -70,3 +78,72 @@ class RowCache(Generic[K, V]):
         self._rows.move_to_end(key)
         while len(self._rows) > self.capacity:
             self._rows.popitem(last=False)
+
+
+def _reads_only(sql: str) -> bool:
+    # A plain SELECT; ``INSERT … RETURNING`` and the like are fetched but write.
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
+class ForgetOnWrite:
+    """A :class:`~bot.storage.connection.Connection` whose every write empties ``caches``.
+
+    For rows read on every update whose writes are rare and spread over several tables (who may
+    use which account: ``users``, ``memberships``, ``accounts``): the repositories that read
+    and write them hold this connection instead of the plain one, so no write of theirs, of any
+    method present or future, can leave a cached row behind. A write is any statement but a
+    plain ``SELECT``, and any transaction. The caches are emptied when it starts and again when
+    it has ended (committed or not), so a read that began before the end is not kept
+    (:meth:`RowCache.fill`), and nothing read before the write is served after it.
+    """
+
+    def __init__(self, conn: Connection, *caches: RowCache[Any, Any]) -> None:
+        self._conn = conn
+        self._caches = caches
+        self.clock = conn.clock
+        self.shared = conn.shared
+
+    def forget(self) -> None:
+        for cache in self._caches:
+            cache.clear()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        self.forget()
+        try:
+            yield
+        finally:
+            self.forget()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        if _reads_only(sql):
+            return await self._conn.fetchall(sql, params)
+        with self._writing():
+            return await self._conn.fetchall(sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        if _reads_only(sql):
+            return await self._conn.fetchone(sql, params)
+        with self._writing():
+            return await self._conn.fetchone(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        with self._writing():
+            return await self._conn.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: list[Params]) -> None:
+        with self._writing():
+            await self._conn.executemany(sql, rows)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        with self._writing():
+            return await self._conn.insert(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        with self._writing():
+            async with self._conn.transaction() as tx:
+                yield tx
+
+    async def close(self) -> None:
+        await self._conn.close()

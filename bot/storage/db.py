@@ -96,10 +96,14 @@ class Database:
         # any row of a shared database behind this one's back.
         shared = conn.shared
         self.fsm = DatabaseStorage(self._conn, cache_size=0 if shared else DIALOG_CACHE_SIZE)
-        self.accounts = AccountRepository(self._conn, keyring)
+        self.server_names = ServerNameRepository(self._conn)
+        self.watches = WatchRepository(self._conn, keyring)
+        # Unlinking an account (or leaving one) removes its servers' names and its watches.
+        self.accounts = AccountRepository(
+            self._conn, keyring, forget_too=(self.server_names.cache, self.watches.known)
+        )
         self.invites = InviteRepository(self._conn)
         self.history = HistoryRepository(self._conn)
-        self.server_names = ServerNameRepository(self._conn)
         # Unlinking deletes the user's dialogs in its own transaction.
         self.users = UserRepository(
             self._conn,
@@ -108,7 +112,6 @@ class Database:
             cache_size=0 if shared else USER_CACHE_SIZE,
             on_unlink=self.fsm.forget_user,
         )
-        self.watches = WatchRepository(self._conn, keyring)
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)

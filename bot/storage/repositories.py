@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bot.masking import mask_key
 from bot.storage.accounts import Access, AccountRepository, Role, leave_account, unlink_accounts
-from bot.storage.cache import RowCache
+from bot.storage.cache import ForgetOnWrite, RowCache
 from bot.storage.connection import Connection, Executor, Params, Row
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
@@ -95,8 +95,9 @@ class UserRepository:
     one acts on.
 
     Rows are cached (see :mod:`bot.storage.cache`): every method that writes a user row drops
-    that row from the cache before writing it. Accounts and memberships are never cached: a
-    revoked member must be refused on their very next update.
+    that row from the cache before writing it. Every statement goes through the accounts'
+    connection, whose writes forget the accesses it keeps (a revoked member must be refused on
+    their very next update; see :mod:`bot.storage.accounts`).
     """
 
     def __init__(
@@ -108,9 +109,11 @@ class UserRepository:
         cache_size: int = USER_CACHE_SIZE,
         on_unlink: Callable[[int], None] | None = None,
     ) -> None:
-        self._conn = conn
         self._keyring = keyring
         self._accounts = accounts if accounts is not None else AccountRepository(conn, keyring)
+        # The users' rows (their active account) are part of what the accounts' repository
+        # keeps in memory: every write here goes through its connection, which forgets it.
+        self._conn = self._accounts.connection
         self._cache: RowCache[int, _UserRow] = RowCache(cache_size)
         self._on_unlink = on_unlink
 
@@ -139,7 +142,21 @@ class UserRepository:
 
         Raises :class:`~bot.storage.errors.DecryptionError` for an unreadable key.
         """
-        row = await self._ensure_row(user_id, language)
+        row = self._cache.get(user_id)
+        if row is None:
+            # Not kept (always on PostgreSQL): the row and the access in one statement.
+            ticket = self._cache.ticket()
+            found, access = await self._accounts.user_and_access(user_id, account_id)
+            if found is not None:
+                row = _UserRow(
+                    found["u_id"],
+                    found["u_language"],
+                    found["u_created_at"],
+                    found["u_updated_at"],
+                )
+                self._cache.fill(user_id, row, ticket)
+                return row.user(access.account.cid if access else None), access
+            row = await self._insert_row(user_id, language)
         access = await self._accounts.access(user_id, account_id)
         return row.user(access.account.cid if access else None), access
 
@@ -149,6 +166,9 @@ class UserRepository:
         row = await self._row(user_id)
         if row is not None:
             return row
+        return await self._insert_row(user_id, language)
+
+    async def _insert_row(self, user_id: int, language: str | None) -> _UserRow:
         now = self._conn.clock()
         self._cache.discard(user_id)
         ticket = self._cache.ticket()
@@ -399,8 +419,18 @@ class _Declined(Exception):
 
 
 class WatchRepository:
-    def __init__(self, conn: Connection, keyring: KeyRing) -> None:
-        self._conn = conn
+    """Install watches. The addresses of a user's open watches (:meth:`known_ips`), which every
+    server list shows, are kept in memory on SQLite until the next write to ``watches``: every
+    write here goes through a :class:`~bot.storage.cache.ForgetOnWrite` connection, and the
+    accounts' repository forgets them too (it deletes the watches of an account it removes;
+    ``Database`` wires it so)."""
+
+    def __init__(
+        self, conn: Connection, keyring: KeyRing, *, cache_size: int = USER_CACHE_SIZE
+    ) -> None:
+        # Nothing is kept when another process writes to the database too.
+        self.known: RowCache[int, dict[str, str]] = RowCache(0 if conn.shared else cache_size)
+        self._conn = ForgetOnWrite(conn, self.known)
         self._keyring = keyring
 
     async def start_confirmed(
@@ -510,12 +540,18 @@ class WatchRepository:
 
     async def known_ips(self, user_id: int) -> dict[str, str]:
         """The server addresses recorded by the user's open watches, by order id."""
-        rows = await self._conn.fetchall(
-            "SELECT order_id, known_ip FROM watches WHERE user_id = ? AND known_ip IS NOT NULL "
-            "AND notified = 0 AND timed_out = 0",
-            (user_id,),
-        )
-        return {str(row["order_id"]): str(row["known_ip"]) for row in rows}
+        kept = self.known.get(user_id)
+        if kept is None:
+            ticket = self.known.ticket()
+            rows = await self._conn.fetchall(
+                "SELECT order_id, known_ip FROM watches WHERE user_id = ? "
+                "AND known_ip IS NOT NULL AND notified = 0 AND timed_out = 0",
+                (user_id,),
+            )
+            kept = {str(row["order_id"]): str(row["known_ip"]) for row in rows}
+            self.known.fill(user_id, kept, ticket)
+        # A copy: what the caller does with it must not change what is kept.
+        return dict(kept)
 
     async def open(self) -> list[Watch]:
         """Watches still running (neither notified nor timed out), soonest poll first."""
