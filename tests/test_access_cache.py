@@ -208,6 +208,16 @@ _WRITE_WATCHES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+watches
 _WATCH_WRITERS = {"storage/repositories.py", "storage/accounts.py"}
 
 
+_WRITE_MUTES = re.compile(
+    r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+alert_mutes\b", re.IGNORECASE
+)
+# alerts.py writes them through its own ForgetOnWrite and in forget_member / forget_accounts,
+# which only the accounts' transactions call (their connection forgets the mutes too).
+_MUTE_WRITERS = {"storage/alerts.py"}
+_FORGETS = re.compile(r"\b(?:forget_member|forget_accounts)\(")
+_FORGET_CALLERS = {"storage/alerts.py", "storage/accounts.py"}
+
+
 def test_nothing_else_writes_those_tables() -> None:
     package = Path(bot.__file__).parent
     strays = []
@@ -223,6 +233,10 @@ def test_nothing_else_writes_those_tables() -> None:
             strays += [f"{name}: {m.group(0)}" for m in _WRITE_NAMES.finditer(text)]
         if name not in _WATCH_WRITERS:
             strays += [f"{name}: {m.group(0)}" for m in _WRITE_WATCHES.finditer(text)]
+        if name not in _MUTE_WRITERS:
+            strays += [f"{name}: {m.group(0)}" for m in _WRITE_MUTES.finditer(text)]
+        if name not in _FORGET_CALLERS:
+            strays += [f"{name}: {m.group(0)}" for m in _FORGETS.finditer(text)]
     assert strays == []
 
 
@@ -359,3 +373,26 @@ async def test_an_update_reads_the_user_and_the_access_in_one_statement(
     assert (user.linked, access) == (False, None)
     # A new user: the read finds no row, the insert, and the access (a link may have raced).
     assert sent == ["fetchone", "fetchone", "fetchone"]
+
+
+# --- the members' down-alert settings of a server card --------------------------------------------
+
+
+async def test_a_cards_alert_toggle_is_read_once_and_every_change_is_seen(db: Database) -> None:
+    account = await db.users.link(OWNER, 10, "KEY-owner-0123456789")
+    await db.users.ensure(MATE, "en")
+    await db.accounts.join(MATE, account, Role.VIEWER, "Mate")
+    assert await db.alerts.is_monitored(MATE, account, "47001")
+    assert len(db.alerts.mutes_cache) == 1
+    await db.alerts.set_monitored(MATE, account, "47001", False)
+    assert not await db.alerts.is_monitored(MATE, account, "47001"), "a mute is seen at once"
+    assert await db.alerts.is_monitored(OWNER, account, "47001"), "the member's own"
+    await db.alerts.set_monitored(MATE, account, "47001", True)
+    assert await db.alerts.is_monitored(MATE, account, "47001")
+    await db.alerts.set_monitored(MATE, account, "47001", False)
+    assert not await db.alerts.is_monitored(MATE, account, "47001")
+    # Revoked (the accounts' transaction deletes the mute): nothing stale is kept.
+    await db.accounts.revoke(account, MATE)
+    assert len(db.alerts.mutes_cache) == 0
+    await db.accounts.join(MATE, account, Role.VIEWER, "Mate")
+    assert await db.alerts.is_monitored(MATE, account, "47001")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.storage.cache import ForgetOnWrite, RowCache
 from bot.storage.connection import Connection, Executor, Params, Row
 
 # The account's rows, removed when it is unlinked (the members' settings in alert_prefs stay,
@@ -32,6 +33,9 @@ _PREF_COLUMNS = frozenset(
     {"down", "renewals", "notice_days", "unpaid", "low_balance", "balance_threshold", "team_ready"}
 )
 _IN_CHUNK = 500
+# Members whose per-server down-alert settings are kept in memory (SQLite): every server card
+# shows the toggle.
+MUTES_CACHE_SIZE = 10_000
 
 # Server states of the monitor: idle (not running, or not known to run: never alerts),
 # up (running), suspect (seen not running once), down (told).
@@ -192,6 +196,15 @@ class AccountCheck:
 class AlertRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        # The servers each member turned their down alerts off for, by (user, account): read by
+        # every server card. Kept only where this process is the only writer; every write of
+        # alert_mutes goes through ``_mutes_conn`` (which forgets them) or through the accounts'
+        # transactions (forget_member, forget_accounts), whose connection forgets them too
+        # (bot/storage/db.py).
+        self.mutes_cache: RowCache[tuple[int, int], frozenset[str]] = RowCache(
+            0 if conn.shared else MUTES_CACHE_SIZE
+        )
+        self._mutes_conn = ForgetOnWrite(conn, self.mutes_cache)
 
     # --- settings ------------------------------------------------------------------------
 
@@ -442,21 +455,26 @@ class AlertRepository:
                 await _store_alerts(tx, alerts, now)
 
     async def is_monitored(self, user_id: int, account_id: int, order_id: str) -> bool:
-        row = await self._conn.fetchone(
-            "SELECT 1 FROM alert_mutes WHERE user_id = ? AND account_id = ? AND order_id = ?",
-            (user_id, account_id, order_id),
-        )
-        return row is None
+        key = (user_id, account_id)
+        muted = self.mutes_cache.get(key)
+        if muted is None:
+            ticket = self.mutes_cache.ticket()
+            rows = await self._mutes_conn.fetchall(
+                "SELECT order_id FROM alert_mutes WHERE user_id = ? AND account_id = ?", key
+            )
+            muted = frozenset(str(row["order_id"]) for row in rows)
+            self.mutes_cache.fill(key, muted, ticket)
+        return order_id not in muted
 
     async def set_monitored(self, user_id: int, account_id: int, order_id: str, on: bool) -> None:
         if not on:
-            await self._conn.execute(
+            await self._mutes_conn.execute(
                 "INSERT INTO alert_mutes (user_id, account_id, order_id) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_id, account_id, order_id) DO NOTHING",
                 (user_id, account_id, order_id),
             )
             return
-        async with self._conn.transaction() as tx:
+        async with self._mutes_conn.transaction() as tx:
             await tx.execute(
                 "DELETE FROM alert_mutes WHERE user_id = ? AND account_id = ? AND order_id = ?",
                 (user_id, account_id, order_id),

@@ -98,9 +98,13 @@ class Database:
         self.fsm = DatabaseStorage(self._conn, cache_size=0 if shared else DIALOG_CACHE_SIZE)
         self.server_names = ServerNameRepository(self._conn)
         self.watches = WatchRepository(self._conn, keyring)
-        # Unlinking an account (or leaving one) removes its servers' names and its watches.
+        self.alerts = AlertRepository(self._conn)
+        # Unlinking an account (or leaving one) removes its servers' names, its watches and its
+        # members' down-alert settings.
         self.accounts = AccountRepository(
-            self._conn, keyring, forget_too=(self.server_names.cache, self.watches.known)
+            self._conn,
+            keyring,
+            forget_too=(self.server_names.cache, self.watches.known, self.alerts.mutes_cache),
         )
         self.invites = InviteRepository(self._conn)
         self.history = HistoryRepository(self._conn)
@@ -116,7 +120,6 @@ class Database:
         self.confirmations = ConfirmationRepository(self._conn)
         self.deletions = DeletionRepository(self._conn)
         self.notices = NoticeRepository(self._conn)
-        self.alerts = AlertRepository(self._conn)
         self.link_attempts = LinkAttemptRepository(self._conn)
         self.seen_updates = SeenUpdateRepository(self._conn)
         self._closed = False
