@@ -252,3 +252,28 @@ def test_a_pydantic_that_refuses_gets_aiogram_s_own_build() -> None:
     # Built at import, as without the bot, and said so.
     assert done.stdout.split() == ["REFUSED", "True", "User"]
     assert "refused the fast path (pydantic " in done.stderr
+
+
+_IMPORTS_AIOGRAM = (
+    "import sys\n"
+    "from bot.__main__ import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(code, 'aiogram' in sys.modules, 'bot.storage.db' in sys.modules)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code"),
+    [
+        # Docker's HEALTHCHECK runs this every minute: it reads a lock file and the database.
+        (("healthcheck",), {"BOT_TOKEN": "123:abc"}, "1"),
+        # A configuration error is one line, before anything else is needed.
+        ((), {"BOT_TOKEN": "123:abc", "INFERNO_API_URL": "not a url"}, "2"),
+    ],
+)
+def test_a_process_that_needs_no_aiogram_does_not_import_it(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], code: str
+) -> None:
+    settings = {"DATABASE_PATH": str(tmp_path / "bot.sqlite3")}
+    done = _run(_IMPORTS_AIOGRAM, *args, **settings, **env)
+    assert done.stdout.split() == [code, "False", "False"], done.stderr

@@ -3,11 +3,14 @@
 **What it changes.** ``aiogram/types/__init__.py`` ends with a loop that calls
 ``model_rebuild()`` on each of its 403 type models, so that their forward references resolve.
 That builds a pydantic-core validator and serializer for every one of them at import, although
-``TelegramObject`` asks for ``defer_build=True``. :func:`import_aiogram_types`, run by
-``bot/__init__.py`` before anything imports aiogram, lets that loop run but records the namespace
-it passes instead of building. Each type's fields are then resolved with exactly that namespace
-— the half of ``model_rebuild()`` that reads annotations — and only the validator is left for
-later: pydantic builds it the first time the type is used (its own ``defer_build`` path).
+``TelegramObject`` asks for ``defer_build=True``. :func:`activate`, run by ``bot/__init__.py``
+before anything imports aiogram, places a finder in front of ``sys.meta_path`` (importlib's
+public hooks) that imports aiogram, whenever it is first imported, with that loop recording the
+namespace it passes instead of building. Each type's fields are then resolved
+with exactly that namespace — the half of ``model_rebuild()`` that reads annotations — and only
+the validator is left for later: pydantic builds it the first time the type is used (its own
+``defer_build`` path). Nothing is imported at ``import bot``: a process that never needs
+aiogram (a configuration error, ``python -m bot healthcheck``) does not pay its import.
 
 **Measured gain** (``bench/RESULTS.md``, "Round 4"): a fresh interpreter importing all the bot's
 modules holds 77–79 MB instead of 184–185 MB and imports in 0.7–0.9 s instead of 2.3–2.5 s;
@@ -41,9 +44,12 @@ model, reading a type's ``__pydantic_validator__`` directly at the top level of 
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import sys
+import types
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -52,6 +58,7 @@ from pydantic import BaseModel
 SWITCH = "LAZY_TYPES"
 _OFF = frozenset({"0", "false", "no", "off"})
 _ON = frozenset({"", "1", "true", "yes", "on"})
+_PACKAGE = "aiogram"
 _TYPES_PACKAGE = "aiogram.types"
 _REBUILD = "model_rebuild"
 
@@ -63,14 +70,18 @@ class Outcome(StrEnum):
     REFUSED = "built at import: the installed pydantic or aiogram refused the fast path"
 
 
-# What ``import bot`` did with aiogram's types; read by the tests and the benchmark.
+# What became of aiogram's types (None until aiogram is imported after ``import bot``); read by
+# the tests and the benchmark.
 outcome: Outcome | None = None
 
 
-def activate(switch: str | None) -> Outcome:
-    """Import aiogram with its types deferred unless ``switch`` (``LAZY_TYPES``'s value) is off.
+def activate(switch: str | None) -> Outcome | None:
+    """Have aiogram's types deferred when aiogram is imported, unless ``switch`` (``LAZY_TYPES``'s
+    value) is off; returns the outcome when it is already known (None: at aiogram's import).
 
-    Any way other than "deferred" and "switched off" warns: it costs about 100 MB per process.
+    Nothing is imported here: a process that never needs aiogram (a configuration error, the
+    ``healthcheck`` command) does not pay its import. Any way other than "deferred" and
+    "switched off" warns: it costs about 100 MB per process.
     """
     global outcome
     value = (switch or "").strip().lower()
@@ -83,21 +94,77 @@ def activate(switch: str | None) -> Outcome:
             RuntimeWarning,
             stacklevel=2,
         )
-    outcome = import_aiogram_types()
-    if outcome is not Outcome.DEFERRED:
-        warnings.warn(
-            f"aiogram's types are {outcome} ({_versions()}), about 100 MB more per process; "
-            f"see bot/runtime/lazy_types.py, or set {SWITCH}=0 to say it is meant",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return outcome
+    if _PACKAGE in sys.modules or _TYPES_PACKAGE in sys.modules:
+        outcome = Outcome.IMPORTED_FIRST
+        _warn_built(stacklevel=3)
+        return outcome
+    if not any(isinstance(finder, _DeferAtImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _DeferAtImport())
+    return None
 
 
-def import_aiogram_types() -> Outcome:
-    """Import aiogram with its types deferred, or say why aiogram built them."""
-    if _TYPES_PACKAGE in sys.modules:
-        return Outcome.IMPORTED_FIRST
+def _warn_built(stacklevel: int) -> None:
+    warnings.warn(
+        f"aiogram's types are {outcome} ({_versions()}), about 100 MB more per process; "
+        f"see bot/runtime/lazy_types.py, or set {SWITCH}=0 to say it is meant",
+        RuntimeWarning,
+        stacklevel=stacklevel,
+    )
+
+
+class _DeferAtImport(importlib.abc.MetaPathFinder):
+    """Finds ``aiogram`` as the import system would and imports it, with ``aiogram.types``,
+    with the types' build deferred (:class:`_DeferringLoader`); once, then it leaves
+    ``sys.meta_path``. The whole package is imported inside: the methods aiogram defines while
+    the types' fields are still open are then deferred by pydantic too, as they must be."""
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != _PACKAGE:
+            return None
+        sys.meta_path.remove(self)
+        spec: importlib.machinery.ModuleSpec | None = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find is not None else None
+            if spec is not None:
+                break
+        if spec is None:
+            return None
+        if spec.loader is not None:
+            spec.loader = _DeferringLoader(spec.loader)
+        return spec
+
+
+class _DeferringLoader(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        global outcome
+        # The module keeps the loader that found it, as without this.
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+
+        def import_the_package() -> None:
+            self._loader.exec_module(module)
+            importlib.import_module(_TYPES_PACKAGE)
+
+        outcome = _run_deferred(import_the_package)
+        if outcome is not Outcome.DEFERRED:
+            _warn_built(stacklevel=2)
+
+
+def _run_deferred(run_types_module: Callable[[], None]) -> Outcome:
+    """Imports aiogram with its types deferred, or says why aiogram built them."""
     rebuild = BaseModel.__dict__[_REBUILD].__func__
     recorded: dict[type[BaseModel], Mapping[str, Any]] = {}
 
@@ -112,7 +179,7 @@ def import_aiogram_types() -> Outcome:
 
     _set_rebuild(BaseModel, record_instead)
     try:
-        import aiogram.types  # noqa: F401  # the import this module exists for
+        run_types_module()
     finally:
         _set_rebuild(BaseModel, rebuild)
 
