@@ -24,11 +24,10 @@ from typing import Any
 from bot.masking import mask_key
 from bot.storage.alerts import forget_accounts, forget_member
 from bot.storage.cache import ForgetOnWrite, RowCache
-from bot.storage.connection import Connection, Executor, Row
+from bot.storage.connection import Connection, Executor, Row, in_chunks
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
 
-_IN_CHUNK = 500
 # Accesses kept in memory (SQLite): one or two per user who taps (the active account, and the
 # one a button names); the rest are read when needed.
 ACCESS_CACHE_SIZE = 10_000
@@ -308,10 +307,7 @@ class AccountRepository:
     async def with_several(self, user_ids: list[int]) -> set[int]:
         """Those of ``user_ids`` who may use more than one account."""
         found: set[int] = set()
-        unique = sorted(set(user_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(user_ids):
             rows = await self._conn.fetchall(
                 f"SELECT user_id FROM memberships WHERE user_id IN ({marks}) "
                 "GROUP BY user_id HAVING COUNT(*) > 1",
@@ -409,10 +405,7 @@ class AccountRepository:
         """The accounts and their decrypted keys, for work the bot does on its own (the install
         watcher). Accounts whose key cannot be decrypted are left out."""
         found: dict[int, tuple[AccountInfo, str]] = {}
-        unique = sorted(set(account_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(account_ids):
             rows = await self._conn.fetchall(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN ({marks})", chunk
             )

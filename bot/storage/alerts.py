@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.storage.cache import ForgetOnWrite, RowCache
-from bot.storage.connection import Connection, Executor, Params, Row
+from bot.storage.connection import Connection, Executor, Params, Row, in_chunks
 
 # The account's rows, removed when it is unlinked (the members' settings in alert_prefs stay,
 # as their language does).
@@ -32,7 +32,6 @@ DEFAULT_NOTICE_DAYS = (7, 3, 1)
 _PREF_COLUMNS = frozenset(
     {"down", "renewals", "notice_days", "unpaid", "low_balance", "balance_threshold", "team_ready"}
 )
-_IN_CHUNK = 500
 # Members whose per-server down-alert settings are kept in memory (SQLite): every server card
 # shows the toggle.
 MUTES_CACHE_SIZE = 10_000
@@ -261,10 +260,7 @@ class AlertRepository:
     async def recipients(self, account_ids: list[int]) -> dict[int, list[Recipient]]:
         """The members of each account who are not blocked, the owner first."""
         found: dict[int, list[Recipient]] = {}
-        unique = sorted(set(account_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(account_ids):
             rows = await self._conn.fetchall(
                 f"SELECT m.account_id, m.user_id, m.role, u.language, {_PREFS} "
                 "FROM memberships m JOIN users u ON u.id = m.user_id "
@@ -427,10 +423,7 @@ class AlertRepository:
     async def mutes(self, account_ids: list[int]) -> set[tuple[int, int, str]]:
         """(user, account, order) of the servers members turned their down alerts off for."""
         found: set[tuple[int, int, str]] = set()
-        unique = sorted(set(account_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(account_ids):
             rows = await self._conn.fetchall(
                 "SELECT user_id, account_id, order_id FROM alert_mutes "
                 f"WHERE account_id IN ({marks})",

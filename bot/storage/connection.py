@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Protocol
 
@@ -27,6 +27,19 @@ import aiosqlite
 
 Clock = Callable[[], float]
 Params = Sequence[Any]
+
+
+# Ids per ``IN (…)`` list: below SQLite's default limit of bound parameters in old builds (999).
+IN_CHUNK = 500
+
+
+def in_chunks(ids: Iterable[int]) -> Iterator[tuple[list[int], str]]:
+    """The distinct ``ids`` in sorted chunks, each with its ``?, ?, …`` placeholders, for a read
+    of many rows by id in a few statements."""
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 class Row(Protocol):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from bot.masking import mask_key
 from bot.storage.accounts import Access, AccountRepository, Role, leave_account, unlink_accounts
 from bot.storage.cache import ForgetOnWrite, RowCache
-from bot.storage.connection import Connection, Executor, Params, Row
+from bot.storage.connection import Connection, Executor, Params, Row, in_chunks
 from bot.storage.crypto import KeyRing
 from bot.storage.errors import DecryptionError
 from bot.storage.history import current_actor
@@ -25,7 +25,6 @@ DEFAULT_CONFIRMATION_TTL = 3600.0
 
 
 # Both engines allow far more bound parameters; chunks keep each statement modest.
-_IN_CHUNK = 500
 # User rows kept in memory (with the key still encrypted); the rest are read when needed.
 USER_CACHE_SIZE = 10_000
 
@@ -219,10 +218,7 @@ class UserRepository:
     async def languages(self, user_ids: list[int]) -> dict[int, str | None]:
         """The stored language of each known user among ``user_ids``."""
         found: dict[int, str | None] = {}
-        unique = sorted(set(user_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(user_ids):
             rows = await self._conn.fetchall(
                 f"SELECT id, language FROM users WHERE id IN ({marks})", chunk
             )
