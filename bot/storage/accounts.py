@@ -126,6 +126,12 @@ def _membership(row: Row) -> Membership:
 
 _ACCOUNT_COLUMNS = "a.id, a.owner_id, a.label, a.cid, a.created_at, a.api_key, a.key_id"
 
+# Memberships with their accounts, for Membership rows (_info reads no key column).
+_MEMBERSHIPS = (
+    f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, m.name "
+    "FROM memberships m JOIN accounts a ON a.id = m.account_id"
+)
+
 # The account a user acts on: the one named (a button drawn for it), else their active one.
 _ACCESS = (
     f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, "
@@ -327,10 +333,7 @@ class AccountRepository:
     async def memberships(self, user_id: int) -> list[Membership]:
         """Every account the user may use, oldest first."""
         rows = await self._conn.fetchall(
-            f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, m.name "
-            "FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE m.user_id = ? "
-            "ORDER BY a.id",
-            (user_id,),
+            f"{_MEMBERSHIPS} WHERE m.user_id = ? ORDER BY a.id", (user_id,)
         )
         return [_membership(row) for row in rows]
 
@@ -422,16 +425,17 @@ class AccountRepository:
     async def members(self, account_id: int) -> list[Membership]:
         """Everyone who may use the account, the owner first, then by joining time."""
         rows = await self._conn.fetchall(
-            f"SELECT {_ACCOUNT_COLUMNS}, m.user_id, m.role, m.joined_at, m.name "
-            "FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.id = ? "
+            f"{_MEMBERSHIPS} WHERE a.id = ? "
             "ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.joined_at, m.user_id",
             (account_id,),
         )
         return [_membership(row) for row in rows]
 
     async def member(self, account_id: int, user_id: int) -> Membership | None:
-        rows = [m for m in await self.members(account_id) if m.user_id == user_id]
-        return rows[0] if rows else None
+        row = await self._conn.fetchone(
+            f"{_MEMBERSHIPS} WHERE a.id = ? AND m.user_id = ?", (account_id, user_id)
+        )
+        return _membership(row) if row is not None else None
 
     async def join(self, user_id: int, account_id: int, role: Role, name: str | None) -> bool:
         """Makes the user a member with ``role`` (an owner stays owner); their active account
