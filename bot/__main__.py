@@ -88,8 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets.extend(database_url_secrets(settings.database_url.get_secret_value()))
     setup_logging(settings.log_level_number, secrets=secrets)
 
-    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-
     from bot.storage import StorageError
 
     try:
@@ -107,21 +105,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.runner import run_bot
 
         asyncio.run(run_bot(settings, demo=args.demo))
-    except TelegramUnauthorizedError:
-        return fail("Telegram rejected BOT_TOKEN (check it with @BotFather)")
-    except TelegramNetworkError as exc:
-        api = settings.telegram_api_url or "https://api.telegram.org"
-        # aiohttp's error text can hold the request URL, and with it /bot<TOKEN>/.
-        reason = mask_text(exc.message, secrets)
-        print(f"inferno-bot: cannot reach the Telegram Bot API at {api}: {reason}", file=sys.stderr)
-        return 1
     except StorageError as exc:
         # The database or key file cannot be used, the keys do not match, another bot runs on
         # the same database: one line.
         return fail(str(exc))
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        telegram_code = telegram_failure(exc, settings, secrets)
+        if telegram_code is None:
+            raise
+        return telegram_code
     return 0
+
+
+def telegram_failure(exc: Exception, settings: Settings, secrets: list[str]) -> int | None:
+    """The exit code and one line for a start-up that Telegram refused or could not be reached;
+    None for any other error. aiogram is imported here, not at the top of ``main``, so that the
+    commands and start-ups that fail before they need it never load it."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    if isinstance(exc, TelegramUnauthorizedError):
+        return fail("Telegram rejected BOT_TOKEN (check it with @BotFather)")
+    if isinstance(exc, TelegramNetworkError):
+        api = settings.telegram_api_url or "https://api.telegram.org"
+        # aiohttp's error text can hold the request URL, and with it /bot<TOKEN>/.
+        reason = mask_text(exc.message, secrets)
+        print(f"inferno-bot: cannot reach the Telegram Bot API at {api}: {reason}", file=sys.stderr)
+        return 1
+    return None
 
 
 def healthcheck(settings: Settings) -> int:

@@ -263,17 +263,25 @@ _IMPORTS_AIOGRAM = (
 
 
 @pytest.mark.parametrize(
-    ("args", "env", "code"),
+    ("args", "env", "code", "storage"),
     [
         # Docker's HEALTHCHECK runs this every minute: it reads a lock file and the database.
-        (("healthcheck",), {"BOT_TOKEN": "123:abc"}, "1"),
+        (("healthcheck",), {"BOT_TOKEN": "123:abc"}, "1", "False"),
         # A configuration error is one line, before anything else is needed.
-        ((), {"BOT_TOKEN": "123:abc", "INFERNO_API_URL": "not a url"}, "2"),
+        ((), {"BOT_TOKEN": "123:abc", "INFERNO_API_URL": "not a url"}, "2", "False"),
+        # A database that cannot be used (here: its folder is a file) stops the start-up before
+        # the Telegram side is loaded.
+        ((), {"BOT_TOKEN": "123:abc", "DATABASE_PATH": "{tmp}/file/bot.sqlite3"}, "2", "True"),
     ],
 )
 def test_a_process_that_needs_no_aiogram_does_not_import_it(
-    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], code: str
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], code: str, storage: str
 ) -> None:
-    settings = {"DATABASE_PATH": str(tmp_path / "bot.sqlite3")}
-    done = _run(_IMPORTS_AIOGRAM, *args, **settings, **env)
-    assert done.stdout.split() == [code, "False", "False"], done.stderr
+    (tmp_path / "file").write_text("not a folder")
+    settings = {
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "ENCRYPTION_KEY_FILE": str(tmp_path / "secret.key"),
+    }
+    settings.update({name: value.format(tmp=tmp_path) for name, value in env.items()})
+    done = _run(_IMPORTS_AIOGRAM, *args, **settings)
+    assert done.stdout.split() == [code, "False", storage], done.stderr

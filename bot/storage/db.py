@@ -4,6 +4,7 @@ replicas; migrated on open. Repositories see only the
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import time
@@ -17,7 +18,6 @@ from bot.storage.accounts import AccountRepository
 from bot.storage.alerts import AlertRepository
 from bot.storage.connection import Clock, Connection, SQLiteConnection
 from bot.storage.crypto import KeyRing
-from bot.storage.fsm import DIALOG_CACHE_SIZE, DatabaseStorage
 from bot.storage.history import HistoryRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.link_attempts import LinkAttemptRepository
@@ -37,6 +37,8 @@ from bot.storage.server_names import ServerNameRepository
 
 if TYPE_CHECKING:
     import asyncpg
+
+    from bot.storage.fsm import DatabaseStorage
 
 BUSY_TIMEOUT_MS = 5000
 FILE_MODE = 0o600
@@ -95,7 +97,6 @@ class Database:
         # Row caches only where this process is the only writer: another replica may change
         # any row of a shared database behind this one's back.
         shared = conn.shared
-        self.fsm = DatabaseStorage(self._conn, cache_size=0 if shared else DIALOG_CACHE_SIZE)
         self.server_names = ServerNameRepository(self._conn)
         self.watches = WatchRepository(self._conn, keyring)
         self.alerts = AlertRepository(self._conn)
@@ -114,7 +115,7 @@ class Database:
             keyring,
             accounts=self.accounts,
             cache_size=0 if shared else USER_CACHE_SIZE,
-            on_unlink=self.fsm.forget_user,
+            on_unlink=self._forget_dialogs,
         )
         self.actions = ActionRepository(self._conn)
         self.confirmations = ConfirmationRepository(self._conn)
@@ -124,6 +125,19 @@ class Database:
         self.seen_updates = SeenUpdateRepository(self._conn)
         self._closed = False
         self._lock: DatabaseLock | None = None
+
+    @functools.cached_property
+    def fsm(self) -> DatabaseStorage:
+        """The dialogs (aiogram's FSM storage), built on first use: the commands and start-ups
+        that never reach the handlers do not load aiogram for it."""
+        from bot.storage.fsm import DIALOG_CACHE_SIZE, DatabaseStorage
+
+        return DatabaseStorage(self._conn, cache_size=0 if self.shared else DIALOG_CACHE_SIZE)
+
+    def _forget_dialogs(self, user_id: int) -> None:
+        # Without the storage built, no dialog is kept in memory to forget.
+        if "fsm" in self.__dict__:
+            self.fsm.forget_user(user_id)
 
     @classmethod
     async def open(
