@@ -123,8 +123,8 @@ def _session(max_connections: int, connect_timeout: float) -> aiohttp.ClientSess
     """aiohttp's client, which aiogram brings anyway: one stack for Telegram and the provider.
 
     Through httpx (even over this same pool) a provider call cost twice the CPU: 0.41–0.43
-    against 0.21–0.22 ms (``bench/RESULTS.md``, round 5). All connections the pool may open are
-    kept alive.
+    against 0.21–0.22 ms (``bench/RESULTS.md``, "Round 5: what a served bot keeps"). All
+    connections the pool may open are kept alive.
     """
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=max_connections, ssl=trusted_authorities()),
