@@ -128,7 +128,8 @@ class InstallWatcher:
         # How long a watch stays busy at most while its install call waits for the provider:
         # twice the longest the call can take (connecting, then answering), so a call the
         # client is still waiting for is never taken as lost; a replica that dies meanwhile
-        # leaves its watch to the others no later than that.
+        # leaves its watch to the others no later than that. (A single SQLite process forgets
+        # the marks as it starts, bot/storage/startup.py: none of them can be its own.)
         self.busy_for = 2 * call_timeout
         # The line naming the account, for the pushes of the watches being checked.
         self._headers: dict[int, str] = {}

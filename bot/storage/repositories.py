@@ -539,6 +539,13 @@ class WatchRepository:
         """The install call about this watch ended: the watcher may look into it again."""
         await self._conn.execute("UPDATE watches SET busy_until = NULL WHERE id = ?", (watch_id,))
 
+    async def forget_calls(self) -> None:
+        """No install call is under way anywhere (a single process starting): every watch may
+        be looked into."""
+        await self._conn.execute(
+            "UPDATE watches SET busy_until = NULL WHERE busy_until IS NOT NULL"
+        )
+
     def same_password(self, watch: Watch, password: str) -> bool | None:
         """Whether ``password`` is the root password recorded when the watch began; None when
         none was recorded or the digest's key is no longer loaded."""
