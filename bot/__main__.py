@@ -189,18 +189,18 @@ async def migrate_to_postgres(settings: Settings, source: str | None) -> int:
     path = Path(source) if source else settings.database_path
     report = await copy_to_postgres(path, settings.database_url.get_secret_value(), keyring)
     keys = ", ".join(report.key_ids) or "none"
-    if report.copied == 0:
+    if not report.copied:
         print(
-            f"inferno-bot: nothing to copy: all {report.already_there} rows of {path} are "
-            "already in PostgreSQL (copied by an earlier run)"
+            f"inferno-bot: nothing to do: PostgreSQL already holds exactly the {report.rows} "
+            f"rows of {path} (copied by an earlier run)"
         )
         return 0
-    tables = ", ".join(f"{t.table} {t.copied}" for t in report.tables if t.copied)
-    again = f"; {report.already_there} were already there" if report.already_there else ""
+    tables = ", ".join(f"{t.table} {t.rows}" for t in report.tables if t.rows)
     print(
-        f"inferno-bot: copied {report.copied} rows from {path} into PostgreSQL ({tables}){again}. "
+        f"inferno-bot: copied {report.rows} rows from {path} into PostgreSQL ({tables}). "
         f"API keys stay encrypted with key {keys}: start the bot with DATABASE_URL and the same "
-        f"ENCRYPTION_KEY / ENCRYPTION_KEY_FILE; {path} is left as it is"
+        f"ENCRYPTION_KEY / ENCRYPTION_KEY_FILE; {path} is left as it is, and running this "
+        "again refuses rather than copy a second time"
     )
     return 0
 

@@ -177,6 +177,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         hub=services.hub,
         interval=settings.watch_interval,
         timeout=settings.watch_timeout,
+        call_timeout=settings.inferno_connect_timeout + settings.inferno_timeout,
         concurrency=settings.watch_concurrency,
         limiter=limiter,
         on_push=services.metrics.push if services.metrics is not None else None,

@@ -4,13 +4,15 @@ the SQLite bot runs, never over data PostgreSQL already has of its own."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.storage import Account, Database, KeyRing, LinkLimits, LinkRefusal
+from bot.storage import Account, Database, KeyRing, LinkLimits, LinkRefusal, TeamPush
+from bot.storage.accounts import Role
 from bot.storage.alerts import (
     AccountCheck,
     Addressed,
@@ -19,6 +21,7 @@ from bot.storage.alerts import (
     SeenUpdate,
     ServerUpdate,
 )
+from bot.storage.copy_to_postgres import MARKER
 from bot.storage.keyfile import create_key_file, generate_key, write_key_file
 from bot.storage.lock import BOT, DatabaseLock
 from bot.storage.migrations import LATEST_VERSION, migrate
@@ -42,8 +45,19 @@ def clock() -> float:
     return NOW
 
 
-async def build_installation(path: Path, keyring: KeyRing) -> dict[str, int]:
-    """A SQLite database with a row in every table, written as the bot writes them."""
+@dataclass(frozen=True)
+class Built:
+    """What build_installation made that a test uses again."""
+
+    watch: int
+    deletion: int
+    invite: str  # the token of the invite still pending
+    confirmation: str  # the token of the reboot confirmation not used yet
+
+
+async def build_installation(path: Path, keyring: KeyRing) -> Built:
+    """A SQLite database with a row in every table, written as the bot writes them (checked:
+    :func:`assert_every_table_filled`)."""
     db = await Database.open(path, keyring, clock=clock)
     try:
         await db.users.ensure(1, "en")
@@ -89,12 +103,39 @@ async def build_installation(path: Path, keyring: KeyRing) -> dict[str, int]:
             assert not isinstance(attempt, LinkRefusal)
             await db.link_attempts.failed(attempt, LIMITS)
         assert await db.seen_updates.first_time(555)
-        return {"watch": watch.id, "deletion": deletion, "token_len": len(token)}
+        _, invite = await db.invites.create(one, Role.OPERATOR, "Olga")
+        await db.server_names.set(one, "47001", "web-1 ✓")
+        # A ready install whose copy for the teammate (user 3, an operator) waits to be sent.
+        ready = await start_watch(db, 1, 1, "47002", "install", "debian12")
+        assert await db.accounts.join(3, one, Role.OPERATOR, "Tom")
+        await db.watches.mark_notified(
+            ready.id, [TeamPush(ready.id, 3, one, "47002", "Server ready", "Open")]
+        )
+        return Built(watch.id, deletion, invite, token)
     finally:
         await db.close()
 
 
-async def check_installation(db: Database, ids: dict[str, int]) -> None:
+async def assert_every_table_filled(path: Path) -> None:
+    """Every table of the SQLite file (but the marker, PostgreSQL's own) holds a row, so a
+    table added later cannot go uncopied unnoticed: build_installation must fill it too."""
+    async with aiosqlite.connect(path) as conn:
+        names = [
+            str(row[0])
+            for row in await conn.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+            )
+        ]
+        assert MARKER in names
+        empty = []
+        for name in names:
+            rows = list(await conn.execute_fetchall(f"SELECT COUNT(*) FROM {name}"))
+            if rows[0][0] == 0 and name != MARKER:
+                empty.append(name)
+    assert empty == [], f"build_installation writes no row into {empty}"
+
+
+async def check_installation(db: Database, ids: Built) -> None:
     """Everything build_installation wrote, read through the repositories."""
     one = await db.users.get(1)
     assert one is not None and one.language == "en" and one.linked
@@ -111,12 +152,12 @@ async def check_installation(db: Database, ids: dict[str, int]) -> None:
         (3, "47003", "reinstall"),
     }
     first = next(w for w in watches if w.user_id == 1)
-    assert first.id == ids["watch"] and first.status_message_id == 9
+    assert first.id == ids.watch and first.status_message_id == 9
     reinstall = next(w for w in watches if w.user_id == 3)
     assert db.watches.same_password(reinstall, "pw-1") is True
     assert [a.action for a in await actions_of(db, 1)] == ["reboot"]
     due = await db.deletions.due(NOW + 300)
-    assert [(d.id, d.chat_id, d.message_id) for d in due] == [(ids["deletion"], 1, 77)]
+    assert [(d.id, d.chat_id, d.message_id) for d in due] == [(ids.deletion, 1, 77)]
     assert await db.fsm.get_state(FSM_KEY) == "Link:key"
     assert await db.fsm.get_data(FSM_KEY) == {"cid": 303, "ünïcode": "✓"}
     prefs = await db.alerts.prefs(1)
@@ -135,6 +176,12 @@ async def check_installation(db: Database, ids: dict[str, int]) -> None:
     refusal = await db.link_attempts.check(3, LIMITS)
     assert refusal == LinkRefusal(wait=60.0, everyone=False)
     assert not await db.seen_updates.first_time(555)
+    invite = await db.invites.peek(ids.invite)
+    assert invite is not None and (invite.account_id, invite.role) == (account, Role.OPERATOR)
+    assert await db.confirmations.peek(1, ids.confirmation) is not None
+    assert await db.server_names.all(account) == {"47001": "web-1 ✓"}
+    pushes = await db.watches.team_pushes()
+    assert [(p.user_id, p.order_id, p.text) for p in pushes] == [(3, "47002", "Server ready")]
 
 
 async def migrate_command(tmp_path: Path, env: dict[str, str], *args: str) -> Result:
@@ -163,6 +210,7 @@ async def test_an_installation_is_copied_whole_once(
     keyring = KeyRing.load(None, key_file)
     source = tmp_path / "data" / "bot.sqlite3"
     ids = await build_installation(source, keyring)
+    await assert_every_table_filled(source)
     before = source.read_bytes()
     env = command_env(tmp_path, key_file, postgres_url)
 
@@ -181,21 +229,82 @@ async def test_an_installation_is_copied_whole_once(
 
     again = await migrate_command(tmp_path, env, "--from", str(source))
     assert again.code == 0, again.stderr
-    assert again.stdout.startswith("inferno-bot: nothing to copy: all ")
+    assert again.stdout.startswith("inferno-bot: nothing to do: PostgreSQL already holds ")
     db = await open_storage(source, key_file, database_url=postgres_url, clock=clock)
     try:
         await check_installation(db, ids)  # nothing doubled: e.g. one action, one notice
         # The PostgreSQL bot runs: new rows never take a copied id...
         new_watch = await start_watch(db, 2, 2, "47009", "install", "debian12")
-        assert new_watch.id > ids["watch"]
-        assert await db.deletions.schedule(2, 1, NOW) > ids["deletion"]
-        await db.users.set_language(1, "ru")  # ... and it changes copied ones
+        assert new_watch.id > ids.watch
+        assert await db.deletions.schedule(2, 1, NOW) > ids.deletion
     finally:
         await db.close()
 
-    conflict = await migrate_command(tmp_path, env, "--from", str(source))
-    assert conflict.code == 2
-    assert "already holds other values" in conflict.line and "nothing was copied" in conflict.line
+
+async def test_a_second_copy_never_brings_back_what_the_postgres_bot_spent(
+    tmp_path: Path, key_file: Path, postgres_url: str
+) -> None:
+    keyring = KeyRing.load(None, key_file)
+    source = tmp_path / "data" / "bot.sqlite3"
+    ids = await build_installation(source, keyring)
+    env = command_env(tmp_path, key_file, postgres_url)
+    copied = await migrate_command(tmp_path, env, "--from", str(source))
+    assert copied.code == 0, copied.stderr
+
+    # The PostgreSQL bot runs: an invite is taken, a confirmation used, the due deletion done,
+    # the teammate's copy sent, the watch ended; none of them happens twice.
+    db = await open_storage(source, key_file, database_url=postgres_url, clock=clock)
+    try:
+        assert await db.invites.take(ids.invite) is not None
+        assert await db.confirmations.consume(1, ids.confirmation, {"reboot"}) is not None
+        await db.deletions.remove(ids.deletion)
+        (push,) = await db.watches.team_pushes()
+        await db.watches.team_push_done(push.watch_id, push.user_id)
+        await db.watches.delete(ids.watch)
+    finally:
+        await db.close()
+
+    again = await migrate_command(tmp_path, env, "--from", str(source))
+    assert again.code == 2, again.stdout
+    assert f"PostgreSQL was filled from {source.resolve()} on " in again.line
+    assert "copying again would bring back rows spent since; nothing was copied" in again.line
+    db = await open_storage(source, key_file, database_url=postgres_url, clock=clock)
+    try:
+        assert await db.invites.take(ids.invite) is None
+        assert await db.confirmations.consume(1, ids.confirmation, {"reboot"}) is None
+        assert await db.deletions.due(NOW + 300) == []
+        assert await db.watches.team_pushes() == []
+        assert ids.watch not in {w.id for w in await db.watches.open()}
+        # Even with every table emptied, the database counts as filled by that copy.
+        for table in await db._conn.fetchall(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename NOT IN ('schema_version', 'copied_from')"
+        ):
+            await db._conn.execute(f"DELETE FROM {table[0]}")
+    finally:
+        await db.close()
+    emptied = await migrate_command(tmp_path, env, "--from", str(source))
+    assert emptied.code == 2 and "nothing was copied" in emptied.line, emptied.stdout
+
+
+async def test_refused_into_a_database_a_bot_has_run_on(
+    tmp_path: Path, key_file: Path, postgres_url: str
+) -> None:
+    source = tmp_path / "data" / "bot.sqlite3"
+    await build_installation(source, KeyRing.load(None, key_file))
+    async with await Database.open_url(postgres_url, KeyRing.load(None, key_file)) as db:
+        await db.users.ensure(9, "en")  # a PostgreSQL bot met someone, no copy was made
+    env = command_env(tmp_path, key_file, postgres_url)
+    refused = await migrate_command(tmp_path, env, "--from", str(source))
+    assert refused.code == 2, refused.stdout
+    assert "PostgreSQL's table users already holds rows that " in refused.line
+    assert refused.line.endswith(
+        "the target is not empty (another installation, or a bot has run on it); nothing was copied"
+    )
+    async with await Database.open_url(postgres_url, KeyRing.load(None, key_file)) as db:
+        for table in ("actions", "invites", "copied_from"):
+            row = await db._conn.fetchone(f"SELECT COUNT(*) FROM {table}")
+            assert row is not None and row[0] == 0, table
 
 
 async def test_refused_while_the_sqlite_bot_runs_or_without_its_key(

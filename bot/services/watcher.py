@@ -36,8 +36,8 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -109,6 +109,7 @@ class InstallWatcher:
         on_push: Callable[[bool], None] | None = None,
         pacer: PushPacer | None = None,
         allowed_users: frozenset[int] = frozenset(),
+        call_timeout: float = 60.0,
     ) -> None:
         # ALLOWED_USERS, when set: teammates outside it are not told.
         self._allowed = allowed_users
@@ -124,8 +125,12 @@ class InstallWatcher:
         self._clock = clock
         self._unknown_grace = unknown_grace
         self._reinstall_settle = reinstall_settle
-        # Watches whose install call is still waiting for the provider in this process.
-        self._sending: set[int] = set()
+        # How long a watch stays busy at most while its install call waits for the provider:
+        # twice the longest the call can take (connecting, then answering), so a call the
+        # client is still waiting for is never taken as lost; a replica that dies meanwhile
+        # leaves its watch to the others no later than that. (A single SQLite process forgets
+        # the marks as it starts, bot/storage/startup.py: none of them can be its own.)
+        self.busy_for = 2 * call_timeout
         # The line naming the account, for the pushes of the watches being checked.
         self._headers: dict[int, str] = {}
         # Shared with the alerts, so that both together never exceed the concurrency.
@@ -136,24 +141,32 @@ class InstallWatcher:
     async def count(self) -> int:
         return await self._db.watches.count_open()
 
-    @contextmanager
-    def sending(self, watch_id: int) -> Iterator[None]:
-        """While the install handler waits for the provider's answer about this watch, passes
-        leave it alone: only a watch whose call ended (or whose process died) is looked into.
-        The handler wakes the watcher afterwards."""
-        self._sending.add(watch_id)
+    @asynccontextmanager
+    async def sending(self, watch_id: int) -> AsyncIterator[None]:
+        """While the install handler waits for the provider's answer about this watch, every
+        replica's passes leave it alone: only a watch whose call ended (or whose replica died,
+        once :attr:`busy_for` has passed) is looked into. The watch is marked busy where it is
+        written (``start_confirmed(busy_for=...)``), so no pass can come between; the mark is
+        cleared here. The handler wakes the watcher afterwards."""
         try:
             yield
         finally:
-            self._sending.discard(watch_id)
+            await self._db.watches.call_done(watch_id)
 
     async def sweep(self, bot: Bot) -> float | None:
         """One pass over the due watches; returns the seconds until the next one is due."""
         # Teammates' copies a crash (or Telegram) kept from going, first.
         team_waits = not await self.deliver_team(bot)
         next_polls = [self._clock() + TEAM_RETRY] if team_waits else []
-        watches = [w for w in await self._db.watches.open() if w.id not in self._sending]
         now = self._clock()
+        watches: list[Watch] = []
+        for watch in await self._db.watches.open():
+            if watch.busy_until is not None and watch.busy_until > now:
+                # Its install call is still under way (here or in another replica): looked
+                # into once it ended, at the latest once it can no longer be waiting.
+                next_polls.append(max(watch.next_poll_at, watch.busy_until))
+            else:
+                watches.append(watch)
         due = [watch for watch in watches if watch.next_poll_at <= now]
         # Watches that did not come due keep their time; the others' new times are in polls.
         # A watch added meanwhile wakes the loop itself (BackgroundTasks.wake).

@@ -10,17 +10,22 @@ installation into the PostgreSQL database named by DATABASE_URL.
 * API keys are copied as they are stored, still encrypted: the PostgreSQL bot needs the same
   master key. Every key id the SQLite rows need must be in the key ring the bot is configured
   with (ENCRYPTION_KEY or ENCRYPTION_KEY_FILE), or nothing is copied.
-* Every table is copied in one PostgreSQL transaction, all or nothing. A row already there
-  with the same primary key and the same values was copied by an earlier run and is skipped,
-  so running the command again copies nothing twice. A row already there with other values
-  means the target holds data of its own (another installation, or a bot that has run on it
-  since): the copy stops, changing nothing.
+* Every table is copied in one PostgreSQL transaction, all or nothing, and only into a
+  database that holds no rows yet. The same transaction writes a marker row (table
+  ``copied_from``: which SQLite file, when, how many rows). A second run changes nothing, ever:
+  when PostgreSQL holds exactly the rows of the SQLite file there is nothing to do; otherwise
+  it refuses in one line. A row-by-row merge would bring back what the PostgreSQL bot has
+  spent since (a taken invite, a used confirmation, a deletion done, a push sent), so there is
+  none; the marker makes a copied database count as filled even once its tables are empty.
 * The identity sequences are set past the copied ids, so new rows never reuse one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,8 @@ from bot.storage.startup import (
 )
 
 ROLE = "migrate-to-postgres"
+# The marker of a copy (migration 15); it is PostgreSQL's own, never copied.
+MARKER = "copied_from"
 # PostgreSQL takes at most 65535 parameters in one statement.
 _MAX_PARAMS = 30_000
 _MAX_BATCH = 1_000
@@ -50,8 +57,7 @@ _MAX_BATCH = 1_000
 @dataclass(frozen=True, slots=True)
 class TableCopy:
     table: str
-    copied: int
-    already_there: int
+    rows: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +65,17 @@ class CopyReport:
     tables: tuple[TableCopy, ...]
     schema_version: int
     key_ids: tuple[str, ...]
+    # False: PostgreSQL already held exactly these rows (an earlier run copied them), and
+    # nothing was written.
+    copied: bool
 
     @property
-    def copied(self) -> int:
-        return sum(t.copied for t in self.tables)
-
-    @property
-    def already_there(self) -> int:
-        return sum(t.already_there for t in self.tables)
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
 
 
 class CopyConflictError(StorageError):
-    """The target already holds rows of its own."""
+    """The target holds rows the SQLite file does not: its own, or the bot's since a copy."""
 
 
 async def copy_to_postgres(sqlite_path: Path | str, url: str, keyring: KeyRing) -> CopyReport:
@@ -92,7 +97,8 @@ async def copy_to_postgres(sqlite_path: Path | str, url: str, keyring: KeyRing) 
             )
         target = await open_postgres_storage(url, keyring=keyring)
         try:
-            tables = await _copy_all(raw, target)
+            named = await asyncio.to_thread(Path(sqlite_path).resolve)
+            tables, copied = await _copy_all(raw, target, named)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             # The copy is one transaction: whatever failed, PostgreSQL holds none of it.
             raise StartupError(
@@ -103,7 +109,12 @@ async def copy_to_postgres(sqlite_path: Path | str, url: str, keyring: KeyRing) 
         version = await sqlite_version(raw)
     finally:
         await source.close()
-    return CopyReport(tables=tables, schema_version=version, key_ids=tuple(sorted(use.accounts)))
+    return CopyReport(
+        tables=tables,
+        schema_version=version,
+        key_ids=tuple(sorted(use.accounts)),
+        copied=copied,
+    )
 
 
 async def _key_use(raw: aiosqlite.Connection) -> KeyUse:
@@ -120,7 +131,10 @@ class _Table:
     types: tuple[str, ...]  # PostgreSQL's data_type of each column
 
 
-async def _copy_all(raw: aiosqlite.Connection, target: Database) -> tuple[TableCopy, ...]:
+async def _copy_all(
+    raw: aiosqlite.Connection, target: Database, source: Path
+) -> tuple[tuple[TableCopy, ...], bool]:
+    """Copies every table (True), or finds them all there already, equal (False)."""
     conn = target._conn
     assert isinstance(conn, PostgresConnection)
     names = [
@@ -129,21 +143,61 @@ async def _copy_all(raw: aiosqlite.Connection, target: Database) -> tuple[TableC
             "SELECT name FROM sqlite_master WHERE type = 'table' "
             "AND name NOT LIKE 'sqlite%' ORDER BY name"
         )
+        if row[0] != MARKER
     ]
-    copies: list[TableCopy] = []
     async with conn.pool.acquire() as pg, pg.transaction():
         # Serialised with any replica's transactions, should one run already.
         await pg.execute("SELECT pg_advisory_xact_lock($1)", TRANSACTION_LOCK)
+        marker = await pg.fetchrow(f"SELECT source, copied_at FROM {MARKER} WHERE id = 1")
+        tables: list[_Table] = []
+        rows: list[dict[tuple[Any, ...], tuple[Any, ...]]] = []
+        differs: str | None = None
+        filled: str | None = None
         for name in names:
             table = await _describe(raw, pg, name)
-            copies.append(await _copy_table(raw, pg, table))
-            if "id" in table.columns and await _is_identity(pg, name):
+            source_rows = await _source_rows(raw, table)
+            target_rows = await _target_rows(pg, table)
+            if differs is None and source_rows != target_rows:
+                differs = name
+            if filled is None and target_rows:
+                filled = name
+            tables.append(table)
+            rows.append(source_rows)
+        copies = tuple(TableCopy(t.name, len(r)) for t, r in zip(tables, rows, strict=True))
+        if differs is None and (marker is not None or filled is not None):
+            return copies, False
+        if marker is not None:
+            when = datetime.fromtimestamp(float(marker["copied_at"]), UTC)
+            raise CopyConflictError(
+                f"PostgreSQL was filled from {marker['source']} on "
+                f"{when:%Y-%m-%d %H:%M} UTC and its table {differs} differs from {source} "
+                "now (a bot has run on one of them since): copying again would bring back rows "
+                "spent since; nothing was copied"
+            )
+        if filled is not None:
+            raise CopyConflictError(
+                f"PostgreSQL's table {filled} already holds rows that {source} does not: the "
+                "target is not empty (another installation, or a bot has run on it); nothing "
+                "was copied"
+            )
+        for table, table_rows in zip(tables, rows, strict=True):
+            fresh = list(table_rows.values())
+            batch = max(1, min(_MAX_BATCH, _MAX_PARAMS // len(table.columns)))
+            for start in range(0, len(fresh), batch):
+                await _insert(pg, table, fresh[start : start + batch])
+            if "id" in table.columns and await _is_identity(pg, table.name):
                 await pg.execute(
                     f"SELECT setval(pg_get_serial_sequence($1, 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)",
-                    name,
+                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)",
+                    table.name,
                 )
-    return tuple(copies)
+        await pg.execute(
+            f"INSERT INTO {MARKER} (id, source, copied_at, row_count) VALUES (1, $1, $2, $3)",
+            str(source),
+            time.time(),
+            sum(len(r) for r in rows),
+        )
+    return copies, True
 
 
 async def _describe(raw: aiosqlite.Connection, pg: asyncpg.Connection, name: str) -> _Table:
@@ -195,34 +249,27 @@ def _convert(value: Any, pg_type: str) -> Any:
     return value
 
 
-async def _copy_table(
-    raw: aiosqlite.Connection, pg: asyncpg.Connection, table: _Table
-) -> TableCopy:
-    cols = ", ".join(table.columns)
+async def _source_rows(
+    raw: aiosqlite.Connection, table: _Table
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """The SQLite table's rows by primary key, each as PostgreSQL's columns take them."""
     key_at = [table.columns.index(k) for k in table.key]
-    existing: dict[tuple[Any, ...], tuple[Any, ...]] = {
-        tuple(row[k] for k in table.key): tuple(row)
-        for row in await pg.fetch(f"SELECT {cols} FROM {table.name}")
-    }
-    fresh: list[tuple[Any, ...]] = []
-    already = 0
-    for source_row in await raw.execute_fetchall(f"SELECT {cols} FROM {table.name}"):
+    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for source_row in await raw.execute_fetchall(
+        f"SELECT {', '.join(table.columns)} FROM {table.name}"
+    ):
         row = tuple(_convert(v, t) for v, t in zip(source_row, table.types, strict=True))
-        there = existing.get(tuple(row[i] for i in key_at))
-        if there is None:
-            fresh.append(row)
-        elif there == row:
-            already += 1
-        else:
-            raise CopyConflictError(
-                f"PostgreSQL's table {table.name} already holds other values under a key that "
-                "the SQLite database uses: the target is not empty (another installation, or a "
-                "bot has run on it since an earlier copy); nothing was copied"
-            )
-    batch = max(1, min(_MAX_BATCH, _MAX_PARAMS // len(table.columns)))
-    for start in range(0, len(fresh), batch):
-        await _insert(pg, table, fresh[start : start + batch])
-    return TableCopy(table.name, copied=len(fresh), already_there=already)
+        found[tuple(row[i] for i in key_at)] = row
+    return found
+
+
+async def _target_rows(
+    pg: asyncpg.Connection, table: _Table
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {
+        tuple(row[k] for k in table.key): tuple(row)
+        for row in await pg.fetch(f"SELECT {', '.join(table.columns)} FROM {table.name}")
+    }
 
 
 async def _insert(pg: asyncpg.Connection, table: _Table, rows: list[tuple[Any, ...]]) -> None:

@@ -84,6 +84,9 @@ class HistoryRepository:
         params: list[object] = [account_id]
         if only is not None:
             kinds = sorted(only)
+            if not kinds:
+                # None of no actions; PostgreSQL has no "IN ()" to say it with.
+                return 0, []
             where += f" AND action IN ({','.join('?' * len(kinds))})"
             params += kinds
         row = await self._conn.fetchone(f"SELECT COUNT(*) FROM actions WHERE {where}", params)

@@ -381,6 +381,19 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE alert_seen;
     DROP TABLE alert_events;
     """,
+    # 15: which SQLite file filled this database, and when (bot/storage/copy_to_postgres.py):
+    # once a copy was made, running it again refuses rather than bring back rows spent since.
+    # And until when a watch's install call may still be waiting for the provider in some
+    # replica (bot/services/watcher.py): every replica's watcher leaves it alone till then.
+    """
+    ALTER TABLE watches ADD COLUMN busy_until REAL;
+    CREATE TABLE copied_from (
+        id         INTEGER PRIMARY KEY,
+        source     TEXT NOT NULL,
+        copied_at  REAL NOT NULL,
+        row_count  INTEGER NOT NULL
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

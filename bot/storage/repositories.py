@@ -372,6 +372,9 @@ class Watch:
     status_drawn: str | None = None
     # The account the install runs on (whose key the watcher polls with).
     account_id: int | None = None
+    # Until then the install call may still be waiting for the provider's answer, in this
+    # replica or another: the watcher leaves the watch alone (None: no call is under way).
+    busy_until: float | None = None
 
 
 def _watch(row: Row) -> Watch:
@@ -439,6 +442,7 @@ class WatchRepository:
         status_message_id: int | None,
         intent: Callable[[Confirmation], WatchIntent | None],
         account_id: int | None = None,
+        busy_for: float | None = None,
     ) -> tuple[Confirmation, Watch] | None:
         """Spend the confirmation (as :meth:`ConfirmationRepository.consume` does) and, in the
         same transaction, start watching what it confirmed — ``intent(confirmation)``, of the
@@ -447,7 +451,8 @@ class WatchRepository:
         So no crash can leave a spent confirmation without a watch: whatever happens to the
         provider call that follows, the watcher finds the watch and finds out. None when the
         confirmation is not there to spend, or when ``intent`` declines it (returns None):
-        then it is left unspent and nothing is written.
+        then it is left unspent and nothing is written. ``busy_for``: the watch is busy (the
+        watcher leaves it alone) this many seconds at most, until :meth:`call_done`.
         """
         now = self._conn.clock()
         try:
@@ -467,6 +472,7 @@ class WatchRepository:
                     status_message_id,
                     outcome_unknown=True,
                     account_id=account_id,
+                    busy_until=now + busy_for if busy_for is not None else None,
                 )
         except _Declined:
             return None
@@ -483,6 +489,7 @@ class WatchRepository:
         *,
         outcome_unknown: bool,
         account_id: int | None = None,
+        busy_until: float | None = None,
     ) -> Watch:
         if kind not in ("install", "reinstall"):
             raise ValueError(f"watch kind must be 'install' or 'reinstall', not {kind!r}")
@@ -494,7 +501,7 @@ class WatchRepository:
         watch_id = await tx.insert(
             "INSERT INTO watches (user_id, chat_id, order_id, kind, template, started_at, "
             "status_message_id, next_poll_at, outcome_unknown, accepted_at, password_mac, "
-            "known_ip, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "known_ip, busy_until, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
             # Not named: the account the user acts on now.
             "COALESCE(?, (SELECT active_account FROM users WHERE id = ?)))",
             (
@@ -510,6 +517,7 @@ class WatchRepository:
                 None if outcome_unknown else now,
                 mac,
                 intent.known_ip,
+                busy_until,
                 account_id,
                 user_id,
             ),
@@ -525,6 +533,17 @@ class WatchRepository:
             "UPDATE watches SET outcome_unknown = 0, accepted_at = ?, next_poll_at = ? "
             "WHERE id = ?",
             (now, now, watch_id),
+        )
+
+    async def call_done(self, watch_id: int) -> None:
+        """The install call about this watch ended: the watcher may look into it again."""
+        await self._conn.execute("UPDATE watches SET busy_until = NULL WHERE id = ?", (watch_id,))
+
+    async def forget_calls(self) -> None:
+        """No install call is under way anywhere (a single process starting): every watch may
+        be looked into."""
+        await self._conn.execute(
+            "UPDATE watches SET busy_until = NULL WHERE busy_until IS NOT NULL"
         )
 
     def same_password(self, watch: Watch, password: str) -> bool | None:

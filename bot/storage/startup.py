@@ -148,6 +148,16 @@ async def open_storage(
         raise
     db = Database.sqlite(db_path, opened.conn, keyring, clock)
     db.hold(opened.lock)
+    try:
+        # The lock shows that no other process uses the file: no install call can still be
+        # waiting for the provider, so the watcher looks at once into a watch whose call a
+        # killed bot left marked busy.
+        await db.watches.forget_calls()
+    except BaseException as exc:
+        await db.close()
+        if isinstance(exc, sqlite3.Error):
+            raise StartupError(describe_sqlite_error(db_path, exc)) from None
+        raise
     return db
 
 

@@ -102,6 +102,8 @@ async def confirmed(
             status_message_id=message.message_id if message is not None else None,
             intent=lambda confirmation: _intent(confirmation, wizard, before),
             account_id=scope.account.id,
+            # Every replica's watcher leaves it alone until the call below ended.
+            busy_for=watcher.busy_for,
         )
         if started is None:
             await _confirmation_used(bot, i18n, user_id)
@@ -117,7 +119,7 @@ async def confirmed(
         kind = confirmation.action
         # Until its message is drawn, the watcher leaves the watch alone: it would otherwise
         # draw its own findings first, and the handler's screen would come after them.
-        with watcher.sending(watch.id):
+        async with watcher.sending(watch.id):
             try:
                 result = await send_install(inferno, account, wizard, run=True)
             except InfernoError as exc:
