@@ -26,7 +26,7 @@ PASSWORD = "replica-Pa55word!"
 # How often a follower tries for the leader lock. Large against the test's own polling (10 ms)
 # and a process's scheduling delays, so that "takes over within two intervals" has a whole
 # interval to spare for them and still fails for a follower that needs a third try.
-LEADER_INTERVAL = 1.0
+LEADER_INTERVAL = 2.0
 
 
 def engines_env(postgres_url: str, redis_url: str, redis_prefix: str) -> dict[str, str]:
