@@ -96,6 +96,9 @@ class Services:
     leader_loops: list[Callable[[Bot], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.metrics is not None:
+            # Every push passes the pacer, which counts it by kind and result.
+            self.pacer.observer = self.metrics.push
         if self.redis is not None:
             from bot.services.locks import RedisUserLocks
             from bot.services.shared_state import RedisKeys
@@ -179,7 +182,6 @@ def create_dispatcher(services: Services) -> Dispatcher:
         timeout=settings.watch_timeout,
         concurrency=settings.watch_concurrency,
         limiter=limiter,
-        on_push=services.metrics.push if services.metrics is not None else None,
         pacer=services.pacer,
         allowed_users=settings.allowed_users,
     )
