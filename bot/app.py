@@ -6,7 +6,6 @@ is a module-level global.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from bot.runtime.response_types import KeepResponseTypes
 from bot.screens import DrawnScreens
 from bot.services.alerts import ACCOUNTS_TASK, MONITOR_TASK, AlertService, UnblockMiddleware
 from bot.services.background import BackgroundTasks
+from bot.services.bounded import ProviderSlots
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.leader import Leadership, SoleLeader
 from bot.services.locks import UserLocks
@@ -173,7 +173,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     # One limit on provider calls for every background pass: the install watcher and the
     # alerts together never make more than WATCH_CONCURRENCY at once.
-    limiter = asyncio.Semaphore(settings.watch_concurrency)
+    limiter = ProviderSlots(settings.watch_concurrency)
     watcher = InstallWatcher(
         db=services.db,
         inferno=services.inferno,
@@ -206,6 +206,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         alerts=alerts,
         deletions=deletions,
         demo_account=services.demo_account,
+        provider_slots=limiter,
     )
 
     dp.update.outer_middleware(in_flight)
