@@ -6,7 +6,6 @@ is a module-level global.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from bot.runtime.response_types import KeepResponseTypes
 from bot.screens import DrawnScreens
 from bot.services.alerts import ACCOUNTS_TASK, MONITOR_TASK, AlertService, UnblockMiddleware
 from bot.services.background import BackgroundTasks
+from bot.services.bounded import ProviderSlots
 from bot.services.deletions import DELETIONS_TASK, DeletionScheduler
 from bot.services.leader import Leadership, SoleLeader
 from bot.services.locks import UserLocks
@@ -96,6 +96,9 @@ class Services:
     leader_loops: list[Callable[[Bot], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.metrics is not None:
+            # Every push passes the pacer, which counts it by kind and result.
+            self.pacer.observer = self.metrics.push
         if self.redis is not None:
             from bot.services.locks import RedisUserLocks
             from bot.services.shared_state import RedisKeys
@@ -170,7 +173,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     # One limit on provider calls for every background pass: the install watcher and the
     # alerts together never make more than WATCH_CONCURRENCY at once.
-    limiter = asyncio.Semaphore(settings.watch_concurrency)
+    limiter = ProviderSlots(settings.watch_concurrency)
     watcher = InstallWatcher(
         db=services.db,
         inferno=services.inferno,
@@ -180,7 +183,6 @@ def create_dispatcher(services: Services) -> Dispatcher:
         call_timeout=settings.inferno_connect_timeout + settings.inferno_timeout,
         concurrency=settings.watch_concurrency,
         limiter=limiter,
-        on_push=services.metrics.push if services.metrics is not None else None,
         pacer=services.pacer,
         allowed_users=settings.allowed_users,
     )
@@ -205,6 +207,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         alerts=alerts,
         deletions=deletions,
         demo_account=services.demo_account,
+        provider_slots=limiter,
     )
 
     dp.update.outer_middleware(in_flight)

@@ -14,6 +14,7 @@ from bot.inferno.simulator import Customer
 from bot.services.alerts import AlertService
 from bot.storage.alerts import CheckState
 from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.push_helpers import flood_is_over
 from tests.storage_helpers import check_state, count_unsent
 
 UID = 7001
@@ -338,6 +339,9 @@ async def test_flood_control_keeps_the_alert_for_later_and_sends_it_once(quiet: 
     assert texts(env, UID, "below your threshold") == []
     assert await count_unsent(env.db) == 1
     assert env.bot is not None
+    assert await alerts_of(env).deliver(env.bot) == pytest.approx(30, abs=1)  # not before
+    assert texts(env, UID, "below your threshold") == []
+    flood_is_over(env)
     await alerts_of(env).deliver(env.bot)
     await alerts_of(env).deliver(env.bot)
     assert len(texts(env, UID, "below your threshold")) == 1
@@ -359,6 +363,7 @@ async def test_unlink_drops_queued_alerts_and_relinking_starts_fresh(quiet: BotE
     assert texts(env, UID, "below your threshold") == []
     assert await env.db.alerts.monitored() == []
     await env.link(UID, customer)
+    flood_is_over(env)
     await account_pass(env)
     assert len(texts(env, UID, "below your threshold")) == 1
 

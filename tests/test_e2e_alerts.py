@@ -1,6 +1,7 @@
-"""End to end: the real ``python -m bot`` process is killed with SIGKILL while it sends alerts;
-after the restart every alert has arrived exactly once (at most the one message being sent at
-the kill comes twice)."""
+"""End to end: the real ``python -m bot`` process is killed with SIGKILL while it sends alerts
+(renewals and unpaid orders, then servers going down); after each restart every alert has
+arrived exactly once (at most the one message being sent at a kill comes twice), and the
+servers coming back up are told once too."""
 
 from __future__ import annotations
 
@@ -29,7 +30,15 @@ def alert_counts(tg: FakeTelegram) -> Counter[tuple[int, str]]:
                 counts[(uid, "renewal")] += 1
             elif "is still unpaid" in message.text:
                 counts[(uid, "unpaid")] += 1
+            elif "is down" in message.text:
+                counts[(uid, "down")] += 1
+            elif "is back up" in message.text:
+                counts[(uid, "up")] += 1
     return counts
+
+
+def of_kind(tg: FakeTelegram, kind: str) -> int:
+    return sum(1 for (_, counted) in alert_counts(tg) if counted == kind)
 
 
 async def test_sigkill_mid_sweep_every_alert_arrives_exactly_once(tmp_path: Path) -> None:
@@ -49,6 +58,9 @@ async def test_sigkill_mid_sweep_every_alert_arrives_exactly_once(tmp_path: Path
                 paid, unpaid = customer.orders
                 paid.next_due = dt.date.today() + dt.timedelta(days=2)
                 unpaid.date -= dt.timedelta(hours=2)
+                # A running server on the paid order, for the down and up alerts.
+                install = {"cid": str(customer.cid), "orderid": str(paid.id), "run": "1"}
+                sim.handle("install", install | {"ostpl": "debian12"}, customer.key)
                 tg.add_user(uid, language_code="en")
                 await db.users.ensure(uid, "en")
                 await db.users.link(uid, customer.cid, customer.key)
@@ -74,6 +86,21 @@ async def test_sigkill_mid_sweep_every_alert_arrives_exactly_once(tmp_path: Path
             await tg.wait_for(
                 lambda: len(alert_counts(tg)) == 2 * USERS, TIMEOUT, "every alert after restart"
             )
+
+            # Every server seen running by two monitor passes (getinfo is only for monitored
+            # ones), then all go down; killed again while the down alerts go out.
+            sim.reset_counters()
+            await tg.wait_for(lambda: sim.calls["getinfo"] >= 2 * USERS, TIMEOUT, "monitored")
+            for customer in sim.customers.values():
+                sim.set_power(customer.orders[0].id, False)
+            await tg.wait_for(lambda: of_kind(tg, "down") >= 5, TIMEOUT, "down alerts")
+            assert await proc.stop(signal.SIGKILL) == -signal.SIGKILL
+            assert of_kind(tg, "down") < USERS, "the kill came after the sweep: nothing was tested"
+            await proc.start()
+            await tg.wait_for(lambda: of_kind(tg, "down") == USERS, TIMEOUT, "every down alert")
+            for customer in sim.customers.values():
+                sim.set_power(customer.orders[0].id, True)
+            await tg.wait_for(lambda: of_kind(tg, "up") == USERS, TIMEOUT, "every up alert")
             # Several more account passes (1 s) and monitor passes must add nothing.
             await asyncio.sleep(3.0)
             assert await proc.stop(signal.SIGTERM) == 0
@@ -82,6 +109,7 @@ async def test_sigkill_mid_sweep_every_alert_arrives_exactly_once(tmp_path: Path
                 proc.process.kill()
                 await proc.process.wait()
         counts = alert_counts(tg)
-        assert len(counts) == 2 * USERS
+        assert len(counts) == 4 * USERS
         repeats = sum(count - 1 for count in counts.values())
-        assert repeats <= 1, (counts, proc.logs()[-3000:])
+        # At most the one message being sent at each of the two kills.
+        assert repeats <= 2, (counts, proc.logs()[-3000:])

@@ -67,7 +67,7 @@ async def test_the_bot_process_in_webhook_mode(tmp_path: Path) -> None:
             "inferno_bot_updates_handled_total",
             "inferno_bot_handler_seconds_bucket",
             "inferno_bot_provider_calls_total",
-            'inferno_bot_pushes_total{result="sent"} 1.0',
+            'inferno_bot_pushes_total{kind="install",result="sent"} 1.0',
             "inferno_bot_open_watches 0.0",
             "inferno_bot_updates_repeated_total 1.0",
         ):

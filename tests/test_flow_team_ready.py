@@ -10,6 +10,7 @@ from bot.inferno.simulator import Simulator
 from bot.storage import TeamPush, WatchIntent
 from bot.storage.startup import open_storage
 from tests.harness import BotEnv, running_bot
+from tests.push_helpers import flood_is_over
 from tests.test_flow_members import MATE, OWNER, invite, join
 from tests.test_flow_servers import installed_server
 
@@ -48,6 +49,11 @@ async def test_a_copy_telegram_refuses_for_a_while_goes_later_once(tmp_path: Pat
         # Flood control on the member's chat, longer than the bot waits in place.
         env.tg.rate_limit(MATE, retry_after=60)
         await watch_install(env, customer.cid, order_id)
+        # Every push waits it out (bot/services/pacer.py); the test moves the time on.
+        assert env.services is not None
+        pacer = env.services.pacer
+        await env.tg.wait_for(lambda: pacer.held() > 0, message="the 429's hold")
+        flood_is_over(env)
         await env.tg.wait_for_bot_message(MATE, lambda m: "installed by" in m.text, timeout=20.0)
         await env.settle()
         assert len(copies(env)) == 1

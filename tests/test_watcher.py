@@ -21,6 +21,7 @@ from bot.services.watcher import (
 )
 from bot.storage import Watch, WatchIntent, WatchPoll
 from tests.harness import PASSWORD, BotEnv, creds_of, paid_order, running_bot
+from tests.push_helpers import flood_is_over
 from tests.storage_helpers import start_watch, watches_of
 from tests.watch_helpers import age_watches, force_due, watcher_of
 
@@ -280,6 +281,7 @@ async def test_flood_control_keeps_every_message_for_a_later_pass(
     assert not [m for m in env.tg.bot_messages(UID) if expected in m.text]
     (watch,) = await env.db.watches.open()
     assert watch.failures == 0, "flood control is not the provider's failure"
+    flood_is_over(env)
     await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len([m for m in env.tg.bot_messages(UID) if expected in m.text]) == 1
@@ -297,6 +299,7 @@ async def test_a_ready_message_held_back_past_the_timeout_still_says_ready(
     watcher = watcher_of(env)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert ready_messages(env) == []
+    flood_is_over(env)
     await age_watches(env.db, 3600)
     await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
@@ -553,6 +556,7 @@ async def test_a_ready_push_held_back_does_not_draw_the_status_again(quiet_env: 
     assert ready_messages(env) == []
     edits = status.edit_count
 
+    flood_is_over(env)
     await force_due(env.db)
     await watcher.sweep(env.bot)  # type: ignore[arg-type]
     assert len(ready_messages(env)) == 1

@@ -169,6 +169,6 @@ async def test_metrics_has_every_family_after_some_taps(env: BotEnv) -> None:
     assert (
         sample('inferno_bot_provider_calls_total{action="list",result="ProviderUnavailable"}') == 1
     )
-    assert sample('inferno_bot_pushes_total{result="sent"}') == 1
+    assert sample('inferno_bot_pushes_total{kind="install",result="sent"}') == 1
     assert sample("inferno_bot_open_watches ") == 0
     assert sample("inferno_bot_updates_repeated_total ") == 0

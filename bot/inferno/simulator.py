@@ -297,6 +297,9 @@ class Order:
     next_due: _dt.date | None = None
     billing_cycle: str = "Monthly"
     service_status: str | None = None
+    # False: the orders answer gives no date for it (some panels leave it out), so the bot
+    # can only count from when it first saw the order.
+    date_shown: bool = True
 
 
 @dataclass
@@ -654,8 +657,8 @@ class Simulator:
                 "amount": _money(o.amount),
                 "invoiceid": str(o.invoice_id),
                 "status": o.status,
-                "date": o.date.strftime("%Y-%m-%d %H:%M:%S"),
                 "product": o.product_name,
+                **({"date": o.date.strftime("%Y-%m-%d %H:%M:%S")} if o.date_shown else {}),
                 **self._named_currency(),
             }
             for o in customer.orders

@@ -54,7 +54,7 @@ from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
 from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
 from bot.services.background import BackgroundTasks, uninterrupted
 from bot.services.bounded import map_bounded
-from bot.services.pacer import PushPacer
+from bot.services.pacer import FAILED, SENT, PushPacer
 from bot.storage import Database
 from bot.storage.accounts import AccountInfo, Role
 from bot.storage.alerts import (
@@ -95,6 +95,8 @@ SECOND_REMINDER_AFTER = 86400.0
 # A Boot button in an alert stays usable for a day (power buttons on cards: 10 minutes).
 BOOT_TOKEN_TTL = 86400.0
 SENT_CHECK_BATCH = 100
+# How alerts are counted among the pushes (metrics).
+PUSH_KIND = "alert"
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,6 +621,11 @@ class AlertService:
                 if not batch:
                     return None
                 for alert in batch:
+                    # Flood control, met by any sender of pushes: the outbox waits for a later
+                    # pass rather than hold this one (the checks go on meanwhile).
+                    held = self._pacer.held()
+                    if held > 0:
+                        return held
                     wait = await self._send(bot, alert)
                     if wait is not None:
                         return wait
@@ -652,18 +659,24 @@ class AlertService:
         try:
             await bot.send_message(alert.user_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
-            log.info("alerts: flood control (%ss); the outbox waits", exc.retry_after)
+            log.info("alerts: flood control (%ss); every push waits", exc.retry_after)
+            self._pacer.flood(PUSH_KIND, exc.retry_after)
             return float(exc.retry_after)
         except TelegramForbiddenError:
             log.info("user=%s blocked the bot: no alerts until they write", alert.user_id)
+            self._pacer.count(PUSH_KIND, FAILED)
             self._blocked.add(alert.user_id)
             await self._db.alerts.block(alert.user_id, self.clock())
             return None
         except TelegramBadRequest as exc:
             log.warning("user=%s alert %s not deliverable: %s", alert.user_id, alert.kind, exc)
+            self._pacer.count(PUSH_KIND, FAILED)
         except TelegramAPIError as exc:
             log.info("alerts: Telegram failed (%s); the outbox waits", exc.message)
+            self._pacer.count(PUSH_KIND, FAILED)
             return 5.0
+        else:
+            self._pacer.count(PUSH_KIND, SENT)
         await self._db.alerts.mark_sent([alert.key])
         log.info(
             "user=%s alert=%s subject=%s occurrence=%s sent",

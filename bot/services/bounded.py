@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -35,3 +35,21 @@ async def map_bounded(
 
     await asyncio.gather(*(work() for _ in range(max(1, min(workers, len(items))))))
     return [outcomes[index] for index in range(len(items))]
+
+
+class ProviderSlots(asyncio.Semaphore):
+    """The one limit on provider calls that every background pass shares (the install watcher
+    and both alert passes): at most ``value`` calls at once, whoever makes them. It also tells
+    how many calls wait for a slot (``waiting``), for tests and diagnostics."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.size = value
+        self.waiting = 0
+
+    async def acquire(self) -> Literal[True]:
+        self.waiting += 1
+        try:
+            return await super().acquire()
+        finally:
+            self.waiting -= 1

@@ -20,7 +20,7 @@ from aiogram.exceptions import (
 
 from bot.i18n import Translator, TranslatorHub
 from bot.services.background import uninterrupted
-from bot.services.pacer import PushPacer
+from bot.services.pacer import FAILED, SENT, PushPacer
 from bot.storage import Database, Notice
 from bot.storage.startup import LINK_AGAIN
 
@@ -31,6 +31,8 @@ NOTICES_TASK = "notices"
 # runs, so this only matters after a failure.
 NOTICES_INTERVAL = 600.0
 BATCH = 50
+# How notices are counted among the pushes (metrics).
+PUSH_KIND = "notice"
 
 
 class NoticeSender:
@@ -50,6 +52,10 @@ class NoticeSender:
                 # Linked again meanwhile, or a kind this version does not know: nothing to say.
                 await self._db.notices.remove(notice.user_id, notice.kind)
                 continue
+            held = self._pacer.held()
+            if held > 0:
+                # Flood control, met by any sender of pushes: the rest waits for a later pass.
+                return held
             await self._pacer.wait()
             # Sent and removed to the end even when the bot stops meanwhile.
             stop, wait = await uninterrupted(self._send_and_remove(bot, notice, text))
@@ -65,8 +71,10 @@ class NoticeSender:
             # A private chat's id is its user's id.
             await bot.send_message(notice.user_id, text)
         except TelegramRetryAfter as exc:
+            self._pacer.flood(PUSH_KIND, exc.retry_after)
             return True, float(exc.retry_after)
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            self._pacer.count(PUSH_KIND, FAILED)
             log.info(
                 "notice %s for user=%s cannot be sent: %s",
                 notice.kind,
@@ -74,9 +82,11 @@ class NoticeSender:
                 exc.message,
             )
         except TelegramAPIError as exc:
+            self._pacer.count(PUSH_KIND, FAILED)
             log.info("notices wait for Telegram: %s", exc.message)
             return True, None
         else:
+            self._pacer.count(PUSH_KIND, SENT)
             log.info("notice %s sent to user=%s", notice.kind, notice.user_id)
         await self._db.notices.remove(notice.user_id, notice.kind)
         return False, None

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -65,7 +66,7 @@ from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
 from bot.services.background import uninterrupted
 from bot.services.bounded import map_bounded
-from bot.services.pacer import PushPacer
+from bot.services.pacer import FAILED, SENT, PushPacer
 from bot.storage import Database, TeamPush, Watch, WatchPoll
 from bot.storage.accounts import AccountInfo, Role
 from bot.ui import clip
@@ -90,6 +91,10 @@ SEEN_NOT_READY = "not-ready"
 # going are tried again this many seconds later.
 TEAM_BATCH = 100
 TEAM_RETRY = 5.0
+# How the watcher's messages are counted among the pushes (metrics): the user's own, and the
+# copies for their teammates.
+INSTALL_KIND = "install"
+TEAM_KIND = "team"
 
 
 class InstallWatcher:
@@ -106,16 +111,15 @@ class InstallWatcher:
         unknown_grace: float = UNKNOWN_GRACE,
         reinstall_settle: float = REINSTALL_SETTLE,
         limiter: asyncio.Semaphore | None = None,
-        on_push: Callable[[bool], None] | None = None,
         pacer: PushPacer | None = None,
         allowed_users: frozenset[int] = frozenset(),
         call_timeout: float = 60.0,
     ) -> None:
         # ALLOWED_USERS, when set: teammates outside it are not told.
         self._allowed = allowed_users
-        self._on_push = on_push  # told of each message sent (True) or not (False): metrics
         self._db = db
-        # Shared with the alerts and the notices: their pushes together keep Telegram's pace.
+        # Shared with the alerts and the notices: their pushes together keep Telegram's pace,
+        # and wait out its flood control together; it also counts them (metrics).
         self._pacer = pacer or PushPacer()
         self._inferno = inferno
         self._hub = hub
@@ -157,7 +161,8 @@ class InstallWatcher:
         """One pass over the due watches; returns the seconds until the next one is due."""
         # Teammates' copies a crash (or Telegram) kept from going, first.
         team_waits = not await self.deliver_team(bot)
-        next_polls = [self._clock() + TEAM_RETRY] if team_waits else []
+        retry = max(TEAM_RETRY, self._pacer.held())
+        next_polls = [self._clock() + retry] if team_waits else []
         now = self._clock()
         watches: list[Watch] = []
         for watch in await self._db.watches.open():
@@ -475,6 +480,8 @@ class InstallWatcher:
         markup = InlineKeyboardMarkup(
             inline_keyboard=[[open_server_button(push.button, push.order_id)]]
         )
+        if self._pacer.held() > 0:
+            return False  # flood control, met by any sender of pushes: a later pass
         await self._pacer.wait()
         # Sent and marked to the end even when the bot stops meanwhile; the task copies the
         # drawing context.
@@ -488,13 +495,18 @@ class InstallWatcher:
             await bot.send_message(push.user_id, push.text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             log.info("watch=%s team copies: flood control (%ss)", push.watch_id, exc.retry_after)
+            self._pacer.flood(TEAM_KIND, exc.retry_after)
             return False
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             # Blocked, or refused as it is: another try says the same.
             log.info("watch=%s member=%s not told: %s", push.watch_id, push.user_id, exc.message)
+            self._pacer.count(TEAM_KIND, FAILED)
         except TelegramAPIError as exc:
             log.info("watch=%s team copies wait: Telegram failed (%s)", push.watch_id, exc.message)
+            self._pacer.count(TEAM_KIND, FAILED)
             return False
+        else:
+            self._pacer.count(TEAM_KIND, SENT)
         await self._db.watches.team_push_done(push.watch_id, push.user_id)
         return True
 
@@ -638,6 +650,10 @@ class InstallWatcher:
         drawn = _digest(text, markup)
         if drawn == watch.status_drawn:
             return drawn
+        held = self._pacer.held()
+        if held > 0:
+            # Telegram's flood control holds the edits of the bot's own messages too.
+            return FloodControl(math.ceil(held))
         try:
             # Without the keyboard again, an edit would remove it from the message.
             await bot.edit_message_text(
@@ -648,6 +664,7 @@ class InstallWatcher:
             )
         except TelegramRetryAfter as exc:
             log.info("watch=%s status edit: flood control (%ss)", watch.id, exc.retry_after)
+            self._pacer.hold(exc.retry_after)
             return FloodControl(exc.retry_after)
         except TelegramForbiddenError:
             # Blocked: the next message to send finds out and ends the watch.
@@ -671,9 +688,13 @@ class InstallWatcher:
         """True: sent. False: it never can be (blocked, refused). FloodControl: refused for
         longer than the session waits (``FloodWait``); try again on a later pass rather than
         hold the sweep."""
+        held = self._pacer.held()
+        if held > 0:
+            # Flood control, met by any sender of pushes: nothing goes before it ends.
+            return FloodControl(math.ceil(held))
         sent = await self._send_once(bot, watch, text, markup)
-        if self._on_push is not None:
-            self._on_push(sent is True)
+        if not isinstance(sent, FloodControl):
+            self._pacer.count(INSTALL_KIND, SENT if sent else FAILED)
         return sent
 
     async def _send_once(
@@ -688,6 +709,7 @@ class InstallWatcher:
             return True
         except TelegramRetryAfter as exc:
             log.info("watch=%s flood control (%ss): a later pass", watch.id, exc.retry_after)
+            self._pacer.flood(INSTALL_KIND, exc.retry_after)
             return FloodControl(exc.retry_after)
         except TelegramForbiddenError:
             # Blocked or deactivated: nobody to tell, so the watch ends silently.

@@ -57,8 +57,9 @@ class BotMetrics:
         )
         self.pushes = Counter(
             "inferno_bot_pushes",
-            "Messages the install watcher sent on its own, by result (sent, failed)",
-            ["result"],
+            "Messages the bot sent on its own, by kind (alert, install, team, notice) and result"
+            " (sent; failed: blocked or refused; delayed: Telegram's flood control, tried later)",
+            ["kind", "result"],
             registry=self.registry,
         )
         self.open_watches = Gauge(
@@ -71,8 +72,9 @@ class BotMetrics:
         """The provider client's observer (``InfernoClient(observer=...)``)."""
         self.provider_calls.labels(action=action, result=result).inc()
 
-    def push(self, sent: bool) -> None:
-        self.pushes.labels(result="sent" if sent else "failed").inc()
+    def push(self, kind: str, result: str) -> None:
+        """The push pacer's observer (``PushPacer.observer``)."""
+        self.pushes.labels(kind=kind, result=result).inc()
 
     def render(self, open_watches: int) -> bytes:
         self.open_watches.set(open_watches)
