@@ -1,7 +1,8 @@
 """No down alert for what the user did through the bot (issue 17): a reboot or a reinstall
 tapped on the card leaves the server not running for a while, and that is theirs, not an
 outage — for ``GRACE`` after the action, and for as long as the reinstall's watch is open.
-After that, the server going down is an outage again and is told."""
+After that, the server going down is an outage again and is told; so is a reboot that has not
+brought it back within the grace, but not a stop."""
 
 from __future__ import annotations
 
@@ -108,3 +109,49 @@ async def test_no_alert_while_a_reinstall_through_the_bot_runs_even_past_the_gra
     await watcher_of(env).sweep(env.bot)
     assert len(texts(env, UID, "Your server is ready")) == 1
     await goes_down_after_the_grace(env, order_id)
+
+
+async def reboot_through_the_card(env: BotEnv, order_id: str) -> None:
+    card = await open_card(env, order_id, UID)
+    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
+    await env.settle()
+    await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
+    await env.settle()
+    assert env.sim.calls["reboot"] == 1
+
+
+async def test_a_reboot_that_does_not_bring_it_back_within_the_grace_is_told_once(
+    env: BotEnv,
+) -> None:
+    _, order_id = await monitored(env)
+    await reboot_through_the_card(env, order_id)
+    env.sim.set_power(order_id, False)
+    await monitor_pass(env)
+    await monitor_pass(env)
+    assert texts(env, UID, "is down") == []
+    # Still not running once the grace is over: the reboot has failed, which the user must hear.
+    later(env, GRACE + 60)
+    for _ in range(4):
+        await monitor_pass(env)
+    down = texts(env, UID, "is down")
+    assert len(down) == 1 and order_id in down[0]
+    # And back up once it runs.
+    env.sim.set_power(order_id, True)
+    await monitor_pass(env)
+    assert len(texts(env, UID, "is back up")) == 1
+
+
+async def test_a_server_stopped_through_the_bot_stays_quiet_past_the_grace(env: BotEnv) -> None:
+    _, order_id = await monitored(env)
+    card = await open_card(env, order_id, UID)
+    await env.tg.tap_button(UID, "Stop", message_id=card.message_id)
+    await env.settle()
+    await env.tg.tap_button(UID, "Yes, stop", message_id=card.message_id)
+    await env.settle()
+    assert env.sim.calls["stop"] == 1
+    for _ in range(2):
+        await monitor_pass(env)
+    later(env, GRACE + 60)
+    for _ in range(3):
+        await monitor_pass(env)
+    assert texts(env, UID, "is down") == []

@@ -91,6 +91,10 @@ MAX_BACKOFF = 6 * 3600.0
 # A server not running within this long after the user's own action through the bot is theirs.
 GRACE = 1800.0
 USER_ACTIONS = ("stop", "reboot", "boot", "install", "reinstall")
+# Of those, the ones after which the server should be running again. One that has not come back
+# within the grace is down after all; actions older than a day say nothing of it any more.
+RUN_ACTIONS = ("reboot", "boot", "install", "reinstall")
+RUN_LOOKBACK = 86400.0
 SECOND_REMINDER_AFTER = 86400.0
 # A Boot button in an alert stays usable for a day (power buttons on cards: 10 minutes).
 BOOT_TOKEN_TTL = 86400.0
@@ -597,6 +601,17 @@ class AlertService:
                     server.cid,
                     real_state=clip(info.real_state or info.power_state.value, 64),
                 )
+        elif server.state == IDLE and await self._db.alerts.asked_to_run(
+            server.account_id,
+            server.order_id,
+            run=RUN_ACTIONS,
+            actions=USER_ACTIONS,
+            since=now - RUN_LOOKBACK,
+            before=now - GRACE,
+        ):
+            # A reboot or boot through the bot that has not brought it back within the grace:
+            # watched again, and told as down if the next check still sees it so.
+            state, since = SUSPECT, now
         if (
             state == server.state
             and since == server.since

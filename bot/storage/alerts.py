@@ -501,6 +501,35 @@ class AlertRepository:
         )
         return row is not None
 
+    async def asked_to_run(
+        self,
+        account_id: int,
+        order_id: str,
+        *,
+        run: tuple[str, ...],
+        actions: tuple[str, ...],
+        since: float,
+        before: float,
+    ) -> bool:
+        """Whether a member asked this server to run through the bot and it has had time to:
+        the latest of ``actions`` on it since ``since`` is one of ``run``, taken before
+        ``before``, and no install watch of it is open."""
+        row = await self._conn.fetchone(
+            "SELECT 1 FROM watches WHERE account_id = ? AND order_id = ? "
+            "AND notified = 0 AND timed_out = 0 LIMIT 1",
+            (account_id, order_id),
+        )
+        if row is not None:
+            return False
+        marks = ",".join("?" * len(actions))
+        row = await self._conn.fetchone(
+            "SELECT action, created_at FROM actions WHERE account_id = ? AND order_id = ? "
+            f"AND action IN ({marks}) AND created_at >= ? ORDER BY created_at DESC, id DESC "
+            "LIMIT 1",
+            (account_id, order_id, *actions, since),
+        )
+        return row is not None and row["action"] in run and float(row["created_at"]) < before
+
     # --- the outbox --------------------------------------------------------------------
 
     async def unsent(self, limit: int) -> list[PendingAlert]:
