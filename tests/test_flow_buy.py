@@ -405,12 +405,12 @@ async def test_the_question_asked_again_is_drawn_under_the_user_s_lock(
     start = env.sim.products["101"]
     env.sim.products["101"] = SimProduct(start.id, start.name, Decimal("7.00"), start.description)
     assert env.services is not None
-    inferno, locks = env.services.inferno, env.services.locks
+    inferno = env.services.inferno
     balance, held = inferno.balance, []
 
     async def watched(*args: Any, **kwargs: Any) -> Any:
-        lock = locks._locks.get(UID)  # the question reads the balance while it is drawn
-        held.append(lock is not None and lock.locked())
+        # The question reads the balance while it is drawn.
+        held.append(await env.user_lock_held(UID))
         return await balance(*args, **kwargs)
 
     monkeypatch.setattr(inferno, "balance", watched)

@@ -565,10 +565,10 @@ async def test_a_dialog_left_open_without_an_account_ends_with_the_not_linked_sc
     await command(env, UID, "/start")
     assert env.bot is not None
     fsm_key = StorageKey(bot_id=env.bot.id, chat_id=UID, user_id=UID)
-    await env.db.fsm.set_state(fsm_key, KeyForm.paste.state)
+    await env.fsm.set_state(fsm_key, KeyForm.paste.state)
     answer = await env.say(UID, make_public_key("lost"))
     assert "not linked" in answer.text
-    assert await env.db.fsm.get_state(fsm_key) is None
+    assert await env.fsm.get_state(fsm_key) is None
     assert env.tg.errors == []
 
 

@@ -113,16 +113,16 @@ async def test_logout_command_asks_then_unlinks_and_clears_the_dialog(env: BotEn
     await env.link(UID, customer)
     assert env.bot is not None
     fsm_key = StorageKey(bot_id=env.bot.id, chat_id=UID, user_id=UID)
-    await env.db.fsm.set_state(fsm_key, "SomeWizard:step")
-    await env.db.fsm.set_data(fsm_key, {"draft": "x"})
+    await env.fsm.set_state(fsm_key, "SomeWizard:step")
+    await env.fsm.set_data(fsm_key, {"draft": "x"})
 
     await command(env, UID, "/logout")
     assert "Unlink Inferno account" in env.tg.last_bot_message(UID).text
     assert await stored_account(env.db, UID) is not None
     await tap(env, UID, "Yes, unlink")
     assert await stored_account(env.db, UID) is None
-    assert await env.db.fsm.get_state(fsm_key) is None
-    assert await env.db.fsm.get_data(fsm_key) == {}
+    assert await env.fsm.get_state(fsm_key) is None
+    assert await env.fsm.get_data(fsm_key) == {}
 
     await command(env, UID, "/logout")
     assert "not linked" in env.tg.last_bot_message(UID).text
