@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from bot.services.watcher import InstallWatcher
-from tests.harness import BotEnv, paid_order
 from bot.storage import Database
+from tests.harness import BotEnv, paid_order
 from tests.storage_helpers import (
     start_watch,
     store_api_key,
