@@ -48,19 +48,21 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
 
 
 @pytest.fixture
-async def quiet(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def quiet(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """Installs take an hour and the watcher runs only when woken: the test runs its passes
     itself, moving the watch through time."""
     sim = Simulator(install_delay=3600.0)
-    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0, watch_timeout=7200.0) as e:
+    async with running_bot(
+        tmp_path, production=engines, sim=sim, watch_interval=3600.0, watch_timeout=7200.0
+    ) as e:
         yield e
 
 
 @pytest.fixture
-async def many(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def many(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """45 templates, some with 60+ byte names and no title."""
     sim = Simulator(install_delay=60.0, many_templates=True)
-    async with running_bot(tmp_path, sim=sim) as bot_env:
+    async with running_bot(tmp_path, production=engines, sim=sim) as bot_env:
         yield bot_env
 
 

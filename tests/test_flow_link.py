@@ -32,7 +32,7 @@ from bot.logging_setup import mask_text
 from bot.middlewares.event_log import describe
 from bot.runner import _start_demo
 from tests import harness, routers
-from tests.harness import PASSWORD, BotEnv, running_bot
+from tests.harness import PASSWORD, BotEnv, Production, running_bot
 from tests.storage_helpers import actions_of, start_watch, stored_account, watches_of
 
 UID = 501
@@ -577,10 +577,10 @@ async def test_a_dialog_left_open_without_an_account_ends_with_the_not_linked_sc
 
 @pytest.fixture
 async def demo_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engines: Production | None
 ) -> AsyncIterator[tuple[BotEnv, Customer]]:
     # The harness has no demo switch; give its Services what ``python -m bot --demo`` gives.
-    async with running_bot(tmp_path, start=False) as bot_env:
+    async with running_bot(tmp_path, production=engines, start=False) as bot_env:
         demo = bot_env.sim.demo()
         demo_services = functools.partial(Services, demo_account=Credentials(demo.cid, demo.key))
         monkeypatch.setattr(harness, "Services", demo_services)

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.inferno.simulator import Simulator
 from bot.storage import TeamPush, WatchIntent
 from bot.storage.startup import open_storage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.test_flow_members import MATE, OWNER, invite, join
 from tests.test_flow_servers import installed_server
 
@@ -39,8 +39,10 @@ async def watch_install(env: BotEnv, cid: int, order_id: str) -> None:
     )
 
 
-async def test_a_copy_telegram_refuses_for_a_while_goes_later_once(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=0.3)) as env:
+async def test_a_copy_telegram_refuses_for_a_while_goes_later_once(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, sim=Simulator(install_delay=0.3)) as env:
         customer = await env.linked(OWNER)
         env.tg.add_user(OWNER, first_name="Olga")
         await join(env, await invite(env, customer, "Viewer"), first_name="Mate")
@@ -59,8 +61,9 @@ async def test_a_copy_telegram_refuses_for_a_while_goes_later_once(tmp_path: Pat
 
 async def test_a_copy_stored_before_a_crash_is_sent_after_the_restart_once(
     tmp_path: Path,
+    engines: Production | None,
 ) -> None:
-    async with running_bot(tmp_path) as env:
+    async with running_bot(tmp_path, production=engines) as env:
         customer = await env.linked(OWNER)
         env.tg.add_user(OWNER, first_name="Olga")
         await join(env, await invite(env, customer, "Viewer"), first_name="Mate")
