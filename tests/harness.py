@@ -187,13 +187,18 @@ class BotEnv:
         lock = locks._locks.get(user_id)
         return lock is not None and lock.locked()
 
-    async def start(self) -> None:
-        db = await open_storage(
+    async def open_database(self) -> Database:
+        """The bot's storage, opened as the bot opens it: the SQLite file (only while the bot
+        is stopped, which holds its lock), or the PostgreSQL database. The caller closes it."""
+        return await open_storage(
             self.settings.database_path,
             self.settings.encryption_key_file,
             env_key=self.settings.encryption_key,
             database_url=self.settings.database_url,
         )
+
+    async def start(self) -> None:
+        db = await self.open_database()
         metrics = BotMetrics() if self.settings.webhook_url else None
         redis = open_redis(self.settings) if self.settings.redis_url is not None else None
         inferno = create_inferno_client(self.settings, metrics)
@@ -230,12 +235,15 @@ class BotEnv:
             if self.production is not None:
                 await self._first_passes(leadership)
             return
+        polls = len(self.tg.calls("getUpdates"))  # before a restart, earlier polls do not count
         self._polling = asyncio.create_task(
             self.dp.start_polling(
                 self.bot, handle_signals=False, polling_timeout=1, close_bot_session=False
             )
         )
-        await self.tg.wait_for(lambda: self._polling_started(), timeout=10, message="polling")
+        await self.tg.wait_for(
+            lambda: len(self.tg.calls("getUpdates")) > polls, timeout=10, message="polling"
+        )
 
     def _watch_feeding(self, dp: Dispatcher) -> None:
         handling, feed = self._handling, dp.feed_update
@@ -279,9 +287,6 @@ class BotEnv:
             return leadership.is_leader and all(count > 0 for count in passes.values())
 
         await self.tg.wait_for(done, timeout=10, message="the leader's first passes")
-
-    def _polling_started(self) -> bool:
-        return any(r.method == "getUpdates" for r in self.tg.requests)
 
     async def stop(self) -> None:
         if self.webhook is not None:

@@ -225,6 +225,10 @@ async def test_an_operator_reboots_then_a_lowered_role_and_a_revocation_hold_at_
     assert env.tg.unanswered_callbacks() == []
 
 
+@pytest.mark.embedded_only(
+    "the access kept in memory between taps, which a shared database turns off; "
+    "the lowered role and the revocation hold in production mode too (the test above)"
+)
 async def test_the_owners_taps_hold_on_the_mates_next_tap_though_the_access_is_kept(
     env: BotEnv,
 ) -> None:

@@ -13,7 +13,6 @@ import pytest
 from bot.handlers.callbacks import ShowPasswordCb
 from bot.inferno.simulator import Customer, Simulator
 from bot.services.deletions import REDACTED
-from bot.storage import Database, KeyRing
 from tests.fakes.telegram import FakeMessage
 from tests.harness import BotEnv, Production, running_bot
 from tests.storage_helpers import actions_of
@@ -103,9 +102,7 @@ async def test_deletion_survives_a_restart(slow_env: BotEnv) -> None:
     await env.stop()
     assert not message.deleted
     # While the bot is down the TTL passes (made due directly in its database, not slept).
-    database = await Database.open(
-        env.settings.database_path, KeyRing.load(None, env.settings.encryption_key_file)
-    )
+    database = await env.open_database()
     [scheduled] = await database.deletions.due(now=float("inf"))
     assert scheduled.message_id == message.message_id
     await database.deletions.schedule(scheduled.chat_id, scheduled.message_id, delete_at=0.0)

@@ -185,7 +185,6 @@ def findings() -> list[Finding]:
     return findings
 
 
-
 # Modules another branch is rewriting at the moment (the alerts, issue 17): each of their tests
 # is converted like the others (``engines`` on the test or its fixture, ``production=engines``
 # to running_bot) once that branch is merged. Nothing may be added here but such a module.
