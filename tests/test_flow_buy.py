@@ -111,7 +111,6 @@ async def test_plan_card_shows_price_and_description(env: BotEnv) -> None:
 # --------------------------------------------------------------------------- buying
 
 
-@pytest.mark.production
 async def test_buy_with_enough_balance_is_active_and_offers_install(env: BotEnv) -> None:
     customer = await env.linked(UID, balance="100.00")
     confirm = await confirmation(env, "VPS Start", "5.00")
@@ -158,7 +157,6 @@ async def test_buy_without_enough_balance_explains_how_to_pay(env: BotEnv) -> No
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_two_fast_taps_on_confirm_create_one_order(env: BotEnv) -> None:
     customer = await env.linked(UID)
     confirm = await confirmation(env, "VPS Start", "5.00")

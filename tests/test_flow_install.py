@@ -315,7 +315,6 @@ async def test_dry_run_failure_is_explained_with_a_way_back(env: BotEnv) -> None
 # --------------------------------------------------------------------------- step 4 and 5
 
 
-@pytest.mark.production
 async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop",))
     order_id = await paid_order(env, customer)
@@ -486,7 +485,6 @@ async def test_callback_data_fits_with_long_names_and_twenty_keys(many: BotEnv) 
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_the_wizard_survives_a_restart(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop", "work"))
     order_id = await paid_order(env, customer)

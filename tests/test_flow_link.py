@@ -148,7 +148,6 @@ async def test_start_when_linked_shows_the_main_menu(env: BotEnv) -> None:
 # --------------------------------------------------------------------------- client id + API key
 
 
-@pytest.mark.production
 async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     customer = env.customer()

@@ -34,7 +34,6 @@ def power_calls(env: BotEnv) -> dict[str, int]:
     return {name: env.sim.calls[name] for name in ("reboot", "stop", "boot")}
 
 
-@pytest.mark.production
 async def test_stop_asks_first_and_a_double_tap_stops_once(env: BotEnv) -> None:
     customer = await env.linked(UID)
     order_id = await installed_server(env, customer)

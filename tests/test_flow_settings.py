@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from tests.harness import BotEnv
@@ -31,7 +30,6 @@ async def test_settings_show_language_and_masked_key(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_language_switch_redraws_settings_in_russian_at_once(env: BotEnv) -> None:
     customer = env.customer()
     await env.link(UID, customer)
@@ -60,7 +58,6 @@ async def test_language_switch_redraws_settings_in_russian_at_once(env: BotEnv) 
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     customer = env.customer()
     await env.link(UID, customer)

@@ -57,7 +57,6 @@ async def quiet_env(tmp_path: Path, engines: Production | None) -> AsyncIterator
         yield env
 
 
-@pytest.mark.production
 async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
     customer = await env.linked(UID)
     order_id = await start_install(env, customer)
