@@ -40,6 +40,19 @@ def _args(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return {a.arg for a in function.args.args + function.args.kwonlyargs}
 
 
+def _parametrized(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The arguments ``pytest.mark.parametrize`` gives values: they are no fixtures."""
+    names: set[str] = set()
+    for decorator in function.decorator_list:
+        if _name(decorator) == "pytest.mark.parametrize" and isinstance(decorator, ast.Call):
+            first = decorator.args[0] if decorator.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                names |= {n.strip() for n in first.value.split(",")}
+            elif isinstance(first, ast.Tuple | ast.List):
+                names |= {e.value for e in first.elts if isinstance(e, ast.Constant)}
+    return names
+
+
 def _embedded_only(decorators: list[ast.expr], aliases: set[str]) -> bool:
     """Marked ``embedded_only`` (a mark without a reason fails at collection), also through a
     module-level name for the mark."""
@@ -161,7 +174,7 @@ def findings() -> list[Finding]:
         for defining in [*shared, module]:
             fixtures |= defining.fixtures
         for name, node, marked in module.tests:
-            closure = _closure(_args(node), fixtures)
+            closure = _closure(_args(node) - _parametrized(node), fixtures)
             calls = module.starts_a_bot(node)
             for fixture in closure:
                 # The fixture as the test sees it: the module's own, else the shared one.
