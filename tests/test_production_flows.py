@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EMBEDDED_ONLY, PRODUCTION
+from tests.conftest import EMBEDDED, EMBEDDED_ONLY, PRODUCTION
+from tests.harness import Production
 
 TESTS = Path(__file__).parent
 # Where fixtures that every test module sees are defined (tests/conftest.py and its plugins).
@@ -242,7 +243,10 @@ def test_a_pending_module_is_still_pending() -> None:
     assert converted == set()
 
 
-def test_the_production_marker_is_implied(request: pytest.FixtureRequest) -> None:
-    # Tests that still carry it run in both modes like every other; it adds nothing.
-    assert request.config.getini("markers")
-    assert any(line.startswith(f"{PRODUCTION}:") for line in request.config.getini("markers"))
+def test_a_test_that_takes_engines_runs_in_both_modes(
+    request: pytest.FixtureRequest, engines: Production | None
+) -> None:
+    # What the reading above relies on: taking `engines` is what makes a test run twice.
+    mode = request.node.callspec.params["engines"]
+    assert mode in (EMBEDDED, PRODUCTION)
+    assert (engines is not None) == (mode == PRODUCTION)
