@@ -14,42 +14,57 @@ pytest_plugins = ["tests.engines", "tests.storage_backends"]
 
 EMBEDDED = "embedded"
 PRODUCTION = "production"
+EMBEDDED_ONLY = "embedded_only"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{PRODUCTION}: the test's `env` runs twice: {EMBEDDED} (SQLite, polling, one process) "
-        "and in the production mode (PostgreSQL, Redis, webhook, leader election; "
-        "docs/DEPLOY.md)",
+        f"{PRODUCTION}: the test takes `engines` (through `env`) and so runs twice, which every "
+        "such test does unmarked: see pytest_generate_tests",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{EMBEDDED_ONLY}(reason): a test that takes `engines` runs {EMBEDDED} only, for the "
+        "reason given (it is about the SQLite file, say)",
     )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """The one parametrization of the flow tests marked ``production``. Only where the test is
-    defined: a module that imports it to run it again (tests/test_webhook.py) brings its own
-    ``env``."""
+    """Every test whose fixtures take ``engines`` (the flow tests' ``env`` does) runs twice:
+    embedded (SQLite, polling, one process) and in the production mode (PostgreSQL, Redis,
+    webhook, leader election; docs/DEPLOY.md), unless marked ``embedded_only`` with a reason.
+    tests/test_production_flows.py checks that every test driving the bot takes it.
+
+    Only where the test is defined: a module that imports it to run it again
+    (tests/test_webhook.py) brings its own ``env``."""
+    definition = metafunc.definition
     function = metafunc.function
-    if (
-        metafunc.definition.get_closest_marker(PRODUCTION) is None
-        or function.__module__ != metafunc.module.__name__
-    ):
+    if function.__module__ != metafunc.module.__name__:
+        return
+    embedded_only = definition.get_closest_marker(EMBEDDED_ONLY)
+    if embedded_only is not None:
+        if not (embedded_only.args or embedded_only.kwargs.get("reason")):
+            raise ValueError(f"{definition.nodeid}: `{EMBEDDED_ONLY}` needs a reason")
         return
     if "engines" not in metafunc.fixturenames:
-        # A module's own `env` that ignores `engines` would run the test embedded twice.
-        raise ValueError(f"{metafunc.definition.nodeid}: its `env` fixture must take `engines`")
+        if definition.get_closest_marker(PRODUCTION) is not None:
+            # A module's own `env` that ignores `engines` would run the test embedded twice.
+            raise ValueError(f"{definition.nodeid}: its `env` fixture must take `engines`")
+        return
     metafunc.parametrize("engines", [EMBEDDED, PRODUCTION], indirect=True)
 
 
 @pytest.fixture
 def engines(request: pytest.FixtureRequest) -> Production | None:
-    """None (embedded), or the production mode's engines for a test marked ``production``:
-    skipped with one line when they are not configured, a failure under ``CI=true``
-    (tests/engines.py). Synchronous, so that it may ask for the async engine fixtures."""
+    """None (embedded), or the production mode's engines: skipped with one line when they are
+    not configured, a failure under ``CI=true`` (tests/engines.py). The database is the test
+    process's own, emptied for each test (tests/engines.py ``postgres_flow_url``). Synchronous,
+    so that it may ask for the async engine fixtures."""
     if getattr(request, "param", EMBEDDED) != PRODUCTION:
         return None
     return Production(
-        postgres_url=request.getfixturevalue("postgres_url"),
+        postgres_url=request.getfixturevalue("postgres_flow_url"),
         redis_url=request.getfixturevalue("redis_url"),
         redis_prefix=request.getfixturevalue("redis_prefix"),
     )

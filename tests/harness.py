@@ -36,7 +36,10 @@ from bot.config import Settings
 from bot.i18n import TranslatorHub
 from bot.inferno.models import Credentials
 from bot.inferno.simulator import Customer, Simulator, SimulatorServer, make_public_key
-from bot.services.shared_state import open_redis
+from bot.services.background import BackgroundTasks, Step
+from bot.services.leader import Leadership
+from bot.services.locks import RedisUserLocks
+from bot.services.shared_state import RedisKeys, open_redis
 from bot.storage import Database
 from bot.storage.startup import open_storage
 from bot.webhook.metrics import BotMetrics
@@ -111,6 +114,8 @@ class Production:
 class _Handling:
     fed: set[int] = field(default_factory=set)
     active: int = 0
+    # Passes each background loop has finished, by the loop's name.
+    passes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -170,13 +175,30 @@ class BotEnv:
             await conn.close()
         return "\n".join(str(row["row"]) for row in rows).encode()
 
-    async def start(self) -> None:
-        db = await open_storage(
+    async def user_lock_held(self, user_id: int) -> bool:
+        """Whether the user's lock (bot/services/locks.py) is held right now: in this process,
+        or in Redis in production mode."""
+        assert self.services is not None and self.services.locks is not None
+        locks = self.services.locks
+        if isinstance(locks, RedisUserLocks):
+            assert self.services.redis is not None
+            key = RedisKeys.of(self.settings).user_lock(user_id)
+            return bool(await self.services.redis.exists(key))
+        lock = locks._locks.get(user_id)
+        return lock is not None and lock.locked()
+
+    async def open_database(self) -> Database:
+        """The bot's storage, opened as the bot opens it: the SQLite file (only while the bot
+        is stopped, which holds its lock), or the PostgreSQL database. The caller closes it."""
+        return await open_storage(
             self.settings.database_path,
             self.settings.encryption_key_file,
             env_key=self.settings.encryption_key,
             database_url=self.settings.database_url,
         )
+
+    async def start(self) -> None:
+        db = await self.open_database()
         metrics = BotMetrics() if self.settings.webhook_url else None
         redis = open_redis(self.settings) if self.settings.redis_url is not None else None
         inferno = create_inferno_client(self.settings, metrics)
@@ -199,6 +221,7 @@ class BotEnv:
         )
         self.dp = create_dispatcher(self.services)
         self._watch_feeding(self.dp)
+        self._watch_passes(self.services.background)
         if metrics is not None:
             self.webhook = WebhookServer(
                 settings=self.settings,
@@ -209,13 +232,18 @@ class BotEnv:
                 redis=redis,
             )
             await self.webhook.start()
+            if self.production is not None:
+                await self._first_passes(leadership)
             return
+        polls = len(self.tg.calls("getUpdates"))  # before a restart, earlier polls do not count
         self._polling = asyncio.create_task(
             self.dp.start_polling(
                 self.bot, handle_signals=False, polling_timeout=1, close_bot_session=False
             )
         )
-        await self.tg.wait_for(lambda: self._polling_started(), timeout=10, message="polling")
+        await self.tg.wait_for(
+            lambda: len(self.tg.calls("getUpdates")) > polls, timeout=10, message="polling"
+        )
 
     def _watch_feeding(self, dp: Dispatcher) -> None:
         handling, feed = self._handling, dp.feed_update
@@ -230,8 +258,35 @@ class BotEnv:
 
         dp.feed_update = feed_update  # type: ignore[method-assign]
 
-    def _polling_started(self) -> bool:
-        return any(r.method == "getUpdates" for r in self.tg.requests)
+    def _watch_passes(self, background: BackgroundTasks) -> None:
+        passes, start = self._handling.passes, background.start
+        passes.clear()
+
+        def start_counted(name: str, step: Step, interval: float) -> None:
+            async def counted() -> float | None:
+                try:
+                    return await step()
+                finally:
+                    passes[name] = passes.get(name, 0) + 1
+
+            passes.setdefault(name, 0)
+            start(name, counted, interval)
+
+        background.start = start_counted  # type: ignore[method-assign]
+
+    async def _first_passes(self, leadership: Leadership) -> None:
+        """Until this replica leads and each of the leader's loops has made its first pass.
+
+        Elected in a task of its own, a replica starts its loops a moment after the start;
+        the embedded bot starts them before it polls. Without this wait the first pass of the
+        alerts would find the account a test has just linked (and push a renewal due within
+        days) in production mode only."""
+        passes = self._handling.passes
+
+        def done() -> bool:
+            return leadership.is_leader and all(count > 0 for count in passes.values())
+
+        await self.tg.wait_for(done, timeout=10, message="the leader's first passes")
 
     async def stop(self) -> None:
         if self.webhook is not None:

@@ -148,3 +148,17 @@ async def count_unsent(db: Database) -> int:
     """How many alerts wait in the outbox."""
     row = await _conn(db).fetchone("SELECT COUNT(*) FROM alert_outbox WHERE sent_at IS NULL")
     return int(row[0]) if row is not None else 0
+
+
+async def stored_api_key(db: Database, owner_id: int) -> bytes | None:
+    """The ciphertext of the API key of the account ``owner_id`` owns, as stored."""
+    row = await _conn(db).fetchone("SELECT api_key FROM accounts WHERE owner_id = ?", (owner_id,))
+    return None if row is None else bytes(row["api_key"])
+
+
+async def store_api_key(db: Database, owner_id: int, ciphertext: bytes) -> None:
+    """Overwrites that ciphertext: a damaged or tampered row. The bot's row caches do not see
+    it; restart the bot after."""
+    await _conn(db).execute(
+        "UPDATE accounts SET api_key = ? WHERE owner_id = ?", (ciphertext, owner_id)
+    )

@@ -11,7 +11,7 @@ from aiogram import Bot
 
 from bot.services.deletions import REDACTED, DeletionScheduler
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 
 UID = 7301
 
@@ -28,8 +28,8 @@ class Clock:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path) as bot_env:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(tmp_path, production=engines) as bot_env:
         bot_env.tg.add_user(UID)
         yield bot_env
 

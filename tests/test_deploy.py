@@ -12,7 +12,7 @@ import yaml
 from yarl import URL
 
 from bot.healthcheck import check_postgres, check_webhook
-from tests.harness import free_port, running_bot
+from tests.harness import Production, free_port, running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICAS = ("bot-1", "bot-2")
@@ -88,8 +88,10 @@ def test_the_caddyfile_proxies_to_both_replicas_and_keeps_internal_paths_inside(
     assert re.search(r"@internal path /healthz /metrics\s+respond @internal 404", text)
 
 
-async def test_the_containers_health_check_asks_the_replicas_healthz(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, webhook=True) as env:
+async def test_the_containers_health_check_asks_the_replicas_healthz(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, webhook=True) as env:
         listen = env.settings.webhook_listen
         health = await asyncio.to_thread(check_webhook, listen)
         assert health.ok, health.line

@@ -13,7 +13,7 @@ from bot.handlers.callbacks import InstallStartCb, ServerCb
 from bot.inferno.simulator import Customer, Simulator
 from bot.storage import WatchIntent
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, labels, paid_order, running_bot
+from tests.harness import BotEnv, Production, labels, paid_order, running_bot
 from tests.storage_helpers import stored_account, watches_of
 from tests.test_flow_servers import installed_server, sim_server_ip
 
@@ -21,8 +21,10 @@ UID = 8101
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(
+        tmp_path, production=engines, sim=Simulator(install_delay=60.0)
+    ) as bot_env:
         yield bot_env
 
 
@@ -167,8 +169,8 @@ async def test_a_button_of_account_a_acts_on_a_after_switching_to_b(env: BotEnv)
     assert env.tg.unanswered_callbacks() == []
 
 
-async def test_the_ready_push_names_the_account(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=0.3)) as env:
+async def test_the_ready_push_names_the_account(tmp_path: Path, engines: Production | None) -> None:
+    async with running_bot(tmp_path, production=engines, sim=Simulator(install_delay=0.3)) as env:
         customer = await env.linked(UID)
         await open_accounts(env, UID)
         await env.tap(UID, str(customer.cid))

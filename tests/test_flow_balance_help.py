@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.storage_helpers import user_count
 from tests.test_flow_link import command, say, tap
 
@@ -100,8 +100,10 @@ async def test_help_in_russian(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
-async def test_strangers_get_one_short_refusal_and_no_row(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, allowed_users=frozenset({1})) as env:
+async def test_strangers_get_one_short_refusal_and_no_row(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, allowed_users=frozenset({1})) as env:
         stranger = 2
         for text in ("/start", "hello", "/menu"):
             sent = await env.tg.send_text(stranger, text)

@@ -111,7 +111,6 @@ async def test_plan_card_shows_price_and_description(env: BotEnv) -> None:
 # --------------------------------------------------------------------------- buying
 
 
-@pytest.mark.production
 async def test_buy_with_enough_balance_is_active_and_offers_install(env: BotEnv) -> None:
     customer = await env.linked(UID, balance="100.00")
     confirm = await confirmation(env, "VPS Start", "5.00")
@@ -158,7 +157,6 @@ async def test_buy_without_enough_balance_explains_how_to_pay(env: BotEnv) -> No
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_two_fast_taps_on_confirm_create_one_order(env: BotEnv) -> None:
     customer = await env.linked(UID)
     confirm = await confirmation(env, "VPS Start", "5.00")
@@ -405,12 +403,12 @@ async def test_the_question_asked_again_is_drawn_under_the_user_s_lock(
     start = env.sim.products["101"]
     env.sim.products["101"] = SimProduct(start.id, start.name, Decimal("7.00"), start.description)
     assert env.services is not None
-    inferno, locks = env.services.inferno, env.services.locks
+    inferno = env.services.inferno
     balance, held = inferno.balance, []
 
     async def watched(*args: Any, **kwargs: Any) -> Any:
-        lock = locks._locks.get(UID)  # the question reads the balance while it is drawn
-        held.append(lock is not None and lock.locked())
+        # The question reads the balance while it is drawn.
+        held.append(await env.user_lock_held(UID))
         return await balance(*args, **kwargs)
 
     monkeypatch.setattr(inferno, "balance", watched)

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.inferno.simulator import Customer, Simulator
 from bot.storage.history import acting_as
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.test_flow_members import MATE, OWNER, invite, join, mate_card
 from tests.test_flow_servers import installed_server
 
@@ -25,8 +25,10 @@ async def open_history(env: BotEnv, uid: int, customer: Customer) -> FakeMessage
     return await env.tap(uid, "History")
 
 
-async def test_the_history_shows_who_did_what_by_role(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as env:
+async def test_the_history_shows_who_did_what_by_role(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, sim=Simulator(install_delay=60.0)) as env:
         customer = await env.linked(OWNER)
         env.tg.add_user(OWNER, first_name="Olga")
         order_id = await installed_server(env, customer)
@@ -49,8 +51,8 @@ async def test_the_history_shows_who_did_what_by_role(tmp_path: Path) -> None:
         assert env.tg.errors == []
 
 
-async def test_the_history_pages_newest_first(tmp_path: Path) -> None:
-    async with running_bot(tmp_path) as env:
+async def test_the_history_pages_newest_first(tmp_path: Path, engines: Production | None) -> None:
+    async with running_bot(tmp_path, production=engines) as env:
         customer = await env.linked(OWNER)
         (membership,) = await env.db.accounts.memberships(OWNER)
         with acting_as(membership.account.id, "Olga"):
@@ -63,8 +65,10 @@ async def test_the_history_pages_newest_first(tmp_path: Path) -> None:
         assert "47100" in second.text and "47110" not in second.text
 
 
-async def test_old_history_is_purged_by_the_cleaner(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, history_days=30) as env:
+async def test_old_history_is_purged_by_the_cleaner(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, history_days=30) as env:
         await env.linked(OWNER)
         (membership,) = await env.db.accounts.memberships(OWNER)
         with acting_as(membership.account.id, "Olga"):
@@ -84,8 +88,10 @@ async def test_old_history_is_purged_by_the_cleaner(tmp_path: Path) -> None:
         assert [e.order_id for e in entries] == ["47002"]
 
 
-async def test_the_history_shows_times_in_the_configured_zone(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, timezone="Europe/Moscow") as env:
+async def test_the_history_shows_times_in_the_configured_zone(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, timezone="Europe/Moscow") as env:
         customer = await env.linked(OWNER)
         (membership,) = await env.db.accounts.memberships(OWNER)
         with acting_as(membership.account.id, "Olga"):

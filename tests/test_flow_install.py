@@ -48,19 +48,21 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
 
 
 @pytest.fixture
-async def quiet(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def quiet(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """Installs take an hour and the watcher runs only when woken: the test runs its passes
     itself, moving the watch through time."""
     sim = Simulator(install_delay=3600.0)
-    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0, watch_timeout=7200.0) as e:
+    async with running_bot(
+        tmp_path, production=engines, sim=sim, watch_interval=3600.0, watch_timeout=7200.0
+    ) as e:
         yield e
 
 
 @pytest.fixture
-async def many(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def many(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """45 templates, some with 60+ byte names and no title."""
     sim = Simulator(install_delay=60.0, many_templates=True)
-    async with running_bot(tmp_path, sim=sim) as bot_env:
+    async with running_bot(tmp_path, production=engines, sim=sim) as bot_env:
         yield bot_env
 
 
@@ -313,7 +315,6 @@ async def test_dry_run_failure_is_explained_with_a_way_back(env: BotEnv) -> None
 # --------------------------------------------------------------------------- step 4 and 5
 
 
-@pytest.mark.production
 async def test_install_double_tap_sends_once_and_registers_a_watch(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop",))
     order_id = await paid_order(env, customer)
@@ -484,7 +485,6 @@ async def test_callback_data_fits_with_long_names_and_twenty_keys(many: BotEnv) 
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_the_wizard_survives_a_restart(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop", "work"))
     order_id = await paid_order(env, customer)

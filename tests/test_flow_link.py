@@ -32,7 +32,7 @@ from bot.logging_setup import mask_text
 from bot.middlewares.event_log import describe
 from bot.runner import _start_demo
 from tests import harness, routers
-from tests.harness import PASSWORD, BotEnv, running_bot
+from tests.harness import PASSWORD, BotEnv, Production, running_bot
 from tests.storage_helpers import actions_of, start_watch, stored_account, watches_of
 
 UID = 501
@@ -148,7 +148,6 @@ async def test_start_when_linked_shows_the_main_menu(env: BotEnv) -> None:
 # --------------------------------------------------------------------------- client id + API key
 
 
-@pytest.mark.production
 async def test_link_by_key(env: BotEnv, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     customer = env.customer()
@@ -565,10 +564,10 @@ async def test_a_dialog_left_open_without_an_account_ends_with_the_not_linked_sc
     await command(env, UID, "/start")
     assert env.bot is not None
     fsm_key = StorageKey(bot_id=env.bot.id, chat_id=UID, user_id=UID)
-    await env.db.fsm.set_state(fsm_key, KeyForm.paste.state)
+    await env.fsm.set_state(fsm_key, KeyForm.paste.state)
     answer = await env.say(UID, make_public_key("lost"))
     assert "not linked" in answer.text
-    assert await env.db.fsm.get_state(fsm_key) is None
+    assert await env.fsm.get_state(fsm_key) is None
     assert env.tg.errors == []
 
 
@@ -577,10 +576,10 @@ async def test_a_dialog_left_open_without_an_account_ends_with_the_not_linked_sc
 
 @pytest.fixture
 async def demo_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engines: Production | None
 ) -> AsyncIterator[tuple[BotEnv, Customer]]:
     # The harness has no demo switch; give its Services what ``python -m bot --demo`` gives.
-    async with running_bot(tmp_path, start=False) as bot_env:
+    async with running_bot(tmp_path, production=engines, start=False) as bot_env:
         demo = bot_env.sim.demo()
         demo_services = functools.partial(Services, demo_account=Credentials(demo.cid, demo.key))
         monkeypatch.setattr(harness, "Services", demo_services)

@@ -15,7 +15,7 @@ from bot.i18n import TranslatorHub
 from bot.storage import LinkAttempt
 from bot.storage.startup import open_storage
 from tests import harness
-from tests.harness import PASSWORD, BotEnv, running_bot
+from tests.harness import PASSWORD, BotEnv, Production, running_bot
 from tests.test_flow_link import (
     all_bot_text,
     assert_not_linked,
@@ -49,8 +49,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, clock: Clock) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path) as bot_env:
+async def env(tmp_path: Path, clock: Clock, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(tmp_path, production=engines) as bot_env:
         yield bot_env
 
 

@@ -18,7 +18,7 @@ from bot.storage import WatchIntent
 from bot.storage.accounts import Role
 from bot.storage.invites import token_hash
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, labels, running_bot
+from tests.harness import BotEnv, Production, labels, running_bot
 from tests.test_flow_servers import installed_server, sim_server_ip
 
 OWNER, MATE = 8201, 8202
@@ -26,8 +26,10 @@ LINK = re.compile(r"https://t\.me/(\w+)\?start=(i[A-Za-z0-9_-]{32})")
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(
+        tmp_path, production=engines, sim=Simulator(install_delay=60.0)
+    ) as bot_env:
         yield bot_env
 
 
@@ -223,6 +225,10 @@ async def test_an_operator_reboots_then_a_lowered_role_and_a_revocation_hold_at_
     assert env.tg.unanswered_callbacks() == []
 
 
+@pytest.mark.embedded_only(
+    "the access kept in memory between taps, which a shared database turns off; "
+    "the lowered role and the revocation hold in production mode too (the test above)"
+)
 async def test_the_owners_taps_hold_on_the_mates_next_tap_though_the_access_is_kept(
     env: BotEnv,
 ) -> None:
@@ -264,8 +270,8 @@ async def test_the_owners_taps_hold_on_the_mates_next_tap_though_the_access_is_k
     assert env.tg.errors == []
 
 
-async def test_allowed_users_applies_to_members(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, allowed_users=frozenset({OWNER})) as env:
+async def test_allowed_users_applies_to_members(tmp_path: Path, engines: Production | None) -> None:
+    async with running_bot(tmp_path, production=engines, allowed_users=frozenset({OWNER})) as env:
         customer = await env.linked(OWNER)
         env.tg.add_user(OWNER, first_name="Olga")
         payload = await invite(env, customer, "Viewer")
@@ -276,8 +282,10 @@ async def test_allowed_users_applies_to_members(tmp_path: Path) -> None:
         assert await env.db.accounts.memberships(MATE) == []
 
 
-async def test_the_ready_push_goes_to_each_member_who_wants_it(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=0.3)) as env:
+async def test_the_ready_push_goes_to_each_member_who_wants_it(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, sim=Simulator(install_delay=0.3)) as env:
         customer = await env.linked(OWNER)
         env.tg.add_user(OWNER, first_name="Olga")
         await join(env, await invite(env, customer, "Viewer"), first_name="Mate")

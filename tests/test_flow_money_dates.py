@@ -19,7 +19,7 @@ import pytest
 from bot.inferno.models import Catalog, Order, Product
 from bot.inferno.simulator import Customer
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.test_flow_link import begin_key_link, say
 from tests.test_flow_orders import place_order
 
@@ -118,8 +118,10 @@ async def test_the_purchase_screens_name_the_currency(env: BotEnv, words: Words)
     assert env.tg.errors == []
 
 
-async def test_a_visitor_without_an_account_sees_the_currency_setting(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, currency="EUR") as env:
+async def test_a_visitor_without_an_account_sees_the_currency_setting(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, currency="EUR") as env:
         env.tg.add_user(UID)
         await menu(env)
         plans = await env.tap(UID, "Buy a server")
@@ -189,8 +191,10 @@ async def test_services_name_the_currency_and_the_next_due_date(env: BotEnv, wor
 
 
 @LANGUAGES
-async def test_the_balance_names_its_currency(tmp_path: Path, words: Words) -> None:
-    async with running_bot(tmp_path, currency="GBP") as env:
+async def test_the_balance_names_its_currency(
+    tmp_path: Path, words: Words, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, currency="GBP") as env:
         await env.linked(UID, balance="42.50", language=words.language)
         await menu(env)
         shown = await env.tap(UID, words.balance)
@@ -225,8 +229,10 @@ async def test_the_currency_an_answer_names_comes_first(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
-async def test_the_setting_is_used_when_no_answer_names_a_currency(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, currency="GBP") as env:
+async def test_the_setting_is_used_when_no_answer_names_a_currency(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, currency="GBP") as env:
         env.sim.currency = None
         customer = await env.linked(UID, balance="10.00")
         dated_orders(env, customer)
@@ -275,8 +281,9 @@ def test_an_order_reads_the_currency_its_answer_names() -> None:
 
 async def test_the_linked_message_names_the_setting_when_the_balance_names_none(
     tmp_path: Path,
+    engines: Production | None,
 ) -> None:
-    async with running_bot(tmp_path, currency="GBP") as env:
+    async with running_bot(tmp_path, production=engines, currency="GBP") as env:
         env.sim.currency = None
         customer = env.customer(balance="12.00")
         await begin_key_link(env, UID, customer.cid)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import pytest
-
 from bot.handlers.callbacks import OrdersPageCb, ServerCb
 from bot.handlers.orders import OrderAction, OrderAskCancelCb, OrderCancelCb, OrderCb
 from bot.inferno.simulator import Customer
@@ -103,7 +101,6 @@ async def test_cancel_a_pending_order_after_confirmation(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_two_fast_taps_on_cancel_confirm_cancel_once(env: BotEnv) -> None:
     customer = await env.linked(UID, balance="0.00")
     order_id = place_order(env, customer, "102")

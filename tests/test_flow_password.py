@@ -13,9 +13,8 @@ import pytest
 from bot.handlers.callbacks import ShowPasswordCb
 from bot.inferno.simulator import Customer, Simulator
 from bot.services.deletions import REDACTED
-from bot.storage import Database, KeyRing
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.storage_helpers import actions_of
 from tests.test_flow_servers import (
     UID,
@@ -28,18 +27,18 @@ TTL = 0.5
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     async with running_bot(
-        tmp_path, sim=Simulator(install_delay=60.0), password_ttl=TTL
+        tmp_path, production=engines, sim=Simulator(install_delay=60.0), password_ttl=TTL
     ) as bot_env:
         yield bot_env
 
 
 @pytest.fixture
-async def slow_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def slow_env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """A TTL far longer than any test: deletions happen only when a test makes them due."""
     async with running_bot(
-        tmp_path, sim=Simulator(install_delay=60.0), password_ttl=3600.0
+        tmp_path, production=engines, sim=Simulator(install_delay=60.0), password_ttl=3600.0
     ) as bot_env:
         yield bot_env
 
@@ -103,9 +102,7 @@ async def test_deletion_survives_a_restart(slow_env: BotEnv) -> None:
     await env.stop()
     assert not message.deleted
     # While the bot is down the TTL passes (made due directly in its database, not slept).
-    database = await Database.open(
-        env.settings.database_path, KeyRing.load(None, env.settings.encryption_key_file)
-    )
+    database = await env.open_database()
     [scheduled] = await database.deletions.due(now=float("inf"))
     assert scheduled.message_id == message.message_id
     await database.deletions.schedule(scheduled.chat_id, scheduled.message_id, delete_at=0.0)

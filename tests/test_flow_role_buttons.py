@@ -26,7 +26,7 @@ from bot.handlers.start import NewKeyCb
 from bot.inferno.simulator import Simulator
 from bot.storage.accounts import Role
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, paid_order, running_bot
+from tests.harness import BotEnv, Production, paid_order, running_bot
 from tests.test_flow_members import MATE, OWNER, bound, open_members, shared
 
 # Taps the walk does not take: they change the member's own state (the language, giving up
@@ -56,8 +56,10 @@ def needed_role(data: str) -> Role:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(
+        tmp_path, production=engines, sim=Simulator(install_delay=60.0)
+    ) as bot_env:
         yield bot_env
 
 

@@ -16,7 +16,7 @@ from bot.inferno import simulator as simulator_module
 from bot.inferno.models import Order
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.harness import BotEnv, Production, creds_of, labels, paid_order, running_bot
 from tests.storage_helpers import start_watch
 from tests.test_flow_sshkeys import private_pem
 
@@ -66,9 +66,11 @@ async def open_card(env: BotEnv, order_id: str, uid: int = UID) -> FakeMessage:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """Installs take a minute unless a test completes them, so "installing" is stable."""
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+    async with running_bot(
+        tmp_path, production=engines, sim=Simulator(install_delay=60.0)
+    ) as bot_env:
         yield bot_env
 
 

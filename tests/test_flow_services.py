@@ -15,7 +15,7 @@ from bot.handlers.services import ServicesPageCb
 from bot.inferno.simulator import Customer
 from bot.inferno.simulator import Product as SimProduct
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.test_flow_buy import UID, forge, open_menu, tap
 from tests.test_flow_orders import place_order
 
@@ -235,8 +235,10 @@ async def test_the_amount_takes_the_balance_currency_once(env: BotEnv) -> None:
     assert env.sim.calls["balance"] == 1, "the account's currency is asked for once"
 
 
-async def test_the_amount_takes_the_currency_setting_last(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, currency="GBP") as env:
+async def test_the_amount_takes_the_currency_setting_last(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, currency="GBP") as env:
         env.sim.currency = None  # the balance answer names none
         customer = await env.linked(UID, balance="10.00")
         service_id = dated_service(env, customer)

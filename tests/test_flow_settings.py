@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from tests.harness import BotEnv
@@ -31,7 +30,6 @@ async def test_settings_show_language_and_masked_key(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_language_switch_redraws_settings_in_russian_at_once(env: BotEnv) -> None:
     customer = env.customer()
     await env.link(UID, customer)
@@ -60,7 +58,6 @@ async def test_language_switch_redraws_settings_in_russian_at_once(env: BotEnv) 
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_unlink_with_confirmation_forgets_everything(env: BotEnv) -> None:
     customer = env.customer()
     await env.link(UID, customer)
@@ -113,16 +110,16 @@ async def test_logout_command_asks_then_unlinks_and_clears_the_dialog(env: BotEn
     await env.link(UID, customer)
     assert env.bot is not None
     fsm_key = StorageKey(bot_id=env.bot.id, chat_id=UID, user_id=UID)
-    await env.db.fsm.set_state(fsm_key, "SomeWizard:step")
-    await env.db.fsm.set_data(fsm_key, {"draft": "x"})
+    await env.fsm.set_state(fsm_key, "SomeWizard:step")
+    await env.fsm.set_data(fsm_key, {"draft": "x"})
 
     await command(env, UID, "/logout")
     assert "Unlink Inferno account" in env.tg.last_bot_message(UID).text
     assert await stored_account(env.db, UID) is not None
     await tap(env, UID, "Yes, unlink")
     assert await stored_account(env.db, UID) is None
-    assert await env.db.fsm.get_state(fsm_key) is None
-    assert await env.db.fsm.get_data(fsm_key) == {}
+    assert await env.fsm.get_state(fsm_key) is None
+    assert await env.fsm.get_data(fsm_key) == {}
 
     await command(env, UID, "/logout")
     assert "not linked" in env.tg.last_bot_message(UID).text

@@ -48,7 +48,6 @@ async def open_keys(env: BotEnv) -> FakeMessage:
     return await env.command(UID, "/keys")
 
 
-@pytest.mark.production
 async def test_add_a_valid_key_shows_it_with_its_new_id(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop",))
     env.sim.reset_counters()
@@ -201,7 +200,6 @@ async def test_a_double_tap_on_skip_adds_the_key_once(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
-@pytest.mark.production
 async def test_remove_asks_first_and_a_double_tap_removes_once(env: BotEnv) -> None:
     customer = await env.linked(UID, keys=("laptop", "work"))
     laptop_id = customer.ssh_keys[0].id

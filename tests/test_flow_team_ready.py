@@ -8,8 +8,7 @@ from pathlib import Path
 
 from bot.inferno.simulator import Simulator
 from bot.storage import TeamPush, WatchIntent
-from bot.storage.startup import open_storage
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.push_helpers import flood_is_over
 from tests.test_flow_members import MATE, OWNER, invite, join
 from tests.test_flow_servers import installed_server
@@ -17,16 +16,6 @@ from tests.test_flow_servers import installed_server
 
 def copies(env: BotEnv) -> list[str]:
     return [m.text for m in env.tg.bot_messages(MATE) if "installed by" in m.text]
-
-
-async def start_again(env: BotEnv) -> None:
-    """Starts the stopped bot and waits until it polls (its earlier polls do not count)."""
-    before = len(env.tg.requests)
-    await env.start()
-    await env.tg.wait_for(
-        lambda: any(r.method == "getUpdates" for r in env.tg.requests[before:]),
-        message="polling again",
-    )
 
 
 async def watch_install(env: BotEnv, cid: int, order_id: str) -> None:
@@ -40,8 +29,10 @@ async def watch_install(env: BotEnv, cid: int, order_id: str) -> None:
     )
 
 
-async def test_a_copy_telegram_refuses_for_a_while_goes_later_once(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=0.3)) as env:
+async def test_a_copy_telegram_refuses_for_a_while_goes_later_once(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, sim=Simulator(install_delay=0.3)) as env:
         customer = await env.linked(OWNER)
         env.tg.add_user(OWNER, first_name="Olga")
         await join(env, await invite(env, customer, "Viewer"), first_name="Mate")
@@ -65,33 +56,29 @@ async def test_a_copy_telegram_refuses_for_a_while_goes_later_once(tmp_path: Pat
 
 async def test_a_copy_stored_before_a_crash_is_sent_after_the_restart_once(
     tmp_path: Path,
+    engines: Production | None,
 ) -> None:
-    async with running_bot(tmp_path) as env:
+    async with running_bot(tmp_path, production=engines) as env:
         customer = await env.linked(OWNER)
         env.tg.add_user(OWNER, first_name="Olga")
         await join(env, await invite(env, customer, "Viewer"), first_name="Mate")
         (owned,) = await env.db.accounts.memberships(OWNER)
         await env.stop()
         # What a crash right after the watch's mark leaves: the copy stored, not sent.
-        db = await open_storage(
-            env.settings.database_path,
-            env.settings.encryption_key_file,
-            env_key=env.settings.encryption_key,
-            database_url=env.settings.database_url,
-        )
+        db = await env.open_database()
         text = "🔔 account\n✅ Server web installed by Olga"
         await db.watches.mark_notified(
             4242, [TeamPush(4242, MATE, owned.account.id, "47001", text, "Open server")]
         )
         await db.close()
 
-        await start_again(env)
+        await env.start()
         pushed = await env.tg.wait_for_bot_message(MATE, lambda m: "installed by" in m.text)
         # Drawn for the member's account and role: its one button names the account.
         (button,) = pushed.buttons()
         assert (button.callback_data or "").split("|", 1)[0] != button.callback_data
         await env.stop()
-        await start_again(env)
+        await env.start()
         await env.settle()
         assert len(copies(env)) == 1
         assert await env.db.watches.team_pushes() == []

@@ -24,7 +24,7 @@ from bot.handlers.callbacks import (
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.harness import BotEnv, Production, creds_of, labels, paid_order, running_bot
 from tests.storage_helpers import actions_of
 from tests.test_flow_servers import installed_server, open_card, open_servers, sim_server_ip
 
@@ -35,16 +35,18 @@ NOT_YOURS = ("was not found in your account", "is not in your account")
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=60.0)) as bot_env:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
+    async with running_bot(
+        tmp_path, production=engines, sim=Simulator(install_delay=60.0)
+    ) as bot_env:
         yield bot_env
 
 
 @pytest.fixture
-async def uncached(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def uncached(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """No read cache: a change made at the provider is seen on the next tap."""
     sim = Simulator(install_delay=60.0)
-    async with running_bot(tmp_path, sim=sim, read_cache_ttl=0.0) as bot_env:
+    async with running_bot(tmp_path, production=engines, sim=sim, read_cache_ttl=0.0) as bot_env:
         yield bot_env
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import aiosqlite
+import pytest
 
 from bot.inferno.client import InfernoClient
 from bot.storage.crypto import KeyRing
@@ -45,6 +46,9 @@ async def _schema_7_database(path: Path, keyring: KeyRing, cid: int, key: str) -
         )
 
 
+@pytest.mark.embedded_only(
+    "an upgrade of a SQLite file an older bot wrote; tests/test_postgres.py migrates PostgreSQL"
+)
 async def test_a_schema_7_database_keeps_its_user_watch_and_settings(tmp_path: Path) -> None:
     async with running_bot(tmp_path, start=False) as env:
         customer = env.customer()

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import aiosqlite
+import pytest
 
 from bot.inferno.client import InfernoClient
 from bot.storage.accounts import Role
@@ -136,6 +137,9 @@ async def _schema_13_database(
         )
 
 
+@pytest.mark.embedded_only(
+    "an upgrade of a SQLite file an older bot wrote; tests/test_postgres.py migrates PostgreSQL"
+)
 async def test_a_schema_13_database_keeps_its_alerts_and_goes_on(tmp_path: Path) -> None:
     async with running_bot(
         tmp_path, start=False, alert_interval=3600.0, monitor_interval=3600.0

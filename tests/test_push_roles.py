@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 from bot.inferno.simulator import Simulator
-from tests.harness import BotEnv, labels, running_bot
+from tests.harness import BotEnv, Production, labels, running_bot
 from tests.test_alerts import account_pass, monitor_pass
 from tests.test_flow_members import MATE, shared
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     async with running_bot(
         tmp_path,
+        production=engines,
         sim=Simulator(install_delay=60.0),
         alert_interval=3600.0,
         monitor_interval=3600.0,

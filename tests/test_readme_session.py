@@ -15,7 +15,7 @@ import pytest
 from bot.app import Services
 from bot.inferno.models import Credentials
 from tests import harness
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 
 UID = 541
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -112,9 +112,11 @@ async def expect(env: BotEnv, line: str) -> None:
 
 
 @pytest.fixture
-async def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BotEnv]:
+async def demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engines: Production | None
+) -> AsyncIterator[BotEnv]:
     # What ``python -m bot --demo`` runs: the simulator's demo account, offered by /start.
-    async with running_bot(tmp_path, start=False) as env:
+    async with running_bot(tmp_path, production=engines, start=False) as env:
         account = env.sim.demo()
         monkeypatch.setattr(
             harness,

@@ -201,6 +201,10 @@ async def test_a_lost_lease_ends_the_update_with_a_warning_not_a_failure(
 
 # --------------------------------------------------------------------------- the bot on Redis
 
+# REDIS_URL beside a SQLite database is a configuration of its own, which these tests are
+# about; the production mode (PostgreSQL and Redis) runs every flow test (tests/conftest.py).
+ON_SQLITE = pytest.mark.embedded_only("REDIS_URL with SQLite, a configuration of its own")
+
 
 @pytest.fixture
 async def redis_env(tmp_path: Path, redis_url: str, redis_prefix: str) -> AsyncIterator[BotEnv]:
@@ -215,6 +219,7 @@ def _storage_key(env: BotEnv, uid: int) -> StorageKey:
     return StorageKey(bot_id=env.bot.id, chat_id=uid, user_id=uid)
 
 
+@ON_SQLITE
 async def test_dialogs_live_in_redis_and_survive_a_restart(redis_env: BotEnv) -> None:
     env = redis_env
     customer = env.customer()
@@ -237,6 +242,7 @@ async def test_dialogs_live_in_redis_and_survive_a_restart(redis_env: BotEnv) ->
     assert env.tg.errors == []
 
 
+@ON_SQLITE
 async def test_a_repeated_delivery_is_dropped_through_redis_not_the_database(
     redis_env: BotEnv,
 ) -> None:
@@ -305,6 +311,7 @@ class _TcpRelay:
         await asyncio.gather(*self._pipes, return_exceptions=True)
 
 
+@ON_SQLITE
 async def test_healthz_is_503_while_redis_does_not_answer(
     tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:

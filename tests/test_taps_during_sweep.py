@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.test_alerts import account_pass, alerts_of, monitor_pass, running_server
 from tests.test_flow_link import command, tap
 
@@ -24,9 +24,10 @@ SERVERS = 4  # more servers than slots: the pass would keep every slot busy
 
 
 @pytest.fixture
-async def narrow(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def narrow(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     async with running_bot(
         tmp_path,
+        production=engines,
         alert_interval=3600.0,
         monitor_interval=3600.0,
         read_cache_ttl=0.0,

@@ -63,7 +63,6 @@ async def take_down(env: BotEnv, order_id: str) -> None:
     await monitor_pass(env)
 
 
-@pytest.mark.production
 async def test_one_check_per_account_and_every_member_told_in_their_language(
     env: BotEnv,
 ) -> None:
@@ -93,7 +92,6 @@ async def test_one_check_per_account_and_every_member_told_in_their_language(
     assert env.sim.calls["getinfo"] - calls["getinfo"] == 1
 
 
-@pytest.mark.production
 async def test_down_and_up_reach_each_member_with_their_roles_buttons(env: BotEnv) -> None:
     _, order_id = await team(env)
     calls = env.sim.calls["getinfo"]

@@ -4,38 +4,32 @@ told once, in their language, to link again."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from bot.services.watcher import InstallWatcher
+from bot.storage import Database
 from tests.harness import BotEnv, paid_order
-from tests.storage_helpers import start_watch, stored_account, watches_of
+from tests.storage_helpers import (
+    start_watch,
+    store_api_key,
+    stored_account,
+    stored_api_key,
+    watches_of,
+)
 
 UID = 5150
 
 
-def damage_key(db_path: Path, user_id: int) -> None:
-    """Flip one bit of the user's stored ciphertext (while the bot is stopped)."""
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        (blob,) = conn.execute(
-            "SELECT api_key FROM accounts WHERE owner_id = ?", (user_id,)
-        ).fetchone()
-        damaged = bytearray(blob)
-        damaged[-1] ^= 0x01
-        conn.execute(
-            "UPDATE accounts SET api_key = ? WHERE owner_id = ?", (bytes(damaged), user_id)
-        )
-        conn.commit()
-
-
-def stored_key(db_path: Path, user_id: int) -> bytes | None:
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        row = conn.execute("SELECT api_key FROM accounts WHERE owner_id = ?", (user_id,)).fetchone()
-    return None if row is None else row[0]
+async def damage_key(db: Database, user_id: int) -> bytes:
+    """Flips one bit of the user's stored ciphertext; returns the damaged ciphertext."""
+    blob = await stored_api_key(db, user_id)
+    assert blob is not None
+    damaged = bytearray(blob)
+    damaged[-1] ^= 0x01
+    await store_api_key(db, user_id, bytes(damaged))
+    return bytes(damaged)
 
 
 def told(env: BotEnv, text: str) -> list[str]:
@@ -52,11 +46,8 @@ async def test_unreadable_key_is_kept_and_the_user_told_once(
     customer = await env.linked(UID, language=language)
     order_id = await paid_order(env, customer)
     await start_watch(env.db, UID, UID, order_id, "install", "debian12")
-    await env.stop()
-    db_path = env.settings.database_path
-    damage_key(db_path, UID)
-    damaged = stored_key(db_path, UID)
-    await env.start()  # the key id is loaded: start-up cannot tell, run time must cope
+    damaged = await damage_key(env.db, UID)
+    await env.restart()  # the key id is loaded: start-up cannot tell, run time must cope
     caplog.set_level(logging.INFO)
 
     await env.command(UID, "/menu")
@@ -76,7 +67,7 @@ async def test_unreadable_key_is_kept_and_the_user_told_once(
         await watcher.sweep(env.bot)
     (watch,) = await watches_of(env.db, UID)
     assert watch.order_id == order_id and not watch.notified and not watch.timed_out
-    assert stored_key(db_path, UID) == damaged, "the row is never deleted"
+    assert await stored_api_key(env.db, UID) == damaged, "the row is never deleted"
 
     # Linking again replaces the key; the watch is still there for the watcher to follow.
     await env.link(UID, customer, language=language)

@@ -20,7 +20,7 @@ from bot.services.watcher import (
     status_keyboard,
 )
 from bot.storage import Watch, WatchIntent, WatchPoll
-from tests.harness import PASSWORD, BotEnv, creds_of, paid_order, running_bot
+from tests.harness import PASSWORD, BotEnv, Production, creds_of, paid_order, running_bot
 from tests.push_helpers import flood_is_over
 from tests.storage_helpers import start_watch, watches_of
 from tests.watch_helpers import age_watches, force_due, watcher_of
@@ -52,13 +52,12 @@ async def background_pass_done(env: BotEnv) -> None:
 
 
 @pytest.fixture
-async def quiet_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def quiet_env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """The background loop sleeps for an hour: the test runs sweeps itself, deterministically."""
-    async with running_bot(tmp_path, watch_interval=3600.0) as env:
+    async with running_bot(tmp_path, production=engines, watch_interval=3600.0) as env:
         yield env
 
 
-@pytest.mark.production
 async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
     customer = await env.linked(UID)
     order_id = await start_install(env, customer)
@@ -81,8 +80,10 @@ async def test_ready_message_arrives_once_with_the_ip(env: BotEnv) -> None:
     assert env.tg.errors == []
 
 
-async def test_restart_mid_install_still_notifies_once(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, sim=Simulator(install_delay=1.0)) as env:
+async def test_restart_mid_install_still_notifies_once(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, sim=Simulator(install_delay=1.0)) as env:
         customer = await env.linked(UID)
         await start_install(env, customer)
         await env.restart()
@@ -115,9 +116,11 @@ async def test_provider_errors_back_off_then_recover(quiet_env: BotEnv) -> None:
     assert len(ready_messages(env)) == 1
 
 
-async def test_a_sweep_sleeps_until_the_soonest_watch_due_or_not(tmp_path: Path) -> None:
+async def test_a_sweep_sleeps_until_the_soonest_watch_due_or_not(
+    tmp_path: Path, engines: Production | None
+) -> None:
     sim = Simulator(install_delay=3600.0)  # no install finishes during the test
-    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0) as env:
+    async with running_bot(tmp_path, production=engines, sim=sim, watch_interval=3600.0) as env:
         await _sweep_sleeps_until_the_soonest_watch(env)
 
 
@@ -138,8 +141,12 @@ async def _sweep_sleeps_until_the_soonest_watch(env: BotEnv) -> None:
     assert delay is not None and 3590 < delay <= 3600, "the polled watch, one interval on"
 
 
-async def test_timeout_is_reported_once_and_polling_stops(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=0.3) as env:
+async def test_timeout_is_reported_once_and_polling_stops(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(
+        tmp_path, production=engines, watch_interval=3600.0, watch_timeout=0.3
+    ) as env:
         customer = await env.linked(UID)
         await start_install(env, customer)
         # Wait past the timeout without asserting on time: poll the clock the watcher uses.
@@ -308,8 +315,10 @@ async def test_a_ready_message_held_back_past_the_timeout_still_says_ready(
     assert await env.db.watches.open() == []
 
 
-async def test_flood_control_waits_as_long_as_telegram_asks(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, watch_interval=3600.0) as env:
+async def test_flood_control_waits_as_long_as_telegram_asks(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(tmp_path, production=engines, watch_interval=3600.0) as env:
         customer = await env.linked(UID)
         await start_install(env, customer)
         env.sim.complete_installs()
@@ -332,8 +341,12 @@ async def test_flood_control_waits_as_long_as_telegram_asks(tmp_path: Path) -> N
         assert watch.failures == 0
 
 
-async def test_a_progress_edit_keeps_the_queued_messages_buttons(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=7200.0) as env:
+async def test_a_progress_edit_keeps_the_queued_messages_buttons(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(
+        tmp_path, production=engines, watch_interval=3600.0, watch_timeout=7200.0
+    ) as env:
         await _progress_edit_keeps_the_buttons(env)
 
 
@@ -419,9 +432,12 @@ def sim_server(customer: Customer, order_id: str) -> Server:
 
 async def test_a_reinstall_finished_while_the_provider_was_unreachable_is_announced_once(
     tmp_path: Path,
+    engines: Production | None,
 ) -> None:
     sim = Simulator(install_delay=3600.0)
-    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0, watch_timeout=600.0) as env:
+    async with running_bot(
+        tmp_path, production=engines, sim=sim, watch_interval=3600.0, watch_timeout=600.0
+    ) as env:
         assert env.services is not None
         customer = await env.linked(UID)
         order_id, before = await installed_server(env, customer)
@@ -463,9 +479,12 @@ async def test_a_reinstall_finished_while_the_provider_was_unreachable_is_announ
 
 async def test_a_reinstall_without_a_password_to_compare_is_ready_after_a_while(
     tmp_path: Path,
+    engines: Production | None,
 ) -> None:
     sim = Simulator(install_delay=3600.0)
-    async with running_bot(tmp_path, sim=sim, watch_interval=3600.0, watch_timeout=7200.0) as env:
+    async with running_bot(
+        tmp_path, production=engines, sim=sim, watch_interval=3600.0, watch_timeout=7200.0
+    ) as env:
         assert env.services is not None
         customer = await env.linked(UID)
         order_id, before = await installed_server(env, customer)
@@ -564,8 +583,12 @@ async def test_a_ready_push_held_back_does_not_draw_the_status_again(quiet_env: 
     assert [e.method for e in env.tg.errors] == ["sendMessage"]
 
 
-async def test_a_deleted_status_message_is_let_go_quietly(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, watch_interval=3600.0, watch_timeout=7200.0) as env:
+async def test_a_deleted_status_message_is_let_go_quietly(
+    tmp_path: Path, engines: Production | None
+) -> None:
+    async with running_bot(
+        tmp_path, production=engines, watch_interval=3600.0, watch_timeout=7200.0
+    ) as env:
         await _deleted_status_message_is_let_go(env)
 
 

@@ -15,7 +15,7 @@ from yarl import URL
 
 from bot.webhook.server import HEALTH_PATH, METRICS_PATH
 from tests.fakes.telegram import SECRET_HEADER
-from tests.harness import WEBHOOK_SECRET, BotEnv, running_bot
+from tests.harness import WEBHOOK_SECRET, BotEnv, Production, running_bot
 
 # The same flows, in webhook mode (see the module's docstring).
 from tests.test_flow_buy import (  # noqa: F401
@@ -34,9 +34,9 @@ UID = 7301
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """The whole bot in webhook mode, with default test settings."""
-    async with running_bot(tmp_path, webhook=True) as bot_env:
+    async with running_bot(tmp_path, production=engines, webhook=True) as bot_env:
         yield bot_env
 
 
