@@ -13,7 +13,7 @@ import pytest
 from bot.inferno.simulator import Customer
 from bot.services.alerts import AlertService
 from bot.storage.alerts import CheckState
-from tests.harness import BotEnv, creds_of, labels, paid_order, running_bot
+from tests.harness import BotEnv, Production, creds_of, labels, paid_order, running_bot
 from tests.push_helpers import flood_is_over
 from tests.storage_helpers import check_state, count_unsent
 
@@ -22,10 +22,11 @@ OTHER = 7002
 
 
 @pytest.fixture
-async def quiet(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def quiet(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """The loops wait an hour between account checks and down checks: the test runs them."""
     async with running_bot(
         tmp_path,
+        production=engines,
         alert_interval=3600.0,
         monitor_interval=3600.0,
         read_cache_ttl=0.0,

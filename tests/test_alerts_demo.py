@@ -16,7 +16,7 @@ from bot.inferno.models import Credentials
 from tests import harness
 from tests.e2e_process import SETTING_NAMES, BotProcess
 from tests.fakes.telegram import FakeTelegram
-from tests.harness import BotEnv, labels, running_bot
+from tests.harness import BotEnv, Production, labels, running_bot
 
 UID = 7101
 # The promise, used only as the deadline of a wait.
@@ -28,10 +28,12 @@ def renewal_alerts(tg: FakeTelegram, uid: int) -> list[str]:
 
 
 @pytest.fixture
-async def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BotEnv]:
+async def demo_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engines: Production | None
+) -> AsyncIterator[BotEnv]:
     # No tick to fall back on: only the link itself can start the first account check.
     monkeypatch.setattr(alerts_module, "ACCOUNT_TICK", 3600.0)
-    async with running_bot(tmp_path, start=False, alert_interval=900.0) as env:
+    async with running_bot(tmp_path, production=engines, start=False, alert_interval=900.0) as env:
         demo = env.sim.demo()
         services = functools.partial(harness.Services, demo_account=Credentials(demo.cid, demo.key))
         monkeypatch.setattr(harness, "Services", services)

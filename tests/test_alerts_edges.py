@@ -13,7 +13,7 @@ import pytest
 
 from bot.inferno.simulator import Simulator
 from bot.services.bounded import ProviderSlots
-from tests.harness import BotEnv, creds_of, paid_order, running_bot
+from tests.harness import BotEnv, Production, creds_of, paid_order, running_bot
 from tests.push_helpers import flood_is_over
 from tests.storage_helpers import count_unsent, start_watch
 from tests.test_alerts import account_pass, later, monitor_pass, order_of, texts
@@ -27,10 +27,11 @@ CONCURRENCY = 2
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     """Every pass is the test's: the loops wait an hour."""
     async with running_bot(
         tmp_path,
+        production=engines,
         sim=Simulator(install_delay=3600.0),
         alert_interval=3600.0,
         monitor_interval=3600.0,

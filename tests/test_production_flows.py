@@ -199,16 +199,6 @@ def findings() -> list[Finding]:
     return findings
 
 
-# Modules another branch is rewriting at the moment (the alerts, issue 17): each of their tests
-# is converted like the others (``engines`` on the test or its fixture, ``production=engines``
-# to running_bot) once that branch is merged. Nothing may be added here but such a module.
-PENDING = {
-    "test_alerts.py": "issue 17's branch rewrites it",
-    "test_alerts_demo.py": "issue 17's branch rewrites it",
-    "test_push_pace.py": "issue 17's branch rewrites it",
-}
-
-
 def test_the_reading_finds_the_flow_tests() -> None:
     # Were the reading broken, it would find nothing to complain about.
     driving = {f.test.partition("::")[0] for f in findings() if f.drives_the_bot}
@@ -221,26 +211,13 @@ def test_every_test_that_drives_the_bot_runs_in_production_mode() -> None:
     missing = [
         f.test
         for f in findings()
-        if f.drives_the_bot
-        and not f.embedded_only
-        and not (f.both_modes and not f.unpassed)
-        and f.test.partition("::")[0] not in PENDING
+        if f.drives_the_bot and not f.embedded_only and not (f.both_modes and not f.unpassed)
     ]
     assert missing == [], (
         "these tests start the bot embedded only: take `engines` (the shared `env` does) and "
         "pass `production=engines` to running_bot, or mark them "
         f"`@pytest.mark.{EMBEDDED_ONLY}(reason)`: {missing}"
     )
-
-
-def test_a_pending_module_is_still_pending() -> None:
-    # Once converted, its entry goes, so that the list never hides a new embedded-only test.
-    converted = {
-        module
-        for module in PENDING
-        if all(f.both_modes for f in findings() if f.drives_the_bot and f.test.startswith(module))
-    }
-    assert converted == set()
 
 
 def test_a_test_that_takes_engines_runs_in_both_modes(

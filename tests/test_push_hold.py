@@ -18,7 +18,7 @@ from aiogram.methods.base import Response, TelegramType
 from bot.services.notices import NoticeSender
 from bot.services.pacer import PushPacer
 from bot.storage.startup import LINK_AGAIN
-from tests.harness import BotEnv, creds_of, paid_order, running_bot
+from tests.harness import BotEnv, Production, creds_of, paid_order, running_bot
 from tests.storage_helpers import count_unsent, start_watch
 from tests.test_alerts import account_pass, alerts_of, later, monitor_pass
 from tests.test_flow_members import MATE, OWNER, invite, join
@@ -65,9 +65,10 @@ class SentAt(BaseRequestMiddleware):
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     async with running_bot(
         tmp_path,
+        production=engines,
         alert_interval=3600.0,
         monitor_interval=3600.0,
         watch_interval=3600.0,

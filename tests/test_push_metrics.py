@@ -14,7 +14,7 @@ from yarl import URL
 from bot.services.notices import NoticeSender
 from bot.storage.startup import LINK_AGAIN
 from bot.webhook.server import METRICS_PATH
-from tests.harness import BotEnv, running_bot
+from tests.harness import BotEnv, Production, running_bot
 from tests.push_helpers import flood_is_over
 from tests.test_alerts import account_pass
 
@@ -25,9 +25,10 @@ NOTICE_UID = 7504
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEnv]:
     async with running_bot(
         tmp_path,
+        production=engines,
         webhook=True,
         alert_interval=3600.0,
         monitor_interval=3600.0,

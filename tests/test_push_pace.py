@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.services.alerts import AlertService
 from bot.services.pacer import PUSHES_PER_SECOND
-from tests.harness import creds_of, paid_order, running_bot
+from tests.harness import Production, creds_of, paid_order, running_bot
 from tests.storage_helpers import start_watch
 from tests.watch_helpers import watcher_of
 
@@ -30,9 +30,15 @@ def most_in_one_second(times: list[float]) -> int:
     return most
 
 
-async def test_alerts_and_install_messages_together_keep_the_global_rate(tmp_path: Path) -> None:
+async def test_alerts_and_install_messages_together_keep_the_global_rate(
+    tmp_path: Path, engines: Production | None
+) -> None:
     async with running_bot(
-        tmp_path, alert_interval=3600.0, monitor_interval=3600.0, watch_interval=3600.0
+        tmp_path,
+        production=engines,
+        alert_interval=3600.0,
+        monitor_interval=3600.0,
+        watch_interval=3600.0,
     ) as env:
         assert env.services is not None and env.bot is not None and env.dp is not None
         uids = range(FIRST_UID, FIRST_UID + USERS)

@@ -45,7 +45,7 @@ from bot.account_scope import drawing_for, names_account
 from bot.config import Settings
 from bot.formatting import format_date, format_money, parse_date
 from bot.handlers.callbacks import ServerAction, ServerCb, ServiceCb
-from bot.handlers.common import account_name, server_name
+from bot.handlers.common import account_name
 from bot.handlers.orders import OrderAskCancelCb
 from bot.handlers.servers import PowerCb, PowerOp, PowerStep
 from bot.i18n import Translator, TranslatorHub
@@ -563,7 +563,7 @@ class AlertService:
         now = self.clock()
         running = info.power_state is PowerState.RUNNING
         # The name the account's members gave it, if any.
-        name = await server_name(self._db, server.order_id, info.name, server.account_id) or None
+        name = server.local_name or info.name or None
         ip = info.ip or None
         order_status = (info.order_status or "").strip().lower()
         state, since, event = server.state, server.since, None

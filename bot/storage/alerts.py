@@ -169,6 +169,9 @@ class MonitoredServer:
     ip: str | None
     state: str
     since: float | None
+    # The name the account's members gave it (server_names), read with the list: a pass asks
+    # no name of its own and keeps none in the names' cache.
+    local_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,9 +399,11 @@ class AlertRepository:
         off, with a member who is not blocked, has down alerts on and has not turned them off
         for that server."""
         rows = await self._conn.fetchall(
-            "SELECT o.account_id, a.cid, o.order_id, o.name, o.ip, o.state, o.since "
+            "SELECT o.account_id, a.cid, o.order_id, o.name, o.ip, o.state, o.since, "
+            "n.name AS local_name "
             "FROM alert_orders o JOIN alert_checks c ON c.account_id = o.account_id "
             "JOIN accounts a ON a.id = o.account_id "
+            "LEFT JOIN server_names n ON n.account_id = o.account_id AND n.order_id = o.order_id "
             "WHERE o.active = 1 AND c.failures = 0 AND EXISTS ("
             "SELECT 1 FROM memberships m LEFT JOIN alert_prefs p ON p.user_id = m.user_id "
             "WHERE m.account_id = o.account_id AND COALESCE(p.blocked, 0) = 0 "
@@ -416,6 +421,7 @@ class AlertRepository:
                 ip=r["ip"],
                 state=str(r["state"]),
                 since=r["since"],
+                local_name=r["local_name"],
             )
             for r in rows
         ]
