@@ -34,6 +34,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -116,6 +117,10 @@ class AlertsResult:
     rss_mb_peak: float
     rss_mb_end: float
     exit_code: int | None
+    # The same monitored servers' getinfo made by a bare aiohttp client in a process of its own
+    # (bench/bare_calls.py), measured the same way: the floor the transport sets.
+    bare_passes_s: list[float]
+    bare_vs_bound: list[float]
     load: list[tuple[float, float, float]] = field(default_factory=list)
 
 
@@ -247,6 +252,8 @@ async def run_alerts_bench(
                     samples.append(Sample(time.monotonic(), bot.cpu_seconds(), bot.rss_mb()))
                 exit_code = await bot.stop()
         assert account_done is not None
+        bare = await bare_passes(workdir, sim, server.url, latency, concurrency, monitored)
+        loads.append(os.getloadavg())
     first_call = min(t for t, a in sim.answered if a in ACCOUNT_ACTIONS) - latency
     account_calls = {
         a: sum(1 for t, x in sim.answered if x == a and t <= account_done) for a in ACCOUNT_ACTIONS
@@ -294,8 +301,44 @@ async def run_alerts_bench(
         rss_mb_peak=max(s.rss_mb for s in samples),
         rss_mb_end=samples[-1].rss_mb,
         exit_code=exit_code,
+        bare_passes_s=[p.wall(latency) for p in bare],
+        bare_vs_bound=[p.wall(latency) / bound for p in bare],
         load=loads,
     )
+
+
+async def bare_passes(
+    workdir: Path, sim: TimedSimulator, url: str, latency: float, concurrency: int, monitored: int
+) -> list[MonitorPass]:
+    """Two passes of ``python -m bench.bare_calls`` over the servers the bot monitored (each
+    account's first), against the same simulator with the same latency, once the bot is gone."""
+    servers = [
+        (str(customer.cid), customer.key, str(customer.orders[0].id))
+        for customer in sim.customers.values()
+    ]
+    assert len(servers) == monitored
+    listed = workdir / "bare-servers.json"
+    listed.write_text(json.dumps(servers))
+    mark = len(sim.answered)
+    with provider_latency(sim, latency):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.bare_calls",
+            "--url",
+            url,
+            "--servers",
+            str(listed),
+            "--concurrency",
+            str(concurrency),
+            "--passes",
+            str(FULL_PASSES),
+        )
+        if await process.wait() != 0:
+            raise RuntimeError("python -m bench.bare_calls failed")
+    found = monitor_passes(sim.answered[mark:], gap=0.5)
+    assert [p.calls for p in found] == [monitored] * FULL_PASSES, found
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,8 @@ async def test_the_alerts_bench_runs_the_bot_as_a_process(tmp_path: Path) -> Non
     }
     assert result.monitor_pass_calls == ACCOUNTS
     assert len(result.monitor_passes_s) == len(result.bot_cpu_ms_per_server) == 2
+    # The floor: the same calls made bare, twice, every one answered (bench/bare_calls.py).
+    assert len(result.bare_passes_s) == len(result.bare_vs_bound) == 2
     assert result.other_calls == {}
     assert result.calls_per_minute_at_defaults == result.design_calls_per_minute_at_defaults
     assert result.rss_mb_peak >= result.rss_mb_end > 0
