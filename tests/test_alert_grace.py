@@ -56,14 +56,18 @@ async def goes_down_after_the_grace(env: BotEnv, order_id: str) -> None:
     assert len(down) == 1 and order_id in down[0]
 
 
-async def test_no_alert_while_a_reboot_through_the_bot_keeps_it_down(env: BotEnv) -> None:
-    _, order_id = await monitored(env)
+async def reboot_through_the_card(env: BotEnv, order_id: str) -> None:
     card = await open_card(env, order_id, UID)
     await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
     await env.settle()
     await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
     await env.settle()
     assert env.sim.calls["reboot"] == 1
+
+
+async def test_no_alert_while_a_reboot_through_the_bot_keeps_it_down(env: BotEnv) -> None:
+    _, order_id = await monitored(env)
+    await reboot_through_the_card(env, order_id)
     # The server takes its time to come back: seen not running on three passes.
     env.sim.set_power(order_id, False)
     for _ in range(3):
@@ -110,15 +114,6 @@ async def test_no_alert_while_a_reinstall_through_the_bot_runs_even_past_the_gra
     await watcher_of(env).sweep(env.bot)
     assert len(texts(env, UID, "Your server is ready")) == 1
     await goes_down_after_the_grace(env, order_id)
-
-
-async def reboot_through_the_card(env: BotEnv, order_id: str) -> None:
-    card = await open_card(env, order_id, UID)
-    await env.tg.tap_button(UID, "Reboot", message_id=card.message_id)
-    await env.settle()
-    await env.tg.tap_button(UID, "Yes, reboot", message_id=card.message_id)
-    await env.settle()
-    assert env.sim.calls["reboot"] == 1
 
 
 async def test_a_reboot_that_does_not_bring_it_back_within_the_grace_is_told_once(

@@ -492,12 +492,7 @@ class AlertRepository:
     ) -> bool:
         """Whether a member of the account acted on this server through the bot lately: an
         install watch of it still open, or one of ``actions`` in the log since ``since``."""
-        row = await self._conn.fetchone(
-            "SELECT 1 FROM watches WHERE account_id = ? AND order_id = ? "
-            "AND notified = 0 AND timed_out = 0 LIMIT 1",
-            (account_id, order_id),
-        )
-        if row is not None:
+        if await self._install_open(account_id, order_id):
             return True
         marks = ",".join("?" * len(actions))
         row = await self._conn.fetchone(
@@ -520,12 +515,7 @@ class AlertRepository:
         """Whether a member asked this server to run through the bot and it has had time to:
         the latest of ``actions`` on it since ``since`` is one of ``run``, taken before
         ``before``, and no install watch of it is open."""
-        row = await self._conn.fetchone(
-            "SELECT 1 FROM watches WHERE account_id = ? AND order_id = ? "
-            "AND notified = 0 AND timed_out = 0 LIMIT 1",
-            (account_id, order_id),
-        )
-        if row is not None:
+        if await self._install_open(account_id, order_id):
             return False
         marks = ",".join("?" * len(actions))
         row = await self._conn.fetchone(
@@ -535,6 +525,15 @@ class AlertRepository:
             (account_id, order_id, *actions, since),
         )
         return row is not None and row["action"] in run and float(row["created_at"]) < before
+
+    async def _install_open(self, account_id: int, order_id: str) -> bool:
+        """Whether an install watch of this server is still open (its install not over)."""
+        row = await self._conn.fetchone(
+            "SELECT 1 FROM watches WHERE account_id = ? AND order_id = ? "
+            "AND notified = 0 AND timed_out = 0 LIMIT 1",
+            (account_id, order_id),
+        )
+        return row is not None
 
     # --- the outbox --------------------------------------------------------------------
 
