@@ -53,7 +53,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import AccessDenied, InfernoError, InvalidCredentials
 from bot.inferno.models import Balance, Credentials, Order, PowerState, Service
 from bot.services.background import BackgroundTasks, uninterrupted
-from bot.services.bounded import map_bounded
+from bot.services.bounded import WORKERS_PER_SLOT, map_bounded
 from bot.services.pacer import FAILED, SENT, PushPacer
 from bot.storage import Database
 from bot.storage.accounts import AccountInfo, Role
@@ -204,7 +204,7 @@ class AlertService:
                     d, keys.get(d.account_id), recipients.get(d.account_id, [])
                 ),
                 due,
-                self._settings.watch_concurrency,
+                WORKERS_PER_SLOT * self._settings.watch_concurrency,
             )
             for item, result in zip(due, results, strict=True):
                 if isinstance(result, BaseException):
@@ -499,7 +499,7 @@ class AlertService:
             results = await map_bounded(
                 lambda s: self._check_server(s, keys.get(s.account_id)),
                 servers,
-                self._settings.watch_concurrency,
+                WORKERS_PER_SLOT * self._settings.watch_concurrency,
             )
             recipients = await self._db.alerts.recipients(ids)
             mutes = await self._db.alerts.mutes(ids)

@@ -12,6 +12,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, TypeVar
 
+# Workers per provider slot in a background pass. Between two calls a worker has work of its
+# own (reading the answer, deciding, taking the next item); with one worker per slot the slot
+# stays empty meanwhile. With two, another worker is already waiting for it, so the limiter,
+# not the workers, sets the pace, still with only a handful of frames alive.
+WORKERS_PER_SLOT = 2
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 

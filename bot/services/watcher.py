@@ -65,7 +65,7 @@ from bot.inferno.client import InfernoClient
 from bot.inferno.errors import InfernoError, InvalidCredentials
 from bot.inferno.models import Credentials, PowerState, ServerInfo
 from bot.services.background import uninterrupted
-from bot.services.bounded import map_bounded
+from bot.services.bounded import WORKERS_PER_SLOT, map_bounded
 from bot.services.pacer import FAILED, SENT, PushPacer
 from bot.storage import Database, TeamPush, Watch, WatchPoll
 from bot.storage.accounts import AccountInfo, Role
@@ -194,7 +194,7 @@ class InstallWatcher:
                     several=watch.user_id in several,
                 ),
                 due,
-                self._concurrency,
+                WORKERS_PER_SLOT * self._concurrency,
             )
             polls: list[WatchPoll] = []
             for watch, result in zip(due, results, strict=True):
