@@ -58,7 +58,8 @@ class BotMetrics:
         self.pushes = Counter(
             "inferno_bot_pushes",
             "Messages the bot sent on its own, by kind (alert, install, team, notice) and result"
-            " (sent; failed: blocked or refused; delayed: Telegram's flood control, tried later)",
+            " (sent; failed: blocked, refused, or Telegram failing, which a later pass tries"
+            " again; delayed: Telegram's flood control, tried once it is over)",
             ["kind", "result"],
             registry=self.registry,
         )
