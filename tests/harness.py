@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import contextlib
 import functools
+import random
 import shutil
 import socket
 import tempfile
@@ -527,10 +528,23 @@ WEBHOOK_SECRET = "test-webhook_Secret-1"
 PRODUCTION_LEADER_INTERVAL = 0.2
 
 
+# Below Linux's ephemeral range (32768-60999 by default): a port the kernel hands out for the
+# tests' own outgoing connections (aiohttp, PostgreSQL, Redis) can never take one of these
+# between the moment a test picks it and the moment its server binds it.
+_LISTEN_PORTS = range(20_000, 32_000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, for a server a test starts a moment later."""
+    for _ in range(100):
+        port = random.choice(_LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port found")
 
 
 def webhook_settings() -> dict[str, Any]:

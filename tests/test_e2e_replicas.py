@@ -258,10 +258,17 @@ async def test_two_replicas_behind_a_round_robin_proxy(
         await tg.wait_idle(timeout=TIMEOUT)
         readies = [m for m in tg.bot_messages(BUYER) if "Your server is ready" in m.text]
         assert len(readies) == 1
-        # The survivor's watcher sent it; the killed leader never got that far.
-        assert (
-            len(re.findall(r"watch=\S+ user=\S+ order=\S+ ready ip=", procs[follower].logs())) == 1
+        # The survivor's watcher sent it (its log line follows the send, so it is awaited);
+        # the killed leader never got that far.
+        ready_line = r"watch=\S+ user=\S+ order=\S+ ready ip="
+        survivor = procs[follower]
+        await until(
+            tg,
+            [survivor],
+            lambda: bool(re.findall(ready_line, survivor.logs())),
+            "the survivor's ready line",
         )
+        assert len(re.findall(ready_line, survivor.logs())) == 1
         assert " ready ip=" not in dead.logs()
 
         # The survivor serves alone: the proxy skips the dead replica.
