@@ -21,7 +21,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.account_scope import BindButtons, guard_pushes
 from bot.config import Settings
-from bot.handlers import guarded_taps, setup_routers
+from bot.handlers import guarded_taps, linked_areas, setup_routers
 from bot.handlers.accounts import FOLLOWS_ACTIVE
 from bot.handlers.start import BOT_COMMANDS, PASS_THROUGH_COMMANDS
 from bot.i18n import TranslatorHub
@@ -223,7 +223,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
     dp.update.outer_middleware(dp.fsm)
-    guarded = guarded_taps()
+    # Built once: the routers and the role guards read the same areas (each build is ~20 ms).
+    linked = linked_areas()
+    guarded = guarded_taps(linked)
     # Pushes are drawn outside any update: they leave out the same buttons by role.
     guard_pushes(guarded)
     dp.update.outer_middleware(
@@ -238,7 +240,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
     # taps.
     dp.callback_query.middleware(UserLockMiddleware())
-    dp.include_router(setup_routers())
+    dp.include_router(setup_routers(linked))
 
     # Loops every replica runs for itself (only with a shared database; see below).
     replica_loops = BackgroundTasks()

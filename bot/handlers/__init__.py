@@ -18,6 +18,8 @@ checks those filters against the handlers). A tap that no area can read ends at 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import Router
 
 from bot.account_scope import Guarded
@@ -75,21 +77,22 @@ def linked_areas() -> tuple[LinkedArea, ...]:
     )
 
 
-def guarded_taps() -> Guarded:
+def guarded_taps(linked: Sequence[LinkedArea] | None = None) -> Guarded:
     """The taps of each area a viewer may not use, with the role it needs: what the screens
-    drawn for a member leave out (bot.account_scope), by the same data the gate refuses."""
-    return tuple(
-        (area.guards.matches, area.role) for area in linked_areas() if area.role != Role.VIEWER
-    )
+    drawn for a member leave out (bot.account_scope), by the same data the gate refuses.
+    ``linked``: the areas :func:`setup_routers` gets, so that they are built once."""
+    areas = linked_areas() if linked is None else linked
+    return tuple((area.guards.matches, area.role) for area in areas if area.role != Role.VIEWER)
 
 
-def setup_routers() -> Router:
-    """Every area's router, built and wired afresh on each call.
+def setup_routers(linked: Sequence[LinkedArea] | None = None) -> Router:
+    """Every area's router, built and wired afresh on each call, around ``linked`` (areas from
+    :func:`linked_areas` that no other router holds yet) or new ones.
 
     aiogram attaches a router to one parent only, so each dispatcher (the bot, a test, the
     demo, a benchmark) gets routers of its own.
     """
-    linked = linked_areas()
+    linked = linked_areas() if linked is None else linked
     root = Router(name="bot")
     root.include_routers(
         sshkeys.create_private_key_router(),
