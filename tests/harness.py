@@ -10,6 +10,7 @@ import asyncio
 import atexit
 import contextlib
 import functools
+import os
 import random
 import shutil
 import socket
@@ -23,6 +24,7 @@ from unittest import mock
 import certifi
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import Update
 
@@ -42,6 +44,7 @@ from bot.services.leader import Leadership
 from bot.services.locks import RedisUserLocks
 from bot.services.shared_state import RedisKeys, open_redis
 from bot.storage import Database
+from bot.storage.db import FILE_MODE
 from bot.storage.startup import open_storage
 from bot.webhook.metrics import BotMetrics
 from bot.webhook.server import WebhookServer
@@ -50,6 +53,8 @@ from tests.storage_helpers import check_state
 
 TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
 PASSWORD = "secret-pass-1"  # of every customer a test adds to the simulator
+# How long the bot's Telegram side stays quiet before BotEnv.settle takes it to be done.
+SETTLE_QUIET = 0.02
 
 
 @functools.cache
@@ -70,6 +75,66 @@ def _one_authority() -> str:
     path = Path(folder) / "one-authority.pem"
     path.write_text(bundle[: bundle.index(end) + len(end)] + "\n", encoding="utf-8")
     return str(path)
+
+
+def close_without_grace(session: BaseSession) -> None:
+    """The bot session's close() closes its aiohttp session and nothing else: aiogram's waits
+    a fixed 250 ms for TLS connections to close, and the fakes speak plain HTTP. In webhook
+    mode aiogram's request handler closes the session at shutdown, so the method itself is
+    replaced, on this session only."""
+    if not isinstance(session, AiohttpSession):
+        return
+
+    closing = False
+
+    async def close() -> None:
+        # create_session() closes the session itself before its first use (to reset the
+        # connector): that inner close is part of this one.
+        nonlocal closing
+        if closing:
+            return
+        closing = True
+        try:
+            await (await session.create_session()).close()
+        finally:
+            closing = False
+
+    session.close = close  # type: ignore[method-assign]
+
+
+_migrated: bytes | None = None
+
+
+async def migrated_database() -> bytes:
+    """A new, empty database at the latest schema, as the bot's first start makes it, once
+    per test process (by open_storage, in a folder of its own); its key file is dropped, as
+    no row uses it."""
+    global _migrated
+    if _migrated is None:
+        folder = Path(tempfile.mkdtemp(prefix="inferno-bot-template-"))
+        try:
+            db = await open_storage(folder / "bot.sqlite3", folder / "secret.key")
+            await db.close()
+            _migrated = _read(folder / "bot.sqlite3")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return _migrated
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def place_database(path: Path, content: bytes) -> None:
+    """``content`` as the database at ``path`` unless one is there: migrating a new file costs
+    25 ms of CPU and 50-140 ms of waiting for the disk in every test. Owner-only, as the bot
+    makes it (bot.storage.db.FILE_MODE)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as file:
+        file.write(content)
 
 
 @contextlib.contextmanager
@@ -117,6 +182,8 @@ class _Handling:
     active: int = 0
     # Passes each background loop has finished, by the loop's name.
     passes: dict[str, int] = field(default_factory=dict)
+    # Background passes under way (a push is sent, then its record written).
+    running: int = 0
 
 
 @dataclass
@@ -191,6 +258,8 @@ class BotEnv:
     async def open_database(self) -> Database:
         """The bot's storage, opened as the bot opens it: the SQLite file (only while the bot
         is stopped, which holds its lock), or the PostgreSQL database. The caller closes it."""
+        if self.shortcuts and self.production is None:
+            place_database(Path(self.settings.database_path), await migrated_database())
         return await open_storage(
             self.settings.database_path,
             self.settings.encryption_key_file,
@@ -207,6 +276,7 @@ class BotEnv:
             hub = shared_hub(self.settings.default_language)
             with plain_http_trust():
                 self.bot = create_bot(self.settings, redis)
+            close_without_grace(self.bot.session)
         else:
             hub = TranslatorHub(default_locale=self.settings.default_language, strict=True)
             self.bot = create_bot(self.settings, redis)
@@ -260,14 +330,17 @@ class BotEnv:
         dp.feed_update = feed_update  # type: ignore[method-assign]
 
     def _watch_passes(self, background: BackgroundTasks) -> None:
-        passes, start = self._handling.passes, background.start
+        handling, start = self._handling, background.start
+        passes = handling.passes
         passes.clear()
 
         def start_counted(name: str, step: Step, interval: float) -> None:
             async def counted() -> float | None:
+                handling.running += 1
                 try:
                     return await step()
                 finally:
+                    handling.running -= 1
                     passes[name] = passes.get(name, 0) + 1
 
             passes.setdefault(name, 0)
@@ -302,11 +375,6 @@ class BotEnv:
             if self.services.redis is not None:
                 await self.services.redis.aclose()
         if self.bot is not None:
-            if self.shortcuts and isinstance(self.bot.session, AiohttpSession):
-                # aiogram's close() waits a fixed 250 ms for TLS connections to close; the fakes
-                # speak plain HTTP, so closing the client session itself is all there is to it
-                # (the session's close() then finds it closed and returns at once).
-                await (await self.bot.session.create_session()).close()
             await self.bot.session.close()
         self.services = self.bot = self.dp = self._polling = self.webhook = None
 
@@ -370,7 +438,11 @@ class BotEnv:
 
         Telegram silence alone is not enough: a handler busy with the provider or the database
         for longer than the fake's quiet window would look finished. ``feed_update`` is watched
-        from the moment polling hands an update over until its handlers return.
+        from the moment polling hands an update over until its handlers return, and each
+        background pass from its start to its end (a push is sent, then its record written).
+        Knowing both, the quiet window only has to cover the moment between a handler waking
+        a loop and the loop's pass starting, so it is shorter than the fake's default, which
+        tests of a bot in another process rely on alone: each settle waits it through.
         """
 
         def done() -> bool:
@@ -379,10 +451,11 @@ class BotEnv:
                 for u in self.tg.updates
                 if u.handed_out_at is not None and not u.dropped
             }
-            return self._handling.active == 0 and handed_out <= self._handling.fed
+            handling = self._handling
+            return handling.active == 0 and handling.running == 0 and handed_out <= handling.fed
 
         while True:
-            await self.tg.wait_idle(timeout)
+            await self.tg.wait_idle(timeout, quiet=SETTLE_QUIET)
             if done():
                 return
             await self.tg.wait_for(done, timeout, "the bot to handle every update")

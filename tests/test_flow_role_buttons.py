@@ -9,6 +9,7 @@ not a list written here), and every tap must be answered without "not allowed".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.handlers import linked_areas
 from bot.handlers.buy import BuyCb
 from bot.handlers.callbacks import LinkCb
 from bot.handlers.filters import data_prefix
+from bot.handlers.linked import LinkedArea
 from bot.handlers.navigation import Screen, menu_data
 from bot.handlers.servers import PowerCb, PowerStep
 from bot.handlers.settings import LanguageCb, SettingsAction, SettingsCb
@@ -48,10 +50,16 @@ def _acts(data: str) -> bool:
     return False
 
 
+@functools.cache
+def _areas() -> tuple[LinkedArea, ...]:
+    """Read, never attached to a dispatcher: built once, not for each button (20 ms)."""
+    return linked_areas()
+
+
 def needed_role(data: str) -> Role:
     """The least role the gate lets tap ``data``: the highest of the areas that take it (an
     area of a higher role refuses a lower one's tap before any area of its own could)."""
-    roles = [area.role for area in linked_areas() if area.guards.matches(data)]
+    roles = [area.role for area in _areas() if area.guards.matches(data)]
     order = (Role.VIEWER, Role.OPERATOR, Role.ADMIN, Role.OWNER)
     return max(roles, key=order.index, default=Role.VIEWER)
 
