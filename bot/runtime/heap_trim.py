@@ -11,10 +11,10 @@ that what a burst of updates freed goes back soon after the burst: a call costs 
 millisecond, and what it hands back the allocator takes again from the system when it needs it.
 
 **Measured gain** (``bench/RESULTS.md``): the bench's ``python -m bot`` (10,000 linked users,
-200 active, RSS read after the traffic) holds about 5 MB less when a trim has run since the
-traffic (one ``malloc_trim(0)`` there: 124.8 to 120.0 MB), and 1–2 MB less when none has, only
-the one after start-up; at 60 seconds between trims the bench found either, at 10 seconds the
-first.
+200 active, RSS read after the traffic) holds about 5 MB less once a trim has run since the
+traffic (one ``malloc_trim(0)`` there: 124.8 to 120.0 MB), and 1–2 MB less until then (the
+trim after start-up alone). The interval is short so that the memory a burst freed goes back
+within seconds of it; read sooner than that, RSS still holds it.
 
 **Switching it off.** Remove the two uses in ``bot/runner.py``. Only the C library's public
 API is called, through the standard library's ``ctypes``; Python's own allocator (small
