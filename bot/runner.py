@@ -65,6 +65,7 @@ async def _serve(
     )
     from bot.middlewares.demo import DemoMarkMiddleware
     from bot.runtime.gc_tuning import tune_garbage_collector
+    from bot.runtime.heap_trim import trim_heap, trimming
     from bot.services.notices import NOTICES_INTERVAL, NOTICES_TASK, NoticeSender
 
     demo = demo_account is not None
@@ -126,6 +127,8 @@ async def _serve(
     footprint.keep()
     log.info("connected to Telegram as @%s", me.username)
     tune_garbage_collector()
+    trim_heap()  # what start-up freed (after the collection above)
+    await stack.enter_async_context(trimming())
     if metrics is not None:
         from bot.webhook.server import WebhookServer, serve_until_signal
 

@@ -23,6 +23,7 @@ from bot.storage import (
     WatchPoll,
 )
 from bot.storage.connection import Params
+from bot.storage.db import PAGE_CACHE_KIB
 from bot.storage.migrations import LATEST_VERSION, MIGRATIONS, migrate, split_statements
 from tests.storage_backends import Backend
 from tests.storage_helpers import (
@@ -82,6 +83,8 @@ async def test_open_creates_folder_and_latest_schema(tmp_path: Path, keyring: Ke
         assert row is not None and row[0] == "wal"
         row = await db._conn.fetchone("PRAGMA foreign_keys")
         assert row is not None and row[0] == 1
+        row = await db._conn.fetchone("PRAGMA cache_size")
+        assert row is not None and row[0] == -PAGE_CACHE_KIB
     finally:
         await db.close()
     assert {"users", "watches", "actions", "fsm", "confirmations", "deletions"} <= _tables(path)

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import ssl
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -293,7 +294,9 @@ class InfernoClient:
             return  # an answer without the field does not forget a currency once named
         if creds.cid not in self._currencies and len(self._currencies) >= _CACHE_LIMIT:
             self._currencies.clear()
-        self._currencies[creds.cid] = currency
+        # The alerts' pass reads every account's balance: each answer brings its own copy of
+        # the same few codes, and thousands of them would stay here (about 50 bytes each).
+        self._currencies[creds.cid] = None if currency is None else sys.intern(currency)
 
     async def create(self, creds: Credentials, product_id: str) -> CreatedOrder:
         params = {"pid": _wire_id(product_id)}

@@ -9,7 +9,9 @@ it off, and which test fails when the dependency changes under it:
   (``create_bot``);
 * ``forget_updates`` — aiogram's ``Update.event_type`` no longer keeps the last 128 updates
   alive (``create_dispatcher``);
-* ``gc_tuning`` — the start-up heap is frozen out of the garbage collector (``run_bot``).
+* ``gc_tuning`` — the start-up heap is frozen out of the garbage collector (``run_bot``);
+* ``heap_trim`` — glibc's allocator gives its free memory back to the system after start-up
+  and every 10 seconds (``run_bot``).
 
 Only the process's start-up code (``bot/__init__.py``, ``bot/app.py``, ``bot/runner.py``) uses
 them; handlers, services, storage and the provider client never import this package

@@ -41,6 +41,12 @@ if TYPE_CHECKING:
     from bot.storage.fsm import DatabaseStorage
 
 BUSY_TIMEOUT_MS = 5000
+# SQLite's own page cache, per connection (a negative cache_size is in KiB; SQLite's default is
+# 2,000 KiB). The bot's row caches answer what every update reads, and a page SQLite no longer
+# holds comes back from the operating system's file cache. The bench's bot (10,000 linked
+# users, a 2.8 MB file, 200 active) is about 2 MB smaller than with the default, for one read
+# from the file per 10 taps (none with the default).
+PAGE_CACHE_KIB = 512
 FILE_MODE = 0o600
 
 
@@ -77,6 +83,7 @@ async def connect(path: Path) -> aiosqlite.Connection:
         # Deleted rows (old ciphertexts, finished dialogs) are zeroed rather than left
         # recoverable in free pages.
         await conn.execute_fetchall("PRAGMA secure_delete = ON")
+        await conn.execute_fetchall(f"PRAGMA cache_size = {-PAGE_CACHE_KIB:d}")
     except BaseException:
         await conn.close()
         raise
