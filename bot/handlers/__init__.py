@@ -84,11 +84,13 @@ def guarded_taps() -> Guarded:
     )
 
 
-def setup_routers() -> Router:
-    """Every area's router, built and wired afresh on each call.
+def setup_routers(parent: Router | None = None) -> Router:
+    """Every area's router, built and wired afresh on each call, included into ``parent`` (the
+    dispatcher) or else into a fresh root router; returns the one they were included into.
 
     aiogram attaches a router to one parent only, so each dispatcher (the bot, a test, the
-    demo, a benchmark) gets routers of its own.
+    demo, a benchmark) gets routers of its own. The dispatcher takes them directly: every
+    router between it and a handler is one more pass on every update's way.
     """
     linked = linked_areas()
     # The routers every message passes first. A tap none of them reads (most taps: those
@@ -102,7 +104,7 @@ def setup_routers() -> Router:
         menu.create_router(),
         help.create_router(),
     )
-    root = Router(name="bot")
+    root = parent if parent is not None else Router(name="bot")
     root.include_routers(
         front,
         create_gate(*linked),
