@@ -54,11 +54,16 @@ class Drawing:
     role: Role | None = None
     guarded: Guarded = ()
 
-    def hides(self, data: str) -> bool:
+    def withheld(self) -> tuple[Callable[[str], bool], ...]:
+        """The data predicates of the taps the role may not use: none without a role, and
+        none for the owner, whose keyboards are then not checked button by button."""
         role = self.role
-        return role is not None and any(
-            matches(data) and not role.allows(needed) for matches, needed in self.guarded
-        )
+        if role is None:
+            return ()
+        return tuple(matches for matches, needed in self.guarded if not role.allows(needed))
+
+    def hides(self, data: str) -> bool:
+        return any(matches(data) for matches in self.withheld())
 
 
 _NOTHING = Drawing()
@@ -141,6 +146,10 @@ def bind_markup(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | N
     what = _drawing.get()
     if markup is None or (what.account_id is None and what.role is None):
         return markup
+    # Worked out once per keyboard, not per button and area.
+    withheld = what.withheld()
+    if not withheld and what.account_id is None:
+        return markup  # an owner's plain buttons: nothing to bind or leave out
     changed = False
     rows: list[list[InlineKeyboardButton]] = []
     for row in markup.inline_keyboard:
@@ -148,7 +157,7 @@ def bind_markup(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | N
         for button in row:
             data = button.callback_data
             if data is not None:
-                if what.hides(data):
+                if withheld and any(matches(data) for matches in withheld):
                     changed = True
                     continue
                 if what.account_id is not None:

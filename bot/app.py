@@ -240,7 +240,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
     # Inner: it needs the handler's flags. On the dispatcher's observer it covers every area's
     # taps.
     dp.callback_query.middleware(UserLockMiddleware())
-    dp.include_router(setup_routers(linked))
+    setup_routers(dp, linked=linked)
 
     # Loops every replica runs for itself (only with a shared database; see below).
     replica_loops = BackgroundTasks()

@@ -38,11 +38,15 @@ async def help_screen(
     await show(event, help_text(i18n), help_keyboard(i18n, creds))
 
 
+# The taps this area reads; taps meant for other areas are turned away before any handler here
+# is tried.
+TAPS = DataPrefix(exact=menu_taps(Screen.HELP))
+
+
 def create_router() -> Router:
     """The help screen and /help."""
     router = Router(name=__name__)
-    # Taps meant for other areas are turned away before any handler here is tried.
-    router.callback_query.filter(DataPrefix(exact=menu_taps(Screen.HELP)))
+    router.callback_query.filter(TAPS)
     router.callback_query.register(help_screen, MenuCb.filter(F.screen == Screen.HELP))
     router.message.register(help_screen, Command("help"))
     return router

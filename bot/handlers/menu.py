@@ -51,11 +51,15 @@ async def main_menu_below(
     )
 
 
+# The taps this area reads; taps meant for other areas are turned away before any handler here
+# is tried.
+TAPS = DataPrefix(MenuBelowCb, exact=menu_taps(Screen.MAIN))
+
+
 def create_router() -> Router:
     """The main menu and /menu."""
     router = Router(name=__name__)
-    # Taps meant for other areas are turned away before any handler here is tried.
-    router.callback_query.filter(DataPrefix(MenuBelowCb, exact=menu_taps(Screen.MAIN)))
+    router.callback_query.filter(TAPS)
     router.callback_query.register(main_menu, MenuCb.filter(F.screen == Screen.MAIN))
     router.message.register(main_menu, Command("menu"))
     router.callback_query.register(main_menu_below, MenuBelowCb.filter())

@@ -784,11 +784,15 @@ async def cancel_command(message: Message, state: FSMContext, i18n: Translator) 
     await show(message, i18n("cancelled"), back_to_menu(i18n))
 
 
+# The taps this area reads; taps meant for other areas are turned away before any handler here
+# is tried.
+TAPS = DataPrefix(LinkCb, NewKeyCb)
+
+
 def create_router() -> Router:
     """/start, /cancel and the ways of linking an account."""
     router = Router(name=__name__)
-    # Taps meant for other areas are turned away before any handler here is tried.
-    router.callback_query.filter(DataPrefix(LinkCb, NewKeyCb))
+    router.callback_query.filter(TAPS)
     router.callback_query.register(link_options, LinkCb.filter(F.action == LinkAction.OPTIONS))
     router.callback_query.register(link_by_key, LinkCb.filter(F.action == LinkAction.KEY))
     router.callback_query.register(link_by_email, LinkCb.filter(F.action == LinkAction.EMAIL))
