@@ -54,7 +54,10 @@ class Settings(BaseSettings):
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
     inferno_timeout: float = Field(default=20.0, gt=0)
     inferno_connect_timeout: float = Field(default=5.0, gt=0)
-    inferno_max_connections: int = Field(default=16, ge=1, le=1000)
+    # Users' taps wait for a free connection: with many people at once (a hoster's bot), a
+    # small pool, of which the background passes may hold WATCH_CONCURRENCY, makes the live
+    # server card queue behind other taps (bench/RESULTS.md, "Issue 16: the last session").
+    inferno_max_connections: int = Field(default=64, ge=1, le=1000)
     read_cache_ttl: float = Field(default=15.0, ge=0)
     # For amounts whose provider answer names no currency, when the balance names none either.
     currency: str = Field(default="USD", min_length=1, max_length=10, pattern=r"^\S+$")
