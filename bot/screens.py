@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram import Bot
@@ -68,30 +67,6 @@ def fingerprint(text: str | None, markup: object) -> int | None:
             buttons.append((button.text, button.callback_data, button.url))
         rows.append(tuple(buttons))
     return _digest((text, tuple(rows)))
-
-
-# The fingerprint :func:`bot.ui.show` has just taken of the screen it is sending, with the very
-# text and keyboard objects: the middleware takes it rather than hashing the same screen again
-# (a second digest on every edit). Matched by identity, so anything changed or copied on the
-# way is hashed anew.
-_taken: ContextVar[tuple[str, object, int | None] | None] = ContextVar("taken", default=None)
-
-
-@contextmanager
-def taken(text: str, markup: object, print_: int | None) -> Iterator[None]:
-    """Requests sent inside carry the screen ``fingerprint(text, markup)`` is ``print_`` of."""
-    token = _taken.set((text, markup, print_))
-    try:
-        yield
-    finally:
-        _taken.reset(token)
-
-
-def _print_of(text: str | None, markup: object) -> int | None:
-    known = _taken.get()
-    if known is not None and known[0] is text and known[1] is markup:
-        return known[2]
-    return fingerprint(text, markup)
 
 
 def _digest(value: tuple[Any, ...]) -> int:
@@ -175,7 +150,7 @@ class DrawnScreens(BaseRequestMiddleware):
         edit = method if isinstance(method, EditMessageText) else None
         if edit is not None and isinstance(edit.chat_id, int) and edit.message_id is not None:
             key = (edit.chat_id, edit.message_id)
-            drawn = _print_of(edit.text, edit.reply_markup) if _html(edit) else None
+            drawn = fingerprint(edit.text, edit.reply_markup) if _html(edit) else None
             try:
                 result = await make_request(bot, method)
             except TelegramBadRequest as exc:

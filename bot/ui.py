@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext, suppress
+from contextlib import suppress
 from typing import Annotated
 
 from aiogram import Bot
@@ -32,7 +32,7 @@ from bot.inferno.errors import (
     ProviderUnavailable,
     UnreadableAnswer,
 )
-from bot.screens import DrawnScreens, fingerprint, taken
+from bot.screens import DrawnScreens
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +84,7 @@ async def _edit(
     """The message showing ``text`` and ``markup``, edited only if it shows something else;
     None when it can no longer be edited (gone, or too old)."""
     # What the bot last drew there, if remembered; else the tap's copy of the message.
-    same: bool | None = None
-    print_ = fingerprint(text, markup) if screens else None
-    if screens is not None:
-        drawn = screens.drawn(message.chat.id, message.message_id)
-        same = None if drawn is None else drawn == print_
+    same = screens.shows(message.chat.id, message.message_id, text, markup) if screens else None
     if same is None:
         same = (
             _same_labels(message.reply_markup, markup)
@@ -98,8 +94,7 @@ async def _edit(
     if same:
         return message
     try:
-        with taken(text, markup, print_) if screens is not None else nullcontext():
-            edited = await message.edit_text(text, reply_markup=markup)
+        edited = await message.edit_text(text, reply_markup=markup)
     except TelegramBadRequest as exc:
         if "message is not modified" in exc.message:
             return message
