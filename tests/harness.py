@@ -55,6 +55,10 @@ TEST_KEY = "q0Dx8n2yJc0dQmXl2y1sZk9rVb7uTq3wPpLe5Hs6Gk0="
 PASSWORD = "secret-pass-1"  # of every customer a test adds to the simulator
 # How long the bot's Telegram side stays quiet before BotEnv.settle takes it to be done.
 SETTLE_QUIET = 0.02
+# Settings under which the alerts' loops wait an hour, so that the test runs each pass itself
+# (tests/test_alerts.py account_pass and monitor_pass); and the install watcher's too.
+ALERT_PASSES_BY_TEST: dict[str, Any] = {"alert_interval": 3600.0, "monitor_interval": 3600.0}
+EVERY_PASS_BY_TEST: dict[str, Any] = ALERT_PASSES_BY_TEST | {"watch_interval": 3600.0}
 
 
 @functools.cache

@@ -15,7 +15,7 @@ import pytest
 from bot.inferno.simulator import Customer
 from bot.services.alerts import GRACE
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, Production, creds_of, running_bot
+from tests.harness import ALERT_PASSES_BY_TEST, BotEnv, Production, creds_of, running_bot
 from tests.storage_helpers import stored_account
 from tests.test_alerts import account_pass, later, monitor_pass, order_of, running_server
 from tests.test_flow_accounts import add_account, calls_for, open_accounts, tap_on
@@ -28,8 +28,7 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
     async with running_bot(
         tmp_path,
         production=engines,
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
+        **ALERT_PASSES_BY_TEST,
         read_cache_ttl=0.0,
     ) as bot_env:
         yield bot_env

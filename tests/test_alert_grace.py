@@ -13,7 +13,7 @@ import pytest
 
 from bot.inferno.simulator import Customer, Simulator
 from bot.services.alerts import GRACE
-from tests.harness import BotEnv, Production, running_bot
+from tests.harness import EVERY_PASS_BY_TEST, BotEnv, Production, running_bot
 from tests.test_alerts import account_pass, later, monitor_pass, order_of, running_server, texts
 from tests.test_flow_servers import open_card, sim_server_ip
 from tests.watch_helpers import force_due, watcher_of, woken_pass_done
@@ -28,9 +28,7 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
         tmp_path,
         production=engines,
         sim=Simulator(install_delay=3600.0),
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
-        watch_interval=3600.0,
+        **EVERY_PASS_BY_TEST,
         read_cache_ttl=0.0,
     ) as bot_env:
         yield bot_env

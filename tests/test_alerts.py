@@ -13,7 +13,15 @@ import pytest
 from bot.inferno.simulator import Customer
 from bot.services.alerts import AlertService
 from bot.storage.alerts import CheckState
-from tests.harness import BotEnv, Production, creds_of, labels, paid_order, running_bot
+from tests.harness import (
+    ALERT_PASSES_BY_TEST,
+    BotEnv,
+    Production,
+    creds_of,
+    labels,
+    paid_order,
+    running_bot,
+)
 from tests.push_helpers import flood_is_over
 from tests.storage_helpers import check_state, count_unsent
 
@@ -27,8 +35,7 @@ async def quiet(tmp_path: Path, engines: Production | None) -> AsyncIterator[Bot
     async with running_bot(
         tmp_path,
         production=engines,
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
+        **ALERT_PASSES_BY_TEST,
         read_cache_ttl=0.0,
         payment_url_template="https://pay.example/invoice?id={invoice_id}",
     ) as env:

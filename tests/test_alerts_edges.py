@@ -13,7 +13,7 @@ import pytest
 
 from bot.inferno.simulator import Simulator
 from bot.services.bounded import ProviderSlots
-from tests.harness import BotEnv, Production, creds_of, paid_order, running_bot
+from tests.harness import EVERY_PASS_BY_TEST, BotEnv, Production, creds_of, paid_order, running_bot
 from tests.push_helpers import flood_is_over
 from tests.storage_helpers import count_unsent, start_watch
 from tests.test_alerts import account_pass, later, monitor_pass, order_of, texts
@@ -33,9 +33,7 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
         tmp_path,
         production=engines,
         sim=Simulator(install_delay=3600.0),
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
-        watch_interval=3600.0,
+        **EVERY_PASS_BY_TEST,
         watch_concurrency=CONCURRENCY,
         unpaid_order_after=UNPAID_AFTER,
         read_cache_ttl=0.0,

@@ -18,7 +18,7 @@ from aiogram.methods.base import Response, TelegramType
 from bot.services.notices import NoticeSender
 from bot.services.pacer import PushPacer
 from bot.storage.startup import LINK_AGAIN
-from tests.harness import BotEnv, Production, creds_of, paid_order, running_bot
+from tests.harness import EVERY_PASS_BY_TEST, BotEnv, Production, creds_of, paid_order, running_bot
 from tests.storage_helpers import count_unsent, start_watch
 from tests.test_alerts import account_pass, alerts_of, later, monitor_pass
 from tests.test_flow_members import MATE, OWNER, invite, join
@@ -69,9 +69,7 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
     async with running_bot(
         tmp_path,
         production=engines,
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
-        watch_interval=3600.0,
+        **EVERY_PASS_BY_TEST,
         read_cache_ttl=0.0,
     ) as bot_env:
         yield bot_env

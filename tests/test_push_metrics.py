@@ -14,7 +14,7 @@ from yarl import URL
 from bot.services.notices import NoticeSender
 from bot.storage.startup import LINK_AGAIN
 from bot.webhook.server import METRICS_PATH
-from tests.harness import BotEnv, Production, running_bot
+from tests.harness import EVERY_PASS_BY_TEST, BotEnv, Production, running_bot
 from tests.push_helpers import flood_is_over
 from tests.test_alerts import account_pass
 
@@ -30,9 +30,7 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
         tmp_path,
         production=engines,
         webhook=True,
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
-        watch_interval=3600.0,
+        **EVERY_PASS_BY_TEST,
     ) as bot_env:
         yield bot_env
 

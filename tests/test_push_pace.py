@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.services.alerts import AlertService
 from bot.services.pacer import PUSHES_PER_SECOND
-from tests.harness import Production, creds_of, paid_order, running_bot
+from tests.harness import EVERY_PASS_BY_TEST, Production, creds_of, paid_order, running_bot
 from tests.storage_helpers import start_watch
 from tests.watch_helpers import watcher_of
 
@@ -36,9 +36,7 @@ async def test_alerts_and_install_messages_together_keep_the_global_rate(
     async with running_bot(
         tmp_path,
         production=engines,
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
-        watch_interval=3600.0,
+        **EVERY_PASS_BY_TEST,
     ) as env:
         assert env.services is not None and env.bot is not None and env.dp is not None
         uids = range(FIRST_UID, FIRST_UID + USERS)

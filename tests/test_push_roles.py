@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.inferno.simulator import Simulator
-from tests.harness import BotEnv, Production, labels, running_bot
+from tests.harness import ALERT_PASSES_BY_TEST, BotEnv, Production, labels, running_bot
 from tests.test_alerts import account_pass, monitor_pass
 from tests.test_flow_members import MATE, shared
 
@@ -20,8 +20,7 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
         tmp_path,
         production=engines,
         sim=Simulator(install_delay=60.0),
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
+        **ALERT_PASSES_BY_TEST,
         read_cache_ttl=0.0,
     ) as bot_env:
         yield bot_env

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import BotEnv, Production, running_bot
+from tests.harness import ALERT_PASSES_BY_TEST, BotEnv, Production, running_bot
 from tests.test_alerts import account_pass, alerts_of, monitor_pass, running_server
 from tests.test_flow_link import command, tap
 
@@ -28,8 +28,7 @@ async def narrow(tmp_path: Path, engines: Production | None) -> AsyncIterator[Bo
     async with running_bot(
         tmp_path,
         production=engines,
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
+        **ALERT_PASSES_BY_TEST,
         read_cache_ttl=0.0,
         watch_concurrency=SLOTS,
         inferno_max_connections=SLOTS + 1,

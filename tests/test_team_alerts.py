@@ -14,7 +14,15 @@ import pytest
 
 from bot.inferno.simulator import Customer, Simulator
 from tests.fakes.telegram import FakeMessage
-from tests.harness import BotEnv, Production, creds_of, labels, paid_order, running_bot
+from tests.harness import (
+    ALERT_PASSES_BY_TEST,
+    BotEnv,
+    Production,
+    creds_of,
+    labels,
+    paid_order,
+    running_bot,
+)
 from tests.test_alerts import account_pass, later, monitor_pass, order_of
 from tests.test_flow_members import MATE, OWNER, invite, join, mate_card
 from tests.test_flow_servers import installed_server
@@ -28,8 +36,7 @@ async def env(tmp_path: Path, engines: Production | None) -> AsyncIterator[BotEn
         tmp_path,
         production=engines,
         sim=Simulator(install_delay=60.0),
-        alert_interval=3600.0,
-        monitor_interval=3600.0,
+        **ALERT_PASSES_BY_TEST,
         read_cache_ttl=0.0,
         payment_url_template="https://pay.example/invoice?id={invoice_id}",
     ) as bot_env:
