@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 from bot.inferno.simulator import Customer, Simulator, make_public_key
+from bot.runner import UPDATES_AT_ONCE
 from tests.e2e_process import SETTING_NAMES, BotProcess, bot_process
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 
@@ -295,3 +296,23 @@ async def test_unreachable_telegram_or_a_rejected_token_is_one_line(tmp_path: Pa
             last = proc.logs().strip().splitlines()[-1]
             assert last.startswith("inferno-bot: "), last
             assert "not-the-fakes-token" not in proc.logs()
+
+
+async def test_the_bot_handles_a_bounded_number_of_updates_at_once(tmp_path: Path) -> None:
+    """A getUpdates batch of many users is handled at most UPDATES_AT_ONCE at a time: each
+    handler in flight holds memory the process never gives back (bench/RESULTS.md)."""
+    users = UPDATES_AT_ONCE + 20
+    async with bot_process(tmp_path, Simulator()) as (proc, tg, _server):
+        await wait_started(tg, proc)
+        await tg.wait_idle(timeout=TIMEOUT)
+        # Every welcome takes Telegram a while: the handlers that send them stay in flight.
+        tg.answer_delays["sendmessage"] = 0.5
+        tg.peak_in_flight = 0
+        for n in range(users):
+            await tg.send_command(UID + 1 + n, "/start", language_code="en")
+        await tg.wait_for(
+            lambda: len(tg.calls("sendMessage")) >= users, TIMEOUT, "a welcome for everyone"
+        )
+        await tg.wait_idle(timeout=TIMEOUT)
+    # Not one at a time either: the rest of a batch waits only for a free place.
+    assert 1 < tg.peak_in_flight <= UPDATES_AT_ONCE, tg.peak_in_flight

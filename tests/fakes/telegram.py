@@ -500,6 +500,11 @@ class FakeTelegram:
         self._allowed_updates: frozenset[str] | None = None
         self._poll_waiter: asyncio.Future[str] | None = None
         self._in_flight = 0
+        # The most bot requests (the long poll aside) ever in flight at once.
+        self.peak_in_flight = 0
+        # Seconds the fake takes to answer a method (lower-case name), as a slow Telegram would:
+        # the bot's handlers stay in flight meanwhile.
+        self.answer_delays: dict[str, float] = {}
         self._last_activity = time.monotonic()
         self._closing = False
 
@@ -1039,10 +1044,14 @@ class FakeTelegram:
         self.requests.append(record)
         if not polling:
             self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
             self._last_activity = record.time
         try:
             if request.match_info["token"] != self.token:
                 raise TelegramError(401, "Unauthorized")
+            delay = self.answer_delays.get(method.lower())
+            if delay:
+                await asyncio.sleep(delay)
             record.params = await self._read_params(request)
             handler = self._methods.get(method.lower())
             if handler is None:
