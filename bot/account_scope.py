@@ -62,9 +62,6 @@ class Drawing:
             return ()
         return tuple(matches for matches, needed in self.guarded if not role.allows(needed))
 
-    def hides(self, data: str) -> bool:
-        return any(matches(data) for matches in self.withheld())
-
 
 _NOTHING = Drawing()
 _drawing: ContextVar[Drawing] = ContextVar("drawing_for", default=_NOTHING)

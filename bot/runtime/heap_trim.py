@@ -30,11 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import logging
 import platform
 from collections.abc import AsyncIterator, Callable
-
-log = logging.getLogger(__name__)
 
 INTERVAL = 10.0
 
@@ -55,11 +52,6 @@ def _find_malloc_trim() -> Callable[[int], int] | None:
 
 
 _malloc_trim = _find_malloc_trim()
-
-
-def available() -> bool:
-    """Whether this process can trim its heap (glibc)."""
-    return _malloc_trim is not None
 
 
 def trim_heap() -> bool:
