@@ -52,16 +52,20 @@ async def test_another_users_update_is_not_held_up_by_a_slow_one(
     inferno = env.services.inferno
     # The slow user's balance read waits until released; the other user's goes through.
     original = inferno.balance
-    release = asyncio.Event()
+    held, release = asyncio.Event(), asyncio.Event()
 
     async def held_for_slow_user(creds: Credentials, *args: Any, **kwargs: Any) -> Balance:
         if creds.cid == slow.cid:
+            held.set()
             await release.wait()
         return await original(creds, *args, **kwargs)
 
     monkeypatch.setattr(inferno, "balance", held_for_slow_user)
     menu = await env.command(UID, "/menu")
     await env.tg.tap_button(UID, "Balance")
+    # Held before the next tap is sent: a webhook takes several deliveries at once, so two taps
+    # sent together may reach the bot in either order.
+    await asyncio.wait_for(held.wait(), timeout=10)
     # The slow user's next tap waits behind the held one, yet it is answered at once.
     tapped = await env.tg.tap(UID, menu.message_id, menu_data(Screen.HELP), verify=False)
     await env.tg.wait_for(lambda: tapped in env.tg.callback_answers, message="tap answered")
