@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from bot.config import Settings, parse_listen
 from bot.storage import Database
@@ -40,6 +41,22 @@ METRICS_PATH = "/metrics"
 HEALTH_TIMEOUT = 3.0
 # At shutdown, how long requests already being read may take to hand their update over.
 ACCEPT_GRACE = 5.0
+
+
+class _ReceivingRequestHandler(SimpleRequestHandler):
+    """aiogram's handler of the webhook's POST, counting the requests still being read.
+
+    Counted here rather than by an aiohttp middleware: an app with middlewares has each of its
+    routes' wrapped handlers kept in aiohttp's process-wide cache (up to 1,024 of them), and
+    with them every bot whose app ever served a request in this process."""
+
+    def __init__(self, server: WebhookServer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._server = server
+
+    async def handle(self, request: web.Request) -> web.Response:
+        with self._server.receiving():
+            return await super().handle(request)
 
 
 class WebhookServer:
@@ -70,7 +87,7 @@ class WebhookServer:
         self.app = self._build()
 
     def _build(self) -> web.Application:
-        app = web.Application(middlewares=[self._count_receiving])
+        app = web.Application()
         app.router.add_get(HEALTH_PATH, self._health)
         app.router.add_get(METRICS_PATH, self._render_metrics)
         # Shutdown hooks run in this order: wait until the requests being read have handed
@@ -80,7 +97,8 @@ class WebhookServer:
         setup_application(app, self._dp, bot=self._bot)
         # Answered at once, handled in a task: a slow provider call must not make Telegram
         # deliver the update again. aiogram keeps a reference to each of those tasks.
-        handler = SimpleRequestHandler(
+        handler = _ReceivingRequestHandler(
+            self,
             dispatcher=self._dp,
             bot=self._bot,
             handle_in_background=True,
@@ -91,14 +109,13 @@ class WebhookServer:
         handler.register(app, path=self._settings.webhook_path)
         return app
 
-    @web.middleware
-    async def _count_receiving(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method != "POST":
-            return await handler(request)
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Around reading one delivery: shutdown waits until none is left."""
         self._receiving += 1
         self._received.clear()
         try:
-            return await handler(request)
+            yield
         finally:
             self._receiving -= 1
             if not self._receiving:
