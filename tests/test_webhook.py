@@ -6,6 +6,8 @@ in this module, where ``env`` is the bot in webhook mode (their own modules run 
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -172,3 +174,18 @@ async def test_metrics_has_every_family_after_some_taps(env: BotEnv) -> None:
     assert sample('inferno_bot_pushes_total{kind="install",result="sent"}') == 1
     assert sample("inferno_bot_open_watches ") == 0
     assert sample("inferno_bot_updates_repeated_total ") == 0
+
+
+async def test_a_stopped_bot_is_not_kept_by_the_process(tmp_path: Path) -> None:
+    """Nothing process-wide holds a bot once its webhook app has stopped: aiohttp keeps the
+    handlers of apps with middlewares in a cache of its own (see bot/webhook/server.py)."""
+    async with running_bot(tmp_path, webhook=True) as env:
+        env.tg.add_user(UID)
+        await env.command(UID, "/start")
+        assert env.dp is not None
+        dispatcher = weakref.ref(env.dp)
+        bot = weakref.ref(env.bot)
+    del env
+    gc.collect()
+    assert dispatcher() is None
+    assert bot() is None
