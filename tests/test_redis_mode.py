@@ -406,8 +406,9 @@ def test_a_screens_fingerprint_is_the_same_in_every_process() -> None:
         inline_keyboard=[[InlineKeyboardButton(text="« Main menu", callback_data="m:main")]]
     )
     code = (
-        "from aiogram.types import InlineKeyboardButton as B, InlineKeyboardMarkup as M\n"
+        # The bot first, as `python -m bot` does: aiogram then builds its types on first use.
         "from bot.screens import fingerprint\n"
+        "from aiogram.types import InlineKeyboardButton as B, InlineKeyboardMarkup as M\n"
         "print(fingerprint('menu', M(inline_keyboard=[[B(text='« Main menu', "
         "callback_data='m:main')]])))\n"
     )
