@@ -62,25 +62,14 @@ async def _serve(tmp_path: Path, *flags: str, **env: str) -> tuple[dict[str, Any
     return facts, shown
 
 
-async def test_as_shipped_runs_aiogram_alone_with_its_defaults(tmp_path: Path) -> None:
-    facts, shown = await _serve(tmp_path)
-    assert shown == ["<b>Menu</b>", "List"]
-    assert facts["build"] == "as shipped"
-    assert facts["bot_modules_imported"] == 0
-    assert facts["types_built_at_import"] is True
-    assert facts["gc_frozen_objects"] == 0
-    assert facts["gc_threshold"][0] != YOUNG_THRESHOLD
-    assert facts["log_level"] == "INFO"
-
-
-@pytest.mark.parametrize("lazy", ["1", "0"])
-async def test_tuned_applies_the_bot_s_process_tuning(tmp_path: Path, lazy: str) -> None:
-    facts, shown = await _serve(tmp_path, "--tuned", LAZY_TYPES=lazy)
+async def test_lazy_types_0_reaches_the_tuned_baseline(tmp_path: Path) -> None:
+    """LAZY_TYPES reaches the baseline as it reaches `python -m bot`. Each baseline's defaults
+    (LAZY_TYPES unset) are checked on the processes tests/test_bench_smoke.py runs."""
+    facts, shown = await _serve(tmp_path, "--tuned", LAZY_TYPES="0")
     assert shown == ["<b>Menu</b>", "List"]
     assert facts["build"] == "tuned"
     assert facts["bot_modules_imported"] > 0
-    # LAZY_TYPES reaches the baseline as it reaches `python -m bot`.
-    assert facts["types_built_at_import"] is (lazy == "0")
+    assert facts["types_built_at_import"] is True
     assert facts["gc_frozen_objects"] > 10_000
     assert facts["gc_threshold"][0] == YOUNG_THRESHOLD
     assert facts["log_level"] == "INFO"

@@ -26,6 +26,7 @@ from bench.run import (
     run_bench,
 )
 from bench.traffic import TrafficResult
+from bot.runtime.gc_tuning import YOUNG_THRESHOLD
 
 USERS, RUNS, TAPS, WATCHES, LINKED = 2, 2, 4, 5, 100
 
@@ -63,10 +64,17 @@ async def test_the_bench_runs_every_part(tmp_path: Path) -> None:
     assert [b.key for b in results.bots] == [OURS, SHIPPED, TUNED]
     for bot in results.bots:
         assert bot.exit_code == 0 and bot.started_s > 0 and bot.rss_mb > 0
+    # Each baseline runs with what its name says (tests/test_bench_baseline.py: LAZY_TYPES=0).
     described = {b.key: b.described for b in results.bots}
     assert described[OURS] == {}
-    assert described[SHIPPED]["bot_modules_imported"] == 0
-    assert described[TUNED]["gc_frozen_objects"] > 0
+    shipped, tuned = described[SHIPPED], described[TUNED]
+    assert (shipped["build"], tuned["build"]) == ("as shipped", "tuned")
+    assert shipped["bot_modules_imported"] == 0 and tuned["bot_modules_imported"] > 0
+    assert shipped["types_built_at_import"] is True and tuned["types_built_at_import"] is False
+    assert shipped["gc_frozen_objects"] == 0 and tuned["gc_frozen_objects"] > 10_000
+    assert shipped["gc_threshold"][0] != YOUNG_THRESHOLD
+    assert tuned["gc_threshold"][0] == YOUNG_THRESHOLD
+    assert shipped["log_level"] == tuned["log_level"] == "INFO"
 
     assert [sweep.jitter for sweep in results.watcher] == [config.jitter, 0.0]
     for sweep in results.watcher:
