@@ -44,27 +44,51 @@ def engine_url(variable: str, engine: str) -> str:
     pytest.skip(reason)
 
 
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+async def _database_of_its_own(template: str | None) -> AsyncIterator[str]:
     import asyncpg
 
     server = URL(engine_url(POSTGRES_ENV, "PostgreSQL"))
     name = f"t_{uuid.uuid4().hex[:16]}"
+    copied = "" if template is None else f' TEMPLATE "{template}"'
     admin = await asyncpg.connect(str(server))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"{copied}')
     finally:
         await admin.close()
     try:
         yield str(server.with_path(f"/{name}"))
     finally:
-        admin = await asyncpg.connect(str(server))
-        try:
-            # FORCE: a test that failed half way may leave a connection behind.
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        # FORCE: a test that failed half way may leave a connection behind.
+        await _drop_database(server, name)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    async for url in _database_of_its_own(None):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated_template() -> Iterator[str]:
+    """The name of a database this test process migrated once and never connects to again,
+    dropped at the end. PostgreSQL copies it for a test in about 40 ms of CPU, where migrating
+    a new one costs about 150 ms."""
+    server = URL(engine_url(POSTGRES_ENV, "PostgreSQL"))
+    name = f"template_{uuid.uuid4().hex[:16]}"
+    _run_apart(_create_migrated_database(server, name))
+    try:
+        yield name
+    finally:
+        _run_apart(_drop_database(server, name))
+
+
+@pytest.fixture
+async def migrated_postgres_url(postgres_migrated_template: str) -> AsyncIterator[str]:
+    """The URL of a PostgreSQL database of this test's own, already at the latest schema (as
+    if the bot had just created it), dropped after the test."""
+    async for url in _database_of_its_own(postgres_migrated_template):
+        yield url
 
 
 @pytest.fixture
@@ -94,7 +118,7 @@ class FlowDatabase:
     empty_sql: str
 
 
-async def _create_flow_database(server: URL, name: str) -> FlowDatabase:
+async def _create_migrated_database(server: URL, name: str) -> None:
     import asyncpg
 
     from bot.storage.postgres import create_pool, migrate
@@ -104,10 +128,20 @@ async def _create_flow_database(server: URL, name: str) -> FlowDatabase:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+    pool = await create_pool(str(server.with_path(f"/{name}")))
+    try:
+        await migrate(pool, name=name)
+    finally:
+        await pool.close()
+
+
+async def _create_flow_database(server: URL, name: str) -> FlowDatabase:
+    from bot.storage.postgres import create_pool
+
+    await _create_migrated_database(server, name)
     url = str(server.with_path(f"/{name}"))
     pool = await create_pool(url)
     try:
-        await migrate(pool, name=name)
         tables = [
             str(row["tablename"])
             for row in await pool.fetch(

@@ -1,10 +1,12 @@
 """One storage test suite, two engines.
 
 A test that takes the ``backend`` fixture runs twice: on SQLite (a file in ``tmp_path``) and on
-PostgreSQL (a fresh database from :func:`tests.engines.postgres_url`; skipped with one line
-locally when no server is configured, a failure under ``CI=true``). It opens databases with
-:meth:`Backend.open`: every call opens the same storage again, which is a restart on SQLite and
-another replica on PostgreSQL. Whatever a test leaves open is closed after it.
+PostgreSQL (a database of its own, already migrated, from
+:func:`tests.engines.migrated_postgres_url`; skipped with one line locally when no server is
+configured, a failure under ``CI=true``; migrating PostgreSQL is tested in test_postgres.py).
+It opens databases with :meth:`Backend.open`: every call opens the same storage again, which is
+a restart on SQLite and another replica on PostgreSQL. Whatever a test leaves open is closed
+after it.
 
 A test that is about SQLite alone (the file, its permissions, PRAGMAs, the file lock, the
 single shared connection) does not take ``backend`` and says why.
@@ -75,7 +77,7 @@ class Backend:
 def backend_location(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "postgres":
         # Asked for here, not as an argument, so that SQLite runs never need a server.
-        return Backend("postgres", url=request.getfixturevalue("postgres_url"))
+        return Backend("postgres", url=request.getfixturevalue("migrated_postgres_url"))
     return Backend("sqlite", path=tmp_path / "data" / "bot.sqlite3")
 
 
