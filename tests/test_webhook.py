@@ -176,10 +176,12 @@ async def test_metrics_has_every_family_after_some_taps(env: BotEnv) -> None:
     assert sample("inferno_bot_updates_repeated_total ") == 0
 
 
-async def test_a_stopped_bot_is_not_kept_by_the_process(tmp_path: Path) -> None:
+async def test_a_stopped_bot_is_not_kept_by_the_process(
+    tmp_path: Path, engines: Production | None
+) -> None:
     """Nothing process-wide holds a bot once its webhook app has stopped: aiohttp keeps the
     handlers of apps with middlewares in a cache of its own (see bot/webhook/server.py)."""
-    async with running_bot(tmp_path, webhook=True) as env:
+    async with running_bot(tmp_path, production=engines, webhook=True) as env:
         env.tg.add_user(UID)
         await env.command(UID, "/start")
         assert env.dp is not None
