@@ -32,7 +32,7 @@ from bot.middlewares.answer_taps import AnswerTapsMiddleware
 from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.flood_wait import FloodWait
-from bot.middlewares.inflight import InFlightMiddleware
+from bot.middlewares.inflight import UPDATES_AT_ONCE, InFlightMiddleware
 from bot.middlewares.update_order import OneUpdatePerUser
 from bot.middlewares.user_lock import UserLockMiddleware
 from bot.runtime.forget_updates import forget_handled_updates
@@ -195,7 +195,8 @@ def create_dispatcher(services: Services) -> Dispatcher:
         pacer=services.pacer,
     )
     deletions = DeletionScheduler(services.db)
-    in_flight = InFlightMiddleware()
+    # Polling bounds its handlers itself (bot/runner.py); aiogram's webhook handler does not.
+    in_flight = InFlightMiddleware(UPDATES_AT_ONCE if settings.webhook_url is not None else None)
     dp.workflow_data.update(
         settings=settings,
         db=services.db,

@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 TELEGRAM_DEFAULT_API = "https://api.telegram.org"
-# Updates handled at once while polling (aiogram starts one task per update, and a getUpdates
-# batch holds up to 100): each handler in flight holds its requests and models, and the memory
-# of the most ever in flight is never given back to the system (bench/RESULTS.md).
-UPDATES_AT_ONCE = 32
 
 
 async def run_bot(settings: Settings, *, demo: bool = False) -> None:
@@ -68,6 +64,7 @@ async def _serve(
         create_leadership,
     )
     from bot.middlewares.demo import DemoMarkMiddleware
+    from bot.middlewares.inflight import UPDATES_AT_ONCE
     from bot.runtime.gc_tuning import tune_garbage_collector
     from bot.runtime.heap_trim import trim_heap, trimming
     from bot.services.notices import NOTICES_INTERVAL, NOTICES_TASK, NoticeSender

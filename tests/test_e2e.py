@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 
 from bot.inferno.simulator import Customer, Simulator, make_public_key
-from bot.runner import UPDATES_AT_ONCE
+from bot.middlewares.inflight import UPDATES_AT_ONCE
 from tests.e2e_process import SETTING_NAMES, BotProcess, bot_process
 from tests.fakes.telegram import FakeMessage, FakeTelegram
 

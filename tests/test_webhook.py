@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
+from bot.middlewares.inflight import UPDATES_AT_ONCE
 from bot.webhook.server import HEALTH_PATH, METRICS_PATH
 from tests.fakes.telegram import SECRET_HEADER
 from tests.harness import WEBHOOK_SECRET, BotEnv, Production, running_bot
@@ -191,3 +192,20 @@ async def test_a_stopped_bot_is_not_kept_by_the_process(
     gc.collect()
     assert dispatcher() is None
     assert bot() is None
+
+
+async def test_a_burst_of_deliveries_is_handled_a_bounded_number_at_a_time(env: BotEnv) -> None:
+    """aiogram answers each delivery at once and handles its update in a task of its own; the
+    bot runs at most UPDATES_AT_ONCE of those handlers, the others waiting their turn, as when
+    polling (tests/test_e2e.py)."""
+    users = UPDATES_AT_ONCE + 20
+    # Every welcome takes Telegram a while: the handlers that send them stay in flight.
+    env.tg.answer_delays["sendmessage"] = 0.5
+    env.tg.peak_in_flight = 0
+    for n in range(users):
+        await env.tg.send_command(UID + 1 + n, "/start", language_code="en")
+    await env.tg.wait_for(
+        lambda: len(env.tg.calls("sendMessage")) >= users, 30.0, "a welcome for everyone"
+    )
+    await env.settle()
+    assert 1 < env.tg.peak_in_flight <= UPDATES_AT_ONCE, env.tg.peak_in_flight

@@ -1,4 +1,5 @@
-"""Tracks the update handlers in flight, so shutdown can let them finish (or cancel them)."""
+"""Tracks the update handlers in flight, so shutdown can let them finish (or cancel them), and
+bounds how many run at once where aiogram does not."""
 
 from __future__ import annotations
 
@@ -12,10 +13,20 @@ from aiogram.types import TelegramObject
 
 log = logging.getLogger(__name__)
 
+# Updates handled at once. aiogram starts one task per update (a getUpdates batch holds up to
+# 100; in webhook mode each delivery is answered at once and handled in a task of its own): each
+# handler in flight holds its requests and models, and the memory of the most ever in flight is
+# never given back to the system (bench/RESULTS.md, "Issue 16: the last session").
+UPDATES_AT_ONCE = 32
+
 
 class InFlightMiddleware(BaseMiddleware):
-    def __init__(self) -> None:
+    """``at_once``: at most this many handlers run, the others wait their turn (counted as in
+    flight); None where aiogram already bounds them (polling's ``tasks_concurrency_limit``)."""
+
+    def __init__(self, at_once: int | None = None) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._places = asyncio.Semaphore(at_once) if at_once is not None else None
 
     async def __call__(
         self,
@@ -27,7 +38,10 @@ class InFlightMiddleware(BaseMiddleware):
         if task is not None:
             self._tasks.add(task)
         try:
-            return await handler(event, data)
+            if self._places is None:
+                return await handler(event, data)
+            async with self._places:
+                return await handler(event, data)
         finally:
             if task is not None:
                 self._tasks.discard(task)
