@@ -592,7 +592,8 @@ async def forget_redis_keys(redis_url: str, prefix: str) -> None:
 
     redis = Redis.from_url(redis_url)
     try:
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+        # SCAN walks the whole keyspace, every test's keys: in large steps, not the default 10.
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         if keys:
             await redis.delete(*keys)
     finally:

@@ -48,7 +48,7 @@ async def two_clients(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[
     try:
         yield one, other
     finally:
-        keys = [key async for key in one.scan_iter(match=f"{redis_prefix}:*")]
+        keys = [key async for key in one.scan_iter(match=f"{redis_prefix}:*", count=1000)]
         if keys:
             await one.delete(*keys)
         await one.aclose()
