@@ -32,7 +32,7 @@ from bot.middlewares.answer_taps import AnswerTapsMiddleware
 from bot.middlewares.chat_action import ChatActionThrottle
 from bot.middlewares.event_log import EventLogMiddleware
 from bot.middlewares.flood_wait import FloodWait
-from bot.middlewares.inflight import UPDATES_AT_ONCE, InFlightMiddleware
+from bot.middlewares.inflight import UPDATES_AT_ONCE, InFlightMiddleware, UpdatesAtOnce
 from bot.middlewares.update_order import OneUpdatePerUser
 from bot.middlewares.user_lock import UserLockMiddleware
 from bot.runtime.forget_updates import forget_handled_updates
@@ -195,8 +195,7 @@ def create_dispatcher(services: Services) -> Dispatcher:
         pacer=services.pacer,
     )
     deletions = DeletionScheduler(services.db)
-    # Polling bounds its handlers itself (bot/runner.py); aiogram's webhook handler does not.
-    in_flight = InFlightMiddleware(UPDATES_AT_ONCE if settings.webhook_url is not None else None)
+    in_flight = InFlightMiddleware()
     dp.workflow_data.update(
         settings=settings,
         db=services.db,
@@ -223,6 +222,9 @@ def create_dispatcher(services: Services) -> Dispatcher:
     dp.update.outer_middleware(AccessMiddleware(settings.allowed_users, services.hub))
     # Every tap is answered before the database or any slow provider call.
     dp.update.outer_middleware(AnswerTapsMiddleware())
+    if settings.webhook_url is not None:
+        # Polling bounds its updates itself (bot/runner.py); aiogram's webhook handler does not.
+        dp.update.outer_middleware(UpdatesAtOnce(UPDATES_AT_ONCE))
     dp.update.outer_middleware(dp.fsm)
     # Built once: the routers and the role guards read the same areas (each build is ~20 ms).
     linked = linked_areas()

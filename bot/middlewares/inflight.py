@@ -20,13 +20,26 @@ log = logging.getLogger(__name__)
 UPDATES_AT_ONCE = 32
 
 
-class InFlightMiddleware(BaseMiddleware):
-    """``at_once``: at most this many handlers run, the others wait their turn (counted as in
-    flight); None where aiogram already bounds them (polling's ``tasks_concurrency_limit``)."""
+class UpdatesAtOnce(BaseMiddleware):
+    """At most ``limit`` updates go past it at once; the others wait their turn, in order.
+    Registered after the tap is answered: a user waiting for a place sees the spinner stop."""
 
-    def __init__(self, at_once: int | None = None) -> None:
+    def __init__(self, limit: int) -> None:
+        self._places = asyncio.Semaphore(limit)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        async with self._places:
+            return await handler(event, data)
+
+
+class InFlightMiddleware(BaseMiddleware):
+    def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._places = asyncio.Semaphore(at_once) if at_once is not None else None
 
     async def __call__(
         self,
@@ -38,10 +51,7 @@ class InFlightMiddleware(BaseMiddleware):
         if task is not None:
             self._tasks.add(task)
         try:
-            if self._places is None:
-                return await handler(event, data)
-            async with self._places:
-                return await handler(event, data)
+            return await handler(event, data)
         finally:
             if task is not None:
                 self._tasks.discard(task)
