@@ -4,8 +4,10 @@
 ``TEST_POSTGRES_URL`` / ``TEST_REDIS_URL``. Without them a test that needs an engine skips with
 one line, except under ``CI=true``, where a missing engine fails the run instead of hiding it.
 
-Each test gets a database of its own (created from the server's template, dropped afterwards)
-and a Redis key prefix of its own, so xdist workers never see each other's rows.
+Each test gets a database of its own, dropped afterwards: empty (:func:`postgres_url`, created
+from the server's template) or already migrated (:func:`migrated_postgres_url`, a copy of one
+this test process migrated once); and a Redis key prefix of its own. So xdist workers never see
+each other's rows.
 
 The flow tests' production mode (tests/conftest.py ``engines``) takes
 :func:`postgres_flow_url` instead: one migrated database per test process, emptied before each
@@ -72,8 +74,8 @@ async def postgres_url() -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def postgres_migrated_template() -> Iterator[str]:
     """The name of a database this test process migrated once and never connects to again,
-    dropped at the end. PostgreSQL copies it for a test in about 40 ms of CPU, where migrating
-    a new one costs about 150 ms."""
+    dropped at the end. A test's copy of it costs about 250 ms of CPU, server and client,
+    against about 420 ms for a new database migrated for the test (medians, bench/RESULTS.md)."""
     server = URL(engine_url(POSTGRES_ENV, "PostgreSQL"))
     name = f"template_{uuid.uuid4().hex[:16]}"
     _run_apart(_create_migrated_database(server, name))
