@@ -238,7 +238,13 @@ async def test_two_replicas_behind_a_round_robin_proxy(
         assert takeover <= 2 * LEADER_INTERVAL, f"took over after {takeover:.2f}s"
         await dead.process.wait()
         dead.process = None
-        assert "background task install-watcher started" in procs[follower].logs()
+        # The new leader logs that it leads, then starts the loops (the next lines of its log).
+        await until(
+            tg,
+            survivors,
+            lambda: "background task install-watcher started" in procs[follower].logs(),
+            "the watcher to start on the new leader",
+        )
         sim.complete_installs()
         ready = await tg.wait_for_bot_message(
             BUYER, lambda m: "Your server is ready" in m.text, timeout=TIMEOUT
