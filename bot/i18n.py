@@ -178,13 +178,12 @@ class TranslatorHub:
             ]
         if FALLBACK_LOCALE not in resources:
             raise RuntimeError(f"the {FALLBACK_LOCALE} locale is missing from {locales_dir}")
-        self._locales = tuple(resources)
         # The parsed files themselves are not kept: the bundles hold their messages and terms.
         self._translators = {locale: self._build(locale, resources) for locale in resources}
 
     @property
     def locales(self) -> tuple[str, ...]:
-        return self._locales
+        return tuple(self._translators)
 
     def _build(self, locale: str, resources: dict[str, list[Any]]) -> Translator:
         chain = [locale]
@@ -208,6 +207,6 @@ class TranslatorHub:
         """Telegram's language_code → one of ours: ru → ru, en → en, else the default."""
         if language_code:
             short = language_code.split("-")[0].lower()
-            if short in self._locales:
+            if short in self._translators:
                 return short
         return self.default_locale
