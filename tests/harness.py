@@ -119,14 +119,10 @@ async def migrated_database() -> bytes:
         try:
             db = await open_storage(folder / "bot.sqlite3", folder / "secret.key")
             await db.close()
-            _migrated = _read(folder / "bot.sqlite3")
+            _migrated = (folder / "bot.sqlite3").read_bytes()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     return _migrated
-
-
-def _read(path: Path) -> bytes:
-    return path.read_bytes()
 
 
 def place_database(path: Path, content: bytes) -> None:
