@@ -35,11 +35,16 @@ bot's own that subclasses ``TelegramObject`` resolves from its own module, as wi
 ``tests/test_lazy_types.py`` compares every field of every type, method and answer with
 aiogram's build.
 
-Side effects: 54 of aiogram's 185 methods are defined while the types' fields are still open,
-so pydantic defers them too and builds each on its first call (milliseconds; the bot's everyday
-ones are built at start-up, ``bot.runtime.response_types``). And, as for any deferred pydantic
-model, reading a type's ``__pydantic_validator__`` directly at the top level of a script raises
-"call stack is not deep enough"; validating or constructing does not.
+aiogram's 185 methods are deferred as well: once ``aiogram.methods.base`` has defined
+``TelegramMethod``, its ``model_config`` asks for pydantic's public ``defer_build``, which every
+method defined after it inherits. Each is built on its first call (milliseconds; the bot's
+everyday ones are built at start-up, ``bot.runtime.response_types``); a bot calls about a
+dozen, and building all of them at import cost 0.14 s of CPU and 1.5 MB per process
+(``bench/RESULTS.md``, "Issue 16: aiogram's methods built on first use").
+
+Side effect: as for any deferred pydantic model, reading a type's or a method's
+``__pydantic_validator__`` directly at the top level of a script raises "call stack is not deep
+enough"; validating or constructing does not.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ _OFF = frozenset({"0", "false", "no", "off"})
 _ON = frozenset({"", "1", "true", "yes", "on"})
 _PACKAGE = "aiogram"
 _TYPES_PACKAGE = "aiogram.types"
+_METHODS_BASE = "aiogram.methods.base"
 _REBUILD = "model_rebuild"
 
 
@@ -98,8 +104,10 @@ def activate(switch: str | None) -> Outcome | None:
         outcome = Outcome.IMPORTED_FIRST
         _warn_built(stacklevel=3)
         return outcome
-    if not any(isinstance(finder, _DeferAtImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _DeferAtImport())
+    if not any(
+        isinstance(finder, _OnImport) and finder.fullname == _PACKAGE for finder in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _OnImport(_PACKAGE, _import_aiogram))
     return None
 
 
@@ -112,11 +120,14 @@ def _warn_built(stacklevel: int) -> None:
     )
 
 
-class _DeferAtImport(importlib.abc.MetaPathFinder):
-    """Finds ``aiogram`` as the import system would and imports it, with ``aiogram.types``,
-    with the types' build deferred (:class:`_DeferringLoader`); once, then it leaves
-    ``sys.meta_path``. The whole package is imported inside: the methods aiogram defines while
-    the types' fields are still open are then deferred by pydantic too, as they must be."""
+class _OnImport(importlib.abc.MetaPathFinder):
+    """Finds the module ``fullname`` as the import system would and has ``run`` execute it
+    (``run(execute, module)``, where ``execute()`` is the module's own loading); once, then it
+    leaves ``sys.meta_path``."""
+
+    def __init__(self, fullname: str, run: Callable[[Callable[[], None], types.ModuleType], None]):
+        self.fullname = fullname
+        self._run = run
 
     def find_spec(
         self,
@@ -124,7 +135,7 @@ class _DeferAtImport(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != _PACKAGE:
+        if fullname != self.fullname:
             return None
         sys.meta_path.remove(self)
         spec: importlib.machinery.ModuleSpec | None = None
@@ -136,31 +147,62 @@ class _DeferAtImport(importlib.abc.MetaPathFinder):
         if spec is None:
             return None
         if spec.loader is not None:
-            spec.loader = _DeferringLoader(spec.loader)
+            spec.loader = _RunningLoader(spec.loader, self._run)
         return spec
 
 
-class _DeferringLoader(importlib.abc.Loader):
-    def __init__(self, loader: importlib.abc.Loader) -> None:
+class _RunningLoader(importlib.abc.Loader):
+    def __init__(
+        self,
+        loader: importlib.abc.Loader,
+        run: Callable[[Callable[[], None], types.ModuleType], None],
+    ) -> None:
         self._loader = loader
+        self._run = run
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: types.ModuleType) -> None:
-        global outcome
         # The module keeps the loader that found it, as without this.
         module.__loader__ = self._loader
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
+        self._run(lambda: self._loader.exec_module(module), module)
 
-        def import_the_package() -> None:
-            self._loader.exec_module(module)
-            importlib.import_module(_TYPES_PACKAGE)
 
+def _import_aiogram(execute: Callable[[], None], module: types.ModuleType) -> None:
+    """Imports aiogram, with ``aiogram.types``, with the types' build deferred. The whole
+    package is imported inside: the methods aiogram defines while the types' fields are still
+    open are then deferred by pydantic too, as they must be."""
+    global outcome
+    methods = _OnImport(_METHODS_BASE, _defer_methods)
+    sys.meta_path.insert(0, methods)
+
+    def import_the_package() -> None:
+        execute()
+        importlib.import_module(_TYPES_PACKAGE)
+
+    try:
         outcome = _run_deferred(import_the_package)
-        if outcome is not Outcome.DEFERRED:
-            _warn_built(stacklevel=2)
+    finally:
+        if methods in sys.meta_path:
+            sys.meta_path.remove(methods)
+    if outcome is not Outcome.DEFERRED:
+        _warn_built(stacklevel=2)
+
+
+def _defer_methods(execute: Callable[[], None], module: types.ModuleType) -> None:
+    """Once ``TelegramMethod`` is defined, the methods aiogram defines after it build on first
+    use: pydantic's ``defer_build``, which each method takes from its base's ``model_config``.
+    A bot calls a dozen of aiogram's 185 methods; building all of them costs about 0.15 s and
+    1.5 MB per process. Another aiogram without the class leaves them built as aiogram builds
+    them: the same methods, built at import."""
+    execute()
+    base = getattr(module, "TelegramMethod", None)
+    config = getattr(base, "model_config", None)
+    if isinstance(config, dict):
+        config["defer_build"] = True
 
 
 def _run_deferred(run_types_module: Callable[[], None]) -> Outcome:
