@@ -3,7 +3,8 @@
 Each module opens with what it changes, its measured gain (``bench/RESULTS.md``), how to switch
 it off, and which test fails when the dependency changes under it:
 
-* ``lazy_types`` — aiogram's types build their validators on first use (``import bot``);
+* ``lazy_types`` — aiogram's types and methods build their validators on first use
+  (``import bot``);
   ``LAZY_TYPES=0`` switches it off;
 * ``response_types`` — the everyday methods' answer models are built once and kept
   (``create_bot``);

@@ -1,4 +1,5 @@
-"""Lazy type building: aiogram's Telegram types build their validators on first use.
+"""Lazy type building: aiogram's Telegram types and methods build their validators on first
+use.
 
 **What it changes.** ``aiogram/types/__init__.py`` ends with a loop that calls
 ``model_rebuild()`` on each of its 403 type models, so that their forward references resolve.
