@@ -60,7 +60,6 @@ async def _database_of_its_own(template: str | None) -> AsyncIterator[str]:
     try:
         yield str(server.with_path(f"/{name}"))
     finally:
-        # FORCE: a test that failed half way may leave a connection behind.
         await _drop_database(server, name)
 
 
@@ -177,6 +176,7 @@ async def _drop_database(server: URL, name: str) -> None:
 
     admin = await asyncpg.connect(str(server))
     try:
+        # FORCE: a test that failed half way may leave a connection behind.
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
